@@ -1,0 +1,98 @@
+import { envSchema, type Env } from './schema.js';
+
+/** Resolved, frozen configuration. Built once at boot; nothing reads process.env after that. */
+export interface Config {
+  host: string;
+  port: number;
+  databaseUrl?: string;
+  brokerUrl?: string;
+  redisUrl?: string;
+  dataDir: string;
+  websocketEnabled: boolean;
+  sseEnabled: boolean;
+  maxConnections: number;
+  jwtSecret?: string;
+  apiKey?: string;
+  generatorIntervalMs: number;
+  logLevel: Env['LOG_LEVEL'];
+  historySize: number;
+  wsMaxFrameBytes: number;
+  clientBufferBytes: number;
+  wsPingIntervalMs: number;
+  sseHeartbeatMs: number;
+  sseRetryMs: number;
+  allowedOrigins: '*' | string[];
+  maxBodyBytes: number;
+  uploadMaxBytes: number;
+  channelsPerConnection: number;
+  shutdownTimeoutMs: number;
+}
+
+/** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`invalid configuration: ${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/**
+ * Parse an environment (process.env by default). Empty strings count as unset,
+ * as shells and .env files often leave them.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    const shown = input[variable] === undefined ? '' : ` (got ${JSON.stringify(input[variable])})`;
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  return Object.freeze(fromEnv(parsed.data));
+}
+
+/** Build a config from partial overrides on top of defaults (tests, embedding). */
+export function makeConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({ ...loadConfig({}), ...overrides });
+}
+
+function fromEnv(e: Env): Config {
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    brokerUrl: e.BROKER_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    websocketEnabled: e.WEBSOCKET_ENABLED,
+    sseEnabled: e.SSE_ENABLED,
+    maxConnections: e.REALTIME_MAX_CONNECTIONS,
+    jwtSecret: e.JWT_SECRET,
+    apiKey: e.API_KEY,
+    generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
+    logLevel: e.LOG_LEVEL,
+    historySize: e.HISTORY_SIZE,
+    wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    clientBufferBytes: e.CLIENT_BUFFER_BYTES,
+    wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
+    sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
+    sseRetryMs: e.SSE_RETRY_MS,
+    allowedOrigins:
+      e.ALLOWED_ORIGINS === '*'
+        ? '*'
+        : e.ALLOWED_ORIGINS.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    channelsPerConnection: e.CHANNELS_PER_CONNECTION,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/** Env strings "true"/"false"/"1"/"0"/"yes"/"no" → boolean; anything else is an error naming the value. */
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
+    message: 'expected true or false',
+  })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { message: 'expected a whole number' })
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false; // `new URL` throws on anything that is not a URL: that is the answer
+        }
+      },
+      { message: `expected a URL starting with ${protocols.map((p) => p + '//').join(' or ')}` },
+    );
+
+/**
+ * Every environment variable hubcast reads, with its default. Defaults are the
+ * embedded single-process setup of `npm start`.
+ */
+export const envSchema = z.object({
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(8000),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  BROKER_URL: url(['amqp:', 'amqps:']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  WEBSOCKET_ENABLED: bool.default(true),
+  SSE_ENABLED: bool.default(true),
+  REALTIME_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  JWT_SECRET: z.string().min(1).optional(),
+  API_KEY: z.string().min(1).optional(),
+  GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Events kept per channel for resume (in-memory ring). */
+  HISTORY_SIZE: int(0, 1_000_000).default(1000),
+  /** Largest WS frame accepted; bigger closes the socket with 1009. */
+  WS_MAX_FRAME_BYTES: int(64, 64 * 1024 * 1024).default(1024 * 1024),
+  /** Per-connection outgoing buffer bound; a client over it is dropped (slow-client policy). */
+  CLIENT_BUFFER_BYTES: int(1024, 1024 * 1024 * 1024).default(4 * 1024 * 1024),
+  /** WS ping interval; a peer that misses one full interval is dropped. */
+  WS_PING_INTERVAL_MS: int(100, 600_000).default(25_000),
+  SSE_HEARTBEAT_MS: int(100, 600_000).default(15_000),
+  SSE_RETRY_MS: int(0, 600_000).default(2000),
+  /** Comma-separated origins allowed for CORS and WS Origin; `*` allows any. */
+  ALLOWED_ORIGINS: z.string().trim().default('*'),
+  MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  UPLOAD_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  CHANNELS_PER_CONNECTION: int(1, 100_000).default(100),
+  SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
+});
+
+export type Env = z.infer<typeof envSchema>;
