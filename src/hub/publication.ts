@@ -1,0 +1,76 @@
+import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../transports/ws/frame.js';
+import { formatSseEvent } from '../transports/sse/format.js';
+
+/**
+ * One event published to one channel. The JSON of `data` is produced once at
+ * publish time; the WS frame and the SSE chunk are each produced at most once,
+ * on first need, and then shared by every subscriber and by history replay.
+ */
+export class Publication {
+  readonly id: number;
+  readonly idText: string;
+  readonly channel: string;
+  readonly event: string;
+  /** `data` as JSON text. */
+  readonly dataJson: string;
+  /** For string data the SSE body carries the raw text (multi-line safe), else the JSON. */
+  private readonly sseData: string;
+  readonly publishedAt: number;
+  private ws: Buffer | null = null;
+  private sse: Buffer | null = null;
+
+  constructor(id: number, channel: string, event: string, data: unknown, publishedAt = Date.now()) {
+    this.id = id;
+    this.idText = String(id);
+    this.channel = channel;
+    this.event = event;
+    this.dataJson = JSON.stringify(data) ?? 'null';
+    this.sseData = typeof data === 'string' ? data : this.dataJson;
+    this.publishedAt = publishedAt;
+  }
+
+  /** Rebuild from stored fields (durable history): `dataJson` is trusted JSON text. */
+  static fromStored(id: number, channel: string, event: string, dataJson: string, publishedAt: number): Publication {
+    return new Publication(id, channel, event, JSON.parse(dataJson), publishedAt);
+  }
+
+  /** `{"type":"event","channel","event","id","data"}` framed for WebSocket. */
+  wsFrame(): Buffer {
+    if (this.ws === null) {
+      this.ws = encodeTextFrame(
+        `{"type":"event","channel":${JSON.stringify(this.channel)},"event":${JSON.stringify(this.event)},"id":"${this.idText}","data":${this.dataJson}}`,
+      );
+    }
+    return this.ws;
+  }
+
+  sseChunk(): Buffer {
+    if (this.sse === null) this.sse = Buffer.from(formatSseEvent(this.idText, this.event, this.sseData));
+    return this.sse;
+  }
+
+  /** Approximate retained bytes, for history accounting. */
+  get size(): number {
+    return this.dataJson.length * 2 + 128;
+  }
+}
+
+/**
+ * A binary message (CONTRACT §5): delivered only to WebSocket subscribers, in
+ * the same layout it arrived in; not kept in history.
+ */
+export class BinaryPublication {
+  readonly channel: string;
+  private readonly payload: Buffer;
+  private ws: Buffer | null = null;
+
+  constructor(channel: string, payload: Buffer) {
+    this.channel = channel;
+    this.payload = payload;
+  }
+
+  wsFrame(): Buffer {
+    if (this.ws === null) this.ws = encodeFrame(this.payload, OPCODE_BINARY);
+    return this.ws;
+  }
+}

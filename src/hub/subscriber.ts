@@ -1,0 +1,19 @@
+/**
+ * A connection as the hub sees it: a transport-specific sink for pre-framed
+ * bytes. The hub never formats per subscriber; it hands each one the chunk
+ * built for its transport.
+ */
+export const enum Transport {
+  ws = 0,
+  sse = 1,
+}
+
+export interface Subscriber {
+  readonly transport: Transport;
+  readonly clientId: string;
+  readonly userId: string | null;
+  /** Channels this connection is in (kept by the hub). */
+  readonly channels: Set<string>;
+  /** Write bytes already framed for this transport; applies the slow-client policy. */
+  write(chunk: Buffer): void;
+}

@@ -1,0 +1,37 @@
+import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+
+export type StatsSnapshot = () => Record<string, unknown>;
+
+/**
+ * Prometheus metrics. Gauges read the live stats on scrape, so the hot path
+ * keeps plain counters and pays nothing for metrics.
+ */
+export function createMetrics(stats: StatsSnapshot): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'hubcast_process_' });
+  const num = (key: string) => Number(stats()[key] ?? 0);
+  const gauge = (name: string, help: string, key: string) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(num(key)); } });
+  const counter = (name: string, help: string, key: string) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        // Counters mirror monotonic totals kept elsewhere: set by difference.
+        const target = num(key);
+        const current = (this as unknown as { hashMap: Record<string, { value: number }> }).hashMap['']?.value ?? 0;
+        if (target > current) this.inc(target - current);
+      },
+    });
+  gauge('hubcast_websocket_connections', 'Open WebSocket connections', 'websocket_count');
+  gauge('hubcast_sse_connections', 'Open SSE connections', 'sse_count');
+  gauge('hubcast_channels', 'Channels with at least one local subscriber', 'channels');
+  counter('hubcast_messages_in_total', 'Frames received from clients', 'messages_in');
+  counter('hubcast_messages_out_total', 'Deliveries written to clients', 'messages_out');
+  counter('hubcast_publications_total', 'Events published to channels', 'publications');
+  counter('hubcast_slow_clients_dropped_total', 'Connections dropped for a full outgoing buffer', 'slow_clients_dropped');
+  counter('hubcast_events_applied_total', 'Broker events applied to the database', 'events_applied');
+  counter('hubcast_events_dead_lettered_total', 'Broker events sent to catalog.dead', 'events_dead_lettered');
+  return registry;
+}

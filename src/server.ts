@@ -1,0 +1,213 @@
+import type { IncomingMessage, ServerResponse, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { createLogger } from './logger.js';
+import { Hub } from './hub/hub.js';
+import { EventIdSequence } from './hub/ids.js';
+import { MemoryHistory } from './hub/history.js';
+import { Authenticator } from './auth/tokens.js';
+import { OriginPolicy } from './transports/http/cors.js';
+import { ConnectionGate } from './transports/connection-gate.js';
+import { createHttpApp } from './transports/http/app.js';
+import { realtimeRoutes } from './transports/http/realtime-routes.js';
+import { WsTransport } from './transports/ws/transport.js';
+import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
+import { rejectSocket } from './transports/http/reject.js';
+import { ErrorCode, CloseCode } from './codes.js';
+import { createMetrics } from './metrics.js';
+import { webRoutes } from './web/routes.js';
+
+/** A dependency the gateway checks for readiness and closes on shutdown. */
+export interface Component {
+  name: string;
+  ready(): Promise<boolean> | boolean;
+  close(): Promise<void>;
+  /** Extra figures for /realtime/stats. */
+  stats?(): Record<string, number>;
+}
+
+/** Something that adds routes and components once the core exists (the catalog pipeline). */
+export type GatewayExtension = (gateway: Gateway) => Promise<void> | void;
+
+export interface GatewayOptions {
+  logger?: Logger;
+  extensions?: GatewayExtension[];
+}
+
+/**
+ * The gateway process: hub, transports and HTTP API, plus whatever the
+ * extensions add. `createGateway` has no side effects beyond building objects;
+ * `listen` opens the port.
+ */
+export class Gateway {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly hub: Hub;
+  readonly app: FastifyInstance<Server>;
+  readonly ws: WsTransport;
+  readonly sse: SseTransport;
+  readonly components: Component[] = [];
+  private readonly startedAt = Date.now();
+  private closing: Promise<void> | null = null;
+
+  constructor(config: Config, options: GatewayOptions = {}) {
+    this.config = config;
+    this.log = options.logger ?? createLogger(config.logLevel);
+    const ids = new EventIdSequence();
+    this.hub = new Hub(new MemoryHistory({ size: config.historySize, floor: ids.floor }), ids);
+    const auth = new Authenticator(config.jwtSecret);
+    const origins = new OriginPolicy(config.allowedOrigins);
+    const gate = new ConnectionGate(config.maxConnections);
+    this.ws = new WsTransport(
+      this.hub,
+      {
+        enabled: config.websocketEnabled,
+        maxFrameBytes: config.wsMaxFrameBytes,
+        bufferBytes: config.clientBufferBytes,
+        pingIntervalMs: config.wsPingIntervalMs,
+        channelsPerConnection: config.channelsPerConnection,
+      },
+      auth,
+      origins,
+      gate,
+      this.log.child({ component: 'ws' }),
+    );
+    this.sse = new SseTransport(
+      this.hub,
+      {
+        enabled: config.sseEnabled,
+        bufferBytes: config.clientBufferBytes,
+        heartbeatMs: config.sseHeartbeatMs,
+        retryMs: config.sseRetryMs,
+        channelsPerConnection: config.channelsPerConnection,
+      },
+      auth,
+      origins,
+      gate,
+    );
+    this.app = createHttpApp({
+      logger: this.log,
+      bodyLimit: config.maxBodyBytes,
+      origins,
+      raw: (req, res) => this.routeRaw(req, res),
+    });
+    this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head));
+
+    const stats = () => this.stats();
+    realtimeRoutes(this.app, { hub: this.hub, apiKey: config.apiKey, stats });
+    const metrics = createMetrics(stats);
+    this.app.get('/healthz', async () => ({ status: 'ok' }));
+    this.app.get('/readyz', async (_req, reply) => {
+      const checks: Record<string, boolean> = {};
+      await Promise.all(
+        this.components.map(async (c) => {
+          checks[c.name] = await Promise.resolve(c.ready()).catch(() => false);
+        }),
+      );
+      const ready = this.closing === null && Object.values(checks).every(Boolean);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    });
+    this.app.get('/metrics', async (_req, reply) => {
+      reply.header('Content-Type', metrics.contentType);
+      return metrics.metrics();
+    });
+    webRoutes(this.app);
+  }
+
+  /** Apply extensions (async: they may connect to services), then be ready to listen. */
+  async init(extensions: GatewayExtension[] = []): Promise<this> {
+    for (const ext of extensions) await ext(this);
+    return this;
+  }
+
+  stats(): Record<string, unknown> {
+    const counts = this.hub.countByTransport();
+    const hub = this.hub.stats();
+    const out: Record<string, unknown> = {
+      websocket_count: counts.ws,
+      sse_count: counts.sse,
+      connections: counts.ws + counts.sse,
+      channels: hub.channels,
+      max_connections: this.config.maxConnections,
+      messages_in: this.ws.messagesIn,
+      messages_out: hub.messagesOut,
+      publications: hub.publications,
+      history_channels: this.hub.history.channelCount,
+      slow_clients_dropped: this.sse.slowClients,
+      webrtc_signals_relayed: this.ws.relay.relayed,
+      uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+    };
+    for (const c of this.components) if (c.stats) Object.assign(out, c.stats());
+    return out;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await this.app.listen({ host: this.config.host, port: this.config.port });
+    return this.app.server.address() as AddressInfo;
+  }
+
+  get url(): string {
+    const a = this.app.server.address() as AddressInfo;
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  private routeRaw(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = req.url ?? '/';
+    if (!url.startsWith(SSE_PATH) || (url.length > SSE_PATH.length && url[SSE_PATH.length] !== '?')) return false;
+    if (this.closing !== null) {
+      res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' }).end(
+        JSON.stringify({ error: { code: ErrorCode.notReady, message: 'server is shutting down' } }),
+      );
+      return true;
+    }
+    this.sse.handle(req, res, new URL(url, 'http://localhost')).catch((err) => {
+      this.log.error({ err }, 'sse handler failed');
+      if (!res.headersSent && !res.writableEnded) res.writeHead(500).end();
+    });
+    return true;
+  }
+
+  private routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.closing !== null) return rejectSocket(socket, 503, ErrorCode.notReady, 'server is shutting down');
+    if (!this.ws.handles(url.pathname)) return rejectSocket(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
+    this.ws.upgrade(req, socket, head, url).catch((err) => {
+      this.log.error({ err }, 'websocket upgrade failed');
+      rejectSocket(socket, 500, ErrorCode.internal, 'internal server error');
+    });
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, deliver what is queued, close WS
+   * clients with 1012 (they reconnect), end SSE streams (they resume with
+   * Last-Event-ID), then release every component.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const deadline = this.config.shutdownTimeoutMs;
+    const serverClosed = new Promise<void>((resolve) => this.app.server.close(() => resolve()));
+    this.hub.flush();
+    this.sse.closeAll();
+    await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
+    this.ws.stop();
+    this.app.server.closeAllConnections?.();
+    await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
+    for (const c of [...this.components].reverse()) {
+      await c.close().catch((err) => this.log.warn({ err, component: c.name }, 'component failed to close'));
+    }
+    await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
+  }
+}
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const gateway = new Gateway(config, options);
+  return gateway.init(options.extensions);
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ErrorCode } from '../../codes.js';
+import { HubcastError, describeIssues } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
+import { makeApiKeyGuard } from './api-key.js';
+
+const eventName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:\-]+$/, { message: 'event: letters, digits and _ . : - only' });
+const present = (v: unknown) => v !== undefined;
+
+const sendBody = z
+  .object({
+    user_id: z.string().min(1).max(128).optional(),
+    channel: z.string().optional(),
+    event: eventName.optional(),
+    data: z.unknown().refine(present, { message: 'data is required' }),
+  })
+  .strict()
+  .refine((b) => (b.user_id === undefined) !== (b.channel === undefined), {
+    message: 'give exactly one of user_id or channel',
+  });
+
+const broadcastBody = z
+  .object({
+    event: eventName.optional(),
+    data: z.unknown().refine(present, { message: 'data is required' }),
+  })
+  .strict();
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HubcastError(ErrorCode.badRequest, 'body must be a JSON object', 400);
+  }
+  const r = schema.safeParse(body);
+  if (!r.success) throw new HubcastError(ErrorCode.badRequest, describeIssues(r.error.issues), 400);
+  return r.data;
+}
+
+export interface StatsSource {
+  (): Record<string, unknown>;
+}
+
+/** The server API: push to a user or a channel, broadcast, and stats. */
+export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: string; stats: StatsSource }): void {
+  const guard = makeApiKeyGuard(opts.apiKey);
+  const { hub } = opts;
+
+  app.post('/realtime/send', { preHandler: guard }, async (req) => {
+    const body = parse(sendBody, req.body);
+    let channel: string;
+    if (body.channel !== undefined) {
+      if (!isValidChannelName(body.channel)) {
+        throw new HubcastError(ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(body.channel).slice(0, 140)}`, 400);
+      }
+      channel = body.channel;
+    } else {
+      channel = userChannel(body.user_id!);
+    }
+    const result = hub.publishNow(channel, body.event ?? 'message', body.data);
+    return { delivered: result.delivered, id: result.id, channel };
+  });
+
+  app.post('/realtime/broadcast', { preHandler: guard }, async (req) => {
+    const body = parse(broadcastBody, req.body);
+    const result = hub.publishNow(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
+    return { delivered: result.delivered, id: result.id };
+  });
+
+  app.get('/realtime/stats', async () => opts.stats());
+}

@@ -1,0 +1,21 @@
+/**
+ * Server-Sent Events framing (WHATWG HTML §9.2). Multi-line data is split on
+ * every line terminator the parser recognises (CRLF, CR, LF) so a client
+ * reassembles it with `\n` joins, unchanged for LF text.
+ */
+const LINE_BREAK = /\r\n|\r|\n/;
+
+export function formatSseEvent(id: string | null, event: string | null, data: string): string {
+  let out = '';
+  if (id !== null) out += `id: ${id}\n`;
+  if (event !== null) out += `event: ${event}\n`;
+  const lines = data.split(LINE_BREAK);
+  for (let i = 0; i < lines.length; i++) out += `data: ${lines[i]}\n`;
+  return out + '\n';
+}
+
+export const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+export function formatRetry(ms: number): string {
+  return `retry: ${ms}\n\n`;
+}

@@ -1,0 +1,199 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ErrorCode, SystemType } from '../../codes.js';
+import { HubcastError } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import { Transport, type Subscriber } from '../../hub/subscriber.js';
+import { isValidChannelName, userChannel } from '../../hub/channel-name.js';
+import { parseEventId } from '../../hub/ids.js';
+import type { Authenticator } from '../../auth/tokens.js';
+import { joinDenied, type Identity } from '../../auth/permissions.js';
+import type { OriginPolicy } from '../http/cors.js';
+import { sendError } from '../http/reject.js';
+import type { ConnectionGate } from '../connection-gate.js';
+import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
+
+export const SSE_PATH = '/realtime/events';
+
+export interface SseTransportOptions {
+  enabled: boolean;
+  bufferBytes: number;
+  heartbeatMs: number;
+  retryMs: number;
+  channelsPerConnection: number;
+}
+
+const kConnection = Symbol('hubcast.sseConnection');
+type TaggedSocket = Socket & { [kConnection]?: SseConnection };
+
+/**
+ * One SSE client. After the response head is written, events go straight to
+ * the TCP socket: no chunked encoding and no per-write bookkeeping in
+ * node:http. The body is close-delimited (RFC 9112 §6.3), which every SSE
+ * client handles because the stream only ends when the connection does.
+ */
+class SseConnection implements Subscriber {
+  readonly transport = Transport.sse;
+  readonly channels = new Set<string>();
+  constructor(
+    readonly socket: Socket,
+    readonly clientId: string,
+    readonly identity: Identity,
+    readonly owner: SseTransport,
+  ) {}
+
+  get userId(): string | null {
+    return this.identity.userId;
+  }
+
+  write(chunk: Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (socket.writableLength > this.owner.bufferBytes) {
+      // Slow-client policy: drop the stream; the client's Last-Event-ID resume
+      // replays what it missed from history.
+      this.owner.slowClients++;
+      socket.destroy();
+      return;
+    }
+    socket.write(chunk);
+  }
+}
+
+export class SseTransport {
+  readonly bufferBytes: number;
+  slowClients = 0;
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly options: SseTransportOptions,
+    private readonly auth: Authenticator,
+    private readonly origins: OriginPolicy,
+    private readonly gate: ConnectionGate,
+  ) {
+    this.bufferBytes = options.bufferBytes;
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs).unref();
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const origin = req.headers.origin;
+    const cors = this.corsHeaders(origin);
+    if (!this.options.enabled) return sendError(res, 404, ErrorCode.transportDisabled, 'SSE transport is disabled', cors);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'Authorization, Last-Event-ID, Cache-Control', 'Access-Control-Max-Age': '600' });
+      return void res.end();
+    }
+    if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, 'use GET for /realtime/events', { ...cors, Allow: 'GET' });
+    if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+
+    const channels = parseChannels(url.searchParams.get('channels'));
+    if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
+    if (channels.length > this.options.channelsPerConnection) {
+      return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per connection`, cors);
+    }
+    const rawLast = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('last_event_id');
+    let since: number | null = null;
+    if (rawLast !== null && rawLast !== '') {
+      since = parseEventId(rawLast.trim());
+      if (since === null) return sendError(res, 400, ErrorCode.badRequest, `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`, cors);
+    }
+    if (!this.gate.acquire()) return sendError(res, 503, ErrorCode.tooManyConnections, 'connection limit reached', { ...cors, 'Retry-After': '5' });
+
+    let identity: Identity;
+    try {
+      identity = await this.auth.identify(req, url);
+    } catch (err) {
+      this.gate.release();
+      if (err instanceof HubcastError) return sendError(res, err.status, err.code, err.message, cors);
+      throw err;
+    }
+    for (const channel of channels) {
+      const denied = joinDenied(identity, channel);
+      if (denied !== null) {
+        this.gate.release();
+        return sendError(res, 403, ErrorCode.forbidden, denied, cors);
+      }
+    }
+    const socket = req.socket as TaggedSocket;
+    if (socket.destroyed) {
+      this.gate.release();
+      return;
+    }
+    this.open(socket, res, identity, channels, since, cors);
+  }
+
+  private open(socket: TaggedSocket, res: ServerResponse, identity: Identity, channels: string[], since: number | null, cors: Record<string, string>): void {
+    const clientId = randomUUID();
+    const conn = new SseConnection(socket, clientId, identity, this);
+    socket[kConnection] = conn;
+    // node:http must not time the stream out or write anything after us.
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    res.detachSocket?.(socket);
+    let head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n';
+    for (const [k, v] of Object.entries(cors)) head += `${k}: ${v}\r\n`;
+    head += '\r\n' + formatRetry(this.options.retryMs);
+    head += formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
+    socket.write(head);
+    socket.once('close', onSocketClose);
+
+    this.hub.addConnection(conn);
+    const all = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
+    const { failed, missed } = this.hub.subscribeMany(conn, all, since);
+    if (failed.length > 0) {
+      conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels: failed }))));
+    }
+    if (missed !== null) conn.write(missed);
+  }
+
+  closed(conn: SseConnection): void {
+    this.hub.removeConnection(conn);
+    this.gate.release();
+  }
+
+  private beat(): void {
+    for (const sub of this.hub.connections(Transport.sse)) sub.write(SSE_HEARTBEAT);
+  }
+
+  private corsHeaders(origin: string | undefined): Record<string, string> {
+    const allow = this.origins.allowOriginHeader(origin);
+    if (allow === null) return {};
+    return allow === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
+  }
+
+  /** End every stream (shutdown); clients reconnect with Last-Event-ID. */
+  closeAll(): void {
+    clearInterval(this.heartbeat);
+    for (const sub of [...this.hub.connections(Transport.sse)]) (sub as SseConnection).socket.end();
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
+  }
+}
+
+function onSocketClose(this: TaggedSocket): void {
+  const conn = this[kConnection];
+  if (conn === undefined) return;
+  this[kConnection] = undefined;
+  conn.owner.closed(conn);
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null;
+  return Array.isArray(v) ? (v[0] ?? null) : v;
+}
+
+/** `channels=a,b` → names, or a message naming the bad one. Default: `products`. */
+export function parseChannels(raw: string | null): string[] | string {
+  if (raw === null || raw.trim() === '') return ['products'];
+  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  if (names.length === 0) return ['products'];
+  for (const n of names) {
+    if (!isValidChannelName(n)) return `invalid channel name ${JSON.stringify(n).slice(0, 140)} in channels`;
+  }
+  return names;
+}

@@ -1,0 +1,73 @@
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { Transport, type Subscriber } from '../../hub/subscriber.js';
+import type { Identity } from '../../auth/permissions.js';
+import { CloseCode } from '../../codes.js';
+import { encodeTextFrame } from './frame.js';
+
+/** Where the connection object hangs off its `ws` socket (module-level handlers find it here). */
+export const kConnection = Symbol('hubcast.wsConnection');
+
+export interface WsLimits {
+  /** Outgoing bytes queued in the kernel-side socket buffer before the client counts as slow. */
+  bufferBytes: number;
+}
+
+/**
+ * One WebSocket client. Fan-out bytes go straight to the TCP socket: frames
+ * are pre-built by the hub, and without permessage-deflate `ws` writes its own
+ * frames synchronously too, so the two never interleave mid-frame.
+ */
+export class WsConnection implements Subscriber {
+  readonly transport = Transport.ws;
+  readonly channels = new Set<string>();
+  readonly clientId: string;
+  readonly ws: WebSocket;
+  readonly socket: Duplex;
+  identity: Identity;
+  /** Peer id on the signaling endpoint (defaults to the client id). */
+  readonly peerId: string;
+  alive = true;
+  private readonly limits: WsLimits;
+
+  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string, limits: WsLimits) {
+    this.ws = ws;
+    this.socket = socket;
+    this.clientId = clientId;
+    this.identity = identity;
+    this.peerId = peerId;
+    this.limits = limits;
+  }
+
+  get userId(): string | null {
+    return this.identity.userId;
+  }
+
+  write(chunk: Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed || !socket.writable) return;
+    if (socket.writableLength > this.limits.bufferBytes) {
+      // Slow-client policy: never queue without bound; the client resumes with `since`.
+      this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full');
+      return;
+    }
+    socket.write(chunk);
+  }
+
+  /** A control frame for this client only (replies, errors, echoes). */
+  send(message: object): void {
+    this.write(encodeTextFrame(JSON.stringify(message)));
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.close(code, reason);
+      // Don't wait for a closing handshake from a client that stopped reading.
+      setTimeout(terminate, 2000, this.ws).unref();
+    }
+  }
+}
+
+function terminate(ws: WebSocket): void {
+  if (ws.readyState !== ws.CLOSED) ws.terminate();
+}

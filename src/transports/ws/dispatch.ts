@@ -1,0 +1,138 @@
+import { ErrorCode } from '../../codes.js';
+import type { Hub } from '../../hub/hub.js';
+import { isValidChannelName } from '../../hub/channel-name.js';
+import { parseEventId } from '../../hub/ids.js';
+import { joinDenied, publishDenied } from '../../auth/permissions.js';
+import { describeIssues } from '../../errors.js';
+import { parseClientFrame, channelCommandData, type ClientFrame } from './protocol.js';
+import { parseBinaryMessage } from './binary.js';
+import { encodeFrame, OPCODE_BINARY } from './frame.js';
+import type { WsConnection } from './connection.js';
+import type { SignalRelay } from '../webrtc/relay.js';
+
+export interface DispatchContext {
+  hub: Hub;
+  relay: SignalRelay;
+  channelsPerConnection: number;
+}
+
+type Ref = string | number | undefined;
+
+function fail(conn: WsConnection, code: ErrorCode, message: string, ref: Ref): void {
+  conn.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+}
+
+function reply(conn: WsConnection, ref: Ref, data?: unknown): void {
+  if (ref === undefined) return;
+  conn.send(data === undefined ? { type: 'reply', ref, ok: true } : { type: 'reply', ref, ok: true, data });
+}
+
+/** One text frame from a client: parsed, validated, acted on. Never throws to the socket. */
+export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: string): void {
+  const parsed = parseClientFrame(text);
+  if (!parsed.ok) return fail(conn, parsed.code, parsed.message, parsed.ref);
+  const frame = parsed.frame;
+  switch (frame.type) {
+    case 'command':
+      return command(ctx, conn, frame);
+    case 'channel_message':
+      return channelMessage(ctx, conn, frame.channel, frame.message, frame.ref);
+    case 'text':
+      return conn.send({ type: 'text', data: frame.data });
+    case 'json':
+      return conn.send({ type: 'json', data: frame.data });
+    case 'webrtc_signal': {
+      const error = ctx.relay.relay(conn, frame);
+      if (error !== null) return fail(conn, error.code, error.message, frame.ref);
+      return reply(conn, frame.ref);
+    }
+  }
+}
+
+function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<ClientFrame, { type: 'command' }>): void {
+  const ref = frame.ref;
+  switch (frame.command) {
+    case 'ping':
+      if (ref === undefined) conn.send({ type: 'pong' });
+      else reply(conn, ref, { pong: true, time: new Date().toISOString() });
+      return;
+    case 'join_channel':
+      return join(ctx, conn, frame.data, ref);
+    case 'leave_channel':
+      return leave(ctx, conn, frame.data, ref);
+    default:
+      return fail(
+        conn,
+        ErrorCode.unknownCommand,
+        `unknown command ${JSON.stringify(frame.command).slice(0, 80)}; expected join_channel, leave_channel or ping`,
+        ref,
+      );
+  }
+}
+
+function join(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref): void {
+  const parsed = channelCommandData.safeParse(data);
+  if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
+  const { channel, since } = parsed.data;
+  if (!isValidChannelName(channel)) {
+    return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
+  }
+  const denied = joinDenied(conn.identity, channel);
+  if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
+  let sinceId: number | null = null;
+  if (since !== undefined) {
+    sinceId = parseEventId(since);
+    if (sinceId === null) return fail(conn, ErrorCode.invalidFrame, 'data.since: expected an event id', ref);
+  }
+  if (!conn.channels.has(channel) && conn.channels.size >= ctx.channelsPerConnection) {
+    return fail(conn, ErrorCode.tooManyChannels, `at most ${ctx.channelsPerConnection} channels per connection`, ref);
+  }
+  const recovery = ctx.hub.subscribe(conn, channel, sinceId);
+  if (recovery === null) return reply(conn, ref, { channel });
+  if (!recovery.ok) {
+    conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed', reason: recovery.reason } });
+  }
+  reply(conn, ref, { channel, recovered: recovery.ok });
+}
+
+function leave(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref): void {
+  const parsed = channelCommandData.safeParse(data);
+  if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
+  const { channel } = parsed.data;
+  if (!ctx.hub.unsubscribe(conn, channel)) {
+    return fail(conn, ErrorCode.notSubscribed, `not subscribed to ${JSON.stringify(channel).slice(0, 140)}`, ref);
+  }
+  reply(conn, ref, { channel });
+}
+
+function channelMessage(ctx: DispatchContext, conn: WsConnection, channel: string, message: unknown, ref: Ref): void {
+  if (!isValidChannelName(channel)) {
+    return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
+  }
+  const denied = publishDenied(conn.identity, channel);
+  if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
+  const result = ctx.hub.publishNow(channel, 'message', {
+    message,
+    user_id: conn.userId,
+    client_id: conn.clientId,
+  });
+  reply(conn, ref, { id: result.id, delivered: result.delivered });
+}
+
+/** One binary frame: relayed to its channel's WS subscribers, or echoed when it names none. */
+export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: Buffer): void {
+  const parsed = parseBinaryMessage(frame);
+  if (!parsed.ok) return fail(conn, ErrorCode.invalidFrame, parsed.message, undefined);
+  const channel = parsed.header.channel;
+  if (channel === undefined) {
+    conn.write(encodeBinaryEcho(frame));
+    return;
+  }
+  const denied = publishDenied(conn.identity, channel);
+  if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, undefined);
+  ctx.hub.publishBinary(channel, frame);
+}
+
+function encodeBinaryEcho(frame: Buffer): Buffer {
+  return encodeFrame(frame, OPCODE_BINARY);
+}

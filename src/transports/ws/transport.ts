@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { Logger } from 'pino';
+import { CloseCode, ErrorCode } from '../../codes.js';
+import { HubcastError } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import { Transport } from '../../hub/subscriber.js';
+import { userChannel } from '../../hub/channel-name.js';
+import type { Authenticator } from '../../auth/tokens.js';
+import type { Identity } from '../../auth/permissions.js';
+import type { OriginPolicy } from '../http/cors.js';
+import { rejectSocket } from '../http/reject.js';
+import { SignalRelay } from '../webrtc/relay.js';
+import { WsConnection, kConnection } from './connection.js';
+import { dispatchBinary, dispatchText, type DispatchContext } from './dispatch.js';
+import type { ConnectionGate } from '../connection-gate.js';
+
+export const WS_PATH = '/realtime/ws';
+export const SIGNALING_PATH = '/realtime/webrtc/signaling';
+
+export interface WsTransportOptions {
+  enabled: boolean;
+  maxFrameBytes: number;
+  bufferBytes: number;
+  pingIntervalMs: number;
+  channelsPerConnection: number;
+}
+
+type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
+const kTransport = Symbol('hubcast.wsTransport');
+
+/**
+ * WebSocket transport: upgrade admission (path, switch, origin, auth,
+ * connection limit), then frames in → hub calls out. Socket events are handled
+ * by module-level functions that find their state on the socket, so a
+ * connection costs no closures.
+ */
+export class WsTransport {
+  readonly relay = new SignalRelay();
+  messagesIn = 0;
+  private readonly wss: WebSocketServer;
+  private readonly ctx: DispatchContext;
+  private readonly pingTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly options: WsTransportOptions,
+    private readonly auth: Authenticator,
+    private readonly origins: OriginPolicy,
+    private readonly gate: ConnectionGate,
+    private readonly log: Logger,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // A browser sends its token as the subprotocol `bearer.<token>`; the
+      // handshake must echo an offered protocol or the browser aborts.
+      handleProtocols: (protocols) => {
+        for (const p of protocols) if (p.startsWith('bearer.')) return p;
+        return protocols.values().next().value ?? false;
+      },
+    });
+    this.ctx = { hub, relay: this.relay, channelsPerConnection: options.channelsPerConnection };
+    this.pingTimer = setInterval(() => this.keepalive(), options.pingIntervalMs).unref();
+  }
+
+  handles(pathname: string): boolean {
+    return pathname === WS_PATH || pathname === SIGNALING_PATH;
+  }
+
+  /** `upgrade` event of the HTTP server, for a path this transport handles. */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    socket.on('error', ignoreSocketError);
+    if (!this.options.enabled) return rejectSocket(socket, 404, ErrorCode.transportDisabled, 'WebSocket transport is disabled');
+    if (!this.origins.allows(req.headers.origin)) {
+      return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
+    }
+    const slot = this.gate.acquire();
+    if (!slot) return rejectSocket(socket, 503, ErrorCode.tooManyConnections, 'connection limit reached');
+    let identity: Identity;
+    try {
+      identity = await this.auth.identify(req, url);
+    } catch (err) {
+      this.gate.release();
+      if (err instanceof HubcastError) return rejectSocket(socket, err.status, err.code, err.message);
+      throw err;
+    }
+    let peerId: string | null = null;
+    if (url.pathname === SIGNALING_PATH) {
+      peerId = url.searchParams.get('peer_id');
+      if (!peerId || !/^[A-Za-z0-9_\-.:@]{1,128}$/.test(peerId)) {
+        this.gate.release();
+        return rejectSocket(socket, 400, ErrorCode.badRequest, 'peer_id query parameter is required (1-128 of A-Z a-z 0-9 _ - . : @)');
+      }
+      if (this.relay.has(peerId)) {
+        this.gate.release();
+        return rejectSocket(socket, 409, ErrorCode.badRequest, `peer_id ${peerId} is already connected`);
+      }
+    }
+    if (socket.destroyed) {
+      this.gate.release();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, identity, peerId));
+  }
+
+  private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null): void {
+    const clientId = randomUUID();
+    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, { bufferBytes: this.options.bufferBytes });
+    const tagged = ws as Tagged;
+    tagged[kConnection] = conn;
+    tagged[kTransport] = this;
+    (socket as Socket).setNoDelay?.(true);
+    this.hub.addConnection(conn);
+    this.relay.add(conn);
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    conn.send({ type: 'connected', client_id: clientId, user_id: identity.userId, ...(peerId ? { peer_id: peerId } : {}) });
+    if (identity.userId !== null) this.hub.subscribe(conn, userChannel(identity.userId));
+  }
+
+  /** Called by the close handler. */
+  closed(conn: WsConnection): void {
+    this.hub.removeConnection(conn);
+    this.relay.remove(conn);
+    this.gate.release();
+  }
+
+  received(conn: WsConnection, data: RawData, isBinary: boolean): void {
+    this.messagesIn++;
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (isBinary) dispatchBinary(this.ctx, conn, buf);
+    else dispatchText(this.ctx, conn, buf.toString('utf8'));
+  }
+
+  error(conn: WsConnection, err: Error): void {
+    // ws closes the socket itself (1009 for oversize, 1002 for protocol errors).
+    this.log.debug({ clientId: conn.clientId, err: err.message }, 'websocket error');
+  }
+
+  private keepalive(): void {
+    for (const sub of this.hub.connections(Transport.ws)) {
+      const conn = sub as WsConnection;
+      if (!conn.alive) {
+        conn.ws.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  /** Close every client with `code` (1012 on restart: clients reconnect elsewhere). */
+  async closeAll(code: number = CloseCode.serviceRestart, reason = 'server restart', timeoutMs = 3000): Promise<void> {
+    clearInterval(this.pingTimer);
+    const open = [...this.hub.connections(Transport.ws)] as WsConnection[];
+    if (open.length === 0) return;
+    const done = Promise.all(open.map((c) => new Promise<void>((resolve) => {
+      c.ws.once('close', () => resolve());
+      c.ws.close(code, reason);
+    })));
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([done, timer]);
+    for (const c of open) if (c.ws.readyState !== c.ws.CLOSED) c.ws.terminate();
+  }
+
+  stop(): void {
+    clearInterval(this.pingTimer);
+    this.wss.close();
+  }
+}
+
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  const t = this as Tagged;
+  t[kTransport].received(t[kConnection], data, isBinary);
+}
+
+function onPong(this: WebSocket): void {
+  (this as Tagged)[kConnection].alive = true;
+}
+
+function onClose(this: WebSocket): void {
+  const t = this as Tagged;
+  t[kTransport].closed(t[kConnection]);
+}
+
+function onError(this: WebSocket, err: Error): void {
+  const t = this as Tagged;
+  t[kTransport].error(t[kConnection], err);
+}
+
+function ignoreSocketError(): void {
+  // Resets from peers that vanish mid-handshake surface as errors; the close path cleans up.
+}

@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { sseTestPage } from './sse-test-page.js';
+import { dashboardPage } from './dashboard-page.js';
+
+/** Pages are self-contained HTML with strict security headers; data is always rendered as text. */
+const PAGE_HEADERS = {
+  'Content-Type': 'text/html; charset=utf-8',
+  'Content-Security-Policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cache-Control': 'no-cache',
+};
+
+export function webRoutes(app: FastifyInstance): void {
+  app.get('/realtime/sse-test', async (_req, reply) => reply.headers(PAGE_HEADERS).send(sseTestPage));
+  app.get('/', async (_req, reply) => reply.headers(PAGE_HEADERS).send(dashboardPage));
+}
