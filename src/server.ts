@@ -8,6 +8,7 @@ import { createLogger } from './logger.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
+import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
 import { Authenticator } from './auth/tokens.js';
 import { OriginPolicy } from './transports/http/cors.js';
 import { ConnectionGate } from './transports/connection-gate.js';
@@ -50,6 +51,7 @@ export class Gateway {
   readonly ws: WsTransport;
   readonly sse: SseTransport;
   readonly components: Component[] = [];
+  private readonly history: MemoryHistory;
   private readonly startedAt = Date.now();
   private closing: Promise<void> | null = null;
 
@@ -57,7 +59,8 @@ export class Gateway {
     this.config = config;
     this.log = options.logger ?? createLogger(config.logLevel);
     const ids = new EventIdSequence();
-    this.hub = new Hub(new MemoryHistory({ size: config.historySize, floor: ids.floor }), ids);
+    this.history = new MemoryHistory({ size: config.historySize, floor: ids.floor });
+    this.hub = new Hub(this.history, ids);
     const auth = new Authenticator(config.jwtSecret);
     const origins = new OriginPolicy(config.allowedOrigins);
     const gate = new ConnectionGate(config.maxConnections);
@@ -119,7 +122,17 @@ export class Gateway {
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */
   async init(extensions: GatewayExtension[] = []): Promise<this> {
-    for (const ext of extensions) await ext(this);
+    const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
+    if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
+    try {
+      for (const ext of extensions) await ext(this);
+    } catch (err) {
+      // Release what the extensions already opened (pools, sockets) before failing.
+      for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
+      this.ws.stop();
+      this.sse.stop();
+      throw err;
+    }
     return this;
   }
 
@@ -136,7 +149,7 @@ export class Gateway {
       messages_out: hub.messagesOut,
       publications: hub.publications,
       history_channels: this.hub.history.channelCount,
-      slow_clients_dropped: this.sse.slowClients,
+      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients,
       webrtc_signals_relayed: this.ws.relay.relayed,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
     };
@@ -194,15 +207,21 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const deadline = this.config.shutdownTimeoutMs;
     const serverClosed = new Promise<void>((resolve) => this.app.server.close(() => resolve()));
+    // Producers first (generator, consumer, then what they stand on): after
+    // this nothing publishes, so what clients hold plus the snapshot below is
+    // the whole history.
+    for (const c of [...this.components].reverse()) {
+      await c.close().catch((err) => this.log.warn({ err, component: c.name }, 'component failed to close'));
+    }
     this.hub.flush();
     this.sse.closeAll();
     await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
     this.ws.stop();
     this.app.server.closeAllConnections?.();
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
-    for (const c of [...this.components].reverse()) {
-      await c.close().catch((err) => this.log.warn({ err, component: c.name }, 'component failed to close'));
-    }
+    await saveHistorySnapshot(this.config.dataDir, this.history, this.hub.ids).catch((err) =>
+      this.log.warn({ err }, 'history snapshot not saved: clients resuming after restart get recovery_failed'),
+    );
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
 }

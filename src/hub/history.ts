@@ -105,6 +105,10 @@ export class MemoryHistory implements History {
     this.floor = floor;
   }
 
+  get coveredFrom(): number {
+    return this.floor;
+  }
+
   /** Every retained publication, oldest first per channel (for snapshots). */
   *entries(): Iterable<Publication> {
     for (const ring of this.rings.values()) {

@@ -1,3 +1,6 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { makeConfig, type Config } from '../../src/config/config.js';
 import { createGateway, type Gateway, type GatewayExtension } from '../../src/server.js';
 import { createLogger } from '../../src/logger.js';
@@ -11,7 +14,9 @@ export interface RunningGateway {
 
 /** A gateway on a free loopback port, core only unless extensions are given. */
 export async function startGateway(overrides: Partial<Config> = {}, extensions: GatewayExtension[] = []): Promise<RunningGateway> {
-  const config = makeConfig({ host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides });
+  // Each gateway gets its own DATA_DIR: history snapshots and PGlite never collide between tests.
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'hubcast-test-')));
+  const config = makeConfig({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir, ...overrides });
   const gateway = await createGateway(config, {
     logger: createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent'),
     extensions,

@@ -50,7 +50,8 @@ class SseConnection implements Subscriber {
   write(chunk: Buffer): void {
     const socket = this.socket;
     if (socket.destroyed) return;
-    if (socket.writableLength > this.owner.bufferBytes) {
+    const queued = socket.writableLength;
+    if (queued > 0 && queued + chunk.length > this.owner.bufferBytes) {
       // Slow-client policy: drop the stream; the client's Last-Event-ID resume
       // replays what it missed from history.
       this.owner.slowClients++;

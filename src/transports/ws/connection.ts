@@ -11,6 +11,8 @@ export const kConnection = Symbol('hubcast.wsConnection');
 export interface WsLimits {
   /** Outgoing bytes queued in the kernel-side socket buffer before the client counts as slow. */
   bufferBytes: number;
+  /** Counts slow-client drops (shared by every connection of the transport). */
+  onSlow(): void;
 }
 
 /**
@@ -28,6 +30,8 @@ export class WsConnection implements Subscriber {
   /** Peer id on the signaling endpoint (defaults to the client id). */
   readonly peerId: string;
   alive = true;
+  /** Set once the slow-client policy closed it: nothing more is queued. */
+  private dropped = false;
   private readonly limits: WsLimits;
 
   constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string, limits: WsLimits) {
@@ -45,9 +49,14 @@ export class WsConnection implements Subscriber {
 
   write(chunk: Buffer): void {
     const socket = this.socket;
-    if (socket.destroyed || !socket.writable) return;
-    if (socket.writableLength > this.limits.bufferBytes) {
+    if (this.dropped || socket.destroyed || !socket.writable) return;
+    // A client that keeps up has drained the last batch before the next one
+    // (writableLength 0); one that has not and would go past the bound is slow.
+    const queued = socket.writableLength;
+    if (queued > 0 && queued + chunk.length > this.limits.bufferBytes) {
       // Slow-client policy: never queue without bound; the client resumes with `since`.
+      this.dropped = true;
+      this.limits.onSlow();
       this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full');
       return;
     }

@@ -14,7 +14,7 @@ import type { Identity } from '../../auth/permissions.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
 import { SignalRelay } from '../webrtc/relay.js';
-import { WsConnection, kConnection } from './connection.js';
+import { WsConnection, kConnection, type WsLimits } from './connection.js';
 import { dispatchBinary, dispatchText, type DispatchContext } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 
@@ -41,6 +41,8 @@ const kTransport = Symbol('hubcast.wsTransport');
 export class WsTransport {
   readonly relay = new SignalRelay();
   messagesIn = 0;
+  slowClients = 0;
+  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
   private readonly pingTimer: NodeJS.Timeout;
@@ -65,6 +67,7 @@ export class WsTransport {
         return protocols.values().next().value ?? false;
       },
     });
+    this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++ };
     this.ctx = { hub, relay: this.relay, channelsPerConnection: options.channelsPerConnection };
     this.pingTimer = setInterval(() => this.keepalive(), options.pingIntervalMs).unref();
   }
@@ -111,7 +114,7 @@ export class WsTransport {
 
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null): void {
     const clientId = randomUUID();
-    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, { bufferBytes: this.options.bufferBytes });
+    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, this.limits);
     const tagged = ws as Tagged;
     tagged[kConnection] = conn;
     tagged[kTransport] = this;

@@ -1,0 +1,182 @@
+import { ErrorCode } from '../codes.js';
+import { HubcastError } from '../errors.js';
+import { sqlState, type Database } from '../store/database.js';
+import { PRODUCT_COLUMNS, toProduct, type Product, type ProductRow } from './product.js';
+
+/** A product change event as carried by the broker (CONTRACT §2). */
+export interface ProductChange {
+  event_id: string;
+  product_id: number;
+  changes: { price?: number; stock?: number };
+  occurred_at: string;
+}
+
+export type ApplyResult =
+  | { status: 'applied'; product: Product }
+  | { status: 'duplicate' }
+  | { status: 'unknown_product' };
+
+export interface PhotoMeta {
+  contentType: string;
+  etag: string;
+  /** products.photo_version: changes whenever the bytes do. */
+  version: number;
+}
+
+export interface Photo extends PhotoMeta {
+  bytes: Buffer;
+}
+
+/**
+ * A change the database refuses for good (out of range, malformed): retrying
+ * cannot help, so the consumer dead-letters it. Transient failures (DB down)
+ * surface as the driver's own errors instead.
+ */
+export class InvalidChangeError extends HubcastError {
+  /** Read by the consumer's `isPermanentApplyError` (duck-typed, no import needed). */
+  readonly permanent = true;
+
+  constructor(message: string) {
+    super(ErrorCode.badRequest, message, 400);
+    this.name = 'InvalidChangeError';
+  }
+}
+
+const INT4_MAX = 2_147_483_647;
+/** NUMERIC(10,2) holds < 10^8. */
+const PRICE_MAX = 99_999_999.99;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** SQLSTATEs meaning "this value can never be stored": check_violation, numeric_value_out_of_range, invalid_text_representation. */
+const PERMANENT_STATES = new Set(['23514', '22003', '22P02', '22007', '22008']);
+
+/** True for an id the products table can hold (serial = int4, starting at 1). */
+export function isProductId(id: unknown): id is number {
+  return Number.isSafeInteger(id) && (id as number) >= 1 && (id as number) <= INT4_MAX;
+}
+
+/** The catalog's only door to SQL. */
+export class CatalogRepository {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async list(): Promise<Product[]> {
+    const rows = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY id`);
+    return rows.map(toProduct);
+  }
+
+  async get(id: number): Promise<Product | null> {
+    if (!isProductId(id)) return null;
+    const [row] = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [id]);
+    return row ? toProduct(row) : null;
+  }
+
+  async productIds(): Promise<number[]> {
+    const rows = await this.#db.query<{ id: number }>('SELECT id FROM products ORDER BY id');
+    return rows.map((r) => r.id);
+  }
+
+  /** Everything about a photo but its bytes: cheap, for cache keys and conditional GETs. */
+  async photoMeta(id: number): Promise<PhotoMeta | null> {
+    if (!isProductId(id)) return null;
+    const [row] = await this.#db.query<{ content_type: string; etag: string; photo_version: number }>(
+      `SELECT ph.content_type, ph.etag, p.photo_version
+         FROM product_photos ph JOIN products p ON p.id = ph.product_id
+        WHERE ph.product_id = $1`,
+      [id],
+    );
+    return row ? { contentType: row.content_type, etag: row.etag, version: row.photo_version } : null;
+  }
+
+  async getPhoto(id: number): Promise<Photo | null> {
+    if (!isProductId(id)) return null;
+    const [row] = await this.#db.query<{ bytes: Buffer; content_type: string; etag: string; photo_version: number }>(
+      `SELECT ph.bytes, ph.content_type, ph.etag, p.photo_version
+         FROM product_photos ph JOIN products p ON p.id = ph.product_id
+        WHERE ph.product_id = $1`,
+      [id],
+    );
+    return row
+      ? { bytes: row.bytes, contentType: row.content_type, etag: row.etag, version: row.photo_version }
+      : null;
+  }
+
+  /**
+   * Apply one change event exactly once, in one transaction: record the
+   * event_id (the primary key turns a redelivery into a no-op), and only if
+   * that insert happened update the product and bump its version by 1.
+   * Resolves with the committed row, so callers publish only after commit.
+   *
+   * @throws InvalidChangeError when the change breaks a rule (price ≤ 0, stock < 0, bad id …)
+   *
+   * @example
+   * const r = await repo.applyChange({ event_id: randomUUID(), product_id: 3, changes: { stock: 9 }, occurred_at: new Date().toISOString() });
+   * if (r.status === 'applied') await publisher.publish(`product:${r.product.id}`, 'product.updated', r.product);
+   */
+  async applyChange(event: ProductChange): Promise<ApplyResult> {
+    validate(event);
+    const { price, stock } = event.changes;
+    try {
+      return await this.#db.transaction(async (tx): Promise<ApplyResult> => {
+        // The EXISTS guard keeps an unknown product from tripping the foreign key:
+        // it is an answer (unknown_product), not an error.
+        const inserted = await tx.query(
+          `INSERT INTO applied_events (event_id, product_id, occurred_at)
+           SELECT $1::uuid, $2::int, $3::timestamptz WHERE EXISTS (SELECT 1 FROM products WHERE id = $2::int)
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING event_id`,
+          [event.event_id, event.product_id, event.occurred_at],
+        );
+        if (inserted.length === 0) {
+          const seen = await tx.query('SELECT 1 FROM applied_events WHERE event_id = $1::uuid', [event.event_id]);
+          return seen.length > 0 ? { status: 'duplicate' } : { status: 'unknown_product' };
+        }
+        const [row] = await tx.query<ProductRow>(
+          `UPDATE products
+              SET price = COALESCE($2::numeric, price),
+                  stock = COALESCE($3::int, stock),
+                  version = version + 1,
+                  updated_at = now()
+            WHERE id = $1
+        RETURNING ${PRODUCT_COLUMNS}`,
+          [event.product_id, price ?? null, stock ?? null],
+        );
+        return { status: 'applied', product: toProduct(row) };
+      });
+    } catch (err) {
+      const state = sqlState(err);
+      if (state && PERMANENT_STATES.has(state)) {
+        throw new InvalidChangeError(`change rejected by the database: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * The same rules the SQL constraints enforce, checked first so a bad event
+ * costs no transaction and gets a precise message. The constraints stay the
+ * last word for any other writer.
+ */
+function validate(e: ProductChange): void {
+  const fail = (msg: string): never => {
+    throw new InvalidChangeError(msg);
+  };
+  if (typeof e.event_id !== 'string' || !UUID.test(e.event_id)) fail('event_id: expected a UUID');
+  if (!isProductId(e.product_id)) fail('product_id: expected a positive integer');
+  if (typeof e.occurred_at !== 'string' || Number.isNaN(Date.parse(e.occurred_at))) {
+    fail('occurred_at: expected an ISO-8601 timestamp');
+  }
+  const changes = e.changes ?? {};
+  const { price, stock } = changes;
+  if (price === undefined && stock === undefined) fail('changes: expected price and/or stock');
+  if (price !== undefined && (typeof price !== 'number' || !Number.isFinite(price) || price <= 0 || price > PRICE_MAX)) {
+    fail(`changes.price: expected a number > 0 and ≤ ${PRICE_MAX}`);
+  }
+  if (price !== undefined && Math.round(price * 100) / 100 <= 0) fail('changes.price: rounds to 0.00');
+  if (stock !== undefined && (!Number.isSafeInteger(stock) || stock < 0 || stock > INT4_MAX)) {
+    fail('changes.stock: expected an integer ≥ 0');
+  }
+}

@@ -1,0 +1,97 @@
+import { ClientError, ClientErrorCode } from './errors.js';
+
+/** JSON header of a binary message (CONTRACT §5). */
+export interface BinaryHeader {
+  content_type: string;
+  filename: string;
+  /** Channel to deliver to; without it the server echoes the message back. */
+  channel?: string;
+  [key: string]: unknown;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A binary WebSocket message: a 4-byte big-endian header length, a UTF-8 JSON
+ * header `{content_type, filename, channel?}`, then the bytes. Uses only web
+ * standard types (`Uint8Array`, `DataView`, `TextEncoder`), so it works the
+ * same in browsers and Node.
+ *
+ * @example
+ * ```ts
+ * const png = new Uint8Array(await file.arrayBuffer());
+ * client.sendBinary(BinaryMessage.fromBytes(png, 'image/png', 'cat.png', 'room:1'));
+ *
+ * client.onMessage('binary', (msg) => {
+ *   console.log(msg.header.filename, msg.bytes.byteLength);
+ * });
+ * ```
+ */
+export class BinaryMessage {
+  readonly header: BinaryHeader;
+  readonly bytes: Uint8Array;
+
+  constructor(header: BinaryHeader, bytes: Uint8Array) {
+    this.header = header;
+    this.bytes = bytes;
+  }
+
+  /** Build a message; `bytes` may be a `Uint8Array` (Node `Buffer` too), an `ArrayBuffer` or a string (UTF-8). */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer | string, contentType: string, filename: string, channel?: string): BinaryMessage {
+    const body = typeof bytes === 'string' ? encoder.encode(bytes) : bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const header: BinaryHeader = { content_type: contentType, filename };
+    if (channel !== undefined) header.channel = channel;
+    return new BinaryMessage(header, body);
+  }
+
+  /**
+   * Parse a received frame. Throws a `ClientError` with code `invalid_binary`
+   * when the layout is wrong.
+   */
+  static decode(data: ArrayBuffer | ArrayBufferView): BinaryMessage {
+    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (frame.byteLength < 4) throw new ClientError(ClientErrorCode.invalidBinary, 'binary frame shorter than its 4-byte header length');
+    const headerLength = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0, false);
+    if (4 + headerLength > frame.byteLength) {
+      throw new ClientError(ClientErrorCode.invalidBinary, `binary header length ${headerLength} runs past the frame (${frame.byteLength} bytes)`);
+    }
+    let header: unknown;
+    try {
+      header = JSON.parse(decoder.decode(frame.subarray(4, 4 + headerLength)));
+    } catch (err) {
+      throw new ClientError(ClientErrorCode.invalidBinary, `binary header is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+      throw new ClientError(ClientErrorCode.invalidBinary, 'binary header must be a JSON object');
+    }
+    return new BinaryMessage(header as BinaryHeader, frame.subarray(4 + headerLength));
+  }
+
+  /** The wire layout, ready for `WebSocket.send`. */
+  encode(): Uint8Array {
+    const json = encoder.encode(JSON.stringify(this.header));
+    const out = new Uint8Array(4 + json.byteLength + this.bytes.byteLength);
+    new DataView(out.buffer).setUint32(0, json.byteLength, false);
+    out.set(json, 4);
+    out.set(this.bytes, 4 + json.byteLength);
+    return out;
+  }
+
+  get contentType(): string {
+    return this.header.content_type;
+  }
+
+  get filename(): string {
+    return this.header.filename;
+  }
+
+  get channel(): string | undefined {
+    return this.header.channel;
+  }
+
+  /** The bytes decoded as UTF-8. */
+  text(): string {
+    return decoder.decode(this.bytes);
+  }
+}

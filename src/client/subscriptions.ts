@@ -1,0 +1,88 @@
+/**
+ * The WS client's channels and their resume positions. Event ids are decimal
+ * strings below 2^53 that rise within a channel, so `Number` compares them.
+ */
+export interface JoinReply {
+  channel: string;
+  /** Present when the join carried `since`: `false` means events were lost (see `recovery_failed`). */
+  recovered?: boolean;
+}
+
+interface Waiter {
+  resolve(reply: JoinReply): void;
+  reject(err: Error): void;
+}
+
+export class Subscription {
+  /** Id of the last event delivered to the app on this channel: the resume position. */
+  lastId: string | null = null;
+  /** The server confirmed the join on the current connection. */
+  joined = false;
+  /** A join_channel is on the wire on the current connection. */
+  inFlight = false;
+  waiters: Waiter[] = [];
+
+  constructor(readonly channel: string) {}
+
+  settle(reply: JoinReply | null, err?: Error): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (err !== undefined) w.reject(err);
+      else w.resolve(reply as JoinReply);
+    }
+  }
+}
+
+export class Subscriptions {
+  private readonly map = new Map<string, Subscription>();
+
+  get(channel: string): Subscription | undefined {
+    return this.map.get(channel);
+  }
+
+  add(channel: string): Subscription {
+    let sub = this.map.get(channel);
+    if (sub === undefined) {
+      sub = new Subscription(channel);
+      this.map.set(channel, sub);
+    }
+    return sub;
+  }
+
+  delete(channel: string): Subscription | undefined {
+    const sub = this.map.get(channel);
+    this.map.delete(channel);
+    return sub;
+  }
+
+  values(): IterableIterator<Subscription> {
+    return this.map.values();
+  }
+
+  channels(): string[] {
+    return [...this.map.keys()];
+  }
+
+  /** Forget per-connection flags (the socket is gone); positions stay. */
+  resetConnection(): void {
+    for (const sub of this.map.values()) {
+      sub.joined = false;
+      sub.inFlight = false;
+    }
+  }
+
+  /**
+   * Guard against duplicates: false for an event at or below the channel's
+   * position (a replay overlapping what was already delivered), else advance.
+   */
+  accept(channel: string, id: string | null): boolean {
+    const sub = this.map.get(channel);
+    if (sub === undefined || id === null) return true;
+    const n = Number(id);
+    if (!Number.isFinite(n)) return true;
+    if (sub.lastId !== null && n <= Number(sub.lastId)) return false;
+    sub.lastId = id;
+    return true;
+  }
+}

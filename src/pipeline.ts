@@ -1,0 +1,72 @@
+import type { Gateway, GatewayExtension } from './server.js';
+import { createDatabase, migrate } from './store/index.js';
+import { seedCatalog } from './catalog/seed.js';
+import { CatalogRepository } from './catalog/repository.js';
+import { createCache } from './cache/index.js';
+import { PhotoService } from './catalog/photo-service.js';
+import { catalogRoutes } from './transports/http/catalog-routes.js';
+import { createBroker } from './broker/index.js';
+import { CatalogConsumer, consumerStatsFields } from './catalog/consumer.js';
+import { EventGenerator, generatorStatsFields } from './catalog/generator.js';
+import { uploadRoutes } from './transports/http/upload-routes.js';
+
+export interface PipelineOptions {
+  /** Run the event generator in this process too (`npm start`). */
+  withGenerator: boolean;
+}
+
+/**
+ * The product pipeline on top of the realtime core (CONTRACT §2–§3):
+ * database (migrated, seeded) → catalog API and cached photos → broker
+ * consumer applying change events and publishing `product.updated`; with
+ * `withGenerator`, the generator publishing those events. Each driver is
+ * chosen once from the config: a URL selects the real service, its absence
+ * the embedded default.
+ */
+export function catalogPipeline(options: PipelineOptions): GatewayExtension {
+  return async (gateway: Gateway) => {
+    const { config, log } = gateway;
+    const db = await createDatabase(config, log);
+    gateway.components.push({ name: 'database', ready: () => db.isReady(), close: () => db.close() });
+    await migrate(db, log);
+    await seedCatalog(db, log);
+    const repository = new CatalogRepository(db);
+
+    const cache = await createCache(config, log);
+    gateway.components.push({ name: 'cache', ready: () => cache.isReady(), close: () => cache.close() });
+    const photos = new PhotoService({ repository, cache, logger: log.child({ component: 'photos' }) });
+    await gateway.app.register(catalogRoutes, { repository, photos });
+    await gateway.app.register(uploadRoutes, { hub: gateway.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, apiKey: config.apiKey });
+
+    const broker = await createBroker(config, log);
+    const consumer = new CatalogConsumer({ broker, applier: repository, publisher: gateway.hub, logger: log });
+    let generator: EventGenerator | null = null;
+    if (options.withGenerator) {
+      generator = new EventGenerator({
+        broker,
+        productIds: () => repository.productIds(),
+        intervalMs: config.generatorIntervalMs,
+        logger: log,
+      });
+    }
+    // Closed in reverse order: generator, consumer, then the broker under them.
+    gateway.components.push({ name: 'broker', ready: () => broker.isReady(), close: () => broker.close() });
+    gateway.components.push({
+      name: 'consumer',
+      ready: () => true,
+      close: () => consumer.stop(),
+      stats: () => ({ ...consumerStatsFields(consumer.stats()), photo_cache_hits: photos.stats.hits, photo_cache_misses: photos.stats.misses }),
+    });
+    await consumer.start();
+    if (generator !== null) {
+      const g = generator;
+      gateway.components.push({
+        name: 'generator',
+        ready: () => true,
+        close: async () => void (await g.stop()),
+        stats: () => generatorStatsFields(g.stats()),
+      });
+      await g.start();
+    }
+  };
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, SystemEvent } from '../../codes.js';
+import { HubcastError, errorBody } from '../../errors.js';
+import type { Hub } from '../../hub/hub.js';
+import { makeApiKeyGuard } from './api-key.js';
+import { contentMismatch, sanitizeFilename } from './file-types.js';
+
+export interface UploadRoutesOptions {
+  hub: Hub;
+  dataDir: string;
+  maxBytes: number;
+  apiKey?: string;
+}
+
+interface StoredFile {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  url: string;
+}
+
+const ID = /^[0-9a-f-]{36}$/;
+
+/**
+ * `POST /realtime/binary/upload` (multipart, one file ≤ UPLOAD_MAX_BYTES):
+ * stored under DATA_DIR/uploads (never a served folder; files go out only
+ * through the route below, as attachments), then announced on channel
+ * `files` as `file.uploaded`.
+ */
+export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOptions): Promise<void> {
+  const dir = join(options.dataDir, 'uploads');
+  await mkdir(dir, { recursive: true });
+  await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 10, parts: 20 } });
+  const guard = makeApiKeyGuard(options.apiKey);
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof HubcastError) return reply.code(err.status).send(errorBody(err.code, err.message));
+    const e = err as { code?: string; statusCode?: number; message: string };
+    if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
+      return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, `file is larger than ${options.maxBytes} bytes`));
+    }
+    if (e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || e.statusCode === 406 || e.statusCode === 415) {
+      return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, 'send the file as multipart/form-data'));
+    }
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send(errorBody(ErrorCode.badRequest, e.message));
+    }
+    req.log.error({ err }, 'upload failed');
+    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
+  });
+
+  app.post('/realtime/binary/upload', { preHandler: guard }, async (req) => {
+    if (!req.isMultipart()) {
+      throw new HubcastError(ErrorCode.unsupportedMediaType, 'send the file as multipart/form-data', 415);
+    }
+    const part = await req.file();
+    if (part === undefined) throw new HubcastError(ErrorCode.badRequest, 'no file part in the form', 400);
+    const bytes = await part.toBuffer();
+    const contentType = part.mimetype || 'application/octet-stream';
+    if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType.split(';')[0].trim())) {
+      throw new HubcastError(ErrorCode.badRequest, `content type ${JSON.stringify(contentType).slice(0, 80)} is not a media type`, 400);
+    }
+    const mismatch = contentMismatch(contentType, bytes);
+    if (mismatch !== null) throw new HubcastError(ErrorCode.unsupportedMediaType, mismatch, 415);
+    const id = randomUUID();
+    const file: StoredFile = {
+      id,
+      filename: sanitizeFilename(part.filename ?? ''),
+      content_type: contentType,
+      size: bytes.length,
+      url: `/realtime/binary/files/${id}`,
+    };
+    await writeFile(join(dir, id), bytes);
+    await writeFile(join(dir, `${id}.json`), JSON.stringify(file));
+    options.hub.publishNow('files', SystemEvent.fileUploaded, file);
+    return file;
+  });
+
+  app.get<{ Params: { id: string } }>('/realtime/binary/files/:id', async (req, reply) => {
+    const id = req.params.id;
+    if (!ID.test(id)) throw new HubcastError(ErrorCode.notFound, 'no such file', 404);
+    let meta: StoredFile;
+    try {
+      meta = JSON.parse(await readFile(join(dir, `${id}.json`), 'utf8')) as StoredFile;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HubcastError(ErrorCode.notFound, 'no such file', 404);
+      throw err;
+    }
+    const bytes = await readFile(join(dir, id));
+    return reply
+      .header('Content-Type', meta.content_type)
+      .header('Content-Disposition', `attachment; filename="${meta.filename.replace(/[^\x20-\x7e]/g, '_')}"`)
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Content-Security-Policy', "default-src 'none'; sandbox")
+      .send(bytes);
+  });
+}
