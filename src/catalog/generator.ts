@@ -142,7 +142,7 @@ export class EventGenerator {
     }
     const productId = this.#ids[Math.floor(this.#random() * this.#ids.length)];
     const event = makeChangeEvent({ productId, changes: this.#changes.next(productId) });
-    if (!this.#outbox.add(event.event_id, encodeChangeEvent(event))) {
+    if (!this.#outbox.add(event.event_id, encodeChangeEvent(event), event.product_id)) {
       this.#skipped++;
       return false;
     }

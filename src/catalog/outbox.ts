@@ -4,6 +4,8 @@ export interface OutboxEntry {
   readonly seq: number;
   readonly id: string;
   readonly body: Buffer;
+  /** Ordering key (the product id): entries of one key are never in flight together. */
+  readonly key: string | number | undefined;
   attempts: number;
 }
 
@@ -35,10 +37,14 @@ export interface OutboxStats {
 /**
  * A bounded buffer of messages retried until the broker confirms them, in
  * order. On any failure it stops sending, lets what is in flight settle,
- * then resends the failures (oldest first) before anything newer: with one
- * publish channel the failures are always a suffix of what was in flight, so
- * the broker sees every message in the original order (a resend whose confirm
- * was merely lost arrives twice; consumers dedupe by id).
+ * then resends the failures (oldest first) before anything newer (a resend
+ * whose confirm was merely lost arrives twice; consumers dedupe by id).
+ *
+ * Failures are not always a suffix of what was in flight: publishes that
+ * waited in the driver during an outage go out on the new connection while
+ * older ones, written to the dead one, fail. So messages that share a key
+ * (a product) are sent one at a time: the next waits for the previous
+ * confirm, and per-key order holds across any failure.
  */
 export class Outbox {
   readonly #send: (body: Buffer) => Promise<void>;
@@ -48,6 +54,8 @@ export class Outbox {
   #queue: OutboxEntry[] = [];
   #failedRound: OutboxEntry[] = [];
   readonly #inFlight = new Set<OutboxEntry>();
+  /** Keys with an entry sent and not yet confirmed (in flight or failed awaiting resend). */
+  readonly #busy = new Set<string | number>();
   #seq = 0;
   #paused = false;
   #rounds = 0;
@@ -82,9 +90,9 @@ export class Outbox {
   }
 
   /** Queue a message; false (nothing queued) when the buffer is full or closed. */
-  add(id: string, body: Buffer): boolean {
+  add(id: string, body: Buffer, key?: string | number): boolean {
     if (!this.hasRoom()) return false;
-    this.#queue.push({ seq: this.#seq++, id, body, attempts: 0 });
+    this.#queue.push({ seq: this.#seq++, id, body, key, attempts: 0 });
     this.#pump();
     return true;
   }
@@ -123,18 +131,32 @@ export class Outbox {
   }
 
   #pump(): void {
-    while (!this.#paused && !this.#closed && this.#inFlight.size < this.#opts.window && this.#queue.length > 0) {
-      this.#dispatch(this.#queue.shift()!);
+    if (this.#paused || this.#closed) return;
+    // Oldest first, skipping entries whose key is busy; the scan is bounded so
+    // a long backlog after an outage costs O(window) per pump, not O(backlog).
+    const limit = Math.min(this.#queue.length, this.#opts.window * 4);
+    let kept: OutboxEntry[] | null = null;
+    let i = 0;
+    for (; i < limit && this.#inFlight.size < this.#opts.window; i++) {
+      const entry = this.#queue[i];
+      if (entry.key !== undefined && this.#busy.has(entry.key)) {
+        (kept ??= []).push(entry);
+        continue;
+      }
+      this.#dispatch(entry);
     }
+    if (i > 0) this.#queue = kept === null ? this.#queue.slice(i) : [...kept, ...this.#queue.slice(i)];
   }
 
   #dispatch(entry: OutboxEntry): void {
     entry.attempts++;
     if (entry.attempts === 1) this.#stats.sent++;
     this.#inFlight.add(entry);
+    if (entry.key !== undefined) this.#busy.add(entry.key);
     this.#send(entry.body).then(
       () => {
         this.#inFlight.delete(entry);
+        if (entry.key !== undefined) this.#busy.delete(entry.key);
         this.#stats.confirmed++;
         this.#rounds = 0;
         this.#onConfirmed?.(entry);
@@ -158,7 +180,9 @@ export class Outbox {
     if (this.#closed) return;
     if (this.#paused) {
       if (this.#inFlight.size > 0 || this.#retryTimer) return;
-      // Everything in flight has settled: failures go first, in their original order.
+      // Everything in flight has settled: failures go first, in their original
+      // order, and their keys are free again for exactly these resends.
+      for (const e of this.#failedRound) if (e.key !== undefined) this.#busy.delete(e.key);
       this.#queue = [...this.#failedRound.sort((a, b) => a.seq - b.seq), ...this.#queue];
       this.#failedRound = [];
       this.#rounds++;

@@ -1,0 +1,326 @@
+/**
+ * Load-generator worker for the fan-out benchmarks (forked by bench/fanout.ts,
+ * talks to it over IPC). Holds `count` subscribers on one channel over raw TCP
+ * sockets with a minimal WebSocket / SSE reader: a library client (ws,
+ * eventsource) costs several times the server's own work per message, and the
+ * harness must not be what is measured.
+ *
+ * Every event carries `"s":<seq>,"t":<send time in µs>`; per subscriber the
+ * worker checks the sequence (a gap is a loss, a repeat a duplicate) and
+ * records publish → receipt latency into a histogram.
+ */
+import { connect, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Histogram, nowMicros } from './lib/measure.js';
+
+export type Transport = 'ws' | 'sse';
+
+export type ParentMessage =
+  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'none' }
+  | { cmd: 'reset'; phase: number }
+  | { cmd: 'report'; events: number }
+  | { cmd: 'exit' };
+
+export type WorkerMessage =
+  | { type: 'ready'; connected: number; failed: number; error?: string }
+  | { type: 'progress'; phase: number; min: number; received: number }
+  | {
+      type: 'report';
+      received: number;
+      lost: number;
+      duplicated: number;
+      closed: number;
+      firstMicros: number;
+      lastMicros: number;
+      hist: { counts: number[]; max: number; sum: number };
+    };
+
+const MARK_S = Buffer.from('"s":');
+const MARK_T = Buffer.from('"t":');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const BLOCK_END = Buffer.from('\n\n');
+
+/** Integer at `buf[i..]` (digits only; stops at the first non-digit). */
+function readInt(buf: Buffer, i: number): number {
+  let v = 0;
+  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) v = v * 10 + (c - 48);
+  return v;
+}
+
+class Sub {
+  /** Next sequence number expected. */
+  next = 0;
+  buf: Buffer | null = null;
+  headerDone = false;
+  /** WS: joined the channel; SSE: got the welcome event. */
+  ready = false;
+  closed = false;
+  constructor(readonly socket: Socket) {}
+}
+
+const state = {
+  transport: 'ws' as Transport,
+  subs: [] as Sub[],
+  hist: new Histogram(),
+  received: 0,
+  lost: 0,
+  duplicated: 0,
+  closed: 0,
+  firstMicros: 0,
+  lastMicros: 0,
+  join: 'hubcast' as 'hubcast' | 'none',
+  channel: '',
+  phase: 0,
+};
+
+/** One event seen by `sub`: sequence check and latency. */
+function onEvent(sub: Sub, buf: Buffer, from: number, to: number, now: number): void {
+  const si = buf.indexOf(MARK_S, from);
+  if (si < 0 || si >= to) return; // not a bench event (welcome, heartbeat, reply)
+  const seq = readInt(buf, si + 4);
+  const ti = buf.indexOf(MARK_T, si);
+  const sent = ti < 0 || ti >= to ? now : readInt(buf, ti + 4);
+  if (seq === sub.next) sub.next++;
+  else if (seq < sub.next) state.duplicated++;
+  else {
+    state.lost += seq - sub.next;
+    sub.next = seq + 1;
+  }
+  state.received++;
+  state.hist.record(now - sent);
+  if (state.firstMicros === 0) state.firstMicros = now;
+  state.lastMicros = now;
+}
+
+// ---- WebSocket ------------------------------------------------------------
+
+function maskedFrame(opcode: number, payload: Buffer): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? 2 : 4;
+  const out = Buffer.allocUnsafe(head + 4 + len);
+  out[0] = 0x80 | opcode;
+  if (len < 126) out[1] = 0x80 | len;
+  else {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(len, 2);
+  }
+  const mask = randomBytes(4);
+  mask.copy(out, head);
+  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i] ^ mask[i & 3];
+  return out;
+}
+
+function onWsData(sub: Sub, chunk: Buffer): void {
+  let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
+  sub.buf = null;
+  let pos = 0;
+  if (!sub.headerDone) {
+    const end = buf.indexOf(HEAD_END);
+    if (end < 0) {
+      sub.buf = buf;
+      return;
+    }
+    if (!buf.subarray(0, 12).toString('latin1').includes(' 101')) {
+      fail(sub, `upgrade refused: ${buf.subarray(0, buf.indexOf('\r\n')).toString()}`);
+      return;
+    }
+    sub.headerDone = true;
+    pos = end + 4;
+  }
+  const now = nowMicros();
+  const n = buf.length;
+  while (pos + 2 <= n) {
+    const opcode = buf[pos] & 0x0f;
+    let len = buf[pos + 1] & 0x7f;
+    let start = pos + 2;
+    if (len === 126) {
+      if (pos + 4 > n) break;
+      len = buf.readUInt16BE(pos + 2);
+      start = pos + 4;
+    } else if (len === 127) {
+      if (pos + 10 > n) break;
+      len = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6);
+      start = pos + 10;
+    }
+    const end = start + len;
+    if (end > n) break;
+    if (opcode === 1) {
+      if (sub.ready) onEvent(sub, buf, start, end, now);
+      else onWsSetupFrame(sub, buf.subarray(start, end));
+    } else if (opcode === 9) {
+      sub.socket.write(maskedFrame(0xa, buf.subarray(start, end)));
+    } else if (opcode === 8) {
+      sub.closed = true;
+    }
+    pos = end;
+  }
+  if (pos < n) sub.buf = Buffer.from(buf.subarray(pos)); // copy: don't pin the whole chunk
+}
+
+function onWsSetupFrame(sub: Sub, payload: Buffer): void {
+  const msg = JSON.parse(payload.toString('utf8')) as { type: string; ok?: boolean; message?: string };
+  if (msg.type === 'connected') {
+    if (state.join === 'none') return markReady(sub);
+    const join = JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: state.channel }, ref: 1 });
+    sub.socket.write(maskedFrame(1, Buffer.from(join)));
+  } else if (msg.type === 'reply' && msg.ok) markReady(sub);
+  else if (msg.type === 'error') fail(sub, `join refused: ${msg.message}`);
+}
+
+// ---- SSE ------------------------------------------------------------------
+
+function onSseData(sub: Sub, chunk: Buffer): void {
+  let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
+  sub.buf = null;
+  let pos = 0;
+  if (!sub.headerDone) {
+    const end = buf.indexOf(HEAD_END);
+    if (end < 0) {
+      sub.buf = buf;
+      return;
+    }
+    if (!buf.subarray(0, 12).toString('latin1').includes(' 200')) {
+      fail(sub, `SSE refused: ${buf.subarray(0, buf.indexOf('\r\n')).toString()}`);
+      return;
+    }
+    sub.headerDone = true;
+    pos = end + 4;
+  }
+  const now = nowMicros();
+  for (;;) {
+    const end = buf.indexOf(BLOCK_END, pos);
+    if (end < 0) break;
+    if (sub.ready) onEvent(sub, buf, pos, end, now);
+    else if (buf.subarray(pos, end).includes('"connected"')) markReady(sub);
+    pos = end + 2;
+  }
+  if (pos < buf.length) sub.buf = Buffer.from(buf.subarray(pos));
+}
+
+// ---- connection setup -----------------------------------------------------
+
+let pendingReady = 0;
+let failed = 0;
+let firstError: string | undefined;
+let onAllReady: (() => void) | null = null;
+
+function markReady(sub: Sub): void {
+  if (sub.ready) return;
+  sub.ready = true;
+  settle();
+}
+
+function fail(sub: Sub, error: string): void {
+  failed++;
+  firstError ??= error;
+  sub.socket.destroy();
+  settle();
+}
+
+function settle(): void {
+  pendingReady--;
+  if (pendingReady === 0 && onAllReady) onAllReady();
+}
+
+function open(msg: Extract<ParentMessage, { cmd: 'connect' }>): Sub {
+  const socket = connect({ host: msg.host, port: msg.port });
+  socket.setNoDelay(true);
+  const sub = new Sub(socket);
+  const onData = msg.transport === 'ws' ? onWsData : onSseData;
+  socket.on('connect', () => {
+    if (msg.transport === 'ws') {
+      const key = randomBytes(16).toString('base64');
+      socket.write(
+        `GET ${msg.wsPath ?? '/realtime/ws'} HTTP/1.1\r\nHost: ${msg.host}:${msg.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+    } else {
+      const path = msg.ssePath ?? `/realtime/events?channels=${encodeURIComponent(msg.channel)}`;
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${msg.host}:${msg.port}\r\nAccept: text/event-stream\r\n\r\n`);
+    }
+  });
+  socket.on('data', (chunk: Buffer) => onData(sub, chunk));
+  socket.on('error', (err) => {
+    if (!sub.ready && !sub.closed) {
+      sub.closed = true;
+      fail(sub, err.message);
+    }
+  });
+  socket.on('close', () => {
+    if (sub.ready) state.closed++;
+    sub.closed = true;
+  });
+  return sub;
+}
+
+async function connectAll(msg: Extract<ParentMessage, { cmd: 'connect' }>): Promise<void> {
+  state.transport = msg.transport;
+  state.channel = msg.channel;
+  state.join = msg.join ?? 'hubcast';
+  // Open in waves: a burst of thousands of SYNs overflows the listen backlog.
+  const WAVE = 250;
+  for (let i = 0; i < msg.count; i += WAVE) {
+    const n = Math.min(WAVE, msg.count - i);
+    pendingReady = n;
+    const done = new Promise<void>((resolve) => (onAllReady = resolve));
+    for (let j = 0; j < n; j++) state.subs.push(open(msg));
+    await done;
+    if (failed > 0) break;
+  }
+  onAllReady = null;
+  send({ type: 'ready', connected: state.subs.filter((s) => s.ready).length, failed, error: firstError });
+}
+
+function send(msg: WorkerMessage): void {
+  process.send?.(msg);
+}
+
+// Progress: the lowest sequence every subscriber of this worker has reached
+// (the publisher bounds how far ahead of the slowest subscriber it runs).
+let lastMin = -1;
+const progress = setInterval(() => {
+  if (state.subs.length === 0) return;
+  let min = Infinity;
+  for (const s of state.subs) if (s.ready && !s.closed && s.next < min) min = s.next;
+  if (min !== lastMin) {
+    lastMin = min;
+    send({ type: 'progress', phase: state.phase, min, received: state.received });
+  }
+}, 5);
+progress.unref();
+
+process.on('message', (msg: ParentMessage) => {
+  switch (msg.cmd) {
+    case 'connect':
+      connectAll(msg).catch((err) => send({ type: 'ready', connected: 0, failed: msg.count, error: String(err) }));
+      return;
+    case 'reset':
+      // Between phases: sequence numbers restart at 0.
+      state.phase = msg.phase;
+      for (const s of state.subs) s.next = 0;
+      state.hist = new Histogram();
+      state.received = state.lost = state.duplicated = 0;
+      state.firstMicros = state.lastMicros = 0;
+      lastMin = -1;
+      return;
+    case 'report': {
+      let lost = state.lost;
+      for (const s of state.subs) if (s.ready && s.next < msg.events) lost += msg.events - s.next;
+      send({
+        type: 'report',
+        received: state.received,
+        lost,
+        duplicated: state.duplicated,
+        closed: state.closed,
+        firstMicros: state.firstMicros,
+        lastMicros: state.lastMicros,
+        hist: state.hist.toJSON(),
+      });
+      return;
+    }
+    case 'exit':
+      for (const s of state.subs) s.socket.destroy();
+      process.exit(0);
+  }
+});
+process.on('disconnect', () => process.exit(0));

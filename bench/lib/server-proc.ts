@@ -1,0 +1,73 @@
+/**
+ * Starting a bench server in its own process (pinned to CPU 0 when taskset is
+ * available) and stopping it. A server script prints one JSON line with its
+ * `port` on stdout once it listens.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { canPin } from './measure.js';
+
+export interface ServerProc {
+  name: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface ServerSpec {
+  name: string;
+  /** argv after `node`. */
+  args: string[];
+  env?: Record<string, string>;
+  /** CPU to pin to (undefined: no pinning). */
+  cpu?: number;
+  nodeArgs?: string[];
+}
+
+export async function startServer(spec: ServerSpec): Promise<ServerProc> {
+  const nodeArgv = [...(spec.nodeArgs ?? []), ...spec.args];
+  const pinned = spec.cpu !== undefined && canPin();
+  const [cmd, argv] = pinned
+    ? ['taskset', ['-c', String(spec.cpu), process.execPath, ...nodeArgv]]
+    : [process.execPath, nodeArgv];
+  const child = spawn(cmd, argv as string[], {
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${spec.name}: no port announced within 20 s`)), 20_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${spec.name}: exited before listening (${signal ?? code})`));
+    });
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { port?: number };
+        if (typeof msg.port === 'number') {
+          clearTimeout(timer);
+          resolve(msg.port);
+        }
+      } catch {
+        process.stderr.write(`[${spec.name}] ${line}\n`);
+      }
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    name: spec.name,
+    port,
+    // taskset execs node in place: the child's pid is the server's.
+    pid: child.pid!,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
