@@ -26,6 +26,7 @@ export const ErrorCode = {
   invalidChannel: 'invalid_channel',
   forbidden: 'forbidden',
   unauthorized: 'unauthorized',
+  tokenExpired: 'token_expired',
   notFound: 'not_found',
   notSubscribed: 'not_subscribed',
   peerNotFound: 'peer_not_found',
@@ -51,4 +52,5 @@ export const SystemEvent = {
 export const SystemType = {
   connected: 'connected',
   recoveryFailed: 'recovery_failed',
+  tokenExpired: 'token_expired',
 } as const;

@@ -11,6 +11,11 @@ export interface Config {
   websocketEnabled: boolean;
   sseEnabled: boolean;
   maxConnections: number;
+  /** 0 = no per-address limit. */
+  maxConnectionsPerIp: number;
+  /** Frames/s per WS connection; 0 = no limit. */
+  wsRateLimit: number;
+  wsRateBurst: number;
   jwtSecret?: string;
   apiKey?: string;
   generatorIntervalMs: number;
@@ -74,6 +79,9 @@ function fromEnv(e: Env): Config {
     websocketEnabled: e.WEBSOCKET_ENABLED,
     sseEnabled: e.SSE_ENABLED,
     maxConnections: e.REALTIME_MAX_CONNECTIONS,
+    maxConnectionsPerIp: e.REALTIME_MAX_CONNECTIONS_PER_IP,
+    wsRateLimit: e.WS_RATE_LIMIT,
+    wsRateBurst: e.WS_RATE_BURST,
     jwtSecret: e.JWT_SECRET,
     apiKey: e.API_KEY,
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
@@ -94,5 +102,23 @@ function fromEnv(e: Env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     channelsPerConnection: e.CHANNELS_PER_CONNECTION,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/**
+ * The limits in force, keyed like their variables in snake_case. `/realtime/stats`
+ * shows them under `limits`, `/metrics` as `hubcast_limit{limit="…"}`.
+ */
+export function limitsOf(c: Config): Record<string, number> {
+  return {
+    max_connections: c.maxConnections,
+    max_connections_per_ip: c.maxConnectionsPerIp,
+    ws_rate_limit: c.wsRateLimit,
+    ws_rate_burst: c.wsRateBurst,
+    ws_max_frame_bytes: c.wsMaxFrameBytes,
+    client_buffer_bytes: c.clientBufferBytes,
+    max_body_bytes: c.maxBodyBytes,
+    upload_max_bytes: c.uploadMaxBytes,
+    channels_per_connection: c.channelsPerConnection,
   };
 }

@@ -47,6 +47,23 @@ export const envSchema = z.object({
   WEBSOCKET_ENABLED: bool.default(true),
   SSE_ENABLED: bool.default(true),
   REALTIME_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  /**
+   * WS + SSE connections from one client address (IPv6: one /64); over it the
+   * upgrade or stream is refused with 429. 0 = no per-address limit. Behind a
+   * proxy every client shares the proxy's address: raise it or set 0 there.
+   */
+  REALTIME_MAX_CONNECTIONS_PER_IP: int(0, 1_000_000).default(1000),
+  /**
+   * Frames per second one WS connection may send (token bucket refill); 0 = no
+   * limit. Frames over it are refused with `error` frames `rate_limited`.
+   */
+  WS_RATE_LIMIT: int(0, 1_000_000).default(100),
+  /**
+   * Token-bucket size: frames a WS connection may send at once. A client that
+   * gets this many frames refused without letting its bucket fill up again is
+   * closed with 1008.
+   */
+  WS_RATE_BURST: int(1, 1_000_000).default(200),
   JWT_SECRET: z.string().min(1).optional(),
   API_KEY: z.string().min(1).optional(),
   GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),

@@ -1,0 +1,85 @@
+/**
+ * Acceptance (issue 3): the gateway killed with SIGKILL between receiving an
+ * event and acking it; after a restart the event is applied exactly once.
+ *
+ * The window is made real: the test locks the product row (`SELECT … FOR
+ * UPDATE` in an open transaction), so the gateway's apply blocks inside its
+ * own transaction with the delivery unacked. Then SIGKILL, release the lock,
+ * start a new gateway: RabbitMQ redelivers, the event is applied once.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil } from '../helpers/e2e.js';
+import { killAll, startHubcast } from '../helpers/processes.js';
+import { createTestDatabase, createTestVhost, queueInfo, serviceUrls } from '../helpers/services.js';
+
+describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await killAll();
+  });
+
+  it('the unacked event is redelivered and applied exactly once after a restart', async () => {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    const vhost = await createTestVhost();
+    cleanups.push(() => vhost.drop());
+    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl };
+    const first = await startHubcast('gateway', env, { name: 'gateway #1' });
+    cleanups.push(() => first.stop());
+    const sql = await TestSql.open(db.url);
+    cleanups.push(() => sql.close());
+    const locker = await TestSql.open(db.url);
+    cleanups.push(() => locker.close());
+    const producer = await TestProducer.open(vhost.url);
+    cleanups.push(() => producer.close());
+
+    const id = 11;
+    const before = await sql.product(id);
+    await locker.client.query('BEGIN');
+    await locker.client.query('SELECT id FROM products WHERE id = $1 FOR UPDATE', [id]);
+
+    const event = changeEvent(id, { stock: 321, price: 45.67 });
+    await producer.publish(event);
+
+    // The gateway took the delivery and its apply is now waiting for our row lock.
+    await pollUntil(
+      async () => (await sql.client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+      )).rows[0].n as number,
+      (n) => n >= 1,
+      { what: 'the gateway’s apply to block on the row lock' },
+    );
+    const held = await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages_unacknowledged === 1, { what: 'the delivery unacked' });
+    assert.equal(held!.messages_ready, 0);
+    assert.equal((await gatewayStats(first.url)).events_applied, 0);
+
+    assert.deepEqual(await first.kill(), { code: null, signal: 'SIGKILL' });
+    // RabbitMQ noticed the dead connection and put the message back.
+    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages_ready === 1 && q.messages_unacknowledged === 0, {
+      what: 'the message requeued',
+    });
+
+    await locker.client.query('ROLLBACK');
+    const second = await startHubcast('gateway', env, { name: 'gateway #2' });
+    cleanups.push(() => second.stop());
+
+    await pollUntil(() => sql.appliedCount(event.event_id), (n) => n === 1, { what: 'the event applied by the new gateway' });
+    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages === 0, { what: 'the redelivery acked' });
+    const stats = await pollUntil(() => gatewayStats(second.url), (s) => s.events_in_flight === 0 && s.events_received >= 1, { what: 'settled' });
+    assert.equal(stats.events_applied, 1, 'the new gateway applied it (the killed one never committed)');
+    assert.equal(stats.events_dead_lettered, 0);
+
+    const after = await sql.product(id);
+    assert.equal(after.version, before.version + 1, 'version went up by exactly one');
+    assert.equal(after.stock, 321);
+    assert.equal(after.price, '45.67');
+    assert.equal(await sql.appliedCount(event.event_id), 1);
+    assert.deepEqual(await sql.appliedIds(), [event.event_id], 'nothing else was applied');
+    const shown = await getProduct(second.url, id);
+    assert.equal(shown.version, before.version + 1);
+    assert.equal(shown.stock, 321);
+  });
+});
