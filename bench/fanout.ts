@@ -23,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cpuMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt } from './lib/measure.js';
+import { cpuMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
@@ -149,7 +149,8 @@ interface PhaseResult {
   clientCpuPct: number;
   serverCpuMicrosPerDelivery: number;
   harnessBound: boolean;
-  frameBytes: number;
+  /** Busy % of each CPU over the phase (whole machine, softirq included). */
+  coreBusyPct: number[];
 }
 
 async function runPhase(
@@ -176,6 +177,7 @@ async function runPhase(
 
   const cpuServer0 = cpuMicros(server.pid);
   const cpuClients0 = workers.reduce((s, w) => s + cpuMicros(w.child.pid!), 0) + cpuMicros(process.pid);
+  const sys0 = cpuTimes();
   const t0 = nowMicros();
   let seq = 0;
   let inflight = 0;
@@ -231,6 +233,7 @@ async function runPhase(
     pump();
   });
   const t1 = nowMicros();
+  const coreBusy = cpuBusyPct(sys0, cpuTimes());
   const cpuServer1 = cpuMicros(server.pid);
   const cpuClients1 = workers.reduce((s, w) => s + cpuMicros(w.child.pid!), 0) + cpuMicros(process.pid);
   pub.ws.removeAllListeners('close');
@@ -282,8 +285,8 @@ async function runPhase(
     clientCpuPct: clientPct,
     serverCpuMicrosPerDelivery: received > 0 ? (serverCpu * 1e6) / received : NaN,
     // The client side (all on one CPU when pinned) was the limit, not the server.
-    harnessBound: phase === 'saturate' && clientPct >= 90 && serverPct < 90,
-    frameBytes: 0,
+    harnessBound: clientPct >= 90 && serverPct < 90,
+    coreBusyPct: coreBusy.map((x) => Math.round(x)),
   };
 }
 
@@ -334,8 +337,8 @@ async function benchN(n: number, phaseBase: number): Promise<{ results: PhaseRes
   }
 }
 
-const COLUMNS = ['server', 'tr', 'N', 'phase', 'events', 'deliveries/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'lost', 'dup', 'srv CPU', 'cli CPU', 'µs/deliv', 'note'];
-const WIDTHS = [8, 3, 6, 8, 7, 12, 7, 7, 8, 7, 5, 4, 7, 7, 8, 0];
+const COLUMNS = ['server', 'tr', 'N', 'phase', 'events', 'deliveries/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'lost', 'dup', 'srv CPU', 'cli CPU', 'cores', 'µs/deliv', 'note'];
+const WIDTHS = [8, 3, 6, 8, 7, 12, 7, 7, 8, 7, 5, 4, 7, 7, 9, 8, 0];
 function row(cells: string[]): string {
   return cells.map((c, i) => (WIDTHS[i] ? c.padStart(WIDTHS[i]) : c)).join('  ');
 }
@@ -358,6 +361,7 @@ function printRow(r: PhaseResult): void {
       String(r.duplicated),
       `${r.serverCpuPct.toFixed(0)}%`,
       `${r.clientCpuPct.toFixed(0)}%`,
+      r.coreBusyPct.join('/'),
       r.serverCpuMicrosPerDelivery.toFixed(2),
       note,
     ]),
@@ -378,6 +382,8 @@ function distIsStale(): boolean {
   }
 }
 
+let idleBefore: number[] = [];
+
 async function main(): Promise<void> {
   if (pinning) pin(process.pid, CLIENT_CPU);
   if (distIsStale()) process.stderr.write('[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n');
@@ -385,6 +391,8 @@ async function main(): Promise<void> {
     `fanout ${transport}: N=${Ns.join(',')} phases=${phases.join(',')} window=${window} lag≤${lagBound} rate=${rate}/s×${seconds}s ` +
       `payload≈${payloadBytes} B; ${pinning ? `server pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : 'no pinning'}; node ${process.version}`,
   );
+  idleBefore = await backgroundLoad();
+  console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
   console.log(row(COLUMNS));
   const all: PhaseResult[] = [];
   const memory: Array<{ subscribers: number; baseKiB: number; connectedKiB: number; perConnKiB: number }> = [];
@@ -403,7 +411,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ bench: `fanout-${transport}`, date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, results: all, memory }, null, 2),
+    JSON.stringify({ bench: `fanout-${transport}`, date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, results: all, memory, backgroundLoadPct: idleBefore }, null, 2),
   );
   console.log(`results: ${out}`);
   console.log(`lost=${all.reduce((s, r) => s + r.lost, 0)} duplicated=${all.reduce((s, r) => s + r.duplicated, 0)}`);

@@ -33,5 +33,22 @@ export function createMetrics(stats: StatsSnapshot): Registry {
   counter('hubcast_slow_clients_dropped_total', 'Connections dropped for a full outgoing buffer', 'slow_clients_dropped');
   counter('hubcast_events_applied_total', 'Broker events applied to the database', 'events_applied');
   counter('hubcast_events_dead_lettered_total', 'Broker events sent to catalog.dead', 'events_dead_lettered');
+  counter('hubcast_connections_refused_limit_total', 'Connections refused at REALTIME_MAX_CONNECTIONS (503)', 'connections_refused_limit');
+  counter('hubcast_connections_refused_per_ip_total', 'Connections refused at REALTIME_MAX_CONNECTIONS_PER_IP (429)', 'connections_refused_per_ip');
+  gauge('hubcast_client_addresses', 'Distinct client addresses holding connections', 'client_addresses');
+  counter('hubcast_auth_failures_total', 'Upgrades and streams refused 401', 'auth_failures');
+  counter('hubcast_token_expired_closes_total', 'Connections ended because their token expired', 'token_expired_closes');
+  counter('hubcast_rate_limited_frames_total', 'WS frames refused by the per-connection rate limit', 'rate_limited_frames');
+  counter('hubcast_rate_limit_closes_total', 'WS connections closed 1008 for exceeding the rate limit', 'rate_limit_closes');
+  new Gauge({
+    name: 'hubcast_limit',
+    help: 'Configured limits (0 = off where the variable allows it)',
+    labelNames: ['limit'],
+    registers: [registry],
+    collect() {
+      const limits = stats().limits as Record<string, number> | undefined;
+      for (const [limit, value] of Object.entries(limits ?? {})) this.set({ limit }, value);
+    },
+  });
   return registry;
 }

@@ -3,12 +3,13 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { limitsOf, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
 import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
+import { RedisBus } from './bus/redis.js';
 import { Authenticator } from './auth/tokens.js';
 import { OriginPolicy } from './transports/http/cors.js';
 import { ConnectionGate } from './transports/connection-gate.js';
@@ -52,6 +53,8 @@ export class Gateway {
   readonly sse: SseTransport;
   readonly components: Component[] = [];
   private readonly history: MemoryHistory;
+  private readonly bus: RedisBus | null;
+  private readonly gate: ConnectionGate;
   private readonly startedAt = Date.now();
   private closing: Promise<void> | null = null;
 
@@ -60,10 +63,18 @@ export class Gateway {
     this.log = options.logger ?? createLogger(config.logLevel);
     const ids = new EventIdSequence();
     this.history = new MemoryHistory({ size: config.historySize, floor: ids.floor });
-    this.hub = new Hub(this.history, ids);
+    // With Redis, nodes share one bus and one durable history: any node can resume any client.
+    this.bus = config.redisUrl
+      ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
+          nodeId: config.nodeId,
+          prefix: config.redisPrefix,
+          historySize: config.historySize,
+        })
+      : null;
+    this.hub = new Hub(this.history, ids, this.bus);
     const auth = new Authenticator(config.jwtSecret);
     const origins = new OriginPolicy(config.allowedOrigins);
-    const gate = new ConnectionGate(config.maxConnections);
+    const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
     this.ws = new WsTransport(
       this.hub,
       {
@@ -72,6 +83,7 @@ export class Gateway {
         bufferBytes: config.clientBufferBytes,
         pingIntervalMs: config.wsPingIntervalMs,
         channelsPerConnection: config.channelsPerConnection,
+        rate: { perSecond: config.wsRateLimit, burst: config.wsRateBurst },
       },
       auth,
       origins,
@@ -110,6 +122,7 @@ export class Gateway {
           checks[c.name] = await Promise.resolve(c.ready()).catch(() => false);
         }),
       );
+      if (this.bus !== null) checks.bus = this.bus.isReady();
       const ready = this.closing === null && Object.values(checks).every(Boolean);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     });
@@ -122,8 +135,12 @@ export class Gateway {
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */
   async init(extensions: GatewayExtension[] = []): Promise<this> {
-    const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
-    if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
+    if (this.bus !== null) {
+      await this.bus.start();
+    } else {
+      const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
+      if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
+    }
     try {
       for (const ext of extensions) await ext(this);
     } catch (err) {
@@ -131,6 +148,7 @@ export class Gateway {
       for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
       this.ws.stop();
       this.sse.stop();
+      await this.bus?.close();
       throw err;
     }
     return this;
@@ -150,8 +168,19 @@ export class Gateway {
       publications: hub.publications,
       history_channels: this.hub.history.channelCount,
       slow_clients_dropped: this.sse.slowClients + this.ws.slowClients,
+      connections_refused_limit: this.gate.refusedNode,
+      connections_refused_per_ip: this.gate.refusedAddress,
+      client_addresses: this.gate.addresses,
+      auth_failures: this.ws.authFailures + this.sse.authFailures,
+      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses,
+      token_refreshes: this.ws.tokenRefreshes,
+      rate_limited_frames: this.ws.rateLimited,
+      rate_limit_closes: this.ws.rateLimitCloses,
+      limits: limitsOf(this.config),
       webrtc_signals_relayed: this.ws.relay.relayed,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+      node_id: this.config.nodeId,
+      cluster: this.bus !== null,
     };
     for (const c of this.components) if (c.stats) Object.assign(out, c.stats());
     return out;
@@ -219,9 +248,13 @@ export class Gateway {
     this.ws.stop();
     this.app.server.closeAllConnections?.();
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
-    await saveHistorySnapshot(this.config.dataDir, this.history, this.hub.ids).catch((err) =>
-      this.log.warn({ err }, 'history snapshot not saved: clients resuming after restart get recovery_failed'),
-    );
+    if (this.bus !== null) {
+      await this.bus.close();
+    } else {
+      await saveHistorySnapshot(this.config.dataDir, this.history, this.hub.ids).catch((err) =>
+        this.log.warn({ err }, 'history snapshot not saved: clients resuming after restart get recovery_failed'),
+      );
+    }
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
 }

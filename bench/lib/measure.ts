@@ -124,3 +124,32 @@ export function fmtMs(micros: number): string {
 export function fmtInt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 }
+
+/** Busy and total jiffies per CPU from /proc/stat (softirq time included: loopback TCP work lands there). */
+export function cpuTimes(): Array<{ busy: number; total: number }> {
+  const out: Array<{ busy: number; total: number }> = [];
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2].split(/\s+/).map(Number);
+    const idle = v[3] + (v[4] ?? 0); // idle + iowait
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out[Number(m[1])] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** Busy % per CPU between two `cpuTimes()` snapshots. */
+export function cpuBusyPct(a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>): number[] {
+  return b.map((x, i) => {
+    const dt = x.total - (a[i]?.total ?? 0);
+    return dt > 0 ? (100 * (x.busy - (a[i]?.busy ?? 0))) / dt : 0;
+  });
+}
+
+/** Busy % of each CPU over `ms` before a run: other work on the machine skews every figure. */
+export async function backgroundLoad(ms = 1000): Promise<number[]> {
+  const a = cpuTimes();
+  await new Promise((r) => setTimeout(r, ms));
+  return cpuBusyPct(a, cpuTimes()).map((x) => Math.round(x));
+}

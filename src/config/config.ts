@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { envSchema, type Env } from './schema.js';
 
 /** Resolved, frozen configuration. Built once at boot; nothing reads process.env after that. */
@@ -31,6 +32,8 @@ export interface Config {
   uploadMaxBytes: number;
   channelsPerConnection: number;
   shutdownTimeoutMs: number;
+  nodeId: string;
+  redisPrefix: string;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -102,6 +105,8 @@ function fromEnv(e: Env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     channelsPerConnection: e.CHANNELS_PER_CONNECTION,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}`,
+    redisPrefix: e.REDIS_PREFIX,
   };
 }
 

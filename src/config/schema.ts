@@ -84,6 +84,10 @@ export const envSchema = z.object({
   UPLOAD_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   CHANNELS_PER_CONNECTION: int(1, 100_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
+  /** This node's name in the cluster (logs, stats, bus messages); default: host-pid. */
+  NODE_ID: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).optional(),
+  /** Namespace of every Redis key and bus channel hubcast uses. */
+  REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).default('hubcast:'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -17,7 +17,7 @@ interface Snapshot {
   floor: number;
   lastId: number;
   savedAt: string;
-  publications: Array<[id: number, channel: string, event: string, dataJson: string, publishedAt: number]>;
+  publications: Array<[id: number, channel: string, event: string, dataJson: string, publishedAt: number, text: 0 | 1]>;
 }
 
 export async function saveHistorySnapshot(dir: string, history: MemoryHistory, ids: EventIdSequence): Promise<void> {
@@ -28,7 +28,7 @@ export async function saveHistorySnapshot(dir: string, history: MemoryHistory, i
     savedAt: new Date().toISOString(),
     publications: [],
   };
-  for (const p of history.entries()) snapshot.publications.push([p.id, p.channel, p.event, p.dataJson, p.publishedAt]);
+  for (const p of history.entries()) snapshot.publications.push([p.id, p.channel, p.event, p.dataJson, p.publishedAt, p.isText ? 1 : 0]);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(snapshot));
@@ -49,8 +49,8 @@ export async function restoreHistorySnapshot(dir: string, history: MemoryHistory
   const snapshot = JSON.parse(text) as Snapshot;
   if (snapshot.version !== 1 || !Array.isArray(snapshot.publications)) return 0;
   const sorted = snapshot.publications.sort((a, b) => a[0] - b[0]);
-  for (const [id, channel, event, dataJson, publishedAt] of sorted) {
-    history.append(Publication.fromStored(id, channel, event, dataJson, publishedAt));
+  for (const [id, channel, event, dataJson, publishedAt, text] of sorted) {
+    history.append(Publication.fromJson(id, channel, event, dataJson, text === 1, publishedAt));
   }
   // Everything from the old floor up to now is accounted for: nothing was
   // published between the old process's last id and this one's first.

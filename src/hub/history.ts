@@ -61,6 +61,7 @@ export class MemoryHistory implements History {
   }
 
   append(publication: Publication): void {
+    if (this.floor === Infinity) this.floor = publication.id;
     if (this.size === 0) {
       // No history at all: every resume below the newest id has a gap.
       this.droppedMax = publication.id;
@@ -107,6 +108,16 @@ export class MemoryHistory implements History {
 
   get coveredFrom(): number {
     return this.floor;
+  }
+
+  /**
+   * Forget everything and trust nothing until the next append (a cluster
+   * node after a bus gap): coverage then starts at that publication's id.
+   */
+  resetCoverage(): void {
+    this.rings.clear();
+    this.floor = Infinity;
+    this.droppedMax = 0;
   }
 
   /** Every retained publication, oldest first per channel (for snapshots). */

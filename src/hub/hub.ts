@@ -1,9 +1,10 @@
 import { EventIdSequence } from './ids.js';
 import { Publication, BinaryPublication } from './publication.js';
-import type { History, Recovery } from './history.js';
+import type { MemoryHistory } from './history.js';
 import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
 import type { Publisher } from './publisher.js';
+import type { BusPublication, ClusterBus } from '../bus/bus.js';
 
 type Pending = Publication | BinaryPublication;
 
@@ -12,6 +13,8 @@ interface Channel {
   readonly name: string;
   readonly ws: Set<Subscriber>;
   readonly sse: Set<Subscriber>;
+  /** Subscribers still being caught up from durable history: their live events are held back. */
+  readonly held: Set<Subscriber>;
   /** Publications waiting for this turn's flush, oldest first. */
   pending: Pending[];
 }
@@ -28,6 +31,19 @@ export interface PublishResult {
   delivered: number;
 }
 
+export interface JoinResult {
+  /** Channels whose missed events could not be replayed (the client must refetch). */
+  failed: string[];
+  /** What the subscriber missed, framed for its transport, in id order; write it before anything else. */
+  missed: Buffer | null;
+}
+
+const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
+
+function newChannel(name: string): Channel {
+  return { name, ws: new Set(), sse: new Set(), held: new Set(), pending: [] };
+}
+
 /**
  * The realtime core: channels appear with their first subscriber and vanish
  * with the last. Publications are queued per channel and flushed once per
@@ -35,21 +51,40 @@ export interface PublishResult {
  * are concatenated once, and that one buffer is written to each subscriber.
  * Writing one buffer per subscriber per turn (not one per event) is what keeps
  * the per-delivery cost near the cost of the write itself.
+ *
+ * Alone, the hub numbers publications itself and keeps history in memory.
+ * With a cluster bus, ids and durable history come from the bus, and every
+ * publication (this node's own too) is delivered when it comes back from the
+ * bus, so all nodes see one order.
  */
 export class Hub implements Publisher {
   readonly ids: EventIdSequence;
-  readonly history: History;
+  /** Recent publications this node has seen (the whole history when alone). */
+  readonly history: MemoryHistory;
+  private readonly bus: ClusterBus | null;
   private readonly channels = new Map<string, Channel>();
   /** Every connection: the audience of broadcasts. */
-  private readonly everyone: Channel = { name: BROADCAST_CHANNEL, ws: new Set(), sse: new Set(), pending: [] };
+  private readonly everyone: Channel = newChannel(BROADCAST_CHANNEL);
   private readonly dirty: Channel[] = [];
+  /** Live publications held back per subscriber while it is caught up. */
+  private readonly holds = new Map<Subscriber, Pending[]>();
   private flushScheduled = false;
   private messagesOut = 0;
   private publications = 0;
+  /** Highest bus id delivered here, and the catch-up state after a bus gap. */
+  private lastBusId = 0;
+  private catchUp: BusPublication[] | null = null;
 
-  constructor(history: History, ids: EventIdSequence) {
+  constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null) {
     this.history = history;
     this.ids = ids;
+    this.bus = bus;
+    if (bus !== null) {
+      // Nothing is known locally until the bus delivers: resumes go to the bus.
+      history.resetCoverage();
+      bus.onPublication((p) => this.fromBus(p));
+      bus.onGap(() => void this.recoverGap());
+    }
   }
 
   // ---- membership -------------------------------------------------------
@@ -60,70 +95,117 @@ export class Hub implements Publisher {
 
   removeConnection(sub: Subscriber): void {
     setOf(this.everyone, sub).delete(sub);
+    this.everyone.held.delete(sub);
+    this.holds.delete(sub);
     for (const name of sub.channels) this.detach(name, sub);
     sub.channels.clear();
   }
 
   get connectionCount(): number {
-    return this.everyone.ws.size + this.everyone.sse.size;
+    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.held.size;
   }
 
   countByTransport(): { ws: number; sse: number } {
-    return { ws: this.everyone.ws.size, sse: this.everyone.sse.size };
+    let ws = this.everyone.ws.size;
+    let sse = this.everyone.sse.size;
+    for (const sub of this.everyone.held) if (sub.transport === Transport.ws) ws++;
+    else sse++;
+    return { ws, sse };
   }
 
   /** All connections of one transport (keepalive, shutdown). */
-  connections(transport: Transport): ReadonlySet<Subscriber> {
-    return transport === Transport.ws ? this.everyone.ws : this.everyone.sse;
+  connections(transport: Transport): Subscriber[] {
+    const out = [...(transport === Transport.ws ? this.everyone.ws : this.everyone.sse)];
+    for (const sub of this.everyone.held) if (sub.transport === transport) out.push(sub);
+    return out;
   }
 
   /**
-   * Join `channel`; with `since`, first write what the subscriber missed.
-   * Returns the recovery outcome (null when no resume was asked).
+   * Join channels; with `since`, also collect what the subscriber missed on
+   * them (broadcasts included when `withBroadcasts`), in id order. Synchronous
+   * when local history covers the gap; otherwise the subscriber's live events
+   * are held back while durable history is read, then merged behind the replay.
+   * Callers write `missed` before anything else reaches the subscriber.
    */
-  subscribe(sub: Subscriber, channel: string, since: number | null = null): Recovery | null {
-    let ch = this.channels.get(channel);
-    if (ch === undefined) {
-      ch = { name: channel, ws: new Set(), sse: new Set(), pending: [] };
-      this.channels.set(channel, ch);
-    }
-    setOf(ch, sub).add(sub);
-    sub.channels.add(channel);
-    if (since === null) return null;
-    const recovery = this.history.since(channel, since);
-    if (recovery.ok) this.replay(sub, ch, recovery.publications);
-    return recovery;
-  }
-
-  /**
-   * Subscribe to several channels (SSE) and collect what was missed across all
-   * of them, broadcasts included, in id order. Nothing is written: the caller
-   * decides what goes first (a `recovery_failed` notice, then `missed`).
-   */
-  subscribeMany(sub: Subscriber, channels: string[], since: number | null): { failed: string[]; missed: Buffer | null } {
-    const failed: string[] = [];
-    const missed: Publication[] = [];
-    for (const name of channels) {
+  join(sub: Subscriber, names: string[], since: number | null, withBroadcasts = false): JoinResult | Promise<JoinResult> {
+    const channels = names.map((name) => {
       let ch = this.channels.get(name);
       if (ch === undefined) {
-        ch = { name, ws: new Set(), sse: new Set(), pending: [] };
+        ch = newChannel(name);
         this.channels.set(name, ch);
       }
-      setOf(ch, sub).add(sub);
       sub.channels.add(name);
-      if (since === null) continue;
-      const recovery = this.history.since(name, since);
-      if (!recovery.ok) failed.push(name);
-      else for (const p of recovery.publications) if (!isPending(ch, p)) missed.push(p);
+      return ch;
+    });
+    if (since === null) {
+      for (const ch of channels) setOf(ch, sub).add(sub);
+      return NO_REPLAY;
     }
-    if (since !== null) {
-      const broadcast = this.history.since(BROADCAST_CHANNEL, since);
-      if (broadcast.ok) for (const p of broadcast.publications) if (!isPending(this.everyone, p)) missed.push(p);
+    const targets = withBroadcasts ? [...channels, this.everyone] : channels;
+    const missed: Publication[] = [];
+    const remote: Channel[] = [];
+    const failed: string[] = [];
+    for (const ch of targets) {
+      const local = this.history.since(ch.name, since);
+      if (local.ok) {
+        for (const p of local.publications) if (!isPending(ch, p)) missed.push(p);
+      } else if (this.bus !== null && local.reason === 'unknown_position') {
+        remote.push(ch);
+      } else if (ch !== this.everyone) {
+        failed.push(ch.name);
+      }
     }
-    if (missed.length === 0) return { failed, missed: null };
+    if (remote.length === 0) {
+      for (const ch of channels) setOf(ch, sub).add(sub);
+      return this.result(sub, failed, missed);
+    }
+    // Hold live events for this subscriber until durable history is merged in.
+    for (const ch of channels) ch.held.add(sub);
+    if (withBroadcasts && setOf(this.everyone, sub).delete(sub)) this.everyone.held.add(sub);
+    this.holds.set(sub, []);
+    return this.joinFromBus(sub, channels, remote, since, failed, missed, withBroadcasts);
+  }
+
+  private async joinFromBus(
+    sub: Subscriber,
+    channels: Channel[],
+    remote: Channel[],
+    since: number,
+    failed: string[],
+    missed: Publication[],
+    withBroadcasts: boolean,
+  ): Promise<JoinResult> {
+    const results = await Promise.all(
+      remote.map((ch) =>
+        this.bus!.since(ch.name, since).catch(() => ({ ok: false as const, reason: 'unknown_position' as const })),
+      ),
+    );
+    remote.forEach((ch, i) => {
+      const r = results[i];
+      if (!r.ok) {
+        if (ch !== this.everyone) failed.push(ch.name);
+        return;
+      }
+      for (const e of r.entries) missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+    });
+    const held = this.holds.get(sub);
+    this.holds.delete(sub);
+    if (held === undefined) return NO_REPLAY; // disconnected meanwhile
+    for (const p of held) if (p instanceof Publication) missed.push(p);
+    for (const ch of channels) {
+      ch.held.delete(sub);
+      if (sub.channels.has(ch.name)) setOf(ch, sub).add(sub);
+    }
+    if (withBroadcasts && this.everyone.held.delete(sub)) setOf(this.everyone, sub).add(sub);
+    return this.result(sub, failed, missed);
+  }
+
+  private result(sub: Subscriber, failed: string[], missed: Publication[]): JoinResult {
+    if (missed.length === 0) return failed.length === 0 ? NO_REPLAY : { failed, missed: null };
     missed.sort((a, b) => a.id - b.id);
-    this.messagesOut += missed.length;
-    return { failed, missed: concatFrames(missed, sub.transport) };
+    const unique = missed.filter((p, i) => i === 0 || p.id !== missed[i - 1].id);
+    this.messagesOut += unique.length;
+    return { failed, missed: concatFrames(unique, sub.transport) };
   }
 
   unsubscribe(sub: Subscriber, channel: string): boolean {
@@ -138,27 +220,36 @@ export class Hub implements Publisher {
 
   subscriberCount(channel: string): number {
     const ch = this.channels.get(channel);
-    return ch === undefined ? 0 : ch.ws.size + ch.sse.size;
+    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.held.size;
   }
 
   // ---- publishing -------------------------------------------------------
 
-  /** Publish one event: id assigned, kept in history, queued for this turn's flush. */
-  publishNow(channel: string, event: string, data: unknown): PublishResult {
-    const publication = new Publication(this.ids.next(), channel, event, data);
-    this.history.append(publication);
-    this.publications++;
-    const ch = channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(channel);
-    if (ch === undefined) return { id: publication.idText, delivered: 0 };
-    this.enqueue(ch, publication);
-    return { id: publication.idText, delivered: ch.ws.size + ch.sse.size };
+  /**
+   * Publish one event to a channel (`*`: every connection). Alone, the id is
+   * assigned and the event queued right away; in a cluster, it resolves once
+   * the bus has numbered and stored it, and delivery follows from the bus.
+   */
+  async publishEvent(channel: string, event: string, data: unknown): Promise<PublishResult> {
+    if (this.bus === null) return this.publishNow(channel, event, data);
+    const delivered = this.localAudience(channel);
+    const dataJson = JSON.stringify(data) ?? 'null';
+    const id = await this.bus.publish(channel, event, dataJson, typeof data === 'string');
+    return { id: String(id), delivered };
   }
 
   async publish(channel: string, event: string, data: unknown): Promise<string> {
-    return this.publishNow(channel, event, data).id;
+    return (await this.publishEvent(channel, event, data)).id;
   }
 
-  /** Binary messages go to WebSocket subscribers only, in order with the channel's text events. */
+  /** Alone only: publish synchronously (id assigned, kept in history, queued for this turn's flush). */
+  publishNow(channel: string, event: string, data: unknown): PublishResult {
+    if (this.bus !== null) throw new Error('publishNow is for a hub without a cluster bus; use publishEvent');
+    const publication = new Publication(this.ids.next(), channel, event, data);
+    return { id: publication.idText, delivered: this.deliver(publication) };
+  }
+
+  /** Binary messages go to this node's WebSocket subscribers only, in order with the channel's text events. */
   publishBinary(channel: string, payload: Buffer): number {
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.ws.size === 0) return 0;
@@ -166,8 +257,61 @@ export class Hub implements Publisher {
     return ch.ws.size;
   }
 
+  /** The newest id this node knows: a subscriber joining now has seen everything up to it. */
+  position(): number {
+    return this.bus === null ? this.ids.current : this.lastBusId;
+  }
+
   stats(): HubStats {
     return { channels: this.channels.size, messagesOut: this.messagesOut, publications: this.publications };
+  }
+
+  private localAudience(channel: string): number {
+    if (channel === BROADCAST_CHANNEL) return this.connectionCount;
+    return this.subscriberCount(channel);
+  }
+
+  /** Keep in history and queue for the local subscribers; returns how many there are. */
+  private deliver(publication: Publication): number {
+    this.history.append(publication);
+    this.publications++;
+    const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
+    if (ch === undefined) return 0;
+    this.enqueue(ch, publication);
+    return ch.ws.size + ch.sse.size + ch.held.size;
+  }
+
+  private fromBus(p: BusPublication): void {
+    if (this.catchUp !== null) {
+      this.catchUp.push(p);
+      return;
+    }
+    if (p.id <= this.lastBusId) return;
+    this.lastBusId = p.id;
+    this.deliver(Publication.fromJson(p.id, p.channel, p.event, p.dataJson, p.text, p.publishedAt));
+  }
+
+  /**
+   * The bus reconnected: publications may have gone by unseen. Hold what
+   * arrives live, read what was missed on every local channel from durable
+   * history, deliver both in id order without repeats.
+   */
+  private async recoverGap(): Promise<void> {
+    if (this.bus === null || this.catchUp !== null) return;
+    this.catchUp = [];
+    this.history.resetCoverage();
+    const from = this.lastBusId;
+    const names = [...this.channels.keys(), BROADCAST_CHANNEL];
+    const found: BusPublication[] = [];
+    await Promise.all(
+      names.map(async (name) => {
+        const r = await this.bus!.since(name, from).catch(() => null);
+        if (r !== null && r.ok) found.push(...r.entries);
+      }),
+    );
+    const live = this.catchUp;
+    this.catchUp = null;
+    for (const p of [...found, ...live].sort((a, b) => a.id - b.id)) this.fromBus(p);
   }
 
   /** Write everything queued now (shutdown, tests). */
@@ -187,6 +331,7 @@ export class Hub implements Publisher {
         if (chunk.length > 0) for (const sub of ch.sse) sub.write(chunk);
         this.messagesOut += ch.sse.size * countText(pending);
       }
+      if (ch.held.size > 0) for (const sub of ch.held) this.holds.get(sub)?.push(...pending);
     }
   }
 
@@ -201,20 +346,12 @@ export class Hub implements Publisher {
 
   private readonly flushBound = (): void => this.flush();
 
-  private replay(sub: Subscriber, ch: Channel, publications: Publication[]): void {
-    // Publications still queued for this turn reach the new subscriber through
-    // the flush; replaying them too would deliver them twice.
-    const missed = publications.filter((p) => !isPending(ch, p));
-    if (missed.length === 0) return;
-    sub.write(concatFrames(missed, sub.transport));
-    this.messagesOut += missed.length;
-  }
-
   private detach(name: string, sub: Subscriber): void {
     const ch = this.channels.get(name);
     if (ch === undefined) return;
     setOf(ch, sub).delete(sub);
-    if (ch.ws.size === 0 && ch.sse.size === 0) {
+    ch.held.delete(sub);
+    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.held.size === 0) {
       this.channels.delete(name);
       // A vanished channel's queued publications have nobody left to reach.
       ch.pending.length = 0;

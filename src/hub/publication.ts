@@ -29,9 +29,28 @@ export class Publication {
     this.publishedAt = publishedAt;
   }
 
-  /** Rebuild from stored fields (durable history): `dataJson` is trusted JSON text. */
-  static fromStored(id: number, channel: string, event: string, dataJson: string, publishedAt: number): Publication {
-    return new Publication(id, channel, event, JSON.parse(dataJson), publishedAt);
+  /**
+   * Rebuild from serialized fields (bus, durable history, snapshots) without
+   * parsing the data: `dataJson` is trusted JSON text; `text` marks string data.
+   */
+  static fromJson(id: number, channel: string, event: string, dataJson: string, text: boolean, publishedAt: number): Publication {
+    const p: Publication = Object.create(Publication.prototype);
+    const fields = p as unknown as Record<string, unknown>;
+    fields.id = id;
+    fields.idText = String(id);
+    fields.channel = channel;
+    fields.event = event;
+    fields.dataJson = dataJson;
+    fields.sseData = text ? (JSON.parse(dataJson) as string) : dataJson;
+    fields.publishedAt = publishedAt;
+    fields.ws = null;
+    fields.sse = null;
+    return p;
+  }
+
+  /** String data (SSE carries it raw). */
+  get isText(): boolean {
+    return this.sseData !== this.dataJson;
   }
 
   /** `{"type":"event","channel","event","id","data"}` framed for WebSocket. */

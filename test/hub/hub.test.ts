@@ -30,7 +30,7 @@ test('a turn of publications is framed once and written once per subscriber, the
   const sse = Array.from({ length: 5 }, (_, i) => new Sink(Transport.sse, `s${i}`));
   for (const s of [...subs, ...sse]) {
     hub.addConnection(s);
-    hub.subscribe(s, 'room');
+    hub.join(s, ['room'], null);
   }
   for (let i = 0; i < 10; i++) hub.publishNow('room', 'tick', { i });
   assert.equal(subs[0].writes.length, 0, 'nothing is written before the turn ends');
@@ -46,7 +46,7 @@ test('channels vanish with their last subscriber; history outlives them', async 
   const hub = makeHub();
   const a = new Sink(Transport.ws, 'a');
   hub.addConnection(a);
-  hub.subscribe(a, 'x');
+  hub.join(a, ['x'], null);
   const first = hub.publishNow('x', 'e', 1);
   hub.removeConnection(a);
   assert.equal(hub.stats().channels, 0);
@@ -54,7 +54,7 @@ test('channels vanish with their last subscriber; history outlives them', async 
   hub.publishNow('x', 'e', 2);
   const b = new Sink(Transport.sse, 'b');
   hub.addConnection(b);
-  const r = hub.subscribeMany(b, ['x'], parseEventId(first.id));
+  const r = await hub.join(b, ['x'], parseEventId(first.id));
   assert.deepEqual(r.failed, []);
   assert.match(r.missed!.toString(), /data: 2\n\n$/);
 });
@@ -77,13 +77,14 @@ test('publications queued in the current turn are not replayed twice to a joinin
   const hub = makeHub();
   const early = new Sink(Transport.ws, 'early');
   hub.addConnection(early);
-  hub.subscribe(early, 'q');
+  hub.join(early, ['q'], null);
   const base = hub.publishNow('q', 'e', 'a');
   await turn();
   hub.publishNow('q', 'e', 'b'); // still queued
   const late = new Sink(Transport.ws, 'late');
   hub.addConnection(late);
-  hub.subscribe(late, 'q', parseEventId(base.id));
+  const joined = await hub.join(late, ['q'], parseEventId(base.id));
+  if (joined.missed) late.write(joined.missed);
   await turn();
   const frames = late.text();
   assert.equal((frames.match(/"data":"b"/g) ?? []).length, 1);

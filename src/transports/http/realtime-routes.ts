@@ -5,6 +5,7 @@ import { HubcastError, describeIssues } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
 import { makeApiKeyGuard } from './api-key.js';
+import { MAX_JSON_DEPTH, valueTooDeep } from '../json-depth.js';
 
 const eventName = z
   .string()
@@ -36,6 +37,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HubcastError(ErrorCode.badRequest, 'body must be a JSON object', 400);
   }
+  // Deep nesting would overflow the stack when the publication is serialized.
+  if (valueTooDeep(body)) throw new HubcastError(ErrorCode.badRequest, `body nests deeper than ${MAX_JSON_DEPTH} levels`, 400);
   const r = schema.safeParse(body);
   if (!r.success) throw new HubcastError(ErrorCode.badRequest, describeIssues(r.error.issues), 400);
   return r.data;
@@ -61,13 +64,13 @@ export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: 
     } else {
       channel = userChannel(body.user_id!);
     }
-    const result = hub.publishNow(channel, body.event ?? 'message', body.data);
+    const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
     return { delivered: result.delivered, id: result.id, channel };
   });
 
   app.post('/realtime/broadcast', { preHandler: guard }, async (req) => {
     const body = parse(broadcastBody, req.body);
-    const result = hub.publishNow(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
+    const result = await hub.publishEvent(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
     return { delivered: result.delivered, id: result.id };
   });
 

@@ -77,7 +77,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
     };
     await writeFile(join(dir, id), bytes);
     await writeFile(join(dir, `${id}.json`), JSON.stringify(file));
-    options.hub.publishNow('files', SystemEvent.fileUploaded, file);
+    await options.hub.publishEvent('files', SystemEvent.fileUploaded, file);
     return file;
   });
 

@@ -9,9 +9,10 @@ import { isValidChannelName, userChannel } from '../../hub/channel-name.js';
 import { parseEventId } from '../../hub/ids.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { joinDenied, type Identity } from '../../auth/permissions.js';
+import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
-import type { ConnectionGate } from '../connection-gate.js';
+import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
 
 export const SSE_PATH = '/realtime/events';
@@ -41,6 +42,8 @@ class SseConnection implements Subscriber {
     readonly clientId: string,
     readonly identity: Identity,
     readonly owner: SseTransport,
+    /** The client's address as admitted: the gate releases the slot under it. */
+    readonly address: string,
   ) {}
 
   get userId(): string | null {
@@ -65,7 +68,11 @@ class SseConnection implements Subscriber {
 export class SseTransport {
   readonly bufferBytes: number;
   slowClients = 0;
+  /** Streams refused 401, and streams ended because their token expired. */
+  authFailures = 0;
+  tokenExpiredCloses = 0;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly expiry = new ExpiryWatch<SseConnection>((conn) => this.expired(conn));
 
   constructor(
     private readonly hub: Hub,
@@ -100,34 +107,49 @@ export class SseTransport {
       since = parseEventId(rawLast.trim());
       if (since === null) return sendError(res, 400, ErrorCode.badRequest, `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`, cors);
     }
-    if (!this.gate.acquire()) return sendError(res, 503, ErrorCode.tooManyConnections, 'connection limit reached', { ...cors, 'Retry-After': '5' });
+    const address = req.socket.remoteAddress ?? '';
+    const refusal = this.gate.acquire(address);
+    if (refusal !== Refusal.none) {
+      return sendError(res, refusal === Refusal.address ? 429 : 503, ErrorCode.tooManyConnections, this.gate.describe(refusal), { ...cors, 'Retry-After': '5' });
+    }
 
     let identity: Identity;
     try {
       identity = await this.auth.identify(req, url);
     } catch (err) {
-      this.gate.release();
-      if (err instanceof HubcastError) return sendError(res, err.status, err.code, err.message, cors);
+      this.gate.release(address);
+      if (err instanceof HubcastError) {
+        if (err.status === 401) this.authFailures++;
+        return sendError(res, err.status, err.code, err.message, cors);
+      }
       throw err;
     }
     for (const channel of channels) {
       const denied = joinDenied(identity, channel);
       if (denied !== null) {
-        this.gate.release();
+        this.gate.release(address);
         return sendError(res, 403, ErrorCode.forbidden, denied, cors);
       }
     }
     const socket = req.socket as TaggedSocket;
     if (socket.destroyed) {
-      this.gate.release();
+      this.gate.release(address);
       return;
     }
-    this.open(socket, res, identity, channels, since, cors);
+    await this.open(socket, res, identity, channels, since, cors, address);
   }
 
-  private open(socket: TaggedSocket, res: ServerResponse, identity: Identity, channels: string[], since: number | null, cors: Record<string, string>): void {
+  private async open(
+    socket: TaggedSocket,
+    res: ServerResponse,
+    identity: Identity,
+    channels: string[],
+    since: number | null,
+    cors: Record<string, string>,
+    address: string,
+  ): Promise<void> {
     const clientId = randomUUID();
-    const conn = new SseConnection(socket, clientId, identity, this);
+    const conn = new SseConnection(socket, clientId, identity, this, address);
     socket[kConnection] = conn;
     // node:http must not time the stream out or write anything after us.
     socket.setTimeout(0);
@@ -137,22 +159,38 @@ export class SseTransport {
     let head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n';
     for (const [k, v] of Object.entries(cors)) head += `${k}: ${v}\r\n`;
     head += '\r\n' + formatRetry(this.options.retryMs);
-    head += formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
+    // The welcome carries the resume position, so a client that saw no event yet
+    // still resumes from here (and a resuming client keeps its own).
+    head += formatSseEvent(String(since ?? this.hub.position()), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
     socket.write(head);
     socket.once('close', onSocketClose);
 
     this.hub.addConnection(conn);
     const all = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
-    const { failed, missed } = this.hub.subscribeMany(conn, all, since);
+    const { failed, missed } = await this.hub.join(conn, all, since, true);
     if (failed.length > 0) {
       conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels: failed }))));
     }
     if (missed !== null) conn.write(missed);
+    this.expiry.track(conn);
   }
 
   closed(conn: SseConnection): void {
     this.hub.removeConnection(conn);
-    this.gate.release();
+    this.expiry.untrack(conn);
+    this.gate.release(conn.address);
+  }
+
+  /**
+   * The stream's token expired: say so, then end the stream. An EventSource
+   * would reconnect with the same (expired) URL and get 401, so the client
+   * learns from this event to reconnect with a fresh token.
+   */
+  private expired(conn: SseConnection): void {
+    if (conn.socket.destroyed) return;
+    this.tokenExpiredCloses++;
+    conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.tokenExpired, exp: conn.identity.exp }))));
+    conn.socket.end();
   }
 
   private beat(): void {
@@ -168,11 +206,13 @@ export class SseTransport {
   /** End every stream (shutdown); clients reconnect with Last-Event-ID. */
   closeAll(): void {
     clearInterval(this.heartbeat);
+    this.expiry.stop();
     for (const sub of [...this.hub.connections(Transport.sse)]) (sub as SseConnection).socket.end();
   }
 
   stop(): void {
     clearInterval(this.heartbeat);
+    this.expiry.stop();
   }
 }
 

@@ -4,6 +4,7 @@ import { Transport, type Subscriber } from '../../hub/subscriber.js';
 import type { Identity } from '../../auth/permissions.js';
 import { CloseCode } from '../../codes.js';
 import { encodeTextFrame } from './frame.js';
+import type { RateLimit, RateState } from './rate-limit.js';
 
 /** Where the connection object hangs off its `ws` socket (module-level handlers find it here). */
 export const kConnection = Symbol('hubcast.wsConnection');
@@ -13,6 +14,8 @@ export interface WsLimits {
   bufferBytes: number;
   /** Counts slow-client drops (shared by every connection of the transport). */
   onSlow(): void;
+  /** Incoming frame rate; null when unlimited. */
+  rate: RateLimit | null;
 }
 
 /**
@@ -20,13 +23,20 @@ export interface WsLimits {
  * are pre-built by the hub, and without permessage-deflate `ws` writes its own
  * frames synchronously too, so the two never interleave mid-frame.
  */
-export class WsConnection implements Subscriber {
+export class WsConnection implements Subscriber, RateState {
   readonly transport = Transport.ws;
   readonly channels = new Set<string>();
   readonly clientId: string;
   readonly ws: WebSocket;
   readonly socket: Duplex;
+  /** Replaced as a whole by `refresh_token` (the expiry sweep reads it live). */
   identity: Identity;
+  /** The client's address as admitted (the gate releases its slot under it; a closed socket forgets it). */
+  readonly address: string;
+  /** Rate-limit bucket (see rate-limit.ts): plain fields, read on every frame. */
+  tokens: number;
+  tokensAt: number;
+  refused = 0;
   /** Peer id on the signaling endpoint (defaults to the client id). */
   readonly peerId: string;
   alive = true;
@@ -34,13 +44,16 @@ export class WsConnection implements Subscriber {
   private dropped = false;
   private readonly limits: WsLimits;
 
-  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string, limits: WsLimits) {
+  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string, address: string, limits: WsLimits) {
     this.ws = ws;
     this.socket = socket;
     this.clientId = clientId;
     this.identity = identity;
     this.peerId = peerId;
+    this.address = address;
     this.limits = limits;
+    this.tokens = limits.rate === null ? 0 : limits.rate.burst;
+    this.tokensAt = Date.now();
   }
 
   get userId(): string | null {

@@ -1,11 +1,13 @@
+import { z } from 'zod';
 import { ErrorCode } from '../../codes.js';
-import type { Hub } from '../../hub/hub.js';
+import type { Hub, JoinResult } from '../../hub/hub.js';
 import { isValidChannelName } from '../../hub/channel-name.js';
 import { parseEventId } from '../../hub/ids.js';
 import { joinDenied, publishDenied } from '../../auth/permissions.js';
 import { describeIssues } from '../../errors.js';
 import { parseClientFrame, channelCommandData, type ClientFrame } from './protocol.js';
 import { parseBinaryMessage } from './binary.js';
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
 import type { SignalRelay } from '../webrtc/relay.js';
@@ -14,21 +16,29 @@ export interface DispatchContext {
   hub: Hub;
   relay: SignalRelay;
   channelsPerConnection: number;
+  /** `refresh_token`: verify the new token and swap the identity (async; answers by itself). */
+  refreshToken(conn: WsConnection, token: string, ref: Ref): void;
 }
 
-type Ref = string | number | undefined;
+export type Ref = string | number | undefined;
 
-function fail(conn: WsConnection, code: ErrorCode, message: string, ref: Ref): void {
+/** `refresh_token` data. A JWT is compact; 8 KiB is far past any real one. */
+const refreshTokenData = z.object({ token: z.string().min(1).max(8192) });
+
+export function fail(conn: WsConnection, code: ErrorCode, message: string, ref: Ref): void {
   conn.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
 }
 
-function reply(conn: WsConnection, ref: Ref, data?: unknown): void {
+export function reply(conn: WsConnection, ref: Ref, data?: unknown): void {
   if (ref === undefined) return;
   conn.send(data === undefined ? { type: 'reply', ref, ok: true } : { type: 'reply', ref, ok: true, data });
 }
 
 /** One text frame from a client: parsed, validated, acted on. Never throws to the socket. */
 export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: string): void {
+  if (jsonTextTooDeep(text)) {
+    return fail(conn, ErrorCode.invalidFrame, `frame nests deeper than ${MAX_JSON_DEPTH} levels`, undefined);
+  }
   const parsed = parseClientFrame(text);
   if (!parsed.ok) return fail(conn, parsed.code, parsed.message, parsed.ref);
   const frame = parsed.frame;
@@ -60,11 +70,16 @@ function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<Client
       return join(ctx, conn, frame.data, ref);
     case 'leave_channel':
       return leave(ctx, conn, frame.data, ref);
+    case 'refresh_token': {
+      const parsed = refreshTokenData.safeParse(frame.data);
+      if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
+      return ctx.refreshToken(conn, parsed.data.token, ref);
+    }
     default:
       return fail(
         conn,
         ErrorCode.unknownCommand,
-        `unknown command ${JSON.stringify(frame.command).slice(0, 80)}; expected join_channel, leave_channel or ping`,
+        `unknown command ${JSON.stringify(frame.command).slice(0, 80)}; expected join_channel, leave_channel, refresh_token or ping`,
         ref,
       );
   }
@@ -87,12 +102,23 @@ function join(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref)
   if (!conn.channels.has(channel) && conn.channels.size >= ctx.channelsPerConnection) {
     return fail(conn, ErrorCode.tooManyChannels, `at most ${ctx.channelsPerConnection} channels per connection`, ref);
   }
-  const recovery = ctx.hub.subscribe(conn, channel, sinceId);
-  if (recovery === null) return reply(conn, ref, { channel });
-  if (!recovery.ok) {
-    conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed', reason: recovery.reason } });
+  const joined = ctx.hub.join(conn, [channel], sinceId);
+  if (joined instanceof Promise) void joined.then((r) => joinDone(ctx, conn, channel, sinceId, r, ref));
+  else joinDone(ctx, conn, channel, sinceId, joined, ref);
+}
+
+/**
+ * After a join: the recovery notice, then the replay, then the reply — whose
+ * `last_id` is the resume position for a client that has seen no event yet.
+ */
+function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, since: number | null, r: JoinResult, ref: Ref): void {
+  const recovered = r.failed.length === 0;
+  if (!recovered) {
+    conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
   }
-  reply(conn, ref, { channel, recovered: recovery.ok });
+  if (r.missed !== null) conn.write(r.missed);
+  const lastId = String(ctx.hub.position());
+  reply(conn, ref, since === null ? { channel, last_id: lastId } : { channel, recovered, last_id: lastId });
 }
 
 function leave(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref): void {
@@ -111,12 +137,10 @@ function channelMessage(ctx: DispatchContext, conn: WsConnection, channel: strin
   }
   const denied = publishDenied(conn.identity, channel);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
-  const result = ctx.hub.publishNow(channel, 'message', {
-    message,
-    user_id: conn.userId,
-    client_id: conn.clientId,
-  });
-  reply(conn, ref, { id: result.id, delivered: result.delivered });
+  ctx.hub.publishEvent(channel, 'message', { message, user_id: conn.userId, client_id: conn.clientId }).then(
+    (result) => reply(conn, ref, { id: result.id, delivered: result.delivered }),
+    (err: Error) => fail(conn, ErrorCode.internal, `publish failed: ${err.message}`, ref),
+  );
 }
 
 /** One binary frame: relayed to its channel's WS subscribers, or echoed when it names none. */

@@ -10,13 +10,15 @@ import type { Hub } from '../../hub/hub.js';
 import { Transport } from '../../hub/subscriber.js';
 import { userChannel } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
-import type { Identity } from '../../auth/permissions.js';
+import { joinDenied, type Identity } from '../../auth/permissions.js';
+import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
 import { SignalRelay } from '../webrtc/relay.js';
 import { WsConnection, kConnection, type WsLimits } from './connection.js';
-import { dispatchBinary, dispatchText, type DispatchContext } from './dispatch.js';
-import type { ConnectionGate } from '../connection-gate.js';
+import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
+import { Refusal, type ConnectionGate } from '../connection-gate.js';
+import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
 
 export const WS_PATH = '/realtime/ws';
 export const SIGNALING_PATH = '/realtime/webrtc/signaling';
@@ -27,6 +29,8 @@ export interface WsTransportOptions {
   bufferBytes: number;
   pingIntervalMs: number;
   channelsPerConnection: number;
+  /** Incoming frames per second and burst per connection; `perSecond` 0 = unlimited. */
+  rate?: RateLimit;
 }
 
 type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
@@ -42,7 +46,14 @@ export class WsTransport {
   readonly relay = new SignalRelay();
   messagesIn = 0;
   slowClients = 0;
-  private readonly limits: WsLimits;
+  /** Frames refused by the rate limit, and connections closed with 1008 for it. */
+  rateLimited = 0;
+  rateLimitCloses = 0;
+  /** Upgrades refused 401, and connections closed 4001 because their token expired. */
+  authFailures = 0;
+  tokenExpiredCloses = 0;
+  tokenRefreshes = 0;
+  private readonly expiry: ExpiryWatch<WsConnection>;  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
   private readonly pingTimer: NodeJS.Timeout;
@@ -67,8 +78,15 @@ export class WsTransport {
         return protocols.values().next().value ?? false;
       },
     });
-    this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++ };
-    this.ctx = { hub, relay: this.relay, channelsPerConnection: options.channelsPerConnection };
+    const rate = options.rate !== undefined && options.rate.perSecond > 0 ? options.rate : null;
+    this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate };
+    this.ctx = {
+      hub,
+      relay: this.relay,
+      channelsPerConnection: options.channelsPerConnection,
+      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref),
+    };
+    this.expiry = new ExpiryWatch((conn) => this.expired(conn));
     this.pingTimer = setInterval(() => this.keepalive(), options.pingIntervalMs).unref();
   }
 
@@ -83,38 +101,44 @@ export class WsTransport {
     if (!this.origins.allows(req.headers.origin)) {
       return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
     }
-    const slot = this.gate.acquire();
-    if (!slot) return rejectSocket(socket, 503, ErrorCode.tooManyConnections, 'connection limit reached');
+    const address = req.socket.remoteAddress ?? '';
+    const refusal = this.gate.acquire(address);
+    if (refusal !== Refusal.none) {
+      return rejectSocket(socket, refusal === Refusal.address ? 429 : 503, ErrorCode.tooManyConnections, this.gate.describe(refusal));
+    }
     let identity: Identity;
     try {
       identity = await this.auth.identify(req, url);
     } catch (err) {
-      this.gate.release();
-      if (err instanceof HubcastError) return rejectSocket(socket, err.status, err.code, err.message);
+      this.gate.release(address);
+      if (err instanceof HubcastError) {
+        if (err.status === 401) this.authFailures++;
+        return rejectSocket(socket, err.status, err.code, err.message);
+      }
       throw err;
     }
     let peerId: string | null = null;
     if (url.pathname === SIGNALING_PATH) {
       peerId = url.searchParams.get('peer_id');
       if (!peerId || !/^[A-Za-z0-9_\-.:@]{1,128}$/.test(peerId)) {
-        this.gate.release();
+        this.gate.release(address);
         return rejectSocket(socket, 400, ErrorCode.badRequest, 'peer_id query parameter is required (1-128 of A-Z a-z 0-9 _ - . : @)');
       }
       if (this.relay.has(peerId)) {
-        this.gate.release();
+        this.gate.release(address);
         return rejectSocket(socket, 409, ErrorCode.badRequest, `peer_id ${peerId} is already connected`);
       }
     }
     if (socket.destroyed) {
-      this.gate.release();
+      this.gate.release(address);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, identity, peerId));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, identity, peerId, address));
   }
 
-  private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null): void {
+  private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
     const clientId = randomUUID();
-    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, this.limits);
+    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, address, this.limits);
     const tagged = ws as Tagged;
     tagged[kConnection] = conn;
     tagged[kTransport] = this;
@@ -126,26 +150,100 @@ export class WsTransport {
     ws.on('close', onClose);
     ws.on('error', onError);
     conn.send({ type: 'connected', client_id: clientId, user_id: identity.userId, ...(peerId ? { peer_id: peerId } : {}) });
-    if (identity.userId !== null) this.hub.subscribe(conn, userChannel(identity.userId));
+    if (identity.userId !== null) this.hub.join(conn, [userChannel(identity.userId)], null);
+    this.expiry.track(conn);
   }
 
   /** Called by the close handler. */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
     this.relay.remove(conn);
-    this.gate.release();
+    this.expiry.untrack(conn);
+    this.gate.release(conn.address);
   }
 
   received(conn: WsConnection, data: RawData, isBinary: boolean): void {
     this.messagesIn++;
+    // A connection on its way out (rate limit, expiry, slow client) handles nothing more.
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    const rate = this.limits.rate;
+    if (rate !== null) {
+      const verdict = takeToken(conn, rate, Date.now());
+      if (verdict !== RateVerdict.ok) return this.limited(conn, rate, verdict);
+    }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (isBinary) dispatchBinary(this.ctx, conn, buf);
-    else dispatchText(this.ctx, conn, buf.toString('utf8'));
+    try {
+      if (isBinary) dispatchBinary(this.ctx, conn, buf);
+      else dispatchText(this.ctx, conn, buf.toString('utf8'));
+    } catch (err) {
+      // A bug, not a bad frame (those are answered inside dispatch): one client
+      // must not take the process down with it. Logged loudly; the fuzz suite
+      // fails on any internal_error it sees.
+      this.log.error({ err, clientId: conn.clientId }, 'websocket frame handler failed');
+      fail(conn, ErrorCode.internal, 'internal error handling this frame', undefined);
+    }
   }
 
   error(conn: WsConnection, err: Error): void {
     // ws closes the socket itself (1009 for oversize, 1002 for protocol errors).
     this.log.debug({ clientId: conn.clientId, err: err.message }, 'websocket error');
+  }
+
+  /**
+   * Over the rate: the frame is dropped unread (parsing it is the work the
+   * limit saves) and the client told; past `burst` refusals it is closed.
+   */
+  private limited(conn: WsConnection, rate: RateLimit, verdict: RateVerdict): void {
+    this.rateLimited++;
+    if (verdict === RateVerdict.exceeded) {
+      this.rateLimitCloses++;
+      conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${rate.perSecond} frames/s: closing` });
+      conn.close(CloseCode.policyViolation, 'rate limit exceeded');
+      return;
+    }
+    conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped` });
+  }
+
+  /** The expiry sweep found this connection's token expired (and no refresh came in time). */
+  private expired(conn: WsConnection): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    this.tokenExpiredCloses++;
+    conn.send({
+      type: 'error',
+      code: ErrorCode.tokenExpired,
+      message: 'token expired: send refresh_token before exp to stay connected, or reconnect with a new token',
+    });
+    conn.close(CloseCode.tokenExpired, 'token expired');
+  }
+
+  /**
+   * `refresh_token`: a new token for the same `sub` replaces the identity and
+   * moves the expiry. Channels the new token no longer grants are left (named
+   * in the reply). Frames sent before the reply still use the old token.
+   */
+  private async refreshToken(conn: WsConnection, token: string, ref: Ref): Promise<void> {
+    if (!this.auth.enabled) return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
+    let identity: Identity;
+    try {
+      identity = await this.auth.verify(token);
+    } catch (err) {
+      if (conn.ws.readyState !== conn.ws.OPEN) return;
+      if (err instanceof HubcastError) return fail(conn, err.code, err.message, ref);
+      this.log.error({ err, clientId: conn.clientId }, 'token refresh failed');
+      return fail(conn, ErrorCode.internal, 'token refresh failed', ref);
+    }
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    if (identity.userId !== conn.identity.userId) {
+      return fail(conn, ErrorCode.forbidden, 'refresh_token must carry the same sub as the connection\'s token', ref);
+    }
+    conn.identity = identity;
+    this.tokenRefreshes++;
+    const left: string[] = [];
+    for (const channel of [...conn.channels]) {
+      if (joinDenied(identity, channel) !== null && this.hub.unsubscribe(conn, channel)) left.push(channel);
+    }
+    this.expiry.track(conn);
+    reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }
 
   private keepalive(): void {
@@ -163,6 +261,7 @@ export class WsTransport {
   /** Close every client with `code` (1012 on restart: clients reconnect elsewhere). */
   async closeAll(code: number = CloseCode.serviceRestart, reason = 'server restart', timeoutMs = 3000): Promise<void> {
     clearInterval(this.pingTimer);
+    this.expiry.stop();
     const open = [...this.hub.connections(Transport.ws)] as WsConnection[];
     if (open.length === 0) return;
     const done = Promise.all(open.map((c) => new Promise<void>((resolve) => {
@@ -176,6 +275,7 @@ export class WsTransport {
 
   stop(): void {
     clearInterval(this.pingTimer);
+    this.expiry.stop();
     this.wss.close();
   }
 }

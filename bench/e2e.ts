@@ -1,0 +1,225 @@
+/**
+ * End-to-end latency: `hubcast generator --rate R` → RabbitMQ → `hubcast
+ * gateway` (apply in PostgreSQL, then publish) → WebSocket subscribers of
+ * `products`. Latency is the change event's `occurred_at` (set by the
+ * generator just before it publishes) to the subscriber's receipt of
+ * `product.updated` for the version that event produced.
+ *
+ * Uses the services of scripts/services.sh (started if not running), in a
+ * fresh database and vhost that are dropped afterwards. Gateway pinned to
+ * CPU 0; generator, subscribers and the tap to CPU 1; RabbitMQ and
+ * PostgreSQL are not pinned.
+ *
+ *   npm run bench:e2e -- [--rates 100,1000] [--subscribers 100] [--seconds 10] [--smoke]
+ */
+import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad } from './lib/measure.js';
+import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const { values: opts } = parseArgs({
+  options: {
+    rates: { type: 'string', default: process.env.BENCH_RATES },
+    subscribers: { type: 'string', default: process.env.BENCH_SUBSCRIBERS },
+    seconds: { type: 'string', default: process.env.BENCH_SECONDS },
+    smoke: { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const smoke = opts.smoke!;
+const rates = (opts.rates ?? (smoke ? '100' : '100,1000')).split(',').map(Number);
+const subscribers = Number(opts.subscribers ?? (smoke ? 20 : 100));
+const seconds = Number(opts.seconds ?? (smoke ? 2 : 10));
+const pinning = !opts['no-pin'] && canPin();
+
+function servicesEnv(): void {
+  if (process.env.HUBCAST_TEST_DATABASE_URL && process.env.HUBCAST_TEST_BROKER_URL && process.env.HUBCAST_TEST_RABBITMQ_MGMT) return;
+  const script = join(ROOT, 'scripts/services.sh');
+  process.stderr.write('[bench] starting services (scripts/services.sh start)\n');
+  execFileSync('bash', [script, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const out = execFileSync('bash', [script, 'env'], { encoding: 'utf8' });
+  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) process.env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function spawnNode(args: string[], env: Record<string, string>, cpu: number | undefined): ChildProcess {
+  const [cmd, argv] = cpu !== undefined && pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+  return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 12_000);
+  await exited;
+  clearTimeout(t);
+}
+
+async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface RateResult {
+  rate: number;
+  subscribers: number;
+  seconds: number;
+  events: number;
+  eventsPerSec: number;
+  deliveries: number;
+  latencyMs: { p50: number; p99: number; max: number; mean: number };
+  lost: number;
+  duplicated: number;
+  unmatched: number;
+  gatewayCpuPct: number;
+  gatewayCpuMicrosPerEvent: number;
+}
+
+let idleBefore: number[] = [];
+
+async function main(): Promise<void> {
+  servicesEnv();
+  // The test helpers create and drop an isolated database and vhost.
+  const { createTestDatabase, createTestVhost } = await import('../test/helpers/services.js');
+  const db = await createTestDatabase();
+  const vhost = await createTestVhost();
+  const port = await freePort();
+  const env = {
+    DATABASE_URL: db.url,
+    BROKER_URL: vhost.url,
+    REDIS_URL: process.env.HUBCAST_TEST_REDIS_URL ?? '',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-e2e-')),
+    LOG_LEVEL: 'warn',
+    REALTIME_MAX_CONNECTIONS: '20000',
+  };
+  let gateway: ChildProcess | null = null;
+  let worker: ChildProcess | null = null;
+  const results: RateResult[] = [];
+  try {
+    if (pinning) pin(process.pid, 1);
+    gateway = spawnNode(['--max-semi-space-size=1', join(ROOT, 'dist/cli.js'), 'gateway'], env, 0);
+    const url = `http://127.0.0.1:${port}`;
+    await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
+    const products = (await (await fetch(`${url}/api/products`)).json()) as Array<{ id: number; version: number }> | { products: Array<{ id: number; version: number }> };
+    const list = Array.isArray(products) ? products : products.products;
+    const baseVersions = Object.fromEntries(list.map((p) => [p.id, p.version]));
+
+    worker = fork(join(ROOT, 'bench/e2e-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (pinning) pin(worker.pid!, 1);
+    let progress = { tapped: 0, complete: 0 };
+    let reportResolve: ((m: Extract<E2eWorkerMessage, { type: 'report' }>) => void) | null = null;
+    const ready = new Promise<void>((res, rej) => {
+      worker!.on('message', (m: E2eWorkerMessage) => {
+        if (m.type === 'ready') (m.error ? rej(new Error(m.error)) : res());
+        else if (m.type === 'progress') progress = m;
+        else if (m.type === 'report') reportResolve?.(m);
+      });
+    });
+    worker.send({ cmd: 'start', port, count: subscribers, brokerUrl: vhost.url, base: baseVersions } satisfies E2eParentMessage);
+    await ready;
+    console.log(
+      `e2e: generator → RabbitMQ → gateway + PostgreSQL → ${subscribers} WS subscribers; ${seconds} s per rate; ` +
+        `${pinning ? 'gateway on CPU 0, generator and clients on CPU 1' : 'no pinning'}; node ${process.version}`,
+    );
+    idleBefore = await backgroundLoad();
+    console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
+    console.log('  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event');
+
+    for (const rate of rates) {
+      worker.send({ cmd: 'reset' } satisfies E2eParentMessage);
+      await new Promise((r) => setTimeout(r, 100));
+      progress = { tapped: 0, complete: 0 };
+      const cpu0 = cpuMicros(gateway.pid!);
+      const t0 = nowMicros();
+      const generator = spawnNode([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, 1);
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      await stopChild(generator);
+      const genSec = (nowMicros() - t0) / 1e6;
+      // Every tapped event delivered to every subscriber, or no progress for 15 s.
+      let lastTapped = -1;
+      await waitUntil(
+        () => {
+          if (progress.tapped !== lastTapped) lastTapped = progress.tapped;
+          return progress.complete === subscribers && progress.tapped > 0;
+        },
+        30_000,
+        'every subscriber to receive every event',
+      ).catch((err) => process.stderr.write(`[bench] ${err.message}; reporting\n`));
+      const cpu1 = cpuMicros(gateway.pid!);
+      const wall = (nowMicros() - t0) / 1e6;
+      const report = await new Promise<Extract<E2eWorkerMessage, { type: 'report' }>>((res) => {
+        reportResolve = res;
+        worker!.send({ cmd: 'report' } satisfies E2eParentMessage);
+      });
+      const hist = new Histogram();
+      hist.merge(report.hist);
+      const r: RateResult = {
+        rate,
+        subscribers,
+        seconds: genSec,
+        events: report.tapped,
+        eventsPerSec: report.tapped / genSec,
+        deliveries: report.received,
+        latencyMs: { p50: hist.quantile(0.5) / 1000, p99: hist.quantile(0.99) / 1000, max: hist.max / 1000, mean: hist.count ? hist.sum / hist.count / 1000 : NaN },
+        lost: report.lost,
+        duplicated: report.duplicated,
+        unmatched: report.unmatched,
+        gatewayCpuPct: (100 * (cpu1 - cpu0)) / 1e6 / wall,
+        gatewayCpuMicrosPerEvent: report.tapped ? (cpu1 - cpu0) / report.tapped : NaN,
+      };
+      results.push(r);
+      console.log(
+        [
+          String(rate).padStart(8),
+          String(r.events).padStart(6),
+          fmtInt(r.eventsPerSec).padStart(8),
+          fmtInt(r.deliveries).padStart(10),
+          fmtMs(r.latencyMs.p50 * 1000).padStart(7),
+          fmtMs(r.latencyMs.p99 * 1000).padStart(7),
+          fmtMs(r.latencyMs.max * 1000).padStart(7),
+          String(r.lost).padStart(4),
+          String(r.duplicated).padStart(3),
+          `${r.gatewayCpuPct.toFixed(0)}%`.padStart(6),
+          r.gatewayCpuMicrosPerEvent.toFixed(0).padStart(11),
+        ].join('  '),
+      );
+    }
+  } finally {
+    worker?.send({ cmd: 'exit' } satisfies E2eParentMessage);
+    if (gateway) await stopChild(gateway);
+    await db.drop().catch((err) => process.stderr.write(`[bench] dropping ${db.name}: ${err.message}\n`));
+    await vhost.drop().catch((err) => process.stderr.write(`[bench] dropping vhost ${vhost.name}: ${err.message}\n`));
+  }
+  const out = opts.out ?? join(ROOT, 'bench/results', `e2e-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ bench: 'e2e', date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, backgroundLoadPct: idleBefore, results }, null, 2));
+  console.log(`results: ${out}`);
+  console.log(`lost=${results.reduce((s, r) => s + r.lost, 0)} duplicated=${results.reduce((s, r) => s + r.duplicated, 0)}`);
+  if (results.some((r) => r.lost > 0 || r.duplicated > 0 || r.events === 0)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(`[bench] failed: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});

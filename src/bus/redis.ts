@@ -1,0 +1,185 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { BusPublication, ClusterBus, DurableRecovery } from './bus.js';
+
+export interface RedisBusOptions {
+  nodeId: string;
+  /** Key and channel namespace (tests use a unique one per run). */
+  prefix?: string;
+  /** Events kept per channel in durable history. */
+  historySize: number;
+}
+
+/**
+ * Publish atomically: next id from one cluster-wide sequence (never below
+ * the caller's clock-based minimum, so ids keep rising even if Redis lost its
+ * data), append to the channel's history stream (exact MAXLEN, remembering
+ * the highest id trimmed so a resume from before it is known to have a gap),
+ * and PUBLISH on the bus. One script, one round trip; Redis runs scripts one
+ * at a time, so bus messages reach every node in id order.
+ */
+const PUBLISH_SCRIPT = `
+local id = redis.call('INCR', KEYS[1])
+local minId = tonumber(ARGV[1])
+if id < minId then
+  id = minId
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local idText = string.format('%d', id)
+redis.call('SETNX', KEYS[2], idText)
+local maxlen = tonumber(ARGV[2])
+if maxlen > 0 then
+  if redis.call('XLEN', KEYS[3]) >= maxlen then
+    local oldest = redis.call('XRANGE', KEYS[3], '-', '+', 'COUNT', 1)
+    if oldest[1] then
+      local trimmed = string.match(oldest[1][1], '^(%d+)')
+      redis.call('SET', KEYS[4], trimmed)
+    end
+  end
+  redis.call('XADD', KEYS[3], 'MAXLEN', maxlen, idText .. '-0', 'b', ARGV[3])
+else
+  redis.call('SET', KEYS[4], idText)
+end
+redis.call('PUBLISH', ARGV[4], idText .. ' ' .. ARGV[3])
+return idText
+`;
+
+type RedisWithScript = Redis & {
+  hubcastPublish(seq: string, floor: string, stream: string, trimmed: string, minId: string, maxlen: number, body: string, bus: string): Promise<string>;
+};
+
+/** Body of a bus message and a history entry: everything but the id. */
+interface Body {
+  c: string;
+  e: string;
+  d: string;
+  t: 0 | 1;
+  at: number;
+  n: string;
+}
+
+export class RedisBus implements ClusterBus {
+  readonly nodeId: string;
+  private readonly pub: RedisWithScript;
+  private readonly sub: Redis;
+  private readonly prefix: string;
+  private readonly busChannel: string;
+  private readonly historySize: number;
+  private handlers: Array<(p: BusPublication) => void> = [];
+  private gapHandlers: Array<() => void> = [];
+  private subscribedOnce = false;
+  private closed = false;
+
+  constructor(url: string, private readonly log: Logger, options: RedisBusOptions) {
+    this.nodeId = options.nodeId;
+    this.prefix = options.prefix ?? 'hubcast:';
+    this.busChannel = `${this.prefix}bus`;
+    this.historySize = options.historySize;
+    const common = {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times: number) => Math.random() * Math.min(2000, 50 * 2 ** Math.min(times, 10)),
+    };
+    this.pub = new Redis(url, { ...common, enableOfflineQueue: false }) as RedisWithScript;
+    this.pub.defineCommand('hubcastPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.sub = new Redis(url, { ...common, enableOfflineQueue: true });
+    this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
+    this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
+    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.receive(message));
+    // ioredis re-subscribes by itself after a reconnect; messages published
+    // while this node was away are lost to pub/sub, so the hub is told to
+    // stop trusting what it knows locally and to catch up from history.
+    this.sub.on('ready', () => {
+      if (this.subscribedOnce) {
+        this.log.warn('redis bus reconnected: catching up from durable history');
+        for (const h of this.gapHandlers) h();
+      }
+      this.subscribedOnce = true;
+    });
+  }
+
+  /** Connect both sides and subscribe; rejects if Redis is not reachable within `timeoutMs`. */
+  async start(timeoutMs = 5000): Promise<void> {
+    const ready = (r: Redis) =>
+      r.status === 'ready'
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`redis not reachable within ${timeoutMs} ms`)), timeoutMs);
+            r.once('ready', () => {
+              clearTimeout(t);
+              resolve();
+            });
+          });
+    await Promise.all([ready(this.pub), ready(this.sub)]);
+    await this.sub.subscribe(this.busChannel);
+  }
+
+  onPublication(handler: (p: BusPublication) => void): void {
+    this.handlers.push(handler);
+  }
+
+  onGap(handler: () => void): void {
+    this.gapHandlers.push(handler);
+  }
+
+  async publish(channel: string, event: string, dataJson: string, text: boolean): Promise<number> {
+    const body: Body = { c: channel, e: event, d: dataJson, t: text ? 1 : 0, at: Date.now(), n: this.nodeId };
+    const p = this.prefix;
+    const id = await this.pub.hubcastPublish(
+      `${p}seq`,
+      `${p}floor`,
+      `${p}h:${channel}`,
+      `${p}trimmed:${channel}`,
+      String(Date.now() * 1000),
+      this.historySize,
+      JSON.stringify(body),
+      this.busChannel,
+    );
+    return Number(id);
+  }
+
+  async since(channel: string, afterId: number): Promise<DurableRecovery> {
+    const p = this.prefix;
+    const [floorText, trimmedText, entries] = await Promise.all([
+      this.pub.get(`${p}floor`),
+      this.pub.get(`${p}trimmed:${channel}`),
+      this.pub.xrange(`${p}h:${channel}`, `(${afterId}-0`, '+'),
+    ]);
+    // Before the cluster's history began (or after Redis lost it): nothing is known.
+    if (floorText === null || afterId < Number(floorText) - 1) return { ok: false, reason: 'unknown_position' };
+    if (trimmedText !== null && Number(trimmedText) > afterId) return { ok: false, reason: 'history_gap' };
+    const out: BusPublication[] = [];
+    for (const [entryId, fields] of entries) {
+      const id = Number(entryId.slice(0, entryId.indexOf('-')));
+      const body = JSON.parse(fields[1]) as Body;
+      out.push({ id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n });
+    }
+    return { ok: true, entries: out };
+  }
+
+  isReady(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub.disconnect();
+    this.pub.disconnect();
+  }
+
+  private receive(message: Buffer): void {
+    const space = message.indexOf(0x20);
+    if (space <= 0) return;
+    const id = Number(message.toString('latin1', 0, space));
+    let body: Body;
+    try {
+      body = JSON.parse(message.toString('utf8', space + 1)) as Body;
+    } catch (err) {
+      this.log.error({ err }, 'malformed bus message dropped');
+      return;
+    }
+    const p: BusPublication = { id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n };
+    for (const h of this.handlers) h(p);
+  }
+}

@@ -1,0 +1,105 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
+import { serviceUrls, redisPrefix, startPrivateRedis } from '../helpers/services.js';
+import { TestWs } from '../helpers/ws-client.js';
+import { TestSse } from '../helpers/sse-client.js';
+
+const running: RunningGateway[] = [];
+after(async () => {
+  await Promise.all(running.map((g) => g.close()));
+});
+
+async function cluster(n: number, redisUrl: string, prefix: string, historySize = 100): Promise<RunningGateway[]> {
+  const nodes = await Promise.all(
+    Array.from({ length: n }, (_, i) => startGateway({ redisUrl, redisPrefix: prefix, nodeId: `node-${i + 1}`, historySize })),
+  );
+  running.push(...nodes);
+  return nodes;
+}
+
+test('a client on node 1 receives a send made on node 3, with one id sequence for the cluster', async () => {
+  const [n1, n2, n3] = await cluster(3, serviceUrls().redisUrl, redisPrefix());
+  const ws = await TestWs.open(n1.wsUrl);
+  await ws.command('join_channel', { channel: 'room:c' });
+  const sse = new TestSse(`${n2.url}/realtime/events?channels=room:c`, ['system', 'hello']);
+  await sse.next((e) => e.type === 'system');
+  const sent = await postJson(`${n3.url}/realtime/send`, { channel: 'room:c', event: 'hello', data: { from: 3 } });
+  assert.equal(sent.status, 200);
+  assert.equal(sent.body.delivered, 0, 'node 3 itself has no subscriber');
+  const got = await ws.next((f) => f.type === 'event' && f.event === 'hello');
+  assert.deepEqual(got.data, { from: 3 });
+  assert.equal(got.id, sent.body.id);
+  assert.equal((await sse.next((e) => e.type === 'hello')).lastEventId, sent.body.id);
+  // ids from different nodes keep rising in one sequence
+  const a = await postJson(`${n1.url}/realtime/send`, { channel: 'room:c', data: 1 });
+  const b = await postJson(`${n2.url}/realtime/send`, { channel: 'room:c', data: 2 });
+  assert.ok(Number(b.body.id) > Number(a.body.id) && Number(a.body.id) > Number(sent.body.id));
+  ws.close();
+  sse.close();
+});
+
+test('a client that leaves node 1 resumes on node 2 from durable history, in order, without repeats', async () => {
+  const [n1, n2] = await cluster(2, serviceUrls().redisUrl, redisPrefix());
+  const first = new TestSse(`${n1.url}/realtime/events?channels=room:r`, ['system', 'n']);
+  await first.next((e) => e.type === 'system');
+  await postJson(`${n1.url}/realtime/send`, { channel: 'room:r', event: 'n', data: 1 });
+  const seen = await first.next((e) => e.type === 'n');
+  first.close();
+  for (let i = 2; i <= 6; i++) await postJson(`${(i % 2 ? n1 : n2).url}/realtime/send`, { channel: 'room:r', event: 'n', data: i });
+  const second = new TestSse(`${n2.url}/realtime/events?channels=room:r`, ['system', 'n'], seen.lastEventId);
+  const replayed = await second.count(5, (e) => e.type === 'n');
+  assert.deepEqual(replayed.map((e) => Number(e.data)), [2, 3, 4, 5, 6]);
+  await postJson(`${n1.url}/realtime/send`, { channel: 'room:r', event: 'n', data: 7 });
+  const all = await second.count(6, (e) => e.type === 'n');
+  assert.deepEqual(all.map((e) => Number(e.data)), [2, 3, 4, 5, 6, 7]);
+  second.close();
+
+  // WS join with since on another node than the one that published
+  const ws = await TestWs.open(n1.wsUrl);
+  const reply = await ws.command('join_channel', { channel: 'room:r', since: seen.lastEventId });
+  assert.equal(reply.data.recovered, true);
+  await waitFor(() => ws.events('room:r').length === 6, 3000, 'six replayed events');
+  assert.deepEqual(ws.events('room:r').map((f) => f.data), [2, 3, 4, 5, 6, 7]);
+  ws.close();
+});
+
+test('durable history reports gaps honestly', async () => {
+  const [n1, n2] = await cluster(2, serviceUrls().redisUrl, redisPrefix(), 3);
+  const old = await postJson(`${n1.url}/realtime/send`, { channel: 'room:g', data: 0 });
+  for (let i = 1; i <= 5; i++) await postJson(`${n1.url}/realtime/send`, { channel: 'room:g', data: i });
+  const ws = await TestWs.open(n2.wsUrl);
+  const reply = await ws.command('join_channel', { channel: 'room:g', since: old.body.id });
+  assert.equal(reply.data.recovered, false);
+  assert.ok(ws.frames.some((f) => f.event === 'system' && f.data.type === 'recovery_failed'));
+  ws.close();
+});
+
+test('after the bus reconnects, a node catches up on what it missed while away', async () => {
+  const redis = await startPrivateRedis();
+  try {
+    const [n1, n2] = await cluster(2, redis.url, redisPrefix());
+    const ws = await TestWs.open(n1.wsUrl);
+    await ws.command('join_channel', { channel: 'room:k' });
+    await postJson(`${n2.url}/realtime/send`, { channel: 'room:k', data: 'before' });
+    await ws.next((f) => f.type === 'event' && f.data === 'before');
+    // Cut node 1's subscription only (CLIENT KILL on its bus connection) while node 2 keeps publishing.
+    const { Redis } = await import('ioredis');
+    const admin = new Redis(redis.url);
+    const clients = (await admin.client('LIST')) as string;
+    const subs = clients.split('\n').filter((l) => l.includes('cmd=subscribe') || l.includes('sub=1'));
+    assert.ok(subs.length >= 2);
+    for (const line of subs) {
+      const id = /id=(\d+)/.exec(line)![1];
+      await admin.client('KILL', 'ID', id);
+    }
+    for (let i = 1; i <= 5; i++) await postJson(`${n2.url}/realtime/send`, { channel: 'room:k', data: i });
+    await waitFor(() => ws.events('room:k').length >= 6, 10_000, 'catch-up after the bus reconnected');
+    assert.deepEqual(ws.events('room:k').map((f) => f.data), ['before', 1, 2, 3, 4, 5]);
+    await admin.quit();
+    ws.close();
+  } finally {
+    await Promise.all(running.splice(0).map((g) => g.close()));
+    await redis.stop();
+  }
+});

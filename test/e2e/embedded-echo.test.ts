@@ -1,0 +1,57 @@
+/**
+ * Acceptance (issue 3): embedded mode. `hubcast start` (what `npm start` runs
+ * after building) with no service URLs — PGlite, in-process broker and cache —
+ * and `examples/echo-sse.js` as a child: product updates show up on its
+ * stdout within two generator ticks of it connecting.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { getJson } from '../helpers/gateway.js';
+import { killAll, spawnScript, startHubcast } from '../helpers/processes.js';
+
+const TICK_MS = 500;
+const LINE = /^product (\d+) "(.*)" price=(\d+\.\d{2}) stock=(\d+) version=(\d+)$/;
+
+describe('embedded mode (npm start) with examples/echo-sse.js', { timeout: 60_000 }, () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await killAll();
+  });
+
+  it('prints product updates within two ticks', async () => {
+    // No DATABASE_URL/BROKER_URL/REDIS_URL: childEnv strips them, so this is a bare machine's setup.
+    const server = await startHubcast('start', { GENERATOR_INTERVAL_MS: String(TICK_MS) }, { timeoutMs: 45_000 });
+    cleanups.push(() => server.stop());
+    const listening = server.logs.find((r) => r.msg === 'hubcast gateway listening')!;
+    assert.equal(listening.mode, 'start');
+    assert.ok(server.logs.some((r) => r.driver === 'pglite'), `embedded PostgreSQL chosen:\n${server.tail()}`);
+
+    const echo = spawnScript('examples/echo-sse.js', [server.url]);
+    cleanups.push(() => echo.stop());
+    // Start-up is not counted: the clock starts once the client is connected.
+    await echo.waitForLine((l) => l.startsWith('connected to '), 15_000, 'echo-sse to connect', 'stderr');
+    const connectedAt = Date.now();
+
+    const lines = () => echo.stdout.split('\n').filter((l) => LINE.test(l));
+    await echo.until(() => lines().length >= 1 || undefined, 2 * TICK_MS, `a product update within two ticks (${2 * TICK_MS} ms)`);
+    const firstAfterMs = Date.now() - connectedAt;
+    // And they keep coming, one per tick (with slack for a busy machine).
+    await echo.until(() => lines().length >= 3 || undefined, 3 * TICK_MS + 1000, 'three updates');
+
+    const printed = lines().map((l) => {
+      const [, id, name, price, stock, version] = LINE.exec(l)!;
+      return { id: Number(id), name, price: Number(price), stock: Number(stock), version: Number(version) };
+    });
+    // What the echo client printed is what the API serves (the same product, that version or later).
+    for (const p of printed) {
+      const { status, body } = await getJson(`${server.url}/api/products/${p.id}`);
+      assert.equal(status, 200);
+      assert.equal(body.name, p.name);
+      assert.ok(body.version >= p.version && p.version >= 2, `version ${p.version} of product ${p.id} (API has ${body.version})`);
+    }
+    assert.equal(echo.exit, null);
+    assert.equal(server.exit, null);
+    assert.ok(firstAfterMs <= 2 * TICK_MS);
+  });
+});
