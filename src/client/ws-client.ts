@@ -415,6 +415,9 @@ export class WSClient {
         if (this.subs.get(sub.channel) !== sub) return; // left meanwhile
         sub.inFlight = false;
         sub.joined = true;
+        // A channel with no event seen yet resumes from the position the server gave.
+        const lastId = (reply as { last_id?: unknown } | undefined)?.last_id;
+        if (sub.lastId === null && typeof lastId === 'string' && /^\d+$/.test(lastId)) sub.lastId = lastId;
         sub.settle((reply as JoinReply | undefined) ?? { channel: sub.channel });
       },
       (err: ClientError) => {

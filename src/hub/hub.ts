@@ -257,9 +257,26 @@ export class Hub implements Publisher {
     return ch.ws.size;
   }
 
-  /** The newest id this node knows: a subscriber joining now has seen everything up to it. */
-  position(): number {
-    return this.bus === null ? this.ids.current : this.lastBusId;
+  /**
+   * The resume position for a subscriber that joins `channels` now: every
+   * event up to it is behind them, every later one reaches them. Publications
+   * still queued for this turn's flush will reach them, so the position stops
+   * just below the oldest of those.
+   */
+  positionFor(channels: string[]): number {
+    let position = this.bus === null ? this.ids.current : this.lastBusId;
+    const below = (ch: Channel | undefined) => {
+      if (ch === undefined) return;
+      for (const p of ch.pending) {
+        if (p instanceof Publication) {
+          if (p.id - 1 < position) position = p.id - 1;
+          return;
+        }
+      }
+    };
+    for (const name of channels) below(this.channels.get(name));
+    below(this.everyone);
+    return position;
   }
 
   stats(): HubStats {

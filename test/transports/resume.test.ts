@@ -134,3 +134,27 @@ test('WS join_channel with since replays the missed events in order', async () =
   assert.ok(ws.frames.some((f) => f.event === 'system' && f.data.type === 'recovery_failed' && f.channel === 'resume:w2'));
   ws.close();
 });
+
+test('a join reply and the SSE welcome carry a resume position that works before any event was seen', async () => {
+  const ws = await TestWs.open(gw.wsUrl);
+  const joined = await ws.command('join_channel', { channel: 'resume:quiet' });
+  assert.match(joined.data.last_id, /^\d+$/);
+  await ws.command('leave_channel', { channel: 'resume:quiet' });
+  await send('resume:quiet', 'a');
+  await send('resume:quiet', 'b');
+  await ws.command('join_channel', { channel: 'resume:quiet', since: joined.data.last_id });
+  await ws.next((f) => f.type === 'event' && f.data === 'b');
+  assert.deepEqual(ws.events('resume:quiet').map((f) => f.data), ['a', 'b']);
+  ws.close();
+
+  const stream = await rawSse(`${gw.url}/realtime/events?channels=resume:quiet2`);
+  const start = Date.now();
+  while (!stream.text().includes('"connected"') && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 10));
+  const position = /id: (\d+)\nevent: system/.exec(stream.text())?.[1];
+  assert.ok(position, stream.text());
+  stream.close();
+  await send('resume:quiet2', 'missed');
+  const again = new TestSse(`${gw.url}/realtime/events?channels=resume:quiet2`, ['system', 'tick'], position);
+  assert.equal((await again.next((e) => e.type === 'tick')).data, 'missed');
+  again.close();
+});

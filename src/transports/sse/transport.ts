@@ -161,7 +161,7 @@ export class SseTransport {
     head += '\r\n' + formatRetry(this.options.retryMs);
     // The welcome carries the resume position, so a client that saw no event yet
     // still resumes from here (and a resuming client keeps its own).
-    head += formatSseEvent(String(since ?? this.hub.position()), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
+    head += formatSseEvent(String(since ?? this.hub.positionFor(channels)), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
     socket.write(head);
     socket.once('close', onSocketClose);
 

@@ -117,7 +117,7 @@ function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, sin
     conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
   }
   if (r.missed !== null) conn.write(r.missed);
-  const lastId = String(ctx.hub.position());
+  const lastId = String(ctx.hub.positionFor([channel]));
   reply(conn, ref, since === null ? { channel, last_id: lastId } : { channel, recovered, last_id: lastId });
 }
 
