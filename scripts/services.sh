@@ -8,6 +8,7 @@
 #   bash scripts/services.sh restart [service ...]
 #   bash scripts/services.sh status  [service ...]   exit 0 only when every named service is healthy
 #   bash scripts/services.sh env                     shell `export` lines for the tests
+#   bash scripts/services.sh tools                   install the test clients: chromium, nginx (when missing)
 #
 # Environment (defaults in brackets):
 #   HUBCAST_SERVICES_DIR [/tmp/hubcast-services]   state, logs, sockets; must be traversable by `postgres`
@@ -521,6 +522,16 @@ export HUBCAST_TEST_RABBITMQ_MGMT=http://guest:guest@127.0.0.1:$MGMT_PORT
 EOF
 }
 
+# tools: the clients and peers tests drive the product with (headless Chromium for the pages,
+# nginx for the cluster tests), installed only when missing.
+cmd_tools() {
+  ensure_dir
+  local missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  apt_install "${missing[@]}"
+}
+
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
   exit 2
@@ -534,6 +545,7 @@ case $cmd in
   restart) cmd_restart "$@" ;;
   status) cmd_status "$@" ;;
   env) cmd_env ;;
+  tools) cmd_tools ;;
   -h|--help|help) usage ;;
   '') usage ;;
   *) printf '[services] error: unknown command %s\n' "$cmd" >&2; usage ;;

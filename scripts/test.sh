@@ -25,5 +25,6 @@ stop_services() {
 trap stop_services EXIT
 
 bash scripts/services.sh start
+bash scripts/services.sh tools
 eval "$(bash scripts/services.sh env)"
 node scripts/run-tests.mjs "$@"

@@ -1,0 +1,48 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
+import { launchBrowser } from '../helpers/browser.js';
+import { catalogPipeline } from '../../src/pipeline.js';
+
+let gw: RunningGateway;
+let browser: Browser;
+before(async () => {
+  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogPipeline({ withGenerator: true })]);
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await gw?.close();
+});
+
+test('the SSE test page lists events live and renders data as text, never HTML', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${gw.url}/realtime/sse-test`);
+  await page.fill('#channels', 'page:test');
+  await page.click('button');
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'open');
+  const hostile = '<img src=x onerror="window.__owned=1"><b>bold</b>';
+  await postJson(`${gw.url}/realtime/send`, { channel: 'page:test', data: hostile });
+  await postJson(`${gw.url}/realtime/send`, { channel: 'page:test', data: { plain: true } });
+  await page.waitForFunction(() => (document.getElementById('log')?.textContent ?? '').includes('"plain":true'));
+  const log = await page.$eval('#log', (el) => ({ text: el.textContent ?? '', imgs: el.querySelectorAll('img,b').length }));
+  assert.ok(log.text.includes(hostile), 'the markup shows as text');
+  assert.equal(log.imgs, 0, 'no element was injected');
+  assert.equal(await page.evaluate(() => (window as any).__owned), undefined);
+  await page.close();
+});
+
+test('the dashboard shows the catalog and flashes live product updates', async () => {
+  const page = await browser.newPage();
+  const response = await page.goto(`${gw.url}/`);
+  assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
+  assert.equal(response?.headers()['x-content-type-options'], 'nosniff');
+  await page.waitForFunction(() => document.querySelectorAll('#rows tr').length >= 50);
+  await page.waitForFunction(() => /\d+ live updates/.test(document.getElementById('stats')?.textContent ?? ''), undefined, { timeout: 10_000 });
+  const versions = await page.$$eval('#rows tr', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.version)));
+  assert.ok(versions.some((v) => v > 1), 'some product moved past version 1');
+  const photoOk = await page.$eval('#rows img', (img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0);
+  assert.ok(photoOk, 'photos load');
+  await page.close();
+});
