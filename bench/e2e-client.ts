@@ -20,6 +20,7 @@ export type E2eParentMessage =
 export type E2eWorkerMessage =
   | { type: 'ready'; error?: string }
   | { type: 'progress'; tapped: number; complete: number }
+  | { type: 'tap-lost'; error: string }
   | {
       type: 'report';
       tapped: number;
@@ -152,6 +153,9 @@ let readyCount = 0;
 async function start(msg: Extract<E2eParentMessage, { cmd: 'start' }>): Promise<void> {
   base = new Map(Object.entries(msg.base).map(([k, v]) => [Number(k), v]));
   const conn = await amqp.connect(msg.brokerUrl);
+  // Without the tap the version → event mapping breaks: say so, never guess.
+  conn.on('close', () => process.send?.({ type: 'tap-lost', error: 'tap connection to RabbitMQ closed (broker restarted?)' } satisfies E2eWorkerMessage));
+  conn.on('error', (err: Error) => process.send?.({ type: 'tap-lost', error: err.message } satisfies E2eWorkerMessage));
   const ch = await conn.createChannel();
   await ch.checkExchange('catalog');
   const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });

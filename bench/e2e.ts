@@ -13,7 +13,7 @@
  *   npm run bench:e2e -- [--rates 100,1000] [--subscribers 100] [--seconds 10] [--smoke]
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,10 @@ const { values: opts } = parseArgs({
     subscribers: { type: 'string', default: process.env.BENCH_SUBSCRIBERS },
     seconds: { type: 'string', default: process.env.BENCH_SECONDS },
     smoke: { type: 'boolean', default: false },
+    /** Own RabbitMQ/PostgreSQL/Redis on other ports (the shared ones get restarted by serial tests). */
+    'private-services': { type: 'boolean', default: process.env.BENCH_PRIVATE_SERVICES === '1' },
+    /** Give the gateway REDIS_URL too (photo cache and, with it, the cluster bus hop in the path). */
+    redis: { type: 'boolean', default: process.env.BENCH_REDIS === '1' },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -40,7 +44,23 @@ const subscribers = Number(opts.subscribers ?? (smoke ? 20 : 100));
 const seconds = Number(opts.seconds ?? (smoke ? 2 : 10));
 const pinning = !opts['no-pin'] && canPin();
 
+const PRIVATE_SERVICES = {
+  HUBCAST_SERVICES_DIR: join(tmpdir(), 'hubcast-bench-services'),
+  HUBCAST_PG_PORT: '57432',
+  HUBCAST_REDIS_PORT: '57379',
+  HUBCAST_AMQP_PORT: '57672',
+  HUBCAST_RABBITMQ_DIST_PORT: '57673',
+  HUBCAST_RABBITMQ_MGMT_PORT: '57674',
+  HUBCAST_RABBITMQ_CTL_PORT_MIN: '57675',
+  HUBCAST_RABBITMQ_CTL_PORT_MAX: '57685',
+  HUBCAST_EPMD_PORT: '4371',
+};
+
 function servicesEnv(): void {
+  if (opts['private-services']) {
+    Object.assign(process.env, PRIVATE_SERVICES);
+    for (const k of Object.keys(process.env)) if (k.startsWith('HUBCAST_TEST_')) delete process.env[k];
+  }
   if (process.env.HUBCAST_TEST_DATABASE_URL && process.env.HUBCAST_TEST_BROKER_URL && process.env.HUBCAST_TEST_RABBITMQ_MGMT) return;
   const script = join(ROOT, 'scripts/services.sh');
   process.stderr.write('[bench] starting services (scripts/services.sh start)\n');
@@ -57,9 +77,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function spawnNode(args: string[], env: Record<string, string>, cpu: number | undefined): ChildProcess {
+/** Logs of the gateway and generator (pino writes to stdout), shown when a run goes wrong. */
+const LOG_DIR = mkdtempSync(join(tmpdir(), 'hubcast-bench-e2e-logs-'));
+
+function spawnNode(args: string[], env: Record<string, string>, cpu: number | undefined, logName: string): ChildProcess {
   const [cmd, argv] = cpu !== undefined && pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-  return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const log = openSync(join(LOG_DIR, logName), 'a');
+  return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+}
+
+function logTail(name: string): string {
+  try {
+    return readFileSync(join(LOG_DIR, name), 'utf8').trim().split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -92,7 +124,11 @@ interface RateResult {
   unmatched: number;
   gatewayCpuPct: number;
   gatewayCpuMicrosPerEvent: number;
+  /** Set when the tap lost RabbitMQ during the run: the figures are invalid. */
+  invalid: string | null;
 }
+
+let exiting = false;
 
 let idleBefore: number[] = [];
 
@@ -106,19 +142,27 @@ async function main(): Promise<void> {
   const env = {
     DATABASE_URL: db.url,
     BROKER_URL: vhost.url,
-    REDIS_URL: process.env.HUBCAST_TEST_REDIS_URL ?? '',
+    // The pipeline under test is broker → database → clients; Redis only on request (--redis).
+    REDIS_URL: opts.redis ? (process.env.HUBCAST_TEST_REDIS_URL ?? '') : '',
     PORT: String(port),
     HOST: '127.0.0.1',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-e2e-')),
     LOG_LEVEL: 'warn',
     REALTIME_MAX_CONNECTIONS: '20000',
+    // All subscribers share 127.0.0.1.
+    REALTIME_MAX_CONNECTIONS_PER_IP: '0',
   };
   let gateway: ChildProcess | null = null;
   let worker: ChildProcess | null = null;
   const results: RateResult[] = [];
   try {
     if (pinning) pin(process.pid, 1);
-    gateway = spawnNode(['--max-semi-space-size=1', join(ROOT, 'dist/cli.js'), 'gateway'], env, 0);
+    gateway = spawnNode(['--max-semi-space-size=1', join(ROOT, 'dist/cli.js'), 'gateway'], env, 0, 'gateway.log');
+    gateway.once('exit', (code, signal) => {
+      if (exiting) return;
+      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logTail('gateway.log')}`);
+      process.exit(1);
+    });
     const url = `http://127.0.0.1:${port}`;
     await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
     const products = (await (await fetch(`${url}/api/products`)).json()) as Array<{ id: number; version: number }> | { products: Array<{ id: number; version: number }> };
@@ -128,18 +172,23 @@ async function main(): Promise<void> {
     worker = fork(join(ROOT, 'bench/e2e-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     if (pinning) pin(worker.pid!, 1);
     let progress = { tapped: 0, complete: 0 };
+    let tapLost: string | null = null;
     let reportResolve: ((m: Extract<E2eWorkerMessage, { type: 'report' }>) => void) | null = null;
     const ready = new Promise<void>((res, rej) => {
       worker!.on('message', (m: E2eWorkerMessage) => {
         if (m.type === 'ready') (m.error ? rej(new Error(m.error)) : res());
         else if (m.type === 'progress') progress = m;
+        else if (m.type === 'tap-lost' && !exiting) {
+          tapLost = m.error;
+          process.stderr.write(`[bench] ${m.error}: figures from here on are invalid\n`);
+        }
         else if (m.type === 'report') reportResolve?.(m);
       });
     });
     worker.send({ cmd: 'start', port, count: subscribers, brokerUrl: vhost.url, base: baseVersions } satisfies E2eParentMessage);
     await ready;
     console.log(
-      `e2e: generator → RabbitMQ → gateway + PostgreSQL → ${subscribers} WS subscribers; ${seconds} s per rate; ` +
+      `e2e: generator → RabbitMQ → gateway + PostgreSQL${opts.redis ? ' (+ Redis)' : ''} → ${subscribers} WS subscribers; ${seconds} s per rate; ` +
         `${pinning ? 'gateway on CPU 0, generator and clients on CPU 1' : 'no pinning'}; node ${process.version}`,
     );
     idleBefore = await backgroundLoad();
@@ -152,7 +201,7 @@ async function main(): Promise<void> {
       progress = { tapped: 0, complete: 0 };
       const cpu0 = cpuMicros(gateway.pid!);
       const t0 = nowMicros();
-      const generator = spawnNode([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, 1);
+      const generator = spawnNode([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, 1, 'generator.log');
       await new Promise((r) => setTimeout(r, seconds * 1000));
       await stopChild(generator);
       const genSec = (nowMicros() - t0) / 1e6;
@@ -165,7 +214,11 @@ async function main(): Promise<void> {
         },
         30_000,
         'every subscriber to receive every event',
-      ).catch((err) => process.stderr.write(`[bench] ${err.message}; reporting\n`));
+      ).catch((err) =>
+        process.stderr.write(
+          `[bench] ${err.message}; reporting\n--- gateway log (tail) ---\n${logTail('gateway.log')}\n--- generator log (tail) ---\n${logTail('generator.log')}\n`,
+        ),
+      );
       const cpu1 = cpuMicros(gateway.pid!);
       const wall = (nowMicros() - t0) / 1e6;
       const report = await new Promise<Extract<E2eWorkerMessage, { type: 'report' }>>((res) => {
@@ -187,6 +240,7 @@ async function main(): Promise<void> {
         unmatched: report.unmatched,
         gatewayCpuPct: (100 * (cpu1 - cpu0)) / 1e6 / wall,
         gatewayCpuMicrosPerEvent: report.tapped ? (cpu1 - cpu0) / report.tapped : NaN,
+        invalid: tapLost ?? (report.unmatched > 0 ? `${report.unmatched} receipts matched no tapped event` : null),
       };
       results.push(r);
       console.log(
@@ -202,21 +256,27 @@ async function main(): Promise<void> {
           String(r.duplicated).padStart(3),
           `${r.gatewayCpuPct.toFixed(0)}%`.padStart(6),
           r.gatewayCpuMicrosPerEvent.toFixed(0).padStart(11),
+          r.invalid ? `INVALID: ${r.invalid}` : '',
         ].join('  '),
       );
     }
   } finally {
+    exiting = true;
     worker?.send({ cmd: 'exit' } satisfies E2eParentMessage);
     if (gateway) await stopChild(gateway);
     await db.drop().catch((err) => process.stderr.write(`[bench] dropping ${db.name}: ${err.message}\n`));
     await vhost.drop().catch((err) => process.stderr.write(`[bench] dropping vhost ${vhost.name}: ${err.message}\n`));
+    if (opts['private-services']) {
+      // Left running for the next run (start is idempotent); stop with the same env and `services.sh stop`.
+      process.stderr.write(`[bench] private services left running; stop: ${Object.entries(PRIVATE_SERVICES).map(([k, v]) => `${k}=${v}`).join(' ')} bash scripts/services.sh stop\n`);
+    }
   }
   const out = opts.out ?? join(ROOT, 'bench/results', `e2e-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ bench: 'e2e', date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, backgroundLoadPct: idleBefore, results }, null, 2));
   console.log(`results: ${out}`);
   console.log(`lost=${results.reduce((s, r) => s + r.lost, 0)} duplicated=${results.reduce((s, r) => s + r.duplicated, 0)}`);
-  if (results.some((r) => r.lost > 0 || r.duplicated > 0 || r.events === 0)) process.exitCode = 1;
+  if (results.some((r) => r.lost > 0 || r.duplicated > 0 || r.events === 0 || r.invalid)) process.exitCode = 1;
 }
 
 main().catch((err) => {

@@ -16,7 +16,7 @@ import { Histogram, nowMicros } from './lib/measure.js';
 export type Transport = 'ws' | 'sse';
 
 export type ParentMessage =
-  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'none' }
+  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'socketio' | 'none' }
   | { cmd: 'reset'; phase: number }
   | { cmd: 'report'; events: number }
   | { cmd: 'exit' };
@@ -68,7 +68,7 @@ const state = {
   closed: 0,
   firstMicros: 0,
   lastMicros: 0,
-  join: 'hubcast' as 'hubcast' | 'none',
+  join: 'hubcast' as 'hubcast' | 'socketio' | 'none',
   channel: '',
   phase: 0,
 };
@@ -145,7 +145,11 @@ function onWsData(sub: Sub, chunk: Buffer): void {
     const end = start + len;
     if (end > n) break;
     if (opcode === 1) {
-      if (sub.ready) onEvent(sub, buf, start, end, now);
+      if (sub.ready) {
+        // Socket.IO's heartbeat: the server pings ("2"), the client answers ("3").
+        if (len === 1 && buf[start] === 0x32 && state.join === 'socketio') sub.socket.write(maskedFrame(1, Buffer.from('3')));
+        else onEvent(sub, buf, start, end, now);
+      } else if (state.join === 'socketio') onSocketIoSetupFrame(sub, buf.toString('utf8', start, end));
       else onWsSetupFrame(sub, buf.subarray(start, end));
     } else if (opcode === 9) {
       sub.socket.write(maskedFrame(0xa, buf.subarray(start, end)));
@@ -165,6 +169,14 @@ function onWsSetupFrame(sub: Sub, payload: Buffer): void {
     sub.socket.write(maskedFrame(1, Buffer.from(join)));
   } else if (msg.type === 'reply' && msg.ok) markReady(sub);
   else if (msg.type === 'error') fail(sub, `join refused: ${msg.message}`);
+}
+
+/** Engine.IO v4 over a WebSocket: open (0…) → connect the namespace (40) → join with an ack (420 → 430). */
+function onSocketIoSetupFrame(sub: Sub, text: string): void {
+  if (text.startsWith('0{')) sub.socket.write(maskedFrame(1, Buffer.from('40')));
+  else if (text.startsWith('40')) sub.socket.write(maskedFrame(1, Buffer.from(`420${JSON.stringify(['join', state.channel])}`)));
+  else if (text.startsWith('430')) markReady(sub);
+  else if (text === '2') sub.socket.write(maskedFrame(1, Buffer.from('3')));
 }
 
 // ---- SSE ------------------------------------------------------------------

@@ -17,14 +17,16 @@
  *                           [--transport ws|sse] [--window 8] [--lag 64] [--smoke]
  * Env: BENCH_N, BENCH_EVENTS, BENCH_RATE, BENCH_TRANSPORT, BENCH_SERVER_NODE_ARGS.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync, statSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { cpuMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
+import { barChart } from './lib/svg.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +45,7 @@ const { values: opts } = parseArgs({
     'per-worker': { type: 'string', default: '5000' },
     'payload-bytes': { type: 'string', default: '200' },
     phases: { type: 'string', default: 'saturate,rate' },
+    servers: { type: 'string', default: process.env.BENCH_SERVERS ?? 'hubcast' },
     smoke: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -63,6 +66,16 @@ const payloadBytes = Number(opts['payload-bytes']);
 const phases = opts.phases!.split(',') as Array<'saturate' | 'rate'>;
 const pinning = !opts['no-pin'] && canPin();
 const CHANNEL = 'bench:fanout';
+
+/** Servers the harness can drive; each speaks (a subset of) hubcast's WS protocol or plain SSE. */
+const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; protocol?: 'hubcast' | 'socketio' }> = {
+  hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
+  'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
+  socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], protocol: 'socketio' },
+  uws: { script: 'bench/servers/uws.ts', transports: ['ws'] },
+};
+const serverNames = opts.servers!.split(',');
+for (const name of serverNames) if (!SERVERS[name]) throw new Error(`--servers: unknown server ${name}; known: ${Object.keys(SERVERS).join(', ')}`);
 
 /** Events in the saturation phase: about 5M deliveries per N unless given. */
 function eventsFor(n: number): number {
@@ -106,10 +119,18 @@ function request<T extends WorkerMessage['type']>(w: Worker, msg: ParentMessage,
   });
 }
 
-/** The publisher: a WebSocket client sending `channel_message` with a `ref`, counting acknowledgements. */
-async function openPublisher(port: number): Promise<{ ws: WebSocket; onAck(fn: (delivered: number) => void): void }> {
+interface Publisher {
+  publish(seq: number, pad: string): void;
+  onAck(fn: (delivered: number) => void): void;
+  onClose(fn: () => void): void;
+  close(): void;
+}
+
+/** hubcast's protocol: a WebSocket client sending `channel_message` with a `ref`; the reply is the ack. */
+async function openHubcastPublisher(port: number): Promise<Publisher> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/realtime/ws`);
   let ack: (d: number) => void = () => undefined;
+  let closed: () => void = () => undefined;
   ws.on('message', (data) => {
     const msg = JSON.parse(String(data)) as { type: string; ok?: boolean; data?: { delivered: number }; message?: string };
     if (msg.type === 'reply') ack(msg.data?.delivered ?? 0);
@@ -119,13 +140,42 @@ async function openPublisher(port: number): Promise<{ ws: WebSocket; onAck(fn: (
     ws.once('open', () => res());
     ws.once('error', rej);
   });
-  return { ws, onAck: (fn) => (ack = fn) };
+  ws.on('close', () => closed());
+  return {
+    publish: (seq, pad) =>
+      ws.send(`{"type":"channel_message","channel":"${CHANNEL}","message":{"s":${seq},"t":${nowMicros()},"p":"${pad}"},"ref":${seq}}`),
+    onAck: (fn) => (ack = fn),
+    onClose: (fn) => (closed = fn),
+    close: () => {
+      closed = () => undefined;
+      ws.close();
+    },
+  };
+}
+
+/** Socket.IO: `publish(room, message, ack)` from socket.io-client. */
+async function openSocketIoPublisher(port: number): Promise<Publisher> {
+  const { io } = await import('socket.io-client');
+  const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
+  await new Promise<void>((res, rej) => {
+    socket.once('connect', () => res());
+    socket.once('connect_error', rej);
+  });
+  let ack: (d: number) => void = () => undefined;
+  let closed: () => void = () => undefined;
+  socket.on('disconnect', () => closed());
+  return {
+    publish: (seq, pad) => socket.emit('publish', CHANNEL, { s: seq, t: nowMicros(), p: pad }, (r: { delivered: number }) => ack(r.delivered)),
+    onAck: (fn) => (ack = fn),
+    onClose: (fn) => (closed = fn),
+    close: () => {
+      closed = () => undefined;
+      socket.close();
+    },
+  };
 }
 
 const PAD = 'x'.repeat(4096);
-function eventFrame(seq: number, pad: string): string {
-  return `{"type":"channel_message","channel":"${CHANNEL}","message":{"s":${seq},"t":${nowMicros()},"p":"${pad}"},"ref":${seq}}`;
-}
 
 interface PhaseResult {
   server: string;
@@ -166,7 +216,8 @@ async function runPhase(
     w.child.send({ cmd: 'reset', phase: phaseNo } satisfies ParentMessage);
   }
   const events = phase === 'saturate' ? eventsFor(n) : Math.max(1, Math.round(rate * seconds));
-  const pub = await openPublisher(server.port);
+  const spec = SERVERS[server.name];
+  const pub = spec.protocol === 'socketio' ? await openSocketIoPublisher(server.port) : await openHubcastPublisher(server.port);
   // Frame ≈ payloadBytes on the wire: envelope and channel_message wrapper are ~160 bytes.
   const pad = PAD.slice(0, Math.max(0, payloadBytes - 160));
   const minAll = () => {
@@ -188,7 +239,7 @@ async function runPhase(
     let lastMin = -1;
     let lastChange = Date.now();
     const send = () => {
-      pub.ws.send(eventFrame(seq, pad));
+      pub.publish(seq, pad);
       seq++;
       inflight++;
     };
@@ -229,15 +280,14 @@ async function runPhase(
         resolveDone();
       }
     }, 2);
-    pub.ws.once('close', () => rejectDone(new Error('publisher connection closed')));
+    pub.onClose(() => rejectDone(new Error('publisher connection closed')));
     pump();
   });
   const t1 = nowMicros();
   const coreBusy = cpuBusyPct(sys0, cpuTimes());
   const cpuServer1 = cpuMicros(server.pid);
   const cpuClients1 = workers.reduce((s, w) => s + cpuMicros(w.child.pid!), 0) + cpuMicros(process.pid);
-  pub.ws.removeAllListeners('close');
-  pub.ws.close();
+  pub.close();
 
   const reports = await Promise.all(workers.map((w) => request(w, { cmd: 'report', events }, 'report')));
   const hist = new Histogram();
@@ -290,12 +340,13 @@ async function runPhase(
   };
 }
 
-async function benchN(n: number, phaseBase: number): Promise<{ results: PhaseResult[]; rss: { baseKiB: number; connectedKiB: number; perConnKiB: number } }> {
+async function benchN(serverName: string, n: number, phaseBase: number): Promise<{ results: PhaseResult[]; rss: { baseKiB: number; connectedKiB: number; perConnKiB: number } }> {
+  const spec = SERVERS[serverName];
   const server = await startServer({
-    name: 'hubcast',
-    args: ['--import', 'tsx', join(ROOT, 'bench/servers/hubcast.ts')],
-    nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean),
-    env: { REALTIME_MAX_CONNECTIONS: String(Math.max(20_000, n + 100)), LOG_LEVEL: 'warn' },
+    name: serverName,
+    args: ['--import', 'tsx', join(ROOT, spec.script)],
+    nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? spec.nodeArgs ?? [],
+    env: { ...(serverName === 'uws' ? { UWS_PATH: ensureUws() } : {}), REALTIME_MAX_CONNECTIONS: String(Math.max(20_000, n + 100)), LOG_LEVEL: 'warn' },
     cpu: pinning ? SERVER_CPU : undefined,
   });
   const workers: Worker[] = [];
@@ -311,7 +362,21 @@ async function benchN(n: number, phaseBase: number): Promise<{ results: PhaseRes
     const readies = await Promise.all(
       workers.map((w, i) => {
         const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
-        return request(w, { cmd: 'connect', host: '127.0.0.1', port: server.port, transport, channel: CHANNEL, count }, 'ready');
+        const socketio = spec.protocol === 'socketio';
+        return request(
+          w,
+          {
+            cmd: 'connect',
+            host: '127.0.0.1',
+            port: server.port,
+            transport,
+            channel: CHANNEL,
+            count,
+            join: socketio ? 'socketio' : 'hubcast',
+            wsPath: socketio ? '/socket.io/?EIO=4&transport=websocket' : undefined,
+          },
+          'ready',
+        );
       }),
     );
     const connected = readies.reduce((s, r) => s + r.connected, 0);
@@ -344,7 +409,9 @@ function row(cells: string[]): string {
 }
 function printRow(r: PhaseResult): void {
   const label = r.phase === 'rate' ? `rate${r.rate}` : `sat w${r.window}`;
-  const note = [r.harnessBound ? 'harness-bound' : '', r.lost || r.duplicated ? 'LOSS/DUP!' : '', r.closedByServer ? `${r.closedByServer} closed` : ''].filter(Boolean).join(' ');
+  // CPU time on the two cores that was neither the server's nor the harness's: other work on the machine.
+  const foreign = r.coreBusyPct.length >= 2 ? r.coreBusyPct[0] + r.coreBusyPct[1] - r.serverCpuPct - r.clientCpuPct : 0;
+  const note = [r.harnessBound ? 'harness-bound' : '', foreign > 30 ? `contended(+${Math.round(foreign)}% foreign CPU)` : '', r.lost || r.duplicated ? 'LOSS/DUP!' : '', r.closedByServer ? `${r.closedByServer} closed` : ''].filter(Boolean).join(' ');
   console.log(
     row([
       r.server,
@@ -366,6 +433,22 @@ function printRow(r: PhaseResult): void {
       note,
     ]),
   );
+}
+
+/**
+ * uWebSockets.js is not a project dependency (its binaries cover Node ≤ 20
+ * only): install it once into a directory of its own, outside the project.
+ */
+function ensureUws(): string {
+  const dir = join(tmpdir(), 'hubcast-bench-peers');
+  const pkg = join(dir, 'node_modules/@trufflesuite/uws-js-unofficial');
+  if (!existsSync(pkg)) {
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
+    process.stderr.write(`[bench] installing @trufflesuite/uws-js-unofficial into ${dir}\n`);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', dir, '@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  return pkg;
 }
 
 function distIsStale(): boolean {
@@ -395,14 +478,18 @@ async function main(): Promise<void> {
   console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
   console.log(row(COLUMNS));
   const all: PhaseResult[] = [];
-  const memory: Array<{ subscribers: number; baseKiB: number; connectedKiB: number; perConnKiB: number }> = [];
-  for (const [i, n] of Ns.entries()) {
-    const { results, rss } = await benchN(n, i * 10);
-    all.push(...results);
-    memory.push({ subscribers: n, ...rss });
+  const memory: Array<{ server: string; subscribers: number; baseKiB: number; connectedKiB: number; perConnKiB: number }> = [];
+  let phaseBase = 0;
+  for (const n of Ns) {
+    for (const name of serverNames) {
+      if (!SERVERS[name].transports.includes(transport)) continue;
+      const { results, rss } = await benchN(name, n, (phaseBase += 10));
+      all.push(...results);
+      memory.push({ server: name, subscribers: n, ...rss });
+    }
   }
   for (const m of memory) {
-    console.log(`server RSS with ${m.subscribers} ${transport} subscribers: ${(m.connectedKiB / 1024).toFixed(1)} MiB (${m.perConnKiB.toFixed(1)} KiB per connection over the idle baseline)`);
+    console.log(`${m.server}: server RSS with ${m.subscribers} ${transport} subscribers: ${(m.connectedKiB / 1024).toFixed(1)} MiB (${m.perConnKiB.toFixed(1)} KiB per connection over the idle baseline)`);
   }
   const bad = all.filter((r) => r.lost > 0 || r.duplicated > 0);
   const out =
@@ -413,6 +500,18 @@ async function main(): Promise<void> {
     out,
     JSON.stringify({ bench: `fanout-${transport}`, date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, results: all, memory, backgroundLoadPct: idleBefore }, null, 2),
   );
+  const sat = all.filter((r) => r.phase === 'saturate');
+  if (sat.length > 0) {
+    const label = (r: PhaseResult) => `${r.server} ${r.transport} N=${r.subscribers}`;
+    const svg =
+      barChart(`fan-out ${transport}: deliveries/s at saturation (window ${window})`, '/s', sat.map((r) => ({ label: label(r), value: r.deliveriesPerSec, note: r.harnessBound ? '(harness-bound)' : '' }))) +
+      '';
+    writeFileSync(out.replace(/\.json$/, '-throughput.svg'), svg);
+    writeFileSync(
+      out.replace(/\.json$/, '-cpu.svg'),
+      barChart(`fan-out ${transport}: server CPU per delivery (lower is better)`, 'µs', sat.map((r) => ({ label: label(r), value: r.serverCpuMicrosPerDelivery }))),
+    );
+  }
   console.log(`results: ${out}`);
   console.log(`lost=${all.reduce((s, r) => s + r.lost, 0)} duplicated=${all.reduce((s, r) => s + r.duplicated, 0)}`);
   if (bad.length > 0) process.exitCode = 1;

@@ -470,10 +470,23 @@ preinstall() {
   apt_install "${missing[@]}"
 }
 
+# The default ports lie inside Linux's ephemeral range (32768-60999): an outgoing connection (or a
+# client reconnecting to a stopped service, by TCP self-connect) may be given one of them, and a
+# (re)start then fails with eaddrinuse. Reserved ports are never handed out as ephemeral ports;
+# explicit binds still work. Best effort: without a writable /proc/sys, starts work as before.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur
+  [[ -w $f ]] || return 0
+  cur=$(cat "$f" 2>/dev/null) || return 0
+  { echo "${cur:+$cur,}$PG_PORT,$REDIS_PORT,$AMQP_PORT,$DIST_PORT,$MGMT_PORT,$CTL_PORT_MIN-$CTL_PORT_MAX" >"$f"; } 2>/dev/null \
+    || log "warning: could not reserve the service ports (ip_local_reserved_ports); a restart may hit eaddrinuse"
+}
+
 cmd_start() {
   services_from_args "$@"
   (( EUID == 0 )) || die "must run as root (it installs packages and runs PostgreSQL via runuser)"
   ensure_dir; run_locked start "$@"
+  reserve_ports
   preinstall "${SERVICES[@]}"
   local s t0
   for s in "${SERVICES[@]}"; do
@@ -496,6 +509,7 @@ cmd_restart() {
   services_from_args "$@"
   (( EUID == 0 )) || die "must run as root (it installs packages and runs PostgreSQL via runuser)"
   ensure_dir; run_locked restart "$@"
+  reserve_ports
   preinstall "${SERVICES[@]}"
   local s t0
   for s in "${SERVICES[@]}"; do

@@ -72,7 +72,12 @@ export class Gateway {
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus);
-    const auth = new Authenticator(config.jwtSecret);
+    const auth = new Authenticator({
+      secret: config.jwtSecret,
+      publicKey: config.jwtPublicKey,
+      jwks: config.jwtJwks,
+      anonymous: config.authAnonymous,
+    });
     const origins = new OriginPolicy(config.allowedOrigins);
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
     this.ws = new WsTransport(

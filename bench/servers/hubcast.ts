@@ -18,6 +18,11 @@ const env = {
   PORT: '0',
   LOG_LEVEL: 'warn',
   REALTIME_MAX_CONNECTIONS: '20000',
+  // Every bench client comes from 127.0.0.1, and the publisher sends thousands
+  // of frames a second on one connection: per-address and per-connection
+  // limits off (0), as behind a proxy.
+  REALTIME_MAX_CONNECTIONS_PER_IP: '0',
+  WS_RATE_LIMIT: '0',
   DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-')),
   ...process.env,
 };

@@ -1,8 +1,10 @@
-import { jwtVerify, errors as joseErrors } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HubcastError } from '../errors.js';
 import { ErrorCode } from '../codes.js';
 import { anonymous, type Identity } from './permissions.js';
+import { algorithmsFor, JWKS_ALGORITHMS } from './keys.js';
 
 const PROTOCOL_PREFIX = 'bearer.';
 
@@ -22,35 +24,88 @@ export function tokenFrom(req: IncomingMessage, url: URL): string | null {
   return null;
 }
 
+export interface AuthOptions {
+  /** HS256 secret (JWT_SECRET). */
+  secret?: string;
+  /** Public key for asymmetric tokens (JWT_PUBLIC_KEY). */
+  publicKey?: KeyObject;
+  /** Key set for asymmetric tokens, chosen by `kid` (JWT_JWKS_FILE). */
+  jwks?: JSONWebKeySet;
+  /** With auth on, a request without a token is anonymous instead of 401 (AUTH_ANONYMOUS). */
+  anonymous?: boolean;
+}
+
 /**
- * Verifies connection tokens. With no secret, auth is off: everyone is
+ * The identity of an anonymous connection while auth is on: counted as
+ * authenticated (so permissions apply) with no user and no grants, which
+ * leaves exactly the public server channels.
+ */
+const ANONYMOUS_WITH_AUTH: Identity = Object.freeze({ userId: null, patterns: [], exp: null, authenticated: true }) as Identity;
+
+/**
+ * Verifies connection tokens. With no key at all, auth is off: everyone is
  * anonymous (a `user_id` query parameter names the user, for development).
+ * An HS256 token is checked against the secret; any other algorithm against
+ * the JWKS or the public key — never the other way round, so a public key can
+ * not be abused as an HMAC secret.
+ *
+ * @example
+ *   const auth = new Authenticator({ secret: process.env.JWT_SECRET });
+ *   const identity = await auth.verify(token); // throws HubcastError(401) when bad
  */
 export class Authenticator {
-  private readonly key: Uint8Array | null;
+  private readonly secret: Uint8Array | null;
+  private readonly publicKey: KeyObject | null;
+  private readonly publicAlgorithms: string[];
+  private readonly jwks: JWTVerifyGetKey | null;
+  private readonly allowAnonymous: boolean;
 
-  constructor(secret: string | undefined) {
-    this.key = secret ? new TextEncoder().encode(secret) : null;
+  constructor(options: AuthOptions | string | undefined = {}) {
+    const o: AuthOptions = typeof options === 'string' || options === undefined ? { secret: options } : options;
+    this.secret = o.secret ? new TextEncoder().encode(o.secret) : null;
+    this.publicKey = o.publicKey ?? null;
+    this.publicAlgorithms = o.publicKey ? algorithmsFor(o.publicKey) : [];
+    this.jwks = o.jwks ? createLocalJWKSet(o.jwks) : null;
+    this.allowAnonymous = o.anonymous === true;
   }
 
   get enabled(): boolean {
-    return this.key !== null;
+    return this.secret !== null || this.publicKey !== null || this.jwks !== null;
   }
 
   async identify(req: IncomingMessage, url: URL): Promise<Identity> {
-    if (this.key === null) {
+    if (!this.enabled) {
       const userId = url.searchParams.get('user_id');
       return anonymous(userId && /^[A-Za-z0-9_\-.@]{1,128}$/.test(userId) ? userId : null);
     }
     const token = tokenFrom(req, url);
-    if (!token) throw new HubcastError(ErrorCode.unauthorized, 'a token is required (?token=, Authorization: Bearer, or subprotocol bearer.<token>)', 401);
+    if (!token) {
+      if (this.allowAnonymous) return ANONYMOUS_WITH_AUTH;
+      throw new HubcastError(ErrorCode.unauthorized, 'a token is required (?token=, Authorization: Bearer, or subprotocol bearer.<token>)', 401);
+    }
     return this.verify(token);
   }
 
   async verify(token: string): Promise<Identity> {
-    if (this.key === null) return anonymous();
+    if (!this.enabled) return anonymous();
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      let alg: unknown;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch (err) {
+        throw new HubcastError(ErrorCode.unauthorized, `invalid token: ${(err as Error).message}`, 401);
+      }
+      let payload;
+      if (typeof alg === 'string' && alg.startsWith('HS')) {
+        if (this.secret === null) throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${alg} is not accepted here`, 401);
+        ({ payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'] }));
+      } else if (this.jwks !== null) {
+        ({ payload } = await jwtVerify(token, this.jwks, { algorithms: JWKS_ALGORITHMS }));
+      } else if (this.publicKey !== null) {
+        ({ payload } = await jwtVerify(token, this.publicKey, { algorithms: this.publicAlgorithms }));
+      } else {
+        throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${JSON.stringify(alg)} is not accepted`, 401);
+      }
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         throw new HubcastError(ErrorCode.unauthorized, 'token has no sub claim', 401);
       }

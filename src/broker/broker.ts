@@ -45,9 +45,20 @@ export interface ConsumeOptions {
   prefetch?: number;
 }
 
-/** A running consumer. `cancel` stops new deliveries; ones already handed out can still be settled. */
+export interface CancelOptions {
+  /**
+   * Hand every delivery not yet settled back to the broker now, in one step
+   * (RabbitMQ: close the consumer's channel), instead of waiting for them to
+   * be settled. With competing consumers on a single-active-consumer queue,
+   * the next consumer then starts from the oldest of them, in queue order.
+   * Settling one of them afterwards is a no-op.
+   */
+  returnUnsettled?: boolean;
+}
+
+/** A running consumer. `cancel` stops new deliveries; ones already handed out can still be settled (unless `returnUnsettled`). */
 export interface Consumption {
-  cancel(): Promise<void>;
+  cancel(options?: CancelOptions): Promise<void>;
 }
 
 export interface Broker {

@@ -4,6 +4,7 @@ import {
   PRODUCT_CHANGED,
   topicMatches,
   type Broker,
+  type CancelOptions,
   type ConsumeOptions,
   type Consumption,
   type DeliveryHandler,
@@ -34,6 +35,8 @@ export interface Subscriber {
   readonly prefetch: number;
   unacked: number;
   active: boolean;
+  /** Delivered and not yet settled (what `cancel({ returnUnsettled })` hands back). */
+  readonly outstanding: Set<Message>;
 }
 
 /**
@@ -75,14 +78,23 @@ export class MemoryBroker implements Broker {
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
-    const subscriber: Subscriber = { handler, prefetch: options.prefetch ?? DEFAULT_PREFETCH, unacked: 0, active: true };
+    const subscriber: Subscriber = { handler, prefetch: options.prefetch ?? DEFAULT_PREFETCH, unacked: 0, active: true, outstanding: new Set() };
     this.#subscribers.push(subscriber);
     this.#scheduleDispatch();
     return {
-      cancel: async () => {
+      cancel: async ({ returnUnsettled = false }: CancelOptions = {}) => {
         subscriber.active = false;
         const i = this.#subscribers.indexOf(subscriber);
         if (i >= 0) this.#subscribers.splice(i, 1);
+        if (!returnUnsettled || this.#closed) return;
+        // As RabbitMQ does when a channel closes: every unacked message back to its place.
+        for (const message of subscriber.outstanding) {
+          message.redelivered = true;
+          this.#requeue(message);
+        }
+        subscriber.outstanding.clear();
+        subscriber.unacked = 0;
+        this.#scheduleDispatch();
       },
     };
   }
@@ -125,6 +137,7 @@ export class MemoryBroker implements Broker {
       if (!subscriber) return;
       const message = this.#ready.shift()!;
       subscriber.unacked++;
+      subscriber.outstanding.add(message);
       invokeHandler(subscriber.handler, new MemoryDelivery(this, subscriber, message), this.#logger);
     }
   }
@@ -143,6 +156,8 @@ export class MemoryBroker implements Broker {
 
   /** @internal settle paths used by MemoryDelivery */
   settle(subscriber: Subscriber, message: Message, requeue: boolean): void {
+    // Handed back already by cancel({ returnUnsettled }): like settling on a closed channel, a no-op.
+    if (!subscriber.outstanding.delete(message)) return;
     subscriber.unacked--;
     if (this.#closed) return; // like a dropped connection: nothing left to settle against
     if (requeue) {

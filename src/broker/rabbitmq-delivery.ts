@@ -13,6 +13,8 @@ export interface ConsumerEntry {
   tag: string | null;
   unacked: number;
   cancelled: boolean;
+  /** cancel() asked to hand unsettled deliveries back at once (close the channel). */
+  returnUnsettled?: boolean;
 }
 
 /** What a RabbitDelivery needs from its broker. */

@@ -6,6 +6,7 @@ import {
   DEFAULT_PREFETCH,
   GATEWAY_QUEUE,
   type Broker,
+  type CancelOptions,
   type ConsumeOptions,
   type Consumption,
   type DeliveryHandler,
@@ -103,7 +104,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
         this.#lost(session, err instanceof Error ? err : new Error(String(err)));
       }
     }
-    return { cancel: () => this.#cancel(entry) };
+    return { cancel: (cancelOptions?: CancelOptions) => this.#cancel(entry, cancelOptions?.returnUnsettled === true) };
   }
 
   isReady(): boolean {
@@ -237,7 +238,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.#onMessage(session, entry, ch, msg), { noAck: false });
     entry.tag = consumerTag;
     // cancel() ran while we were subscribing (it saw no tag yet): finish its job now.
-    if (entry.cancelled) await this.#stopConsumer(entry);
+    if (entry.cancelled) await this.#stopConsumer(entry, entry.returnUnsettled === true);
   }
 
   #onMessage(session: Session, entry: ConsumerEntry, ch: Channel, msg: ConsumeMessage | null): void {
@@ -250,16 +251,25 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     invokeHandler(entry.handler, new RabbitDelivery(this, entry, ch, msg, this.#logger), this.#logger);
   }
 
-  async #cancel(entry: ConsumerEntry): Promise<void> {
+  async #cancel(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
     if (entry.cancelled) return;
     entry.cancelled = true;
+    entry.returnUnsettled = returnUnsettled;
     this.#consumers.delete(entry);
-    await this.#stopConsumer(entry);
+    await this.#stopConsumer(entry, returnUnsettled);
   }
 
-  async #stopConsumer(entry: ConsumerEntry): Promise<void> {
+  async #stopConsumer(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
     const { channel, tag } = entry;
     if (!channel || !tag) return; // not subscribed (yet): #startConsumer checks `cancelled` when it gets there
+    if (returnUnsettled) {
+      // Closing the channel cancels the consumer and requeues every unacked message in one step,
+      // each at its original place; on a single-active-consumer queue the next consumer becomes
+      // active only then. Later settles see a lost channel and do nothing.
+      entry.channel = null;
+      await channel.close().catch((err: unknown) => this.#logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
+      return;
+    }
     await channel.cancel(tag).catch((err: unknown) => this.#logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
     // Deliveries already handed out still need this channel to be acked on.
     if (entry.unacked === 0) this.closeConsumerChannel(entry);

@@ -19,14 +19,30 @@ export interface BusPublication {
 }
 
 /**
+ * Publish-once guard: the publication goes out only if `version` is above the
+ * highest version already published on the channel under `key` (a product id:
+ * its versions rise by one per applied change). A retried or redelivered
+ * publish of the same state is then a no-op, cluster-wide, in the same atomic
+ * step that assigns the id; clients never get one version twice.
+ */
+export interface PublishOnce {
+  key: string;
+  version: number;
+}
+
+/**
  * The cluster bus: every node receives every channel publication, in one
  * global id order, whichever node produced it. It also owns the durable,
  * cluster-wide history those ids index, so a client can resume on any node.
  */
 export interface ClusterBus {
   readonly nodeId: string;
-  /** Assign an id, keep the publication in durable history, and fan it out to every node. */
-  publish(channel: string, event: string, dataJson: string, text: boolean): Promise<number>;
+  /**
+   * Assign an id, keep the publication in durable history, and fan it out to
+   * every node. With `once`: resolves `null` (nothing published) when that
+   * version, or a later one, was published already.
+   */
+  publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null>;
   /** Every publication, in id order, this node's own included. */
   onPublication(handler: (p: BusPublication) => void): void;
   /**

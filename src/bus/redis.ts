@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusPublication, ClusterBus, DurableRecovery } from './bus.js';
+import type { BusPublication, ClusterBus, DurableRecovery, PublishOnce } from './bus.js';
 
 export interface RedisBusOptions {
   nodeId: string;
@@ -17,8 +17,19 @@ export interface RedisBusOptions {
  * the highest id trimmed so a resume from before it is known to have a gap),
  * and PUBLISH on the bus. One script, one round trip; Redis runs scripts one
  * at a time, so bus messages reach every node in id order.
+ *
+ * With a publish-once key (ARGV[5], version ARGV[6]): first compare with the
+ * highest version published under that key on this channel (hash KEYS[5]);
+ * not above it → return '' and change nothing. Checked and recorded inside
+ * the same script as the publish, so two nodes (or a retry after a lost
+ * reply) can never both publish one version.
  */
 const PUBLISH_SCRIPT = `
+local onceField = ARGV[5]
+if onceField ~= '' then
+  local last = redis.call('HGET', KEYS[5], onceField)
+  if last and tonumber(last) >= tonumber(ARGV[6]) then return '' end
+end
 local id = redis.call('INCR', KEYS[1])
 local minId = tonumber(ARGV[1])
 if id < minId then
@@ -41,11 +52,24 @@ else
   redis.call('SET', KEYS[4], idText)
 end
 redis.call('PUBLISH', ARGV[4], idText .. ' ' .. ARGV[3])
+if onceField ~= '' then redis.call('HSET', KEYS[5], onceField, ARGV[6]) end
 return idText
 `;
 
 type RedisWithScript = Redis & {
-  hubcastPublish(seq: string, floor: string, stream: string, trimmed: string, minId: string, maxlen: number, body: string, bus: string): Promise<string>;
+  hubcastPublish(
+    seq: string,
+    floor: string,
+    stream: string,
+    trimmed: string,
+    once: string,
+    minId: string,
+    maxlen: number,
+    body: string,
+    bus: string,
+    onceField: string,
+    onceVersion: number,
+  ): Promise<string>;
 };
 
 /** Body of a bus message and a history entry: everything but the id. */
@@ -81,7 +105,7 @@ export class RedisBus implements ClusterBus {
       retryStrategy: (times: number) => Math.random() * Math.min(2000, 50 * 2 ** Math.min(times, 10)),
     };
     this.pub = new Redis(url, { ...common, enableOfflineQueue: false }) as RedisWithScript;
-    this.pub.defineCommand('hubcastPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('hubcastPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
     this.sub = new Redis(url, { ...common, enableOfflineQueue: true });
     this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
@@ -122,7 +146,7 @@ export class RedisBus implements ClusterBus {
     this.gapHandlers.push(handler);
   }
 
-  async publish(channel: string, event: string, dataJson: string, text: boolean): Promise<number> {
+  async publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null> {
     const body: Body = { c: channel, e: event, d: dataJson, t: text ? 1 : 0, at: Date.now(), n: this.nodeId };
     const p = this.prefix;
     const id = await this.pub.hubcastPublish(
@@ -130,12 +154,15 @@ export class RedisBus implements ClusterBus {
       `${p}floor`,
       `${p}h:${channel}`,
       `${p}trimmed:${channel}`,
+      `${p}once:${channel}`,
       String(Date.now() * 1000),
       this.historySize,
       JSON.stringify(body),
       this.busChannel,
+      once?.key ?? '',
+      once?.version ?? 0,
     );
-    return Number(id);
+    return id === '' ? null : Number(id);
   }
 
   async since(channel: string, afterId: number): Promise<DurableRecovery> {

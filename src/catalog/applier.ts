@@ -6,6 +6,9 @@ import type { ChangeEvent } from './change-event.js';
  *
  * - `applied`: committed; `product` is the new state as it goes on the wire.
  * - `duplicate`: this `event_id` was applied before; nothing changed.
+ *   `product`, when given, is the product's current state: the consumer
+ *   announces it again unless it was published already (the node that applied
+ *   the event may have died between the commit and the publish).
  * - `unknown_product`: no such product; nothing changed.
  *
  * Throwing means "could not tell" (database down, serialization failure):
@@ -14,7 +17,7 @@ import type { ChangeEvent } from './change-event.js';
  */
 export type ApplyResult<P = unknown> =
   | { status: 'applied'; product: P }
-  | { status: 'duplicate' }
+  | { status: 'duplicate'; product?: P }
   | { status: 'unknown_product' };
 
 export interface ChangeApplier<P = unknown> {

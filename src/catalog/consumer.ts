@@ -34,8 +34,13 @@ export interface ConsumerStats {
   retried: number;
   /** Apply attempts that threw (database down etc.). */
   applyErrors: number;
-  /** Applied but the realtime publish failed (the database has the change; subscribers missed it). */
+  /**
+   * Realtime publishes of an applied change that failed (hub or Redis down). The delivery is
+   * retried, then handed back unacked; its redelivery announces the change then.
+   */
   publishFailed: number;
+  /** Duplicates whose product state had not been published yet and was announced from the redelivery. */
+  republished: number;
   /** Deliveries received and not yet settled. */
   inFlight: number;
 }
@@ -56,7 +61,16 @@ type Outcome = 'settled' | 'give-back';
  * order (a lane per product_id); different products run concurrently.
  * When an event has to go back to the broker, every later event of that
  * product still queued here goes back with it, so the broker's requeue keeps
- * them in order.
+ * them in order. Across gateway nodes, the queue has one active consumer at
+ * a time (RabbitMQ single-active-consumer, see rabbitmq-topology.ts), and
+ * `stop()` hands back what it holds in one step, so the next node takes over
+ * in queue order.
+ *
+ * Never applied without being announced: an event is acked only once its
+ * `product.updated` is published. If the node dies (or the hub fails) between
+ * the commit and the publish, the redelivered copy is a duplicate that
+ * carries the product's current state, and it is published then, guarded by
+ * the product version (publish-once), so subscribers see each version exactly once.
  *
  * @example
  * const consumer = new CatalogConsumer({ broker, applier: repository, publisher: hub, logger });
@@ -74,9 +88,11 @@ export class CatalogConsumer {
   readonly #tasks = new Set<Promise<void>>();
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   readonly #poison: PoisonTracker;
-  readonly #stats: ConsumerStats = { received: 0, applied: 0, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, inFlight: 0 };
+  readonly #stats: ConsumerStats = { received: 0, applied: 0, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, republished: 0, inFlight: 0 };
   #consumption: Consumption | null = null;
   #stopping = false;
+  /** Deliveries left unsettled by stop(), handed back to the broker in one step. */
+  #leftForBroker = 0;
   #lastApplyWarn = 0;
 
   constructor(options: CatalogConsumerOptions) {
@@ -94,12 +110,23 @@ export class CatalogConsumer {
     this.#consumption = await this.#broker.consume((d) => this.#onDelivery(d), { prefetch: this.#opts.prefetch });
   }
 
-  /** Stop taking deliveries, finish (or hand back) those in hand. Resolves when nothing is in flight. */
+  /**
+   * Stop: finish the event each lane is applying, then hand every other
+   * delivery in hand back to the broker at once (cancel with
+   * `returnUnsettled`). Cancelling first would let another node become the
+   * active consumer while this one still holds, and would later requeue,
+   * earlier events of the same products: they would be applied out of order.
+   * Resolves when nothing is in flight.
+   */
   async stop(): Promise<void> {
     if (!this.#stopping) {
       this.#stopping = true;
       for (const s of this.#sleeps) s.wake();
-      await this.#consumption?.cancel();
+      while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+      await this.#consumption?.cancel({ returnUnsettled: true });
+      this.#stats.retried += this.#leftForBroker;
+      this.#stats.inFlight -= this.#leftForBroker;
+      this.#leftForBroker = 0;
     }
     while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
   }
@@ -110,12 +137,14 @@ export class CatalogConsumer {
   }
 
   #onDelivery(delivery: BrokerDelivery): void {
-    if (this.#stopping) {
-      delivery.retry(); // raced with cancel: another consumer (or our restart) will take it
-      return;
-    }
     this.#stats.received++;
     this.#stats.inFlight++;
+    if (this.#stopping) {
+      // Left unsettled: stop() hands it back with the rest, in queue order. (A nack now would
+      // bring it straight back here while this node is still the active consumer.)
+      this.#leftForBroker++;
+      return;
+    }
     const parsed = parseChangeEvent(delivery.body);
     if (!parsed.ok) {
       this.#track(this.#deadLetter(delivery, `malformed event: ${parsed.reason}`));
@@ -136,10 +165,16 @@ export class CatalogConsumer {
   async #runLane(productId: number, lane: Item[]): Promise<void> {
     try {
       while (lane.length > 0) {
+        if (this.#stopping) {
+          this.#leftForBroker += lane.splice(0).length; // stop() hands them back, in order
+          break;
+        }
         const item = lane[0];
         const outcome = await this.#process(item);
         lane.shift();
-        if (outcome === 'give-back') {
+        if (outcome === 'give-back' && this.#stopping) {
+          this.#leftForBroker += 1 + lane.splice(0).length;
+        } else if (outcome === 'give-back') {
           for (const later of [item, ...lane.splice(0)]) {
             later.delivery.retry();
             this.#stats.retried++;
@@ -176,43 +211,65 @@ export class CatalogConsumer {
         continue;
       }
       this.#poison.succeeded(event.event_id);
-      await this.#settle(item, result);
-      return 'settled';
+      return this.#settle(item, result);
     }
   }
 
-  async #settle({ event, delivery }: Item, result: ApplyResult): Promise<void> {
+  async #settle({ event, delivery }: Item, result: ApplyResult): Promise<Outcome> {
     switch (result.status) {
       case 'applied':
         this.#stats.applied++;
-        await this.#announce(event, result.product);
+        if (!(await this.#announce(event, result.product))) return 'give-back';
         this.#ack(delivery);
-        return;
+        return 'settled';
       case 'duplicate':
         this.#stats.duplicates++;
         this.#logger.debug({ event_id: event.event_id }, 'duplicate change event; already applied');
+        // The node that applied it may have died before publishing: announce the current state
+        // unless it went out already (the publish-once guard decides, atomically).
+        if (result.product !== undefined && !(await this.#announce(event, result.product, true))) return 'give-back';
         this.#ack(delivery);
-        return;
+        return 'settled';
       case 'unknown_product':
         await this.#deadLetter(delivery, `unknown product_id ${event.product_id}`);
-        return;
+        return 'settled';
       default: {
         const never: never = result;
         await this.#deadLetter(delivery, `applier answered an unknown status: ${JSON.stringify(never)}`);
+        return 'settled';
       }
     }
   }
 
-  /** Only called after the commit. A failed publish is not retried: the change is applied and a redelivery would be a duplicate. */
-  async #announce(event: ChangeEvent, product: unknown): Promise<void> {
-    try {
-      await Promise.all([
-        this.#publisher.publish('products', SystemEvent.productUpdated, product),
-        this.#publisher.publish(`product:${event.product_id}`, SystemEvent.productUpdated, product),
-      ]);
-    } catch (err) {
-      this.#stats.publishFailed++;
-      this.#logger.error({ err, event_id: event.event_id }, 'change applied but publishing product.updated failed');
+  /**
+   * After the commit: `product.updated` on `products` and `product:<id>`, each
+   * published once per product version. Retried with backoff while the hub
+   * fails (Redis restarting); false when it still fails (or we are stopping):
+   * the delivery then goes back unacked, and its redelivery, a duplicate,
+   * publishes what is still missing.
+   */
+  async #announce(event: ChangeEvent, product: unknown, redelivered = false): Promise<boolean> {
+    const version = (product as { version?: unknown } | null)?.version;
+    const options = typeof version === 'number' ? { once: { key: String(event.product_id), version } } : {};
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const ids = await Promise.all([
+          this.#publisher.publish('products', SystemEvent.productUpdated, product, options),
+          this.#publisher.publish(`product:${event.product_id}`, SystemEvent.productUpdated, product, options),
+        ]);
+        if (redelivered && ids.some((id) => id !== null)) {
+          this.#stats.republished++;
+          this.#logger.info({ event_id: event.event_id, product_id: event.product_id, version }, 'announced a change whose first publish was lost');
+        }
+        return true;
+      } catch (err) {
+        this.#stats.publishFailed++;
+        const message = (err as Error)?.message ?? String(err);
+        const last = this.#stopping || attempt >= this.#opts.maxAttempts;
+        this.#logger[last ? 'warn' : 'debug']({ err: message, event_id: event.event_id, attempt }, 'change applied but publishing product.updated failed; will retry');
+        if (last) return false;
+        await this.#sleep(Math.min(this.#opts.retryMaxDelayMs, this.#opts.retryDelayMs * 2 ** (attempt - 1)));
+      }
     }
   }
 
@@ -285,6 +342,7 @@ export function consumerStatsFields(s: Readonly<ConsumerStats>): Record<string, 
     events_retried: s.retried,
     events_apply_errors: s.applyErrors,
     events_publish_failed: s.publishFailed,
+    events_republished: s.republished,
     events_in_flight: s.inFlight,
   };
 }

@@ -13,7 +13,8 @@ export interface ProductChange {
 
 export type ApplyResult =
   | { status: 'applied'; product: Product }
-  | { status: 'duplicate' }
+  /** `product`: the current row, so a redelivery can re-announce a change whose publish was lost. */
+  | { status: 'duplicate'; product: Product }
   | { status: 'unknown_product' };
 
 export interface PhotoMeta {
@@ -107,7 +108,8 @@ export class CatalogRepository {
    * Apply one change event exactly once, in one transaction: record the
    * event_id (the primary key turns a redelivery into a no-op), and only if
    * that insert happened update the product and bump its version by 1.
-   * Resolves with the committed row, so callers publish only after commit.
+   * Resolves with the committed row, so callers publish only after commit;
+   * a duplicate resolves with the current row.
    *
    * @throws InvalidChangeError when the change breaks a rule (price ≤ 0, stock < 0, bad id …)
    *
@@ -130,8 +132,14 @@ export class CatalogRepository {
           [event.event_id, event.product_id, event.occurred_at],
         );
         if (inserted.length === 0) {
-          const seen = await tx.query('SELECT 1 FROM applied_events WHERE event_id = $1::uuid', [event.event_id]);
-          return seen.length > 0 ? { status: 'duplicate' } : { status: 'unknown_product' };
+          // Applied before: answer with the product as it is now (the applied event's product,
+          // not the one this copy names). No row: the event was never applied, the product is unknown.
+          const [current] = await tx.query<ProductRow>(
+            `SELECT ${PRODUCT_COLUMNS} FROM products
+              WHERE id = (SELECT product_id FROM applied_events WHERE event_id = $1::uuid)`,
+            [event.event_id],
+          );
+          return current ? { status: 'duplicate', product: toProduct(current) } : { status: 'unknown_product' };
         }
         const [row] = await tx.query<ProductRow>(
           `UPDATE products

@@ -1,4 +1,6 @@
 import { hostname } from 'node:os';
+import type { KeyObject } from 'node:crypto';
+import type { JSONWebKeySet } from 'jose';
 import { envSchema, type Env } from './schema.js';
 
 /** Resolved, frozen configuration. Built once at boot; nothing reads process.env after that. */
@@ -18,6 +20,12 @@ export interface Config {
   wsRateLimit: number;
   wsRateBurst: number;
   jwtSecret?: string;
+  /** Verifies RS256, PS256, ES256 or EdDSA tokens (JWT_PUBLIC_KEY). */
+  jwtPublicKey?: KeyObject;
+  /** Verifies asymmetric tokens by `kid` (JWT_JWKS_FILE). */
+  jwtJwks?: JSONWebKeySet;
+  /** With auth on, let token-less connections in on public channels (AUTH_ANONYMOUS). */
+  authAnonymous: boolean;
   apiKey?: string;
   generatorIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
@@ -86,6 +94,9 @@ function fromEnv(e: Env): Config {
     wsRateLimit: e.WS_RATE_LIMIT,
     wsRateBurst: e.WS_RATE_BURST,
     jwtSecret: e.JWT_SECRET,
+    jwtPublicKey: e.JWT_PUBLIC_KEY,
+    jwtJwks: e.JWT_JWKS_FILE,
+    authAnonymous: e.AUTH_ANONYMOUS,
     apiKey: e.API_KEY,
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { readJwksFile, readPublicKey } from '../auth/keys.js';
 
 /** Env strings "true"/"false"/"1"/"0"/"yes"/"no" → boolean; anything else is an error naming the value. */
 const bool = z
@@ -33,6 +34,21 @@ const url = (protocols: string[]) =>
       { message: `expected a URL starting with ${protocols.map((p) => p + '//').join(' or ')}` },
     );
 
+/** A value that names key material: loaded at parse time, so a bad file fails the start like any bad value. */
+const loaded = <T>(load: (value: string) => T) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .transform((value, ctx): T => {
+      try {
+        return load(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
 /**
  * Every environment variable hubcast reads, with its default. Defaults are the
  * embedded single-process setup of `npm start`.
@@ -65,6 +81,19 @@ export const envSchema = z.object({
    */
   WS_RATE_BURST: int(1, 1_000_000).default(200),
   JWT_SECRET: z.string().min(1).optional(),
+  /**
+   * Public key for RS256, PS256, ES256 or EdDSA tokens (and their 384/512 kin): PEM inline (`\n` escapes allowed) or
+   * the path of a PEM file. Auth is on when this, JWT_SECRET or JWT_JWKS_FILE is set.
+   */
+  JWT_PUBLIC_KEY: loaded(readPublicKey).optional(),
+  /** Path of a JWKS file (`{"keys":[...]}`, public keys; tokens pick theirs by `kid`). */
+  JWT_JWKS_FILE: loaded(readJwksFile).optional(),
+  /**
+   * With auth on, a connection without any token is let in as anonymous: the
+   * public server channels only (`products`, `product:*`, `files`), no publishing.
+   * A bad token is still refused 401.
+   */
+  AUTH_ANONYMOUS: bool.default(false),
   API_KEY: z.string().min(1).optional(),
   GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,8 +3,8 @@ import { Publication, BinaryPublication } from './publication.js';
 import type { MemoryHistory } from './history.js';
 import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
-import type { Publisher } from './publisher.js';
-import type { BusPublication, ClusterBus } from '../bus/bus.js';
+import type { Publisher, PublishOptions } from './publisher.js';
+import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
 
 type Pending = Publication | BinaryPublication;
 
@@ -74,6 +74,8 @@ export class Hub implements Publisher {
   /** Highest bus id delivered here, and the catch-up state after a bus gap. */
   private lastBusId = 0;
   private catchUp: BusPublication[] | null = null;
+  /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
+  private readonly onceVersions = new Map<string, number>();
 
   constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null) {
     this.history = history;
@@ -238,8 +240,28 @@ export class Hub implements Publisher {
     return { id: String(id), delivered };
   }
 
-  async publish(channel: string, event: string, data: unknown): Promise<string> {
-    return (await this.publishEvent(channel, event, data)).id;
+  /** The Publisher side (catalog consumer): `null` when `options.once` found the version published already. */
+  async publish(channel: string, event: string, data: unknown, options: PublishOptions = {}): Promise<string | null> {
+    if (options.once === undefined) return (await this.publishEvent(channel, event, data)).id;
+    return this.publishOnce(channel, event, data, options.once);
+  }
+
+  /**
+   * Publish unless `once.version` (or a later one) was published on this
+   * channel under `once.key` already: resolves the id, or `null` when skipped.
+   * In a cluster the check is atomic with the publish, in Redis, so a change
+   * republished after a crash or a retry reaches clients exactly once.
+   */
+  async publishOnce(channel: string, event: string, data: unknown, once: PublishOnce): Promise<string | null> {
+    if (this.bus === null) {
+      const key = `${channel}\u0000${once.key}`;
+      const last = this.onceVersions.get(key);
+      if (last !== undefined && last >= once.version) return null;
+      this.onceVersions.set(key, once.version);
+      return this.publishNow(channel, event, data).id;
+    }
+    const id = await this.bus.publish(channel, event, JSON.stringify(data) ?? 'null', typeof data === 'string', once);
+    return id === null ? null : String(id);
   }
 
   /** Alone only: publish synchronously (id assigned, kept in history, queued for this turn's flush). */

@@ -5,6 +5,7 @@ import { CATALOG_EXCHANGE, DEAD_LETTER_QUEUE, GATEWAY_QUEUE, PRODUCT_CHANGED } f
 import { BrokerErrorCode } from '../../src/broker/errors.js';
 import { createBroker } from '../../src/broker/index.js';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
+import { GATEWAY_QUEUE_ARGUMENTS } from '../../src/broker/rabbitmq-topology.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestVhost, serviceUrls, type TestVhost } from '../helpers/services.js';
 import { runBrokerSuite, waitFor } from './broker-suite.js';
@@ -54,7 +55,7 @@ describe('rabbitmq driver specifics', () => {
     try {
       // Re-asserting with the same properties succeeds only if they match exactly…
       await raw.ch.assertExchange(CATALOG_EXCHANGE, 'topic', { durable: true });
-      await raw.ch.assertQueue(GATEWAY_QUEUE, { durable: true });
+      await raw.ch.assertQueue(GATEWAY_QUEUE, { durable: true, arguments: { ...GATEWAY_QUEUE_ARGUMENTS } });
       await raw.ch.assertQueue(DEAD_LETTER_QUEUE, { durable: true });
       // …and a foreign producer's message on the exchange reaches the gateway queue.
       raw.ch.publish(CATALOG_EXCHANGE, PRODUCT_CHANGED, Buffer.from('{"from":"elsewhere"}'), { persistent: true });

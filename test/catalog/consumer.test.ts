@@ -52,7 +52,7 @@ describe('CatalogConsumer', () => {
         ['product:2', 'product.updated', { id: 2, price: 12.5, stock: 5, version: 2 }],
       ],
     );
-    assert.deepEqual(consumer.stats(), { received: 1, applied: 1, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, inFlight: 0 });
+    assert.deepEqual(consumer.stats(), { received: 1, applied: 1, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, republished: 0, inFlight: 0 });
     const fields = consumerStatsFields(consumer.stats());
     assert.equal(fields.events_applied, 1);
     assert.equal(fields.events_dead_lettered, 0);
@@ -186,16 +186,23 @@ describe('CatalogConsumer', () => {
     assert.equal(consumer.stats().deadLettered, 0);
   });
 
-  it('an applied change whose realtime publish fails is still acked (counted, not retried)', async () => {
+  it('an applied change whose realtime publish fails is handed back unacked, and announced once the hub is back', async () => {
     catalog = new MemoryCatalog([1]);
-    const failing: Publisher = { publish: async () => Promise.reject(new Error('hub down')) };
-    consumer = new CatalogConsumer({ broker, applier: catalog, publisher: failing, logger });
+    let down = true;
+    const flaky: Publisher = { publish: (...args) => (down ? Promise.reject(new Error('hub down')) : publisher.publish(...args)) };
+    consumer = new CatalogConsumer({ broker, applier: catalog, publisher: flaky, logger, maxAttempts: 2, retryDelayMs: 1 });
     await consumer.start();
     await send(1, { stock: 8 });
-    await waitFor(() => consumer.stats(), (s) => s.applied === 1 && s.inFlight === 0);
+    // Applied once; the publish keeps failing, so the delivery goes back and comes round as a duplicate.
+    await waitFor(() => consumer.stats(), (s) => s.applied === 1 && s.retried >= 2 && s.duplicates >= 1);
+    assert.equal(catalog.commits.length, 1);
+    assert.ok(consumer.stats().publishFailed >= 4);
+    assert.equal(publisher.published.length, 0);
+    down = false;
     await settledAll();
-    assert.equal(consumer.stats().publishFailed, 1);
-    assert.equal(catalog.calls, 1);
+    assert.deepEqual(publisher.published.map((p) => [p.channel, p.data.version]), [['products', 2], ['product:1', 2]]);
+    assert.equal(consumer.stats().republished, 1);
+    assert.equal(catalog.commits.length, 1, 'never applied twice');
   });
 
   it('stop() drains in-flight work and takes no new deliveries', async () => {

@@ -1,6 +1,6 @@
 import type { ApplyResult, ChangeApplier } from '../../src/catalog/applier.js';
 import type { ChangeEvent } from '../../src/catalog/change-event.js';
-import type { Publisher } from '../../src/hub/publisher.js';
+import type { Publisher, PublishOptions } from '../../src/hub/publisher.js';
 
 export interface TestProduct {
   id: number;
@@ -43,7 +43,8 @@ export class MemoryCatalog implements ChangeApplier<TestProduct> {
       if (this.hold) await this.hold;
       if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
       if (this.poison.has(event.event_id)) throw new Error('numeric field overflow');
-      if (this.applied.has(event.event_id)) return { status: 'duplicate' };
+      // Like the repository: a duplicate answers with the product's current state.
+      if (this.applied.has(event.event_id)) return { status: 'duplicate', product: { ...this.products.get(event.product_id)! } };
       const p = this.products.get(event.product_id);
       if (!p) return { status: 'unknown_product' };
       this.applied.add(event.event_id);
@@ -59,7 +60,14 @@ export class MemoryCatalog implements ChangeApplier<TestProduct> {
 
 export class RecordingPublisher implements Publisher {
   readonly published: Array<{ channel: string; event: string; data: TestProduct }> = [];
-  async publish(channel: string, event: string, data: unknown): Promise<string> {
+  /** Highest version per channel and once-key, as the hub keeps it (publish-once). */
+  readonly #once = new Map<string, number>();
+  async publish(channel: string, event: string, data: unknown, options: PublishOptions = {}): Promise<string | null> {
+    if (options.once) {
+      const key = `${channel} ${options.once.key}`;
+      if ((this.#once.get(key) ?? -Infinity) >= options.once.version) return null;
+      this.#once.set(key, options.once.version);
+    }
     this.published.push({ channel, event, data: data as TestProduct });
     return String(this.published.length);
   }

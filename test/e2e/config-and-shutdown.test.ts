@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { TestProducer, changeEvent, getProduct } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, changeEvent, getProduct, sharedRedis } from '../helpers/e2e.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
@@ -49,28 +49,29 @@ describe('bad configuration', { timeout: 60_000 }, () => {
 });
 
 describe('SIGTERM on a running gateway', { timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('exits 0 within 10 s; WS clients get 1012, SSE streams end', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl });
-    cleanups.push(() => gw.stop());
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    cleanup.add(() => gw.stop());
 
     const clients = await Promise.all([TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl)]);
-    cleanups.push(() => clients.forEach((c) => c.close()));
+    cleanup.add(() => clients.forEach((c) => c.close()));
     for (const c of clients) {
       await c.next((f) => f.type === 'connected');
       assert.equal((await c.command('join_channel', { channel: 'products' })).ok, true);
     }
     const sse = new TestSse(`${gw.url}/realtime/events?channels=products`, ['system', 'product.updated']);
-    cleanups.push(() => sse.close());
+    cleanup.add(() => sse.close());
     await sse.next((e) => e.type === 'system');
     let sseErrors = 0;
     sse.es.addEventListener('error', () => sseErrors++);
@@ -78,7 +79,7 @@ describe('SIGTERM on a running gateway', { timeout: 60_000 }, () => {
     // The pipeline is live right up to the signal.
     const before = await getProduct(gw.url, 1);
     const producer = await TestProducer.open(vhost.url);
-    cleanups.push(() => producer.close());
+    cleanup.add(() => producer.close());
     await producer.publish(changeEvent(1, { stock: 1 }));
     for (const c of clients) await c.next((f) => f.type === 'event' && f.data?.version === before.version + 1, 10_000);
 
@@ -99,9 +100,9 @@ describe('SIGTERM on a running gateway', { timeout: 60_000 }, () => {
 
   it('`hubcast start` (embedded) also exits 0 on SIGTERM', async () => {
     const server = await startHubcast('start', { GENERATOR_INTERVAL_MS: '200' }, { timeoutMs: 45_000 });
-    cleanups.push(() => server.stop());
+    cleanup.add(() => server.stop());
     const client = await TestWs.open(server.wsUrl);
-    cleanups.push(() => client.close());
+    cleanup.add(() => client.close());
     await client.next((f) => f.type === 'connected');
     assert.equal((await client.command('join_channel', { channel: 'products' })).ok, true);
     await client.next((f) => f.type === 'event' && f.event === 'product.updated', 10_000);

@@ -5,37 +5,38 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { TestProducer, TestSql, changeEvent, drainDeadLetters, gatewayStats, getProduct, pollUntil } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, drainDeadLetters, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, queueInfo, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 const REASON = 'x-hubcast-reason';
 
 describe('malformed broker messages', { timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('are dead-lettered to catalog.dead with the reason; later valid events still apply', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
+    cleanup.add(() => vhost.drop());
     // The gateway as its own process: a crash would show as an exit.
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl });
-    cleanups.push(() => gw.stop());
+    const redis = sharedRedis(cleanup);
+    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    cleanup.add(() => gw.stop());
     const producer = await TestProducer.open(vhost.url);
-    cleanups.push(() => producer.close());
+    cleanup.add(() => producer.close());
     const sql = await TestSql.open(db.url);
-    cleanups.push(() => sql.close());
+    cleanup.add(() => sql.close());
 
     const id = 5;
     const before = await getProduct(gw.url, id);
     const ws = await TestWs.open(gw.wsUrl);
-    cleanups.push(() => ws.close());
+    cleanup.add(() => ws.close());
     await ws.next((f) => f.type === 'connected');
     assert.equal((await ws.command('join_channel', { channel: 'products' })).ok, true);
 

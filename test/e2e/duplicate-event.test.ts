@@ -7,39 +7,38 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { catalogPipeline } from '../../src/pipeline.js';
-import { TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
-import { createTestDatabase, createTestVhost, queueInfo, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 describe('duplicated event_id', { timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
 
   it('is applied once and announced once', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: serviceUrls().redisUrl }, [catalogPipeline({ withGenerator: false })]);
-    cleanups.push(() => gw.close());
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
+    cleanup.add(() => gw.close());
     const sql = await TestSql.open(db.url);
-    cleanups.push(() => sql.close());
+    cleanup.add(() => sql.close());
     const producer = await TestProducer.open(vhost.url);
-    cleanups.push(() => producer.close());
+    cleanup.add(() => producer.close());
 
     const id = 3;
     const before = await getProduct(gw.url, id);
     const ws = await TestWs.open(gw.wsUrl);
-    cleanups.push(() => ws.close());
+    cleanup.add(() => ws.close());
     await ws.next((f) => f.type === 'connected');
     assert.equal((await ws.command('join_channel', { channel: `product:${id}` })).ok, true);
     assert.equal((await ws.command('join_channel', { channel: 'products' })).ok, true);
     const sse = new TestSse(`${gw.url}/realtime/events?channels=product:${id}`, ['system', 'product.updated']);
-    cleanups.push(() => sse.close());
+    cleanup.add(() => sse.close());
     await sse.next((e) => e.type === 'system', 10_000);
 
     const event = changeEvent(id, { stock: before.stock + 17, price: 12.34 });

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { Cleanup } from '../helpers/e2e.js';
 import { getJson } from '../helpers/gateway.js';
 import { killAll, spawnScript, startHubcast } from '../helpers/processes.js';
 
@@ -13,22 +14,22 @@ const TICK_MS = 500;
 const LINE = /^product (\d+) "(.*)" price=(\d+\.\d{2}) stock=(\d+) version=(\d+)$/;
 
 describe('embedded mode (npm start) with examples/echo-sse.js', { timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('prints product updates within two ticks', async () => {
     // No DATABASE_URL/BROKER_URL/REDIS_URL: childEnv strips them, so this is a bare machine's setup.
     const server = await startHubcast('start', { GENERATOR_INTERVAL_MS: String(TICK_MS) }, { timeoutMs: 45_000 });
-    cleanups.push(() => server.stop());
+    cleanup.add(() => server.stop());
     const listening = server.logs.find((r) => r.msg === 'hubcast gateway listening')!;
     assert.equal(listening.mode, 'start');
     assert.ok(server.logs.some((r) => r.driver === 'pglite'), `embedded PostgreSQL chosen:\n${server.tail()}`);
 
     const echo = spawnScript('examples/echo-sse.js', [server.url]);
-    cleanups.push(() => echo.stop());
+    cleanup.add(() => echo.stop());
     // Start-up is not counted: the clock starts once the client is connected.
     await echo.waitForLine((l) => l.startsWith('connected to '), 15_000, 'echo-sse to connect', 'stderr');
     const connectedAt = Date.now();

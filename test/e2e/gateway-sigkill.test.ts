@@ -9,31 +9,32 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, queueInfo, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
 
 describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('the unacked event is redelivered and applied exactly once after a restart', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl };
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix };
     const first = await startHubcast('gateway', env, { name: 'gateway #1' });
-    cleanups.push(() => first.stop());
+    cleanup.add(() => first.stop());
     const sql = await TestSql.open(db.url);
-    cleanups.push(() => sql.close());
+    cleanup.add(() => sql.close());
     const locker = await TestSql.open(db.url);
-    cleanups.push(() => locker.close());
+    cleanup.add(() => locker.close());
     const producer = await TestProducer.open(vhost.url);
-    cleanups.push(() => producer.close());
+    cleanup.add(() => producer.close());
 
     const id = 11;
     const before = await sql.product(id);
@@ -64,7 +65,7 @@ describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
 
     await locker.client.query('ROLLBACK');
     const second = await startHubcast('gateway', env, { name: 'gateway #2' });
-    cleanups.push(() => second.stop());
+    cleanup.add(() => second.stop());
 
     await pollUntil(() => sql.appliedCount(event.event_id), (n) => n === 1, { what: 'the event applied by the new gateway' });
     await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages === 0, { what: 'the redelivery acked' });

@@ -11,10 +11,10 @@ import type { ChangeEvent } from '../../src/catalog/change-event.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
 import { catalogPipeline } from '../../src/pipeline.js';
-import { getProduct, pollUntil } from '../helpers/e2e.js';
+import { Cleanup, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
 import { getJson, startGateway } from '../helpers/gateway.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
@@ -41,31 +41,32 @@ async function ws(wsUrl: string, channels: string[]): Promise<TestWs> {
 const updates = (sseClient: TestSse) => sseClient.events.filter((e) => e.type === 'product.updated').map((e) => JSON.parse(e.data));
 
 describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clients', { timeout: 90_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('in-process gateway, EventGenerator on its own connection: one event, exact state', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: serviceUrls().redisUrl }, [catalogPipeline({ withGenerator: false })]);
-    cleanups.push(() => gw.close());
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
+    cleanup.add(() => gw.close());
 
     const id = 7;
     const before = await getProduct(gw.url, id);
     const wsClient = await ws(gw.wsUrl, ['products', `product:${id}`]);
-    cleanups.push(() => wsClient.close());
+    cleanup.add(() => wsClient.close());
     const sseAll = await sse(gw.url, ['products']);
     const sseOne = await sse(gw.url, [`product:${id}`]);
-    cleanups.push(() => sseAll.close(), () => sseOne.close());
+    cleanup.add(() => sseAll.close(), () => sseOne.close());
 
     // The real generator, aimed at one product, emitting exactly one event by hand (its timer never fires).
     const broker = await RabbitMQBroker.connect(vhost.url, logger);
-    cleanups.push(() => broker.close());
+    cleanup.add(() => broker.close());
     const confirmed: ChangeEvent[] = [];
     const generator = new EventGenerator({ broker, productIds: async () => [id], intervalMs: 3_600_000, logger, onConfirmed: (e) => confirmed.push(e) });
     await generator.start();
@@ -108,25 +109,26 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
 
   it('distributed: `hubcast gateway` and `hubcast generator` as separate processes', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl };
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix };
     const gw = await startHubcast('gateway', env);
-    cleanups.push(() => gw.stop());
+    cleanup.add(() => gw.stop());
 
     const initial = new Map<number, any>(((await getJson(`${gw.url}/api/products`)).body as any[]).map((p) => [p.id, p]));
     assert.ok(initial.size >= 50, `seeded ≥ 50 products, got ${initial.size}`);
     const productChannels = [...initial.keys()].map((id) => `product:${id}`);
     // The generator picks products at random: listen on every product channel.
     const wsClient = await ws(gw.wsUrl, ['products', ...productChannels]);
-    cleanups.push(() => wsClient.close());
+    cleanup.add(() => wsClient.close());
     const sseAll = await sse(gw.url, ['products']);
     const sseOne = await sse(gw.url, productChannels);
-    cleanups.push(() => sseAll.close(), () => sseOne.close());
+    cleanup.add(() => sseAll.close(), () => sseOne.close());
 
     const generator = spawnHubcast(['generator'], { ...env, GENERATOR_INTERVAL_MS: '250' });
-    cleanups.push(() => generator.stop());
+    cleanup.add(() => generator.stop());
     const first = await wsClient.next((f) => f.type === 'event' && f.channel === 'products' && f.event === 'product.updated', 20_000);
     const id: number = first.data.id;
     const before = initial.get(id);

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { catalogPipeline } from '../../src/pipeline.js';
-import { pollUntil } from '../helpers/e2e.js';
+import { Cleanup, pollUntil } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
-import { createTestDatabase, createTestVhost, startPrivateRedis } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost, redisPrefix, startPrivateRedis } from '../helpers/services.js';
 
 interface PhotoAnswer {
   status: number;
@@ -43,20 +43,18 @@ function isImage(b: Buffer): boolean {
 const readyz = async (url: string) => (await fetch(`${url}/readyz`)).status;
 
 describe('product photos cached in Redis', { timeout: 60_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c();
-  });
+  const cleanup = new Cleanup();
+  after(() => cleanup.run());
 
   it('MISS, then HIT with identical bytes; still served while Redis is down', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
+    cleanup.add(() => vhost.drop());
     const redis = await startPrivateRedis();
-    cleanups.push(() => redis.stop());
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url }, [catalogPipeline({ withGenerator: false })]);
-    cleanups.push(() => gw.close());
+    cleanup.add(() => redis.stop());
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redisPrefix() }, [catalogPipeline({ withGenerator: false })]);
+    cleanup.add(() => gw.close());
     assert.equal(await readyz(gw.url), 200);
 
     const first = await photo(gw.url, 1);
@@ -77,7 +75,7 @@ describe('product photos cached in Redis', { timeout: 60_000 }, () => {
     // Really in Redis, byte for byte.
     const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
     probe.on('error', () => undefined);
-    cleanups.push(() => probe.disconnect());
+    cleanup.add(() => probe.disconnect());
     await probe.connect();
     const keys = await probe.keys('*');
     assert.equal(keys.length, 1, `one cached photo: ${keys.join(', ')}`);

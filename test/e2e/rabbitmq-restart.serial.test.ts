@@ -12,33 +12,34 @@ import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { TestSql, gatewayStats, pollUntil } from '../helpers/e2e.js';
+import { Cleanup, TestSql, gatewayStats, pollUntil, sharedRedis } from '../helpers/e2e.js';
 import { getJson } from '../helpers/gateway.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, restartService, serviceUrls } from '../helpers/services.js';
+import { createTestDatabase, createTestVhost, restartService, startService } from '../helpers/services.js';
 
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
 
 describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = new Cleanup();
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
     await killAll();
+    await cleanup.run();
   });
 
   it('every confirmed event is applied exactly once', async () => {
     const db = await createTestDatabase();
-    cleanups.push(() => db.drop());
+    cleanup.add(() => db.drop());
     const vhost = await createTestVhost();
-    cleanups.push(() => vhost.drop());
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: serviceUrls().redisUrl });
-    cleanups.push(() => gw.stop());
+    cleanup.add(() => vhost.drop());
+    const redis = sharedRedis(cleanup);
+    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    cleanup.add(() => gw.stop());
     const sql = await TestSql.open(db.url);
-    cleanups.push(() => sql.close());
+    cleanup.add(() => sql.close());
     const ids = ((await getJson(`${gw.url}/api/products`)).body as Array<{ id: number }>).map((p) => p.id);
 
     const broker = await RabbitMQBroker.connect(vhost.url, logger, { reconnectInitialMs: 100, reconnectMaxMs: 1000 });
-    cleanups.push(() => broker.close());
+    cleanup.add(() => broker.close());
     const confirmed = new Set<string>();
     const generator = new EventGenerator({
       broker,
@@ -50,7 +51,7 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
     });
     await generator.start();
     let stopped = false;
-    cleanups.push(async () => {
+    cleanup.add(async () => {
       if (!stopped) await generator.stop();
     });
 
@@ -65,6 +66,10 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
     }, 10);
     try {
       await restartService('rabbitmq');
+    } catch (err) {
+      // The test fails either way; just do not leave the shared broker down for everyone after us.
+      await startService('rabbitmq').catch(() => undefined);
+      throw err;
     } finally {
       clearInterval(sampler);
     }

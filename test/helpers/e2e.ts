@@ -5,7 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
+import { Redis } from 'ioredis';
 import pg from 'pg';
+import { redisPrefix, serviceUrls } from './services.js';
 
 /** Poll `get` until `pred` holds for its value; returns that value. Rejects with the last value after `timeoutMs`. */
 export async function pollUntil<T>(
@@ -140,4 +142,65 @@ export async function getProduct(url: string, id: number): Promise<any> {
   const res = await fetch(`${url}/api/products/${id}`);
   if (res.status !== 200) throw new Error(`GET /api/products/${id}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
+}
+
+/**
+ * Teardown steps run in reverse order of registration, every one of them even
+ * when an earlier one fails (a dropped vhost must not leave a database or a
+ * child process behind); the failures are rethrown together at the end.
+ *
+ * @example
+ * const cleanup = new Cleanup();
+ * after(() => cleanup.run());
+ * const db = await createTestDatabase();
+ * cleanup.add(() => db.drop());
+ */
+export class Cleanup {
+  readonly #steps: Array<() => unknown> = [];
+
+  add(...steps: Array<() => unknown>): void {
+    this.#steps.push(...steps);
+  }
+
+  async run(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const step of this.#steps.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, `${errors.length} cleanup steps failed`);
+  }
+}
+
+/** Delete every key under a prefix on the shared Redis (bus history, id sequence) once a test is done with it. */
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * A unique REDIS_PREFIX on the shared Redis, its keys deleted at cleanup.
+ * Gateways sharing a prefix form one cluster (one bus, one history): a test's
+ * gateways share one prefix, and no other test's.
+ */
+export function sharedRedis(cleanup: Cleanup): { url: string; prefix: string } {
+  const url = serviceUrls().redisUrl;
+  const prefix = redisPrefix();
+  cleanup.add(() => dropRedisPrefix(url, prefix));
+  return { url, prefix };
 }

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSchema } from '../../src/config/schema.js';
+import { redisPrefix } from './services.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO_ROOT, 'dist/cli.js');
@@ -185,12 +186,15 @@ function assertBuilt(): void {
 
 /**
  * `node dist/cli.js <args>` in a fresh temp directory (also its DATA_DIR
- * unless `env.DATA_DIR` is given), logging JSON at info level. Returns at once.
+ * unless `env.DATA_DIR` is given), logging JSON at info level, with a unique
+ * REDIS_PREFIX unless one is given (gateways on the shared Redis form one
+ * cluster per prefix: without it, parallel tests would see each other's events).
+ * Returns at once.
  */
 export function spawnHubcast(args: string[], env: Record<string, string | undefined> = {}, name = `hubcast ${args[0]}`): TestProcess {
   assertBuilt();
   const cwd = mkdtempSync(join(tmpdir(), 'hubcast-e2e-'));
-  return new TestProcess(name, process.execPath, [CLI, ...args], childEnv({ DATA_DIR: join(cwd, 'data'), LOG_LEVEL: 'info', ...env }), cwd);
+  return new TestProcess(name, process.execPath, [CLI, ...args], childEnv({ DATA_DIR: join(cwd, 'data'), LOG_LEVEL: 'info', REDIS_PREFIX: redisPrefix(), ...env }), cwd);
 }
 
 export interface HubcastServer extends TestProcess {

@@ -16,7 +16,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -259,8 +259,17 @@ export interface PrivateRedis {
   stop(): Promise<void>;
   /** Kills the server abruptly (SIGKILL), as a crash would, and waits for it to exit. */
   kill(): Promise<void>;
-  /** Starts the server again on the same port, empty, after `stop()` or `kill()`. */
+  /** Starts the server again on the same port after `stop()` or `kill()`: empty, unless `persistent`. */
   restart(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /**
+   * Keep data across restarts: append-only file (fsync on every write) in a
+   * directory of its own, removed by `stop()`. Without it the server is as the
+   * shared one: no persistence, empty after a restart.
+   */
+  persistent?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -298,11 +307,12 @@ function redisAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
+async function spawnRedis(port: number, dataDir?: string): Promise<ChildProcess> {
   const logFile = join(tmpdir(), `hubcast-private-redis-${port}.log`);
+  const persistence = dataDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--logfile', logFile],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--logfile', logFile],
     { stdio: 'ignore' },
   );
   // A test that forgets stop() must not hang its process; the exit hook above still kills it.
@@ -357,20 +367,22 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
  * A throwaway redis-server of its own on a free port, for tests that kill Redis without
  * disturbing the shared one.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  let child = await spawnRedis(port);
+  const dataDir = options.persistent ? mkdtempSync(join(tmpdir(), 'hubcast-private-redis-')) : undefined;
+  let child = await spawnRedis(port, dataDir);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
       await stopChild(child, 'SIGTERM');
       rmSync(join(tmpdir(), `hubcast-private-redis-${port}.log`), { force: true });
+      if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
     },
     kill: () => stopChild(child, 'SIGKILL'),
     async restart() {
       await stopChild(child, 'SIGTERM');
-      child = await spawnRedis(port);
+      child = await spawnRedis(port, dataDir);
     },
   };
 }

@@ -50,10 +50,11 @@ export interface StatsSource {
 
 /** The server API: push to a user or a channel, broadcast, and stats. */
 export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: string; stats: StatsSource }): void {
+  // Used as onRequest, not preHandler: a caller without the key is refused before its body is read and parsed.
   const guard = makeApiKeyGuard(opts.apiKey);
   const { hub } = opts;
 
-  app.post('/realtime/send', { preHandler: guard }, async (req) => {
+  app.post('/realtime/send', { onRequest: guard }, async (req) => {
     const body = parse(sendBody, req.body);
     let channel: string;
     if (body.channel !== undefined) {
@@ -68,7 +69,7 @@ export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: 
     return { delivered: result.delivered, id: result.id, channel };
   });
 
-  app.post('/realtime/broadcast', { preHandler: guard }, async (req) => {
+  app.post('/realtime/broadcast', { onRequest: guard }, async (req) => {
     const body = parse(broadcastBody, req.body);
     const result = await hub.publishEvent(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
     return { delivered: result.delivered, id: result.id };

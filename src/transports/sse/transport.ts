@@ -103,7 +103,8 @@ export class SseTransport {
     }
     const rawLast = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('last_event_id');
     let since: number | null = null;
-    if (rawLast !== null && rawLast !== '') {
+    // Blank (empty or whitespace) counts as no id, as an empty Last-Event-ID header does.
+    if (rawLast !== null && rawLast.trim() !== '') {
       since = parseEventId(rawLast.trim());
       if (since === null) return sendError(res, 400, ErrorCode.badRequest, `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`, cors);
     }

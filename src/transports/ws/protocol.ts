@@ -71,7 +71,8 @@ export function parseClientFrame(text: string): FrameResult {
   if (typeof obj.type !== 'string') {
     return { ok: false, code: ErrorCode.invalidFrame, message: 'type: expected a string', ref: refValue };
   }
-  const schema = (frameSchemas as Record<string, z.ZodType<ClientFrame>>)[obj.type];
+  // Own keys only: `__proto__`, `constructor` or `toString` must not find Object.prototype's members.
+  const schema = Object.hasOwn(frameSchemas, obj.type) ? (frameSchemas as Record<string, z.ZodType<ClientFrame>>)[obj.type] : undefined;
   if (schema === undefined) {
     return {
       ok: false,

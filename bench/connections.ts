@@ -1,0 +1,110 @@
+/**
+ * Memory per idle connection: the server's RSS with N idle WS (or SSE)
+ * subscribers of one channel, minus its RSS before any connected, over N.
+ * Clients are spread over worker processes (≤ --per-worker sockets each: the
+ * open-files limit is per process).
+ *
+ *   npm run bench:connections -- [--n 10000,19000] [--transport ws,sse] [--servers hubcast,naive-ws,socketio,uws] [--smoke]
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { rssKiB, pin, canPin } from './lib/measure.js';
+import { startServer } from './lib/server-proc.js';
+import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: opts } = parseArgs({
+  options: {
+    n: { type: 'string' },
+    transport: { type: 'string', default: 'ws,sse' },
+    servers: { type: 'string', default: 'hubcast' },
+    'per-worker': { type: 'string', default: '5000' },
+    smoke: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const Ns = (opts.n ?? (opts.smoke ? '500' : '10000,19000')).split(',').map(Number);
+const transports = opts.transport!.split(',') as Transport[];
+const perWorker = Number(opts['per-worker']);
+const pinning = canPin();
+
+const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; socketio?: boolean }> = {
+  hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
+  'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
+  socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], socketio: true },
+  uws: { script: 'bench/servers/uws.ts', transports: ['ws'] },
+};
+
+async function measure(name: string, transport: Transport, n: number): Promise<{ server: string; transport: Transport; connections: number; baseKiB: number; rssKiB: number; perConnKiB: number }> {
+  const spec = SERVERS[name];
+  const uwsPath = join(tmpdir(), 'hubcast-bench-peers/node_modules/@trufflesuite/uws-js-unofficial');
+  if (name === 'uws' && !existsSync(uwsPath)) throw new Error('uws not installed: run npm run bench:fanout -- --servers uws --smoke once');
+  const server = await startServer({
+    name,
+    args: ['--import', 'tsx', join(ROOT, spec.script)],
+    nodeArgs: spec.nodeArgs,
+    env: { REALTIME_MAX_CONNECTIONS: '20000', LOG_LEVEL: 'warn', UWS_PATH: uwsPath },
+    cpu: pinning ? 0 : undefined,
+  });
+  const workers: ChildProcess[] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const base = rssKiB(server.pid).rss;
+    const k = Math.max(1, Math.ceil(n / perWorker));
+    const readies = await Promise.all(
+      Array.from({ length: k }, (_, i) => {
+        const child = fork(join(ROOT, 'bench/fanout-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        if (pinning) pin(child.pid!, 1);
+        workers.push(child);
+        const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
+        return new Promise<Extract<WorkerMessage, { type: 'ready' }>>((res) => {
+          child.on('message', (m: WorkerMessage) => m.type === 'ready' && res(m));
+          child.send({
+            cmd: 'connect',
+            host: '127.0.0.1',
+            port: server.port,
+            transport,
+            channel: 'bench:idle',
+            count,
+            join: spec.socketio ? 'socketio' : 'hubcast',
+            wsPath: spec.socketio ? '/socket.io/?EIO=4&transport=websocket' : undefined,
+          } satisfies ParentMessage);
+        });
+      }),
+    );
+    const connected = readies.reduce((s, r) => s + r.connected, 0);
+    if (connected !== n) throw new Error(`${name}: only ${connected}/${n} connected: ${readies.find((r) => r.error)?.error ?? ''}`);
+    // Let the server settle (GC after the connection burst) before reading RSS.
+    await new Promise((r) => setTimeout(r, 3000));
+    const rss = rssKiB(server.pid).rss;
+    return { server: name, transport, connections: n, baseKiB: base, rssKiB: rss, perConnKiB: (rss - base) / n };
+  } finally {
+    for (const w of workers) w.send({ cmd: 'exit' } satisfies ParentMessage);
+    await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+    await server.stop();
+  }
+}
+
+const results = [];
+console.log('  server  tr  connections   base MiB    RSS MiB  KiB/conn');
+for (const transport of transports) {
+  for (const name of opts.servers!.split(',')) {
+    if (!SERVERS[name]?.transports.includes(transport)) continue;
+    for (const n of Ns) {
+      const r = await measure(name, transport, n);
+      results.push(r);
+      console.log(
+        `${name.padStart(8)}  ${transport.padStart(3)}  ${String(n).padStart(11)}  ${(r.baseKiB / 1024).toFixed(1).padStart(9)}  ${(r.rssKiB / 1024).toFixed(1).padStart(9)}  ${r.perConnKiB.toFixed(2).padStart(8)}`,
+      );
+    }
+  }
+}
+const out = opts.out ?? join(ROOT, 'bench/results', `connections-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ bench: 'connections', date: new Date().toISOString(), node: process.version, results }, null, 2));
+console.log(`results: ${out}`);
