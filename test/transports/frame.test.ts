@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Receiver } from 'ws';
+import * as wsModule from 'ws';
 import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../../src/transports/ws/frame.js';
 
 /** Frames must parse with ws's own receiver at every length-encoding boundary. */
 function parse(frames: Buffer): Array<{ data: Buffer; binary: boolean }> {
   const out: Array<{ data: Buffer; binary: boolean }> = [];
-  const receiver = new Receiver({ isServer: false, maxPayload: 0 } as any);
+  // ws exports its frame parser at runtime; its type definitions do not declare it.
+  const Receiver = (wsModule as unknown as { Receiver: new (o: object) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
+  const receiver = new Receiver({ isServer: false, maxPayload: 0 });
   receiver.on('message', (data: Buffer, binary: boolean) => out.push({ data, binary }));
   receiver.write(frames);
   return out;
