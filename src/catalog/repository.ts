@@ -121,38 +121,35 @@ export class CatalogRepository {
     validate(event);
     const { price, stock } = event.changes;
     try {
-      return await this.#db.transaction(async (tx): Promise<ApplyResult> => {
-        // The EXISTS guard keeps an unknown product from tripping the foreign key:
-        // it is an answer (unknown_product), not an error.
-        const inserted = await tx.query(
-          `INSERT INTO applied_events (event_id, product_id, occurred_at)
+      // One statement, one round trip: the insert into applied_events and the
+      // product update commit together or not at all. The EXISTS guard keeps
+      // an unknown product from tripping the foreign key (it is an answer,
+      // unknown_product, not an error); a conflict on event_id means applied before.
+      const [row] = await this.#db.query<ProductRow>(
+        `WITH claimed AS (
+           INSERT INTO applied_events (event_id, product_id, occurred_at)
            SELECT $1::uuid, $2::int, $3::timestamptz WHERE EXISTS (SELECT 1 FROM products WHERE id = $2::int)
            ON CONFLICT (event_id) DO NOTHING
-           RETURNING event_id`,
-          [event.event_id, event.product_id, event.occurred_at],
-        );
-        if (inserted.length === 0) {
-          // Applied before: answer with the product as it is now (the applied event's product,
-          // not the one this copy names). No row: the event was never applied, the product is unknown.
-          const [current] = await tx.query<ProductRow>(
-            `SELECT ${PRODUCT_COLUMNS} FROM products
-              WHERE id = (SELECT product_id FROM applied_events WHERE event_id = $1::uuid)`,
-            [event.event_id],
-          );
-          return current ? { status: 'duplicate', product: toProduct(current) } : { status: 'unknown_product' };
-        }
-        const [row] = await tx.query<ProductRow>(
-          `UPDATE products
-              SET price = COALESCE($2::numeric, price),
-                  stock = COALESCE($3::int, stock),
-                  version = version + 1,
-                  updated_at = now()
-            WHERE id = $1
-        RETURNING ${PRODUCT_COLUMNS}`,
-          [event.product_id, price ?? null, stock ?? null],
-        );
-        return { status: 'applied', product: toProduct(row) };
-      });
+           RETURNING product_id
+         )
+         UPDATE products
+            SET price = COALESCE($4::numeric, price),
+                stock = COALESCE($5::int, stock),
+                version = version + 1,
+                updated_at = now()
+          WHERE id = (SELECT product_id FROM claimed)
+      RETURNING ${PRODUCT_COLUMNS}`,
+        [event.event_id, event.product_id, event.occurred_at, price ?? null, stock ?? null],
+      );
+      if (row !== undefined) return { status: 'applied', product: toProduct(row) };
+      // Applied before: answer with the product as it is now (the applied event's product,
+      // not the one this copy names). No row: the event was never applied, the product is unknown.
+      const [current] = await this.#db.query<ProductRow>(
+        `SELECT ${PRODUCT_COLUMNS} FROM products
+          WHERE id = (SELECT product_id FROM applied_events WHERE event_id = $1::uuid)`,
+        [event.event_id],
+      );
+      return current ? { status: 'duplicate', product: toProduct(current) } : { status: 'unknown_product' };
     } catch (err) {
       const state = sqlState(err);
       if (state && PERMANENT_STATES.has(state)) {
