@@ -8,7 +8,6 @@ import { catalogRoutes } from './transports/http/catalog-routes.js';
 import { createBroker } from './broker/index.js';
 import { CatalogConsumer, consumerStatsFields } from './catalog/consumer.js';
 import { EventGenerator, generatorStatsFields } from './catalog/generator.js';
-import { uploadRoutes } from './transports/http/upload-routes.js';
 
 export interface PipelineOptions {
   /** Run the event generator in this process too (`npm start`). */
@@ -36,7 +35,6 @@ export function catalogPipeline(options: PipelineOptions): GatewayExtension {
     gateway.components.push({ name: 'cache', ready: () => cache.isReady(), close: () => cache.close() });
     const photos = new PhotoService({ repository, cache, logger: log.child({ component: 'photos' }) });
     await gateway.app.register(catalogRoutes, { repository, photos });
-    await gateway.app.register(uploadRoutes, { hub: gateway.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, apiKey: config.apiKey });
 
     const broker = await createBroker(config, log);
     const consumer = new CatalogConsumer({ broker, applier: repository, publisher: gateway.hub, logger: log });

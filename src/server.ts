@@ -21,6 +21,7 @@ import { rejectSocket } from './transports/http/reject.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
 import { webRoutes } from './web/routes.js';
+import { uploadRoutes } from './transports/http/upload-routes.js';
 
 /** A dependency the gateway checks for readiness and closes on shutdown. */
 export interface Component {
@@ -136,6 +137,7 @@ export class Gateway {
       return metrics.metrics();
     });
     webRoutes(this.app);
+    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, apiKey: config.apiKey });
   }
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */

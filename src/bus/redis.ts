@@ -116,7 +116,13 @@ export class RedisBus implements ClusterBus {
     this.sub.on('ready', () => {
       if (this.subscribedOnce) {
         this.log.warn('redis bus reconnected: catching up from durable history');
-        for (const h of this.gapHandlers) h();
+        // The catch-up reads history over the publish connection, which reconnects on its own
+        // schedule: a read sent before it is ready fails, and that channel's gap is never filled.
+        const gap = () => {
+          for (const h of this.gapHandlers) h();
+        };
+        if (this.pub.status === 'ready') gap();
+        else this.pub.once('ready', gap);
       }
       this.subscribedOnce = true;
     });

@@ -7,8 +7,8 @@
  *   CHAOS_EVENTS   events to generate (default 3000; `npm run chaos` runs 10,000)
  *   CHAOS_RATE     events per second (500)
  *   CHAOS_WS, CHAOS_SSE   clients of each kind (50 each)
- *   CHAOS_DOWN_MS  how long a killed node stays down before its restart (500)
- *   CHAOS_UP_MS    pause between a node's restart and the next kill (1000)
+ *   CHAOS_DOWN_MS  how long a killed node stays down before its restart (300)
+ *   CHAOS_UP_MS    pause between a node's restart and the next kill (600)
  *   CHAOS_SIGNAL   SIGKILL (crash, default) or SIGTERM (drain)
  */
 import assert from 'node:assert/strict';
@@ -32,8 +32,8 @@ const EVENTS = num('CHAOS_EVENTS', 3000);
 const RATE = num('CHAOS_RATE', 500);
 const WS = num('CHAOS_WS', 50);
 const SSE = num('CHAOS_SSE', 50);
-const DOWN_MS = num('CHAOS_DOWN_MS', 500);
-const UP_MS = num('CHAOS_UP_MS', 1000);
+const DOWN_MS = num('CHAOS_DOWN_MS', 300);
+const UP_MS = num('CHAOS_UP_MS', 600);
 const SIGNAL = process.env.CHAOS_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL';
 
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
@@ -99,7 +99,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE clients th
     const kills: number[] = [];
     const restartMs: number[] = [];
     let next = 1;
-    await sleep(Math.min(1000, (EVENTS / RATE) * 200)); // let every client see its first events
+    await sleep(Math.min(1000, (EVENTS / RATE) * 100)); // let every client see its first events
     while (emitted < EVENTS) {
       const i = next;
       next = (next % 3) + 1;
@@ -144,6 +144,8 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE clients th
       reconnects: fleet.reconnects,
       recovery_failed: fleet.recoveryFailed,
       gaps,
+      // Changes applied by a node that died before publishing them, announced from the redelivery.
+      republished: cluster.countLogs('announced a change whose first publish was lost'),
       resume_ms_p50: percentile(fleet.resumeMs, 50),
       resume_ms_p99: percentile(fleet.resumeMs, 99),
       resume_ms_max: percentile(fleet.resumeMs, 100),

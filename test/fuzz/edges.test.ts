@@ -91,7 +91,8 @@ async function buildToken(c: Infer<typeof tokenCase>): Promise<TokenCase> {
   switch (c.kind) {
     case 0: // signed properly, claims fuzzed
     case 1:
-      return { token: await signed(c.claims), accept: claimsOk(c.claims), carrier };
+      // The model judges what the token carries: JSON turns NaN and Infinity into null.
+      return { token: await signed(c.claims), accept: claimsOk(JSON.parse(JSON.stringify(c.claims))), carrier };
     case 2: {
       const original = await signed({ sub: SUB, exp: now() + 3600 });
       const m = mutate(original, c.mutation);

@@ -176,6 +176,8 @@ export class TestCluster {
   readonly nodes: ClusterNode[];
   readonly env: Record<string, string>;
   nginx!: RunningNginx;
+  /** Every node process started, killed ones included (their logs stay readable). */
+  readonly processes: HubcastServer[] = [];
   readonly #cleanups: Array<() => Promise<void>>;
 
   private constructor(nodes: ClusterNode[], env: Record<string, string>, cleanups: Array<() => Promise<void>>) {
@@ -237,6 +239,7 @@ export class TestCluster {
     if (node.proc !== null && node.proc.exit === null) throw new Error(`node ${i} is already running`);
     node.starts++;
     node.proc = await startHubcast('gateway', { ...this.env, PORT: String(node.port), NODE_ID: `node-${i}` }, { timeoutMs, name: `node-${i}#${node.starts}` });
+    this.processes.push(node.proc);
     return node.proc;
   }
 
@@ -264,6 +267,11 @@ export class TestCluster {
     const res = await fetch(`${this.node(i).url}/realtime/stats`);
     if (!res.ok) throw new Error(`node ${i}: GET /realtime/stats answered ${res.status}`);
     return (await res.json()) as Record<string, any>;
+  }
+
+  /** Log records with this `msg`, over every node process started so far. */
+  countLogs(msg: string): number {
+    return this.processes.reduce((n, p) => n + p.logs.filter((r) => r.msg === msg).length, 0);
   }
 
   /** Each node's state and last log lines, and nginx's last errors: for failure messages. */
