@@ -37,6 +37,9 @@ export class PostgresDatabase implements Database {
       connectionTimeoutMillis: opts.connectionTimeoutMillis,
       // Idle clients must not keep the process alive at shutdown.
       allowExitOnIdle: true,
+      // A statement whose client died (a killed gateway) is cancelled instead of
+      // committing later on its own, e.g. once a lock it waits for is released.
+      options: '-c client_connection_check_interval=1000',
     });
     // An idle client whose server went away emits 'error' on the pool; without a
     // listener that event would crash the process. The pool drops the client itself.

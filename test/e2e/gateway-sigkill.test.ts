@@ -70,7 +70,11 @@ describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
     await pollUntil(() => sql.appliedCount(event.event_id), (n) => n === 1, { what: 'the event applied by the new gateway' });
     await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages === 0, { what: 'the redelivery acked' });
     const stats = await pollUntil(() => gatewayStats(second.url), (s) => s.events_in_flight === 0 && s.events_received >= 1, { what: 'settled' });
-    assert.equal(stats.events_applied, 1, 'the new gateway applied it (the killed one never committed)');
+    // Usually the killed gateway's statement is cancelled (client_connection_check_interval)
+    // and the new one applies it; if the lock is released before PostgreSQL noticed the dead
+    // client, that orphaned statement commits and the redelivery is a duplicate. Either way
+    // the event is applied once, which is what the checks below hold.
+    assert.equal(stats.events_applied + stats.events_duplicate, 1, 'the new gateway settled it once');
     assert.equal(stats.events_dead_lettered, 0);
 
     const after = await sql.product(id);
