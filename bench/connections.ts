@@ -4,17 +4,19 @@
  * Clients are spread over worker processes (≤ --per-worker sockets each: the
  * open-files limit is per process).
  *
- *   npm run bench:connections -- [--n 10000,19000] [--transport ws,sse] [--servers hubcast,naive-ws,socketio,uws] [--smoke]
+ *   npm run bench:connections -- [--n 10000,19000] [--transport ws,sse] [--servers hubcast,naive-ws,socketio,uws,nchan] [--smoke]
+ *
+ * Nchan's figure is its worker's RSS (the master only supervises; shared memory
+ * pages the worker touched count in it).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { tmpdir } from 'node:os';
-import { existsSync } from 'node:fs';
 import { rssKiB, pin, canPin } from './lib/measure.js';
 import { startServer } from './lib/server-proc.js';
+import { ensureNchan, ensureUws } from './lib/peers.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,17 +35,18 @@ const transports = opts.transport!.split(',') as Transport[];
 const perWorker = Number(opts['per-worker']);
 const pinning = canPin();
 
-const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; socketio?: boolean }> = {
+const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; socketio?: boolean; nchan?: boolean }> = {
   hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
   'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
   socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], socketio: true },
   uws: { script: 'bench/servers/uws.ts', transports: ['ws'] },
+  nchan: { script: 'bench/servers/nchan.ts', transports: ['ws', 'sse'], nchan: true },
 };
 
 async function measure(name: string, transport: Transport, n: number): Promise<{ server: string; transport: Transport; connections: number; baseKiB: number; rssKiB: number; perConnKiB: number }> {
   const spec = SERVERS[name];
-  const uwsPath = join(tmpdir(), 'hubcast-bench-peers/node_modules/@trufflesuite/uws-js-unofficial');
-  if (name === 'uws' && !existsSync(uwsPath)) throw new Error('uws not installed: run npm run bench:fanout -- --servers uws --smoke once');
+  const uwsPath = name === 'uws' ? ensureUws() : '';
+  if (spec.nchan) ensureNchan();
   const server = await startServer({
     name,
     args: ['--import', 'tsx', join(ROOT, spec.script)],
@@ -71,8 +74,9 @@ async function measure(name: string, transport: Transport, n: number): Promise<{
             transport,
             channel: 'bench:idle',
             count,
-            join: spec.socketio ? 'socketio' : 'hubcast',
-            wsPath: spec.socketio ? '/socket.io/?EIO=4&transport=websocket' : undefined,
+            join: spec.socketio ? 'socketio' : spec.nchan ? 'upgrade' : 'hubcast',
+            wsPath: spec.socketio ? '/socket.io/?EIO=4&transport=websocket' : spec.nchan ? '/sub/bench_idle' : undefined,
+            ssePath: spec.nchan ? '/sub/bench_idle' : undefined,
           } satisfies ParentMessage);
         });
       }),

@@ -16,7 +16,7 @@ import { Histogram, nowMicros } from './lib/measure.js';
 export type Transport = 'ws' | 'sse';
 
 export type ParentMessage =
-  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'socketio' | 'none' }
+  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'socketio' | 'none' | 'upgrade' }
   | { cmd: 'reset'; phase: number }
   | { cmd: 'report'; events: number }
   | { cmd: 'exit' };
@@ -68,7 +68,8 @@ const state = {
   closed: 0,
   firstMicros: 0,
   lastMicros: 0,
-  join: 'hubcast' as 'hubcast' | 'socketio' | 'none',
+  /** `upgrade`: subscribed once the response head arrives (Nchan: no welcome frame or event). */
+  join: 'hubcast' as 'hubcast' | 'socketio' | 'none' | 'upgrade',
   channel: '',
   phase: 0,
 };
@@ -126,6 +127,7 @@ function onWsData(sub: Sub, chunk: Buffer): void {
     }
     sub.headerDone = true;
     pos = end + 4;
+    if (state.join === 'upgrade') markReady(sub);
   }
   const now = nowMicros();
   const n = buf.length;
@@ -197,6 +199,7 @@ function onSseData(sub: Sub, chunk: Buffer): void {
     }
     sub.headerDone = true;
     pos = end + 4;
+    if (state.join === 'upgrade') markReady(sub);
   }
   const now = nowMicros();
   for (;;) {

@@ -5,21 +5,27 @@
  * --per-worker sockets each: the open-files limit is per process), the
  * publisher here (CPU 1).
  *
- * Two phases per N:
+ * Phases per N (--phases):
  *   saturate  --window publishes in flight (acknowledged by the server), and
  *             never more than --lag events ahead of the slowest subscriber:
  *             deliveries/s at saturation with bounded buffers;
- *   rate      --rate events/s for --seconds: latency at a fixed load.
+ *   single    the same with ONE publish in flight (nothing for a server to batch);
+ *   rate      --rate events/s for --seconds: latency at a fixed load (only for
+ *             the N in --rate-n, when given).
+ * A saturating phase stops publishing after --max-seconds and counts what it sent.
  *
  * Prints a table and writes bench/results/fanout-<transport>-<time>.json.
  *
  *   npm run bench:fanout -- [--n 1000,10000] [--events M] [--rate R] [--seconds S]
  *                           [--transport ws|sse] [--window 8] [--lag 64] [--smoke]
+ *                           [--phases saturate,single,rate] [--rate-n 5000] [--max-seconds 8]
+ *                           [--servers hubcast,naive-ws,socketio,uws,nchan]
  * Env: BENCH_N, BENCH_EVENTS, BENCH_RATE, BENCH_TRANSPORT, BENCH_SERVER_NODE_ARGS.
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, statSync, readdirSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { connect as netConnect } from 'node:net';
+import { mkdirSync, writeFileSync, statSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +33,7 @@ import WebSocket from 'ws';
 import { cpuMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
+import { ensureNchan, ensureUws } from './lib/peers.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -45,6 +52,8 @@ const { values: opts } = parseArgs({
     'per-worker': { type: 'string', default: '5000' },
     'payload-bytes': { type: 'string', default: '200' },
     phases: { type: 'string', default: 'saturate,rate' },
+    'rate-n': { type: 'string' },
+    'max-seconds': { type: 'string', default: '8' },
     servers: { type: 'string', default: process.env.BENCH_SERVERS ?? 'hubcast' },
     smoke: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
@@ -63,17 +72,25 @@ const perWorker = Number(opts['per-worker']);
 const rate = Number(opts.rate ?? (smoke ? 100 : 100));
 const seconds = Number(opts.seconds ?? (smoke ? 1 : 5));
 const payloadBytes = Number(opts['payload-bytes']);
-const phases = opts.phases!.split(',') as Array<'saturate' | 'rate'>;
+type Phase = 'saturate' | 'single' | 'rate';
+const phases = opts.phases!.split(',') as Phase[];
+for (const p of phases) if (p !== 'saturate' && p !== 'single' && p !== 'rate') throw new Error(`--phases: unknown phase ${p}`);
+const rateNs = opts['rate-n'] ? opts['rate-n'].split(',').map(Number) : null;
+const maxSeconds = Number(opts['max-seconds']);
 const pinning = !opts['no-pin'] && canPin();
 const CHANNEL = 'bench:fanout';
 
 /** Servers the harness can drive; each speaks (a subset of) hubcast's WS protocol or plain SSE. */
-const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; protocol?: 'hubcast' | 'socketio' }> = {
+const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; protocol?: 'hubcast' | 'socketio' | 'nchan' }> = {
   hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
   'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
   socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], protocol: 'socketio' },
   uws: { script: 'bench/servers/uws.ts', transports: ['ws'] },
+  // nginx + the Nchan C module, one worker; the wrapper announces the worker's pid.
+  nchan: { script: 'bench/servers/nchan.ts', transports: ['ws', 'sse'], protocol: 'nchan' },
 };
+/** Nchan's channel id (in a URL path). */
+const NCHAN_CHANNEL = 'bench_fanout';
 const serverNames = opts.servers!.split(',');
 for (const name of serverNames) if (!SERVERS[name]) throw new Error(`--servers: unknown server ${name}; known: ${Object.keys(SERVERS).join(', ')}`);
 
@@ -175,13 +192,74 @@ async function openSocketIoPublisher(port: number): Promise<Publisher> {
   };
 }
 
+/**
+ * Nchan: `POST /pub?id=<channel>`, pipelined on ONE keep-alive connection (nginx
+ * answers pipelined requests in order, so events keep their publish order,
+ * which several connections would not); the reply's `active subscribers: N`
+ * is the ack. The body is the event itself, so it gets the padding the hubcast
+ * envelope takes elsewhere.
+ */
+async function openNchanPublisher(port: number): Promise<Publisher> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  await new Promise<void>((res, rej) => {
+    socket.once('connect', () => res());
+    socket.once('error', rej);
+  });
+  let ack: (d: number) => void = () => undefined;
+  let closed: () => void = () => undefined;
+  let buf = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buf += chunk;
+    for (;;) {
+      const head = buf.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const len = Number(/content-length: *(\d+)/i.exec(buf.slice(0, head))?.[1] ?? 0);
+      if (buf.length < head + 4 + len) return;
+      const status = Number(buf.slice(9, 12));
+      const body = buf.slice(head + 4, head + 4 + len);
+      buf = buf.slice(head + 4 + len);
+      if (status !== 201 && status !== 202) throw new Error(`nchan publish: HTTP ${status} ${body}`);
+      ack(Number(/active subscribers: (\d+)/.exec(body)?.[1] ?? 0));
+    }
+  });
+  socket.on('close', () => closed());
+  return {
+    publish: (seq, pad) => {
+      const body = `{"s":${seq},"t":${nowMicros()},"p":"${pad}"}`;
+      socket.write(`POST /pub?id=${NCHAN_CHANNEL} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    },
+    onAck: (fn) => (ack = fn),
+    onClose: (fn) => (closed = fn),
+    close: () => {
+      closed = () => undefined;
+      socket.destroy();
+    },
+  };
+}
+
+/** Subscribers Nchan counts on the channel (GET on the publisher location). */
+async function nchanSubscribers(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    httpRequest({ host: '127.0.0.1', port, path: `/pub?id=${NCHAN_CHANNEL}` }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(Number(/active subscribers: (\d+)/.exec(text)?.[1] ?? 0)));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 const PAD = 'x'.repeat(4096);
 
 interface PhaseResult {
   server: string;
   transport: Transport;
   subscribers: number;
-  phase: 'saturate' | 'rate';
+  phase: Phase;
   events: number;
   rate: number | null;
   window: number | null;
@@ -207,7 +285,7 @@ async function runPhase(
   server: ServerProc,
   workers: Worker[],
   n: number,
-  phase: 'saturate' | 'rate',
+  phase: Phase,
   phaseNo: number,
 ): Promise<PhaseResult> {
   for (const w of workers) {
@@ -215,11 +293,19 @@ async function runPhase(
     w.min = 0;
     w.child.send({ cmd: 'reset', phase: phaseNo } satisfies ParentMessage);
   }
-  const events = phase === 'saturate' ? eventsFor(n) : Math.max(1, Math.round(rate * seconds));
+  let events = phase === 'rate' ? Math.max(1, Math.round(rate * seconds)) : eventsFor(n);
+  const phaseWindow = phase === 'single' ? 1 : window;
   const spec = SERVERS[server.name];
-  const pub = spec.protocol === 'socketio' ? await openSocketIoPublisher(server.port) : await openHubcastPublisher(server.port);
-  // Frame ≈ payloadBytes on the wire: envelope and channel_message wrapper are ~160 bytes.
-  const pad = PAD.slice(0, Math.max(0, payloadBytes - 160));
+  const pub =
+    spec.protocol === 'socketio'
+      ? await openSocketIoPublisher(server.port)
+      : spec.protocol === 'nchan'
+        ? await openNchanPublisher(server.port)
+        : await openHubcastPublisher(server.port);
+  // Frame ≈ payloadBytes on the wire: hubcast's envelope and channel_message
+  // wrapper are ~160 bytes; Nchan sends the published body as is (+ its SSE
+  // `id:`/`data:` lines), so its body gets the rest.
+  const pad = PAD.slice(0, Math.max(0, payloadBytes - (spec.protocol === 'nchan' ? (transport === 'sse' ? 70 : 45) : 160)));
   const minAll = () => {
     let m = Infinity;
     for (const w of workers) if (w.min < m) m = w.min;
@@ -244,8 +330,9 @@ async function runPhase(
       inflight++;
     };
     const pump = () => {
-      if (phase !== 'saturate') return;
-      while (seq < events && inflight < window && seq - minAll() < lagBound) send();
+      if (phase === 'rate') return;
+      if (seq < events && nowMicros() - t0 > maxSeconds * 1e6) events = seq; // time cap: count what was sent
+      while (seq < events && inflight < phaseWindow && seq - minAll() < lagBound) send();
     };
     pub.onAck((delivered) => {
       inflight--;
@@ -314,7 +401,7 @@ async function runPhase(
     phase,
     events,
     rate: phase === 'rate' ? rate : null,
-    window: phase === 'saturate' ? window : null,
+    window: phase === 'rate' ? null : phaseWindow,
     deliveries: received,
     expected: events * n,
     seconds: wallSec,
@@ -363,6 +450,7 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
       workers.map((w, i) => {
         const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
         const socketio = spec.protocol === 'socketio';
+        const nchan = spec.protocol === 'nchan';
         return request(
           w,
           {
@@ -372,8 +460,9 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
             transport,
             channel: CHANNEL,
             count,
-            join: socketio ? 'socketio' : 'hubcast',
-            wsPath: socketio ? '/socket.io/?EIO=4&transport=websocket' : undefined,
+            join: socketio ? 'socketio' : nchan ? 'upgrade' : 'hubcast',
+            wsPath: socketio ? '/socket.io/?EIO=4&transport=websocket' : nchan ? `/sub/${NCHAN_CHANNEL}` : undefined,
+            ssePath: nchan ? `/sub/${NCHAN_CHANNEL}` : undefined,
           },
           'ready',
         );
@@ -384,10 +473,18 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
     if (failed > 0 || connected !== n) {
       throw new Error(`only ${connected}/${n} subscribers connected: ${readies.find((r) => r.error)?.error ?? ''}`);
     }
+    if (spec.protocol === 'nchan') {
+      // Ready on the response head: wait until Nchan counts every subscriber on the channel.
+      const until = Date.now() + 10_000;
+      let count = 0;
+      while ((count = await nchanSubscribers(server.port)) < n && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      if (count < n) throw new Error(`nchan: only ${count}/${n} subscribers on the channel`);
+    }
     process.stderr.write(`[bench] ${transport} N=${n}: ${connected} subscribers in ${((Date.now() - t) / 1000).toFixed(1)} s over ${k} worker(s)\n`);
     const connectedKiB = rssKiB(server.pid).rss;
     const results: PhaseResult[] = [];
     for (const [i, phase] of phases.entries()) {
+      if (phase === 'rate' && rateNs !== null && !rateNs.includes(n)) continue;
       const r = await runPhase(server, workers, n, phase, phaseBase + i + 1);
       results.push(r);
       printRow(r);
@@ -435,22 +532,6 @@ function printRow(r: PhaseResult): void {
   );
 }
 
-/**
- * uWebSockets.js is not a project dependency (its binaries cover Node ≤ 20
- * only): install it once into a directory of its own, outside the project.
- */
-function ensureUws(): string {
-  const dir = join(tmpdir(), 'hubcast-bench-peers');
-  const pkg = join(dir, 'node_modules/@trufflesuite/uws-js-unofficial');
-  if (!existsSync(pkg)) {
-    mkdirSync(dir, { recursive: true });
-    if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-    process.stderr.write(`[bench] installing @trufflesuite/uws-js-unofficial into ${dir}\n`);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', dir, '@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
-  return pkg;
-}
-
 function distIsStale(): boolean {
   try {
     const built = statSync(join(ROOT, 'dist/server.js')).mtimeMs;
@@ -465,10 +546,37 @@ function distIsStale(): boolean {
   }
 }
 
+/**
+ * Issue 4's goals as ratios, per N: hubcast against each peer measured in the
+ * same run (saturation with --window in flight, one in flight, p99 at --rate).
+ */
+function printRatios(all: PhaseResult[]): void {
+  const find = (server: string, n: number, phase: Phase) => all.find((r) => r.server === server && r.subscribers === n && r.phase === phase);
+  const lines: string[] = [];
+  const x = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-');
+  for (const n of Ns) {
+    const h = { sat: find('hubcast', n, 'saturate'), single: find('hubcast', n, 'single'), rate: find('hubcast', n, 'rate') };
+    if (!h.sat && !h.single && !h.rate) continue;
+    for (const peer of serverNames.filter((s) => s !== 'hubcast')) {
+      const p = { sat: find(peer, n, 'saturate'), single: find(peer, n, 'single'), rate: find(peer, n, 'rate') };
+      const parts: string[] = [];
+      if (h.sat && p.sat) {
+        parts.push(`deliveries/s ${x(h.sat.deliveriesPerSec, p.sat.deliveriesPerSec)}`);
+        parts.push(`µs/delivery ${x(h.sat.serverCpuMicrosPerDelivery, p.sat.serverCpuMicrosPerDelivery)}`);
+      }
+      if (h.single && p.single) parts.push(`1 in flight: deliveries/s ${x(h.single.deliveriesPerSec, p.single.deliveriesPerSec)}, µs/delivery ${x(h.single.serverCpuMicrosPerDelivery, p.single.serverCpuMicrosPerDelivery)}`);
+      if (h.rate && p.rate) parts.push(`p99 at ${rate}/s ${fmtMs(h.rate.latencyMs.p99 * 1000)} vs ${fmtMs(p.rate.latencyMs.p99 * 1000)} ms`);
+      if (parts.length > 0) lines.push(`  N=${n} hubcast/${peer}: ${parts.join('; ')}`);
+    }
+  }
+  if (lines.length > 0) console.log(`ratios (${transport}; hubcast ÷ peer, same run):\n${lines.join('\n')}`);
+}
+
 let idleBefore: number[] = [];
 
 async function main(): Promise<void> {
   if (pinning) pin(process.pid, CLIENT_CPU);
+  if (serverNames.includes('nchan')) ensureNchan();
   if (distIsStale()) process.stderr.write('[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n');
   console.log(
     `fanout ${transport}: N=${Ns.join(',')} phases=${phases.join(',')} window=${window} lag≤${lagBound} rate=${rate}/s×${seconds}s ` +
@@ -501,6 +609,7 @@ async function main(): Promise<void> {
     JSON.stringify({ bench: `fanout-${transport}`, date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, results: all, memory, backgroundLoadPct: idleBefore }, null, 2),
   );
   const sat = all.filter((r) => r.phase === 'saturate');
+  printRatios(all);
   if (sat.length > 0) {
     const label = (r: PhaseResult) => `${r.server} ${r.transport} N=${r.subscribers}`;
     const svg =

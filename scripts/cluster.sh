@@ -10,6 +10,7 @@
 #   bash scripts/cluster.sh stop|kill|start NODE        drain (SIGTERM) / crash (SIGKILL) / start node NODE (1..N)
 #   bash scripts/cluster.sh logs [NODE|generator|nginx] follow a log
 #   bash scripts/cluster.sh install-nginx               install nginx if missing (used by the tests)
+#   bash scripts/cluster.sh render-nginx PREFIX LISTEN PORT...   print deploy/nginx.conf filled in
 #
 # Environment (defaults in brackets):
 #   HUBCAST_CLUSTER_DIR [/tmp/hubcast-cluster]   state, logs, nginx prefix, node data dirs
@@ -273,13 +274,17 @@ cmd_up() {
   local s
   for s in postgres redis rabbitmq; do bash "$SERVICES" status "$s" >/dev/null 2>&1 || STARTED_SERVICES+=("$s"); done
   bash "$SERVICES" start
-  data_create "hubcast_cluster"
+  # Named after the public port: two clusters (two checkouts, two DIRs) never share data.
+  data_create "hubcast_cluster_$PUBLIC_PORT"
   for (( i = 1; i <= NODES; i++ )); do node_start "$i"; done
   for (( i = 1; i <= NODES; i++ )); do node_wait_ready "$i"; done
   generator_start
   nginx_start
   wait_for 10 http_ok "http://127.0.0.1:$PUBLIC_PORT/readyz" || die "nginx answers but /readyz through it does not"
   trap - EXIT
+  # Later commands need the same settings when they are not the defaults.
+  local again=""
+  [[ $DIR == /tmp/hubcast-cluster ]] || again+="HUBCAST_CLUSTER_DIR=$DIR "
   cat <<EOF
 
 hubcast cluster up in $(( ($(now_ms) - t0) / 1000 )) s: $NODES gateway nodes behind nginx, generator at $RATE events/s.
@@ -292,8 +297,10 @@ hubcast cluster up in $(( ($(now_ms) - t0) / 1000 )) s: $NODES gateway nodes beh
   logs           $DIR/*.log
 
   try            node examples/echo-sse.js http://127.0.0.1:$PUBLIC_PORT
-  crash a node   bash scripts/cluster.sh kill 2 && bash scripts/cluster.sh start 2
-  stop it all    bash scripts/cluster.sh down
+  status         ${again}bash scripts/cluster.sh status
+  crash a node   ${again}bash scripts/cluster.sh kill 2 && ${again}bash scripts/cluster.sh start 2
+  drain a node   ${again}bash scripts/cluster.sh stop 3 && ${again}bash scripts/cluster.sh start 3
+  stop it all    ${again}bash scripts/cluster.sh down
 EOF
 }
 

@@ -37,6 +37,7 @@ export const ErrorCode = {
   unsupportedMediaType: 'unsupported_media_type',
   transportDisabled: 'transport_disabled',
   notReady: 'not_ready',
+  presenceDisabled: 'presence_disabled',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -46,6 +47,8 @@ export const SystemEvent = {
   system: 'system',
   productUpdated: 'product.updated',
   fileUploaded: 'file.uploaded',
+  presenceJoin: 'presence.join',
+  presenceLeave: 'presence.leave',
 } as const;
 
 /** `type` values of `event: system` payloads on SSE. */

@@ -10,6 +10,9 @@ import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
 import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
 import { RedisBus } from './bus/redis.js';
+import { RedisPresenceStore } from './bus/presence-redis.js';
+import { MemoryPresenceStore, Presence } from './hub/presence.js';
+import { presenceRoutes } from './transports/http/presence-routes.js';
 import { Authenticator } from './auth/tokens.js';
 import { OriginPolicy } from './transports/http/cors.js';
 import { ConnectionGate } from './transports/connection-gate.js';
@@ -55,6 +58,8 @@ export class Gateway {
   readonly components: Component[] = [];
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
+  /** Presence on the PRESENCE_CHANNELS patterns (cluster-wide with Redis); null when none. */
+  private readonly presence: Presence | null;
   private readonly gate: ConnectionGate;
   private readonly startedAt = Date.now();
   private closing: Promise<void> | null = null;
@@ -63,7 +68,7 @@ export class Gateway {
     this.config = config;
     this.log = options.logger ?? createLogger(config.logLevel);
     const ids = new EventIdSequence();
-    this.history = new MemoryHistory({ size: config.historySize, floor: ids.floor });
+    this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
     this.bus = config.redisUrl
       ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
@@ -73,6 +78,14 @@ export class Gateway {
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus);
+    this.presence =
+      config.presenceChannels.length === 0
+        ? null
+        : new Presence(
+            config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
+            { patterns: config.presenceChannels, nodeId: config.nodeId, ttlMs: config.presenceTtlMs, publish: (c, e, d) => this.hub.publishEvent(c, e, d), logger: this.log },
+          );
+    this.hub.setMembershipListener(this.presence);
     const auth = new Authenticator({
       secret: config.jwtSecret,
       publicKey: config.jwtPublicKey,
@@ -119,6 +132,7 @@ export class Gateway {
 
     const stats = () => this.stats();
     realtimeRoutes(this.app, { hub: this.hub, apiKey: config.apiKey, stats });
+    presenceRoutes(this.app, { presence: this.presence, apiKey: config.apiKey });
     const metrics = createMetrics(stats);
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {
@@ -155,6 +169,7 @@ export class Gateway {
       for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
       this.ws.stop();
       this.sse.stop();
+      await this.presence?.close();
       await this.bus?.close();
       throw err;
     }
@@ -255,6 +270,8 @@ export class Gateway {
     this.ws.stop();
     this.app.server.closeAllConnections?.();
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
+    // The closes above announced presence.leave for every client: let those go out on the bus.
+    await this.presence?.close().catch((err) => this.log.warn({ err }, 'presence failed to close'));
     if (this.bus !== null) {
       await this.bus.close();
     } else {

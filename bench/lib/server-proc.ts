@@ -36,6 +36,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
+  let announcedPid: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.name}: no port announced within 20 s`)), 20_000);
     child.once('exit', (code, signal) => {
@@ -44,8 +45,9 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
     });
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { port?: number };
+        const msg = JSON.parse(line) as { port?: number; pid?: number };
         if (typeof msg.port === 'number') {
+          announcedPid = msg.pid;
           clearTimeout(timer);
           resolve(msg.port);
         }
@@ -58,8 +60,9 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
   return {
     name: spec.name,
     port,
-    // taskset execs node in place: the child's pid is the server's.
-    pid: child.pid!,
+    // taskset execs node in place: the child's pid is the server's, unless the
+    // script announces another (nchan: the nginx worker, not the wrapper).
+    pid: announcedPid ?? child.pid!,
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -113,9 +113,12 @@ export class CatalogConsumer {
   /**
    * Stop: finish the event each lane is applying, then hand every other
    * delivery in hand back to the broker at once (cancel with
-   * `returnUnsettled`). Cancelling first would let another node become the
-   * active consumer while this one still holds, and would later requeue,
-   * earlier events of the same products: they would be applied out of order.
+   * `returnUnsettled`), instead of working through up to `prefetch` of them
+   * while shutting down. The next node takes over from the oldest of them,
+   * in queue order. (RabbitMQ 3.10 does not activate the next
+   * single-active consumer before this one's unacked messages are settled or
+   * returned, as observed; handing them back keeps per-product order from
+   * depending on that, and lets the next node start at once.)
    * Resolves when nothing is in flight.
    */
   async stop(): Promise<void> {
@@ -250,12 +253,17 @@ export class CatalogConsumer {
    */
   async #announce(event: ChangeEvent, product: unknown, redelivered = false): Promise<boolean> {
     const version = (product as { version?: unknown } | null)?.version;
-    const options = typeof version === 'number' ? { once: { key: String(event.product_id), version } } : {};
+    // The product announced is the one the applier answered with: for a duplicate that is the
+    // product of the event first applied under this event_id, which a copy may misname (a
+    // producer reusing ids, or a forged message). Its state goes to its own channel only.
+    const ownId = (product as { id?: unknown } | null)?.id;
+    const productId = typeof ownId === 'number' ? ownId : event.product_id;
+    const options = typeof version === 'number' ? { once: { key: String(productId), version } } : {};
     for (let attempt = 1; ; attempt++) {
       try {
         const ids = await Promise.all([
           this.#publisher.publish('products', SystemEvent.productUpdated, product, options),
-          this.#publisher.publish(`product:${event.product_id}`, SystemEvent.productUpdated, product, options),
+          this.#publisher.publish(`product:${productId}`, SystemEvent.productUpdated, product, options),
         ]);
         if (redelivered && ids.some((id) => id !== null)) {
           this.#stats.republished++;

@@ -30,6 +30,8 @@ export interface Config {
   generatorIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
   historySize: number;
+  /** Bytes of in-memory history over all channels; 0 = unbounded. */
+  historyMaxBytes: number;
   wsMaxFrameBytes: number;
   clientBufferBytes: number;
   wsPingIntervalMs: number;
@@ -42,6 +44,9 @@ export interface Config {
   shutdownTimeoutMs: number;
   nodeId: string;
   redisPrefix: string;
+  /** Channel patterns with presence; empty = presence off. */
+  presenceChannels: string[];
+  presenceTtlMs: number;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -68,10 +73,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
-    const shown = input[variable] === undefined ? '' : ` (got ${JSON.stringify(input[variable])})`;
-    throw new ConfigError(variable, `${issue.message}${shown}`);
+    const shown = input[variable] === undefined ? '' : ` (got ${clip(JSON.stringify(input[variable]), 120)})`;
+    throw new ConfigError(variable, `${clip(oneLine(issue.message), 300)}${shown}`);
   }
   return Object.freeze(fromEnv(parsed.data));
+}
+
+/**
+ * The error is one line of bounded length whatever the value was: a value (or
+ * a file error naming it) may hold line breaks or be megabytes long.
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\u2028\u2029]+/g, ' ');
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
 /** Build a config from partial overrides on top of defaults (tests, embedding). */
@@ -101,6 +118,7 @@ function fromEnv(e: Env): Config {
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     historySize: e.HISTORY_SIZE,
+    historyMaxBytes: e.HISTORY_MAX_BYTES,
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     clientBufferBytes: e.CLIENT_BUFFER_BYTES,
     wsPingIntervalMs: e.WS_PING_INTERVAL_MS,
@@ -118,6 +136,8 @@ function fromEnv(e: Env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}`,
     redisPrefix: e.REDIS_PREFIX,
+    presenceChannels: e.PRESENCE_CHANNELS,
+    presenceTtlMs: e.PRESENCE_TTL_MS,
   };
 }
 
@@ -133,6 +153,7 @@ export function limitsOf(c: Config): Record<string, number> {
     ws_rate_burst: c.wsRateBurst,
     ws_max_frame_bytes: c.wsMaxFrameBytes,
     client_buffer_bytes: c.clientBufferBytes,
+    history_max_bytes: c.historyMaxBytes,
     max_body_bytes: c.maxBodyBytes,
     upload_max_bytes: c.uploadMaxBytes,
     channels_per_connection: c.channelsPerConnection,

@@ -99,6 +99,13 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Events kept per channel for resume (in-memory ring). */
   HISTORY_SIZE: int(0, 1_000_000).default(1000),
+  /**
+   * Bytes of history kept over all channels (in-memory, estimated); over it
+   * the oldest publications go first, whatever their channel, and a resume
+   * from before them gets recovery_failed. 0 = no byte bound (HISTORY_SIZE and
+   * the channel bound only).
+   */
+  HISTORY_MAX_BYTES: int(0, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   /** Largest WS frame accepted; bigger closes the socket with 1009. */
   WS_MAX_FRAME_BYTES: int(64, 64 * 1024 * 1024).default(1024 * 1024),
   /** Per-connection outgoing buffer bound; a client over it is dropped (slow-client policy). */
@@ -117,6 +124,18 @@ export const envSchema = z.object({
   NODE_ID: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).optional(),
   /** Namespace of every Redis key and bus channel hubcast uses. */
   REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).default('hubcast:'),
+  /**
+   * Comma-separated channel patterns with presence (`chat:*,room:?`); unset = none. Cluster-wide
+   * with REDIS_URL: `GET /realtime/channels/:channel/presence` and presence.join/leave events.
+   */
+  PRESENCE_CHANNELS: z
+    .string()
+    .trim()
+    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.:@*?-]{1,128}$/, { message: 'patterns: letters, digits, _ . : @ - and the wildcards * ?' })))
+    .default([]),
+  /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
+  PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -40,6 +40,12 @@ export interface JoinResult {
 
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
+/** Told of every channel a connection joins and leaves (presence). */
+export interface MembershipListener {
+  joined(sub: Subscriber, channel: string): void;
+  left(sub: Subscriber, channel: string): void;
+}
+
 function newChannel(name: string): Channel {
   return { name, ws: new Set(), sse: new Set(), held: new Set(), pending: [] };
 }
@@ -74,6 +80,8 @@ export class Hub implements Publisher {
   /** Highest bus id delivered here, and the catch-up state after a bus gap. */
   private lastBusId = 0;
   private catchUp: BusPublication[] | null = null;
+  /** Presence, when some channels have it. */
+  private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
 
@@ -91,6 +99,11 @@ export class Hub implements Publisher {
 
   // ---- membership -------------------------------------------------------
 
+  /** Report joins and leaves to `listener` (one listener; null to stop). */
+  setMembershipListener(listener: MembershipListener | null): void {
+    this.membership = listener;
+  }
+
   addConnection(sub: Subscriber): void {
     setOf(this.everyone, sub).add(sub);
   }
@@ -99,7 +112,10 @@ export class Hub implements Publisher {
     setOf(this.everyone, sub).delete(sub);
     this.everyone.held.delete(sub);
     this.holds.delete(sub);
-    for (const name of sub.channels) this.detach(name, sub);
+    for (const name of sub.channels) {
+      this.detach(name, sub);
+      this.membership?.left(sub, name);
+    }
     sub.channels.clear();
   }
 
@@ -136,7 +152,10 @@ export class Hub implements Publisher {
         ch = newChannel(name);
         this.channels.set(name, ch);
       }
-      sub.channels.add(name);
+      if (!sub.channels.has(name)) {
+        sub.channels.add(name);
+        this.membership?.joined(sub, name);
+      }
       return ch;
     });
     if (since === null) {
@@ -213,6 +232,7 @@ export class Hub implements Publisher {
   unsubscribe(sub: Subscriber, channel: string): boolean {
     if (!sub.channels.delete(channel)) return false;
     this.detach(channel, sub);
+    this.membership?.left(sub, channel);
     return true;
   }
 

@@ -68,9 +68,14 @@ export class Publication {
     return this.sse;
   }
 
-  /** Approximate retained bytes, for history accounting. */
+  /**
+   * Approximate retained bytes, for history accounting: the JSON text plus the
+   * WS frame and SSE chunk cached on first delivery (each about as long as
+   * the JSON), plus the object. Fixed per publication, so adding and
+   * subtracting it balance.
+   */
   get size(): number {
-    return this.dataJson.length * 2 + 128;
+    return (this.dataJson.length + this.channel.length + this.event.length) * 4 + 200;
   }
 }
 

@@ -75,6 +75,21 @@ describe('CatalogConsumer', () => {
     assert.equal(s.duplicates, 2);
   });
 
+  it('a copy of an applied event_id naming another product announces nothing on that product\'s channel', async () => {
+    // Found by the broker-message fuzz: the duplicate's answer is the first event's product,
+    // and it used to be published on product:<the copy's product_id>.
+    await start([1, 2]);
+    const id = randomUUID();
+    await send(1, { stock: 9 }, id);
+    await settledAll();
+    catalog.products.set(1, { ...catalog.products.get(1)!, version: 3 }); // a later version, not yet announced
+    await send(2, { stock: 1 }, id);
+    await waitFor(() => consumer.stats(), (s) => s.duplicates === 1 && s.inFlight === 0);
+    assert.deepEqual(publisher.on('product:2'), []);
+    assert.deepEqual(publisher.on('product:1').map((p) => [p.data.id, p.data.version]), [[1, 2], [1, 3]]);
+    assert.equal(catalog.products.get(2)!.stock, 5, 'product 2 unchanged');
+  });
+
   it('a malformed event is dead-lettered with the reason and consumption goes on', async () => {
     await start([1]);
     await broker.publish(PRODUCT_CHANGED, Buffer.from('{"event_id": "oops"'));

@@ -17,6 +17,8 @@ export interface TestProduct {
 export class MemoryCatalog implements ChangeApplier<TestProduct> {
   readonly products = new Map<number, TestProduct>();
   readonly applied = new Set<string>();
+  /** event_id → the product it was applied to. */
+  readonly appliedTo = new Map<string, number>();
   /** event_ids in the order they were committed. */
   readonly commits: ChangeEvent[] = [];
   down = false;
@@ -44,10 +46,12 @@ export class MemoryCatalog implements ChangeApplier<TestProduct> {
       if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
       if (this.poison.has(event.event_id)) throw new Error('numeric field overflow');
       // Like the repository: a duplicate answers with the product's current state.
-      if (this.applied.has(event.event_id)) return { status: 'duplicate', product: { ...this.products.get(event.product_id)! } };
+      // (That is the product of the event first applied under this id, whatever product a copy names.)
+      if (this.applied.has(event.event_id)) return { status: 'duplicate', product: { ...this.products.get(this.appliedTo.get(event.event_id)!)! } };
       const p = this.products.get(event.product_id);
       if (!p) return { status: 'unknown_product' };
       this.applied.add(event.event_id);
+      this.appliedTo.set(event.event_id, p.id);
       const next = { ...p, ...event.changes, version: p.version + 1 };
       this.products.set(p.id, next);
       this.commits.push(event);

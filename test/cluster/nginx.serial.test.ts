@@ -19,7 +19,11 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
   let cluster: TestCluster;
   before(async () => {
     // Node 2 starts first: it holds the gateway queue's single active consumer.
-    cluster = await TestCluster.start({ nodes: 3, startOrder: [2, 1, 3], env: { SSE_RETRY_MS: '200' } });
+    cluster = await TestCluster.start({
+      nodes: 3,
+      startOrder: [2, 1, 3],
+      env: { SSE_RETRY_MS: '200', PRESENCE_CHANNELS: 'chat:*', PRESENCE_TTL_MS: '1500' },
+    });
   });
   after(async () => {
     await cluster?.close();
@@ -98,6 +102,26 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       assert.equal(res.status, 200);
       await res.arrayBuffer();
     }
+    await cluster.start(3);
+  });
+
+  it('presence is cluster-wide through nginx; the members of a SIGKILLed node drop out after the TTL', async () => {
+    const watcher = await TestWs.open(`${cluster.node(2).url.replace('http', 'ws')}/realtime/ws`);
+    await watcher.command('join_channel', { channel: 'chat:room' });
+    const member = await TestWs.open(`${cluster.node(3).url.replace('http', 'ws')}/realtime/ws`);
+    const memberId = (await member.next((f) => f.type === 'connected')).client_id;
+    await member.command('join_channel', { channel: 'chat:room' });
+    await watcher.next((f) => f.event === 'presence.join' && f.data.client_id === memberId);
+    const list = async () => (await (await fetch(`${cluster.nginx.url}/realtime/channels/chat:room/presence`)).json()) as any;
+    const before = await list();
+    assert.deepEqual(before.members.map((m: any) => m.node).sort(), ['node-2', 'node-3']);
+    const killedAt = Date.now();
+    await cluster.kill(3);
+    const left = await watcher.next((f) => f.event === 'presence.leave' && f.data.client_id === memberId, 10_000);
+    assert.equal(left.data.node, 'node-3');
+    assert.ok(Date.now() - killedAt < 1500 + 1500, 'announced within the TTL plus one heartbeat');
+    assert.equal((await list()).count, 1);
+    watcher.close();
     await cluster.start(3);
   });
 

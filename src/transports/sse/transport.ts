@@ -14,6 +14,7 @@ import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
+import { releaseHttpState } from './release-http.js';
 
 export const SSE_PATH = '/realtime/events';
 
@@ -137,11 +138,12 @@ export class SseTransport {
       this.gate.release(address);
       return;
     }
-    await this.open(socket, res, identity, channels, since, cors, address);
+    await this.open(socket, req, res, identity, channels, since, cors, address);
   }
 
   private async open(
     socket: TaggedSocket,
+    req: IncomingMessage,
     res: ServerResponse,
     identity: Identity,
     channels: string[],
@@ -164,6 +166,8 @@ export class SseTransport {
     // still resumes from here (and a resuming client keeps its own).
     head += formatSseEvent(String(since ?? this.hub.positionFor(channels)), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
     socket.write(head);
+    // From here on node:http has no part in the stream: free what it holds per connection.
+    releaseHttpState(socket, req);
     socket.once('close', onSocketClose);
 
     this.hub.addConnection(conn);

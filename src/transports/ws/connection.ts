@@ -70,7 +70,7 @@ export class WsConnection implements Subscriber, RateState {
       // Slow-client policy: never queue without bound; the client resumes with `since`.
       this.dropped = true;
       this.limits.onSlow();
-      this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full');
+      this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full', SLOW_CLOSE_GRACE_MS);
       return;
     }
     socket.write(chunk);
@@ -81,14 +81,25 @@ export class WsConnection implements Subscriber, RateState {
     this.write(encodeTextFrame(JSON.stringify(message)));
   }
 
-  close(code: number, reason: string): void {
+  /** Close with `code`; the socket is destroyed `graceMs` later if the client has not completed the closing handshake. */
+  close(code: number, reason: string, graceMs = CLOSE_GRACE_MS): void {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, reason);
-      // Don't wait for a closing handshake from a client that stopped reading.
-      setTimeout(terminate, 2000, this.ws).unref();
+      // Don't wait long for a closing handshake from a client that stopped reading.
+      setTimeout(terminate, graceMs, this.ws).unref();
     }
   }
 }
+
+const CLOSE_GRACE_MS = 2000;
+/**
+ * A slow consumer's close frame sits behind the bytes it has not read yet:
+ * destroying the socket early would discard both, and the client, once it
+ * reads again, would see a dead connection instead of 1013 ("resume with
+ * `since`"). It keeps the socket, and at most its CLIENT_BUFFER_BYTES, this
+ * long (ws's own close timer is 30 s too).
+ */
+const SLOW_CLOSE_GRACE_MS = 30_000;
 
 function terminate(ws: WebSocket): void {
   if (ws.readyState !== ws.CLOSED) ws.terminate();
