@@ -10,6 +10,7 @@ import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
 import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
 import { RedisBus } from './bus/redis.js';
+import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { MemoryPresenceStore, Presence } from './hub/presence.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
@@ -74,7 +75,7 @@ export class Gateway {
       ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
           nodeId: config.nodeId,
           prefix: config.redisPrefix,
-          historySize: config.historySize,
+          retention: RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: 0 }),
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus);
@@ -158,6 +159,7 @@ export class Gateway {
   async init(extensions: GatewayExtension[] = []): Promise<this> {
     if (this.bus !== null) {
       await this.bus.start();
+      this.hub.startAt(await this.bus.currentId());
     } else {
       const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
       if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');

@@ -51,6 +51,8 @@ export interface ClusterBus {
    */
   onGap(handler: () => void): void;
   /** Publications on `channel` after `afterId`, from durable history. */
+  /** The newest id handed out cluster-wide: a new node's starting position. */
+  currentId(): Promise<number>;
   since(channel: string, afterId: number): Promise<DurableRecovery>;
   isReady(): boolean;
   close(): Promise<void>;

@@ -1,13 +1,14 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { BusPublication, ClusterBus, DurableRecovery, PublishOnce } from './bus.js';
+import type { RetentionPolicy } from '../hub/retention.js';
 
 export interface RedisBusOptions {
   nodeId: string;
   /** Key and channel namespace (tests use a unique one per run). */
   prefix?: string;
-  /** Events kept per channel in durable history. */
-  historySize: number;
+  /** Events kept per channel in durable history, by count and age. */
+  retention: RetentionPolicy;
 }
 
 /**
@@ -48,6 +49,13 @@ if maxlen > 0 then
     end
   end
   redis.call('XADD', KEYS[3], 'MAXLEN', maxlen, idText .. '-0', 'b', ARGV[3])
+  -- Age retention: ids are at least the publish time in microseconds, so
+  -- MINID trims what was published before the cutoff.
+  local minKeep = tonumber(ARGV[7])
+  if minKeep > 0 and redis.call('XTRIM', KEYS[3], 'MINID', string.format('%d', minKeep) .. '-0') > 0 then
+    local prev = tonumber(redis.call('GET', KEYS[4]) or '0')
+    if minKeep - 1 > prev then redis.call('SET', KEYS[4], string.format('%d', minKeep - 1)) end
+  end
 else
   redis.call('SET', KEYS[4], idText)
 end
@@ -69,6 +77,7 @@ type RedisWithScript = Redis & {
     bus: string,
     onceField: string,
     onceVersion: number,
+    minKeepId: string,
   ): Promise<string>;
 };
 
@@ -88,7 +97,7 @@ export class RedisBus implements ClusterBus {
   private readonly sub: Redis;
   private readonly prefix: string;
   private readonly busChannel: string;
-  private readonly historySize: number;
+  private readonly retention: RetentionPolicy;
   private handlers: Array<(p: BusPublication) => void> = [];
   private gapHandlers: Array<() => void> = [];
   private subscribedOnce = false;
@@ -98,7 +107,7 @@ export class RedisBus implements ClusterBus {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'hubcast:';
     this.busChannel = `${this.prefix}bus`;
-    this.historySize = options.historySize;
+    this.retention = options.retention;
     const common = {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
@@ -155,20 +164,28 @@ export class RedisBus implements ClusterBus {
   async publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null> {
     const body: Body = { c: channel, e: event, d: dataJson, t: text ? 1 : 0, at: Date.now(), n: this.nodeId };
     const p = this.prefix;
+    const now = Date.now();
+    const keep = this.retention.for(channel);
     const id = await this.pub.hubcastPublish(
       `${p}seq`,
       `${p}floor`,
       `${p}h:${channel}`,
       `${p}trimmed:${channel}`,
       `${p}once:${channel}`,
-      String(Date.now() * 1000),
-      this.historySize,
+      String(now * 1000),
+      keep.count,
       JSON.stringify(body),
       this.busChannel,
       once?.key ?? '',
       once?.version ?? 0,
+      keep.maxAgeMs > 0 ? String((now - keep.maxAgeMs) * 1000) : '0',
     );
     return id === '' ? null : Number(id);
+  }
+
+  /** The newest id the cluster has handed out (0 before the first publication). */
+  async currentId(): Promise<number> {
+    return Number((await this.pub.get(`${this.prefix}seq`)) ?? 0);
   }
 
   async since(channel: string, afterId: number): Promise<DurableRecovery> {

@@ -43,6 +43,7 @@ export interface Config {
   channelsPerConnection: number;
   shutdownTimeoutMs: number;
   nodeId: string;
+  historyRetention?: string;
   redisPrefix: string;
   /** Channel patterns with presence; empty = presence off. */
   presenceChannels: string[];
@@ -134,6 +135,7 @@ function fromEnv(e: Env): Config {
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
     channelsPerConnection: e.CHANNELS_PER_CONNECTION,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    historyRetention: e.HISTORY_RETENTION,
     nodeId: e.NODE_ID ?? `${hostname()}-${process.pid}`,
     redisPrefix: e.REDIS_PREFIX,
     presenceChannels: e.PRESENCE_CHANNELS,

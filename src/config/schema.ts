@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RetentionPolicy } from '../hub/retention.js';
 import { readJwksFile, readPublicKey } from '../auth/keys.js';
 
 /** Env strings "true"/"false"/"1"/"0"/"yes"/"no" → boolean; anything else is an error naming the value. */
@@ -120,6 +121,19 @@ export const envSchema = z.object({
   UPLOAD_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   CHANNELS_PER_CONNECTION: int(1, 100_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
+  /** Per-pattern history retention: `chat:*=500/1h,products=1000/10m` (first match wins; others keep HISTORY_SIZE). */
+  HISTORY_RETENTION: z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        RetentionPolicy.parse(v, { count: 1, maxAgeMs: 0 });
+        return true;
+      } catch {
+        return false; // the message below says which form is expected
+      }
+    }, { message: 'expected comma-separated pattern=count or pattern=count/age (age like 90s, 10m, 24h), e.g. chat:*=500/1h' })
+    .optional(),
   /** This node's name in the cluster (logs, stats, bus messages); default: host-pid. */
   NODE_ID: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).optional(),
   /** Namespace of every Redis key and bus channel hubcast uses. */

@@ -351,6 +351,15 @@ export class Hub implements Publisher {
   }
 
   /**
+   * A node that just joined the bus starts from the cluster's newest id: a
+   * client joining here before any publication arrives still gets a resume
+   * position that any node can serve. Called once, before clients connect.
+   */
+  startAt(id: number): void {
+    if (id > this.lastBusId) this.lastBusId = id;
+  }
+
+  /**
    * The bus reconnected: publications may have gone by unseen. Hold what
    * arrives live, read what was missed on every local channel from durable
    * history, deliver both in id order without repeats.

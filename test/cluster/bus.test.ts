@@ -103,3 +103,40 @@ test('after the bus reconnects, a node catches up on what it missed while away',
     await redis.stop();
   }
 });
+
+test('durable history drops events past their channel pattern age and says so on resume', async () => {
+  const redisUrl = serviceUrls().redisUrl;
+  const prefix = redisPrefix();
+  const [n1] = await Promise.all([startGateway({ redisUrl, redisPrefix: prefix, nodeId: 'ret-1', historyRetention: 'short:*=100/1s' })]);
+  running.push(n1);
+  const old = await postJson(`${n1.url}/realtime/send`, { channel: 'short:a', data: 'old' });
+  await postJson(`${n1.url}/realtime/send`, { channel: 'long:a', data: 'old' });
+  await new Promise((r) => setTimeout(r, 1200)); // the retention window itself is what is under test
+  await postJson(`${n1.url}/realtime/send`, { channel: 'short:a', data: 'new' });
+  await postJson(`${n1.url}/realtime/send`, { channel: 'long:a', data: 'new' });
+  const [n2] = await cluster(1, redisUrl, prefix);
+  const ws = await TestWs.open(n2.wsUrl);
+  const short = await ws.command('join_channel', { channel: 'short:a', since: old.body.id });
+  assert.equal(short.data.recovered, false, 'the aged-out event is reported missing');
+  const long = await ws.command('join_channel', { channel: 'long:a', since: old.body.id });
+  assert.equal(long.data.recovered, true);
+  ws.close();
+});
+
+test('a node that has seen no publication yet hands out a position any node can resume from', async () => {
+  const redisUrl = serviceUrls().redisUrl;
+  const prefix = redisPrefix();
+  const [n1] = await cluster(1, redisUrl, prefix);
+  await postJson(`${n1.url}/realtime/send`, { channel: 'pos:a', data: 'before' });
+  const [fresh] = await cluster(1, redisUrl, prefix);
+  const ws = await TestWs.open(fresh.wsUrl);
+  const joined = await ws.command('join_channel', { channel: 'pos:b' });
+  assert.ok(Number(joined.data.last_id) > 0);
+  ws.close();
+  await postJson(`${n1.url}/realtime/send`, { channel: 'pos:b', data: 'missed' });
+  const other = await TestWs.open(n1.wsUrl);
+  const resumed = await other.command('join_channel', { channel: 'pos:b', since: joined.data.last_id });
+  assert.equal(resumed.data.recovered, true);
+  await other.next((f) => f.type === 'event' && f.data === 'missed');
+  other.close();
+});
