@@ -201,11 +201,22 @@ export class SSEClient {
     if (data !== null && typeof data === 'object') {
       if (data.type === SystemType.connected) {
         this._clientId = data.client_id ?? null;
+        // The welcome carries the resume position: a stream that has seen no
+        // event yet still resumes from here after a reconnect.
+        if (this._lastEventId === null && e.lastEventId) this._lastEventId = String(e.lastEventId);
         this.attempt = 0;
         this.setState('connected', 'connected');
         this.readyWaiter.resolve();
       } else if (data.type === SystemType.recoveryFailed) {
         this.emitter.emit('recovery_failed', { event: 'recovery_failed', id: null, data, raw } satisfies SSEEvent);
+      } else if (data.type === SystemType.tokenExpired) {
+        // The server ends the stream; the native reconnect would reuse the
+        // expired token. Reopen now with a fresh one (getToken) from where we are.
+        const es = this.es;
+        this.es = null;
+        es?.close();
+        this.setState('reconnecting', 'token expired');
+        void this.open();
       }
     }
     this.emitter.emit('system', { event: 'system', id: null, data, raw } satisfies SSEEvent);
