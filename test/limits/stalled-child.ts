@@ -3,7 +3,9 @@
 // steady clock, so a delivery's latency is measured from the moment of publish.
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import { startGateway } from '../helpers/gateway.js';
+import { Transport } from '../../src/hub/subscriber.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}');
 const gw = await startGateway(overrides);
@@ -25,9 +27,6 @@ interface StreamRequest {
   ms: number;
   /** `ticks` events per second (~200 bytes each: what live clients measure). */
   rate: number;
-  /** `bulk` events per second and their size (fills stalled clients' kernel buffers fast). */
-  bulkRate: number;
-  bulkBytes: number;
 }
 
 let peak = 0;
@@ -39,17 +38,13 @@ const sampler = setInterval(() => {
 async function stream(req: StreamRequest): Promise<number> {
   const started = now();
   let ticks = 0;
-  let bulk = 0;
   const pad = 'x'.repeat(140);
-  const bulkPad = 'b'.repeat(req.bulkBytes);
   await new Promise<void>((resolve) => {
     // Every 2 ms, catch up to where the clock says the streams should be: a steady rate, no drift.
     const timer = setInterval(() => {
       const elapsed = now() - started;
       const due = Math.min(Math.floor((elapsed * req.rate) / 1000), Math.floor((req.ms * req.rate) / 1000));
       while (ticks < due) hub.publishNow('ticks', 'tick', { seq: ++ticks, t: now(), pad });
-      const bulkDue = Math.floor((Math.min(elapsed, req.ms) * req.bulkRate) / 1000);
-      while (bulk < bulkDue) hub.publishNow('bulk', 'bulk', { n: ++bulk, pad: bulkPad });
       if (elapsed >= req.ms) {
         clearInterval(timer);
         resolve();
@@ -59,8 +54,28 @@ async function stream(req: StreamRequest): Promise<number> {
   return ticks;
 }
 
-process.on('message', async (m: { type: string } & Partial<StreamRequest> & { channels?: string[] }) => {
-  if (m.type === 'stream') {
+/**
+ * Publish 16 KiB events on `channel` until every subscriber of it has bytes
+ * queued in the server (the kernel's socket buffers toward it are full), or
+ * was dropped: from then on, what it is sent queues in user space.
+ */
+async function fill(channel: string, timeoutMs: number): Promise<number> {
+  const pad = 'f'.repeat(16 * 1024);
+  const deadline = Date.now() + timeoutMs;
+  let n = 0;
+  const subs = () => [...hub.connections(Transport.ws), ...hub.connections(Transport.sse)].filter((s) => s.channels.has(channel)) as unknown as Array<{ socket: Socket }>;
+  while (subs().some((s) => !s.socket.destroyed && s.socket.writableLength === 0) && Date.now() < deadline) {
+    hub.publishNow(channel, 'fill', { n: ++n, pad });
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return n;
+}
+
+process.on('message', async (m: { type: string } & Partial<StreamRequest> & { channels?: string[]; channel?: string }) => {
+  if (m.type === 'fill') {
+    const events = await fill(m.channel!, 60_000);
+    process.send!({ type: 'filled', events, stats: gw.gateway.stats() });
+  } else if (m.type === 'stream') {
     peak = 0;
     const ticks = await stream(m as StreamRequest);
     process.send!({ type: 'streamed', ticks, peak, ...rss() });

@@ -16,7 +16,8 @@ async function serve(onStream: (socket: Socket, released: boolean) => void) {
     const socket = req.socket;
     res.detachSocket(socket);
     socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n: hi\n\n');
-    onStream(socket, releaseHttpState(socket, req));
+    // As the transport does: once node:http is done with the request.
+    queueMicrotask(() => onStream(socket, releaseHttpState(socket, req)));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

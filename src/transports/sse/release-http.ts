@@ -16,11 +16,17 @@ import type { Socket } from 'node:net';
  * sends is discarded), a half-close or an error destroys it, and the
  * transport's own `close` listener does the rest.
  *
+ * Call it after node:http has finished with the request, never synchronously
+ * inside its `request` event (use a microtask): Node 20 lists the parser in the
+ * server's connections again when the message completes, and a released parser
+ * listed there (socket = null) makes `server.close()` throw.
+ *
  * Checked on Node 20 and 24 (test/transports/sse-release.test.ts): the
  * listeners are found by the names node:http binds them under; on a Node whose
  * internals differ nothing is removed and the connection only costs more.
  */
 export function releaseHttpState(socket: Socket, req: IncomingMessage): boolean {
+  if (socket.destroyed) return false; // node:http's own close handling already ran
   const parser = (socket as Socket & { parser?: unknown }).parser;
   if (!parser || typeof freeParser !== 'function') return false;
   for (const [event, name] of HTTP_LISTENERS) {

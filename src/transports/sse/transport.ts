@@ -166,8 +166,9 @@ export class SseTransport {
     // still resumes from here (and a resuming client keeps its own).
     head += formatSseEvent(String(since ?? this.hub.positionFor(channels)), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
     socket.write(head);
-    // From here on node:http has no part in the stream: free what it holds per connection.
-    releaseHttpState(socket, req);
+    // From here on node:http has no part in the stream: free what it holds per
+    // connection, once it is done with this request (see releaseHttpState).
+    queueMicrotask(() => releaseHttpState(socket, req));
     socket.once('close', onSocketClose);
 
     this.hub.addConnection(conn);
