@@ -69,13 +69,14 @@ export class Gateway {
     this.config = config;
     this.log = options.logger ?? createLogger(config.logLevel);
     const ids = new EventIdSequence();
-    this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor });
+    const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: 0 });
+    this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
     this.bus = config.redisUrl
       ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
           nodeId: config.nodeId,
           prefix: config.redisPrefix,
-          retention: RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: 0 }),
+          retention,
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus);

@@ -1,4 +1,5 @@
 import type { Publication } from './publication.js';
+import type { RetentionPolicy } from './retention.js';
 
 /** Result of asking history for what a client missed on one channel. */
 export type Recovery =
@@ -35,6 +36,9 @@ interface Ring {
   lastAt: number;
   /** Dropped whole (channel eviction): its entries in the global order are dead. */
   dropped: boolean;
+  /** This channel's retention (HISTORY_RETENTION pattern, else the defaults). */
+  capacity: number;
+  maxAgeMs: number;
 }
 
 export interface MemoryHistoryOptions {
@@ -51,6 +55,8 @@ export interface MemoryHistoryOptions {
   maxAgeMs?: number;
   /** Ids below this predate the process: nothing is known about them. */
   floor: number;
+  /** Per-channel-pattern count and age; channels it does not name keep `size` and `maxAgeMs`. */
+  retention?: RetentionPolicy;
 }
 
 /** Compact a queue once this many dead slots lead it (and they are at least half of it). */
@@ -63,6 +69,7 @@ export class MemoryHistory implements History {
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private floor: number;
+  private readonly retention: RetentionPolicy | null;
   /** Highest id of any ring dropped whole (channel eviction). */
   private droppedMax = 0;
   /** Estimated bytes of every retained publication. */
@@ -86,6 +93,7 @@ export class MemoryHistory implements History {
     this.maxBytes = options.maxBytes ?? 0;
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.floor = options.floor;
+    this.retention = options.retention ?? null;
   }
 
   get channelCount(): number {
@@ -113,7 +121,17 @@ export class MemoryHistory implements History {
     if (ring === undefined) {
       // Make room first: the new ring, not yet published to, must not be the one chosen.
       if (this.rings.size >= this.maxChannels) this.evictOldestChannel();
-      ring = { items: [], head: 0, firstSeq: 0, evictedMax: 0, lastAt: 0, dropped: false };
+      const keep = this.retention?.for(publication.channel);
+      ring = {
+        items: [],
+        head: 0,
+        firstSeq: 0,
+        evictedMax: 0,
+        lastAt: 0,
+        dropped: false,
+        capacity: keep?.count ?? this.size,
+        maxAgeMs: keep?.maxAgeMs ?? this.maxAgeMs,
+      };
       this.rings.set(publication.channel, ring);
     }
     ring.lastAt = publication.publishedAt;
@@ -126,7 +144,7 @@ export class MemoryHistory implements History {
       this.orderRings.push(ring);
       this.orderSeqs.push(seq);
     }
-    if (ring.items.length - ring.head > this.size) this.evictFirst(ring);
+    if (ring.items.length - ring.head > ring.capacity) this.evictFirst(ring);
     if (this.maxBytes > 0) {
       while (this.bytes > this.maxBytes && this.count > 0) this.evictGloballyOldest();
       // Ring-bound evictions leave dead entries behind: compact when they outnumber the live ones.
@@ -141,7 +159,7 @@ export class MemoryHistory implements History {
       return afterId >= this.droppedMax ? { ok: true, publications: [] } : { ok: false, reason: 'history_gap' };
     }
     if (ring.evictedMax > afterId || this.droppedMax > afterId) return { ok: false, reason: 'history_gap' };
-    const cutoff = this.maxAgeMs > 0 ? Date.now() - this.maxAgeMs : 0;
+    const cutoff = ring.maxAgeMs > 0 ? Date.now() - ring.maxAgeMs : 0;
     const out: Publication[] = [];
     for (let i = ring.head; i < ring.items.length; i++) {
       const p = ring.items[i]!;

@@ -17,3 +17,28 @@ test('a malformed HISTORY_RETENTION fails config naming the variable', () => {
   }
   assert.equal(loadConfig({ HISTORY_RETENTION: 'chat:*=10/5m' }).historyRetention, 'chat:*=10/5m');
 });
+
+test('memory history keeps each channel by its pattern: count and age', async () => {
+  const { MemoryHistory } = await import('../../src/hub/history.js');
+  const { EventIdSequence } = await import('../../src/hub/ids.js');
+  const { Publication } = await import('../../src/hub/publication.js');
+  const ids = new EventIdSequence(1000);
+  const retention = RetentionPolicy.parse('few:*=2,young:*=100/50ms', { count: 10, maxAgeMs: 0 });
+  const h = new MemoryHistory({ size: 10, floor: ids.floor, retention });
+  const put = (channel: string, publishedAt = Date.now()) => {
+    const p = new Publication(ids.next(), channel, 'e', channel, publishedAt);
+    h.append(p);
+    return p.id;
+  };
+  const f0 = put('few:a');
+  put('few:a');
+  put('few:a');
+  assert.deepEqual(h.since('few:a', f0 - 1), { ok: false, reason: 'history_gap' }, 'count 2 for few:*');
+  const o0 = put('other');
+  for (let i = 0; i < 5; i++) put('other');
+  assert.ok(h.since('other', o0 - 1).ok, 'default count 10 elsewhere');
+  const y0 = put('young:a', Date.now() - 1000);
+  put('young:a');
+  assert.deepEqual(h.since('young:a', y0 - 1), { ok: false, reason: 'history_gap' }, 'older than 50 ms is not replayed');
+  assert.ok(h.since('young:a', y0).ok);
+});
