@@ -261,16 +261,30 @@ export class Gateway {
   private async shutdown(): Promise<void> {
     const deadline = this.config.shutdownTimeoutMs;
     const serverClosed = new Promise<void>((resolve) => this.app.server.close(() => resolve()));
-    // Producers first (generator, consumer, then what they stand on): after
-    // this nothing publishes, so what clients hold plus the snapshot below is
-    // the whole history.
-    for (const c of [...this.components].reverse()) {
-      await c.close().catch((err) => this.log.warn({ err, component: c.name }, 'component failed to close'));
+    const closeComponents = async () => {
+      for (const c of [...this.components].reverse()) {
+        await c.close().catch((err) => this.log.warn({ err, component: c.name }, 'component failed to close'));
+      }
+    };
+    const releaseClients = async () => {
+      this.hub.flush();
+      this.sse.closeAll();
+      await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
+      this.ws.stop();
+    };
+    if (this.bus !== null) {
+      // In a cluster, clients go first: they reconnect to another node at once
+      // and resume from durable history, while this node's consumer drains
+      // (what it still publishes reaches them through the bus).
+      await releaseClients();
+      await closeComponents();
+    } else {
+      // Alone, producers go first (generator, consumer, then what they stand
+      // on): after that nothing publishes, so what clients hold plus the
+      // snapshot below is the whole history.
+      await closeComponents();
+      await releaseClients();
     }
-    this.hub.flush();
-    this.sse.closeAll();
-    await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
-    this.ws.stop();
     this.app.server.closeAllConnections?.();
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
     // The closes above announced presence.leave for every client: let those go out on the bus.
