@@ -15,6 +15,7 @@ import { sendError } from '../http/reject.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
 import { releaseHttpState } from './release-http.js';
+import { dropSocket } from '../drop-socket.js';
 
 export const SSE_PATH = '/realtime/events';
 
@@ -57,9 +58,10 @@ class SseConnection implements Subscriber {
     const queued = socket.writableLength;
     if (queued > 0 && queued + chunk.length > this.owner.bufferBytes) {
       // Slow-client policy: drop the stream; the client's Last-Event-ID resume
-      // replays what it missed from history.
+      // replays what it missed from history. The shared error spares Node one
+      // error object per write still queued (see drop-socket.ts).
       this.owner.slowClients++;
-      socket.destroy();
+      dropSocket(socket);
       return;
     }
     socket.write(chunk);

@@ -4,6 +4,7 @@ import { Transport, type Subscriber } from '../../hub/subscriber.js';
 import type { Identity } from '../../auth/permissions.js';
 import { CloseCode } from '../../codes.js';
 import { encodeTextFrame } from './frame.js';
+import { dropSocket } from '../drop-socket.js';
 import type { RateLimit, RateState } from './rate-limit.js';
 
 /** Where the connection object hangs off its `ws` socket (module-level handlers find it here). */
@@ -86,8 +87,17 @@ export class WsConnection implements Subscriber, RateState {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, reason);
       // Don't wait long for a closing handshake from a client that stopped reading.
-      setTimeout(terminate, graceMs, this.ws).unref();
+      setTimeout(terminate, graceMs, this).unref();
     }
+  }
+
+  /**
+   * Destroy the socket now (what `ws.terminate()` does once open), failing
+   * the writes still queued with one shared error (see drop-socket.ts);
+   * ws sees the socket error and close and emits `close` as usual.
+   */
+  terminate(): void {
+    if (this.ws.readyState !== this.ws.CLOSED) dropSocket(this.socket);
   }
 }
 
@@ -97,10 +107,11 @@ const CLOSE_GRACE_MS = 2000;
  * destroying the socket early would discard both, and the client, once it
  * reads again, would see a dead connection instead of 1013 ("resume with
  * `since`"). It keeps the socket, and at most its CLIENT_BUFFER_BYTES, this
- * long (ws's own close timer is 30 s too).
+ * long (ws's own close timer, which destroys without the shared error, is
+ * set to fire after it: see `closeTimeout` in transport.ts).
  */
-const SLOW_CLOSE_GRACE_MS = 30_000;
+export const SLOW_CLOSE_GRACE_MS = 30_000;
 
-function terminate(ws: WebSocket): void {
-  if (ws.readyState !== ws.CLOSED) ws.terminate();
+function terminate(conn: WsConnection): void {
+  conn.terminate();
 }

@@ -15,7 +15,7 @@ import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
 import { SignalRelay } from '../webrtc/relay.js';
-import { WsConnection, kConnection, type WsLimits } from './connection.js';
+import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
 import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
@@ -71,6 +71,10 @@ export class WsTransport {
       maxPayload: options.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
+      // ws destroys a closing socket this long after close(); our own grace
+      // timers (connection.ts) come first and destroy it more cheaply. (ws
+      // 8.23 has the option; @types/ws 8.18 does not list it yet.)
+      ...{ closeTimeout: SLOW_CLOSE_GRACE_MS + 5_000 },
       // A browser sends its token as the subprotocol `bearer.<token>`; the
       // handshake must echo an offered protocol or the browser aborts.
       handleProtocols: (protocols) => {
@@ -250,7 +254,7 @@ export class WsTransport {
     for (const sub of this.hub.connections(Transport.ws)) {
       const conn = sub as WsConnection;
       if (!conn.alive) {
-        conn.ws.terminate();
+        conn.terminate();
         continue;
       }
       conn.alive = false;
@@ -270,7 +274,7 @@ export class WsTransport {
     })));
     const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([done, timer]);
-    for (const c of open) if (c.ws.readyState !== c.ws.CLOSED) c.ws.terminate();
+    for (const c of open) c.terminate();
   }
 
   stop(): void {
