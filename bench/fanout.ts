@@ -599,7 +599,8 @@ async function main(): Promise<void> {
   for (const m of memory) {
     console.log(`${m.server}: server RSS with ${m.subscribers} ${transport} subscribers: ${(m.connectedKiB / 1024).toFixed(1)} MiB (${m.perConnKiB.toFixed(1)} KiB per connection over the idle baseline)`);
   }
-  const bad = all.filter((r) => r.lost > 0 || r.duplicated > 0);
+  // hubcast must lose nothing; a peer's losses show in its row (LOSS/DUP!) without failing the run.
+  const bad = all.filter((r) => r.server === 'hubcast' && (r.lost > 0 || r.duplicated > 0));
   const out =
     opts.out ??
     join(ROOT, 'bench/results', `fanout-${transport}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

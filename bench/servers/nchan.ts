@@ -57,7 +57,9 @@ http {
     location = /pub {
       nchan_publisher http;
       nchan_channel_id $arg_id;
-      nchan_message_buffer_length 16;
+      # A subscriber more than this many messages behind loses the older ones
+      # (seen at 9k with 16): above the harness's lag bound (64) + window (8).
+      nchan_message_buffer_length 256;
     }
   }
 }
