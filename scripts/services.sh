@@ -286,13 +286,16 @@ redis_status() {
 RMQ_DIR="$DIR/rabbitmq"
 RMQ_PID="$RMQ_DIR/rabbit.pid"
 RMQ_LOG_DIR="$RMQ_DIR/log"
-RMQ_LOG="$RMQ_LOG_DIR/rabbit@localhost.log"
+# One node name per port: a second instance (a benchmark's private services) on the same
+# machine shares epmd, and two nodes registered under one name break each other.
+RMQ_NODE="hubcast-$AMQP_PORT@localhost"
+RMQ_LOG="$RMQ_LOG_DIR/$RMQ_NODE.log"
 MGMT_URL="http://127.0.0.1:$MGMT_PORT"
 
 # Everything the node and the CLI tools must agree on; set before the first CLI call (MACHINE.md).
 rabbit_env() {
   export HOME="$RMQ_DIR/home"
-  export RABBITMQ_NODENAME=rabbit@localhost
+  export RABBITMQ_NODENAME=$RMQ_NODE
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT=$AMQP_PORT
   export RABBITMQ_DIST_PORT=$DIST_PORT
@@ -425,8 +428,11 @@ rabbitmq_stop() {
     log "rabbitmq: not running"
   fi
   rm -f "$RMQ_PID"
-  # Every CLI call starts epmd and it outlives the node.
-  if command -v epmd >/dev/null; then epmd -kill >/dev/null 2>&1 || true; fi
+  # Every CLI call starts epmd and it outlives the node; stop it only when no
+  # other node (another instance of this script on other ports) still uses it.
+  if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q '^name '; then
+    epmd -kill >/dev/null 2>&1 || true
+  fi
   local p
   for p in "$AMQP_PORT" "$MGMT_PORT"; do
     wait_for 20 port_closed "$p" || die "rabbitmq: port $p still open after stop"
