@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Cleanup, TestProducer, changeEvent, getProduct, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, changeEvent, getProduct, isolatedServices } from '../helpers/e2e.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost } from '../helpers/services.js';
+import { createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
@@ -56,12 +56,8 @@ describe('SIGTERM on a running gateway', { timeout: 60_000 }, () => {
   });
 
   it('exits 0 within 10 s; WS clients get 1012, SSE streams end', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    const { vhost, env } = await isolatedServices(cleanup);
+    const gw = await startHubcast('gateway', env);
     cleanup.add(() => gw.stop());
 
     const clients = await Promise.all([TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl)]);

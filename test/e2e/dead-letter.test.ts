@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Cleanup, TestProducer, TestSql, changeEvent, drainDeadLetters, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, drainDeadLetters, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
+import { queueInfo } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 const REASON = 'x-hubcast-reason';
@@ -20,13 +20,9 @@ describe('malformed broker messages', { timeout: 60_000 }, () => {
   });
 
   it('are dead-lettered to catalog.dead with the reason; later valid events still apply', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
     // The gateway as its own process: a crash would show as an exit.
-    const redis = sharedRedis(cleanup);
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    const { db, vhost, env } = await isolatedServices(cleanup);
+    const gw = await startHubcast('gateway', env);
     cleanup.add(() => gw.stop());
     const producer = await TestProducer.open(vhost.url);
     cleanup.add(() => producer.close());

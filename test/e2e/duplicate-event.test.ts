@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { catalogPipeline } from '../../src/pipeline.js';
-import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
-import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
+import { queueInfo } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
@@ -18,11 +18,7 @@ describe('duplicated event_id', { timeout: 60_000 }, () => {
   after(() => cleanup.run());
 
   it('is applied once and announced once', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
+    const { db, vhost, redis } = await isolatedServices(cleanup);
     const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
     cleanup.add(() => gw.close());
     const sql = await TestSql.open(db.url);

@@ -9,9 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, queueInfo } from '../helpers/services.js';
+import { queueInfo } from '../helpers/services.js';
 
 describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
   const cleanup = new Cleanup();
@@ -21,12 +21,7 @@ describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
   });
 
   it('the unacked event is redelivered and applied exactly once after a restart', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
-    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix };
+    const { db, vhost, env } = await isolatedServices(cleanup);
     const first = await startHubcast('gateway', env, { name: 'gateway #1' });
     cleanup.add(() => first.stop());
     const sql = await TestSql.open(db.url);

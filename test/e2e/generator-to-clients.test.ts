@@ -11,10 +11,10 @@ import type { ChangeEvent } from '../../src/catalog/change-event.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
 import { catalogPipeline } from '../../src/pipeline.js';
-import { Cleanup, getProduct, pollUntil, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson, startGateway } from '../helpers/gateway.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost } from '../helpers/services.js';
+import { createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
@@ -48,11 +48,7 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
   });
 
   it('in-process gateway, EventGenerator on its own connection: one event, exact state', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
+    const { db, vhost, redis } = await isolatedServices(cleanup);
     const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
     cleanup.add(() => gw.close());
 
@@ -108,12 +104,7 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
   });
 
   it('distributed: `hubcast gateway` and `hubcast generator` as separate processes', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
-    const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix };
+    const { env } = await isolatedServices(cleanup);
     const gw = await startHubcast('gateway', env);
     cleanup.add(() => gw.stop());
 

@@ -12,10 +12,10 @@ import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { Cleanup, TestSql, gatewayStats, pollUntil, sharedRedis } from '../helpers/e2e.js';
+import { Cleanup, TestSql, gatewayStats, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson } from '../helpers/gateway.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
-import { createTestDatabase, createTestVhost, restartService, startService } from '../helpers/services.js';
+import { restartService, startService } from '../helpers/services.js';
 
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
 
@@ -27,12 +27,8 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
   });
 
   it('every confirmed event is applied exactly once', async () => {
-    const db = await createTestDatabase();
-    cleanup.add(() => db.drop());
-    const vhost = await createTestVhost();
-    cleanup.add(() => vhost.drop());
-    const redis = sharedRedis(cleanup);
-    const gw = await startHubcast('gateway', { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix });
+    const { db, vhost, env } = await isolatedServices(cleanup);
+    const gw = await startHubcast('gateway', env);
     cleanup.add(() => gw.stop());
     const sql = await TestSql.open(db.url);
     cleanup.add(() => sql.close());

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { redisPrefix, serviceUrls } from './services.js';
+import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls } from './services.js';
 
 /** Poll `get` until `pred` holds for its value; returns that value. Rejects with the last value after `timeoutMs`. */
 export async function pollUntil<T>(
@@ -203,4 +203,18 @@ export function sharedRedis(cleanup: Cleanup): { url: string; prefix: string } {
   const prefix = redisPrefix();
   cleanup.add(() => dropRedisPrefix(url, prefix));
   return { url, prefix };
+}
+
+/**
+ * A fresh database, vhost and Redis namespace for one test, dropped by
+ * `cleanup`, and the gateway environment that points at them.
+ */
+export async function isolatedServices(cleanup: Cleanup) {
+  const db = await createTestDatabase();
+  cleanup.add(() => db.drop());
+  const vhost = await createTestVhost();
+  cleanup.add(() => vhost.drop());
+  const redis = sharedRedis(cleanup);
+  const env = { DATABASE_URL: db.url, BROKER_URL: vhost.url, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix };
+  return { db, vhost, redis, env };
 }
