@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Cleanup, TestProducer, changeEvent, getProduct, isolatedServices } from '../helpers/e2e.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 

@@ -14,7 +14,6 @@ import { catalogPipeline } from '../../src/pipeline.js';
 import { Cleanup, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson, startGateway } from '../helpers/gateway.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
-import { createTestVhost } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 
