@@ -48,8 +48,10 @@ export interface ClusterBus {
   /**
    * Called when the stream of publications may have had a gap (the bus
    * reconnected): whatever this node knew locally is no longer complete.
+   * `resubscribed` settles once the subscription is confirmed again and
+   * history can be read without missing what is published meanwhile.
    */
-  onGap(handler: () => void): void;
+  onGap(handler: (resubscribed: Promise<void>) => void): void;
   /** Publications on `channel` after `afterId`, from durable history. */
   /** The newest id handed out cluster-wide: a new node's starting position. */
   currentId(): Promise<number>;

@@ -99,7 +99,7 @@ export class RedisBus implements ClusterBus {
   private readonly busChannel: string;
   private readonly retention: RetentionPolicy;
   private handlers: Array<(p: BusPublication) => void> = [];
-  private gapHandlers: Array<() => void> = [];
+  private gapHandlers: Array<(resubscribed: Promise<void>) => void> = [];
   private subscribedOnce = false;
   private closed = false;
 
@@ -125,13 +125,15 @@ export class RedisBus implements ClusterBus {
     this.sub.on('ready', () => {
       if (this.subscribedOnce) {
         this.log.warn('redis bus reconnected: catching up from durable history');
-        // The catch-up reads history over the publish connection, which reconnects on its own
-        // schedule: a read sent before it is ready fails, and that channel's gap is never filled.
-        const gap = () => {
-          for (const h of this.gapHandlers) h();
-        };
-        if (this.pub.status === 'ready') gap();
-        else this.pub.once('ready', gap);
+        // The hub holds live messages from now on, and reads history once
+        // `resubscribed` settles: only then is the subscription confirmed (a
+        // read before it would miss what is published until then) and the
+        // publish connection, which history is read over, ready.
+        const resubscribed = (async () => {
+          await this.sub.subscribe(this.busChannel);
+          if (this.pub.status !== 'ready') await new Promise((resolve) => this.pub.once('ready', resolve));
+        })();
+        for (const h of this.gapHandlers) h(resubscribed);
       }
       this.subscribedOnce = true;
     });
@@ -157,7 +159,7 @@ export class RedisBus implements ClusterBus {
     this.handlers.push(handler);
   }
 
-  onGap(handler: () => void): void {
+  onGap(handler: (resubscribed: Promise<void>) => void): void {
     this.gapHandlers.push(handler);
   }
 

@@ -38,6 +38,9 @@ export interface JoinResult {
   missed: Buffer | null;
 }
 
+/** Durable-history reads tried per channel after a bus gap (~15 s with the backoff). */
+const CATCH_UP_ATTEMPTS = 20;
+
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
 /** Told of every channel a connection joins and leaves (presence). */
@@ -80,6 +83,8 @@ export class Hub implements Publisher {
   /** Highest bus id delivered here, and the catch-up state after a bus gap. */
   private lastBusId = 0;
   private catchUp: BusPublication[] | null = null;
+  private gapAgain = false;
+  private resubscribed: Promise<void> = Promise.resolve();
   /** Presence, when some channels have it. */
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
@@ -93,7 +98,7 @@ export class Hub implements Publisher {
       // Nothing is known locally until the bus delivers: resumes go to the bus.
       history.resetCoverage();
       bus.onPublication((p) => this.fromBus(p));
-      bus.onGap(() => void this.recoverGap());
+      bus.onGap((resubscribed) => void this.recoverGap(resubscribed));
     }
   }
 
@@ -364,22 +369,49 @@ export class Hub implements Publisher {
    * arrives live, read what was missed on every local channel from durable
    * history, deliver both in id order without repeats.
    */
-  private async recoverGap(): Promise<void> {
-    if (this.bus === null || this.catchUp !== null) return;
+  private async recoverGap(resubscribed: Promise<void>): Promise<void> {
+    if (this.bus === null) return;
+    this.resubscribed = resubscribed;
+    if (this.catchUp !== null) {
+      // Another gap while catching up: read again once this pass is done.
+      this.gapAgain = true;
+      return;
+    }
+    // Hold live messages from the first moment: everything after `from` is
+    // delivered once the reads below are merged with them, in id order.
     this.catchUp = [];
     this.history.resetCoverage();
     const from = this.lastBusId;
-    const names = [...this.channels.keys(), BROADCAST_CHANNEL];
     const found: BusPublication[] = [];
-    await Promise.all(
-      names.map(async (name) => {
-        const r = await this.bus!.since(name, from).catch(() => null);
-        if (r !== null && r.ok) found.push(...r.entries);
-      }),
-    );
+    do {
+      this.gapAgain = false;
+      // A failed resubscribe is followed by another reconnect, hence another gap.
+      await this.resubscribed.catch(() => undefined);
+      const names = [...this.channels.keys(), BROADCAST_CHANNEL];
+      await Promise.all(names.map(async (name) => found.push(...(await this.readMissed(name, from)))));
+    } while (this.gapAgain);
     const live = this.catchUp;
     this.catchUp = null;
+    // Sorted, so fromBus's `id <= lastBusId` check drops what was read twice.
     for (const p of [...found, ...live].sort((a, b) => a.id - b.id)) this.fromBus(p);
+  }
+
+  /**
+   * What `channel` missed after `from`, from durable history. Redis is often
+   * still coming back when the bus reconnects, so a failed read is retried
+   * (live events stay held meanwhile) rather than skipped, which would be a
+   * silent gap for the channel's subscribers.
+   */
+  private async readMissed(channel: string, from: number): Promise<BusPublication[]> {
+    for (let attempt = 0; attempt < CATCH_UP_ATTEMPTS; attempt++) {
+      try {
+        const r = await this.bus!.since(channel, from);
+        return r.ok ? r.entries : [];
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
+    return [];
   }
 
   /** Write everything queued now (shutdown, tests). */
