@@ -23,6 +23,11 @@
 # Concurrent invocations are serialized with a lock file, so parallel test runs may all call `start`.
 set -euo pipefail
 
+SELF=$(readlink -f "$0")
+# Daemons inherit the working directory: start them from one that cannot be
+# deleted under them (an Erlang node whose cwd is gone can no longer spawn
+# helpers, and RabbitMQ's management API then fails with 500s).
+cd /
 DIR=${HUBCAST_SERVICES_DIR:-/tmp/hubcast-services}
 PG_PORT=${HUBCAST_PG_PORT:-55432}
 REDIS_PORT=${HUBCAST_REDIS_PORT:-56379}
@@ -156,7 +161,7 @@ ensure_dir() {
 run_locked() {
   if [[ ${HUBCAST_SERVICES_LOCKED:-} == "$DIR" ]]; then return 0; fi
   local rc=0
-  HUBCAST_SERVICES_LOCKED=$DIR flock -o -E 75 -w 600 "$DIR/.lock" bash "$0" "$@" || rc=$?
+  HUBCAST_SERVICES_LOCKED=$DIR flock -o -E 75 -w 600 "$DIR/.lock" bash "$SELF" "$@" || rc=$?
   (( rc != 75 )) || die "timed out after 600 s waiting for the lock on $DIR/.lock"
   exit $rc
 }
@@ -553,7 +558,7 @@ cmd_tools() {
 }
 
 usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$SELF" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
   exit 2
 }
 
