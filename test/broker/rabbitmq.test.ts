@@ -195,8 +195,10 @@ describe('rabbitmq driver specifics', () => {
       // The consumer was cancelled by the server; the driver reconnects, re-declares and resubscribes.
       await waitFor(
         async () => {
-          await broker.publish(PRODUCT_CHANGED, Buffer.from('probe'));
-          return inbox.buffered;
+          // A probe sent while the driver is still reconnecting may be rejected
+          // (connection lost before its confirm): that is the documented answer, try again.
+          const sent = await broker.publish(PRODUCT_CHANGED, Buffer.from('probe')).then(() => true, () => false);
+          return sent ? inbox.buffered : 0;
         },
         (n) => n > 0,
         10_000,
