@@ -30,7 +30,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cpuMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
+import { cpuMicros, cpuSplitMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNchan, ensureUws } from './lib/peers.js';
@@ -276,6 +276,8 @@ interface PhaseResult {
   clientCpuSec: number;
   clientCpuPct: number;
   serverCpuMicrosPerDelivery: number;
+  serverUserMicrosPerDelivery: number;
+  serverSysMicrosPerDelivery: number;
   harnessBound: boolean;
   /** Busy % of each CPU over the phase (whole machine, softirq included). */
   coreBusyPct: number[];
@@ -313,6 +315,7 @@ async function runPhase(
   };
 
   const cpuServer0 = cpuMicros(server.pid);
+  const split0 = cpuSplitMicros(server.pid);
   const cpuClients0 = workers.reduce((s, w) => s + cpuMicros(w.child.pid!), 0) + cpuMicros(process.pid);
   const sys0 = cpuTimes();
   const t0 = nowMicros();
@@ -373,6 +376,7 @@ async function runPhase(
   const t1 = nowMicros();
   const coreBusy = cpuBusyPct(sys0, cpuTimes());
   const cpuServer1 = cpuMicros(server.pid);
+  const split1 = cpuSplitMicros(server.pid);
   const cpuClients1 = workers.reduce((s, w) => s + cpuMicros(w.child.pid!), 0) + cpuMicros(process.pid);
   pub.close();
 
@@ -421,6 +425,9 @@ async function runPhase(
     clientCpuSec: clientCpu,
     clientCpuPct: clientPct,
     serverCpuMicrosPerDelivery: received > 0 ? (serverCpu * 1e6) / received : NaN,
+    // Kernel time is the write syscalls plus, on loopback, the receiving side's TCP processing.
+    serverUserMicrosPerDelivery: received > 0 ? (split1.user - split0.user) / received : NaN,
+    serverSysMicrosPerDelivery: received > 0 ? (split1.sys - split0.sys) / received : NaN,
     // The client side (all on one CPU when pinned) was the limit, not the server.
     harnessBound: clientPct >= 90 && serverPct < 90,
     coreBusyPct: coreBusy.map((x) => Math.round(x)),
@@ -500,7 +507,7 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
 }
 
 const COLUMNS = ['server', 'tr', 'N', 'phase', 'events', 'deliveries/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'lost', 'dup', 'srv CPU', 'cli CPU', 'cores', 'µs/deliv', 'note'];
-const WIDTHS = [8, 3, 6, 8, 7, 12, 7, 7, 8, 7, 5, 4, 7, 7, 9, 8, 0];
+const WIDTHS = [8, 3, 6, 8, 7, 12, 7, 7, 8, 7, 5, 4, 7, 7, 9, 20, 0];
 function row(cells: string[]): string {
   return cells.map((c, i) => (WIDTHS[i] ? c.padStart(WIDTHS[i]) : c)).join('  ');
 }
@@ -526,7 +533,7 @@ function printRow(r: PhaseResult): void {
       `${r.serverCpuPct.toFixed(0)}%`,
       `${r.clientCpuPct.toFixed(0)}%`,
       r.coreBusyPct.join('/'),
-      r.serverCpuMicrosPerDelivery.toFixed(2),
+      `${r.serverCpuMicrosPerDelivery.toFixed(2)} (${r.serverUserMicrosPerDelivery.toFixed(2)}u+${r.serverSysMicrosPerDelivery.toFixed(2)}s)`,
       note,
     ]),
   );

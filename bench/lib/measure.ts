@@ -16,12 +16,16 @@ const CLK_TCK = (() => {
 
 /** user + system CPU time of `pid` in microseconds (children not included). */
 export function cpuMicros(pid: number): number {
+  const { user, sys } = cpuSplitMicros(pid);
+  return user + sys;
+}
+
+/** User and system (kernel: syscalls, and on loopback the receiving side's TCP work too) CPU time of `pid`, µs. */
+export function cpuSplitMicros(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may hold spaces: count fields after its closing paren.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / CLK_TCK;
+  return { user: (Number(fields[11]) * 1e6) / CLK_TCK, sys: (Number(fields[12]) * 1e6) / CLK_TCK };
 }
 
 /** Peak and current resident set of `pid`, in KiB. */

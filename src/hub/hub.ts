@@ -1,23 +1,18 @@
 import { EventIdSequence } from './ids.js';
 import { Publication, BinaryPublication } from './publication.js';
+import { FanOut, concatFrames, type FanOutChannel, type Pending } from './fanout.js';
 import type { MemoryHistory } from './history.js';
 import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
 import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
 
-type Pending = Publication | BinaryPublication;
-
-/** Subscribers of one channel, split by transport so each chunk is built only if someone needs it. */
-interface Channel {
-  readonly name: string;
-  readonly ws: Set<Subscriber>;
-  readonly sse: Set<Subscriber>;
-  /** Subscribers still being caught up from durable history: their live events are held back. */
-  readonly held: Set<Subscriber>;
-  /** Publications waiting for this turn's flush, oldest first. */
-  pending: Pending[];
-}
+/**
+ * Subscribers of one channel, split by transport so each chunk is built only
+ * if someone needs it; `held` are still being caught up from durable history
+ * (their live events are held back); `pending` waits for the next fan-out slice.
+ */
+type Channel = FanOutChannel;
 
 export interface HubStats {
   channels: number;
@@ -55,11 +50,9 @@ function newChannel(name: string): Channel {
 
 /**
  * The realtime core: channels appear with their first subscriber and vanish
- * with the last. Publications are queued per channel and flushed once per
- * event-loop turn: every publication of the turn is framed once, the frames
- * are concatenated once, and that one buffer is written to each subscriber.
- * Writing one buffer per subscriber per turn (not one per event) is what keeps
- * the per-delivery cost near the cost of the write itself.
+ * with the last. Publications are queued per channel and written by the
+ * fan-out (fanout.ts): framed once, concatenated once per turn, one write per
+ * subscriber, large channels in time slices that later publications join.
  *
  * Alone, the hub numbers publications itself and keeps history in memory.
  * With a cluster bus, ids and durable history come from the bus, and every
@@ -74,10 +67,12 @@ export class Hub implements Publisher {
   private readonly channels = new Map<string, Channel>();
   /** Every connection: the audience of broadcasts. */
   private readonly everyone: Channel = newChannel(BROADCAST_CHANNEL);
-  private readonly dirty: Channel[] = [];
   /** Live publications held back per subscriber while it is caught up. */
   private readonly holds = new Map<Subscriber, Pending[]>();
-  private flushScheduled = false;
+  private readonly fanOut = new FanOut((ch, items) => {
+    for (const sub of ch.held) this.holds.get(sub)?.push(...items);
+  });
+  /** Replays written by joins (fan-out writes are counted by the fan-out). */
   private messagesOut = 0;
   private publications = 0;
   /** Highest bus id delivered here, and the catch-up state after a bus gap. */
@@ -300,7 +295,7 @@ export class Hub implements Publisher {
   publishBinary(channel: string, payload: Buffer): number {
     const ch = this.channels.get(channel);
     if (ch === undefined || ch.ws.size === 0) return 0;
-    this.enqueue(ch, new BinaryPublication(channel, payload));
+    this.fanOut.enqueue(ch, new BinaryPublication(channel, payload));
     return ch.ws.size;
   }
 
@@ -327,7 +322,7 @@ export class Hub implements Publisher {
   }
 
   stats(): HubStats {
-    return { channels: this.channels.size, messagesOut: this.messagesOut, publications: this.publications };
+    return { channels: this.channels.size, messagesOut: this.messagesOut + this.fanOut.messagesOut, publications: this.publications };
   }
 
   private localAudience(channel: string): number {
@@ -341,7 +336,7 @@ export class Hub implements Publisher {
     this.publications++;
     const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
     if (ch === undefined) return 0;
-    this.enqueue(ch, publication);
+    this.fanOut.enqueue(ch, publication);
     return ch.ws.size + ch.sse.size + ch.held.size;
   }
 
@@ -416,35 +411,8 @@ export class Hub implements Publisher {
 
   /** Write everything queued now (shutdown, tests). */
   flush(): void {
-    this.flushScheduled = false;
-    const dirty = this.dirty.splice(0);
-    for (const ch of dirty) {
-      const pending = ch.pending;
-      ch.pending = [];
-      if (ch.ws.size > 0) {
-        const chunk = concatFrames(pending, Transport.ws);
-        if (chunk.length > 0) for (const sub of ch.ws) sub.write(chunk);
-        this.messagesOut += ch.ws.size * pending.length;
-      }
-      if (ch.sse.size > 0) {
-        const chunk = concatFrames(pending, Transport.sse);
-        if (chunk.length > 0) for (const sub of ch.sse) sub.write(chunk);
-        this.messagesOut += ch.sse.size * countText(pending);
-      }
-      if (ch.held.size > 0) for (const sub of ch.held) this.holds.get(sub)?.push(...pending);
-    }
+    this.fanOut.flush();
   }
-
-  private enqueue(ch: Channel, item: Pending): void {
-    if (ch.pending.length === 0) this.dirty.push(ch);
-    ch.pending.push(item);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushBound);
-    }
-  }
-
-  private readonly flushBound = (): void => this.flush();
 
   private detach(name: string, sub: Subscriber): void {
     const ch = this.channels.get(name);
@@ -466,30 +434,3 @@ function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
 function isPending(ch: Channel, p: Publication): boolean {
   return ch.pending.length > 0 && ch.pending.includes(p);
 }
-
-function countText(items: Pending[]): number {
-  let n = 0;
-  for (const p of items) if (p instanceof Publication) n++;
-  return n;
-}
-
-/** One buffer holding every item's frame for `transport`, in order. */
-function concatFrames(items: ReadonlyArray<Pending>, transport: Transport): Buffer {
-  if (items.length === 1) {
-    const p = items[0];
-    if (transport === Transport.ws) return p.wsFrame();
-    return p instanceof Publication ? p.sseChunk() : EMPTY;
-  }
-  const parts: Buffer[] = [];
-  let total = 0;
-  for (const p of items) {
-    const part = transport === Transport.ws ? p.wsFrame() : p instanceof Publication ? p.sseChunk() : null;
-    if (part !== null) {
-      parts.push(part);
-      total += part.length;
-    }
-  }
-  return Buffer.concat(parts, total);
-}
-
-const EMPTY = Buffer.alloc(0);

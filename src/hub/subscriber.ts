@@ -14,6 +14,8 @@ export interface Subscriber {
   readonly userId: string | null;
   /** Channels this connection is in (kept by the hub). */
   readonly channels: Set<string>;
+  /** Scratch field of the hub's fan-out (see fanout.ts); starts at 0, nothing else touches it. */
+  fanoutMark: number;
   /** Write bytes already framed for this transport; applies the slow-client policy. */
   write(chunk: Buffer): void;
 }

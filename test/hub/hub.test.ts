@@ -9,6 +9,7 @@ import { Transport, type Subscriber } from '../../src/hub/subscriber.js';
 class Sink implements Subscriber {
   readonly channels = new Set<string>();
   readonly writes: Buffer[] = [];
+  fanoutMark = 0;
   constructor(readonly transport: Transport, readonly clientId: string, readonly userId: string | null = null) {}
   write(chunk: Buffer): void {
     this.writes.push(chunk);

@@ -39,6 +39,7 @@ type TaggedSocket = Socket & { [kConnection]?: SseConnection };
 class SseConnection implements Subscriber {
   readonly transport = Transport.sse;
   readonly channels = new Set<string>();
+  fanoutMark = 0;
   constructor(
     readonly socket: Socket,
     readonly clientId: string,

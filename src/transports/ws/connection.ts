@@ -27,6 +27,7 @@ export interface WsLimits {
 export class WsConnection implements Subscriber, RateState {
   readonly transport = Transport.ws;
   readonly channels = new Set<string>();
+  fanoutMark = 0;
   readonly clientId: string;
   readonly ws: WebSocket;
   readonly socket: Duplex;

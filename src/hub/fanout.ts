@@ -1,0 +1,277 @@
+import { performance } from 'node:perf_hooks';
+import { Publication, type BinaryPublication } from './publication.js';
+import { Transport, type Subscriber } from './subscriber.js';
+
+export type Pending = Publication | BinaryPublication;
+
+/** What the fan-out needs of a channel (the hub owns the rest). */
+export interface FanOutChannel {
+  readonly name: string;
+  readonly ws: Set<Subscriber>;
+  readonly sse: Set<Subscriber>;
+  /** Subscribers still being caught up from durable history: they get items through `onHeld`. */
+  readonly held: Set<Subscriber>;
+  /** Publications not yet handed to a round, oldest first. */
+  pending: Pending[];
+}
+
+/**
+ * Time one slice of writing may take before the loop gets to read sockets
+ * again. Short enough that joins, pings and small channels are not stuck
+ * behind a large channel; long enough that the yield (one poll) is noise.
+ */
+const SLICE_MS = 1;
+/** Writes between clock reads inside a slice. */
+const CLOCK_EVERY = 64;
+/**
+ * Past this many queued writes a slice does not yield: reading more input
+ * while the backlog grows would let publishers outrun the fan-out without
+ * bound. Not yielding stops reading, and TCP pushes back on the publishers.
+ */
+const MAX_QUEUED_WRITES = 200_000;
+
+/**
+ * One batch of items for one channel's subscribers as they were when the
+ * round was formed. Items published while the round is being written are
+ * appended for the subscribers it has not reached yet (see FanOut.form), so
+ * under load a subscriber gets everything since its last write in one write.
+ */
+class Round {
+  readonly ws: Subscriber[];
+  readonly sse: Subscriber[];
+  wsAt = 0;
+  sseAt = 0;
+  /** Frames of the items so far, built on first need and extended on merge. */
+  private wsChunk: Buffer | null = null;
+  private sseChunk: Buffer | null = null;
+  private readonly items: Pending[];
+  /** Items per write (every item on WS; text publications on SSE): for the messages-out count. */
+  wsCount = 0;
+  sseCount = 0;
+  constructor(
+    /** The slice that formed it: written in a later one, membership may have changed, so it is checked. */
+    readonly formedIn: number,
+    readonly channel: FanOutChannel,
+    items: Pending[],
+    ws: Subscriber[],
+    sse: Subscriber[],
+  ) {
+    this.items = items;
+    this.ws = ws;
+    this.sse = sse;
+    this.wsCount = items.length;
+    this.sseCount = countText(items);
+  }
+
+  get remaining(): number {
+    return this.ws.length - this.wsAt + this.sse.length - this.sseAt;
+  }
+
+  /** Append `more` for the subscribers not written yet. */
+  extend(more: Pending[]): void {
+    if (this.wsChunk !== null && this.wsAt < this.ws.length) this.wsChunk = Buffer.concat([this.wsChunk, concatFrames(more, Transport.ws)]);
+    else this.wsChunk = null;
+    if (this.sseChunk !== null && this.sseAt < this.sse.length) this.sseChunk = Buffer.concat([this.sseChunk, concatFrames(more, Transport.sse)]);
+    else this.sseChunk = null;
+    for (const p of more) this.items.push(p);
+    this.wsCount += more.length;
+    this.sseCount += countText(more);
+  }
+
+  wsFrames(): Buffer {
+    if (this.wsChunk === null) this.wsChunk = concatFrames(this.items, Transport.ws);
+    return this.wsChunk;
+  }
+
+  sseFrames(): Buffer {
+    if (this.sseChunk === null) this.sseChunk = concatFrames(this.items, Transport.sse);
+    return this.sseChunk;
+  }
+
+  /** Tag every subscriber this round has not written yet with `mark`. */
+  markRemaining(mark: number): void {
+    for (let i = this.wsAt; i < this.ws.length; i++) this.ws[i].fanoutMark = mark;
+    for (let i = this.sseAt; i < this.sse.length; i++) this.sse[i].fanoutMark = mark;
+  }
+}
+
+/**
+ * Writes publications to subscribers: every publication of an event-loop
+ * turn framed once, concatenated once per channel and transport, and that one
+ * buffer written to each subscriber — one write per subscriber per turn, not
+ * per event, is what keeps a delivery near the cost of the write itself.
+ *
+ * Large channels are written in time slices (SLICE_MS), yielding to the event
+ * loop between slices. Publications that arrive meanwhile are merged into the
+ * round in progress for the subscribers it has not reached, so a publisher
+ * that waits for each acknowledgement still gets its events batched, and a
+ * 10,000-subscriber broadcast does not hold up everyone else's traffic.
+ *
+ * Order: rounds are written oldest first, and an item is merged into a round
+ * only when every round queued after it belongs to the same channel, so a
+ * subscriber never receives a publication before an older one that was queued
+ * for it on another channel (within one round, items are channel-grouped as
+ * they always were within a turn).
+ */
+export class FanOut {
+  private readonly dirty: FanOutChannel[] = [];
+  private readonly rounds: Round[] = [];
+  private scheduled = false;
+  private queuedWrites = 0;
+  private mark = 0;
+  /** Counts slices (and flushes), so a round knows whether membership may have changed since it was formed. */
+  private slice = 0;
+  messagesOut = 0;
+
+  constructor(
+    /** Called with items of a channel that has held subscribers, when they are formed into a round. */
+    private readonly onHeld: (channel: FanOutChannel, items: Pending[]) => void,
+  ) {}
+
+  /** Queue `item` on `ch` for the next slice. */
+  enqueue(ch: FanOutChannel, item: Pending): void {
+    if (ch.pending.length === 0) this.dirty.push(ch);
+    ch.pending.push(item);
+    this.schedule();
+  }
+
+  /** Write everything queued now, without yielding (shutdown, tests). */
+  flush(): void {
+    this.slice++;
+    this.form();
+    this.write(Infinity);
+  }
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.sliceBound);
+    }
+  }
+
+  private readonly sliceBound = (): void => {
+    this.scheduled = false;
+    this.slice++;
+    this.form();
+    this.write(performance.now() + SLICE_MS);
+    if (this.rounds.length > 0) this.schedule();
+  };
+
+  /** Turn each dirty channel's pending items into rounds (or merge them into the tail). */
+  private form(): void {
+    if (this.dirty.length === 0) return;
+    const dirty = this.dirty.splice(0);
+    for (const ch of dirty) {
+      const items = ch.pending;
+      if (items.length === 0) continue; // the channel vanished
+      ch.pending = [];
+      if (ch.held.size > 0) this.onHeld(ch, items);
+      // The tail block: rounds at the end of the queue that are all for this channel.
+      let first = this.rounds.length;
+      while (first > 0 && this.rounds[first - 1].channel === ch) first--;
+      if (first === this.rounds.length) {
+        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse)));
+        continue;
+      }
+      // Those the tail rounds have yet to reach get the items from them; everyone else from a new round.
+      const mark = ++this.mark;
+      for (let i = first; i < this.rounds.length; i++) {
+        const round = this.rounds[i];
+        round.extend(items);
+        round.markRemaining(mark);
+      }
+      const ws = unmarked(ch.ws, mark);
+      const sse = unmarked(ch.sse, mark);
+      if (ws.length + sse.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse));
+    }
+  }
+
+  private push(round: Round): void {
+    this.rounds.push(round);
+    this.queuedWrites += round.remaining;
+  }
+
+  /** Write rounds oldest first until done or `deadline` (performance.now()) passes. */
+  private write(deadline: number): void {
+    let done = 0;
+    while (done < this.rounds.length) {
+      const round = this.rounds[done];
+      if (!this.writeRound(round, deadline)) break;
+      done++;
+    }
+    if (done > 0) this.rounds.splice(0, done);
+  }
+
+  /** Returns true when the round is complete. */
+  private writeRound(round: Round, deadline: number): boolean {
+    // Joins, leaves and holds happen between slices only: a round formed in this slice needs no check.
+    const continued = round.formedIn !== this.slice;
+    if (round.wsAt < round.ws.length) {
+      const chunk = round.wsFrames();
+      const at = round.wsAt;
+      const end = this.writeRange(round.ws, at, chunk, continued ? round.channel.ws : null, deadline);
+      round.wsAt = end;
+      this.messagesOut += (end - at) * round.wsCount;
+      this.queuedWrites -= end - at;
+      if (end < round.ws.length) return false;
+    }
+    if (round.sseAt < round.sse.length) {
+      const at = round.sseAt;
+      const chunk = round.sseCount > 0 ? round.sseFrames() : null;
+      const end = chunk === null ? round.sse.length : this.writeRange(round.sse, at, chunk, continued ? round.channel.sse : null, deadline);
+      round.sseAt = end;
+      this.messagesOut += (end - at) * round.sseCount;
+      this.queuedWrites -= end - at;
+      if (end < round.sse.length) return false;
+    }
+    return true;
+  }
+
+  /** Write `chunk` to subs[from…]; returns where it stopped (subs.length when done). */
+  private writeRange(subs: Subscriber[], from: number, chunk: Buffer, members: Set<Subscriber> | null, deadline: number): number {
+    let i = from;
+    while (i < subs.length) {
+      const stop = Math.min(subs.length, i + CLOCK_EVERY);
+      for (; i < stop; i++) {
+        const sub = subs[i];
+        // One that left the channel (or is now held for a catch-up) since the round was formed is skipped.
+        if (members === null || members.has(sub)) sub.write(chunk);
+      }
+      if (i < subs.length && performance.now() > deadline && this.queuedWrites - (i - from) < MAX_QUEUED_WRITES) break;
+    }
+    return i;
+  }
+}
+
+function unmarked(set: Set<Subscriber>, mark: number): Subscriber[] {
+  const out: Subscriber[] = [];
+  for (const sub of set) if (sub.fanoutMark !== mark) out.push(sub);
+  return out;
+}
+
+function countText(items: Pending[]): number {
+  let n = 0;
+  for (const p of items) if (p instanceof Publication) n++;
+  return n;
+}
+
+/** One buffer holding every item's frame for `transport`, in order. */
+export function concatFrames(items: ReadonlyArray<Pending>, transport: Transport): Buffer {
+  if (items.length === 1) {
+    const p = items[0];
+    if (transport === Transport.ws) return p.wsFrame();
+    return p instanceof Publication ? p.sseChunk() : EMPTY;
+  }
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const p of items) {
+    const part = transport === Transport.ws ? p.wsFrame() : p instanceof Publication ? p.sseChunk() : null;
+    if (part !== null) {
+      parts.push(part);
+      total += part.length;
+    }
+  }
+  return Buffer.concat(parts, total);
+}
+
+const EMPTY = Buffer.alloc(0);
