@@ -20,7 +20,7 @@ export interface FanOutChannel {
  * again. Short enough that joins, pings and small channels are not stuck
  * behind a large channel; long enough that the yield (one poll) is noise.
  */
-const SLICE_MS = 1;
+const SLICE_MS = 0.5;
 /** Writes between clock reads inside a slice. */
 const CLOCK_EVERY = 64;
 /**
