@@ -4,7 +4,7 @@
 # outside the project, nginx + Nchan with apt-get, the services of
 # scripts/services.sh for e2e). ~15-18 minutes on the 2-core machine.
 #   BENCH_PEERS=hubcast,uws   fewer peers
-#   BENCH_PRIVATE_SERVICES=1  e2e on RabbitMQ/PostgreSQL of its own (other test runs restart the shared ones)
+#   BENCH_PRIVATE_SERVICES=1  e2e and photo on services of their own (other test runs restart the shared ones)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 npm run build --silent || exit 1
@@ -19,6 +19,8 @@ run fanout-sse node --import tsx bench/fanout.ts --transport sse --servers "$SSE
 run connections node --import tsx bench/connections.ts --servers "$PEERS" --n 10000,19000
 run e2e-1000/s-10-subscribers node --import tsx bench/e2e.ts --rates 1000 --subscribers 10
 run e2e-100/s-1000-subscribers node --import tsx bench/e2e.ts --rates 100 --subscribers 1000
+# Photo HITs, MISSes and 304s against nginx serving the same files (~1 min).
+run photo node --import tsx bench/photo.ts
 echo
 if ((${#failed[@]})); then echo "bench:all: FAILED: ${failed[*]} (total $SECONDS s)"; exit 1; fi
 echo "bench:all: done in $SECONDS s"

@@ -35,3 +35,15 @@ export function ensureNchan(): void {
   }
   if (!existsSync(NCHAN_MODULE)) throw new Error(`Nchan module missing after install: ${NCHAN_MODULE}`);
 }
+
+/** Plain nginx from Debian's packages (the static-file peer of bench:photo); apt-get only when missing. */
+export function ensureNginx(): void {
+  if (existsSync('/usr/sbin/nginx')) return;
+  process.stderr.write('[bench] installing nginx (apt-get)\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  if (install().status !== 0) {
+    execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    if (install().status !== 0) throw new Error('could not install nginx with apt-get');
+  }
+}
