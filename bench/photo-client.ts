@@ -43,9 +43,9 @@ const require = createRequire(import.meta.url);
 const autocannon = require('autocannon') as Autocannon;
 
 // autocannon 9 appends every response body to a JS string (`body += chunk`,
-// decoding the bytes as UTF-8) in case a verifier wants it: ~0.8 ms of client
-// CPU per 55 KB photo, which capped the load at ~1,000 requests/s on one core
-// whatever the server. Nothing here looks at bodies (byte counts come from the
+// decoding the bytes as UTF-8) in case a verifier wants it: ~0.9 ms of client
+// CPU per 55 KB photo in a trial, which held nginx to ~1,000 requests/s on one
+// core — the harness, not the server, was measured. Nothing here looks at bodies (byte counts come from the
 // socket), so that append is turned off. Internal module of the exact version
 // pinned in package.json: checked, so an upgrade that moves it fails loudly.
 const queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody?: (data: Buffer) => void } };
