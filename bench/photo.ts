@@ -377,6 +377,7 @@ async function main(): Promise<void> {
   const photoRoot = mkdtempSync(join(tmpdir(), 'hubcast-bench-photo-files-'));
   chmodSync(photoRoot, 0o755); // nginx's worker runs as another user (nobody) and must read the files
   const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-bench-photo-data-'));
   let gateway: ChildProcess | null = null;
   let nginx: ServerProc | null = null;
   let pgClient: pg.Client | null = null;
@@ -390,7 +391,7 @@ async function main(): Promise<void> {
       API_KEY: '',
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-photo-data-')),
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       REALTIME_MAX_CONNECTIONS_PER_IP: '0',
     };
@@ -492,7 +493,10 @@ async function main(): Promise<void> {
     await cache.stop();
     await db.drop().catch((err) => process.stderr.write(`[bench] dropping ${db.name}: ${err.message}\n`));
     rmSync(photoRoot, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
+  // The gateway's log is kept only when something went wrong (an exception skips this).
+  rmSync(LOG_DIR, { recursive: true, force: true });
 
   printRatios(all);
   const out = opts.out ?? join(ROOT, 'bench/results', `photo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
