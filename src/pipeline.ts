@@ -6,6 +6,7 @@ import { createCache } from './cache/index.js';
 import { PhotoService } from './catalog/photo-service.js';
 import { catalogRoutes } from './transports/http/catalog-routes.js';
 import { createBroker } from './broker/index.js';
+import { ApplyBatcher } from './catalog/apply-batcher.js';
 import { CatalogConsumer, consumerStatsFields } from './catalog/consumer.js';
 import { EventGenerator, generatorStatsFields } from './catalog/generator.js';
 
@@ -37,7 +38,8 @@ export function catalogPipeline(options: PipelineOptions): GatewayExtension {
     await gateway.app.register(catalogRoutes, { repository, photos });
 
     const broker = await createBroker(config, log);
-    const consumer = new CatalogConsumer({ broker, applier: repository, publisher: gateway.hub, logger: log });
+    // Events that arrive together are applied in one statement (see apply-batcher.ts).
+    const consumer = new CatalogConsumer({ broker, applier: new ApplyBatcher(repository), publisher: gateway.hub, logger: log });
     let generator: EventGenerator | null = null;
     if (options.withGenerator) {
       generator = new EventGenerator({

@@ -118,46 +118,150 @@ export class CatalogRepository {
    * if (r.status === 'applied') await publisher.publish(`product:${r.product.id}`, 'product.updated', r.product);
    */
   async applyChange(event: ProductChange): Promise<ApplyResult> {
-    validate(event);
-    const { price, stock } = event.changes;
-    try {
-      // One statement, one round trip: the insert into applied_events and the
-      // product update commit together or not at all. The EXISTS guard keeps
-      // an unknown product from tripping the foreign key (it is an answer,
-      // unknown_product, not an error); a conflict on event_id means applied before.
-      const [row] = await this.#db.query<ProductRow>(
-        `WITH claimed AS (
-           INSERT INTO applied_events (event_id, product_id, occurred_at)
-           SELECT $1::uuid, $2::int, $3::timestamptz WHERE EXISTS (SELECT 1 FROM products WHERE id = $2::int)
-           ON CONFLICT (event_id) DO NOTHING
-           RETURNING product_id
-         )
-         UPDATE products
-            SET price = COALESCE($4::numeric, price),
-                stock = COALESCE($5::int, stock),
-                version = version + 1,
-                updated_at = now()
-          WHERE id = (SELECT product_id FROM claimed)
-      RETURNING ${PRODUCT_COLUMNS}`,
-        [event.event_id, event.product_id, event.occurred_at, price ?? null, stock ?? null],
-      );
-      if (row !== undefined) return { status: 'applied', product: toProduct(row) };
-      // Applied before: answer with the product as it is now (the applied event's product,
-      // not the one this copy names). No row: the event was never applied, the product is unknown.
-      const [current] = await this.#db.query<ProductRow>(
-        `SELECT ${PRODUCT_COLUMNS} FROM products
-          WHERE id = (SELECT product_id FROM applied_events WHERE event_id = $1::uuid)`,
-        [event.event_id],
-      );
-      return current ? { status: 'duplicate', product: toProduct(current) } : { status: 'unknown_product' };
-    } catch (err) {
-      const state = sqlState(err);
-      if (state && PERMANENT_STATES.has(state)) {
-        throw new InvalidChangeError(`change rejected by the database: ${(err as Error).message}`);
-      }
-      throw err;
-    }
+    const [result] = await this.applyChanges([event]);
+    if (result instanceof Error) throw result;
+    return result;
   }
+
+  /**
+   * `applyChange` for several events in one round trip: one statement (one
+   * transaction) per group of events with distinct products and event ids,
+   * groups taken in array order, so events of one product apply in the
+   * order given. One result per event, in order; an event's failure is its
+   * result (an `InvalidChangeError` for a change that can never be stored,
+   * the driver's error when the database could not tell), never the others'.
+   * A group refused as a whole for one bad value is retried event by event,
+   * so only that event fails.
+   *
+   * @example
+   * const [a, b] = await repo.applyChanges([change1, change2]);
+   * if (!(a instanceof Error) && a.status === 'applied') publish(a.product);
+   */
+  async applyChanges(events: readonly ProductChange[]): Promise<Array<ApplyResult | Error>> {
+    const results: Array<ApplyResult | Error | undefined> = new Array(events.length);
+    const valid: number[] = [];
+    for (let i = 0; i < events.length; i++) {
+      try {
+        validate(events[i]);
+        valid.push(i);
+      } catch (err) {
+        results[i] = err as Error;
+      }
+    }
+    for (const group of distinctGroups(events, valid)) {
+      try {
+        const out = await this.#applyGroup(group.map((i) => events[i]));
+        group.forEach((i, k) => (results[i] = out[k]));
+      } catch (err) {
+        const failure = asApplyError(err);
+        if (failure instanceof InvalidChangeError && group.length > 1) {
+          // The statement rolled back whole: find the culprit by applying one at a time.
+          for (const i of group) results[i] = await this.applyChanges([events[i]]).then(([r]) => r);
+        } else {
+          for (const i of group) results[i] = failure;
+        }
+      }
+    }
+    return results as Array<ApplyResult | Error>;
+  }
+
+  /** Events of distinct products and event ids: one statement. */
+  async #applyGroup(events: readonly ProductChange[]): Promise<Array<ApplyResult | Error>> {
+    // One statement, one round trip: the inserts into applied_events and the
+    // product updates commit together or not at all. The EXISTS guard keeps an
+    // unknown product from tripping the foreign key (it is an answer,
+    // unknown_product, not an error); a conflict on event_id means applied
+    // before. Inserts go in event_id order, so two statements holding copies
+    // of the same ids wait for each other instead of deadlocking. Distinct
+    // products: UPDATE … FROM would apply only one of two rows joining one product.
+    const rows = await this.#db.query<ProductRow & { applied_event_id: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[])
+             AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock)
+       ),
+       claimed AS (
+         INSERT INTO applied_events (event_id, product_id, occurred_at)
+         SELECT in_event_id, in_product_id, in_occurred_at FROM input
+          WHERE EXISTS (SELECT 1 FROM products WHERE id = in_product_id)
+          ORDER BY in_event_id
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING event_id AS claimed_event_id
+       )
+       UPDATE products
+          SET price = COALESCE(in_price, price),
+              stock = COALESCE(in_stock, stock),
+              version = version + 1,
+              updated_at = now()
+         FROM claimed JOIN input ON in_event_id = claimed_event_id
+        WHERE id = in_product_id
+    RETURNING claimed_event_id::text AS applied_event_id, ${PRODUCT_COLUMNS}`,
+      [
+        events.map((e) => e.event_id),
+        events.map((e) => e.product_id),
+        events.map((e) => e.occurred_at),
+        events.map((e) => e.changes.price ?? null),
+        events.map((e) => e.changes.stock ?? null),
+      ],
+    );
+    const applied = new Map(rows.map((r) => [r.applied_event_id.toLowerCase(), r]));
+    const rest = events.filter((e) => !applied.has(e.event_id.toLowerCase()));
+    let current: Map<string, ProductRow> | Error = new Map();
+    if (rest.length > 0) {
+      // Applied before: answer with the product as it is now (the applied event's product, not
+      // the one a copy names). No row: the event was never applied, the product is unknown.
+      // A failure here is the failure of these events only; the others are committed.
+      current = await this.#db
+        .query<ProductRow & { applied_event_id: string }>(
+          `SELECT a.event_id::text AS applied_event_id, ${PRODUCT_COLUMNS.split(', ').map((c) => `p.${c}`).join(', ')}
+             FROM applied_events a JOIN products p ON p.id = a.product_id
+            WHERE a.event_id = ANY($1::uuid[])`,
+          [rest.map((e) => e.event_id)],
+        )
+        .then((found) => new Map(found.map((r) => [r.applied_event_id.toLowerCase(), r])), asApplyError);
+    }
+    return events.map((e): ApplyResult | Error => {
+      const id = e.event_id.toLowerCase();
+      const row = applied.get(id);
+      if (row !== undefined) return { status: 'applied', product: toProduct(row) };
+      if (current instanceof Error) return current;
+      const now = current.get(id);
+      return now !== undefined ? { status: 'duplicate', product: toProduct(now) } : { status: 'unknown_product' };
+    });
+  }
+}
+
+/** A database error for the caller: permanent ones become InvalidChangeError. */
+function asApplyError(err: unknown): Error {
+  const state = sqlState(err);
+  if (state && PERMANENT_STATES.has(state)) return new InvalidChangeError(`change rejected by the database: ${(err as Error).message}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Split `indexes` (into `events`) into consecutive groups without a repeated
+ * product or event id; an event that repeats one starts the next group, so
+ * order per product holds.
+ */
+function distinctGroups(events: readonly ProductChange[], indexes: readonly number[]): number[][] {
+  const groups: number[][] = [];
+  let group: number[] = [];
+  const products = new Set<number>();
+  const ids = new Set<string>();
+  for (const i of indexes) {
+    const { product_id, event_id } = events[i];
+    const id = event_id.toLowerCase();
+    if (products.has(product_id) || ids.has(id)) {
+      groups.push(group);
+      group = [];
+      products.clear();
+      ids.clear();
+    }
+    group.push(i);
+    products.add(product_id);
+    ids.add(id);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /**

@@ -191,6 +191,54 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
       assert.deepEqual(await repo.get(5), before);
     });
 
+    test('applyChanges: one result per event, in order, as applyChange would answer each alone', async () => {
+      const [p8, p9, p10] = await Promise.all([repo.get(8), repo.get(9), repo.get(10)]);
+      const first = change(8, { stock: 3 });
+      assert.ok((await repo.applyChange(first)).status === 'applied');
+      const batch = [
+        change(9, { price: 9.5 }),
+        { ...first, changes: { stock: 77 } }, // a copy: duplicate, answers with product 8 as it is
+        change(987_654, { stock: 1 }), // unknown product
+        change(10, { stock: -1 }), // refused before SQL
+        change(10, { stock: 4 }),
+        change(9, { stock: 2 }), // product 9 again: applied after the first change of 9
+      ];
+      const results = await repo.applyChanges(batch);
+      assert.equal(results.length, batch.length);
+      const [a, dup, unknown, bad, b, c] = results;
+      assert.ok(!(a instanceof Error) && a.status === 'applied');
+      assert.equal(a.product.price, 9.5);
+      assert.equal(a.product.version, p9!.version + 1);
+      assert.ok(!(dup instanceof Error) && dup.status === 'duplicate');
+      assert.equal(dup.product.id, 8);
+      assert.equal(dup.product.stock, 3);
+      assert.equal(dup.product.version, p8!.version + 1);
+      assert.deepEqual(unknown, { status: 'unknown_product' });
+      assert.ok(bad instanceof InvalidChangeError);
+      assert.ok(!(b instanceof Error) && b.status === 'applied');
+      assert.equal(b.product.version, p10!.version + 1);
+      assert.ok(!(c instanceof Error) && c.status === 'applied');
+      assert.deepEqual([c.product.price, c.product.stock, c.product.version], [9.5, 2, p9!.version + 2]);
+      assert.deepEqual(await repo.get(9), c.product);
+      const recorded = await db.query('SELECT 1 FROM applied_events WHERE event_id::text = ANY($1)', [[batch[2].event_id, batch[3].event_id]]);
+      assert.equal(recorded.length, 0, 'neither the unknown nor the refused event is recorded');
+      // The whole batch again: every event is a duplicate now (or stays unknown / refused).
+      const again = await repo.applyChanges(batch);
+      assert.deepEqual(again.map((r) => (r instanceof Error ? r.name : r.status)), ['duplicate', 'duplicate', 'unknown_product', 'InvalidChangeError', 'duplicate', 'duplicate']);
+      assert.equal((await repo.get(9))!.version, p9!.version + 2);
+    });
+
+    test('applyChanges: a value the database refuses fails that event only; the rest apply', async () => {
+      const [p11, p12] = await Promise.all([repo.get(11), repo.get(12)]);
+      // Year 0 passes Date.parse; PostgreSQL refuses it (22008): the batch statement fails whole.
+      const refused = { ...change(12, { stock: 1 }), occurred_at: '0000-01-01T00:00:00.000Z' };
+      const [ok, bad] = await repo.applyChanges([change(11, { stock: 6 }), refused]);
+      assert.ok(!(ok instanceof Error) && ok.status === 'applied');
+      assert.equal(ok.product.version, p11!.version + 1);
+      assert.ok(bad instanceof InvalidChangeError, String(bad));
+      assert.deepEqual(await repo.get(12), p12);
+    });
+
     test('SQL constraints hold for any writer, not just the repository', async () => {
       await assert.rejects(db.query('UPDATE products SET stock = -1 WHERE id = 6'), (err: { code?: string }) => err.code === '23514');
       await assert.rejects(db.query('UPDATE products SET price = 0 WHERE id = 6'), (err: { code?: string }) => err.code === '23514');
