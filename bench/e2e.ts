@@ -11,6 +11,7 @@
  * PostgreSQL are not pinned.
  *
  *   npm run bench:e2e -- [--rates 100,1000] [--subscribers 100] [--seconds 10] [--smoke]
+ *   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e -- …   (extra gateway flags)
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -86,6 +87,11 @@ function spawnNode(args: string[], env: Record<string, string>, cpu: number | un
   return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
 }
 
+/** Extra node flags for the gateway (`BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`), after the bench's own. */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 function logTail(name: string): string {
   try {
     return readFileSync(join(LOG_DIR, name), 'utf8').trim().split('\n').slice(-15).join('\n');
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
   const results: RateResult[] = [];
   try {
     if (pinning) pin(process.pid, 1);
-    gateway = spawnNode(['--max-semi-space-size=1', join(ROOT, 'dist/cli.js'), 'gateway'], env, 0, 'gateway.log');
+    gateway = spawnNode(['--max-semi-space-size=1', ...serverNodeArgs(), join(ROOT, 'dist/cli.js'), 'gateway'], env, 0, 'gateway.log');
     gateway.once('exit', (code, signal) => {
       if (exiting) return;
       console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logTail('gateway.log')}`);
