@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad } from './lib/measure.js';
+import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad, cpuTimes, cpuBusyPct } from './lib/measure.js';
 import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -130,6 +130,8 @@ interface RateResult {
   unmatched: number;
   gatewayCpuPct: number;
   gatewayCpuMicrosPerEvent: number;
+  /** Busy % of each core while the generator ran: the pipeline's own processes plus whatever else runs on the machine. */
+  coreBusyPct: number[];
   /** Set when the tap lost RabbitMQ during the run: the figures are invalid. */
   invalid: string | null;
 }
@@ -199,7 +201,7 @@ async function main(): Promise<void> {
     );
     idleBefore = await backgroundLoad();
     console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
-    console.log('  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event');
+    console.log('  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event  cores busy');
 
     for (const rate of rates) {
       worker.send({ cmd: 'reset' } satisfies E2eParentMessage);
@@ -207,8 +209,10 @@ async function main(): Promise<void> {
       progress = { tapped: 0, complete: 0 };
       const cpu0 = cpuMicros(gateway.pid!);
       const t0 = nowMicros();
+      const cores0 = cpuTimes();
       const generator = spawnNode([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, 1, 'generator.log');
       await new Promise((r) => setTimeout(r, seconds * 1000));
+      const coreBusyPct = cpuBusyPct(cores0, cpuTimes()).map((x) => Math.round(x));
       await stopChild(generator);
       const genSec = (nowMicros() - t0) / 1e6;
       // Every tapped event delivered to every subscriber, or no progress for 15 s.
@@ -246,6 +250,7 @@ async function main(): Promise<void> {
         unmatched: report.unmatched,
         gatewayCpuPct: (100 * (cpu1 - cpu0)) / 1e6 / wall,
         gatewayCpuMicrosPerEvent: report.tapped ? (cpu1 - cpu0) / report.tapped : NaN,
+        coreBusyPct,
         invalid: tapLost ?? (report.unmatched > 0 ? `${report.unmatched} receipts matched no tapped event` : null),
       };
       results.push(r);
@@ -262,6 +267,7 @@ async function main(): Promise<void> {
           String(r.duplicated).padStart(3),
           `${r.gatewayCpuPct.toFixed(0)}%`.padStart(6),
           r.gatewayCpuMicrosPerEvent.toFixed(0).padStart(11),
+          r.coreBusyPct.map((x) => `${x}%`).join('/').padStart(10),
           r.invalid ? `INVALID: ${r.invalid}` : '',
         ].join('  '),
       );
