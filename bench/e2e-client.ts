@@ -12,7 +12,8 @@ import amqp from 'amqplib';
 import { Histogram, nowMicros } from './lib/measure.js';
 
 export type E2eParentMessage =
-  | { cmd: 'start'; port: number; count: number; brokerUrl: string; base: Record<string, number> }
+  /** slowMs: a delivery slower than this counts as slow in the per-second series. */
+  | { cmd: 'start'; port: number; count: number; brokerUrl: string; base: Record<string, number>; slowMs: number }
   | { cmd: 'reset' }
   | { cmd: 'report' }
   | { cmd: 'exit' };
@@ -29,6 +30,8 @@ export type E2eWorkerMessage =
       duplicated: number;
       unmatched: number;
       hist: { counts: number[]; max: number; sum: number };
+      /** Per second of the run (by the event's occurred_at): deliveries, those over SLOW_MS, and the slowest (µs). */
+      seconds: Array<{ n: number; slow: number; max: number }>;
     };
 
 const HEAD_END = Buffer.from('\r\n\r\n');
@@ -58,6 +61,10 @@ const occurred = new Map<number, number[]>();
 let pending: Array<{ p: number; k: number; now: number }> = [];
 let tapped = 0;
 let hist = new Histogram();
+/** When the slow events happened: a start-up burst and a steady tail call for different fixes. */
+let seconds: Array<{ n: number; slow: number; max: number }> = [];
+let firstOccurred = 0;
+let slowMicros = Infinity;
 let received = 0;
 let duplicated = 0;
 let gapLost = 0;
@@ -79,6 +86,18 @@ function maskedFrame(opcode: number, payload: Buffer): Buffer {
   return out;
 }
 
+function record(occurredAt: number, now: number): void {
+  const latency = now - occurredAt;
+  hist.record(latency);
+  if (firstOccurred === 0) firstOccurred = occurredAt;
+  const s = Math.max(0, Math.floor((occurredAt - firstOccurred) / 1e6));
+  while (seconds.length <= s) seconds.push({ n: 0, slow: 0, max: 0 });
+  const bucket = seconds[s];
+  bucket.n++;
+  if (latency > slowMicros) bucket.slow++;
+  if (latency > bucket.max) bucket.max = latency;
+}
+
 function onUpdate(sub: Sub, p: number, v: number, now: number): void {
   const last = sub.last.get(p) ?? base.get(p) ?? 0;
   if (v <= last) {
@@ -91,7 +110,7 @@ function onUpdate(sub: Sub, p: number, v: number, now: number): void {
   const k = v - (base.get(p) ?? 0);
   const t = occurred.get(p)?.[k - 1];
   if (t === undefined) pending.push({ p, k, now });
-  else hist.record(now - t);
+  else record(t, now);
 }
 
 function onData(sub: Sub, chunk: Buffer): void {
@@ -151,6 +170,7 @@ function onData(sub: Sub, chunk: Buffer): void {
 let readyCount = 0;
 
 async function start(msg: Extract<E2eParentMessage, { cmd: 'start' }>): Promise<void> {
+  slowMicros = msg.slowMs * 1000;
   base = new Map(Object.entries(msg.base).map(([k, v]) => [Number(k), v]));
   const conn = await amqp.connect(msg.brokerUrl);
   // Without the tap the version → event mapping breaks: say so, never guess.
@@ -211,7 +231,7 @@ setInterval(() => {
     for (const r of pending) {
       const t = occurred.get(r.p)?.[r.k - 1];
       if (t === undefined) still.push(r);
-      else hist.record(r.now - t);
+      else record(t, r.now);
     }
     pending = still;
   }
@@ -225,6 +245,8 @@ process.on('message', (msg: E2eParentMessage) => {
       return;
     case 'reset':
       hist = new Histogram();
+      seconds = [];
+      firstOccurred = 0;
       received = duplicated = gapLost = 0;
       tapped = 0;
       return;
@@ -238,7 +260,7 @@ process.on('message', (msg: E2eParentMessage) => {
           if (have < want) lost += want - have;
         }
       }
-      process.send?.({ type: 'report', tapped, received, lost, duplicated, unmatched: pending.length, hist: hist.toJSON() } satisfies E2eWorkerMessage);
+      process.send?.({ type: 'report', tapped, received, lost, duplicated, unmatched: pending.length, hist: hist.toJSON(), seconds } satisfies E2eWorkerMessage);
       return;
     }
     case 'exit':

@@ -309,7 +309,9 @@ rabbit_env() {
   export RABBITMQ_CTL_DIST_PORT_MAX=$CTL_PORT_MAX
   export ERL_EPMD_ADDRESS=127.0.0.1
   export ERL_EPMD_PORT=$EPMD_PORT
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+  # +sbwt none…: no scheduler busy-waiting. On a small machine shared with the gateway, spinning
+  # schedulers take CPU the gateway needs (RabbitMQ runtime tuning guide).
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"
   export RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
   export RABBITMQ_LOG_BASE="$RMQ_LOG_DIR"
   export RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf"
