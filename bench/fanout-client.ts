@@ -38,6 +38,8 @@ export type WorkerMessage =
 const MARK_S = Buffer.from('"s":');
 const MARK_T = Buffer.from('"t":');
 const HEAD_END = Buffer.from('\r\n\r\n');
+/** Every socket of the worker reads into this (see `open`). */
+const READ_BUFFER = Buffer.alloc(256 * 1024);
 const BLOCK_END = Buffer.from('\n\n');
 
 /** Integer at `buf[i..]` (digits only; stops at the first non-digit). */
@@ -118,7 +120,7 @@ function onWsData(sub: Sub, chunk: Buffer): void {
   if (!sub.headerDone) {
     const end = buf.indexOf(HEAD_END);
     if (end < 0) {
-      sub.buf = buf;
+      sub.buf = Buffer.from(buf); // copy: the read buffer is shared
       return;
     }
     if (!buf.subarray(0, 12).toString('latin1').includes(' 101')) {
@@ -190,7 +192,7 @@ function onSseData(sub: Sub, chunk: Buffer): void {
   if (!sub.headerDone) {
     const end = buf.indexOf(HEAD_END);
     if (end < 0) {
-      sub.buf = buf;
+      sub.buf = Buffer.from(buf); // copy: the read buffer is shared
       return;
     }
     if (!buf.subarray(0, 12).toString('latin1').includes(' 200')) {
@@ -238,10 +240,17 @@ function settle(): void {
 }
 
 function open(msg: Extract<ParentMessage, { cmd: 'connect' }>): Sub {
-  const socket = connect({ host: msg.host, port: msg.port });
+  const onData = msg.transport === 'ws' ? onWsData : onSseData;
+  // `onread`: the socket reads into one buffer shared by every socket of this worker, and the
+  // callback parses it on the spot — no Buffer per read, no Readable stream in between. The
+  // parsers copy whatever they keep (a partial frame) before returning.
+  const socket: Socket = connect({
+    host: msg.host,
+    port: msg.port,
+    onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => void onData(sub, (buf as Buffer).subarray(0, n)) },
+  });
   socket.setNoDelay(true);
   const sub = new Sub(socket);
-  const onData = msg.transport === 'ws' ? onWsData : onSseData;
   socket.on('connect', () => {
     if (msg.transport === 'ws') {
       const key = randomBytes(16).toString('base64');
@@ -254,7 +263,6 @@ function open(msg: Extract<ParentMessage, { cmd: 'connect' }>): Sub {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${msg.host}:${msg.port}\r\nAccept: text/event-stream\r\n\r\n`);
     }
   });
-  socket.on('data', (chunk: Buffer) => onData(sub, chunk));
   socket.on('error', (err) => {
     if (!sub.ready && !sub.closed) {
       sub.closed = true;
