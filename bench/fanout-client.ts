@@ -247,7 +247,13 @@ function open(msg: Extract<ParentMessage, { cmd: 'connect' }>): Sub {
   const socket: Socket = connect({
     host: msg.host,
     port: msg.port,
-    onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => void onData(sub, (buf as Buffer).subarray(0, n)) },
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n: number, buf: Uint8Array) => {
+        onData(sub, (buf as Buffer).subarray(0, n));
+        return true; // keep reading
+      },
+    },
   });
   socket.setNoDelay(true);
   const sub = new Sub(socket);
