@@ -128,6 +128,15 @@ export class FanOut {
     private readonly onHeld: (channel: FanOutChannel, items: Pending[]) => void,
   ) {}
 
+  /**
+   * Call before a subscriber leaves a channel's `ws`/`sse` set (leave, disconnect, hold): rounds
+   * formed before now check its membership before writing to it. Everyone else is written
+   * without a lookup — membership changes are rare, writes are not.
+   */
+  membershipChanged(sub: Subscriber): void {
+    sub.fanoutChangedAt = this.slice;
+  }
+
   /** Queue `item` on `ch` for the next slice. */
   enqueue(ch: FanOutChannel, item: Pending): void {
     if (ch.pending.length === 0) this.dirty.push(ch);
@@ -206,10 +215,11 @@ export class FanOut {
   private writeRound(round: Round, deadline: number): boolean {
     // Joins, leaves and holds happen between slices only: a round formed in this slice needs no check.
     const continued = round.formedIn !== this.slice;
+    const since = round.formedIn;
     if (round.wsAt < round.ws.length) {
       const chunk = round.wsFrames();
       const at = round.wsAt;
-      const end = this.writeRange(round.ws, at, chunk, continued ? round.channel.ws : null, deadline);
+      const end = this.writeRange(round.ws, at, chunk, continued ? round.channel.ws : null, since, deadline);
       round.wsAt = end;
       this.messagesOut += (end - at) * round.wsCount;
       this.queuedWrites -= end - at;
@@ -218,7 +228,7 @@ export class FanOut {
     if (round.sseAt < round.sse.length) {
       const at = round.sseAt;
       const chunk = round.sseCount > 0 ? round.sseFrames() : null;
-      const end = chunk === null ? round.sse.length : this.writeRange(round.sse, at, chunk, continued ? round.channel.sse : null, deadline);
+      const end = chunk === null ? round.sse.length : this.writeRange(round.sse, at, chunk, continued ? round.channel.sse : null, since, deadline);
       round.sseAt = end;
       this.messagesOut += (end - at) * round.sseCount;
       this.queuedWrites -= end - at;
@@ -228,14 +238,15 @@ export class FanOut {
   }
 
   /** Write `chunk` to subs[from…]; returns where it stopped (subs.length when done). */
-  private writeRange(subs: Subscriber[], from: number, chunk: Buffer, members: Set<Subscriber> | null, deadline: number): number {
+  private writeRange(subs: Subscriber[], from: number, chunk: Buffer, members: Set<Subscriber> | null, formedIn: number, deadline: number): number {
     let i = from;
     while (i < subs.length) {
       const stop = Math.min(subs.length, i + CLOCK_EVERY);
       for (; i < stop; i++) {
         const sub = subs[i];
-        // One that left the channel (or is now held for a catch-up) since the round was formed is skipped.
-        if (members === null || members.has(sub)) sub.write(chunk);
+        // One that left the channel (or is now held for a catch-up) since the round was formed is
+        // skipped; only those whose membership changed at all since then are looked up.
+        if (members === null || sub.fanoutChangedAt < formedIn || members.has(sub)) sub.write(chunk);
       }
       if (i < subs.length && performance.now() > deadline && this.queuedWrites - (i - from) < MAX_QUEUED_WRITES) break;
     }

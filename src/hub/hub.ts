@@ -109,6 +109,7 @@ export class Hub implements Publisher {
   }
 
   removeConnection(sub: Subscriber): void {
+    this.fanOut.membershipChanged(sub);
     setOf(this.everyone, sub).delete(sub);
     this.everyone.held.delete(sub);
     this.holds.delete(sub);
@@ -182,7 +183,10 @@ export class Hub implements Publisher {
     }
     // Hold live events for this subscriber until durable history is merged in.
     for (const ch of channels) ch.held.add(sub);
-    if (withBroadcasts && setOf(this.everyone, sub).delete(sub)) this.everyone.held.add(sub);
+    if (withBroadcasts && setOf(this.everyone, sub).delete(sub)) {
+      this.fanOut.membershipChanged(sub);
+      this.everyone.held.add(sub);
+    }
     this.holds.set(sub, []);
     return this.joinFromBus(sub, channels, remote, since, failed, missed, withBroadcasts);
   }
@@ -417,6 +421,7 @@ export class Hub implements Publisher {
   private detach(name: string, sub: Subscriber): void {
     const ch = this.channels.get(name);
     if (ch === undefined) return;
+    this.fanOut.membershipChanged(sub);
     setOf(ch, sub).delete(sub);
     ch.held.delete(sub);
     if (ch.ws.size === 0 && ch.sse.size === 0 && ch.held.size === 0) {

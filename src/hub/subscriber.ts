@@ -14,8 +14,9 @@ export interface Subscriber {
   readonly userId: string | null;
   /** Channels this connection is in (kept by the hub). */
   readonly channels: Set<string>;
-  /** Scratch field of the hub's fan-out (see fanout.ts); starts at 0, nothing else touches it. */
+  /** Scratch fields of the hub's fan-out (see fanout.ts); start at 0, nothing else touches them. */
   fanoutMark: number;
+  fanoutChangedAt: number;
   /** Write bytes already framed for this transport; applies the slow-client policy. */
   write(chunk: Buffer): void;
 }

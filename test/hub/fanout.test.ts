@@ -12,6 +12,7 @@ import { Transport, type Subscriber } from '../../src/hub/subscriber.js';
 class SlowSink implements Subscriber {
   readonly channels = new Set<string>();
   fanoutMark = 0;
+  fanoutChangedAt = 0;
   writes = 0;
   readonly ids: number[] = [];
   constructor(

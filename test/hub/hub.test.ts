@@ -10,6 +10,7 @@ class Sink implements Subscriber {
   readonly channels = new Set<string>();
   readonly writes: Buffer[] = [];
   fanoutMark = 0;
+  fanoutChangedAt = 0;
   constructor(readonly transport: Transport, readonly clientId: string, readonly userId: string | null = null) {}
   write(chunk: Buffer): void {
     this.writes.push(chunk);

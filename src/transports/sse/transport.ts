@@ -14,6 +14,7 @@ import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
+import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
 import { dropSocket } from '../drop-socket.js';
 
@@ -40,6 +41,9 @@ class SseConnection implements Subscriber {
   readonly transport = Transport.sse;
   readonly channels = new Set<string>();
   fanoutMark = 0;
+  fanoutChangedAt = 0;
+  /** When the heartbeat sweep writes to it next (see spread-sweep.ts). */
+  sweepDue = 0;
   constructor(
     readonly socket: Socket,
     readonly clientId: string,
@@ -75,7 +79,8 @@ export class SseTransport {
   /** Streams refused 401, and streams ended because their token expired. */
   authFailures = 0;
   tokenExpiredCloses = 0;
-  private readonly heartbeat: NodeJS.Timeout;
+  /** `: heartbeat` comments, each stream on its own phase of SSE_HEARTBEAT_MS. */
+  private readonly heartbeat: SpreadSweep<SseConnection>;
   private readonly expiry = new ExpiryWatch<SseConnection>((conn) => this.expired(conn));
 
   constructor(
@@ -86,7 +91,7 @@ export class SseTransport {
     private readonly gate: ConnectionGate,
   ) {
     this.bufferBytes = options.bufferBytes;
-    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs).unref();
+    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.hub.connections(Transport.sse) as SseConnection[], (conn) => conn.write(SSE_HEARTBEAT));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -156,6 +161,7 @@ export class SseTransport {
   ): Promise<void> {
     const clientId = randomUUID();
     const conn = new SseConnection(socket, clientId, identity, this, address);
+    conn.sweepDue = this.heartbeat.firstDue();
     socket[kConnection] = conn;
     // node:http must not time the stream out or write anything after us.
     socket.setTimeout(0);
@@ -202,10 +208,6 @@ export class SseTransport {
     conn.socket.end();
   }
 
-  private beat(): void {
-    for (const sub of this.hub.connections(Transport.sse)) sub.write(SSE_HEARTBEAT);
-  }
-
   private corsHeaders(origin: string | undefined): Record<string, string> {
     const allow = this.origins.allowOriginHeader(origin);
     if (allow === null) return {};
@@ -214,13 +216,13 @@ export class SseTransport {
 
   /** End every stream (shutdown); clients reconnect with Last-Event-ID. */
   closeAll(): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.expiry.stop();
     for (const sub of [...this.hub.connections(Transport.sse)]) (sub as SseConnection).socket.end();
   }
 
   stop(): void {
-    clearInterval(this.heartbeat);
+    this.heartbeat.stop();
     this.expiry.stop();
   }
 }

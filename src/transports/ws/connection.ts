@@ -28,6 +28,7 @@ export class WsConnection implements Subscriber, RateState {
   readonly transport = Transport.ws;
   readonly channels = new Set<string>();
   fanoutMark = 0;
+  fanoutChangedAt = 0;
   readonly clientId: string;
   readonly ws: WebSocket;
   readonly socket: Duplex;
@@ -42,6 +43,8 @@ export class WsConnection implements Subscriber, RateState {
   /** Peer id on the signaling endpoint (defaults to the client id). */
   readonly peerId: string;
   alive = true;
+  /** When the keepalive sweep pings it next (see spread-sweep.ts). */
+  sweepDue = 0;
   /** Set once the slow-client policy closed it: nothing more is queued. */
   private dropped = false;
   private readonly limits: WsLimits;

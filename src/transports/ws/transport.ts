@@ -19,6 +19,7 @@ import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from '.
 import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
+import { SpreadSweep } from '../spread-sweep.js';
 
 export const WS_PATH = '/realtime/ws';
 export const SIGNALING_PATH = '/realtime/webrtc/signaling';
@@ -56,7 +57,8 @@ export class WsTransport {
   private readonly expiry: ExpiryWatch<WsConnection>;  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
-  private readonly pingTimer: NodeJS.Timeout;
+  /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
+  private readonly keepalive: SpreadSweep<WsConnection>;
 
   constructor(
     private readonly hub: Hub,
@@ -91,7 +93,16 @@ export class WsTransport {
       refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref),
     };
     this.expiry = new ExpiryWatch((conn) => this.expired(conn));
-    this.pingTimer = setInterval(() => this.keepalive(), options.pingIntervalMs).unref();
+    this.keepalive = new SpreadSweep(
+      options.pingIntervalMs,
+      () => this.hub.connections(Transport.ws) as WsConnection[],
+      (conn) => {
+        // No pong since the last ping: the peer is gone.
+        if (!conn.alive) return conn.terminate();
+        conn.alive = false;
+        conn.ws.ping();
+      },
+    );
   }
 
   handles(pathname: string): boolean {
@@ -143,6 +154,7 @@ export class WsTransport {
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
     const clientId = randomUUID();
     const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, address, this.limits);
+    conn.sweepDue = this.keepalive.firstDue();
     const tagged = ws as Tagged;
     tagged[kConnection] = conn;
     tagged[kTransport] = this;
@@ -250,21 +262,9 @@ export class WsTransport {
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }
 
-  private keepalive(): void {
-    for (const sub of this.hub.connections(Transport.ws)) {
-      const conn = sub as WsConnection;
-      if (!conn.alive) {
-        conn.terminate();
-        continue;
-      }
-      conn.alive = false;
-      conn.ws.ping();
-    }
-  }
-
   /** Close every client with `code` (1012 on restart: clients reconnect elsewhere). */
   async closeAll(code: number = CloseCode.serviceRestart, reason = 'server restart', timeoutMs = 3000): Promise<void> {
-    clearInterval(this.pingTimer);
+    this.keepalive.stop();
     this.expiry.stop();
     const open = [...this.hub.connections(Transport.ws)] as WsConnection[];
     if (open.length === 0) return;
@@ -278,7 +278,7 @@ export class WsTransport {
   }
 
   stop(): void {
-    clearInterval(this.pingTimer);
+    this.keepalive.stop();
     this.expiry.stop();
     this.wss.close();
   }
