@@ -65,6 +65,8 @@ let hist = new Histogram();
 let seconds: Array<{ n: number; slow: number; max: number }> = [];
 let firstOccurred = 0;
 let slowMicros = Infinity;
+/** Per product: index (into `occurred`) of the first event measured (events before it were tapped before the last reset). */
+let measuredFrom = new Map<number, number>();
 let received = 0;
 let duplicated = 0;
 let gapLost = 0;
@@ -106,8 +108,10 @@ function onUpdate(sub: Sub, p: number, v: number, now: number): void {
   }
   if (v > last + 1) gapLost += v - last - 1;
   sub.last.set(p, v);
-  received++;
   const k = v - (base.get(p) ?? 0);
+  // An event tapped before the last reset (the warm-up) is checked for order but not measured.
+  if (k - 1 < (measuredFrom.get(p) ?? 0)) return;
+  received++;
   const t = occurred.get(p)?.[k - 1];
   if (t === undefined) pending.push({ p, k, now });
   else record(t, now);
@@ -244,6 +248,8 @@ process.on('message', (msg: E2eParentMessage) => {
       start(msg).catch((err) => process.send?.({ type: 'ready', error: String(err) } satisfies E2eWorkerMessage));
       return;
     case 'reset':
+      // Measure only the events tapped from now on: deliveries of earlier ones may still arrive.
+      measuredFrom = new Map([...occurred].map(([p, list]) => [p, list.length]));
       hist = new Histogram();
       seconds = [];
       firstOccurred = 0;
