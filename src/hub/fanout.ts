@@ -104,14 +104,17 @@ class Round {
  * Large channels are written in time slices (SLICE_MS), yielding to the event
  * loop between slices. Publications that arrive meanwhile are merged into the
  * round in progress for the subscribers it has not reached, so a publisher
- * that waits for each acknowledgement still gets its events batched, and a
- * 10,000-subscriber broadcast does not hold up everyone else's traffic.
+ * that waits for each acknowledgement still gets its events batched, and
+ * during a 10,000-subscriber broadcast the loop still reads: pings, joins and
+ * publishes are taken between slices (their own fan-out queues behind it).
  *
  * Order: rounds are written oldest first, and an item is merged into a round
  * only when every round queued after it belongs to the same channel, so a
  * subscriber never receives a publication before an older one that was queued
  * for it on another channel (within one round, items are channel-grouped as
- * they always were within a turn).
+ * they always were within a turn). A subscriber that leaves and rejoins a
+ * channel with `since` while a round for it is still being written can get
+ * that round's items twice (round and replay); clients drop repeats by id.
  */
 export class FanOut {
   private readonly dirty: FanOutChannel[] = [];
