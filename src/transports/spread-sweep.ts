@@ -26,9 +26,14 @@ export class SpreadSweep<C extends Swept> {
     this.timer = setInterval(() => this.sweep(), this.tickMs).unref();
   }
 
-  /** When a new connection is first due: a random point of the interval, so a burst of connections is not visited in one tick. */
+  /**
+   * When a new connection is first due: a random point of the second half of the interval — a
+   * connection that just completed its handshake needs no check yet, and a burst of connections
+   * (after a restart) is spread over half an interval instead of visited in one tick.
+   */
   firstDue(): number {
-    return Date.now() + this.tickMs + Math.random() * Math.max(0, this.intervalMs - 2 * this.tickMs);
+    const half = this.intervalMs / 2;
+    return Date.now() + half + Math.random() * Math.max(0, half - this.tickMs);
   }
 
   stop(): void {
