@@ -159,6 +159,8 @@ export class WsTransport {
     tagged[kConnection] = conn;
     tagged[kTransport] = this;
     (socket as Socket).setNoDelay?.(true);
+    // ws handles socket errors from here on; a second listener would only cost an array per connection.
+    socket.removeListener('error', ignoreSocketError);
     this.hub.addConnection(conn);
     this.relay.add(conn);
     ws.on('message', onMessage);
