@@ -16,20 +16,18 @@
  *   npm run bench:e2e -- [--rates 100,1000] [--subscribers 100] [--seconds 10] [--warmup 2] [--smoke]
  *   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e -- …   (extra gateway flags)
  */
-import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad, cpuTimes, cpuBusyPct } from './lib/measure.js';
+import { ROOT, PRIVATE_SERVICES, useServices, freePort, logDir, stopChild, waitUntil } from './lib/harness.js';
 import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
 
 /** Deliveries slower than this are counted per second of the run (issue 4's p99 goal at 1,000 events/s). */
 const SLOW_MS = 25;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,76 +52,18 @@ const seconds = Number(opts.seconds ?? (smoke ? 2 : 10));
 const warmup = Number(opts.warmup ?? (smoke ? 0.5 : 2));
 const pinning = !opts['no-pin'] && canPin();
 
-const PRIVATE_SERVICES = {
-  HUBCAST_SERVICES_DIR: join(tmpdir(), 'hubcast-bench-services'),
-  HUBCAST_PG_PORT: '57432',
-  HUBCAST_REDIS_PORT: '57379',
-  HUBCAST_AMQP_PORT: '57672',
-  HUBCAST_RABBITMQ_DIST_PORT: '57673',
-  HUBCAST_RABBITMQ_MGMT_PORT: '57674',
-  HUBCAST_RABBITMQ_CTL_PORT_MIN: '57675',
-  HUBCAST_RABBITMQ_CTL_PORT_MAX: '57685',
-  HUBCAST_EPMD_PORT: '4371',
-};
-
-function servicesEnv(): void {
-  if (opts['private-services']) {
-    Object.assign(process.env, PRIVATE_SERVICES);
-    for (const k of Object.keys(process.env)) if (k.startsWith('HUBCAST_TEST_')) delete process.env[k];
-  }
-  if (process.env.HUBCAST_TEST_DATABASE_URL && process.env.HUBCAST_TEST_BROKER_URL && process.env.HUBCAST_TEST_RABBITMQ_MGMT) return;
-  const script = join(ROOT, 'scripts/services.sh');
-  process.stderr.write('[bench] starting services (scripts/services.sh start)\n');
-  execFileSync('bash', [script, 'start'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const out = execFileSync('bash', [script, 'env'], { encoding: 'utf8' });
-  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) process.env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** Logs of the gateway and generator (pino writes to stdout), shown when a run goes wrong. */
-const LOG_DIR = mkdtempSync(join(tmpdir(), 'hubcast-bench-e2e-logs-'));
+const logs = logDir('e2e');
 
 function spawnNode(args: string[], env: Record<string, string>, cpu: number | undefined, logName: string): ChildProcess {
   const [cmd, argv] = cpu !== undefined && pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-  const log = openSync(join(LOG_DIR, logName), 'a');
+  const log = openSync(join(logs.dir, logName), 'a');
   return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
 }
 
 /** Extra node flags for the gateway (`BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`), after the bench's own. */
 function serverNodeArgs(): string[] {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-}
-
-function logTail(name: string): string {
-  try {
-    return readFileSync(join(LOG_DIR, name), 'utf8').trim().split('\n').slice(-15).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 12_000);
-  await exited;
-  clearTimeout(t);
-}
-
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface RateResult {
@@ -152,7 +92,7 @@ let exiting = false;
 let idleBefore: number[] = [];
 
 async function main(): Promise<void> {
-  servicesEnv();
+  useServices({ private: opts['private-services']!, need: ['HUBCAST_TEST_DATABASE_URL', 'HUBCAST_TEST_BROKER_URL', 'HUBCAST_TEST_RABBITMQ_MGMT'] });
   // The test helpers create and drop an isolated database and vhost.
   const { createTestDatabase, createTestVhost } = await import('../test/helpers/services.js');
   const db = await createTestDatabase();
@@ -179,7 +119,7 @@ async function main(): Promise<void> {
     gateway = spawnNode(['--max-semi-space-size=1', ...serverNodeArgs(), join(ROOT, 'dist/cli.js'), 'gateway'], env, 0, 'gateway.log');
     gateway.once('exit', (code, signal) => {
       if (exiting) return;
-      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logTail('gateway.log')}`);
+      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
       process.exit(1);
     });
     const url = `http://127.0.0.1:${port}`;
@@ -240,7 +180,7 @@ async function main(): Promise<void> {
         'every subscriber to receive every event',
       ).catch((err) =>
         process.stderr.write(
-          `[bench] ${err.message}; reporting\n--- gateway log (tail) ---\n${logTail('gateway.log')}\n--- generator log (tail) ---\n${logTail('generator.log')}\n`,
+          `[bench] ${err.message}; reporting\n--- gateway log (tail) ---\n${logs.tail('gateway.log')}\n--- generator log (tail) ---\n${logs.tail('generator.log')}\n`,
         ),
       );
       const cpu1 = cpuMicros(gateway.pid!);

@@ -25,7 +25,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
-import { mkdirSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,7 @@ import { cpuMicros, cpuSplitMicros, rssKiB, nowMicros, pin, canPin, Histogram, f
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNchan, ensureUws } from './lib/peers.js';
+import { warnIfDistStale } from './lib/harness.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -539,20 +540,6 @@ function printRow(r: PhaseResult): void {
   );
 }
 
-function distIsStale(): boolean {
-  try {
-    const built = statSync(join(ROOT, 'dist/server.js')).mtimeMs;
-    const newest = (dir: string): number =>
-      readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-        const p = join(dir, e.name);
-        return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-      }, 0);
-    return newest(join(ROOT, 'src')) > built;
-  } catch {
-    return true;
-  }
-}
-
 /**
  * Issue 4's goals as ratios, per N: hubcast against each peer measured in the
  * same run (saturation with --window in flight, one in flight, p99 at --rate).
@@ -584,7 +571,7 @@ let idleBefore: number[] = [];
 async function main(): Promise<void> {
   if (pinning) pin(process.pid, CLIENT_CPU);
   if (serverNames.includes('nchan')) ensureNchan();
-  if (distIsStale()) process.stderr.write('[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n');
+  warnIfDistStale();
   console.log(
     `fanout ${transport}: N=${Ns.join(',')} phases=${phases.join(',')} window=${window} lag≤${lagBound} rate=${rate}/s×${seconds}s ` +
       `payload≈${payloadBytes} B; ${pinning ? `server pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : 'no pinning'}; node ${process.version}`,

@@ -30,12 +30,10 @@
  * Env: BENCH_SECONDS, BENCH_SERVERS, BENCH_PRIVATE_SERVICES=1, BENCH_SERVER_NODE_ARGS (the
  * gateway's node flags instead of --max-semi-space-size=1).
  */
-import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -43,9 +41,9 @@ import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct,
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNginx } from './lib/peers.js';
+import { ROOT, useServices, freePort, logDir, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
 import type { PhotoParentMessage, PhotoReport, PhotoWorkerMessage } from './photo-client.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
@@ -77,69 +75,8 @@ const serverNames = opts.servers!.split(',');
 for (const s of serverNames) if (s !== 'hubcast' && s !== 'nginx') throw new Error(`--servers: unknown server ${s}; known: hubcast, nginx`);
 if (!serverNames.includes('hubcast')) throw new Error('--servers: hubcast is needed (the peer serves the photos fetched from it)');
 
-// Same ports and directory as bench:e2e, so the two share one private PostgreSQL.
-const PRIVATE_SERVICES = {
-  HUBCAST_SERVICES_DIR: join(tmpdir(), 'hubcast-bench-services'),
-  HUBCAST_PG_PORT: '57432',
-  HUBCAST_REDIS_PORT: '57379',
-  HUBCAST_AMQP_PORT: '57672',
-  HUBCAST_RABBITMQ_DIST_PORT: '57673',
-  HUBCAST_RABBITMQ_MGMT_PORT: '57674',
-  HUBCAST_RABBITMQ_CTL_PORT_MIN: '57675',
-  HUBCAST_RABBITMQ_CTL_PORT_MAX: '57685',
-  HUBCAST_EPMD_PORT: '4371',
-};
+const logs = logDir('photo');
 
-/** Only PostgreSQL is needed (the cache is a redis-server of this run's own; the broker is in-process). */
-function servicesEnv(): void {
-  if (opts['private-services']) {
-    Object.assign(process.env, PRIVATE_SERVICES);
-    for (const k of Object.keys(process.env)) if (k.startsWith('HUBCAST_TEST_')) delete process.env[k];
-  }
-  if (process.env.HUBCAST_TEST_DATABASE_URL) return;
-  const script = join(ROOT, 'scripts/services.sh');
-  process.stderr.write('[bench] starting PostgreSQL (scripts/services.sh start postgres)\n');
-  execFileSync('bash', [script, 'start', 'postgres'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const out = execFileSync('bash', [script, 'env'], { encoding: 'utf8' });
-  for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) process.env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-const LOG_DIR = mkdtempSync(join(tmpdir(), 'hubcast-bench-photo-logs-'));
-
-function logTail(name: string): string {
-  try {
-    return readFileSync(join(LOG_DIR, name), 'utf8').trim().split('\n').slice(-15).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 12_000);
-  await exited;
-  clearTimeout(t);
-}
-
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** CPU time (µs) of several processes; one that has exited meanwhile counts 0. */
 function cpuOf(pids: number[]): number {
   let sum = 0;
   for (const pid of pids) {
@@ -336,21 +273,6 @@ function printRatios(all: PhaseResult[]): void {
   if (lines.length > 0) console.log(`ratios (hubcast ÷ peer, same run, ${connections} connections):\n${lines.join('\n')}`);
 }
 
-function distIsStale(): boolean {
-  try {
-    const built = statSync(join(ROOT, 'dist/server.js')).mtimeMs;
-    const newest = (dir: string): number =>
-      readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-        const p = join(dir, e.name);
-        return Math.max(m, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-      }, 0);
-    return newest(join(ROOT, 'src')) > built;
-  } catch {
-    return true;
-  }
-}
-
-/** GET every photo once, in id order; returns each one's ETag and bytes, and what X-Cache said. */
 async function fetchAll(port: number, ids: number[]): Promise<Array<{ id: number; etag: string; bytes: Buffer; cache: string | null }>> {
   const out = [];
   for (const id of ids) {
@@ -367,8 +289,9 @@ let idleBefore: number[] = [];
 async function main(): Promise<void> {
   if (pinning) pin(process.pid, CLIENT_CPU);
   if (serverNames.includes('nginx')) ensureNginx();
-  if (distIsStale()) process.stderr.write('[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n');
-  servicesEnv();
+  warnIfDistStale();
+  // Only PostgreSQL: the cache is a redis-server of this run's own; the broker is in-process.
+  useServices({ private: opts['private-services']!, need: ['HUBCAST_TEST_DATABASE_URL'], services: ['postgres'] });
   const { createTestDatabase, startPrivateRedis } = await import('../test/helpers/services.js');
   const db = await createTestDatabase();
   const cache = await startPrivateRedis();
@@ -398,11 +321,11 @@ async function main(): Promise<void> {
     const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=1'];
     const args = [...nodeArgs, join(ROOT, 'dist/cli.js'), 'gateway'];
     const [cmd, argv] = pinning ? ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...args]] : [process.execPath, args];
-    const log = openSync(join(LOG_DIR, 'gateway.log'), 'a');
+    const log = openSync(join(logs.dir, 'gateway.log'), 'a');
     gateway = spawn(cmd, argv as string[], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
     gateway.once('exit', (code, signal) => {
       if (exiting) return;
-      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logTail('gateway.log')}`);
+      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
       process.exit(1);
     });
     const url = `http://127.0.0.1:${port}`;
@@ -496,7 +419,7 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
   // The gateway's log is kept only when something went wrong (an exception skips this).
-  rmSync(LOG_DIR, { recursive: true, force: true });
+  rmSync(logs.dir, { recursive: true, force: true });
 
   printRatios(all);
   const out = opts.out ?? join(ROOT, 'bench/results', `photo-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
