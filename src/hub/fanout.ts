@@ -45,9 +45,8 @@ class Round {
   private wsChunk: Buffer | null = null;
   private sseChunk: Buffer | null = null;
   private readonly items: Pending[];
-  /** Items per write (every item on WS; text publications on SSE): for the messages-out count. */
-  wsCount = 0;
-  sseCount = 0;
+  /** Text publications among the items (SSE carries only those): for the messages-out count. */
+  sseCount: number;
   constructor(
     /** The slice that formed it: written in a later one, membership may have changed, so it is checked. */
     readonly formedIn: number,
@@ -59,8 +58,12 @@ class Round {
     this.items = items;
     this.ws = ws;
     this.sse = sse;
-    this.wsCount = items.length;
     this.sseCount = countText(items);
+  }
+
+  /** Items per WS write (every item). */
+  get wsCount(): number {
+    return this.items.length;
   }
 
   get remaining(): number {
@@ -74,7 +77,6 @@ class Round {
     if (this.sseChunk !== null && this.sseAt < this.sse.length) this.sseChunk = Buffer.concat([this.sseChunk, concatFrames(more, Transport.sse)]);
     else this.sseChunk = null;
     for (const p of more) this.items.push(p);
-    this.wsCount += more.length;
     this.sseCount += countText(more);
   }
 
