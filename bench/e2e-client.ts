@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
 import { Histogram, nowMicros } from './lib/measure.js';
+import { HEAD_END, eachFrame, maskedFrame, readInt } from './lib/ws-wire.js';
 
 export type E2eParentMessage =
   /** slowMs: a delivery slower than this counts as slow in the per-second series. */
@@ -34,16 +35,9 @@ export type E2eWorkerMessage =
       seconds: Array<{ n: number; slow: number; max: number }>;
     };
 
-const HEAD_END = Buffer.from('\r\n\r\n');
 const MARK_DATA_ID = Buffer.from('"data":{"id":');
 const MARK_VERSION = Buffer.from('"version":');
 const MARK_UPDATED = Buffer.from('"event":"product.updated"');
-
-function readInt(buf: Buffer, i: number): number {
-  let v = 0;
-  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) v = v * 10 + (c - 48);
-  return v;
-}
 
 interface Sub {
   socket: Socket;
@@ -71,22 +65,6 @@ let received = 0;
 let duplicated = 0;
 let gapLost = 0;
 const subs: Sub[] = [];
-
-function maskedFrame(opcode: number, payload: Buffer): Buffer {
-  const len = payload.length;
-  const head = len < 126 ? 2 : 4;
-  const out = Buffer.allocUnsafe(head + 4 + len);
-  out[0] = 0x80 | opcode;
-  if (len < 126) out[1] = 0x80 | len;
-  else {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(len, 2);
-  }
-  const mask = randomBytes(4);
-  mask.copy(out, head);
-  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i] ^ mask[i & 3];
-  return out;
-}
 
 function record(occurredAt: number, now: number): void {
   const latency = now - occurredAt;
@@ -132,21 +110,7 @@ function onData(sub: Sub, chunk: Buffer): void {
   }
   const now = nowMicros();
   const n = buf.length;
-  while (pos + 2 <= n) {
-    const opcode = buf[pos] & 0x0f;
-    let len = buf[pos + 1] & 0x7f;
-    let start = pos + 2;
-    if (len === 126) {
-      if (pos + 4 > n) break;
-      len = buf.readUInt16BE(pos + 2);
-      start = pos + 4;
-    } else if (len === 127) {
-      if (pos + 10 > n) break;
-      len = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6);
-      start = pos + 10;
-    }
-    const end = start + len;
-    if (end > n) break;
+  pos = eachFrame(buf, pos, (opcode, start, end) => {
     if (opcode === 1) {
       if (!sub.ready) {
         const msg = JSON.parse(buf.toString('utf8', start, end)) as { type: string };
@@ -166,8 +130,7 @@ function onData(sub: Sub, chunk: Buffer): void {
         }
       }
     } else if (opcode === 9) sub.socket.write(maskedFrame(0xa, buf.subarray(start, end)));
-    pos = end;
-  }
+  });
   if (pos < n) sub.buf = Buffer.from(buf.subarray(pos));
 }
 

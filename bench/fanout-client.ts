@@ -12,6 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Histogram, nowMicros } from './lib/measure.js';
+import { HEAD_END, eachFrame, maskedFrame, readInt } from './lib/ws-wire.js';
 
 export type Transport = 'ws' | 'sse';
 
@@ -37,17 +38,9 @@ export type WorkerMessage =
 
 const MARK_S = Buffer.from('"s":');
 const MARK_T = Buffer.from('"t":');
-const HEAD_END = Buffer.from('\r\n\r\n');
 /** Every socket of the worker reads into this (see `open`). */
 const READ_BUFFER = Buffer.alloc(256 * 1024);
 const BLOCK_END = Buffer.from('\n\n');
-
-/** Integer at `buf[i..]` (digits only; stops at the first non-digit). */
-function readInt(buf: Buffer, i: number): number {
-  let v = 0;
-  for (let c = buf[i]; c >= 48 && c <= 57; c = buf[++i]) v = v * 10 + (c - 48);
-  return v;
-}
 
 class Sub {
   /** Next sequence number expected. */
@@ -97,22 +90,6 @@ function onEvent(sub: Sub, buf: Buffer, from: number, to: number, now: number): 
 
 // ---- WebSocket ------------------------------------------------------------
 
-function maskedFrame(opcode: number, payload: Buffer): Buffer {
-  const len = payload.length;
-  const head = len < 126 ? 2 : 4;
-  const out = Buffer.allocUnsafe(head + 4 + len);
-  out[0] = 0x80 | opcode;
-  if (len < 126) out[1] = 0x80 | len;
-  else {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(len, 2);
-  }
-  const mask = randomBytes(4);
-  mask.copy(out, head);
-  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i] ^ mask[i & 3];
-  return out;
-}
-
 function onWsData(sub: Sub, chunk: Buffer): void {
   let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
   sub.buf = null;
@@ -133,25 +110,11 @@ function onWsData(sub: Sub, chunk: Buffer): void {
   }
   const now = nowMicros();
   const n = buf.length;
-  while (pos + 2 <= n) {
-    const opcode = buf[pos] & 0x0f;
-    let len = buf[pos + 1] & 0x7f;
-    let start = pos + 2;
-    if (len === 126) {
-      if (pos + 4 > n) break;
-      len = buf.readUInt16BE(pos + 2);
-      start = pos + 4;
-    } else if (len === 127) {
-      if (pos + 10 > n) break;
-      len = buf.readUInt32BE(pos + 2) * 2 ** 32 + buf.readUInt32BE(pos + 6);
-      start = pos + 10;
-    }
-    const end = start + len;
-    if (end > n) break;
+  pos = eachFrame(buf, pos, (opcode, start, end) => {
     if (opcode === 1) {
       if (sub.ready) {
         // Socket.IO's heartbeat: the server pings ("2"), the client answers ("3").
-        if (len === 1 && buf[start] === 0x32 && state.join === 'socketio') sub.socket.write(maskedFrame(1, Buffer.from('3')));
+        if (end - start === 1 && buf[start] === 0x32 && state.join === 'socketio') sub.socket.write(maskedFrame(1, Buffer.from('3')));
         else onEvent(sub, buf, start, end, now);
       } else if (state.join === 'socketio') onSocketIoSetupFrame(sub, buf.toString('utf8', start, end));
       else onWsSetupFrame(sub, buf.subarray(start, end));
@@ -160,8 +123,7 @@ function onWsData(sub: Sub, chunk: Buffer): void {
     } else if (opcode === 8) {
       sub.closed = true;
     }
-    pos = end;
-  }
+  });
   if (pos < n) sub.buf = Buffer.from(buf.subarray(pos)); // copy: don't pin the whole chunk
 }
 
