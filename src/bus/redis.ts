@@ -113,9 +113,17 @@ export class RedisBus implements ClusterBus {
       connectTimeout: 2000,
       retryStrategy: (times: number) => Math.random() * Math.min(2000, 50 * 2 ** Math.min(times, 10)),
     };
-    this.pub = new Redis(url, { ...common, enableOfflineQueue: false }) as RedisWithScript;
+    // CLIENT SETNAME takes no spaces; NODE_ID is validated, a default host name may not be.
+    const name = `hubcast-${this.nodeId.replace(/[^\w.:-]/g, '_')}-bus`;
+    // Named so `CLIENT LIST` tells an operator which node and role a connection is.
+    this.pub = new Redis(url, { ...common, enableOfflineQueue: false, connectionName: `${name}-pub` }) as RedisWithScript;
     this.pub.defineCommand('hubcastPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
-    this.sub = new Redis(url, { ...common, enableOfflineQueue: true });
+    // Re-subscribing after a reconnect is done here (the 'ready' handler
+    // below), not by ioredis: its own re-subscribe is fire-and-forget, so a
+    // connection that drops again mid-way (or a close during it) becomes an
+    // unhandled rejection that ends the process (ioredis PR #2187, not in
+    // 6.0.0).
+    this.sub = new Redis(url, { ...common, enableOfflineQueue: true, autoResubscribe: false, connectionName: `${name}-sub` });
     this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.receive(message));
@@ -133,6 +141,11 @@ export class RedisBus implements ClusterBus {
           await this.sub.subscribe(this.busChannel);
           if (this.pub.status !== 'ready') await new Promise((resolve) => this.pub.once('ready', resolve));
         })();
+        // Handled here at once: a failure is followed by another reconnect
+        // (hence another 'ready' and another attempt) or by close().
+        resubscribed.catch((err: Error) => {
+          if (!this.closed) this.log.warn({ err: err.message }, 'redis bus re-subscribe failed; retrying on the next reconnect');
+        });
         for (const h of this.gapHandlers) h(resubscribed);
       }
       this.subscribedOnce = true;
