@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode, SystemType } from '../../codes.js';
-import { HubcastError } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { Transport, type Subscriber } from '../../hub/subscriber.js';
 import { isValidChannelName, userChannel } from '../../hub/channel-name.js';
@@ -12,7 +11,8 @@ import { joinDenied, type Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
-import { Refusal, type ConnectionGate } from '../connection-gate.js';
+import type { ConnectionGate } from '../connection-gate.js';
+import { admit } from '../admission.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
@@ -117,23 +117,12 @@ export class SseTransport {
       since = parseEventId(rawLast.trim());
       if (since === null) return sendError(res, 400, ErrorCode.badRequest, `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`, cors);
     }
-    const address = req.socket.remoteAddress ?? '';
-    const refusal = this.gate.acquire(address);
-    if (refusal !== Refusal.none) {
-      return sendError(res, refusal === Refusal.address ? 429 : 503, ErrorCode.tooManyConnections, this.gate.describe(refusal), { ...cors, 'Retry-After': '5' });
+    const admission = await admit(this.gate, this.auth, req, url);
+    if (admission.refused) {
+      if (admission.status === 401) this.authFailures++;
+      return sendError(res, admission.status, admission.code, admission.message, admission.retryLater ? { ...cors, 'Retry-After': '5' } : cors);
     }
-
-    let identity: Identity;
-    try {
-      identity = await this.auth.identify(req, url);
-    } catch (err) {
-      this.gate.release(address);
-      if (err instanceof HubcastError) {
-        if (err.status === 401) this.authFailures++;
-        return sendError(res, err.status, err.code, err.message, cors);
-      }
-      throw err;
-    }
+    const { address, identity } = admission;
     for (const channel of channels) {
       const denied = joinDenied(identity, channel);
       if (denied !== null) {

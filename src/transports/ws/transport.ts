@@ -17,7 +17,8 @@ import { rejectSocket } from '../http/reject.js';
 import { SignalRelay } from '../webrtc/relay.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
 import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
-import { Refusal, type ConnectionGate } from '../connection-gate.js';
+import type { ConnectionGate } from '../connection-gate.js';
+import { admit } from '../admission.js';
 import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
 import { SpreadSweep } from '../spread-sweep.js';
 
@@ -116,22 +117,12 @@ export class WsTransport {
     if (!this.origins.allows(req.headers.origin)) {
       return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
     }
-    const address = req.socket.remoteAddress ?? '';
-    const refusal = this.gate.acquire(address);
-    if (refusal !== Refusal.none) {
-      return rejectSocket(socket, refusal === Refusal.address ? 429 : 503, ErrorCode.tooManyConnections, this.gate.describe(refusal));
+    const admission = await admit(this.gate, this.auth, req, url);
+    if (admission.refused) {
+      if (admission.status === 401) this.authFailures++;
+      return rejectSocket(socket, admission.status, admission.code, admission.message);
     }
-    let identity: Identity;
-    try {
-      identity = await this.auth.identify(req, url);
-    } catch (err) {
-      this.gate.release(address);
-      if (err instanceof HubcastError) {
-        if (err.status === 401) this.authFailures++;
-        return rejectSocket(socket, err.status, err.code, err.message);
-      }
-      throw err;
-    }
+    const { address, identity } = admission;
     let peerId: string | null = null;
     if (url.pathname === SIGNALING_PATH) {
       peerId = url.searchParams.get('peer_id');
