@@ -88,29 +88,36 @@ function onEvent(sub: Sub, buf: Buffer, from: number, to: number, now: number): 
   state.lastMicros = now;
 }
 
+/**
+ * The response head, before a subscriber's first frame or event: where the
+ * body starts in `buf`, or -1 when the head is incomplete (kept for the next
+ * read) or was a refusal (the subscriber failed).
+ */
+function afterHead(sub: Sub, buf: Buffer, status: string, refusal: string): number {
+  const end = buf.indexOf(HEAD_END);
+  if (end < 0) {
+    sub.buf = Buffer.from(buf); // copy: the read buffer is shared
+    return -1;
+  }
+  if (!buf.subarray(0, 12).toString('latin1').includes(status)) {
+    fail(sub, `${refusal}: ${buf.subarray(0, buf.indexOf('\r\n')).toString()}`);
+    return -1;
+  }
+  sub.headerDone = true;
+  if (state.join === 'upgrade') markReady(sub);
+  return end + 4;
+}
+
 // ---- WebSocket ------------------------------------------------------------
 
 function onWsData(sub: Sub, chunk: Buffer): void {
-  let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
+  const buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
   sub.buf = null;
-  let pos = 0;
-  if (!sub.headerDone) {
-    const end = buf.indexOf(HEAD_END);
-    if (end < 0) {
-      sub.buf = Buffer.from(buf); // copy: the read buffer is shared
-      return;
-    }
-    if (!buf.subarray(0, 12).toString('latin1').includes(' 101')) {
-      fail(sub, `upgrade refused: ${buf.subarray(0, buf.indexOf('\r\n')).toString()}`);
-      return;
-    }
-    sub.headerDone = true;
-    pos = end + 4;
-    if (state.join === 'upgrade') markReady(sub);
-  }
+  const body = sub.headerDone ? 0 : afterHead(sub, buf, ' 101', 'upgrade refused');
+  if (body < 0) return;
   const now = nowMicros();
   const n = buf.length;
-  pos = eachFrame(buf, pos, (opcode, start, end) => {
+  const pos = eachFrame(buf, body, (opcode, start, end) => {
     if (opcode === 1) {
       if (sub.ready) {
         // Socket.IO's heartbeat: the server pings ("2"), the client answers ("3").
@@ -148,23 +155,10 @@ function onSocketIoSetupFrame(sub: Sub, text: string): void {
 // ---- SSE ------------------------------------------------------------------
 
 function onSseData(sub: Sub, chunk: Buffer): void {
-  let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
+  const buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
   sub.buf = null;
-  let pos = 0;
-  if (!sub.headerDone) {
-    const end = buf.indexOf(HEAD_END);
-    if (end < 0) {
-      sub.buf = Buffer.from(buf); // copy: the read buffer is shared
-      return;
-    }
-    if (!buf.subarray(0, 12).toString('latin1').includes(' 200')) {
-      fail(sub, `SSE refused: ${buf.subarray(0, buf.indexOf('\r\n')).toString()}`);
-      return;
-    }
-    sub.headerDone = true;
-    pos = end + 4;
-    if (state.join === 'upgrade') markReady(sub);
-  }
+  let pos = sub.headerDone ? 0 : afterHead(sub, buf, ' 200', 'SSE refused');
+  if (pos < 0) return;
   const now = nowMicros();
   for (;;) {
     const end = buf.indexOf(BLOCK_END, pos);

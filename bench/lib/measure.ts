@@ -115,6 +115,17 @@ export class Histogram {
     return this.max;
   }
 
+  /** The percentiles the bench tables and JSON report, in milliseconds. */
+  summaryMs(): { p50: number; p99: number; p999: number; max: number; mean: number } {
+    return {
+      p50: this.quantile(0.5) / 1000,
+      p99: this.quantile(0.99) / 1000,
+      p999: this.quantile(0.999) / 1000,
+      max: this.max / 1000,
+      mean: this.count ? this.sum / this.count / 1000 : NaN,
+    };
+  }
+
   toJSON(): { counts: number[]; max: number; sum: number } {
     return { counts: Array.from(this.counts), max: this.max, sum: this.sum };
   }
