@@ -11,15 +11,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rssKiB, pin, canPin } from './lib/measure.js';
 import { startServer } from './lib/server-proc.js';
+import { ROOT, compiledScript } from './lib/harness.js';
 import { ensureNchan, ensureUws } from './lib/peers.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: {
     n: { type: 'string' },
@@ -49,7 +48,7 @@ async function measure(name: string, transport: Transport, n: number): Promise<{
   if (spec.nchan) ensureNchan();
   const server = await startServer({
     name,
-    args: ['--import', 'tsx', join(ROOT, spec.script)],
+    args: [compiledScript(spec.script)],
     nodeArgs: spec.nodeArgs,
     env: { REALTIME_MAX_CONNECTIONS: '20000', LOG_LEVEL: 'warn', UWS_PATH: uwsPath },
     cpu: pinning ? 0 : undefined,
@@ -61,7 +60,7 @@ async function measure(name: string, transport: Transport, n: number): Promise<{
     const k = Math.max(1, Math.ceil(n / perWorker));
     const readies = await Promise.all(
       Array.from({ length: k }, (_, i) => {
-        const child = fork(join(ROOT, 'bench/fanout-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(compiledScript('bench/fanout-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
         if (pinning) pin(child.pid!, 1);
         workers.push(child);
         const count = Math.floor(n / k) + (i < n % k ? 1 : 0);

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad, cpuTimes, cpuBusyPct } from './lib/measure.js';
-import { ROOT, PRIVATE_SERVICES, useServices, freePort, logDir, stopChild, waitUntil } from './lib/harness.js';
+import { ROOT, PRIVATE_SERVICES, compiledScript, useServices, freePort, logDir, stopChild, waitUntil } from './lib/harness.js';
 import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
 
 /** Deliveries slower than this are counted per second of the run (issue 4's p99 goal at 1,000 events/s). */
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     const list = Array.isArray(products) ? products : products.products;
     const baseVersions = Object.fromEntries(list.map((p) => [p.id, p.version]));
 
-    worker = fork(join(ROOT, 'bench/e2e-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    worker = fork(compiledScript('bench/e2e-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     if (pinning) pin(worker.pid!, 1);
     let progress = { tapped: 0, complete: 0 };
     let tapLost: string | null = null;

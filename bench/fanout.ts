@@ -26,18 +26,16 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { cpuMicros, cpuSplitMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNchan, ensureUws } from './lib/peers.js';
-import { warnIfDistStale } from './lib/harness.js';
+import { ROOT, compiledScript, warnIfDistStale } from './lib/harness.js';
 import type { ParentMessage, WorkerMessage, Transport } from './fanout-client.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_CPU = 0;
 const CLIENT_CPU = 1;
 
@@ -110,8 +108,8 @@ interface Worker {
 }
 
 function startWorker(): Worker {
-  const child = fork(join(ROOT, 'bench/fanout-client.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+  const child = fork(compiledScript('bench/fanout-client.ts'), [], {
+    execArgv: [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const handlers = new Map<string, (msg: any) => void>();
@@ -433,7 +431,7 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
   const spec = SERVERS[serverName];
   const server = await startServer({
     name: serverName,
-    args: ['--import', 'tsx', join(ROOT, spec.script)],
+    args: [compiledScript(spec.script)],
     nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? spec.nodeArgs ?? [],
     env: { ...(serverName === 'uws' ? { UWS_PATH: ensureUws() } : {}), REALTIME_MAX_CONNECTIONS: String(Math.max(20_000, n + 100)), LOG_LEVEL: 'warn' },
     cpu: pinning ? SERVER_CPU : undefined,

@@ -41,7 +41,7 @@ import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct,
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNginx } from './lib/peers.js';
-import { ROOT, useServices, freePort, logDir, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
+import { ROOT, compiledScript, useServices, freePort, logDir, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
 import type { PhotoParentMessage, PhotoReport, PhotoWorkerMessage } from './photo-client.js';
 
 const SERVER_CPU = 0;
@@ -133,7 +133,7 @@ let worker: ChildProcess | null = null;
 const waiting = new Map<string, (m: any) => void>();
 
 function startWorker(): ChildProcess {
-  const w = fork(join(ROOT, 'bench/photo-client.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const w = fork(compiledScript('bench/photo-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   w.on('message', (m: PhotoWorkerMessage) => {
     if (m.type === 'error') {
       console.error(`[bench] load generator: ${m.error}`);
@@ -383,7 +383,7 @@ async function main(): Promise<void> {
     if (serverNames.includes('nginx')) {
       nginx = await startServer({
         name: 'nginx',
-        args: ['--import', 'tsx', join(ROOT, 'bench/photo-nginx.ts')],
+        args: [compiledScript('bench/photo-nginx.ts')],
         env: { PHOTO_ROOT: photoRoot },
         cpu: pinning ? SERVER_CPU : undefined,
       });
