@@ -18,6 +18,15 @@ export interface BusPublication {
   node: string;
 }
 
+/** A binary message as it travels between gateway nodes: not numbered, not kept (nothing resumes it). */
+export interface BusBinary {
+  channel: string;
+  /** The binary message as the client sent it (header length, header, bytes). */
+  payload: Buffer;
+  /** The node that published it. */
+  node: string;
+}
+
 /**
  * Publish-once guard: the publication goes out only if `version` is above the
  * highest version already published on the channel under `key` (a product id:
@@ -45,6 +54,10 @@ export interface ClusterBus {
   publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null>;
   /** Every publication, in id order, this node's own included. */
   onPublication(handler: (p: BusPublication) => void): void;
+  /** Send a binary message to every other node (best effort, like the WS delivery itself). */
+  publishBinary(channel: string, payload: Buffer): Promise<void>;
+  /** Every binary message, this node's own included (its `node` says whose). */
+  onBinary(handler: (b: BusBinary) => void): void;
   /**
    * Called when the stream of publications may have had a gap (the bus
    * reconnected): whatever this node knew locally is no longer complete.

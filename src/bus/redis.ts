@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusPublication, ClusterBus, DurableRecovery, PublishOnce } from './bus.js';
+import type { BusBinary, BusPublication, ClusterBus, DurableRecovery, PublishOnce } from './bus.js';
 import type { RetentionPolicy } from '../hub/retention.js';
 
 export interface RedisBusOptions {
@@ -97,8 +97,12 @@ export class RedisBus implements ClusterBus {
   private readonly sub: Redis;
   private readonly prefix: string;
   private readonly busChannel: string;
+  /** Binary messages go on a channel of their own: raw bytes, no id, no history. */
+  private readonly binaryChannel: string;
+  private readonly binaryChannelBytes: Buffer;
   private readonly retention: RetentionPolicy;
   private handlers: Array<(p: BusPublication) => void> = [];
+  private binaryHandlers: Array<(b: BusBinary) => void> = [];
   private gapHandlers: Array<(resubscribed: Promise<void>) => void> = [];
   private subscribedOnce = false;
   private closed = false;
@@ -107,6 +111,8 @@ export class RedisBus implements ClusterBus {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'hubcast:';
     this.busChannel = `${this.prefix}bus`;
+    this.binaryChannel = `${this.prefix}bus:binary`;
+    this.binaryChannelBytes = Buffer.from(this.binaryChannel);
     this.retention = options.retention;
     const common = {
       maxRetriesPerRequest: 1,
@@ -126,7 +132,10 @@ export class RedisBus implements ClusterBus {
     this.sub = new Redis(url, { ...common, enableOfflineQueue: true, autoResubscribe: false, connectionName: `${name}-sub` });
     this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
-    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.receive(message));
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      if (channel.length === this.binaryChannelBytes.length && channel.equals(this.binaryChannelBytes)) this.receiveBinary(message);
+      else this.receive(message);
+    });
     // ioredis re-subscribes by itself after a reconnect; messages published
     // while this node was away are lost to pub/sub, so the hub is told to
     // stop trusting what it knows locally and to catch up from history.
@@ -138,7 +147,7 @@ export class RedisBus implements ClusterBus {
         // read before it would miss what is published until then) and the
         // publish connection, which history is read over, ready.
         const resubscribed = (async () => {
-          await this.sub.subscribe(this.busChannel);
+          await this.sub.subscribe(this.busChannel, this.binaryChannel);
           if (this.pub.status !== 'ready') await new Promise((resolve) => this.pub.once('ready', resolve));
         })();
         // Handled here at once: a failure is followed by another reconnect
@@ -165,11 +174,20 @@ export class RedisBus implements ClusterBus {
             });
           });
     await Promise.all([ready(this.pub), ready(this.sub)]);
-    await this.sub.subscribe(this.busChannel);
+    await this.sub.subscribe(this.busChannel, this.binaryChannel);
   }
 
   onPublication(handler: (p: BusPublication) => void): void {
     this.handlers.push(handler);
+  }
+
+  onBinary(handler: (b: BusBinary) => void): void {
+    this.binaryHandlers.push(handler);
+  }
+
+  /** `<node>\n<channel>\n<payload>`: neither a node id nor a channel name can hold a newline. */
+  async publishBinary(channel: string, payload: Buffer): Promise<void> {
+    await this.pub.publish(this.binaryChannel, Buffer.concat([Buffer.from(`${this.nodeId}\n${channel}\n`), payload]));
   }
 
   onGap(handler: (resubscribed: Promise<void>) => void): void {
@@ -231,6 +249,21 @@ export class RedisBus implements ClusterBus {
     this.closed = true;
     this.sub.disconnect();
     this.pub.disconnect();
+  }
+
+  private receiveBinary(message: Buffer): void {
+    const afterNode = message.indexOf(0x0a);
+    const afterChannel = afterNode < 0 ? -1 : message.indexOf(0x0a, afterNode + 1);
+    if (afterChannel < 0) {
+      this.log.error('malformed binary bus message dropped');
+      return;
+    }
+    const b: BusBinary = {
+      node: message.toString('utf8', 0, afterNode),
+      channel: message.toString('utf8', afterNode + 1, afterChannel),
+      payload: message.subarray(afterChannel + 1),
+    };
+    for (const h of this.binaryHandlers) h(b);
   }
 
   private receive(message: Buffer): void {

@@ -59,6 +59,8 @@ function newChannel(name: string): Channel {
  * publication (this node's own too) is delivered when it comes back from the
  * bus, so all nodes see one order.
  */
+const DONE: Promise<void> = Promise.resolve();
+
 export class Hub implements Publisher {
   readonly ids: EventIdSequence;
   /** Recent publications this node has seen (the whole history when alone). */
@@ -93,6 +95,10 @@ export class Hub implements Publisher {
       // Nothing is known locally until the bus delivers: resumes go to the bus.
       history.resetCoverage();
       bus.onPublication((p) => this.fromBus(p));
+      // This node delivered its own binary messages when they were sent.
+      bus.onBinary((b) => {
+        if (b.node !== bus.nodeId) this.deliverBinary(b.channel, b.payload);
+      });
       bus.onGap((resubscribed) => void this.recoverGap(resubscribed));
     }
   }
@@ -295,12 +301,23 @@ export class Hub implements Publisher {
     return { id: publication.idText, delivered: this.deliver(publication) };
   }
 
-  /** Binary messages go to this node's WebSocket subscribers only, in order with the channel's text events. */
-  publishBinary(channel: string, payload: Buffer): number {
+  /**
+   * A binary message goes to the channel's WebSocket subscribers on every
+   * node: here at once (in order with the channel's text events on this
+   * node), on the others through the bus. Not numbered and not kept in
+   * history: a binary message is not resumed. Resolves once the bus took it
+   * (at once when alone); a rejection means only this node's subscribers
+   * got it.
+   */
+  publishBinary(channel: string, payload: Buffer): Promise<void> {
+    this.deliverBinary(channel, payload);
+    return this.bus === null ? DONE : this.bus.publishBinary(channel, payload);
+  }
+
+  private deliverBinary(channel: string, payload: Buffer): void {
     const ch = this.channels.get(channel);
-    if (ch === undefined || ch.ws.size === 0) return 0;
+    if (ch === undefined || ch.ws.size === 0) return;
     this.fanOut.enqueue(ch, new BinaryPublication(channel, payload));
-    return ch.ws.size;
   }
 
   /**

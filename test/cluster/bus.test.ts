@@ -4,6 +4,7 @@ import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers
 import { serviceUrls, redisPrefix, startPrivateRedis } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { TestSse } from '../helpers/sse-client.js';
+import { encodeBinaryMessage } from '../../src/transports/ws/binary.js';
 
 const running: RunningGateway[] = [];
 after(async () => {
@@ -73,6 +74,52 @@ test('durable history reports gaps honestly', async () => {
   assert.equal(reply.data.recovered, false);
   assert.ok(ws.frames.some((f) => f.event === 'system' && f.data.type === 'recovery_failed'));
   ws.close();
+});
+
+test('a binary message sent on one node reaches the channel\'s WS subscribers on every node, once each', async () => {
+  const [n1, n2] = await cluster(2, serviceUrls().redisUrl, redisPrefix());
+  const far = await TestWs.open(n1.wsUrl);
+  const near = await TestWs.open(n2.wsUrl);
+  const sender = await TestWs.open(n2.wsUrl);
+  await far.command('join_channel', { channel: 'files:x' });
+  await near.command('join_channel', { channel: 'files:x' });
+  const message = encodeBinaryMessage({ content_type: 'application/octet-stream', filename: 'a.bin', channel: 'files:x' }, Buffer.from([0, 10, 255, 10, 7]));
+  sender.ws.send(message);
+  await waitFor(() => far.binaries.length >= 1 && near.binaries.length >= 1, 5000, 'the binary message on both nodes');
+  assert.deepEqual(far.binaries[0], message, 'same layout, same bytes, across the bus');
+  assert.deepEqual(near.binaries[0], message);
+  // A text event sent after it, through node 1, arriving on both: by then a second copy of the
+  // binary message (node 2 hearing its own back from the bus) would have come too.
+  await postJson(`${n1.url}/realtime/send`, { channel: 'files:x', data: 'after' });
+  await far.next((f) => f.type === 'event' && f.data === 'after');
+  await near.next((f) => f.type === 'event' && f.data === 'after');
+  assert.equal(far.binaries.length, 1);
+  assert.equal(near.binaries.length, 1);
+  assert.equal(sender.binaries.length, 0, 'the sender did not join: nothing comes back to it');
+  for (const c of [far, near, sender]) c.close();
+});
+
+test('with the bus down, a binary message still reaches this node\'s subscribers and the sender is told the rest missed it', async () => {
+  const redis = await startPrivateRedis();
+  try {
+    const [n1] = await cluster(1, redis.url, redisPrefix());
+    const local = await TestWs.open(n1.wsUrl);
+    const sender = await TestWs.open(n1.wsUrl);
+    await local.command('join_channel', { channel: 'files:y' });
+    await redis.kill();
+    const message = encodeBinaryMessage({ content_type: 'text/plain', filename: 'y.txt', channel: 'files:y' }, Buffer.from('still here'));
+    sender.ws.send(message);
+    const refused = await sender.next((f) => f.type === 'error');
+    assert.equal(refused.code, 'internal_error');
+    assert.match(refused.message, /this node's subscribers only/);
+    await waitFor(() => local.binaries.length === 1, 5000, 'the local delivery');
+    assert.deepEqual(local.binaries[0], message);
+    local.close();
+    sender.close();
+  } finally {
+    await Promise.all(running.splice(0).map((g) => g.close()));
+    await redis.stop();
+  }
 });
 
 test('after the bus reconnects, a node catches up on what it missed while away', async () => {

@@ -154,7 +154,9 @@ export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: 
   }
   const denied = publishDenied(conn.identity, channel);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, undefined);
-  ctx.hub.publishBinary(channel, frame);
+  ctx.hub.publishBinary(channel, frame).catch((err: Error) =>
+    fail(conn, ErrorCode.internal, `binary message reached this node's subscribers only: ${err.message}`, undefined),
+  );
 }
 
 function encodeBinaryEcho(frame: Buffer): Buffer {
