@@ -136,9 +136,9 @@ export class RedisBus implements ClusterBus {
       if (channel.length === this.binaryChannelBytes.length && channel.equals(this.binaryChannelBytes)) this.receiveBinary(message);
       else this.receive(message);
     });
-    // ioredis re-subscribes by itself after a reconnect; messages published
-    // while this node was away are lost to pub/sub, so the hub is told to
-    // stop trusting what it knows locally and to catch up from history.
+    // After a reconnect this handler re-subscribes; messages published while
+    // this node was away are lost to pub/sub, so the hub is told to stop
+    // trusting what it knows locally and to catch up from history.
     this.sub.on('ready', () => {
       if (this.subscribedOnce) {
         this.log.warn('redis bus reconnected: catching up from durable history');

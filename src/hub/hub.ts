@@ -48,6 +48,9 @@ function newChannel(name: string): Channel {
   return { name, ws: new Set(), sse: new Set(), held: new Set(), pending: [] };
 }
 
+/** What `publishBinary` answers when there is no bus to wait for. */
+const DONE: Promise<void> = Promise.resolve();
+
 /**
  * The realtime core: channels appear with their first subscriber and vanish
  * with the last. Publications are queued per channel and written by the
@@ -59,8 +62,6 @@ function newChannel(name: string): Channel {
  * publication (this node's own too) is delivered when it comes back from the
  * bus, so all nodes see one order.
  */
-const DONE: Promise<void> = Promise.resolve();
-
 export class Hub implements Publisher {
   readonly ids: EventIdSequence;
   /** Recent publications this node has seen (the whole history when alone). */
