@@ -25,7 +25,9 @@ const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
 
 function run(list, concurrency) {
   if (list.length === 0) return 0;
-  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
+  // --test-force-exit: a file whose tests are done exits even if a failed test left a socket or
+  // a child open; without it such a file hangs the run until CI's time limit, with no output.
+  const args = ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   return r.status ?? 1;
 }
