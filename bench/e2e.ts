@@ -16,18 +16,17 @@
  *   npm run bench:e2e -- [--rates 100,1000] [--subscribers 100] [--seconds 10] [--warmup 2] [--smoke]
  *   BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:e2e -- …   (extra gateway flags)
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad, cpuTimes, cpuBusyPct } from './lib/measure.js';
-import { ROOT, PRIVATE_SERVICES, compiledScript, useServices, freePort, logDir, stopChild, waitUntil } from './lib/harness.js';
+import { ROOT, PRIVATE_SERVICES, compiledScript, useServices, freePort, logDir, spawnLogged, startGatewayProcess, stopChild, waitUntil } from './lib/harness.js';
 import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
 
 /** Deliveries slower than this are counted per second of the run (issue 4's p99 goal at 1,000 events/s). */
 const SLOW_MS = 25;
-
 
 const { values: opts } = parseArgs({
   options: {
@@ -54,12 +53,6 @@ const pinning = !opts['no-pin'] && canPin();
 
 /** Logs of the gateway and generator (pino writes to stdout), shown when a run goes wrong. */
 const logs = logDir('e2e');
-
-function spawnNode(args: string[], env: Record<string, string>, cpu: number | undefined, logName: string): ChildProcess {
-  const [cmd, argv] = cpu !== undefined && pinning ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
-  const log = openSync(join(logs.dir, logName), 'a');
-  return spawn(cmd, argv as string[], { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-}
 
 /** Extra node flags for the gateway (`BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`), after the bench's own. */
 function serverNodeArgs(): string[] {
@@ -116,14 +109,15 @@ async function main(): Promise<void> {
   const results: RateResult[] = [];
   try {
     if (pinning) pin(process.pid, 1);
-    gateway = spawnNode(['--max-semi-space-size=1', ...serverNodeArgs(), join(ROOT, 'dist/cli.js'), 'gateway'], env, 0, 'gateway.log');
-    gateway.once('exit', (code, signal) => {
-      if (exiting) return;
-      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
-      process.exit(1);
+    gateway = await startGatewayProcess({
+      nodeArgs: ['--max-semi-space-size=1', ...serverNodeArgs()],
+      env,
+      port,
+      logs,
+      cpu: pinning ? 0 : undefined,
+      stopping: () => exiting,
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
     const products = (await (await fetch(`${url}/api/products`)).json()) as Array<{ id: number; version: number }> | { products: Array<{ id: number; version: number }> };
     const list = Array.isArray(products) ? products : products.products;
     const baseVersions = Object.fromEntries(list.map((p) => [p.id, p.version]));
@@ -155,7 +149,7 @@ async function main(): Promise<void> {
     console.log('  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event  cores busy');
 
     for (const rate of rates) {
-      const generator = spawnNode([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, 1, 'generator.log');
+      const generator = spawnLogged([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, logs, 'generator.log', pinning ? 1 : undefined);
       // Steady state: the generator runs `warmup` seconds at the rate before the measured window
       // (JIT, pool connections, first queries); the window's own per-second series is printed.
       await new Promise((r) => setTimeout(r, warmup * 1000));

@@ -30,8 +30,8 @@
  * Env: BENCH_SECONDS, BENCH_SERVERS, BENCH_PRIVATE_SERVICES=1, BENCH_SERVER_NODE_ARGS (the
  * gateway's node flags instead of --max-semi-space-size=1).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,7 +41,7 @@ import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct,
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNginx } from './lib/peers.js';
-import { ROOT, compiledScript, useServices, freePort, logDir, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
+import { ROOT, compiledScript, useServices, freePort, logDir, startGatewayProcess, stopChild, warnIfDistStale } from './lib/harness.js';
 import type { PhotoParentMessage, PhotoReport, PhotoWorkerMessage } from './photo-client.js';
 
 const SERVER_CPU = 0;
@@ -77,6 +77,7 @@ if (!serverNames.includes('hubcast')) throw new Error('--servers: hubcast is nee
 
 const logs = logDir('photo');
 
+/** CPU time (µs) of several processes; one that has exited meanwhile counts 0. */
 function cpuOf(pids: number[]): number {
   let sum = 0;
   for (const pid of pids) {
@@ -312,18 +313,15 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
       REALTIME_MAX_CONNECTIONS_PER_IP: '0',
     };
-    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=1'];
-    const args = [...nodeArgs, join(ROOT, 'dist/cli.js'), 'gateway'];
-    const [cmd, argv] = pinning ? ['taskset', ['-c', String(SERVER_CPU), process.execPath, ...args]] : [process.execPath, args];
-    const log = openSync(join(logs.dir, 'gateway.log'), 'a');
-    gateway = spawn(cmd, argv as string[], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-    gateway.once('exit', (code, signal) => {
-      if (exiting) return;
-      console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
-      process.exit(1);
+    gateway = await startGatewayProcess({
+      nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? ['--max-semi-space-size=1'],
+      env,
+      port,
+      logs,
+      cpu: pinning ? SERVER_CPU : undefined,
+      stopping: () => exiting,
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await fetch(`${url}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
     const products = (await (await fetch(`${url}/api/products`)).json()) as Array<{ id: number }>;
     const ids = products.map((p) => p.id).sort((a, b) => a - b);
     // Warm: every photo once (a MISS that fills the cache), and a second time to check it is now a HIT.

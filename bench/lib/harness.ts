@@ -4,8 +4,8 @@
  * with a log each, waiting, a warning when dist/ is older than src/, and the
  * spawned scripts compiled to plain JavaScript.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -70,6 +70,32 @@ export function logDir(bench: string): { dir: string; tail(name: string): string
       }
     },
   };
+}
+
+type Logs = ReturnType<typeof logDir>;
+
+/** `node <args>` with stdout and stderr in `logs`' file `logName`, pinned to `cpu` when given. */
+export function spawnLogged(args: string[], env: Record<string, string>, logs: Logs, logName: string, cpu?: number): ChildProcess {
+  const [cmd, argv] = cpu !== undefined ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+  const log = openSync(join(logs.dir, logName), 'a');
+  return spawn(cmd, argv as string[], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+}
+
+/**
+ * The compiled gateway (`node <nodeArgs> dist/cli.js gateway`, logging to gateway.log), resolved
+ * once `/readyz` answers 200 on `port`. Exiting before `stopping()` says so leaves the run without
+ * figures: the log's tail is printed and the bench exits 1.
+ */
+export async function startGatewayProcess(options: { nodeArgs: string[]; env: Record<string, string>; port: number; logs: Logs; cpu?: number; stopping: () => boolean }): Promise<ChildProcess> {
+  const { logs } = options;
+  const gateway = spawnLogged([...options.nodeArgs, join(ROOT, 'dist/cli.js'), 'gateway'], options.env, logs, 'gateway.log', options.cpu);
+  gateway.once('exit', (code, signal) => {
+    if (options.stopping()) return;
+    console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
+    process.exit(1);
+  });
+  await waitUntil(async () => (await fetch(`http://127.0.0.1:${options.port}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
+  return gateway;
 }
 
 /** SIGTERM, then SIGKILL after 12 s; resolves when the child has exited. */

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { canPin } from './measure.js';
+import { stopChild } from './harness.js';
 
 export interface ServerProc {
   name: string;
@@ -64,13 +65,6 @@ export async function startServer(spec: ServerSpec): Promise<ServerProc> {
     // script announces another (nchan: the nginx worker, not the wrapper).
     pid: announcedPid ?? child.pid!,
     child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopChild(child),
   };
 }
