@@ -139,11 +139,14 @@ export class Hub implements Publisher {
     return { ws, sse };
   }
 
-  /** All connections of one transport (keepalive, shutdown). */
-  connections(transport: Transport): Subscriber[] {
-    const out = [...(transport === Transport.ws ? this.everyone.ws : this.everyone.sse)];
-    for (const sub of this.everyone.held) if (sub.transport === transport) out.push(sub);
-    return out;
+  /**
+   * All connections of one transport (keepalive sweeps, shutdown), live: no copy per call — the
+   * sweeps walk them 20 times per interval. Removal during the walk is safe (Set iteration);
+   * a caller that closes connections as it goes and needs a fixed list copies it.
+   */
+  *connections(transport: Transport): IterableIterator<Subscriber> {
+    yield* transport === Transport.ws ? this.everyone.ws : this.everyone.sse;
+    for (const sub of this.everyone.held) if (sub.transport === transport) yield sub;
   }
 
   /**

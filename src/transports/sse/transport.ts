@@ -91,7 +91,7 @@ export class SseTransport {
     private readonly gate: ConnectionGate,
   ) {
     this.bufferBytes = options.bufferBytes;
-    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.hub.connections(Transport.sse) as SseConnection[], (conn) => conn.write(SSE_HEARTBEAT));
+    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.hub.connections(Transport.sse) as Iterable<SseConnection>, (conn) => conn.write(SSE_HEARTBEAT));
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -96,7 +96,7 @@ export class WsTransport {
     this.expiry = new ExpiryWatch((conn) => this.expired(conn));
     this.keepalive = new SpreadSweep(
       options.pingIntervalMs,
-      () => this.hub.connections(Transport.ws) as WsConnection[],
+      () => this.hub.connections(Transport.ws) as Iterable<WsConnection>,
       (conn) => {
         // No pong since the last ping: the peer is gone.
         if (!conn.alive) return conn.terminate();
