@@ -25,6 +25,8 @@ export const ErrorCode = {
   unknownCommand: 'unknown_command',
   invalidChannel: 'invalid_channel',
   forbidden: 'forbidden',
+  /** A browser `Origin` not listed in ALLOWED_ORIGINS calling the server API. */
+  originNotAllowed: 'origin_not_allowed',
   unauthorized: 'unauthorized',
   tokenExpired: 'token_expired',
   notFound: 'not_found',

@@ -16,6 +16,7 @@ import { MemoryPresenceStore, Presence } from './hub/presence.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
 import { Authenticator } from './auth/tokens.js';
 import { OriginPolicy } from './transports/http/cors.js';
+import { makeServerApiGuard } from './transports/http/api-key.js';
 import { ConnectionGate } from './transports/connection-gate.js';
 import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
@@ -93,6 +94,9 @@ export class Gateway {
       publicKey: config.jwtPublicKey,
       jwks: config.jwtJwks,
       anonymous: config.authAnonymous,
+      audience: config.jwtAudience,
+      issuer: config.jwtIssuer,
+      maxTtlSeconds: config.jwtMaxTtlS,
     });
     const origins = new OriginPolicy(config.allowedOrigins);
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
@@ -133,8 +137,10 @@ export class Gateway {
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head));
 
     const stats = () => this.stats();
-    realtimeRoutes(this.app, { hub: this.hub, apiKey: config.apiKey, stats });
-    presenceRoutes(this.app, { presence: this.presence, apiKey: config.apiKey });
+    const guard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
+    const statsGuard = config.metricsPublic ? undefined : guard;
+    realtimeRoutes(this.app, { hub: this.hub, guard, statsGuard, stats });
+    presenceRoutes(this.app, { presence: this.presence, guard });
     const metrics = createMetrics(stats);
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {
@@ -148,12 +154,12 @@ export class Gateway {
       const ready = this.closing === null && Object.values(checks).every(Boolean);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     });
-    this.app.get('/metrics', async (_req, reply) => {
+    this.app.get('/metrics', statsGuard ? { onRequest: statsGuard } : {}, async (_req, reply) => {
       reply.header('Content-Type', metrics.contentType);
       return metrics.metrics();
     });
     webRoutes(this.app);
-    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, apiKey: config.apiKey });
+    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, guard });
   }
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HubcastError } from '../errors.js';
@@ -33,6 +33,12 @@ export interface AuthOptions {
   jwks?: JSONWebKeySet;
   /** With auth on, a request without a token is anonymous instead of 401 (AUTH_ANONYMOUS). */
   anonymous?: boolean;
+  /** Accepted `aud` values: a token must name one of them (JWT_AUDIENCE). */
+  audience?: string[];
+  /** Accepted `iss` values (JWT_ISSUER). */
+  issuer?: string[];
+  /** A token must carry `exp`, at most this many seconds ahead; 0 or unset = no maximum (JWT_MAX_TTL_S). */
+  maxTtlSeconds?: number;
 }
 
 /**
@@ -59,6 +65,8 @@ export class Authenticator {
   private readonly publicAlgorithms: string[];
   private readonly jwks: JWTVerifyGetKey | null;
   private readonly allowAnonymous: boolean;
+  private readonly claims: JWTVerifyOptions;
+  private readonly maxTtlSeconds: number;
 
   constructor(options: AuthOptions | string | undefined = {}) {
     const o: AuthOptions = typeof options === 'string' || options === undefined ? { secret: options } : options;
@@ -67,6 +75,12 @@ export class Authenticator {
     this.publicAlgorithms = o.publicKey ? algorithmsFor(o.publicKey) : [];
     this.jwks = o.jwks ? createLocalJWKSet(o.jwks) : null;
     this.allowAnonymous = o.anonymous === true;
+    // Built once: jose checks aud and iss with the signature, with the same error types.
+    this.claims = {
+      ...(o.audience !== undefined && o.audience.length > 0 ? { audience: o.audience } : {}),
+      ...(o.issuer !== undefined && o.issuer.length > 0 ? { issuer: o.issuer } : {}),
+    };
+    this.maxTtlSeconds = o.maxTtlSeconds ?? 0;
   }
 
   get enabled(): boolean {
@@ -76,7 +90,8 @@ export class Authenticator {
   async identify(req: IncomingMessage, url: URL): Promise<Identity> {
     if (!this.enabled) {
       const userId = url.searchParams.get('user_id');
-      return anonymous(userId && /^[A-Za-z0-9_\-.@]{1,128}$/.test(userId) ? userId : null);
+      // 123: `user:<id>` must stay a valid channel name (128 at most).
+      return anonymous(userId && /^[A-Za-z0-9_\-.@]{1,123}$/.test(userId) ? userId : null);
     }
     const token = tokenFrom(req, url);
     if (!token) {
@@ -98,16 +113,31 @@ export class Authenticator {
       let payload;
       if (typeof alg === 'string' && alg.startsWith('HS')) {
         if (this.secret === null) throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${alg} is not accepted here`, 401);
-        ({ payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'] }));
+        ({ payload } = await jwtVerify(token, this.secret, { ...this.claims, algorithms: ['HS256'] }));
       } else if (this.jwks !== null) {
-        ({ payload } = await jwtVerify(token, this.jwks, { algorithms: JWKS_ALGORITHMS }));
+        ({ payload } = await jwtVerify(token, this.jwks, { ...this.claims, algorithms: JWKS_ALGORITHMS }));
       } else if (this.publicKey !== null) {
-        ({ payload } = await jwtVerify(token, this.publicKey, { algorithms: this.publicAlgorithms }));
+        ({ payload } = await jwtVerify(token, this.publicKey, { ...this.claims, algorithms: this.publicAlgorithms }));
       } else {
         throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${JSON.stringify(alg)} is not accepted`, 401);
       }
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         throw new HubcastError(ErrorCode.unauthorized, 'token has no sub claim', 401);
+      }
+      if (this.maxTtlSeconds > 0) {
+        // A token without exp would never expire, and one far ahead outlives a leak by as much:
+        // refused rather than clamped, since the same token would pass again after any clamp.
+        if (typeof payload.exp !== 'number') {
+          throw new HubcastError(ErrorCode.unauthorized, `token has no exp claim (required: JWT_MAX_TTL_S=${this.maxTtlSeconds})`, 401);
+        }
+        const ahead = payload.exp - Date.now() / 1000;
+        if (ahead > this.maxTtlSeconds) {
+          throw new HubcastError(
+            ErrorCode.unauthorized,
+            `token exp is ${Math.ceil(ahead)} s ahead, more than the ${this.maxTtlSeconds} s allowed (JWT_MAX_TTL_S)`,
+            401,
+          );
+        }
       }
       const channels = payload.channels;
       if (channels !== undefined && (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string'))) {

@@ -27,6 +27,18 @@ export interface Config {
   /** With auth on, let token-less connections in on public channels (AUTH_ANONYMOUS). */
   authAnonymous: boolean;
   apiKey?: string;
+  /** Without a key, the server API answers every address (API_OPEN). */
+  apiOpen: boolean;
+  /** A reverse proxy relays requests: loopback is not a local caller (TRUST_PROXY). */
+  trustProxy: boolean;
+  /** /metrics and /realtime/stats without the server API's rules (METRICS_PUBLIC). */
+  metricsPublic: boolean;
+  /** Accepted `aud` values (JWT_AUDIENCE); unset = not checked. */
+  jwtAudience?: string[];
+  /** Accepted `iss` values (JWT_ISSUER); unset = not checked. */
+  jwtIssuer?: string[];
+  /** Longest remaining validity a token may have, seconds; 0 = none (JWT_MAX_TTL_S). */
+  jwtMaxTtlS: number;
   generatorIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
   historySize: number;
@@ -77,7 +89,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const shown = input[variable] === undefined ? '' : ` (got ${clip(JSON.stringify(input[variable]), 120)})`;
     throw new ConfigError(variable, `${clip(oneLine(issue.message), 300)}${shown}`);
   }
+  if (parsed.data.API_OPEN && parsed.data.API_KEY !== undefined) {
+    throw new ConfigError('API_OPEN', 'true while API_KEY is set: the key would be required anyway; unset one of them');
+  }
   return Object.freeze(fromEnv(parsed.data));
+}
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  return items.length === 0 ? undefined : items;
 }
 
 /**
@@ -116,6 +137,12 @@ function fromEnv(e: Env): Config {
     jwtJwks: e.JWT_JWKS_FILE,
     authAnonymous: e.AUTH_ANONYMOUS,
     apiKey: e.API_KEY,
+    apiOpen: e.API_OPEN,
+    trustProxy: e.TRUST_PROXY,
+    metricsPublic: e.METRICS_PUBLIC,
+    jwtAudience: list(e.JWT_AUDIENCE),
+    jwtIssuer: list(e.JWT_ISSUER),
+    jwtMaxTtlS: e.JWT_MAX_TTL_S,
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     historySize: e.HISTORY_SIZE,

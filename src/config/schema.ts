@@ -96,6 +96,28 @@ export const envSchema = z.object({
    */
   AUTH_ANONYMOUS: bool.default(false),
   API_KEY: z.string().min(1).optional(),
+  /**
+   * Without API_KEY, let the server API answer every address, not only local
+   * callers. Dangerous: anyone who reaches the port publishes to every client.
+   * Refused at start together with API_KEY (the key would win, silently).
+   */
+  API_OPEN: bool.default(false),
+  /**
+   * A reverse proxy relays requests to this gateway: requests from loopback
+   * are no longer taken as local callers, so the server API needs API_KEY.
+   */
+  TRUST_PROXY: bool.default(false),
+  /** false: /metrics and /realtime/stats follow the server API's rules (API_KEY, or local callers). */
+  METRICS_PUBLIC: bool.default(true),
+  /** Comma-separated accepted `aud` values: a token must name one. Unset: `aud` is not checked. */
+  JWT_AUDIENCE: z.string().trim().min(1).optional(),
+  /** Comma-separated accepted `iss` values: a token must carry one. Unset: `iss` is not checked. */
+  JWT_ISSUER: z.string().trim().min(1).optional(),
+  /**
+   * Longest a token may still be valid when presented, in seconds: a token
+   * without `exp`, or with `exp` further ahead, is refused. 0 = no maximum.
+   */
+  JWT_MAX_TTL_S: int(0, 10 * 365 * 86_400).default(0),
   GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Events kept per channel for resume (in-memory ring). */

@@ -128,10 +128,11 @@ function expected(r: Request): number[] {
   const allowed = r.path === '/realtime/send' ? ['user_id', 'channel', 'event', 'data'] : ['event', 'data'];
   if (Object.keys(o).some((k) => !allowed.includes(k))) return [400];
   if (!('data' in o)) return [400];
-  if ('event' in o && !(typeof o.event === 'string' && o.event.length >= 1 && o.event.length <= 64 && EVENT.test(o.event))) return [400];
+  if ('event' in o && !(typeof o.event === 'string' && o.event.length >= 1 && o.event.length <= 64 && EVENT.test(o.event) && o.event !== 'system')) return [400];
   if (r.path === '/realtime/send') {
     if (('user_id' in o) === ('channel' in o)) return [400];
-    if ('user_id' in o && !(typeof o.user_id === 'string' && o.user_id.length >= 1 && o.user_id.length <= 128)) return [400];
+    // user_id names channel user:<user_id>, so it follows the channel-name rules
+    if ('user_id' in o && !(typeof o.user_id === 'string' && CHANNEL.test(`user:${o.user_id}`))) return [400];
     if ('channel' in o && !(typeof o.channel === 'string' && CHANNEL.test(o.channel))) return [400];
   }
   return [200];

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse, type Server } 
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
-import type { OriginPolicy } from './cors.js';
+import { isServerApiRequest, type OriginPolicy } from './cors.js';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -38,7 +38,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
 
   app.addHook('onRequest', async (req, reply) => {
     const origin = req.headers.origin;
-    const allow = options.origins.allowOriginHeader(origin);
+    const strict = isServerApiRequest(req.method, req.url, req.headers['access-control-request-method']);
+    const allow = options.origins.allowOriginHeader(origin, strict);
     if (allow !== null) {
       reply.header('Access-Control-Allow-Origin', allow);
       if (allow !== '*') reply.header('Vary', 'Origin');

@@ -21,14 +21,26 @@ export function contentMismatch(declared: string, bytes: Buffer): string | null 
   return `declared content type ${type} does not match the file's bytes`;
 }
 
-/** A filename safe to show and to put in Content-Disposition: no paths, no control characters. */
+/**
+ * Characters that change how a name reads without showing themselves: controls
+ * (C0, C1), format characters (bidi overrides and isolates, zero-width joiners,
+ * BOM, soft hyphen), line/paragraph separators, private-use, unassigned and
+ * lone surrogates, and the letters that render blank (Hangul fillers, braille
+ * blank). `invoice\u202Egnp.exe` would display as `invoiceexe.png`.
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}\u115F\u1160\u3164\uFFA0\u2800]/gu;
+
+/** A filename safe to show and to put in Content-Disposition: no paths, no control or invisible characters. */
 export function sanitizeFilename(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? '';
   const cleaned = base
     .normalize('NFC')
-    .replace(/[\u0000-\u001f\u007f"<>|:*?]/g, '_')
+    .replace(HIDDEN, '_')
+    .replace(/\p{Zs}/gu, ' ')
+    .replace(/["<>|:*?]/g, '_')
     .replace(/^\.+/, '')
-    .trim()
-    .slice(0, 200);
-  return cleaned === '' ? 'upload.bin' : cleaned;
+    .trim();
+  // Cut by code points: slicing UTF-16 units could leave half a surrogate pair.
+  const short = Array.from(cleaned).slice(0, 200).join('');
+  return short === '' ? 'upload.bin' : short;
 }

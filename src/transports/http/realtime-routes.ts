@@ -1,17 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ErrorCode } from '../../codes.js';
+import { ErrorCode, SystemEvent } from '../../codes.js';
 import { HubcastError, describeIssues } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
-import { makeApiKeyGuard } from './api-key.js';
+import type { ServerApiGuard } from './api-key.js';
 import { MAX_JSON_DEPTH, valueTooDeep } from '../json-depth.js';
 
 const eventName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_.:\-]+$/, { message: 'event: letters, digits and _ . : - only' });
+  .regex(/^[A-Za-z0-9_.:\-]+$/, { message: 'event: letters, digits and _ . : - only' })
+  // The SDK acts on `system` notices (recovery_failed, token_expired): only the gateway sends them.
+  .refine((e) => e !== SystemEvent.system, { message: 'event "system" is reserved for the gateway\'s own notices' });
 const present = (v: unknown) => v !== undefined;
 
 const sendBody = z
@@ -49,10 +51,18 @@ export interface StatsSource {
 }
 
 /** The server API: push to a user or a channel, broadcast, and stats. */
-export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: string; stats: StatsSource }): void {
+export interface RealtimeRoutesOptions {
+  hub: Hub;
+  /** The server API's access rules (see api-key.ts). */
+  guard: ServerApiGuard;
+  /** Set when stats are not public (METRICS_PUBLIC=false). */
+  statsGuard?: ServerApiGuard;
+  stats: StatsSource;
+}
+
+export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions): void {
   // Used as onRequest, not preHandler: a caller without the key is refused before its body is read and parsed.
-  const guard = makeApiKeyGuard(opts.apiKey);
-  const { hub } = opts;
+  const { hub, guard } = opts;
 
   app.post('/realtime/send', { onRequest: guard }, async (req) => {
     const body = parse(sendBody, req.body);
@@ -64,6 +74,13 @@ export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: 
       channel = body.channel;
     } else {
       channel = userChannel(body.user_id!);
+      if (!isValidChannelName(channel)) {
+        throw new HubcastError(
+          ErrorCode.invalidChannel,
+          `invalid user_id ${JSON.stringify(body.user_id).slice(0, 140)}: user:<user_id> must be a channel name (1–128 of letters, digits and _ - : . @ / =)`,
+          400,
+        );
+      }
     }
     const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
     return { delivered: result.delivered, id: result.id, channel };
@@ -75,5 +92,5 @@ export function realtimeRoutes(app: FastifyInstance, opts: { hub: Hub; apiKey?: 
     return { delivered: result.delivered, id: result.id };
   });
 
-  app.get('/realtime/stats', async () => opts.stats());
+  app.get('/realtime/stats', opts.statsGuard ? { onRequest: opts.statsGuard } : {}, async () => opts.stats());
 }

@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { ErrorCode, SystemEvent } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
-import { makeApiKeyGuard } from './api-key.js';
+import type { ServerApiGuard } from './api-key.js';
 import { contentMismatch, sanitizeFilename } from './file-types.js';
 
 export interface UploadRoutesOptions {
   hub: Hub;
   dataDir: string;
   maxBytes: number;
-  apiKey?: string;
+  /** The server API's access rules: uploads publish to `files`, so they need what a send needs. */
+  guard: ServerApiGuard;
 }
 
 interface StoredFile {
@@ -25,6 +26,19 @@ interface StoredFile {
 }
 
 const ID = /^[0-9a-f-]{36}$/;
+/** RFC 2046: 1-70 characters, quoted or not. Without one the multipart parser throws before reading a byte. */
+const BOUNDARY = /;\s*boundary=(?:"[^"]{1,70}"|[^\s;"]{1,70})\s*(?:;|$)/i;
+
+/**
+ * The multipart parser reports a broken body (cut short, bad part headers) as
+ * a plain Error: that is the client's doing, so 400, not 500. Errors that
+ * already carry a status (the size limit) and our own pass through.
+ */
+function malformed(err: unknown): unknown {
+  if (err instanceof HubcastError || !(err instanceof Error)) return err;
+  if ((err as { statusCode?: number }).statusCode !== undefined) return err;
+  return new HubcastError(ErrorCode.badRequest, `malformed multipart body: ${err.message.slice(0, 200)}`, 400);
+}
 
 /**
  * `POST /realtime/binary/upload` (multipart, one file ≤ UPLOAD_MAX_BYTES):
@@ -36,7 +50,6 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
   const dir = join(options.dataDir, 'uploads');
   await mkdir(dir, { recursive: true });
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 10, parts: 20 } });
-  const guard = makeApiKeyGuard(options.apiKey);
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof HubcastError) return reply.code(err.status).send(errorBody(err.code, err.message));
@@ -54,13 +67,23 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
     return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
   });
 
-  app.post('/realtime/binary/upload', { preHandler: guard }, async (req) => {
+  // onRequest: a refused caller's file is never read.
+  app.post('/realtime/binary/upload', { onRequest: options.guard }, async (req) => {
     if (!req.isMultipart()) {
       throw new HubcastError(ErrorCode.unsupportedMediaType, 'send the file as multipart/form-data', 415);
     }
-    const part = await req.file();
-    if (part === undefined) throw new HubcastError(ErrorCode.badRequest, 'no file part in the form', 400);
-    const bytes = await part.toBuffer();
+    if (!BOUNDARY.test(req.headers['content-type'] ?? '')) {
+      throw new HubcastError(ErrorCode.badRequest, 'multipart/form-data needs a boundary parameter (1-70 characters)', 400);
+    }
+    let part: Awaited<ReturnType<typeof req.file>>;
+    let bytes: Buffer;
+    try {
+      part = await req.file();
+      if (part === undefined) throw new HubcastError(ErrorCode.badRequest, 'no file part in the form', 400);
+      bytes = await part.toBuffer();
+    } catch (err) {
+      throw malformed(err);
+    }
     const contentType = part.mimetype || 'application/octet-stream';
     if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType.split(';')[0].trim())) {
       throw new HubcastError(ErrorCode.badRequest, `content type ${JSON.stringify(contentType).slice(0, 80)} is not a media type`, 400);
