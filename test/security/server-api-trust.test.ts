@@ -81,7 +81,8 @@ describe('without API_KEY: local callers only, judged by address, Host, proxy he
   });
 
   test('a request relayed by a proxy on the host (forwarding headers) is refused', async () => {
-    for (const h of [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }]) {
+    const relays: Array<Record<string, string>> = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }];
+    for (const h of relays) {
       const r = await postRaw(gw.url, '/realtime/send', SEND, h);
       assert.equal(r.status, 403, JSON.stringify(h));
       assert.match(r.body.error.message, /relayed by a proxy/);
