@@ -159,7 +159,7 @@ export class Gateway {
       return metrics.metrics();
     });
     webRoutes(this.app);
-    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, guard });
+    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard });
   }
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */

@@ -52,6 +52,8 @@ export interface Config {
   allowedOrigins: '*' | string[];
   maxBodyBytes: number;
   uploadMaxBytes: number;
+  /** Channel announcing uploads (UPLOAD_CHANNEL). */
+  uploadChannel: string;
   channelsPerConnection: number;
   shutdownTimeoutMs: number;
   nodeId: string;
@@ -160,6 +162,7 @@ function fromEnv(e: Env): Config {
             .filter(Boolean),
     maxBodyBytes: e.MAX_BODY_BYTES,
     uploadMaxBytes: e.UPLOAD_MAX_BYTES,
+    uploadChannel: e.UPLOAD_CHANNEL,
     channelsPerConnection: e.CHANNELS_PER_CONNECTION,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     historyRetention: e.HISTORY_RETENTION,

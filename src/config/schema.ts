@@ -141,6 +141,11 @@ export const envSchema = z.object({
   ALLOWED_ORIGINS: z.string().trim().default('*'),
   MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   UPLOAD_MAX_BYTES: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+  /**
+   * Channel that announces uploads (`file.uploaded`). `files` is joinable by every connection;
+   * `user:<id>` keeps announcements to one user, any other name to tokens granting it.
+   */
+  UPLOAD_CHANNEL: z.string().trim().regex(/^[A-Za-z0-9_\-:.@/=]{1,128}$/, { message: 'a channel name: 1-128 of letters, digits and _ - : . @ / =' }).default('files'),
   CHANNELS_PER_CONNECTION: int(1, 100_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
   /** Per-pattern history retention: `chat:*=500/1h,products=1000/10m` (first match wins; others keep HISTORY_SIZE). */

@@ -66,3 +66,26 @@ test('sanitizeFilename keeps ordinary names, letters of every script and emoji, 
   assert.equal(Array.from(long).length, 200);
   assert.equal(Buffer.from(long, 'utf8').toString('utf8'), long, 'no half surrogate pair at the cut');
 });
+
+test('UPLOAD_CHANNEL=user:<id> keeps announcements to that user; files hears nothing', async () => {
+  const priv = await startGateway({ uploadChannel: 'user:ops' });
+  try {
+    const ops = await TestWs.open(`${priv.wsUrl}?user_id=ops`);
+    await ops.next((f) => f.type === 'connected');
+    const everyone = await TestWs.open(priv.wsUrl);
+    await everyone.command('join_channel', { channel: 'files' });
+    const form = multipart('report.txt', 'text/plain', Buffer.from('q3'));
+    const r = await raw(priv.url, 'POST', '/realtime/binary/upload', { 'content-type': form.contentType }, form.body);
+    assert.equal(r.status, 200);
+    const announced = await ops.next((f) => f.event === 'file.uploaded');
+    assert.equal(announced.channel, 'user:ops');
+    assert.equal(announced.data.id, r.body.id);
+    // a later event on files arrives first for the bystander: the upload never went there
+    await priv.gateway.hub.publishEvent('files', 'sentinel', 1);
+    assert.equal((await everyone.next((f) => f.type === 'event')).event, 'sentinel');
+    ops.close();
+    everyone.close();
+  } finally {
+    await priv.close();
+  }
+});

@@ -13,6 +13,8 @@ export interface UploadRoutesOptions {
   hub: Hub;
   dataDir: string;
   maxBytes: number;
+  /** Where uploads are announced (UPLOAD_CHANNEL, `files` by default). */
+  channel: string;
   /** The server API's access rules: uploads publish to `files`, so they need what a send needs. */
   guard: ServerApiGuard;
 }
@@ -44,7 +46,7 @@ function malformed(err: unknown): unknown {
  * `POST /realtime/binary/upload` (multipart, one file ≤ UPLOAD_MAX_BYTES):
  * stored under DATA_DIR/uploads (never a served folder; files go out only
  * through the route below, as attachments), then announced on channel
- * `files` as `file.uploaded`.
+ * `files` (UPLOAD_CHANNEL) as `file.uploaded`.
  */
 export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOptions): Promise<void> {
   const dir = join(options.dataDir, 'uploads');
@@ -100,7 +102,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
     };
     await writeFile(join(dir, id), bytes);
     await writeFile(join(dir, `${id}.json`), JSON.stringify(file));
-    await options.hub.publishEvent('files', SystemEvent.fileUploaded, file);
+    await options.hub.publishEvent(options.channel, SystemEvent.fileUploaded, file);
     return file;
   });
 
