@@ -4,7 +4,8 @@ import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
 import type { OriginPolicy } from './cors.js';
 
-const LOOPBACK_ADDRESS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped addresses on a dual-stack listener. */
+const LOOPBACK_ADDRESS = /^(?:127\.|::ffff:127\.|::1$)/i;
 /** `localhost`, `127.x.y.z` or `[::1]`, any port: the names a request to a loopback listener carries. */
 const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
 /** Headers a reverse proxy adds: a loopback peer sending one relays someone else's request. */
@@ -69,7 +70,7 @@ export function makeServerApiGuard(access: ServerApiAccess): ServerApiGuard {
 function notLoopbackTrusted(req: FastifyRequest, trustProxy: boolean): string | null {
   if (trustProxy) return 'behind a proxy (TRUST_PROXY) every request looks local, so set API_KEY';
   const remote = req.raw.socket.remoteAddress ?? '';
-  if (!LOOPBACK_ADDRESS.has(remote) && !remote.startsWith('127.')) return 'the request does not come from loopback';
+  if (!LOOPBACK_ADDRESS.test(remote)) return 'the request does not come from loopback';
   const host = req.headers.host;
   if (host === undefined || !LOOPBACK_HOST.test(host)) {
     return `Host ${JSON.stringify(host ?? '').slice(0, 140)} is not a loopback name (localhost, 127.x.x.x, [::1])`;
