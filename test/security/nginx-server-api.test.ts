@@ -34,6 +34,9 @@ test('nginx refuses the server API to addresses outside $server_api_allowed, wit
     await raw(nginxKeyed.url, 'POST', '/realtime/broadcast', { 'content-type': 'application/json' }, '{"data":1}', outside),
     await raw(nginxKeyed.url, 'POST', '/realtime/binary/upload', { 'content-type': 'multipart/form-data; boundary=x' }, '--x--', outside),
     await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a/presence', {}, undefined, outside),
+    // nginx matches the decoded path; a `/` in the channel name must not slip past the location
+    await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a%2Fb/presence', {}, undefined, outside),
+    await raw(nginxKeyed.url, 'POST', '/realtime/%73end', { 'content-type': 'application/json' }, JSON.stringify(SEND), outside),
   ];
   for (const r of answers) {
     assert.equal(r.status, 403, JSON.stringify(r.body));
