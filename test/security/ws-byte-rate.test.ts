@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { TestWs } from '../helpers/ws-client.js';
+import { startGateway } from '../helpers/gateway.js';
+import { BYTE_REFUSALS_BEFORE_CLOSE, RateVerdict, bytesDueIn, takeBytes } from '../../src/transports/ws/rate-limit.js';
 import { ChildGateway, RawFlooder, clientTextFrame, percentile } from './flood.js';
 
 // The probe's big-frame flood: three anonymous connections each send a 1 MB
@@ -82,5 +84,59 @@ test('1 MB echo frames from three connections: flooders held to the byte budget,
   } finally {
     for (const f of flooders) f.destroy();
     await gw.stop();
+  }
+});
+
+test('byte bucket: burst, refill, refusals forgiven once full again, close after repeated refusals', () => {
+  const limit = { perSecond: 1000, burst: 3000 };
+  const s = { byteTokens: 3000, byteTokensAt: 0, bytesRefused: 0 };
+  assert.equal(takeBytes(s, limit, 0, 2000), RateVerdict.ok);
+  assert.equal(takeBytes(s, limit, 0, 2000), RateVerdict.limited, '1000 left');
+  assert.equal(bytesDueIn(s, limit, 2000), 1000, 'a second until 2000 fit');
+  assert.equal(takeBytes(s, limit, 1000, 2000), RateVerdict.ok);
+  assert.equal(s.bytesRefused, 1);
+  assert.equal(takeBytes(s, limit, 5000, 10), RateVerdict.ok);
+  assert.equal(s.bytesRefused, 0, 'a full bucket forgives');
+  const t = { byteTokens: 0, byteTokensAt: 0, bytesRefused: 0 };
+  const verdicts = [];
+  for (let i = 0; i < BYTE_REFUSALS_BEFORE_CLOSE; i++) verdicts.push(takeBytes(t, limit, i, 2000));
+  assert.equal(verdicts.at(-1), RateVerdict.exceeded);
+  assert.equal(verdicts.filter((v) => v === RateVerdict.limited).length, BYTE_REFUSALS_BEFORE_CLOSE - 1);
+});
+
+test('a client over the byte rate is refused, paused, and closed 1008 when it keeps on; a burst within the bucket is not', async () => {
+  // 4 KiB frames against 40 KiB/s and a 16 KiB bucket: each refusal pauses reading ~100 ms.
+  const gw = await startGateway({ wsMaxFrameBytes: 4096, wsRateLimitBytes: 40 * 1024, wsRateBurstBytes: 16 * 1024, wsRateLimit: 0 });
+  try {
+    const polite = await TestWs.open(gw.wsUrl);
+    await polite.next((f) => f.type === 'connected');
+    const chunk = 'y'.repeat(4000);
+    for (let i = 0; i < 3; i++) polite.send({ type: 'text', data: chunk });
+    await polite.next(() => polite.frames.filter((g) => g.type === 'text').length === 3);
+    assert.equal(polite.frames.filter((f) => f.type === 'error').length, 0, 'three frames within the 16 KiB bucket');
+
+    const flooder = await TestWs.open(gw.wsUrl);
+    await flooder.next((f) => f.type === 'connected');
+    const started = Date.now();
+    // Kept sending for as long as it is open (bounded: 400 frames).
+    for (let i = 0; i < 400 && flooder.closeCode === null; i++) {
+      flooder.send({ type: 'text', data: chunk });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(await flooder.waitClosed(10_000), 1008);
+    assert.match(flooder.closeReason, /byte rate/);
+    const limited = flooder.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited');
+    const echoed = flooder.frames.filter((f) => f.type === 'text').length * 4000;
+    const ms = Date.now() - started;
+    console.log(`byte flooder: ${limited.length} refusals, ${echoed} bytes echoed in ${ms} ms before close 1008`);
+    assert.equal(limited.length, BYTE_REFUSALS_BEFORE_CLOSE);
+    assert.match(limited[0].message, /bytes\/s .*reading paused/);
+    assert.match(limited.at(-1).message, /closing/);
+    // Held near the rate: the 16 KiB burst plus 40 KiB/s, not the megabytes it tried.
+    assert.ok(echoed <= 16 * 1024 + (40 * 1024 * ms) / 1000 + 8000, `${echoed} bytes echoed in ${ms} ms`);
+    assert.equal((await polite.command('ping')).ok, true, 'the polite client is untouched');
+    polite.close();
+  } finally {
+    await gw.close();
   }
 });

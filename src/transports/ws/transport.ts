@@ -69,6 +69,8 @@ export class WsTransport {
   private readonly ctx: DispatchContext;
   /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
   private readonly keepalive: SpreadSweep<WsConnection>;
+  /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
+  private readonly maxReadPauseMs: number;
   private readonly heavy = new HeavyFrameQueue<WsConnection>((conn, frame, isBinary) => this.handle(conn, frame, isBinary));
 
   constructor(
@@ -101,6 +103,7 @@ export class WsTransport {
         ? { perSecond: options.byteRate.perSecond, burst: Math.max(options.byteRate.burst, options.maxFrameBytes) }
         : null;
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
+    this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
     this.signaling = new Signaling(new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
     this.ctx = {
       hub,
@@ -270,7 +273,7 @@ export class WsTransport {
     // Frames already read keep arriving while paused: they are refused above without another timer.
     if (conn.ws.isPaused) return;
     conn.ws.pause();
-    setTimeout(resumeReading, Math.min(bytesDueIn(conn, rate, bytes), MAX_READ_PAUSE_MS), conn).unref();
+    setTimeout(resumeReading, Math.min(bytesDueIn(conn, rate, bytes), this.maxReadPauseMs), conn).unref();
   }
 
   /** The expiry sweep found this connection's token expired (and no refresh came in time). */
@@ -358,8 +361,9 @@ function onError(this: WebSocket, err: Error): void {
 
 /**
  * Longest one refusal pauses reading. Pongs wait behind the pause, so it stays
- * short next to the keepalive interval (25 s by default); a client still over
- * the rate when it ends is refused, paused again, and soon closed.
+ * under half the keepalive interval (which would otherwise drop the client as
+ * dead); a client still over the rate when it ends is refused, paused again,
+ * and soon closed.
  */
 const MAX_READ_PAUSE_MS = 5000;
 
