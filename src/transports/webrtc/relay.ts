@@ -30,8 +30,8 @@ export interface SignalRelay {
   /** Unregister `peer`, if it still holds its id. */
   remove(peer: SignalPeer): void;
   has(peerId: string): boolean;
-  /** Hand `signal` to the peer holding `targetPeerId`; false when none does. */
-  deliver(targetPeerId: string, signal: RelayedSignal): boolean;
+  /** Hand `signal` to the peer holding `targetPeerId`; false when none does (a remote lookup may answer later). */
+  deliver(targetPeerId: string, signal: RelayedSignal): boolean | Promise<boolean>;
 }
 
 /** Peers connected to this node. */

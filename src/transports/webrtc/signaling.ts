@@ -44,7 +44,7 @@ export class Signaling {
   ) {}
 
   /** Relay one signal from `from`; the refusal, or null when it was delivered. */
-  signal(from: SignalSender, frame: SignalFrame): SignalRefusal | null {
+  signal(from: SignalSender, frame: SignalFrame): SignalRefusal | null | Promise<SignalRefusal | null> {
     if (from.peerId === null) {
       return { code: ErrorCode.forbidden, message: 'signaling needs a token: this connection holds no peer id' };
     }
@@ -81,9 +81,18 @@ export class Signaling {
     if (from.userId !== null) out.from_user_id = from.userId;
     if (frame.sdp !== undefined) out.sdp = frame.sdp;
     if (frame.candidate !== undefined) out.candidate = frame.candidate;
-    if (!this.relay.deliver(frame.target_peer_id, out)) {
-      return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(frame.target_peer_id).slice(0, 140)} is connected` };
+    const delivered = this.relay.deliver(frame.target_peer_id, out);
+    if (delivered instanceof Promise) {
+      return delivered.then(
+        (ok) => this.delivered(ok, frame.target_peer_id),
+        (err: Error) => ({ code: ErrorCode.internal, message: `signal not relayed: ${err.message}` }),
+      );
     }
+    return this.delivered(delivered, frame.target_peer_id);
+  }
+
+  private delivered(ok: boolean, target: string): SignalRefusal | null {
+    if (!ok) return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(target).slice(0, 140)} is connected` };
     this.relayed++;
     return null;
   }

@@ -10,7 +10,7 @@ import { parseBinaryMessage } from './binary.js';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
-import type { Signaling } from '../webrtc/signaling.js';
+import type { Signaling, SignalRefusal } from '../webrtc/signaling.js';
 
 export interface DispatchContext {
   hub: Hub;
@@ -52,11 +52,17 @@ export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: str
     case 'json':
       return conn.send({ type: 'json', data: frame.data });
     case 'webrtc_signal': {
-      const error = ctx.signaling.signal(conn, frame);
-      if (error !== null) return fail(conn, error.code, error.message, frame.ref);
-      return reply(conn, frame.ref);
+      const result = ctx.signaling.signal(conn, frame);
+      if (result instanceof Promise) void result.then((error) => signalDone(conn, error, frame.ref));
+      else signalDone(conn, result, frame.ref);
+      return;
     }
   }
+}
+
+function signalDone(conn: WsConnection, error: SignalRefusal | null, ref: Ref): void {
+  if (error !== null) fail(conn, error.code, error.message, ref);
+  else reply(conn, ref);
 }
 
 function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<ClientFrame, { type: 'command' }>): void {
