@@ -140,3 +140,25 @@ test('a client over the byte rate is refused, paused, and closed 1008 when it ke
     await gw.close();
   }
 });
+
+test('a heavy frame waits its turn but keeps its place: one connection\'s answers stay in order', async () => {
+  const gw = await startGateway();
+  try {
+    const ws = await TestWs.open(gw.wsUrl);
+    await ws.next((f) => f.type === 'connected');
+    const big = 'z'.repeat(200_000);
+    ws.send({ type: 'command', command: 'ping', ref: 'before' });
+    ws.send({ type: 'text', data: big });
+    ws.send({ type: 'command', command: 'ping', ref: 'after' });
+    ws.send({ type: 'text', data: big });
+    ws.send({ type: 'json', data: 'last' });
+    await ws.next((f) => f.type === 'json');
+    assert.deepEqual(
+      ws.frames.filter((f) => f.type !== 'connected').map((f) => f.ref ?? f.type),
+      ['before', 'text', 'after', 'text', 'json'],
+    );
+    ws.close();
+  } finally {
+    await gw.close();
+  }
+});

@@ -47,8 +47,10 @@ export class WsConnection implements Subscriber, RateState, ByteRateState, Heavy
   byteTokens: number;
   byteTokensAt: number;
   bytesRefused = 0;
-  /** Frames waiting in the heavy-frame queue (heavy-frames.ts). */
+  /** Frames waiting in the heavy-frame queue (heavy-frames.ts); reading is paused meanwhile. */
   heavyQueued = 0;
+  /** Reading paused for the byte rate until then (ms since the epoch); 0 when not. */
+  readPausedUntil = 0;
   /** Signal-rate bucket, made on the first signal (most connections never send one). */
   signalRate: RateState | null = null;
   /**

@@ -71,7 +71,10 @@ export class WsTransport {
   private readonly keepalive: SpreadSweep<WsConnection>;
   /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
   private readonly maxReadPauseMs: number;
-  private readonly heavy = new HeavyFrameQueue<WsConnection>((conn, frame, isBinary) => this.handle(conn, frame, isBinary));
+  private readonly heavy = new HeavyFrameQueue<WsConnection>((conn, frame, isBinary) => {
+    this.handle(conn, frame, isBinary);
+    if (conn.heavyQueued === 0) resumeReading(conn);
+  });
 
   constructor(
     private readonly hub: Hub,
@@ -210,7 +213,13 @@ export class WsTransport {
       const verdict = takeBytes(conn, byteRate, Date.now(), buf.length);
       if (verdict !== RateVerdict.ok) return this.overBytes(conn, byteRate, verdict, buf.length);
     }
-    if (HeavyFrameQueue.due(conn, buf)) return this.heavy.push(conn, buf, isBinary);
+    if (HeavyFrameQueue.due(conn, buf)) {
+      this.heavy.push(conn, buf, isBinary);
+      // Not read on while it waits: the queue holds about one frame per connection, not whatever
+      // clients manage to send while frames wait their turn.
+      conn.ws.pause();
+      return;
+    }
     this.handle(conn, buf, isBinary);
   }
 
@@ -271,9 +280,12 @@ export class WsTransport {
       message: `over ${rate.perSecond} bytes/s (burst ${rate.burst}): frame of ${bytes} bytes dropped, reading paused`,
     });
     // Frames already read keep arriving while paused: they are refused above without another timer.
-    if (conn.ws.isPaused) return;
+    const now = Date.now();
+    if (now < conn.readPausedUntil) return;
+    const wait = Math.min(bytesDueIn(conn, rate, bytes), this.maxReadPauseMs);
+    conn.readPausedUntil = now + wait;
     conn.ws.pause();
-    setTimeout(resumeReading, Math.min(bytesDueIn(conn, rate, bytes), this.maxReadPauseMs), conn).unref();
+    setTimeout(byteWaitOver, wait, conn).unref();
   }
 
   /** The expiry sweep found this connection's token expired (and no refresh came in time). */
@@ -367,9 +379,16 @@ function onError(this: WebSocket, err: Error): void {
  */
 const MAX_READ_PAUSE_MS = 5000;
 
+/** Reading resumes when neither reason to pause holds: a frame in the heavy queue, a byte-rate wait. */
 function resumeReading(conn: WsConnection): void {
+  if (conn.heavyQueued > 0 || conn.readPausedUntil !== 0) return;
   // ws ignores this on a closed socket.
   conn.ws.resume();
+}
+
+function byteWaitOver(conn: WsConnection): void {
+  conn.readPausedUntil = 0;
+  resumeReading(conn);
 }
 
 function ignoreSocketError(): void {
