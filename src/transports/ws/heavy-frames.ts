@@ -5,7 +5,8 @@
  * frame of HEAVY_FRAME_BYTES or more is handled from a queue, one per turn of
  * the event loop, and small frames (pings, joins, chat) are read and answered
  * in between. A connection's later frames queue behind its heavy one, so each
- * client still sees its frames handled in order.
+ * client still sees its frames handled in order (the transport also stops
+ * reading a connection while it has a frame here, which bounds the queue).
  */
 export const HEAVY_FRAME_BYTES = 64 * 1024;
 
