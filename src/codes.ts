@@ -32,6 +32,7 @@ export const ErrorCode = {
   notFound: 'not_found',
   notSubscribed: 'not_subscribed',
   peerNotFound: 'peer_not_found',
+  peerIdTaken: 'peer_id_taken',
   tooManyConnections: 'too_many_connections',
   tooManyChannels: 'too_many_channels',
   rateLimited: 'rate_limited',

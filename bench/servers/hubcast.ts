@@ -23,6 +23,7 @@ const env = {
   // limits off (0), as behind a proxy.
   REALTIME_MAX_CONNECTIONS_PER_IP: '0',
   WS_RATE_LIMIT: '0',
+  WS_RATE_LIMIT_BYTES: '0',
   DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-')),
   ...process.env,
 };

@@ -92,6 +92,7 @@ export class WSClient {
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private _clientId: string | null = null;
   private _userId: string | null = null;
+  private _peerId: string | null = null;
 
   /**
    * @param url `ws(s)://host/realtime/ws`; an `http(s)` URL or one without a
@@ -115,6 +116,16 @@ export class WSClient {
 
   get userId(): string | null {
     return this._userId;
+  }
+
+  /**
+   * Where other peers send WebRTC signals to reach this connection (null
+   * before `connected`, and for a token-less connection while auth is on).
+   * Random, unlike `clientId`, and new on every connection: hand it to the
+   * peers that should call you.
+   */
+  get peerId(): string | null {
+    return this._peerId;
   }
 
   /** Channels the client holds (joined, or to be re-joined on reconnect). */
@@ -473,6 +484,7 @@ export class WSClient {
       case 'connected':
         this._clientId = (frame.client_id as string) ?? null;
         this._userId = (frame.user_id as string | null) ?? null;
+        this._peerId = (frame.peer_id as string | undefined) ?? null;
         this.emitter.emit('connected', frame);
         this.emitter.emit('*', frame);
         if (this._state === 'connecting' || this._state === 'reconnecting') this.welcome();

@@ -19,6 +19,14 @@ export interface Config {
   /** Frames/s per WS connection; 0 = no limit. */
   wsRateLimit: number;
   wsRateBurst: number;
+  /** Bytes/s per WS connection; 0 = no limit. */
+  wsRateLimitBytes: number;
+  wsRateBurstBytes: number;
+  /** Largest sdp / candidate of one WebRTC signal, bytes. */
+  webrtcSignalMaxBytes: number;
+  /** WebRTC signals/s per connection; 0 = no limit. */
+  webrtcSignalRate: number;
+  webrtcSignalBurst: number;
   jwtSecret?: string;
   /** Verifies RS256, PS256, ES256 or EdDSA tokens (JWT_PUBLIC_KEY). */
   jwtPublicKey?: KeyObject;
@@ -134,6 +142,11 @@ function fromEnv(e: Env): Config {
     maxConnectionsPerIp: e.REALTIME_MAX_CONNECTIONS_PER_IP,
     wsRateLimit: e.WS_RATE_LIMIT,
     wsRateBurst: e.WS_RATE_BURST,
+    wsRateLimitBytes: e.WS_RATE_LIMIT_BYTES,
+    wsRateBurstBytes: e.WS_RATE_BURST_BYTES,
+    webrtcSignalMaxBytes: e.WEBRTC_SIGNAL_MAX_BYTES,
+    webrtcSignalRate: e.WEBRTC_SIGNAL_RATE,
+    webrtcSignalBurst: e.WEBRTC_SIGNAL_BURST,
     jwtSecret: e.JWT_SECRET,
     jwtPublicKey: e.JWT_PUBLIC_KEY,
     jwtJwks: e.JWT_JWKS_FILE,
@@ -183,6 +196,11 @@ export function limitsOf(c: Config): Record<string, number> {
     max_connections_per_ip: c.maxConnectionsPerIp,
     ws_rate_limit: c.wsRateLimit,
     ws_rate_burst: c.wsRateBurst,
+    ws_rate_limit_bytes: c.wsRateLimitBytes,
+    ws_rate_burst_bytes: c.wsRateBurstBytes,
+    webrtc_signal_max_bytes: c.webrtcSignalMaxBytes,
+    webrtc_signal_rate: c.webrtcSignalRate,
+    webrtc_signal_burst: c.webrtcSignalBurst,
     ws_max_frame_bytes: c.wsMaxFrameBytes,
     client_buffer_bytes: c.clientBufferBytes,
     history_max_bytes: c.historyMaxBytes,

@@ -81,6 +81,23 @@ export const envSchema = z.object({
    * closed with 1008.
    */
   WS_RATE_BURST: int(1, 1_000_000).default(200),
+  /**
+   * Bytes per second one WS connection may send (token bucket refill); 0 = no
+   * limit. A frame over it is refused with an `error` frame `rate_limited` and
+   * the connection's reading paused until its bucket holds that frame again.
+   */
+  WS_RATE_LIMIT_BYTES: int(0, 1024 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Byte bucket size: what a WS connection may send at once. Taken as at least
+   * WS_MAX_FRAME_BYTES, so that one largest frame always passes on a full bucket.
+   */
+  WS_RATE_BURST_BYTES: int(1, 1024 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** Largest `sdp`, and largest `candidate`, of a `webrtc_signal` (bytes); over it: `payload_too_large`. */
+  WEBRTC_SIGNAL_MAX_BYTES: int(256, 64 * 1024 * 1024).default(64 * 1024),
+  /** `webrtc_signal` frames per second per connection (token bucket refill); 0 = no limit. Over it: `rate_limited`. */
+  WEBRTC_SIGNAL_RATE: int(0, 1_000_000).default(20),
+  /** Signal bucket size: what ICE gathering may send at once. */
+  WEBRTC_SIGNAL_BURST: int(1, 1_000_000).default(50),
   JWT_SECRET: z.string().min(1).optional(),
   /**
    * Public key for RS256, PS256, ES256 or EdDSA tokens (and their 384/512 kin): PEM inline (`\n` escapes allowed) or

@@ -126,10 +126,12 @@ test('WebRTC signals are relayed to the target peer', async () => {
   const b = new WSClient(gw.wsUrl);
   await Promise.all([a.connect(), b.connect()]);
   const signals = collect<{ signal_type: string; from_peer_id: string; sdp: unknown }>(b, 'webrtc_signal');
-  await a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.clientId!, sdp: 'v=0 fake' });
+  // Peers are reached by their peer id, never by the client id other clients see in channel messages.
+  await assert.rejects(a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.clientId!, sdp: 'v=0 fake' }), (err: ClientError) => err.code === ErrorCode.peerNotFound);
+  await a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.peerId!, sdp: 'v=0 fake' });
   const got = await signals.next();
   assert.equal(got.signal_type, 'offer');
-  assert.equal(got.from_peer_id, a.clientId);
+  assert.equal(got.from_peer_id, a.peerId);
   assert.equal(got.sdp, 'v=0 fake');
   a.disconnect();
   b.disconnect();

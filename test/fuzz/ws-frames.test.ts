@@ -66,7 +66,7 @@ function checkCase(c: Case, got: Received[], problems: string[]): void {
 }
 
 test('hostile WS frames: always an answer with a known code, never a crash; bystanders unaffected; RSS comes back', async (t) => {
-  const gw = await ChildGateway.start({ wsRateLimit: 0, wsMaxFrameBytes: 64 * 1024, historySize: 50 });
+  const gw = await ChildGateway.start({ wsRateLimit: 0, wsRateLimitBytes: 0, wsMaxFrameBytes: 64 * 1024, historySize: 50 });
   t.after(() => gw.proc.kill('SIGKILL')); // a failed assertion must not leave the child (and this test) running
   const bystander = await Bystander.start(gw.url);
   t.after(() => bystander.close());

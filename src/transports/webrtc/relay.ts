@@ -1,58 +1,65 @@
-import { ErrorCode } from '../../codes.js';
-import type { WsConnection } from '../ws/connection.js';
+/** What the relay needs of a connection: its peer id, its user, a way to write to it. */
+export interface SignalPeer {
+  /** Null: the connection holds no peer id and cannot be reached (see peer-id.ts). */
+  readonly peerId: string | null;
+  readonly userId: string | null;
+  send(message: object): void;
+}
 
-export interface SignalFrame {
+/** A signal as the target receives it: who sent it is set by the server, never by the sender. */
+export interface RelayedSignal {
+  type: 'webrtc_signal';
   signal_type: 'offer' | 'answer' | 'ice_candidate' | 'bye';
+  from_peer_id: string;
+  /** The sender's token `sub` (with auth off, its `?user_id=`), when it has one. */
+  from_user_id?: string;
   target_peer_id: string;
   sdp?: unknown;
   candidate?: unknown;
 }
 
 /**
- * WebRTC signaling relay: forwards offers, answers and ICE candidates between
- * peers on this node. Peers are WS clients, known by their client id on
- * `/realtime/ws` and by their `peer_id` on `/realtime/webrtc/signaling`.
+ * Where peer ids live and how a signal reaches the peer holding one. Policy
+ * (who may claim which id, who may signal, sizes and rates) is signaling.ts's;
+ * a relay only registers and delivers, so a cluster-wide one (ids held in a
+ * shared store, signals over the bus) can replace the local one below.
  */
-export class SignalRelay {
-  private readonly peers = new Map<string, WsConnection>();
-  relayed = 0;
+export interface SignalRelay {
+  /** Register `peer` under its peer id; false when the id is already held (an id is never taken over). */
+  add(peer: SignalPeer): boolean;
+  /** Unregister `peer`, if it still holds its id. */
+  remove(peer: SignalPeer): void;
+  has(peerId: string): boolean;
+  /** Hand `signal` to the peer holding `targetPeerId`; false when none does (a remote lookup may answer later). */
+  deliver(targetPeerId: string, signal: RelayedSignal): boolean | Promise<boolean>;
+}
+
+/** Peers connected to this node. */
+export class LocalSignalRelay implements SignalRelay {
+  private readonly peers = new Map<string, SignalPeer>();
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  add(peer: SignalPeer): boolean {
+    if (peer.peerId === null || this.peers.has(peer.peerId)) return false;
+    this.peers.set(peer.peerId, peer);
+    return true;
+  }
+
+  remove(peer: SignalPeer): void {
+    if (peer.peerId !== null && this.peers.get(peer.peerId) === peer) this.peers.delete(peer.peerId);
+  }
 
   has(peerId: string): boolean {
     return this.peers.has(peerId);
   }
 
-  add(conn: WsConnection): void {
-    this.peers.set(conn.peerId, conn);
-  }
-
-  remove(conn: WsConnection): void {
-    if (this.peers.get(conn.peerId) === conn) this.peers.delete(conn.peerId);
-  }
-
-  /** Forward one signal; returns the refusal, or null when it was sent. */
-  relay(from: WsConnection, frame: SignalFrame): { code: ErrorCode; message: string } | null {
-    const target = this.peers.get(frame.target_peer_id);
-    if (target === undefined) {
-      return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(frame.target_peer_id).slice(0, 140)} is connected` };
-    }
-    if (frame.signal_type === 'offer' || frame.signal_type === 'answer') {
-      if (typeof frame.sdp !== 'string' && (typeof frame.sdp !== 'object' || frame.sdp === null)) {
-        return { code: ErrorCode.invalidFrame, message: `sdp: required for ${frame.signal_type}` };
-      }
-    }
-    if (frame.signal_type === 'ice_candidate' && frame.candidate === undefined) {
-      return { code: ErrorCode.invalidFrame, message: 'candidate: required for ice_candidate' };
-    }
-    const out: Record<string, unknown> = {
-      type: 'webrtc_signal',
-      signal_type: frame.signal_type,
-      from_peer_id: from.peerId,
-      target_peer_id: frame.target_peer_id,
-    };
-    if (frame.sdp !== undefined) out.sdp = frame.sdp;
-    if (frame.candidate !== undefined) out.candidate = frame.candidate;
-    target.send(out);
-    this.relayed++;
-    return null;
+  deliver(targetPeerId: string, signal: RelayedSignal): boolean {
+    const target = this.peers.get(targetPeerId);
+    if (target === undefined) return false;
+    target.send(signal);
+    return true;
   }
 }

@@ -5,7 +5,8 @@ import type { Identity } from '../../auth/permissions.js';
 import { CloseCode } from '../../codes.js';
 import { encodeTextFrame } from './frame.js';
 import { dropSocket } from '../drop-socket.js';
-import type { RateLimit, RateState } from './rate-limit.js';
+import type { ByteRateLimit, ByteRateState, RateLimit, RateState } from './rate-limit.js';
+import type { HeavyFrameState } from './heavy-frames.js';
 
 /** Where the connection object hangs off its `ws` socket (module-level handlers find it here). */
 export const kConnection = Symbol('hubcast.wsConnection');
@@ -17,6 +18,8 @@ export interface WsLimits {
   onSlow(): void;
   /** Incoming frame rate; null when unlimited. */
   rate: RateLimit | null;
+  /** Incoming byte rate; null when unlimited. */
+  byteRate: ByteRateLimit | null;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface WsLimits {
  * are pre-built by the hub, and without permessage-deflate `ws` writes its own
  * frames synchronously too, so the two never interleave mid-frame.
  */
-export class WsConnection implements Subscriber, RateState {
+export class WsConnection implements Subscriber, RateState, ByteRateState, HeavyFrameState {
   readonly transport = Transport.ws;
   readonly channels = new Set<string>();
   fanoutMark = 0;
@@ -40,8 +43,22 @@ export class WsConnection implements Subscriber, RateState {
   tokens: number;
   tokensAt: number;
   refused = 0;
-  /** Peer id on the signaling endpoint (defaults to the client id). */
-  readonly peerId: string;
+  /** Byte-rate bucket, likewise. */
+  byteTokens: number;
+  byteTokensAt: number;
+  bytesRefused = 0;
+  /** Frames waiting in the heavy-frame queue (heavy-frames.ts); reading is paused meanwhile. */
+  heavyQueued = 0;
+  /** Reading paused for the byte rate until then (ms since the epoch); 0 when not. */
+  readPausedUntil = 0;
+  /** Signal-rate bucket, made on the first signal (most connections never send one). */
+  signalRate: RateState | null = null;
+  /**
+   * Who other peers address signals to: the claimed `peer_id` on the signaling
+   * endpoint, a random id on `/realtime/ws` (never the client id, which other
+   * clients see in channel messages); null when the connection may not signal.
+   */
+  readonly peerId: string | null;
   alive = true;
   /** When the keepalive sweep pings it next (see spread-sweep.ts). */
   sweepDue = 0;
@@ -49,7 +66,7 @@ export class WsConnection implements Subscriber, RateState {
   private dropped = false;
   private readonly limits: WsLimits;
 
-  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string, address: string, limits: WsLimits) {
+  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string | null, address: string, limits: WsLimits) {
     this.ws = ws;
     this.socket = socket;
     this.clientId = clientId;
@@ -57,8 +74,11 @@ export class WsConnection implements Subscriber, RateState {
     this.peerId = peerId;
     this.address = address;
     this.limits = limits;
+    const now = Date.now();
     this.tokens = limits.rate === null ? 0 : limits.rate.burst;
-    this.tokensAt = Date.now();
+    this.tokensAt = now;
+    this.byteTokens = limits.byteRate === null ? 0 : limits.byteRate.burst;
+    this.byteTokensAt = now;
   }
 
   get userId(): string | null {

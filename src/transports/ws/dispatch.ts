@@ -10,11 +10,11 @@ import { parseBinaryMessage } from './binary.js';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
-import type { SignalRelay } from '../webrtc/relay.js';
+import type { Signaling, SignalRefusal } from '../webrtc/signaling.js';
 
 export interface DispatchContext {
   hub: Hub;
-  relay: SignalRelay;
+  signaling: Signaling;
   channelsPerConnection: number;
   /** `refresh_token`: verify the new token and swap the identity (async; answers by itself). */
   refreshToken(conn: WsConnection, token: string, ref: Ref): void;
@@ -52,11 +52,17 @@ export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: str
     case 'json':
       return conn.send({ type: 'json', data: frame.data });
     case 'webrtc_signal': {
-      const error = ctx.relay.relay(conn, frame);
-      if (error !== null) return fail(conn, error.code, error.message, frame.ref);
-      return reply(conn, frame.ref);
+      const result = ctx.signaling.signal(conn, frame);
+      if (result instanceof Promise) void result.then((error) => signalDone(conn, error, frame.ref));
+      else signalDone(conn, result, frame.ref);
+      return;
     }
   }
+}
+
+function signalDone(conn: WsConnection, error: SignalRefusal | null, ref: Ref): void {
+  if (error !== null) fail(conn, error.code, error.message, ref);
+  else reply(conn, ref);
 }
 
 function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<ClientFrame, { type: 'command' }>): void {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from '../../codes.js';
 import { describeIssues } from '../../errors.js';
+import { MAX_PEER_ID_LENGTH } from '../webrtc/peer-id.js';
 
 /** Client → server frames (CONTRACT §5). Compiled once; every text frame passes through here. */
 const ref = z.union([z.string().max(128), z.number()]).optional();
@@ -30,7 +31,7 @@ export const signalTypes = ['offer', 'answer', 'ice_candidate', 'bye'] as const;
 const webrtcSignalFrame = z.object({
   type: z.literal('webrtc_signal'),
   signal_type: z.enum(signalTypes),
-  target_peer_id: z.string().min(1).max(128),
+  target_peer_id: z.string().min(1).max(MAX_PEER_ID_LENGTH),
   sdp: z.unknown().optional(),
   candidate: z.unknown().optional(),
   ref,

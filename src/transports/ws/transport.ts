@@ -14,13 +14,16 @@ import { joinDenied, type Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
-import { SignalRelay } from '../webrtc/relay.js';
+import { LocalSignalRelay } from '../webrtc/relay.js';
+import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
+import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
 import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
-import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
+import { RateVerdict, takeBytes, takeToken, bytesDueIn, type ByteRateLimit, type RateLimit } from './rate-limit.js';
 import { SpreadSweep } from '../spread-sweep.js';
+import { HeavyFrameQueue } from './heavy-frames.js';
 
 export const WS_PATH = '/realtime/ws';
 export const SIGNALING_PATH = '/realtime/webrtc/signaling';
@@ -33,6 +36,10 @@ export interface WsTransportOptions {
   channelsPerConnection: number;
   /** Incoming frames per second and burst per connection; `perSecond` 0 = unlimited. */
   rate?: RateLimit;
+  /** Incoming bytes per second and burst per connection; `perSecond` 0 = unlimited. */
+  byteRate?: ByteRateLimit;
+  /** Bounds on `webrtc_signal` frames (size, rate per connection). */
+  signaling?: SignalingOptions;
 }
 
 type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
@@ -45,12 +52,14 @@ const kTransport = Symbol('hubcast.wsTransport');
  * connection costs no closures.
  */
 export class WsTransport {
-  readonly relay = new SignalRelay();
+  readonly signaling: Signaling;
   messagesIn = 0;
   slowClients = 0;
   /** Frames refused by the rate limit, and connections closed with 1008 for it. */
   rateLimited = 0;
   rateLimitCloses = 0;
+  /** Of `rateLimited`, frames refused for bytes; each pauses the connection's reading. */
+  byteRateLimited = 0;
   /** Upgrades refused 401, and connections closed 4001 because their token expired. */
   authFailures = 0;
   tokenExpiredCloses = 0;
@@ -60,6 +69,12 @@ export class WsTransport {
   private readonly ctx: DispatchContext;
   /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
   private readonly keepalive: SpreadSweep<WsConnection>;
+  /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
+  private readonly maxReadPauseMs: number;
+  private readonly heavy = new HeavyFrameQueue<WsConnection>((conn, frame, isBinary) => {
+    this.handle(conn, frame, isBinary);
+    if (conn.heavyQueued === 0) resumeReading(conn);
+  });
 
   constructor(
     private readonly hub: Hub,
@@ -86,10 +101,16 @@ export class WsTransport {
       },
     });
     const rate = options.rate !== undefined && options.rate.perSecond > 0 ? options.rate : null;
-    this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate };
+    const byteRate =
+      options.byteRate !== undefined && options.byteRate.perSecond > 0
+        ? { perSecond: options.byteRate.perSecond, burst: Math.max(options.byteRate.burst, options.maxFrameBytes) }
+        : null;
+    this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
+    this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
+    this.signaling = new Signaling(new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
     this.ctx = {
       hub,
-      relay: this.relay,
+      signaling: this.signaling,
       channelsPerConnection: options.channelsPerConnection,
       refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref),
     };
@@ -123,18 +144,19 @@ export class WsTransport {
       return rejectSocket(socket, admission.status, admission.code, admission.message);
     }
     const { address, identity } = admission;
-    let peerId: string | null = null;
+    let peerId: string | null;
     if (url.pathname === SIGNALING_PATH) {
-      peerId = url.searchParams.get('peer_id');
-      if (!peerId || !/^[A-Za-z0-9_\-.:@]{1,128}$/.test(peerId)) {
+      const claim = claimPeerId(identity, url.searchParams.get('peer_id'));
+      if (!claim.ok) {
         this.gate.release(address);
-        return rejectSocket(socket, 400, ErrorCode.badRequest, 'peer_id query parameter is required (1-128 of A-Z a-z 0-9 _ - . : @)');
+        return rejectSocket(socket, claim.status, claim.code, claim.message);
       }
-      if (this.relay.has(peerId)) {
+      peerId = claim.peerId;
+      if (this.signaling.relay.has(peerId)) {
         this.gate.release(address);
-        return rejectSocket(socket, 409, ErrorCode.badRequest, `peer_id ${peerId} is already connected`);
+        return rejectSocket(socket, 409, ErrorCode.peerIdTaken, `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`);
       }
-    }
+    } else peerId = wsPeerId(identity);
     if (socket.destroyed) {
       this.gate.release(address);
       return;
@@ -144,7 +166,7 @@ export class WsTransport {
 
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
     const clientId = randomUUID();
-    const conn = new WsConnection(ws, socket, clientId, identity, peerId ?? clientId, address, this.limits);
+    const conn = new WsConnection(ws, socket, clientId, identity, peerId, address, this.limits);
     conn.sweepDue = this.keepalive.firstDue();
     const tagged = ws as Tagged;
     tagged[kConnection] = conn;
@@ -153,12 +175,17 @@ export class WsTransport {
     // ws handles socket errors from here on; a second listener would only cost an array per connection.
     socket.removeListener('error', ignoreSocketError);
     this.hub.addConnection(conn);
-    this.relay.add(conn);
+    // Two upgrades for one id can both pass the check above while admission awaits: the second loses.
+    const taken = peerId !== null && !this.signaling.relay.add(conn);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
-    conn.send({ type: 'connected', client_id: clientId, user_id: identity.userId, ...(peerId ? { peer_id: peerId } : {}) });
+    conn.send({ type: 'connected', client_id: clientId, user_id: identity.userId, ...(peerId !== null ? { peer_id: peerId } : {}) });
+    if (taken) {
+      conn.send({ type: 'error', code: ErrorCode.peerIdTaken, message: `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection` });
+      return conn.close(CloseCode.policyViolation, 'peer_id is held by another connection');
+    }
     if (identity.userId !== null) this.hub.join(conn, [userChannel(identity.userId)], null);
     this.expiry.track(conn);
   }
@@ -166,7 +193,7 @@ export class WsTransport {
   /** Called by the close handler. */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
-    this.relay.remove(conn);
+    this.signaling.relay.remove(conn);
     this.expiry.untrack(conn);
     this.gate.release(conn.address);
   }
@@ -181,6 +208,24 @@ export class WsTransport {
       if (verdict !== RateVerdict.ok) return this.limited(conn, rate, verdict);
     }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const byteRate = this.limits.byteRate;
+    if (byteRate !== null) {
+      const verdict = takeBytes(conn, byteRate, Date.now(), buf.length);
+      if (verdict !== RateVerdict.ok) return this.overBytes(conn, byteRate, verdict, buf.length);
+    }
+    if (HeavyFrameQueue.due(conn, buf)) {
+      this.heavy.push(conn, buf, isBinary);
+      // Not read on while it waits: the queue holds about one frame per connection, not whatever
+      // clients manage to send while frames wait their turn.
+      conn.ws.pause();
+      return;
+    }
+    this.handle(conn, buf, isBinary);
+  }
+
+  private handle(conn: WsConnection, buf: Buffer, isBinary: boolean): void {
+    // Queued frames may find their connection gone.
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
     try {
       if (isBinary) dispatchBinary(this.ctx, conn, buf);
       else dispatchText(this.ctx, conn, buf.toString('utf8'));
@@ -211,6 +256,36 @@ export class WsTransport {
       return;
     }
     conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped` });
+  }
+
+  /**
+   * Over the byte rate: the frame is refused unparsed, the client told, and
+   * its socket no longer read until the bucket holds that frame again — TCP
+   * then holds the sender back instead of this process reading, unmasking and
+   * refusing megabytes. Past BYTE_REFUSALS_BEFORE_CLOSE refusals without the
+   * bucket filling up it is closed, as for the frame rate.
+   */
+  private overBytes(conn: WsConnection, rate: ByteRateLimit, verdict: RateVerdict, bytes: number): void {
+    this.rateLimited++;
+    this.byteRateLimited++;
+    if (verdict === RateVerdict.exceeded) {
+      this.rateLimitCloses++;
+      conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${rate.perSecond} bytes/s: closing` });
+      conn.close(CloseCode.policyViolation, 'byte rate limit exceeded');
+      return;
+    }
+    conn.send({
+      type: 'error',
+      code: ErrorCode.rateLimited,
+      message: `over ${rate.perSecond} bytes/s (burst ${rate.burst}): frame of ${bytes} bytes dropped, reading paused`,
+    });
+    // Frames already read keep arriving while paused: they are refused above without another timer.
+    const now = Date.now();
+    if (now < conn.readPausedUntil) return;
+    const wait = Math.min(bytesDueIn(conn, rate, bytes), this.maxReadPauseMs);
+    conn.readPausedUntil = now + wait;
+    conn.ws.pause();
+    setTimeout(byteWaitOver, wait, conn).unref();
   }
 
   /** The expiry sweep found this connection's token expired (and no refresh came in time). */
@@ -294,6 +369,26 @@ function onClose(this: WebSocket): void {
 function onError(this: WebSocket, err: Error): void {
   const t = this as Tagged;
   t[kTransport].error(t[kConnection], err);
+}
+
+/**
+ * Longest one refusal pauses reading. Pongs wait behind the pause, so it stays
+ * under half the keepalive interval (which would otherwise drop the client as
+ * dead); a client still over the rate when it ends is refused, paused again,
+ * and soon closed.
+ */
+const MAX_READ_PAUSE_MS = 5000;
+
+/** Reading resumes when neither reason to pause holds: a frame in the heavy queue, a byte-rate wait. */
+function resumeReading(conn: WsConnection): void {
+  if (conn.heavyQueued > 0 || conn.readPausedUntil !== 0) return;
+  // ws ignores this on a closed socket.
+  conn.ws.resume();
+}
+
+function byteWaitOver(conn: WsConnection): void {
+  conn.readPausedUntil = 0;
+  resumeReading(conn);
 }
 
 function ignoreSocketError(): void {
