@@ -1,6 +1,7 @@
 /**
  * Wire codes shared by the server and the client SDK. Keep this module free of
  * Node imports: the browser build of the SDK imports it.
+ * Each code's meaning is specified in docs/protocol.md (test/docs/protocol-coverage checks it).
  */
 
 /** WebSocket close codes the server uses (RFC 6455 §7.4.1 plus the 4xxx private range). */

@@ -16,7 +16,7 @@ export interface PipelineOptions {
 }
 
 /**
- * The product pipeline on top of the realtime core (CONTRACT §2–§3):
+ * The product pipeline on top of the realtime core (docs/protocol.md, "The product and the event pipeline"):
  * database (migrated, seeded) → catalog API and cached photos → broker
  * consumer applying change events and publishing `product.updated`; with
  * `withGenerator`, the generator publishing those events. Each driver is

@@ -2,7 +2,7 @@
  * The message broker seen by the gateway and the generator. One driver per
  * file (rabbitmq.ts, memory.ts), chosen once at boot by `createBroker`.
  *
- * Contract (CONTRACT §2): exchange `catalog` (topic, durable), routing key
+ * On the wire (docs/protocol.md, "Change events"): exchange `catalog` (topic, durable), routing key
  * `product.changed`, persistent JSON bodies; malformed messages end in the
  * `catalog.dead` queue with the reason.
  */

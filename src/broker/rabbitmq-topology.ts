@@ -11,7 +11,7 @@ import { CATALOG_EXCHANGE, DEAD_LETTER_QUEUE, GATEWAY_QUEUE, PRODUCT_CHANGED } f
 export const GATEWAY_QUEUE_ARGUMENTS = Object.freeze({ 'x-single-active-consumer': true });
 
 /**
- * CONTRACT §2's topology, asserted on every (re)connect: a broker restarted
+ * The topology of docs/protocol.md, asserted on every (re)connect: a broker restarted
  * without its definitions, or a queue deleted by an operator, comes back
  * whole. Idempotent; a clashing existing declaration fails with 406.
  */

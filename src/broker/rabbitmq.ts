@@ -48,7 +48,7 @@ interface Session {
 }
 
 /**
- * RabbitMQ driver. Declares the topology (CONTRACT §2) on every connect,
+ * RabbitMQ driver. Declares the topology (docs/protocol.md) on every connect,
  * publishes on a confirm channel, consumes with manual ack, and reconnects
  * with full-jitter backoff when the connection or a channel is lost, resuming
  * every consumer. Use `RabbitMQBroker.connect`, which fails loudly on bad

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { describeIssues } from '../errors.js';
 
 /**
- * Product change events (CONTRACT §2): what any producer publishes to the
+ * Product change events (docs/protocol.md, "Change events"): what any producer publishes to the
  * `catalog` exchange with routing key `product.changed`.
  *
  * ```json
@@ -11,7 +11,7 @@ import { describeIssues } from '../errors.js';
  *  "occurred_at": "2025-01-01T12:00:00.000Z"}
  * ```
  *
- * Bounds beyond the contract's wording exist so that a value the database
+ * Bounds beyond the protocol's wording exist so that a value the database
  * cannot store is rejected here (dead-lettered) instead of failing the apply
  * forever as if the database were down: prices fit `numeric(10,2)`, ids and
  * stock fit a 32-bit `integer`.

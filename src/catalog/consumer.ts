@@ -53,7 +53,7 @@ interface Item {
 type Outcome = 'settled' | 'give-back';
 
 /**
- * The gateway side of the pipeline (CONTRACT §2): broker delivery → schema →
+ * The gateway side of the pipeline (docs/protocol.md, "The product and the event pipeline"): broker delivery → schema →
  * database (exactly once, by `event_id`) → after the commit, `product.updated`
  * on `products` and `product:<id>` → ack.
  *

@@ -8,7 +8,7 @@ export interface EventGeneratorOptions {
   broker: Pick<Broker, 'publish'>;
   /** The catalog's product ids; read at start and refreshed every `productRefreshMs`. */
   productIds: () => Promise<number[]>;
-  /** One event per tick (CONTRACT §1 `GENERATOR_INTERVAL_MS`). Ignored when `rate` is set. */
+  /** One event per tick (`GENERATOR_INTERVAL_MS`, see docs/protocol.md). Ignored when `rate` is set. */
   intervalMs: number;
   /** Load mode: events per second (fractions allowed), spread evenly. */
   rate?: number;
@@ -41,7 +41,7 @@ export interface GeneratorStopReport extends GeneratorStats {
 }
 
 /**
- * Publishes product change events (CONTRACT §2) on a timer: a random product
+ * Publishes product change events (docs/protocol.md, "Change events") on a timer: a random product
  * per event, a plausible new price and/or stock, confirmed by the broker.
  * Survives a broker restart: unconfirmed events wait in a bounded outbox and
  * are retried, in order, until confirmed.

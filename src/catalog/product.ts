@@ -1,5 +1,5 @@
 /**
- * A product on the wire (CONTRACT §2). Sent as-is in HTTP answers and in
+ * A product on the wire (docs/protocol.md, "A product on the wire"). Sent as-is in HTTP answers and in
  * `product.updated` events.
  *
  * @example

@@ -3,7 +3,7 @@ import { HubcastError } from '../errors.js';
 import { sqlState, type Database } from '../store/database.js';
 import { PRODUCT_COLUMNS, toProduct, type Product, type ProductRow } from './product.js';
 
-/** A product change event as carried by the broker (CONTRACT §2). */
+/** A product change event as carried by the broker (docs/protocol.md, "Change events"). */
 export interface ProductChange {
   event_id: string;
   product_id: number;

@@ -1,6 +1,6 @@
 import { ClientError, ClientErrorCode } from './errors.js';
 
-/** JSON header of a binary message (CONTRACT §5). */
+/** JSON header of a binary message (docs/protocol.md, "Binary messages"). */
 export interface BinaryHeader {
   content_type: string;
   filename: string;

@@ -29,7 +29,7 @@ export interface StateChange {
   closeCode?: number;
 }
 
-// ---- frames the server sends over WebSocket (CONTRACT §5) -----------------
+// ---- frames the server sends over WebSocket (docs/protocol.md) ------------
 
 export interface ConnectedFrame {
   type: 'connected';

@@ -44,7 +44,7 @@ export interface PresenceOptions {
 
 
 /**
- * Presence for the channels matching `patterns` (opt-in, CONTRACT-style
+ * Presence for the channels matching `patterns` (opt-in, docs/protocol.md "Presence";
  * `PRESENCE_CHANNELS=chat:*`): the hub reports every join and leave of a
  * connection; this keeps the node's own entries in the store, refreshes them
  * on a heartbeat, and announces `presence.join` / `presence.leave` with the

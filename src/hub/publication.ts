@@ -80,7 +80,7 @@ export class Publication {
 }
 
 /**
- * A binary message (CONTRACT §5): delivered only to WebSocket subscribers, in
+ * A binary message (docs/protocol.md, "Binary messages"): delivered only to WebSocket subscribers, in
  * the same layout it arrived in; not kept in history.
  */
 export class BinaryPublication {

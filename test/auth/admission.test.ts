@@ -4,7 +4,7 @@ import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.j
 import { SECRET, sign, tampered, unsigned } from './tokens.js';
 import { AuthSse, connectWs, sseStatus, upgradeStatus } from './clients.js';
 
-// Admission (CONTRACT §6): with JWT_SECRET set, every WS upgrade and every SSE
+// Admission (docs/protocol.md, "Auth"): with JWT_SECRET set, every WS upgrade and every SSE
 // stream needs a valid token; a missing or bad one is answered 401 before the
 // upgrade / before the stream starts, as a JSON error, and holds no slot.
 

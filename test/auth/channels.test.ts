@@ -6,7 +6,7 @@ import type { TestWs } from '../helpers/ws-client.js';
 import { SECRET, sign } from './tokens.js';
 import { AuthSse, connectWs, sseStatus } from './clients.js';
 
-// Channel permissions (CONTRACT §6): the `channels` claim lists patterns the
+// Channel permissions (docs/protocol.md, "Auth"): the `channels` claim lists patterns the
 // user may join and publish to; `user:<sub>` belongs to its owner alone; the
 // server-owned channels (`products`, `product:*`, `files`, `user:*`) are open
 // to join and closed to client publishes. No event may reach a client that is

@@ -48,7 +48,7 @@ describe('rabbitmq driver specifics', () => {
     await broker.close();
   });
 
-  it('declares the contract topology: durable topic exchange, durable queues, binding', async () => {
+  it('declares the protocol topology: durable topic exchange, durable queues, binding', async () => {
     const url = await freshVhost();
     const broker = await RabbitMQBroker.connect(url, logger);
     const raw = await rawChannel(url);

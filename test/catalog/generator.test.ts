@@ -54,7 +54,7 @@ describe('EventGenerator', () => {
     return gen;
   }
 
-  it('publishes valid change events (CONTRACT §2) for known products', async () => {
+  it('publishes valid change events (docs/protocol.md) for known products', async () => {
     const broker = new MemoryBroker();
     cleanups.push(() => broker.close());
     const got = await collect(broker);

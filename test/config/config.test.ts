@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 
-test('defaults are the embedded setup of CONTRACT §1', () => {
+test('defaults are the embedded setup of docs/protocol.md', () => {
   const c = loadConfig({});
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.port, 8000);

@@ -1,5 +1,5 @@
 /**
- * Acceptance (CONTRACT §1, issue 3): bad configuration fails at start with
+ * Acceptance (docs/protocol.md "Processes and configuration", issue 3): bad configuration fails at start with
  * one clear line naming the variable and a non-zero exit code; SIGTERM on a
  * running gateway exits 0 within 10 s, closing WS clients with 1012 and
  * ending SSE streams.

@@ -14,10 +14,10 @@ import { seededPglite } from '../catalog/fixture.js';
 import { waitFor } from '../helpers/gateway.js';
 import { SEED, cases, debug, outOfTime } from './harness.js';
 
-// Hostile broker messages (CONTRACT §2): random bytes, random JSON, and change
+// Hostile broker messages (docs/protocol.md, "Change events"): random bytes, random JSON, and change
 // events with every field fuzzed, through the in-process broker into the real
 // consumer and repository on PGlite. Each message is built with the outcome
-// the contract gives it (applied, duplicate, dead-lettered); every one must
+// the protocol gives it (applied, duplicate, dead-lettered); every one must
 // get exactly that, with a reason on every dead letter, the database must
 // hold exactly the modelled products afterwards, the consumer must never
 // treat hostile input as a transient failure or hit its "bug" path, and it
@@ -35,7 +35,7 @@ interface Case {
 
 const UNKNOWN_PRODUCT = 1_999_999;
 
-/** A field value and whether the contract accepts it. */
+/** A field value and whether the protocol accepts it. */
 type Field = { ok: boolean; value: unknown } | { ok: boolean; missing: true };
 const good = (value: unknown): Field => ({ ok: true, value });
 const bad = (value: unknown): Field => ({ ok: false, value });
@@ -65,7 +65,7 @@ const stockField = fc.oneof(
   fc.constantFrom(-1, 1.5, MAX_INT32 + 1, 2 ** 53, -(2 ** 31), 1e300, '3', null, false, [], {}).map(bad),
 );
 
-/** `changes`: price and/or stock, or something the contract refuses. */
+/** `changes`: price and/or stock, or something the protocol refuses. */
 const changesField = fc.oneof(
   { weight: 12, arbitrary: fc.record({ price: priceField, stock: stockField }, { requiredKeys: [] }).map((r): Field => {
     const fields = Object.entries(r) as Array<[string, Field]>;
@@ -92,7 +92,7 @@ const occurredAtField = fc.oneof(
   fc.constant(missing),
 );
 
-/** Top-level keys the contract ignores: a producer may add metadata, hostile names included. */
+/** Top-level keys the protocol ignores: a producer may add metadata, hostile names included. */
 const extras = fc.dictionary(
   fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'trace_id', 'x'), fc.string({ maxLength: 12 })),
   fc.oneof(anyJson, fc.constant('deep'), fc.constant('big')),
@@ -133,7 +133,7 @@ const rawBody = fc.oneof(
   fc.constant(Buffer.from('['.repeat(100_000) + ']'.repeat(100_000))),
 );
 
-test('hostile broker messages: each applied, duplicate or dead-lettered with a reason as the contract says; the consumer goes on', async (t) => {
+test('hostile broker messages: each applied, duplicate or dead-lettered with a reason as the protocol says; the consumer goes on', async (t) => {
   const seeded = await seededPglite();
   t.after(() => seeded.close());
   const repository = new CatalogRepository(seeded.db);

@@ -8,7 +8,7 @@ import { Bystander, ChildGateway, KNOWN_CODES, SEED, cases, outOfTime, rssReport
 import { channelish } from './arbitraries.js';
 
 // Hostile tokens, SSE query strings and raw HTTP heads against a gateway with
-// auth on. A model of CONTRACT §4/§6 says which status each request deserves
+// auth on. A model of docs/protocol.md (SSE, Auth) says which status each request deserves
 // (tokens: 101/200 only for a correctly signed token with sane claims; SSE: 400,
 // 401, 403 or 200 in the handler's order of checks); raw garbage must never get
 // a 5xx. A bystander keeps receiving, and the server's RSS comes back.

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../../src/config/config.js
 import { envSchema } from '../../src/config/schema.js';
 import { SEED, cases, debug, outOfTime } from './harness.js';
 
-// Hostile environment values through loadConfig (CONTRACT §1: bad configuration
+// Hostile environment values through loadConfig (docs/protocol.md: bad configuration
 // fails at start with one clear line naming the variable). Every outcome is a
 // frozen Config or a ConfigError naming a variable that was set, in one line
 // of bounded length, never any other exception. Variables with a simple rule

@@ -5,7 +5,7 @@ import { Bystander, ChildGateway, KNOWN_CODES, SEED, cases, outOfTime, rssReport
 import { channelish } from './arbitraries.js';
 
 // Hostile bodies for the server API (`POST /realtime/send`, `/realtime/broadcast`)
-// against a gateway with API_KEY set. An independent model of the contract says
+// against a gateway with API_KEY set. An independent model of the protocol says
 // what each request deserves: 200 for a valid body, the right 4xx otherwise —
 // never a 5xx. A bystander's deliveries and the server's memory are checked too.
 
@@ -108,7 +108,7 @@ function depth(v: unknown): number {
   return max + 1;
 }
 
-/** The status the contract gives this request (the model), or a set of acceptable ones. */
+/** The status the protocol gives this request (the model), or a set of acceptable ones. */
 function expected(r: Request): number[] {
   const key = r.auth !== null && /^bearer\s+(.+)$/i.exec(r.auth)?.[1].trim() === API_KEY;
   if (!key) return [401];
@@ -138,7 +138,7 @@ function expected(r: Request): number[] {
   return [200];
 }
 
-test('hostile server-API bodies: the status the contract gives, never a 5xx; bystanders unaffected; RSS comes back', async (t) => {
+test('hostile server-API bodies: the status the protocol gives, never a 5xx; bystanders unaffected; RSS comes back', async (t) => {
   const gw = await ChildGateway.start({ apiKey: API_KEY, maxBodyBytes: BODY_LIMIT, historySize: 50 });
   t.after(() => gw.proc.kill('SIGKILL'));
   // The bystander publishes through the API too: it needs the key.

@@ -31,7 +31,7 @@ export interface ChangeEventBody {
   occurred_at: string;
 }
 
-/** A valid change event body as CONTRACT §2 spells it. */
+/** A valid change event body as docs/protocol.md spells it. */
 export function changeEvent(productId: number, changes: ChangeEventBody['changes'], eventId: string = randomUUID()): ChangeEventBody {
   return { event_id: eventId, product_id: productId, changes, occurred_at: new Date().toISOString() };
 }

@@ -1,7 +1,7 @@
 /**
  * The catalog schema. Constraints repeat the wire rules (price > 0, stock ≥ 0)
  * so no code path — generator, a foreign producer, a manual UPDATE — can store
- * a product the contract says cannot exist.
+ * a product the protocol says cannot exist.
  */
 export const version = 1;
 export const name = 'initial';

@@ -16,7 +16,7 @@ const DEFAULT_PHOTO_CACHE_CONTROL = 'public, max-age=60';
 
 /**
  * `GET /api/products`, `GET /api/products/:id`, `GET /api/products/:id/photo`
- * (CONTRACT §3). Register with `app.register(catalogRoutes, { repository, photos })`.
+ * (docs/protocol.md, "HTTP endpoints"). Register with `app.register(catalogRoutes, { repository, photos })`.
  * Errors answer `{"error": {"code", "message"}}`.
  */
 export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutesOptions): Promise<void> {
@@ -24,7 +24,7 @@ export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutes
   const photoCacheControl = options.photoCacheControl ?? DEFAULT_PHOTO_CACHE_CONTROL;
 
   // Scoped to this plugin (Fastify encapsulation): the routes answer the
-  // contract's error shape however the surrounding app handles its own errors.
+  // protocol's error shape however the surrounding app handles its own errors.
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof HubcastError) return reply.code(err.status).send(errorBody(err.code, err.message));
     // Fastify's own client errors (bad headers, aborted requests) keep their 4xx status.

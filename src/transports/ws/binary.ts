@@ -1,7 +1,7 @@
 import { isValidChannelName } from '../../hub/channel-name.js';
 
 /**
- * Binary message layout (CONTRACT §5): 4-byte big-endian header length, a
+ * Binary message layout (docs/protocol.md, "Binary messages"): 4-byte big-endian header length, a
  * UTF-8 JSON header `{"content_type", "filename", "channel"?}`, then the bytes.
  */
 export interface BinaryHeader {

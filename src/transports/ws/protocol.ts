@@ -3,7 +3,7 @@ import { ErrorCode } from '../../codes.js';
 import { describeIssues } from '../../errors.js';
 import { MAX_PEER_ID_LENGTH } from '../webrtc/peer-id.js';
 
-/** Client → server frames (CONTRACT §5). Compiled once; every text frame passes through here. */
+/** Client → server frames (docs/protocol.md, "WebSocket"). Compiled once; every text frame passes through here. */
 const ref = z.union([z.string().max(128), z.number()]).optional();
 
 const commandFrame = z.object({
