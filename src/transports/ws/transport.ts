@@ -21,6 +21,8 @@ import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
 import { RateVerdict, takeToken, type RateLimit } from './rate-limit.js';
 import { SpreadSweep } from '../spread-sweep.js';
+import { ignoreSocketError, type HandlerGuard } from '../guard.js';
+import { handshakeProblem } from './handshake.js';
 
 export const WS_PATH = '/realtime/ws';
 export const SIGNALING_PATH = '/realtime/webrtc/signaling';
@@ -68,6 +70,7 @@ export class WsTransport {
     private readonly origins: OriginPolicy,
     private readonly gate: ConnectionGate,
     private readonly log: Logger,
+    readonly guard: HandlerGuard,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -85,6 +88,10 @@ export class WsTransport {
         return protocols.values().next().value ?? false;
       },
     });
+    // A handshake ws refuses (bad key, version or Upgrade value, a method other
+    // than GET) is answered in our JSON shape; the socket closing gives the
+    // connection slot back (see ConnectionGate.acquireFor).
+    this.wss.on('wsClientError', onHandshakeRefused);
     const rate = options.rate !== undefined && options.rate.perSecond > 0 ? options.rate : null;
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate };
     this.ctx = {
@@ -110,13 +117,19 @@ export class WsTransport {
     return pathname === WS_PATH || pathname === SIGNALING_PATH;
   }
 
-  /** `upgrade` event of the HTTP server, for a path this transport handles. */
+  /**
+   * `upgrade` event of the HTTP server, for a path this transport handles
+   * (called inside the guard, which gave the socket an `error` listener).
+   * Once admitted, the socket holds a connection slot until it closes, so no
+   * refusal below has to give it back.
+   */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    socket.on('error', ignoreSocketError);
     if (!this.options.enabled) return rejectSocket(socket, 404, ErrorCode.transportDisabled, 'WebSocket transport is disabled');
     if (!this.origins.allows(req.headers.origin)) {
       return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
     }
+    const problem = handshakeProblem(req);
+    if (problem !== null) return rejectSocket(socket, problem.status, ErrorCode.badRequest, problem.message, problem.headers);
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
@@ -127,19 +140,22 @@ export class WsTransport {
     if (url.pathname === SIGNALING_PATH) {
       peerId = url.searchParams.get('peer_id');
       if (!peerId || !/^[A-Za-z0-9_\-.:@]{1,128}$/.test(peerId)) {
-        this.gate.release(address);
         return rejectSocket(socket, 400, ErrorCode.badRequest, 'peer_id query parameter is required (1-128 of A-Z a-z 0-9 _ - . : @)');
       }
       if (this.relay.has(peerId)) {
-        this.gate.release(address);
         return rejectSocket(socket, 409, ErrorCode.badRequest, `peer_id ${peerId} is already connected`);
       }
     }
-    if (socket.destroyed) {
-      this.gate.release(address);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, identity, peerId, address));
+    // Gone while authentication ran: its close already gave the slot back.
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws calls back from its own socket handling: a throw here would not reach the upgrade guard.
+      try {
+        this.open(ws, socket, identity, peerId, address);
+      } catch (err) {
+        this.guard.connection('upgrade', err, ws, { path: url.pathname });
+      }
+    });
   }
 
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
@@ -163,12 +179,11 @@ export class WsTransport {
     this.expiry.track(conn);
   }
 
-  /** Called by the close handler. */
+  /** Called by the close handler (the connection slot went back with the socket's close). */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
     this.relay.remove(conn);
     this.expiry.untrack(conn);
-    this.gate.release(conn.address);
   }
 
   received(conn: WsConnection, data: RawData, isBinary: boolean): void {
@@ -185,10 +200,10 @@ export class WsTransport {
       if (isBinary) dispatchBinary(this.ctx, conn, buf);
       else dispatchText(this.ctx, conn, buf.toString('utf8'));
     } catch (err) {
-      // A bug, not a bad frame (those are answered inside dispatch): one client
-      // must not take the process down with it. Logged loudly; the fuzz suite
-      // fails on any internal_error it sees.
-      this.log.error({ err, clientId: conn.clientId }, 'websocket frame handler failed');
+      // A bug, not a bad frame (those are answered inside dispatch): the
+      // client is told and stays connected. Logged and counted by the guard;
+      // the fuzz suite fails on any internal_error it sees.
+      this.guard.record('ws frame', err, { clientId: conn.clientId });
       fail(conn, ErrorCode.internal, 'internal error handling this frame', undefined);
     }
   }
@@ -277,9 +292,17 @@ export class WsTransport {
   }
 }
 
+// ws emits these from inside its socket's `data` and `close` handlers: an
+// exception escaping one would be uncaught and end the process, so each runs
+// under the transport's guard.
+
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const t = this as Tagged;
-  t[kTransport].received(t[kConnection], data, isBinary);
+  try {
+    t[kTransport].received(t[kConnection], data, isBinary);
+  } catch (err) {
+    t[kTransport].guard.connection('ws message', err, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
 function onPong(this: WebSocket): void {
@@ -288,14 +311,24 @@ function onPong(this: WebSocket): void {
 
 function onClose(this: WebSocket): void {
   const t = this as Tagged;
-  t[kTransport].closed(t[kConnection]);
+  try {
+    t[kTransport].closed(t[kConnection]);
+  } catch (err) {
+    t[kTransport].guard.connection('ws close', err, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
 function onError(this: WebSocket, err: Error): void {
   const t = this as Tagged;
-  t[kTransport].error(t[kConnection], err);
+  try {
+    t[kTransport].error(t[kConnection], err);
+  } catch (thrown) {
+    t[kTransport].guard.connection('ws error', thrown, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
-function ignoreSocketError(): void {
-  // Resets from peers that vanish mid-handshake surface as errors; the close path cleans up.
+/** ws refused the handshake itself: answer in our shape (ws's own answer is plain text). */
+function onHandshakeRefused(this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage): void {
+  const status = req.method !== 'GET' ? 405 : 400;
+  rejectSocket(socket, status, ErrorCode.badRequest, `WebSocket handshake refused: ${err.message}`, /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
 }
