@@ -98,7 +98,8 @@ export class WsTransport {
       hub,
       relay: this.relay,
       channelsPerConnection: options.channelsPerConnection,
-      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref),
+      // Finishes after the message handler returned: its own rejection goes to the guard.
+      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref).catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
     };
     this.expiry = new ExpiryWatch((conn) => this.expired(conn));
     this.keepalive = new SpreadSweep(
