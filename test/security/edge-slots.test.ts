@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import WebSocket from 'ws';
+import { ConnectionGate, Refusal } from '../../src/transports/connection-gate.js';
 import { ChildGateway, errorOf, rawExchange, statusOf } from '../fuzz/harness.js';
 
 // Issue 10, finding 2: a handshake ws refused after admission took a
@@ -139,4 +141,34 @@ test('the probe: 1,000 bad handshakes from one address, then that address is sti
   await closeWs(ws);
   await gw.slotsFree();
   assert.ok(gw.alive);
+});
+
+test('ConnectionGate.acquireFor: the socket gives its slots back once, on close or on releaseFor', async () => {
+  const gate = new ConnectionGate(10, 2);
+  const socket = new PassThrough();
+  assert.equal(gate.acquireFor(socket, '10.0.0.1'), Refusal.none);
+  // A request pipelined on the same connection: a second slot, same owner.
+  assert.equal(gate.acquireFor(socket, '10.0.0.1'), Refusal.none);
+  assert.equal(gate.acquireFor(new PassThrough(), '10.0.0.1'), Refusal.address, 'the address holds its 2');
+  gate.releaseFor(socket);
+  assert.equal(gate.inUse, 1);
+  assert.equal(socket.listenerCount('close'), 1, 'still owned: the close listener stays');
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.destroy();
+  await closed;
+  assert.equal(gate.inUse, 0);
+  assert.equal(gate.addresses, 0);
+  gate.releaseFor(socket);
+  assert.equal(gate.inUse, 0, 'nothing given back twice');
+  // A socket already destroyed takes nothing: its close may have fired already.
+  assert.equal(gate.acquireFor(socket, '10.0.0.1'), Refusal.gone);
+  assert.equal(gate.inUse, 0);
+  // An early release leaves no listener behind on a keep-alive socket.
+  const keepAlive = new PassThrough();
+  for (let i = 0; i < 20; i++) {
+    assert.equal(gate.acquireFor(keepAlive, '10.0.0.2'), Refusal.none);
+    gate.releaseFor(keepAlive);
+  }
+  assert.equal(keepAlive.listenerCount('close'), 0);
+  assert.equal(gate.inUse, 0);
 });
