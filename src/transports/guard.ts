@@ -14,10 +14,8 @@ export type HandlerKind =
   | 'upgrade'
   | 'ws frame'
   | 'ws message'
-  | 'ws pong'
   | 'ws close'
-  | 'ws error'
-  | 'socket error';
+  | 'ws error';
 
 /** What a client is told about an exception: status, wire code and a message safe to show. */
 export interface Answer {
@@ -36,8 +34,9 @@ export interface Closable {
  *
  * Every handler the network calls — node:http's `request` and `upgrade`, the
  * raw SSE route, Fastify's routes (through its error handler), the ws
- * `message`/`pong`/`close`/`error` handlers, socket `error` and `close`
- * handlers — hands what it catches to this object. The exception is logged
+ * `message`/`close`/`error` handlers and connection opening, the SSE socket's
+ * `close` handler — hands what it catches to this object (socket `error`
+ * handlers only ignore: the `close` that follows cleans up). The exception is logged
  * with the handler's kind, counted (`handler_errors` in /realtime/stats), and
  * turned into an answer for that one client: an HTTP error while a response
  * can still be written, otherwise a close. Nothing reaches the event loop as
