@@ -2,6 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Duplex } from 'node:stream';
 import net from 'node:net';
+import http from 'node:http';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { HandlerGuard } from '../../src/transports/guard.js';
 import WebSocket from 'ws';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { rawExchange, statusOf, errorOf } from '../fuzz/harness.js';
@@ -238,4 +242,37 @@ test('a client gone while admission waits on authentication gives its slot back,
   await Promise.all([closed(a), closed(b)]);
   await slotsFree(g);
   assert.equal(g.guard.caught, 0);
+});
+
+test('the guard logs the handler kind and the path, never the query (it may carry a token)', async () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  const guard = new HandlerGuard(pino({ level: 'warn' }, sink));
+  const server = http.createServer(guard.requestListener(() => {
+    throw new Error('injected failure');
+  }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}/realtime/events?token=SECRET-TOKEN-VALUE`);
+    assert.equal(res.status, 500);
+    assert.deepEqual(await res.json(), { error: { code: 'internal_error', message: 'internal server error' } });
+  } finally {
+    server.close();
+  }
+  assert.equal(guard.caught, 1);
+  assert.equal(lines.length, 1);
+  const rec = JSON.parse(lines[0]);
+  assert.equal(rec.handler, 'http request');
+  assert.equal(rec.path, '/realtime/events');
+  assert.match(rec.msg, /answered 500 internal_error/);
+  assert.ok(!lines[0].includes('SECRET-TOKEN-VALUE'), lines[0]);
+  // And what a client's request cannot be read from is its fault, not a bug.
+  assert.equal(HandlerGuard.answer(new URIError('URI malformed')).status, 400);
+  assert.equal(HandlerGuard.answer((() => { try { new URL('//['); } catch (e) { return e; } })()).status, 400);
 });
