@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { pino } from 'pino';
 import { startGateway } from '../helpers/gateway.js';
+import { createHttpApp } from '../../src/transports/http/app.js';
+import { OriginPolicy } from '../../src/transports/http/cors.js';
+import { HandlerGuard } from '../../src/transports/guard.js';
 import { rawExchange, statusOf, errorOf } from '../fuzz/harness.js';
 
 // Issue 10, finding 13 (part): Fastify answered its own errors (bad URL,
@@ -39,4 +44,48 @@ test('every error answer has our shape: router, parser, body, handshake and shut
   }
   const health = await fetch(`${gw.url}/healthz`);
   assert.equal(health.status, 200);
+});
+
+test('a request Fastify sees after close began answers 503 not_ready in our shape', async (t) => {
+  const guard = new HandlerGuard(pino({ level: 'silent' }));
+  const app = createHttpApp({ logger: pino({ level: 'silent' }), bodyLimit: 1024, origins: new OriginPolicy('*'), guard, raw: () => false });
+  let entered!: () => void;
+  const inSlow = new Promise<void>((r) => (entered = r));
+  let finish!: () => void;
+  const slowDone = new Promise<void>((r) => (finish = r));
+  app.get('/slow', async () => {
+    entered();
+    await slowDone;
+    return { ok: true };
+  });
+  app.get('/fast', async () => ({ ok: true }));
+  let closeBegan!: () => void;
+  const began = new Promise<void>((r) => (closeBegan = r));
+  app.addHook('preClose', async () => closeBegan());
+  let fastAnswered!: () => void;
+  const fastSeen = new Promise<void>((r) => (fastAnswered = r));
+  app.addHook('onSend', async (req) => {
+    if (req.url === '/fast') fastAnswered();
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as { port: number };
+  // One keep-alive connection: a request in flight keeps it open across close().
+  const socket = net.connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  let got = '';
+  socket.on('data', (d) => (got += d.toString('latin1')));
+  socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await inSlow;
+  const closing = app.close();
+  await began;
+  socket.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+  // node:http hands a pipelined request over while the one before it is still answered.
+  await fastSeen;
+  finish();
+  await closing;
+  await new Promise((r) => (socket.destroyed ? r(null) : socket.once('close', r)));
+  const answers = got.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(statusOf(answers[0]), '200', got);
+  assert.equal(statusOf(answers[1] ?? ''), '503', got);
+  assert.deepEqual(errorOf(answers[1]), { code: 'not_ready', message: 'server is shutting down' });
 });
