@@ -36,6 +36,8 @@ export function createMetrics(stats: StatsSnapshot): Registry {
   counter('hubcast_connections_refused_limit_total', 'Connections refused at REALTIME_MAX_CONNECTIONS (503)', 'connections_refused_limit');
   counter('hubcast_connections_refused_per_ip_total', 'Connections refused at REALTIME_MAX_CONNECTIONS_PER_IP (429)', 'connections_refused_per_ip');
   gauge('hubcast_client_addresses', 'Distinct client addresses holding connections', 'client_addresses');
+  gauge('hubcast_connection_slots', 'Connection slots held (open WS + SSE connections and handshakes in progress)', 'connection_slots');
+  counter('hubcast_handler_errors_total', 'Exceptions a socket, upgrade or request handler threw, contained by the guard (0 when healthy)', 'handler_errors');
   counter('hubcast_auth_failures_total', 'Upgrades and streams refused 401', 'auth_failures');
   counter('hubcast_token_expired_closes_total', 'Connections ended because their token expired', 'token_expired_closes');
   counter('hubcast_rate_limited_frames_total', 'WS frames refused by the per-connection rate limit', 'rate_limited_frames');

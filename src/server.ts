@@ -22,7 +22,8 @@ import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
-import { rejectSocket } from './transports/http/reject.js';
+import { rejectSocket, sendError } from './transports/http/reject.js';
+import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
 import { webRoutes } from './web/routes.js';
@@ -62,13 +63,17 @@ export class Gateway {
   private readonly bus: RedisBus | null;
   /** Presence on the PRESENCE_CHANNELS patterns (cluster-wide with Redis); null when none. */
   private readonly presence: Presence | null;
-  private readonly gate: ConnectionGate;
+  /** Connection slots (WS + SSE) against the node and per-address limits. */
+  readonly gate: ConnectionGate;
+  /** Where every exception from a socket, upgrade or request handler ends (see guard.ts). */
+  readonly guard: HandlerGuard;
   private readonly startedAt = Date.now();
   private closing: Promise<void> | null = null;
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
     this.log = options.logger ?? createLogger(config.logLevel);
+    const guard = (this.guard = new HandlerGuard(this.log.child({ component: 'guard' })));
     const ids = new EventIdSequence();
     const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: 0 });
     this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
@@ -119,6 +124,7 @@ export class Gateway {
       origins,
       gate,
       this.log.child({ component: 'ws' }),
+      guard,
     );
     this.sse = new SseTransport(
       this.hub,
@@ -132,20 +138,22 @@ export class Gateway {
       auth,
       origins,
       gate,
+      guard,
     );
     this.app = createHttpApp({
       logger: this.log,
       bodyLimit: config.maxBodyBytes,
       origins,
+      guard,
       raw: (req, res) => this.routeRaw(req, res),
     });
-    this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head));
+    this.app.server.on('upgrade', guard.upgradeListener((req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head)));
 
     const stats = () => this.stats();
-    const guard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
-    const statsGuard = config.metricsPublic ? undefined : guard;
-    realtimeRoutes(this.app, { hub: this.hub, guard, statsGuard, stats });
-    presenceRoutes(this.app, { presence: this.presence, guard });
+    const apiGuard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
+    const statsGuard = config.metricsPublic ? undefined : apiGuard;
+    realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats });
+    presenceRoutes(this.app, { presence: this.presence, guard: apiGuard });
     const metrics = createMetrics(stats);
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {
@@ -164,7 +172,7 @@ export class Gateway {
       return metrics.metrics();
     });
     webRoutes(this.app);
-    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard });
+    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
   }
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */
@@ -207,6 +215,8 @@ export class Gateway {
       connections_refused_limit: this.gate.refusedNode,
       connections_refused_per_ip: this.gate.refusedAddress,
       client_addresses: this.gate.addresses,
+      connection_slots: this.gate.inUse,
+      handler_errors: this.guard.caught,
       auth_failures: this.ws.authFailures + this.sse.authFailures,
       token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses,
       token_refreshes: this.ws.tokenRefreshes,
@@ -235,30 +245,31 @@ export class Gateway {
     return `http://${host}:${a.port}`;
   }
 
+  /** Runs inside the guard's `request` listener (http/app.ts): a throw here answers that request only. */
   private routeRaw(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = req.url ?? '/';
-    if (!url.startsWith(SSE_PATH) || (url.length > SSE_PATH.length && url[SSE_PATH.length] !== '?')) return false;
+    const target = req.url ?? '/';
+    if (!target.startsWith(SSE_PATH) || (target.length > SSE_PATH.length && target[SSE_PATH.length] !== '?')) return false;
     if (this.closing !== null) {
-      res.writeHead(503, { 'Content-Type': 'application/json', Connection: 'close' }).end(
-        JSON.stringify({ error: { code: ErrorCode.notReady, message: 'server is shutting down' } }),
-      );
+      sendError(res, 503, ErrorCode.notReady, 'server is shutting down', { Connection: 'close' });
       return true;
     }
-    this.sse.handle(req, res, new URL(url, 'http://localhost')).catch((err) => {
-      this.log.error({ err }, 'sse handler failed');
-      if (!res.headersSent && !res.writableEnded) res.writeHead(500).end();
-    });
+    const url = parseTarget(target);
+    if (url === null) {
+      sendError(res, 400, ErrorCode.badRequest, 'malformed request-target');
+      return true;
+    }
+    this.sse.handle(req, res, url).catch((err: unknown) => this.guard.response('sse request', err, res, req));
     return true;
   }
 
-  private routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  /** Runs inside the guard's `upgrade` listener: a throw or rejection here answers this socket only. */
+  private async routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closing !== null) return rejectSocket(socket, 503, ErrorCode.notReady, 'server is shutting down');
+    // A request-target such as `//[` is no URL at all: `new URL` would throw.
+    const url = parseTarget(req.url);
+    if (url === null) return rejectSocket(socket, 400, ErrorCode.badRequest, 'malformed request-target');
     if (!this.ws.handles(url.pathname)) return rejectSocket(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
-    this.ws.upgrade(req, socket, head, url).catch((err) => {
-      this.log.error({ err }, 'websocket upgrade failed');
-      rejectSocket(socket, 500, ErrorCode.internal, 'internal server error');
-    });
+    await this.ws.upgrade(req, socket, head, url);
   }
 
   /**

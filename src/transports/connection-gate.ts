@@ -1,10 +1,26 @@
 import { isIPv6 } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** Why `acquire` said no: the node is full, or this client address is. */
 export const enum Refusal {
   none = 0,
   node = 1,
   address = 2,
+  /** The socket was already gone: nobody to admit, nothing taken. */
+  gone = 3,
+}
+
+const kSlot = Symbol('hubcast.slot');
+/** A socket holding a slot, and under which address (a destroyed socket forgets its remoteAddress). */
+type Holder = Duplex & { [kSlot]?: Slot };
+
+/** The slots one socket holds (more than one only for requests pipelined on one HTTP connection). */
+class Slot {
+  held = 1;
+  constructor(
+    readonly gate: ConnectionGate,
+    readonly address: string,
+  ) {}
 }
 
 /**
@@ -45,6 +61,41 @@ export class ConnectionGate {
     return Refusal.none;
   }
 
+  /**
+   * Take a slot for the client on `socket`, owned by the socket from here on:
+   * it is given back exactly once, when the socket closes — whatever step of
+   * admission, handshake or session ends it (ws refusing a handshake destroys
+   * the socket; so do a peer reset, a slow-client drop and a normal close) —
+   * or earlier by `releaseFor` when a refusal leaves the socket open (an
+   * HTTP keep-alive connection after an SSE refusal).
+   */
+  acquireFor(socket: Duplex, address: string): Refusal {
+    // Closed already (or closing): its 'close' may have fired, and would never release.
+    if (socket.destroyed) return Refusal.gone;
+    const refusal = this.acquire(address);
+    if (refusal !== Refusal.none) return refusal;
+    const holder = socket as Holder;
+    const slot = holder[kSlot];
+    if (slot !== undefined) {
+      slot.held++;
+    } else {
+      holder[kSlot] = new Slot(this, address);
+      socket.once('close', releaseOnClose);
+    }
+    return Refusal.none;
+  }
+
+  /** Give back the slot `socket` holds now (no-op when it holds none): for refusals that keep the socket open. */
+  releaseFor(socket: Duplex): void {
+    const holder = socket as Holder;
+    const slot = holder[kSlot];
+    if (slot === undefined) return;
+    slot.gate.release(slot.address);
+    if (--slot.held > 0) return;
+    holder[kSlot] = undefined;
+    socket.removeListener('close', releaseOnClose);
+  }
+
   release(address?: string): void {
     if (this.used > 0) this.used--;
     if (this.maxPerAddress > 0) {
@@ -71,6 +122,14 @@ export class ConnectionGate {
       ? `connection limit per client address reached (${this.maxPerAddress})`
       : `connection limit reached (${this.max})`;
   }
+}
+
+function releaseOnClose(this: Duplex): void {
+  const holder = this as Holder;
+  const slot = holder[kSlot];
+  if (slot === undefined) return;
+  holder[kSlot] = undefined;
+  for (; slot.held > 0; slot.held--) slot.gate.release(slot.address);
 }
 
 /**

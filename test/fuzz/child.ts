@@ -11,7 +11,8 @@ process.on('message', async (m: { type: string }) => {
     // Two full collections: the second frees what finalizers of the first released.
     gc?.();
     gc?.();
-    process.send!({ type: 'memory', ...process.memoryUsage(), stats: gw.gateway.stats() });
+    const slots = { inUse: gw.gateway.gate.inUse, addresses: gw.gateway.gate.addresses };
+    process.send!({ type: 'memory', ...process.memoryUsage(), stats: gw.gateway.stats(), slots });
   } else if (m.type === 'stop') {
     await gw.close();
     process.send!({ type: 'stopped' }, () => process.exit(0));

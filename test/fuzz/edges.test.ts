@@ -299,6 +299,8 @@ test('hostile tokens, SSE query strings and raw HTTP heads: the modelled status,
   const { sent } = await bystander.verify();
   bystander.close();
   const end = await gw.settled();
+  // Every hostile input is refused on purpose: none may reach the handler guard (src/transports/guard.ts).
+  assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
   const total = Math.min(done.tokens, counts.tokens) * 2 + Math.min(done.sse, counts.sse) + Math.min(done.raw, counts.raw);
   t.diagnostic(
     rssReport('edges', base!, end, total, Date.now() - started) +

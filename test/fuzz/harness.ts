@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { EventSource } from 'eventsource';
@@ -29,6 +30,8 @@ export interface Memory {
   rss: number;
   heapUsed: number;
   stats: Record<string, unknown>;
+  /** Connection slots the gate holds: in all, and distinct addresses (with a per-address limit). */
+  slots: { inUse: number; addresses: number };
 }
 
 /** A gateway in a child process (see child.ts). */
@@ -98,9 +101,73 @@ export class ChildGateway {
     }
   }
 
+  /** Wait until the gate holds no connection slot (releases land as sockets close); returns the last reading. */
+  async slotsFree(timeoutMs = 5000): Promise<Memory> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = await this.memory();
+      if (m.slots.inUse === 0 && m.slots.addresses === 0) return m;
+      if (Date.now() > deadline) throw new Error(`connection slots still held: ${JSON.stringify(m.slots)} (connections ${m.stats.connections})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.alive) await this.ask('stop');
   }
+}
+
+/**
+ * Send `bytes` on a fresh connection to 127.0.0.1:`port` and collect the
+ * answer until the peer closes, a 101/200 head arrives (a stream stays open),
+ * a whole answer with Content-Length is in, or `timeoutMs`. The request is
+ * not half-closed (node:http drops a request whose client half-closes before
+ * an asynchronous answer) unless `halfClose`. `abort`: reset the connection
+ * right after writing (a client that vanishes mid-handshake).
+ */
+export function rawExchange(port: number, bytes: string | Buffer, options: { abort?: boolean; halfClose?: boolean; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(got);
+    };
+    const timer = setTimeout(done, options.timeoutMs ?? 1500);
+    socket.on('data', (d) => {
+      got += d.toString('latin1');
+      const headEnd = got.indexOf('\r\n\r\n');
+      if (headEnd === -1) return;
+      if (/^HTTP\/1\.[01] (101|200) /.test(got)) return done();
+      const length = /\r\ncontent-length: *(\d+)/i.exec(got.slice(0, headEnd));
+      if (length !== null && Buffer.byteLength(got.slice(headEnd + 4), 'latin1') >= Number(length[1])) done();
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+    const data = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
+    if (options.abort) socket.write(data, () => socket.resetAndDestroy());
+    else if (options.halfClose) socket.end(data);
+    else socket.write(data);
+  });
+}
+
+/** The status of a raw HTTP answer, 'closed' for none, 'garbage' for anything else. */
+export function statusOf(answer: string): string {
+  return /^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? (answer === '' ? 'closed' : 'garbage');
+}
+
+/** The JSON error body of a raw answer, or null when it is not `{"error":{"code","message"}}` with a known code. */
+export function errorOf(answer: string): { code: string; message: string } | null {
+  const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+  try {
+    const parsed = JSON.parse(body);
+    const e = parsed?.error;
+    if (Object.keys(parsed).length === 1 && typeof e?.code === 'string' && typeof e?.message === 'string' && KNOWN_CODES.has(e.code) && Object.keys(e).length === 2) return e;
+  } catch {
+    // not JSON: the caller reports the raw answer
+  }
+  return null;
 }
 
 /** One thing a WS client received, in arrival order (text parsed as JSON). */

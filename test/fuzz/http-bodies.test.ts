@@ -186,6 +186,8 @@ test('hostile server-API bodies: the status the protocol gives, never a 5xx; bys
   const { sent } = await bystander.verify();
   bystander.close();
   const end = await gw.settled();
+  // Every hostile input is refused on purpose: none may reach the handler guard (src/transports/guard.ts).
+  assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
   t.diagnostic(rssReport('http-bodies', base!, end, Math.min(done, total), Date.now() - started) + `; statuses ${JSON.stringify(Object.fromEntries(statuses))}; bystander events ${sent}`);
   assert.ok((statuses.get(200) ?? 0) > Math.min(done, total) / 10, 'a fair share of valid bodies was generated');
   assert.ok(end.rss <= base!.rss * 1.1 + 8 * 1048576, `RSS ${end.rss} vs ${base!.rss} after the warm-up`);

@@ -1,14 +1,18 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyError, type FastifyBaseLogger } from 'fastify';
-import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
 import { isServerApiRequest, type OriginPolicy } from './cors.js';
+import { HandlerGuard } from '../guard.js';
 
 export interface HttpAppOptions {
   logger: Logger;
   bodyLimit: number;
   origins: OriginPolicy;
+  /** Catches what any request handler throws (see guard.ts). */
+  guard: HandlerGuard;
   /** Requests this returns true for bypass Fastify entirely (the SSE stream). */
   raw: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
@@ -19,16 +23,26 @@ export interface HttpAppOptions {
  * hours gains nothing from a request/reply pipeline built for short calls.
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> {
+  const guard = options.guard;
   let server!: Server;
+  let closing = false;
   const app = Fastify({
     loggerInstance: options.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
-    return503OnClosing: true,
+    // Fastify answers these itself, each in its own JSON shape; ours are below.
+    return503OnClosing: false,
+    frameworkErrors: (err, _req, reply) => {
+      const fe = err as FastifyError;
+      const status = fe.statusCode ?? 400;
+      const body = errorBody(status >= 500 ? ErrorCode.internal : ErrorCode.badRequest, frameworkMessage(fe));
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(status).send(body);
+    },
+    clientErrorHandler: clientError,
     serverFactory: (handler) => {
-      server = createServer((req, res) => {
+      server = createServer(guard.requestListener((req, res) => {
         if (!options.raw(req, res)) handler(req, res);
-      });
+      }));
       // SSE streams and WS sockets live long; node's defaults for request
       // timeouts only cover receiving the request, which stays as is.
       server.keepAliveTimeout = 65_000;
@@ -36,7 +50,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
     },
   });
 
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
   app.addHook('onRequest', async (req, reply) => {
+    if (closing) {
+      reply.header('Connection', 'close');
+      return reply.code(503).send(errorBody(ErrorCode.notReady, 'server is shutting down'));
+    }
     const origin = req.headers.origin;
     const strict = isServerApiRequest(req.method, req.url, req.headers['access-control-request-method']);
     const allow = options.origins.allowOriginHeader(origin, strict);
@@ -66,7 +88,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
       return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, err.message));
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.statusCode === 415) {
-      return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, err.message));
+      const type = String(req.headers['content-type'] ?? '').slice(0, 100);
+      return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, `Content-Type ${JSON.stringify(type)} is not accepted here`));
     }
     if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return reply.code(400).send(errorBody(ErrorCode.badRequest, 'body must be a JSON object'));
@@ -74,8 +97,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
     if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.code(fe.statusCode).send(errorBody(ErrorCode.badRequest, err.message));
     }
-    req.log.error({ err }, 'unhandled error');
-    return reply.code(500).send(errorBody(ErrorCode.internal, 'internal server error'));
+    const answer = guard.record('http route', err, { method: req.method, route: req.routeOptions.url });
+    return reply.code(answer.status).send(errorBody(answer.code, answer.message));
   });
 
   app.setNotFoundHandler((req, reply) => {
@@ -83,4 +106,36 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
   });
 
   return app;
+}
+
+/** Fastify's router refusals: the request-target does not decode, or a path parameter is too long. */
+function frameworkMessage(err: FastifyError): string {
+  if (err.code === 'FST_ERR_BAD_URL') return 'malformed request-target: a percent-escape does not decode';
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return 'a path segment is too long';
+  return err.message;
+}
+
+/**
+ * node:http could not parse a request (bad request line or header, a head
+ * over its size limit, a timeout): answered in our shape, then closed.
+ */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let message = 'malformed HTTP request';
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    message = 'request not received in time';
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    message = 'request head too large';
+  }
+  if (socket.writable) {
+    const body = JSON.stringify(errorBody(ErrorCode.badRequest, message));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }

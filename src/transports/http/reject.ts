@@ -3,12 +3,14 @@ import type { Duplex } from 'node:stream';
 import { errorBody } from '../../errors.js';
 
 /** Answer a raw socket (before a WS upgrade) with a JSON error and close it. */
-export function rejectSocket(socket: Duplex, status: number, code: string, message: string): void {
+export function rejectSocket(socket: Duplex, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(errorBody(code, message));
+  let extra = '';
+  for (const [k, v] of Object.entries(headers)) extra += `${k}: ${v}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+      'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' + extra +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

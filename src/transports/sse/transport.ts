@@ -12,7 +12,8 @@ import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
 import type { ConnectionGate } from '../connection-gate.js';
-import { admit } from '../admission.js';
+import { admit, unadmit } from '../admission.js';
+import type { HandlerGuard } from '../guard.js';
 import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
@@ -49,7 +50,7 @@ class SseConnection implements Subscriber {
     readonly clientId: string,
     readonly identity: Identity,
     readonly owner: SseTransport,
-    /** The client's address as admitted: the gate releases the slot under it. */
+    /** The client's address as admitted. */
     readonly address: string,
   ) {}
 
@@ -89,11 +90,17 @@ export class SseTransport {
     private readonly auth: Authenticator,
     private readonly origins: OriginPolicy,
     private readonly gate: ConnectionGate,
+    readonly guard: HandlerGuard,
   ) {
     this.bufferBytes = options.bufferBytes;
     this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.hub.connections(Transport.sse) as Iterable<SseConnection>, (conn) => conn.write(SSE_HEARTBEAT));
   }
 
+  /**
+   * GET /realtime/events (called inside the guard). Once admitted, the socket
+   * holds a connection slot until it closes; a refusal after admission gives
+   * it back at once, as the keep-alive socket may stay open.
+   */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const origin = req.headers.origin;
     const cors = this.corsHeaders(origin);
@@ -126,15 +133,13 @@ export class SseTransport {
     for (const channel of channels) {
       const denied = joinDenied(identity, channel);
       if (denied !== null) {
-        this.gate.release(address);
+        unadmit(this.gate, req);
         return sendError(res, 403, ErrorCode.forbidden, denied, cors);
       }
     }
     const socket = req.socket as TaggedSocket;
-    if (socket.destroyed) {
-      this.gate.release(address);
-      return;
-    }
+    // Gone while authentication ran (the client gave up before the head): its close gave the slot back.
+    if (socket.destroyed) return;
     await this.open(socket, req, res, identity, channels, since, cors, address);
   }
 
@@ -179,10 +184,10 @@ export class SseTransport {
     this.expiry.track(conn);
   }
 
+  /** The stream's socket closed (and gave its connection slot back with it). */
   closed(conn: SseConnection): void {
     this.hub.removeConnection(conn);
     this.expiry.untrack(conn);
-    this.gate.release(conn.address);
   }
 
   /**
@@ -220,7 +225,11 @@ function onSocketClose(this: TaggedSocket): void {
   const conn = this[kConnection];
   if (conn === undefined) return;
   this[kConnection] = undefined;
-  conn.owner.closed(conn);
+  try {
+    conn.owner.closed(conn);
+  } catch (err) {
+    conn.owner.guard.connection('sse socket close', err, undefined, { clientId: conn.clientId });
+  }
 }
 
 function headerValue(v: string | string[] | undefined): string | null {

@@ -37,7 +37,7 @@ export class WsConnection implements Subscriber, RateState, ByteRateState, Heavy
   readonly socket: Duplex;
   /** Replaced as a whole by `refresh_token` (the expiry sweep reads it live). */
   identity: Identity;
-  /** The client's address as admitted (the gate releases its slot under it; a closed socket forgets it). */
+  /** The client's address as admitted (a closed socket forgets its remoteAddress). */
   readonly address: string;
   /** Rate-limit bucket (see rate-limit.ts): plain fields, read on every frame. */
   tokens: number;

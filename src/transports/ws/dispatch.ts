@@ -18,6 +18,8 @@ export interface DispatchContext {
   channelsPerConnection: number;
   /** `refresh_token`: verify the new token and swap the identity (async; answers by itself). */
   refreshToken(conn: WsConnection, token: string, ref: Ref): void;
+  /** Work a frame started that settles after its message handler returned failed (goes to the handler guard). */
+  asyncFailed(conn: WsConnection, err: unknown): void;
 }
 
 export type Ref = string | number | undefined;
@@ -109,7 +111,7 @@ function join(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref)
     return fail(conn, ErrorCode.tooManyChannels, `at most ${ctx.channelsPerConnection} channels per connection`, ref);
   }
   const joined = ctx.hub.join(conn, [channel], sinceId);
-  if (joined instanceof Promise) void joined.then((r) => joinDone(ctx, conn, channel, sinceId, r, ref));
+  if (joined instanceof Promise) joined.then((r) => joinDone(ctx, conn, channel, sinceId, r, ref)).catch((err: unknown) => ctx.asyncFailed(conn, err));
   else joinDone(ctx, conn, channel, sinceId, joined, ref);
 }
 

@@ -24,6 +24,8 @@ import { admit } from '../admission.js';
 import { RateVerdict, takeBytes, takeToken, bytesDueIn, type ByteRateLimit, type RateLimit } from './rate-limit.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { HeavyFrameQueue } from './heavy-frames.js';
+import { ignoreSocketError, type HandlerGuard } from '../guard.js';
+import { handshakeProblem } from './handshake.js';
 
 export const WS_PATH = '/realtime/ws';
 export const SIGNALING_PATH = '/realtime/webrtc/signaling';
@@ -83,6 +85,7 @@ export class WsTransport {
     private readonly origins: OriginPolicy,
     private readonly gate: ConnectionGate,
     private readonly log: Logger,
+    readonly guard: HandlerGuard,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -100,6 +103,10 @@ export class WsTransport {
         return protocols.values().next().value ?? false;
       },
     });
+    // A handshake ws refuses (bad key, version or Upgrade value, a method other
+    // than GET) is answered in our JSON shape; the socket closing gives the
+    // connection slot back (see ConnectionGate.acquireFor).
+    this.wss.on('wsClientError', onHandshakeRefused);
     const rate = options.rate !== undefined && options.rate.perSecond > 0 ? options.rate : null;
     const byteRate =
       options.byteRate !== undefined && options.byteRate.perSecond > 0
@@ -112,7 +119,9 @@ export class WsTransport {
       hub,
       signaling: this.signaling,
       channelsPerConnection: options.channelsPerConnection,
-      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref),
+      // Finishes after the message handler returned: its own rejection goes to the guard.
+      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref).catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
+      asyncFailed: (conn, err) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
     };
     this.expiry = new ExpiryWatch((conn) => this.expired(conn));
     this.keepalive = new SpreadSweep(
@@ -131,13 +140,19 @@ export class WsTransport {
     return pathname === WS_PATH || pathname === SIGNALING_PATH;
   }
 
-  /** `upgrade` event of the HTTP server, for a path this transport handles. */
+  /**
+   * `upgrade` event of the HTTP server, for a path this transport handles
+   * (called inside the guard, which gave the socket an `error` listener).
+   * Once admitted, the socket holds a connection slot until it closes, so no
+   * refusal below has to give it back.
+   */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    socket.on('error', ignoreSocketError);
     if (!this.options.enabled) return rejectSocket(socket, 404, ErrorCode.transportDisabled, 'WebSocket transport is disabled');
     if (!this.origins.allows(req.headers.origin)) {
       return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
     }
+    const problem = handshakeProblem(req);
+    if (problem !== null) return rejectSocket(socket, problem.status, ErrorCode.badRequest, problem.message, problem.headers);
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
@@ -147,21 +162,22 @@ export class WsTransport {
     let peerId: string | null;
     if (url.pathname === SIGNALING_PATH) {
       const claim = claimPeerId(identity, url.searchParams.get('peer_id'));
-      if (!claim.ok) {
-        this.gate.release(address);
-        return rejectSocket(socket, claim.status, claim.code, claim.message);
-      }
+      if (!claim.ok) return rejectSocket(socket, claim.status, claim.code, claim.message);
       peerId = claim.peerId;
       if (this.signaling.relay.has(peerId)) {
-        this.gate.release(address);
         return rejectSocket(socket, 409, ErrorCode.peerIdTaken, `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`);
       }
     } else peerId = wsPeerId(identity);
-    if (socket.destroyed) {
-      this.gate.release(address);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, identity, peerId, address));
+    // Gone while authentication ran: its close already gave the slot back.
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // ws calls back from its own socket handling: a throw here would not reach the upgrade guard.
+      try {
+        this.open(ws, socket, identity, peerId, address);
+      } catch (err) {
+        this.guard.connection('upgrade', err, ws, { path: url.pathname });
+      }
+    });
   }
 
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
@@ -190,12 +206,11 @@ export class WsTransport {
     this.expiry.track(conn);
   }
 
-  /** Called by the close handler. */
+  /** Called by the close handler (the connection slot went back with the socket's close). */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
     this.signaling.relay.remove(conn);
     this.expiry.untrack(conn);
-    this.gate.release(conn.address);
   }
 
   received(conn: WsConnection, data: RawData, isBinary: boolean): void {
@@ -230,10 +245,10 @@ export class WsTransport {
       if (isBinary) dispatchBinary(this.ctx, conn, buf);
       else dispatchText(this.ctx, conn, buf.toString('utf8'));
     } catch (err) {
-      // A bug, not a bad frame (those are answered inside dispatch): one client
-      // must not take the process down with it. Logged loudly; the fuzz suite
-      // fails on any internal_error it sees.
-      this.log.error({ err, clientId: conn.clientId }, 'websocket frame handler failed');
+      // A bug, not a bad frame (those are answered inside dispatch): the
+      // client is told and stays connected. Logged and counted by the guard;
+      // the fuzz suite fails on any internal_error it sees.
+      this.guard.record('ws frame', err, { clientId: conn.clientId });
       fail(conn, ErrorCode.internal, 'internal error handling this frame', undefined);
     }
   }
@@ -352,9 +367,17 @@ export class WsTransport {
   }
 }
 
+// ws emits these from inside its socket's `data` and `close` handlers: an
+// exception escaping one would be uncaught and end the process, so each runs
+// under the transport's guard.
+
 function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
   const t = this as Tagged;
-  t[kTransport].received(t[kConnection], data, isBinary);
+  try {
+    t[kTransport].received(t[kConnection], data, isBinary);
+  } catch (err) {
+    t[kTransport].guard.connection('ws message', err, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
 function onPong(this: WebSocket): void {
@@ -363,12 +386,20 @@ function onPong(this: WebSocket): void {
 
 function onClose(this: WebSocket): void {
   const t = this as Tagged;
-  t[kTransport].closed(t[kConnection]);
+  try {
+    t[kTransport].closed(t[kConnection]);
+  } catch (err) {
+    t[kTransport].guard.connection('ws close', err, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
 function onError(this: WebSocket, err: Error): void {
   const t = this as Tagged;
-  t[kTransport].error(t[kConnection], err);
+  try {
+    t[kTransport].error(t[kConnection], err);
+  } catch (thrown) {
+    t[kTransport].guard.connection('ws error', thrown, t[kConnection], { clientId: t[kConnection].clientId });
+  }
 }
 
 /**
@@ -391,6 +422,8 @@ function byteWaitOver(conn: WsConnection): void {
   resumeReading(conn);
 }
 
-function ignoreSocketError(): void {
-  // Resets from peers that vanish mid-handshake surface as errors; the close path cleans up.
+/** ws refused the handshake itself: answer in our shape (ws's own answer is plain text). */
+function onHandshakeRefused(this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage): void {
+  const status = req.method !== 'GET' ? 405 : 400;
+  rejectSocket(socket, status, ErrorCode.badRequest, `WebSocket handshake refused: ${err.message}`, /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
 }

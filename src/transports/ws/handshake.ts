@@ -1,0 +1,31 @@
+import type { IncomingMessage } from 'node:http';
+
+/** What is wrong with a WebSocket opening handshake, as status and message; null when ws will accept it. */
+export interface HandshakeProblem {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+// RFC 6455 §4.2.1: the key is 16 random bytes in base64 (what ws checks too).
+const KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * The checks ws runs on an opening handshake (RFC 6455 §4.2.1), made before
+ * admission: a malformed handshake is answered without a connection slot,
+ * an authentication, or any work. ws checks again (and the subprotocol and
+ * extension lists, which only it parses); a refusal there closes the socket,
+ * which gives the slot back.
+ */
+export function handshakeProblem(req: IncomingMessage): HandshakeProblem | null {
+  if (req.method !== 'GET') return { status: 405, message: `WebSocket handshake must be a GET, not ${String(req.method).slice(0, 20)}`, headers: { Allow: 'GET' } };
+  const upgrade = req.headers.upgrade;
+  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') return { status: 400, message: 'WebSocket handshake needs Upgrade: websocket' };
+  const key = req.headers['sec-websocket-key'];
+  if (key === undefined || !KEY.test(key)) return { status: 400, message: 'WebSocket handshake needs a Sec-WebSocket-Key of 16 bytes in base64' };
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') {
+    return { status: 400, message: 'WebSocket handshake needs Sec-WebSocket-Version 13', headers: { 'Sec-WebSocket-Version': '13, 8' } };
+  }
+  return null;
+}
