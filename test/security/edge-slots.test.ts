@@ -71,7 +71,7 @@ test('every refused or abandoned WS and SSE handshake gives its connection slot 
     ['ws: bad origin (before admission)', upgrade(WS, { Origin: 'https://evil.example' }), '403'],
     ['ws: no token', upgrade('/realtime/ws'), '401'],
     ['ws: bad token', upgrade('/realtime/ws?token=x.y.z'), '401'],
-    ['ws: signaling without peer_id', upgrade(`/realtime/webrtc/signaling?token=${TOKEN}`), '400'],
+    ['ws: signaling with a peer_id that is not the token\'s', upgrade(`/realtime/webrtc/signaling?token=${TOKEN}&peer_id=someone-else`), '403'],
     ['sse: no token', sse('channels=edge:a'), '401'],
     ['sse: bad origin (before admission)', sse(`channels=edge:a&token=${TOKEN}`, { Origin: 'https://evil.example' }), '403'],
     ['sse: channel not granted', sse(`channels=secret&token=${TOKEN}`), '403'],
