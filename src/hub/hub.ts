@@ -6,6 +6,9 @@ import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
 import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
+import type { Logger } from '../logger.js';
+import { CatchUp, type CatchUpFailure, type CatchUpOptions } from './catch-up.js';
+import { recoveryFailedSseChunk, recoveryFailedWsFrame } from './notice.js';
 
 /**
  * Subscribers of one channel, split by transport so each chunk is built only
@@ -18,6 +21,18 @@ export interface HubStats {
   channels: number;
   messagesOut: number;
   publications: number;
+  /** Bus gaps caught up from durable history. */
+  catchUps: number;
+  /** Channels a catch-up could not prove complete. */
+  catchUpFailures: number;
+  /** `recovery_failed` notices written to connected clients after a failed catch-up. */
+  recoveryFailedNotices: number;
+}
+
+export interface HubOptions {
+  /** Where the cluster catch-up logs what it does (none when omitted). */
+  log?: Logger;
+  catchUp?: CatchUpOptions;
 }
 
 export interface PublishResult {
@@ -32,9 +47,6 @@ export interface JoinResult {
   /** What the subscriber missed, framed for its transport, in id order; write it before anything else. */
   missed: Buffer | null;
 }
-
-/** Durable-history reads tried per channel after a bus gap (~15 s with the backoff). */
-const CATCH_UP_ATTEMPTS = 20;
 
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
@@ -78,21 +90,37 @@ export class Hub implements Publisher {
   /** Replays written by joins (fan-out writes are counted by the fan-out). */
   private messagesOut = 0;
   private publications = 0;
-  /** Highest bus id delivered here, and the catch-up state after a bus gap. */
+  /** Highest bus id delivered here. */
   private lastBusId = 0;
-  private catchUp: BusPublication[] | null = null;
-  private gapAgain = false;
-  private resubscribed: Promise<void> = Promise.resolve();
+  /** Reads what went by unseen after a bus gap (null when alone). */
+  private readonly catchUp: CatchUp | null;
+  private recoveryFailedNotices = 0;
   /** Presence, when some channels have it. */
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
 
-  constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null) {
+  constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null, options: HubOptions = {}) {
     this.history = history;
     this.ids = ids;
     this.bus = bus;
+    this.catchUp = null;
     if (bus !== null) {
+      const hub = this;
+      this.catchUp = new CatchUp(
+        bus,
+        {
+          get position() {
+            return hub.lastBusId;
+          },
+          channelNames: () => [...this.channels.keys(), BROADCAST_CHANNEL],
+          deliver: (p) => this.fromBus(p),
+          resetCoverage: () => this.history.resetCoverage(),
+          lost: (channels, reason) => this.tellLost(channels, reason),
+        },
+        options.log ?? null,
+        options.catchUp,
+      );
       // Nothing is known locally until the bus delivers: resumes go to the bus.
       history.resetCoverage();
       bus.onPublication((p) => this.fromBus(p));
@@ -100,7 +128,7 @@ export class Hub implements Publisher {
       bus.onBinary((b) => {
         if (b.node !== bus.nodeId) this.deliverBinary(b.channel, b.payload);
       });
-      bus.onGap((resubscribed) => void this.recoverGap(resubscribed));
+      bus.onGap((resubscribed) => void this.catchUp!.gap(resubscribed));
     }
   }
 
@@ -221,7 +249,14 @@ export class Hub implements Publisher {
         if (ch !== this.everyone) failed.push(ch.name);
         return;
       }
-      for (const e of r.entries) missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      // Entries past what this node has queued for the channel reach the
+      // subscriber live (held now, or fanned out once it is a member):
+      // replaying them too would put a repeated, out-of-order id on the wire.
+      const upTo = this.positionOf(ch);
+      for (const e of r.entries) {
+        if (e.id > upTo) break;
+        missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      }
     });
     const held = this.holds.get(sub);
     this.holds.delete(sub);
@@ -331,23 +366,31 @@ export class Hub implements Publisher {
    * just below the oldest of those.
    */
   positionFor(channels: string[]): number {
-    let position = this.bus === null ? this.ids.current : this.lastBusId;
-    const below = (ch: Channel | undefined) => {
-      if (ch === undefined) return;
-      for (const p of ch.pending) {
-        if (p instanceof Publication) {
-          if (p.id - 1 < position) position = p.id - 1;
-          return;
-        }
-      }
-    };
-    for (const name of channels) below(this.channels.get(name));
-    below(this.everyone);
+    let position = this.positionOf(this.everyone);
+    for (const name of channels) {
+      const ch = this.channels.get(name);
+      if (ch !== undefined) position = Math.min(position, this.positionOf(ch));
+    }
+    return position;
+  }
+
+  /** Every publication on `ch` up to this id was fanned out (or is held for its catching-up subscribers). */
+  private positionOf(ch: Channel): number {
+    const position = this.bus === null ? this.ids.current : this.lastBusId;
+    for (const p of ch.pending) if (p instanceof Publication) return Math.min(position, p.id - 1);
     return position;
   }
 
   stats(): HubStats {
-    return { channels: this.channels.size, messagesOut: this.messagesOut + this.fanOut.messagesOut, publications: this.publications };
+    const catchUp = this.catchUp?.stats();
+    return {
+      channels: this.channels.size,
+      messagesOut: this.messagesOut + this.fanOut.messagesOut,
+      publications: this.publications,
+      catchUps: catchUp?.catchUps ?? 0,
+      catchUpFailures: catchUp?.catchUpFailures ?? 0,
+      recoveryFailedNotices: this.recoveryFailedNotices,
+    };
   }
 
   private localAudience(channel: string): number {
@@ -366,10 +409,7 @@ export class Hub implements Publisher {
   }
 
   private fromBus(p: BusPublication): void {
-    if (this.catchUp !== null) {
-      this.catchUp.push(p);
-      return;
-    }
+    if (this.catchUp!.hold(p)) return;
     if (p.id <= this.lastBusId) return;
     this.lastBusId = p.id;
     this.deliver(Publication.fromJson(p.id, p.channel, p.event, p.dataJson, p.text, p.publishedAt));
@@ -385,53 +425,35 @@ export class Hub implements Publisher {
   }
 
   /**
-   * The bus reconnected: publications may have gone by unseen. Hold what
-   * arrives live, read what was missed on every local channel from durable
-   * history, deliver both in id order without repeats.
+   * A catch-up could not prove `names` complete: tell their connected
+   * subscribers `recovery_failed` (one notice per channel on WS, one naming
+   * them all per SSE stream), after everything already queued for them and
+   * before what follows the gap. Subscribers still joining are not told:
+   * their own resume reads durable history and fails or succeeds by itself.
    */
-  private async recoverGap(resubscribed: Promise<void>): Promise<void> {
-    if (this.bus === null) return;
-    this.resubscribed = resubscribed;
-    if (this.catchUp !== null) {
-      // Another gap while catching up: read again once this pass is done.
-      this.gapAgain = true;
-      return;
-    }
-    // Hold live messages from the first moment: everything after `from` is
-    // delivered once the reads below are merged with them, in id order.
-    this.catchUp = [];
-    this.history.resetCoverage();
-    const from = this.lastBusId;
-    const found: BusPublication[] = [];
-    do {
-      this.gapAgain = false;
-      // A failed resubscribe is followed by another reconnect, hence another gap.
-      await this.resubscribed.catch(() => undefined);
-      const names = [...this.channels.keys(), BROADCAST_CHANNEL];
-      await Promise.all(names.map(async (name) => found.push(...(await this.readMissed(name, from)))));
-    } while (this.gapAgain);
-    const live = this.catchUp;
-    this.catchUp = null;
-    // Sorted, so fromBus's `id <= lastBusId` check drops what was read twice.
-    for (const p of [...found, ...live].sort((a, b) => a.id - b.id)) this.fromBus(p);
-  }
-
-  /**
-   * What `channel` missed after `from`, from durable history. Redis is often
-   * still coming back when the bus reconnects, so a failed read is retried
-   * (live events stay held meanwhile) rather than skipped, which would be a
-   * silent gap for the channel's subscribers.
-   */
-  private async readMissed(channel: string, from: number): Promise<BusPublication[]> {
-    for (let attempt = 0; attempt < CATCH_UP_ATTEMPTS; attempt++) {
-      try {
-        const r = await this.bus!.since(channel, from);
-        return r.ok ? r.entries : [];
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+  private tellLost(names: string[], reason: CatchUpFailure): void {
+    this.fanOut.flush();
+    const sse = new Map<Subscriber, string[]>();
+    for (const name of names) {
+      const ch = name === BROADCAST_CHANNEL ? this.everyone : this.channels.get(name);
+      if (ch === undefined) continue;
+      if (ch.ws.size > 0) {
+        const frame = recoveryFailedWsFrame(name, reason);
+        for (const sub of ch.ws) {
+          sub.write(frame);
+          this.recoveryFailedNotices++;
+        }
+      }
+      for (const sub of ch.sse) {
+        const list = sse.get(sub);
+        if (list === undefined) sse.set(sub, [name]);
+        else list.push(name);
       }
     }
-    return [];
+    for (const [sub, channels] of sse) {
+      sub.write(recoveryFailedSseChunk(channels, reason));
+      this.recoveryFailedNotices++;
+    }
   }
 
   /** Write everything queued now (shutdown, tests). */
