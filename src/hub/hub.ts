@@ -381,6 +381,11 @@ export class Hub implements Publisher {
     return position;
   }
 
+  /** True while a bus gap is being caught up (live publications are held). */
+  get catchingUp(): boolean {
+    return this.catchUp?.active ?? false;
+  }
+
   stats(): HubStats {
     const catchUp = this.catchUp?.stats();
     return {
