@@ -23,6 +23,7 @@
  *   CHAOS_RATE     events per second (250)
  *   CHAOS_WS, CHAOS_SSE   SDK clients of each kind (20 each)
  *   CHAOS_DOWN_MS  how long a killed node stays down before its restart (300)
+ *   CHAOS_SIGNAL   SIGKILL (crash, default) or SIGTERM (drain) for faults 2 and 4
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ const RATE = num('CHAOS_RATE', 250);
 const WS = num('CHAOS_WS', 20);
 const SSE = num('CHAOS_SSE', 20);
 const DOWN_MS = num('CHAOS_DOWN_MS', 300);
+const SIGNAL = process.env.CHAOS_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL';
 
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,10 +146,11 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     {
       fleet.markOutage();
       const t = Date.now();
-      await cluster.kill(2);
+      if (SIGNAL === 'SIGKILL') await cluster.kill(2);
+      else await cluster.terminate(2);
       await sleep(DOWN_MS);
       await cluster.start(2);
-      faults.node_sigkill = { node_restart_ms: Date.now() - t };
+      faults.node_down = { node_restart_ms: Date.now() - t };
     }
     await at(0.4);
     {
@@ -162,12 +165,14 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       const resumesBefore = fleet.resumeMs.length;
       const t = Date.now();
       const from = await applied();
-      await cluster.kill(1); // the consumer: the first node started
+      // The consumer: the first node started.
+      if (SIGNAL === 'SIGKILL') await cluster.kill(1);
+      else await cluster.terminate(1);
       const takeover = await resumed(t, from, applied, 'consumer takeover');
       await sleep(DOWN_MS);
       await cluster.start(1);
       const clientsBack = fleet.resumeMs.slice(resumesBefore);
-      faults.consumer_sigkill = {
+      faults.consumer_down = {
         takeover_ms: takeover,
         node_restart_ms: Date.now() - t,
         clients_back_p50_ms: percentile(clientsBack, 50),
@@ -202,6 +207,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     const figures = {
       events: EVENTS,
       rate: RATE,
+      signal: SIGNAL,
       clients: trackers().length,
       deliveries: sdk.deliveries + wire.deliveries,
       expected_without_faults: EVENTS * trackers().length,
