@@ -128,7 +128,13 @@ export class Hub implements Publisher {
       bus.onBinary((b) => {
         if (b.node !== bus.nodeId) this.deliverBinary(b.channel, b.payload);
       });
-      bus.onGap((resubscribed) => void this.catchUp!.gap(resubscribed));
+      // A throw while delivering must not become an unhandled rejection (it would end the process).
+      bus.onGap((resubscribed) =>
+        this.catchUp!.gap(resubscribed).catch((err: Error) => {
+          if (options.log) options.log.error({ err }, 'cluster catch-up threw');
+          else console.error('cluster catch-up threw', err);
+        }),
+      );
     }
   }
 
