@@ -7,7 +7,7 @@ export type CatchUpFailure = Extract<DurableRecovery, { ok: false }>['reason'] |
 /** What the catch-up needs of the hub. */
 export interface CatchUpTarget {
   /** Highest bus id delivered here: what the catch-up reads after. */
-  readonly position: number;
+  position(): number;
   /** Channels with local subscribers, the broadcast channel included. */
   channelNames(): string[];
   /** Deliver a publication (called in id order; the target drops ids at or below its position). */
@@ -93,7 +93,7 @@ export class CatchUp {
     this.held = [];
     this.target.resetCoverage();
     this.counts.catchUps++;
-    const from = this.target.position;
+    const from = this.target.position();
     const startedAt = Date.now();
     const found: BusPublication[] = [];
     const failed = new Map<string, CatchUpFailure>();

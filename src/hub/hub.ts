@@ -106,13 +106,10 @@ export class Hub implements Publisher {
     this.bus = bus;
     this.catchUp = null;
     if (bus !== null) {
-      const hub = this;
       this.catchUp = new CatchUp(
         bus,
         {
-          get position() {
-            return hub.lastBusId;
-          },
+          position: () => this.lastBusId,
           channelNames: () => [...this.channels.keys(), BROADCAST_CHANNEL],
           deliver: (p) => this.fromBus(p),
           resetCoverage: () => this.history.resetCoverage(),
