@@ -48,6 +48,9 @@ export interface JoinResult {
   missed: Buffer | null;
 }
 
+/** How long a join waits for this node to reach a client's position that is ahead of it. */
+const CATCH_UP_TO_CLIENT_MS = 2000;
+
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
 /** Told of every channel a connection joins and leaves (presence). */
@@ -84,6 +87,8 @@ export class Hub implements Publisher {
   private readonly everyone: Channel = newChannel(BROADCAST_CHANNEL);
   /** Live publications held back per subscriber while it is caught up. */
   private readonly holds = new Map<Subscriber, Pending[]>();
+  /** Channels a failed catch-up could not vouch for while the subscriber was being held: its join reports them. */
+  private readonly lostWhileHeld = new Map<Subscriber, Set<string>>();
   private readonly fanOut = new FanOut((ch, items) => {
     for (const sub of ch.held) this.holds.get(sub)?.push(...items);
   });
@@ -151,6 +156,7 @@ export class Hub implements Publisher {
     setOf(this.everyone, sub).delete(sub);
     this.everyone.held.delete(sub);
     this.holds.delete(sub);
+    this.lostWhileHeld.delete(sub);
     for (const name of sub.channels) {
       this.detach(name, sub);
       this.membership?.left(sub, name);
@@ -218,7 +224,10 @@ export class Hub implements Publisher {
         failed.push(ch.name);
       }
     }
-    if (remote.length === 0) {
+    // A client can be ahead of this node (its position came from a node that got the
+    // publications first): what is queued or still to come here up to its position must
+    // not reach it live. Rare, and then it waits like a durable-history read.
+    if (remote.length === 0 && !targets.some((ch) => this.behind(ch, since))) {
       for (const ch of channels) setOf(ch, sub).add(sub);
       return this.result(sub, failed, missed);
     }
@@ -229,12 +238,13 @@ export class Hub implements Publisher {
       this.everyone.held.add(sub);
     }
     this.holds.set(sub, []);
-    return this.joinFromBus(sub, channels, remote, since, failed, missed, withBroadcasts);
+    return this.joinFromBus(sub, channels, targets, remote, since, failed, missed, withBroadcasts);
   }
 
   private async joinFromBus(
     sub: Subscriber,
     channels: Channel[],
+    targets: Channel[],
     remote: Channel[],
     since: number,
     failed: string[],
@@ -261,10 +271,21 @@ export class Hub implements Publisher {
         missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
       }
     });
+    // Until this node has queued everything up to the client's position, and formed it into
+    // rounds (which hand a held subscriber its items): bounded, the node may never get there.
+    const deadline = Date.now() + CATCH_UP_TO_CLIENT_MS;
+    while (targets.some((ch) => this.behind(ch, since)) && Date.now() < deadline && this.holds.has(sub)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const held = this.holds.get(sub);
     this.holds.delete(sub);
     if (held === undefined) return NO_REPLAY; // disconnected meanwhile
-    for (const p of held) if (p instanceof Publication) missed.push(p);
+    const lost = this.lostWhileHeld.get(sub);
+    if (lost !== undefined) {
+      this.lostWhileHeld.delete(sub);
+      for (const name of lost) if (name !== BROADCAST_CHANNEL && !failed.includes(name)) failed.push(name);
+    }
+    for (const p of held) if (p instanceof Publication && p.id > since) missed.push(p);
     for (const ch of channels) {
       ch.held.delete(sub);
       if (sub.channels.has(ch.name)) setOf(ch, sub).add(sub);
@@ -384,6 +405,15 @@ export class Hub implements Publisher {
     return position;
   }
 
+  /**
+   * Publications up to `position` are still queued on `ch`, or (cluster) not received yet:
+   * a subscriber at `position` joined now would get them live a second time.
+   */
+  private behind(ch: Channel, position: number): boolean {
+    for (const p of ch.pending) if (p instanceof Publication) return p.id <= position;
+    return this.bus !== null && this.lastBusId < position;
+  }
+
   /** True while a bus gap is being caught up (live publications are held). */
   get catchingUp(): boolean {
     return this.catchUp?.active ?? false;
@@ -436,8 +466,8 @@ export class Hub implements Publisher {
    * A catch-up could not prove `names` complete: tell their connected
    * subscribers `recovery_failed` (one notice per channel on WS, one naming
    * them all per SSE stream), after everything already queued for them and
-   * before what follows the gap. Subscribers still joining are not told:
-   * their own resume reads durable history and fails or succeeds by itself.
+   * before what follows the gap. Subscribers still joining (held) are told
+   * through their join's result, which comes before anything else for them.
    */
   private tellLost(names: string[], reason: CatchUpFailure): void {
     this.fanOut.flush();
@@ -456,6 +486,11 @@ export class Hub implements Publisher {
         const list = sse.get(sub);
         if (list === undefined) sse.set(sub, [name]);
         else list.push(name);
+      }
+      for (const sub of ch.held) {
+        const lost = this.lostWhileHeld.get(sub);
+        if (lost === undefined) this.lostWhileHeld.set(sub, new Set([name]));
+        else lost.add(name);
       }
     }
     for (const [sub, channels] of sse) {

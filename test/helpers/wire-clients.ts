@@ -44,11 +44,12 @@ export class VersionTracker {
     this.notices++;
   }
 
-  id(text: string): void {
+  /** `where`: which connection it came on (for the failure message). */
+  id(text: string, where = ''): void {
     const n = Number(text);
     if (n <= this.lastId) {
       this.idRepeats++;
-      this.example(`id ${text} after ${this.lastId}`);
+      this.example(`id ${text} after ${this.lastId} ${where}`);
     } else this.lastId = n;
   }
 
@@ -146,6 +147,8 @@ export function resumingWs(nodeUrls: string[], channel: string, tracker: Version
     if (stopped) return;
     const url = nodeUrls[node++ % nodeUrls.length].replace(/^http/, 'ws') + '/realtime/ws';
     const sock = (ws = new WebSocket(url));
+    const since = position;
+    let replied = false;
     sock.on('open', () => {
       const data: Record<string, string> = { channel };
       if (position !== null) data.since = position;
@@ -153,11 +156,14 @@ export function resumingWs(nodeUrls: string[], channel: string, tracker: Version
     });
     sock.on('message', (raw) => {
       const f = JSON.parse(String(raw));
-      if (f.type === 'reply' && f.ref === 1 && position === null && typeof f.data?.last_id === 'string') position = f.data.last_id;
+      if (f.type === 'reply' && f.ref === 1) {
+        replied = true;
+        if (position === null && typeof f.data?.last_id === 'string') position = f.data.last_id;
+      }
       if (f.type !== 'event' || f.channel !== channel) return;
       if (f.event === 'system' && f.data?.type === 'recovery_failed') tracker.notice();
       else if (f.event === 'product.updated') {
-        tracker.id(f.id);
+        tracker.id(f.id, `(${url} since ${since}, ${replied ? 'live' : 'replay'})`);
         position = f.id;
         tracker.event(f.data as ProductState);
       }
@@ -185,6 +191,7 @@ export function resumingSse(nodeUrls: string[], channel: string, tracker: Versio
   let node = 0;
   let position: string | null = null;
   let abort: AbortController | null = null;
+  let since: string | null = null;
   const self: Resumer = {
     tracker,
     resumes: 0,
@@ -206,13 +213,14 @@ export function resumingSse(nodeUrls: string[], channel: string, tracker: Versio
     if (event === 'system') {
       if (JSON.parse(data.join('\n')).type === 'recovery_failed') tracker.notice();
     } else if (event === 'product.updated' && id !== null) {
-      tracker.id(id);
+      tracker.id(id, `(since ${since})`);
       tracker.event(JSON.parse(data.join('\n')) as ProductState);
     }
   };
   const run = async () => {
     while (!stopped) {
       const url = `${nodeUrls[node++ % nodeUrls.length]}/realtime/events?channels=${encodeURIComponent(channel)}`;
+      since = position;
       const ctl = (abort = new AbortController());
       const timer = setTimeout(() => ctl.abort(), periodMs);
       try {

@@ -161,3 +161,39 @@ test('a resume served from durable history leaves out what this node has not fan
   hub.flush();
   assert.deepEqual(late.ids(), [8, 9, 10, 11, 12]);
 });
+
+test('a client ahead of this node (its position came from a faster node) gets nothing up to its position a second time', async () => {
+  const bus = new ScriptedBus(async () => ({ ok: true, entries: [] }));
+  const { hub } = setup(bus);
+  bus.deliver(10);
+  hub.flush();
+  bus.deliver(11); // queued here; the client already has it from another node
+  const client = new Sink(Transport.ws, 'ahead');
+  hub.addConnection(client);
+  const joined = hub.join(client, ['room'], 13); // 12 and 13 not even received here yet
+  assert.ok(joined instanceof Promise, 'waits for this node to reach the client');
+  bus.deliver(12);
+  bus.deliver(13);
+  const r = await joined;
+  assert.deepEqual(r.failed, []);
+  if (r.missed !== null) client.write(r.missed);
+  bus.deliver(14);
+  hub.flush();
+  assert.deepEqual(client.ids(), [14]);
+});
+
+test('a subscriber still joining when a catch-up fails learns it from its join (recovery_failed before anything else)', async () => {
+  const bus = new ScriptedBus(async () => ({ ok: false, reason: 'unknown_position' }));
+  const { hub } = setup(bus);
+  bus.deliver(10);
+  hub.flush();
+  const client = new Sink(Transport.sse, 'joining');
+  hub.addConnection(client);
+  const joined = hub.join(client, ['room'], 12); // ahead of this node: held until it gets there
+  assert.ok(joined instanceof Promise);
+  bus.gap();
+  await until(() => !hub.catchingUp);
+  bus.deliver(12);
+  const r = await joined;
+  assert.deepEqual(r.failed, ['room']);
+});
