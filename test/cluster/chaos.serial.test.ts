@@ -97,6 +97,8 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       broker,
       productIds: async () => [...initial.keys()],
       intervalMs: 86_400_000, // never ticks by itself: emitOne() below sets the pace
+      // Generation can end while RabbitMQ restarts: stop() waits for the broker to confirm the rest.
+      flushTimeoutMs: 60_000,
       logger,
       onConfirmed: () => confirmed++,
     });
