@@ -235,7 +235,10 @@ redis_start() {
   log "redis: starting on 127.0.0.1:$REDIS_PORT"
   : >"$REDIS_LOG"
   rm -f "$REDIS_PID"
-  if ! redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' --appendonly no \
+  # Persistence as production runs it: an append-only file fsynced every second. Without it a
+  # restarted Redis comes back empty and every client resuming across it is told recovery_failed
+  # (docs/cluster.md); with it, a crash loses at most the last second (a graceful stop nothing).
+  if ! redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' --appendonly yes --appendfsync everysec \
       --daemonize yes --pidfile "$REDIS_PID" --logfile "$REDIS_LOG" --maxclients 10000 >/dev/null 2>&1; then
     show_log "$REDIS_LOG"; die "redis: failed to start (log: $REDIS_LOG)"
   fi

@@ -30,6 +30,9 @@ export function createMetrics(stats: StatsSnapshot): Registry {
   counter('hubcast_messages_in_total', 'Frames received from clients', 'messages_in');
   counter('hubcast_messages_out_total', 'Deliveries written to clients', 'messages_out');
   counter('hubcast_publications_total', 'Events published to channels', 'publications');
+  counter('hubcast_bus_catch_ups_total', 'Cluster bus gaps caught up from durable history', 'bus_catch_ups');
+  counter('hubcast_bus_catch_up_failures_total', 'Channels a bus catch-up could not prove complete (subscribers told recovery_failed)', 'bus_catch_up_failures');
+  counter('hubcast_recovery_failed_notices_total', 'recovery_failed notices sent to connected clients after a failed catch-up', 'recovery_failed_notices');
   counter('hubcast_slow_clients_dropped_total', 'Connections dropped for a full outgoing buffer', 'slow_clients_dropped');
   counter('hubcast_events_applied_total', 'Broker events applied to the database', 'events_applied');
   counter('hubcast_events_dead_lettered_total', 'Broker events sent to catalog.dead', 'events_dead_lettered');

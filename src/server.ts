@@ -75,7 +75,7 @@ export class Gateway {
     this.log = options.logger ?? createLogger(config.logLevel);
     const guard = (this.guard = new HandlerGuard(this.log.child({ component: 'guard' })));
     const ids = new EventIdSequence();
-    const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: 0 });
+    const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
     this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
     this.bus = config.redisUrl
@@ -83,9 +83,10 @@ export class Gateway {
           nodeId: config.nodeId,
           prefix: config.redisPrefix,
           retention,
+          maxBytes: config.historyMaxBytes,
         })
       : null;
-    this.hub = new Hub(this.history, ids, this.bus);
+    this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     this.presence =
       config.presenceChannels.length === 0
         ? null
@@ -210,6 +211,9 @@ export class Gateway {
       messages_in: this.ws.messagesIn,
       messages_out: hub.messagesOut,
       publications: hub.publications,
+      bus_catch_ups: hub.catchUps,
+      bus_catch_up_failures: hub.catchUpFailures,
+      recovery_failed_notices: hub.recoveryFailedNotices,
       history_channels: this.hub.history.channelCount,
       slow_clients_dropped: this.sse.slowClients + this.ws.slowClients,
       connections_refused_limit: this.gate.refusedNode,

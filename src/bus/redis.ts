@@ -9,6 +9,8 @@ export interface RedisBusOptions {
   prefix?: string;
   /** Events kept per channel in durable history, by count and age. */
   retention: RetentionPolicy;
+  /** Estimated bytes of durable history over all channels, cluster-wide (0 = no byte bound). */
+  maxBytes?: number;
 }
 
 /**
@@ -18,6 +20,22 @@ export interface RedisBusOptions {
  * the highest id trimmed so a resume from before it is known to have a gap),
  * and PUBLISH on the bus. One script, one round trip; Redis runs scripts one
  * at a time, so bus messages reach every node in id order.
+ *
+ * The epoch (KEYS[2]) is the first id of the history Redis holds now. A new
+ * one starts when there is none (first start, or Redis came back empty) or
+ * when the sequence is below the highest id this node has seen (ARGV[8]:
+ * Redis lost acknowledged writes). Its first id is above every id this node
+ * saw and not below the node's clock (in microseconds), so every position
+ * handed out before it is below the epoch, and a resume from there is
+ * refused rather than served from a history that does not hold what came
+ * after it. (Ids stay tied to the clock, which age retention relies on.)
+ *
+ * Byte bound (ARGV[9] > 0): every entry is also listed, with its estimated
+ * size, in one global order stream (KEYS[6]) and counted in KEYS[7]; over
+ * the bound the oldest entries go first, whatever their channel (their
+ * channel's trimmed mark rises, so a resume from before them gets a gap).
+ * Entries already gone by count or age stay counted until they reach the
+ * head of the order: the bound holds, slightly early.
  *
  * With a publish-once key (ARGV[5], version ARGV[6]): first compare with the
  * highest version published under that key on this channel (hash KEYS[5]);
@@ -31,14 +49,18 @@ if onceField ~= '' then
   local last = redis.call('HGET', KEYS[5], onceField)
   if last and tonumber(last) >= tonumber(ARGV[6]) then return '' end
 end
-local id = redis.call('INCR', KEYS[1])
+local seen = tonumber(ARGV[8])
+local prev = redis.call('GET', KEYS[1])
+local newEpoch = redis.call('EXISTS', KEYS[2]) == 0 or (prev and tonumber(prev) < seen)
 local minId = tonumber(ARGV[1])
+if seen >= minId then minId = seen + 1 end
+local id = redis.call('INCR', KEYS[1])
 if id < minId then
   id = minId
-  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[1], string.format('%d', id))
 end
 local idText = string.format('%d', id)
-redis.call('SETNX', KEYS[2], idText)
+if newEpoch then redis.call('SET', KEYS[2], idText) end
 local maxlen = tonumber(ARGV[2])
 if maxlen > 0 then
   if redis.call('XLEN', KEYS[3]) >= maxlen then
@@ -53,8 +75,28 @@ if maxlen > 0 then
   -- MINID trims what was published before the cutoff.
   local minKeep = tonumber(ARGV[7])
   if minKeep > 0 and redis.call('XTRIM', KEYS[3], 'MINID', string.format('%d', minKeep) .. '-0') > 0 then
-    local prev = tonumber(redis.call('GET', KEYS[4]) or '0')
-    if minKeep - 1 > prev then redis.call('SET', KEYS[4], string.format('%d', minKeep - 1)) end
+    local prevTrim = tonumber(redis.call('GET', KEYS[4]) or '0')
+    if minKeep - 1 > prevTrim then redis.call('SET', KEYS[4], string.format('%d', minKeep - 1)) end
+  end
+  local maxBytes = tonumber(ARGV[9])
+  if maxBytes > 0 then
+    local size = #ARGV[3] + 64
+    redis.call('XADD', KEYS[6], idText .. '-0', 'c', ARGV[10], 's', size)
+    local total = redis.call('INCRBY', KEYS[7], size)
+    local n = 0
+    while total > maxBytes and n < 16 do
+      n = n + 1
+      local head = redis.call('XRANGE', KEYS[6], '-', '+', 'COUNT', 1)
+      if not head[1] then break end
+      redis.call('XDEL', KEYS[6], head[1][1])
+      local f = head[1][2]
+      local oid = string.match(head[1][1], '^(%d+)')
+      local prefix = ARGV[11]
+      redis.call('XTRIM', prefix .. 'h:' .. f[2], 'MINID', string.format('%d', tonumber(oid) + 1) .. '-0')
+      local tkey = prefix .. 'trimmed:' .. f[2]
+      if tonumber(redis.call('GET', tkey) or '0') < tonumber(oid) then redis.call('SET', tkey, oid) end
+      total = redis.call('DECRBY', KEYS[7], tonumber(f[4]))
+    end
   end
 else
   redis.call('SET', KEYS[4], idText)
@@ -67,10 +109,12 @@ return idText
 type RedisWithScript = Redis & {
   hubcastPublish(
     seq: string,
-    floor: string,
+    epoch: string,
     stream: string,
     trimmed: string,
     once: string,
+    order: string,
+    bytes: string,
     minId: string,
     maxlen: number,
     body: string,
@@ -78,6 +122,10 @@ type RedisWithScript = Redis & {
     onceField: string,
     onceVersion: number,
     minKeepId: string,
+    seen: string,
+    maxBytes: number,
+    channel: string,
+    prefix: string,
   ): Promise<string>;
 };
 
@@ -101,6 +149,9 @@ export class RedisBus implements ClusterBus {
   private readonly binaryChannel: string;
   private readonly binaryChannelBytes: Buffer;
   private readonly retention: RetentionPolicy;
+  private readonly maxBytes: number;
+  /** Highest id received from the bus: a sequence below it means Redis lost writes (see the script). */
+  private seen = 0;
   private handlers: Array<(p: BusPublication) => void> = [];
   private binaryHandlers: Array<(b: BusBinary) => void> = [];
   private gapHandlers: Array<(resubscribed: Promise<void>) => void> = [];
@@ -114,6 +165,7 @@ export class RedisBus implements ClusterBus {
     this.binaryChannel = `${this.prefix}bus:binary`;
     this.binaryChannelBytes = Buffer.from(this.binaryChannel);
     this.retention = options.retention;
+    this.maxBytes = options.maxBytes ?? 0;
     const common = {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
@@ -123,7 +175,7 @@ export class RedisBus implements ClusterBus {
     const name = `hubcast-${this.nodeId.replace(/[^\w.:-]/g, '_')}-bus`;
     // Named so `CLIENT LIST` tells an operator which node and role a connection is.
     this.pub = new Redis(url, { ...common, enableOfflineQueue: false, connectionName: `${name}-pub` }) as RedisWithScript;
-    this.pub.defineCommand('hubcastPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('hubcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     // Re-subscribing after a reconnect is done here (the 'ready' handler
     // below), not by ioredis: its own re-subscribe is fire-and-forget, so a
     // connection that drops again mid-way (or a close during it) becomes an
@@ -201,10 +253,12 @@ export class RedisBus implements ClusterBus {
     const keep = this.retention.for(channel);
     const id = await this.pub.hubcastPublish(
       `${p}seq`,
-      `${p}floor`,
+      `${p}epoch`,
       `${p}h:${channel}`,
       `${p}trimmed:${channel}`,
       `${p}once:${channel}`,
+      `${p}order`,
+      `${p}bytes`,
       String(now * 1000),
       keep.count,
       JSON.stringify(body),
@@ -212,6 +266,10 @@ export class RedisBus implements ClusterBus {
       once?.key ?? '',
       once?.version ?? 0,
       keep.maxAgeMs > 0 ? String((now - keep.maxAgeMs) * 1000) : '0',
+      String(this.seen),
+      this.maxBytes,
+      channel,
+      p,
     );
     return id === '' ? null : Number(id);
   }
@@ -221,15 +279,23 @@ export class RedisBus implements ClusterBus {
     return Number((await this.pub.get(`${this.prefix}seq`)) ?? 0);
   }
 
+  /**
+   * Publications on `channel` after `afterId`. Refused (`unknown_position`)
+   * when the position is not in the current epoch — before it, or past the
+   * sequence (Redis lost writes it had acknowledged) — and (`history_gap`)
+   * when the stream was trimmed past it.
+   */
   async since(channel: string, afterId: number): Promise<DurableRecovery> {
     const p = this.prefix;
-    const [floorText, trimmedText, entries] = await Promise.all([
-      this.pub.get(`${p}floor`),
+    const [epochText, seqText, trimmedText, entries] = await Promise.all([
+      this.pub.get(`${p}epoch`),
+      this.pub.get(`${p}seq`),
       this.pub.get(`${p}trimmed:${channel}`),
       this.pub.xrange(`${p}h:${channel}`, `(${afterId}-0`, '+'),
     ]);
-    // Before the cluster's history began (or after Redis lost it): nothing is known.
-    if (floorText === null || afterId < Number(floorText) - 1) return { ok: false, reason: 'unknown_position' };
+    if (epochText === null || seqText === null || afterId < Number(epochText) - 1 || afterId > Number(seqText)) {
+      return { ok: false, reason: 'unknown_position' };
+    }
     if (trimmedText !== null && Number(trimmedText) > afterId) return { ok: false, reason: 'history_gap' };
     const out: BusPublication[] = [];
     for (const [entryId, fields] of entries) {
@@ -270,6 +336,7 @@ export class RedisBus implements ClusterBus {
     const space = message.indexOf(0x20);
     if (space <= 0) return;
     const id = Number(message.toString('latin1', 0, space));
+    if (id > this.seen) this.seen = id;
     let body: Body;
     try {
       body = JSON.parse(message.toString('utf8', space + 1)) as Body;

@@ -1,9 +1,14 @@
 import type { ReconnectOptions } from './types.js';
 
-/** Reconnect defaults, merged once per client. */
+/**
+ * Reconnect defaults, merged once per client. The cap stays far below the
+ * server's default history reach (10 minutes by age, ≥ 2 minutes by bytes at
+ * 1,000 events/s), so a client that backs off all the way still resumes
+ * rather than being told `recovery_failed`.
+ */
 export const RECONNECT_DEFAULTS: Required<ReconnectOptions> = {
   minReconnectDelay: 250,
-  maxReconnectDelay: 15_000,
+  maxReconnectDelay: 10_000,
   maxReconnectAttempts: Infinity,
 };
 
@@ -15,8 +20,8 @@ export const RECONNECT_DEFAULTS: Required<ReconnectOptions> = {
  *
  * @example
  * ```ts
- * backoffDelay(0, 250, 15000); // somewhere in [0, 250]
- * backoffDelay(5, 250, 15000); // somewhere in [0, 8000]
+ * backoffDelay(0, 250, 10000); // somewhere in [0, 250]
+ * backoffDelay(5, 250, 10000); // somewhere in [0, 8000]
  * ```
  */
 export function backoffDelay(attempt: number, minDelay: number, maxDelay: number, random: () => number = Math.random): number {

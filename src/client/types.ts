@@ -173,7 +173,7 @@ export type EventSourceConstructor = new (url: string, init?: { withCredentials?
 export interface ReconnectOptions {
   /** First backoff cap; doubles per failed attempt. Default 250. */
   minReconnectDelay?: number;
-  /** Largest backoff cap. Default 15000. */
+  /** Largest backoff cap. Default 10000 (well inside the server's default history reach). */
   maxReconnectDelay?: number;
   /** Attempts after a drop before giving up (state → `disconnected`). Default `Infinity`. */
   maxReconnectAttempts?: number;

@@ -50,6 +50,8 @@ export interface Config {
   generatorIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
   historySize: number;
+  /** Age bound of history for channels HISTORY_RETENTION does not name; 0 = none. */
+  historyMaxAgeMs: number;
   /** Bytes of in-memory history over all channels; 0 = unbounded. */
   historyMaxBytes: number;
   wsMaxFrameBytes: number;
@@ -161,6 +163,7 @@ function fromEnv(e: Env): Config {
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
     historySize: e.HISTORY_SIZE,
+    historyMaxAgeMs: e.HISTORY_MAX_AGE_MS,
     historyMaxBytes: e.HISTORY_MAX_BYTES,
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     clientBufferBytes: e.CLIENT_BUFFER_BYTES,

@@ -137,15 +137,22 @@ export const envSchema = z.object({
   JWT_MAX_TTL_S: int(0, 10 * 365 * 86_400).default(0),
   GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Events kept per channel for resume (in-memory ring). */
-  HISTORY_SIZE: int(0, 1_000_000).default(1000),
+  /**
+   * Events kept per channel for resume (in memory, and in Redis with a
+   * cluster). Sized with HISTORY_MAX_AGE_MS and HISTORY_MAX_BYTES so that a
+   * client's resume covers a node restart (≥ 2 minutes at 1,000 events/s):
+   * time is the bound that matters, this one rarely binds.
+   */
+  HISTORY_SIZE: int(0, 1_000_000).default(200_000),
+  /** Events older than this are not kept for resume (channels HISTORY_RETENTION does not name); 0 = no age bound. */
+  HISTORY_MAX_AGE_MS: int(0, 30 * 86_400_000).default(600_000),
   /**
    * Bytes of history kept over all channels (in-memory, estimated); over it
    * the oldest publications go first, whatever their channel, and a resume
    * from before them gets recovery_failed. 0 = no byte bound (HISTORY_SIZE and
    * the channel bound only).
    */
-  HISTORY_MAX_BYTES: int(0, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  HISTORY_MAX_BYTES: int(0, 64 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
   /** Largest WS frame accepted; bigger closes the socket with 1009. */
   WS_MAX_FRAME_BYTES: int(64, 64 * 1024 * 1024).default(1024 * 1024),
   /** Per-connection outgoing buffer bound; a client over it is dropped (slow-client policy). */

@@ -6,6 +6,9 @@ import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
 import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
+import type { Logger } from '../logger.js';
+import { CatchUp, type CatchUpFailure, type CatchUpOptions } from './catch-up.js';
+import { recoveryFailedSseChunk, recoveryFailedWsFrame } from './notice.js';
 
 /**
  * Subscribers of one channel, split by transport so each chunk is built only
@@ -18,6 +21,18 @@ export interface HubStats {
   channels: number;
   messagesOut: number;
   publications: number;
+  /** Bus gaps caught up from durable history. */
+  catchUps: number;
+  /** Channels a catch-up could not prove complete. */
+  catchUpFailures: number;
+  /** `recovery_failed` notices written to connected clients after a failed catch-up. */
+  recoveryFailedNotices: number;
+}
+
+export interface HubOptions {
+  /** Where the cluster catch-up logs what it does (none when omitted). */
+  log?: Logger;
+  catchUp?: CatchUpOptions;
 }
 
 export interface PublishResult {
@@ -33,8 +48,8 @@ export interface JoinResult {
   missed: Buffer | null;
 }
 
-/** Durable-history reads tried per channel after a bus gap (~15 s with the backoff). */
-const CATCH_UP_ATTEMPTS = 20;
+/** How long a join waits for this node to reach a client's position that is ahead of it. */
+const CATCH_UP_TO_CLIENT_MS = 2000;
 
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
@@ -72,27 +87,42 @@ export class Hub implements Publisher {
   private readonly everyone: Channel = newChannel(BROADCAST_CHANNEL);
   /** Live publications held back per subscriber while it is caught up. */
   private readonly holds = new Map<Subscriber, Pending[]>();
+  /** Channels a failed catch-up could not vouch for while the subscriber was being held: its join reports them. */
+  private readonly lostWhileHeld = new Map<Subscriber, Set<string>>();
   private readonly fanOut = new FanOut((ch, items) => {
     for (const sub of ch.held) this.holds.get(sub)?.push(...items);
   });
   /** Replays written by joins (fan-out writes are counted by the fan-out). */
   private messagesOut = 0;
   private publications = 0;
-  /** Highest bus id delivered here, and the catch-up state after a bus gap. */
+  /** Highest bus id delivered here. */
   private lastBusId = 0;
-  private catchUp: BusPublication[] | null = null;
-  private gapAgain = false;
-  private resubscribed: Promise<void> = Promise.resolve();
+  /** Reads what went by unseen after a bus gap (null when alone). */
+  private readonly catchUp: CatchUp | null;
+  private recoveryFailedNotices = 0;
   /** Presence, when some channels have it. */
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
 
-  constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null) {
+  constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null, options: HubOptions = {}) {
     this.history = history;
     this.ids = ids;
     this.bus = bus;
+    this.catchUp = null;
     if (bus !== null) {
+      this.catchUp = new CatchUp(
+        bus,
+        {
+          position: () => this.lastBusId,
+          channelNames: () => [...this.channels.keys(), BROADCAST_CHANNEL],
+          deliver: (p) => this.fromBus(p),
+          resetCoverage: () => this.history.resetCoverage(),
+          lost: (channels, reason) => this.tellLost(channels, reason),
+        },
+        options.log ?? null,
+        options.catchUp,
+      );
       // Nothing is known locally until the bus delivers: resumes go to the bus.
       history.resetCoverage();
       bus.onPublication((p) => this.fromBus(p));
@@ -100,7 +130,13 @@ export class Hub implements Publisher {
       bus.onBinary((b) => {
         if (b.node !== bus.nodeId) this.deliverBinary(b.channel, b.payload);
       });
-      bus.onGap((resubscribed) => void this.recoverGap(resubscribed));
+      // A throw while delivering must not become an unhandled rejection (it would end the process).
+      bus.onGap((resubscribed) =>
+        this.catchUp!.gap(resubscribed).catch((err: Error) => {
+          if (options.log) options.log.error({ err }, 'cluster catch-up threw');
+          else console.error('cluster catch-up threw', err);
+        }),
+      );
     }
   }
 
@@ -120,6 +156,7 @@ export class Hub implements Publisher {
     setOf(this.everyone, sub).delete(sub);
     this.everyone.held.delete(sub);
     this.holds.delete(sub);
+    this.lostWhileHeld.delete(sub);
     for (const name of sub.channels) {
       this.detach(name, sub);
       this.membership?.left(sub, name);
@@ -187,7 +224,10 @@ export class Hub implements Publisher {
         failed.push(ch.name);
       }
     }
-    if (remote.length === 0) {
+    // A client can be ahead of this node (its position came from a node that got the
+    // publications first): what is queued or still to come here up to its position must
+    // not reach it live. Rare, and then it waits like a durable-history read.
+    if (remote.length === 0 && !targets.some((ch) => this.behind(ch, since))) {
       for (const ch of channels) setOf(ch, sub).add(sub);
       return this.result(sub, failed, missed);
     }
@@ -198,12 +238,13 @@ export class Hub implements Publisher {
       this.everyone.held.add(sub);
     }
     this.holds.set(sub, []);
-    return this.joinFromBus(sub, channels, remote, since, failed, missed, withBroadcasts);
+    return this.joinFromBus(sub, channels, targets, remote, since, failed, missed, withBroadcasts);
   }
 
   private async joinFromBus(
     sub: Subscriber,
     channels: Channel[],
+    targets: Channel[],
     remote: Channel[],
     since: number,
     failed: string[],
@@ -221,12 +262,30 @@ export class Hub implements Publisher {
         if (ch !== this.everyone) failed.push(ch.name);
         return;
       }
-      for (const e of r.entries) missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      // Entries past what this node has queued for the channel reach the
+      // subscriber live (held now, or fanned out once it is a member):
+      // replaying them too would put a repeated, out-of-order id on the wire.
+      const upTo = this.positionOf(ch);
+      for (const e of r.entries) {
+        if (e.id > upTo) break;
+        missed.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      }
     });
+    // Until this node has queued everything up to the client's position, and formed it into
+    // rounds (which hand a held subscriber its items): bounded, the node may never get there.
+    const deadline = Date.now() + CATCH_UP_TO_CLIENT_MS;
+    while (targets.some((ch) => this.behind(ch, since)) && Date.now() < deadline && this.holds.has(sub)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const held = this.holds.get(sub);
     this.holds.delete(sub);
     if (held === undefined) return NO_REPLAY; // disconnected meanwhile
-    for (const p of held) if (p instanceof Publication) missed.push(p);
+    const lost = this.lostWhileHeld.get(sub);
+    if (lost !== undefined) {
+      this.lostWhileHeld.delete(sub);
+      for (const name of lost) if (name !== BROADCAST_CHANNEL && !failed.includes(name)) failed.push(name);
+    }
+    for (const p of held) if (p instanceof Publication && p.id > since) missed.push(p);
     for (const ch of channels) {
       ch.held.delete(sub);
       if (sub.channels.has(ch.name)) setOf(ch, sub).add(sub);
@@ -331,23 +390,45 @@ export class Hub implements Publisher {
    * just below the oldest of those.
    */
   positionFor(channels: string[]): number {
-    let position = this.bus === null ? this.ids.current : this.lastBusId;
-    const below = (ch: Channel | undefined) => {
-      if (ch === undefined) return;
-      for (const p of ch.pending) {
-        if (p instanceof Publication) {
-          if (p.id - 1 < position) position = p.id - 1;
-          return;
-        }
-      }
-    };
-    for (const name of channels) below(this.channels.get(name));
-    below(this.everyone);
+    let position = this.positionOf(this.everyone);
+    for (const name of channels) {
+      const ch = this.channels.get(name);
+      if (ch !== undefined) position = Math.min(position, this.positionOf(ch));
+    }
     return position;
   }
 
+  /** Every publication on `ch` up to this id was fanned out (or is held for its catching-up subscribers). */
+  private positionOf(ch: Channel): number {
+    const position = this.bus === null ? this.ids.current : this.lastBusId;
+    for (const p of ch.pending) if (p instanceof Publication) return Math.min(position, p.id - 1);
+    return position;
+  }
+
+  /**
+   * Publications up to `position` are still queued on `ch`, or (cluster) not received yet:
+   * a subscriber at `position` joined now would get them live a second time.
+   */
+  private behind(ch: Channel, position: number): boolean {
+    for (const p of ch.pending) if (p instanceof Publication) return p.id <= position;
+    return this.bus !== null && this.lastBusId < position;
+  }
+
+  /** True while a bus gap is being caught up (live publications are held). */
+  get catchingUp(): boolean {
+    return this.catchUp?.active ?? false;
+  }
+
   stats(): HubStats {
-    return { channels: this.channels.size, messagesOut: this.messagesOut + this.fanOut.messagesOut, publications: this.publications };
+    const catchUp = this.catchUp?.stats();
+    return {
+      channels: this.channels.size,
+      messagesOut: this.messagesOut + this.fanOut.messagesOut,
+      publications: this.publications,
+      catchUps: catchUp?.catchUps ?? 0,
+      catchUpFailures: catchUp?.catchUpFailures ?? 0,
+      recoveryFailedNotices: this.recoveryFailedNotices,
+    };
   }
 
   private localAudience(channel: string): number {
@@ -366,10 +447,7 @@ export class Hub implements Publisher {
   }
 
   private fromBus(p: BusPublication): void {
-    if (this.catchUp !== null) {
-      this.catchUp.push(p);
-      return;
-    }
+    if (this.catchUp!.hold(p)) return;
     if (p.id <= this.lastBusId) return;
     this.lastBusId = p.id;
     this.deliver(Publication.fromJson(p.id, p.channel, p.event, p.dataJson, p.text, p.publishedAt));
@@ -385,53 +463,40 @@ export class Hub implements Publisher {
   }
 
   /**
-   * The bus reconnected: publications may have gone by unseen. Hold what
-   * arrives live, read what was missed on every local channel from durable
-   * history, deliver both in id order without repeats.
+   * A catch-up could not prove `names` complete: tell their connected
+   * subscribers `recovery_failed` (one notice per channel on WS, one naming
+   * them all per SSE stream), after everything already queued for them and
+   * before what follows the gap. Subscribers still joining (held) are told
+   * through their join's result, which comes before anything else for them.
    */
-  private async recoverGap(resubscribed: Promise<void>): Promise<void> {
-    if (this.bus === null) return;
-    this.resubscribed = resubscribed;
-    if (this.catchUp !== null) {
-      // Another gap while catching up: read again once this pass is done.
-      this.gapAgain = true;
-      return;
-    }
-    // Hold live messages from the first moment: everything after `from` is
-    // delivered once the reads below are merged with them, in id order.
-    this.catchUp = [];
-    this.history.resetCoverage();
-    const from = this.lastBusId;
-    const found: BusPublication[] = [];
-    do {
-      this.gapAgain = false;
-      // A failed resubscribe is followed by another reconnect, hence another gap.
-      await this.resubscribed.catch(() => undefined);
-      const names = [...this.channels.keys(), BROADCAST_CHANNEL];
-      await Promise.all(names.map(async (name) => found.push(...(await this.readMissed(name, from)))));
-    } while (this.gapAgain);
-    const live = this.catchUp;
-    this.catchUp = null;
-    // Sorted, so fromBus's `id <= lastBusId` check drops what was read twice.
-    for (const p of [...found, ...live].sort((a, b) => a.id - b.id)) this.fromBus(p);
-  }
-
-  /**
-   * What `channel` missed after `from`, from durable history. Redis is often
-   * still coming back when the bus reconnects, so a failed read is retried
-   * (live events stay held meanwhile) rather than skipped, which would be a
-   * silent gap for the channel's subscribers.
-   */
-  private async readMissed(channel: string, from: number): Promise<BusPublication[]> {
-    for (let attempt = 0; attempt < CATCH_UP_ATTEMPTS; attempt++) {
-      try {
-        const r = await this.bus!.since(channel, from);
-        return r.ok ? r.entries : [];
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+  private tellLost(names: string[], reason: CatchUpFailure): void {
+    this.fanOut.flush();
+    const sse = new Map<Subscriber, string[]>();
+    for (const name of names) {
+      const ch = name === BROADCAST_CHANNEL ? this.everyone : this.channels.get(name);
+      if (ch === undefined) continue;
+      if (ch.ws.size > 0) {
+        const frame = recoveryFailedWsFrame(name, reason);
+        for (const sub of ch.ws) {
+          sub.write(frame);
+          this.recoveryFailedNotices++;
+        }
+      }
+      for (const sub of ch.sse) {
+        const list = sse.get(sub);
+        if (list === undefined) sse.set(sub, [name]);
+        else list.push(name);
+      }
+      for (const sub of ch.held) {
+        const lost = this.lostWhileHeld.get(sub);
+        if (lost === undefined) this.lostWhileHeld.set(sub, new Set([name]));
+        else lost.add(name);
       }
     }
-    return [];
+    for (const [sub, channels] of sse) {
+      sub.write(recoveryFailedSseChunk(channels, reason));
+      this.recoveryFailedNotices++;
+    }
   }
 
   /** Write everything queued now (shutdown, tests). */

@@ -39,6 +39,7 @@ const RULES: Record<string, Rule> = {
   WEBRTC_SIGNAL_BURST: { kind: 'int', min: 1, max: 1_000_000, field: 'webrtcSignalBurst' },
   GENERATOR_INTERVAL_MS: { kind: 'int', min: 1, max: 86_400_000, field: 'generatorIntervalMs' },
   HISTORY_SIZE: { kind: 'int', min: 0, max: 1_000_000, field: 'historySize' },
+  HISTORY_MAX_AGE_MS: { kind: 'int', min: 0, max: 30 * 86_400_000, field: 'historyMaxAgeMs' },
   HISTORY_MAX_BYTES: { kind: 'int', min: 0, max: 64 * 1024 * MiB, field: 'historyMaxBytes' },
   WS_MAX_FRAME_BYTES: { kind: 'int', min: 64, max: 64 * MiB, field: 'wsMaxFrameBytes' },
   CLIENT_BUFFER_BYTES: { kind: 'int', min: 1024, max: 1024 * MiB, field: 'clientBufferBytes' },

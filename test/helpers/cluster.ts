@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT, startHubcast, type ExitInfo, type HubcastServer } from './processes.js';
 import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls, type TestDatabase, type TestVhost } from './services.js';
+import { VersionTracker } from './wire-clients.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -159,6 +160,8 @@ export interface ClusterOptions {
   redisUrl?: string;
   /** Start the nodes in this order, one after another (the first becomes RabbitMQ's active consumer). */
   startOrder?: number[];
+  /** Environment of one node on top of `env` (e.g. its own REDIS_URL through a proxy). */
+  nodeEnv?: (index: number) => Record<string, string>;
 }
 
 export interface ClusterNode {
@@ -175,6 +178,7 @@ export interface ClusterNode {
 export class TestCluster {
   readonly nodes: ClusterNode[];
   readonly env: Record<string, string>;
+  nodeEnv: (index: number) => Record<string, string> = () => ({});
   nginx!: RunningNginx;
   /** Every node process started, killed ones included (their logs stay readable). */
   readonly processes: HubcastServer[] = [];
@@ -216,6 +220,7 @@ export class TestCluster {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
       throw err;
     });
+    if (options.nodeEnv) cluster.nodeEnv = options.nodeEnv;
     try {
       const order = options.startOrder ?? cluster.nodes.map((node) => node.index);
       for (const i of order) await cluster.start(i);
@@ -238,7 +243,7 @@ export class TestCluster {
     const node = this.node(i);
     if (node.proc !== null && node.proc.exit === null) throw new Error(`node ${i} is already running`);
     node.starts++;
-    node.proc = await startHubcast('gateway', { ...this.env, PORT: String(node.port), NODE_ID: `node-${i}` }, { timeoutMs, name: `node-${i}#${node.starts}` });
+    node.proc = await startHubcast('gateway', { ...this.env, ...this.nodeEnv(i), PORT: String(node.port), NODE_ID: `node-${i}` }, { timeoutMs, name: `node-${i}#${node.starts}` });
     this.processes.push(node.proc);
     return node.proc;
   }
@@ -307,6 +312,8 @@ export interface ClientLog {
   deliveries: number;
   reconnects: number;
   recoveryFailed: number;
+  /** Per-product checks that allow a gap only after `recovery_failed` (when the fleet was given `initial`). */
+  tracker: VersionTracker | null;
   /** When the current outage began (the client noticed a drop), or null while connected. */
   droppedAt: number | null;
 }
@@ -319,6 +326,11 @@ export interface FleetOptions {
   /** Reconnect backoff of the SDK clients. */
   minReconnectDelay?: number;
   maxReconnectDelay?: number;
+  /**
+   * Product versions when the fleet opens: each client then keeps a `VersionTracker`, and on
+   * `recovery_failed` refetches the catalog as an application would.
+   */
+  initial?: Map<number, number>;
 }
 
 /**
@@ -331,6 +343,10 @@ export class ClientFleet {
   /** Milliseconds from the last `markOutage()` to a dropped client's first event after it reconnected. */
   readonly resumeMs: number[] = [];
   #outageAt = 0;
+  #initial: Map<number, number> | null = null;
+  #url = '';
+  /** Refetches under way after `recovery_failed` (awaited by `settled`). */
+  readonly #refetches = new Set<Promise<void>>();
   readonly #ws: import('../../src/client/index.js').WSClient[] = [];
   readonly #sse: import('../../src/client/index.js').SSEClient[] = [];
 
@@ -340,13 +356,15 @@ export class ClientFleet {
     const { WSClient, createSSEClient } = await import('../../src/client/index.js');
     const fleet = new ClientFleet();
     const backoff = { minReconnectDelay: options.minReconnectDelay ?? 100, maxReconnectDelay: options.maxReconnectDelay ?? 1000 };
+    fleet.#initial = options.initial ?? null;
+    fleet.#url = options.url;
     for (let i = 0; i < options.ws; i++) {
       const log = fleet.#newLog(`ws-${i + 1}`);
       const client = new WSClient(options.url, backoff);
       client.onMessage('event', (f) => {
         if (f.channel === 'products' && f.event === 'product.updated') fleet.#record(log, f.data as ProductState);
       });
-      client.onMessage('recovery_failed', () => log.recoveryFailed++);
+      client.onMessage('recovery_failed', () => fleet.#recoveryFailed(log));
       client.onStateChange((c) => fleet.#stateChange(log, c.to));
       fleet.#ws.push(client);
     }
@@ -354,7 +372,7 @@ export class ClientFleet {
       const log = fleet.#newLog(`sse-${i + 1}`);
       const client = createSSEClient(options.url, { channels: ['products'], ...backoff });
       client.onEvent<ProductState>('product.updated', (e) => fleet.#record(log, e.data));
-      client.onEvent('recovery_failed', () => log.recoveryFailed++);
+      client.onEvent('recovery_failed', () => fleet.#recoveryFailed(log));
       client.onStateChange((c) => fleet.#stateChange(log, c.to));
       fleet.#sse.push(client);
     }
@@ -423,14 +441,38 @@ export class ClientFleet {
     for (const c of this.#sse) c.close();
   }
 
+  get trackers(): VersionTracker[] {
+    return this.logs.flatMap((l) => (l.tracker === null ? [] : [l.tracker]));
+  }
+
+  /** Resolves when every refetch started by a `recovery_failed` so far is done. */
+  async settled(): Promise<void> {
+    while (this.#refetches.size > 0) await Promise.all(this.#refetches);
+  }
+
+  #recoveryFailed(log: ClientLog): void {
+    log.recoveryFailed++;
+    const tracker = log.tracker;
+    if (tracker === null) return;
+    tracker.notice();
+    const refetch = productVersions(this.#url).then(
+      (m) => tracker.refetch(m),
+      () => undefined, // a refetch through a node that is down: the next notice or event catches up
+    );
+    this.#refetches.add(refetch);
+    void refetch.finally(() => this.#refetches.delete(refetch));
+  }
+
   #newLog(name: string): ClientLog {
-    const log: ClientLog = { name, versions: new Map(), deliveries: 0, reconnects: 0, recoveryFailed: 0, droppedAt: null };
+    const tracker = this.#initial === null ? null : new VersionTracker(name, this.#initial);
+    const log: ClientLog = { name, versions: new Map(), deliveries: 0, reconnects: 0, recoveryFailed: 0, tracker, droppedAt: null };
     this.logs.push(log);
     return log;
   }
 
   #record(log: ClientLog, product: ProductState): void {
     log.deliveries++;
+    log.tracker?.event(product);
     let seen = log.versions.get(product.id);
     if (seen === undefined) log.versions.set(product.id, (seen = []));
     seen.push(product.version);

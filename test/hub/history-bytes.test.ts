@@ -133,8 +133,8 @@ test('per-publish cost stays flat: a million small publishes under a tight budge
   assert.ok(ms < 20_000, `1e6 publishes took ${ms.toFixed(0)} ms`);
 });
 
-test('HISTORY_MAX_BYTES: default 64 MiB, 0 turns the byte bound off, bad values name the variable', () => {
-  assert.equal(loadConfig({}).historyMaxBytes, 64 * 1024 * 1024);
+test('HISTORY_MAX_BYTES: default 256 MiB, 0 turns the byte bound off, bad values name the variable', () => {
+  assert.equal(loadConfig({}).historyMaxBytes, 256 * 1024 * 1024);
   assert.equal(loadConfig({ HISTORY_MAX_BYTES: '0' }).historyMaxBytes, 0);
   assert.equal(loadConfig({ HISTORY_MAX_BYTES: '1048576' }).historyMaxBytes, 1048576);
   for (const bad of ['-1', 'lots', '1.5', '99999999999999999']) {
