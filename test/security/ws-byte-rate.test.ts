@@ -73,9 +73,11 @@ test('1 MB echo frames from three connections: flooders held to the byte budget,
       assert.ok(f.rateLimitedSeen > 0 || f.closed, `flooder ${i} was never told it is over the byte rate`);
     }
     assert.ok(stats.rate_limited_frames_bytes > 0);
-    // Loose: 50 ms on a quiet machine, more when the machine was already slow to answer without a flood.
+    // The median tells the old code (13–27 ms) from the new (< 1 ms) on any machine; the tail is
+    // bounded loosely because the suite shares two cores with other test files: 64 ms was seen
+    // there with the fix in place, 72–436 ms without it.
     const p99 = percentile(flood, 99);
-    const bound = Math.max(50, 4 * percentile(quiet, 99));
+    const bound = Math.max(150, 4 * percentile(quiet, 99));
     assert.ok(percentile(flood, 50) < 5, `bystander ping p50 ${percentile(flood, 50).toFixed(2)} ms during the flood`);
     assert.ok(p99 < bound, `bystander ping p99 ${p99.toFixed(2)} ms during the flood (bound ${bound.toFixed(0)} ms)`);
     // Normal use goes on: the bystander was never limited.
