@@ -26,19 +26,28 @@ export interface History {
  * that compacts itself, so evicting from either bound is O(1) amortized).
  */
 interface Ring {
+  readonly name: string;
   items: Array<Publication | undefined>;
   /** Index of the oldest retained item. */
   head: number;
   /** Sequence number (per ring, counting every append) of `items[head]`. */
   firstSeq: number;
-  /** Highest id evicted from this ring; resume from below it has a gap. */
-  evictedMax: number;
-  lastAt: number;
+  /**
+   * Highest id this channel lost: evicted from this ring, or dropped with an
+   * earlier ring of the same name. A resume from below it has a gap; the
+   * other channels are not concerned.
+   */
+  lostMax: number;
+  /** Estimated bytes of `items[head..]`, so dropping the ring whole is O(1). */
+  bytes: number;
   /** Dropped whole (channel eviction): its entries in the global order are dead. */
   dropped: boolean;
   /** This channel's retention (HISTORY_RETENTION pattern, else the defaults). */
   capacity: number;
   maxAgeMs: number;
+  /** Neighbours in the recency list (least recently published-to first). */
+  older: Ring | null;
+  newer: Ring | null;
 }
 
 export interface MemoryHistoryOptions {
@@ -62,16 +71,41 @@ export interface MemoryHistoryOptions {
 /** Compact a queue once this many dead slots lead it (and they are at least half of it). */
 const COMPACT_AT = 1024;
 
+/**
+ * Every operation is O(1) (amortized) whatever the number of channels: a
+ * publish to a new channel name evicts the head of a recency list, a byte
+ * overrun the head of a global append order, and byte and count totals are
+ * kept as they change. A flood of new channel names therefore costs each
+ * publish the same as a publish to a known channel, and what one channel
+ * loses is remembered for that channel only.
+ */
 export class MemoryHistory implements History {
   private readonly rings = new Map<string, Ring>();
+  /** Recency list: `oldest` is the least recently published-to ring, the next to go over `maxChannels`. */
+  private oldest: Ring | null = null;
+  private newest: Ring | null = null;
+  /**
+   * Channels dropped whole → the highest id each lost, oldest drop first, at
+   * most `maxChannels` of them: a resume on a dropped channel fails, one on
+   * any other channel does not. A tombstone past the bound is folded into
+   * `forgotten`.
+   */
+  private readonly tombstones = new Map<string, number>();
+  /**
+   * Forgotten tombstones folded by a hash of the name: a bucket holds the
+   * highest id lost by any channel hashing to it. Fixed size, and never
+   * wrong in the unsafe direction: a collision can only turn a resume into
+   * `recovery_failed`, never hide a gap.
+   */
+  private readonly forgotten = new Float64Array(FORGOTTEN_BUCKETS);
+  /** History off (`size` 0): every id up to this one was not kept. */
+  private noneKeptUpTo = 0;
   private readonly size: number;
   private readonly maxChannels: number;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private floor: number;
   private readonly retention: RetentionPolicy | null;
-  /** Highest id of any ring dropped whole (channel eviction). */
-  private droppedMax = 0;
   /** Estimated bytes of every retained publication. */
   private bytes = 0;
   /** Retained publications over all rings. */
@@ -89,7 +123,7 @@ export class MemoryHistory implements History {
 
   constructor(options: MemoryHistoryOptions) {
     this.size = options.size;
-    this.maxChannels = options.maxChannels ?? 10_000;
+    this.maxChannels = Math.max(1, options.maxChannels ?? 10_000);
     this.maxBytes = options.maxBytes ?? 0;
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.floor = options.floor;
@@ -110,35 +144,33 @@ export class MemoryHistory implements History {
     return this.count;
   }
 
+  /** Channels dropped whole whose loss is still remembered by name. */
+  get tombstoneCount(): number {
+    return this.tombstones.size;
+  }
+
   append(publication: Publication): void {
     if (this.floor === Infinity) this.floor = publication.id;
     if (this.size === 0) {
       // No history at all: every resume below the newest id has a gap.
-      this.droppedMax = publication.id;
+      this.noneKeptUpTo = publication.id;
       return;
     }
     let ring = this.rings.get(publication.channel);
     if (ring === undefined) {
       // Make room first: the new ring, not yet published to, must not be the one chosen.
       if (this.rings.size >= this.maxChannels) this.evictOldestChannel();
-      const keep = this.retention?.for(publication.channel);
-      ring = {
-        items: [],
-        head: 0,
-        firstSeq: 0,
-        evictedMax: 0,
-        lastAt: 0,
-        dropped: false,
-        capacity: keep?.count ?? this.size,
-        maxAgeMs: keep?.maxAgeMs ?? this.maxAgeMs,
-      };
-      this.rings.set(publication.channel, ring);
+      ring = this.newRing(publication.channel);
+    } else if (ring !== this.newest) {
+      this.unlink(ring);
+      this.linkNewest(ring);
     }
-    ring.lastAt = publication.publishedAt;
     const seq = ring.firstSeq + ring.items.length - ring.head;
     ring.items.push(publication);
+    const size = publication.size;
+    ring.bytes += size;
     this.count++;
-    this.bytes += publication.size;
+    this.bytes += size;
     if (this.maxBytes > 0) {
       // Checked on every publish: two pushes, no scan.
       this.orderRings.push(ring);
@@ -156,9 +188,9 @@ export class MemoryHistory implements History {
     if (afterId < this.floor - 1) return { ok: false, reason: 'unknown_position' };
     const ring = this.rings.get(channel);
     if (ring === undefined) {
-      return afterId >= this.droppedMax ? { ok: true, publications: [] } : { ok: false, reason: 'history_gap' };
+      return afterId >= this.lostBy(channel) ? { ok: true, publications: [] } : { ok: false, reason: 'history_gap' };
     }
-    if (ring.evictedMax > afterId || this.droppedMax > afterId) return { ok: false, reason: 'history_gap' };
+    if (ring.lostMax > afterId) return { ok: false, reason: 'history_gap' };
     const cutoff = ring.maxAgeMs > 0 ? Date.now() - ring.maxAgeMs : 0;
     const out: Publication[] = [];
     for (let i = ring.head; i < ring.items.length; i++) {
@@ -186,8 +218,12 @@ export class MemoryHistory implements History {
   resetCoverage(): void {
     for (const ring of this.rings.values()) ring.dropped = true;
     this.rings.clear();
+    this.tombstones.clear();
+    this.forgotten.fill(0);
+    this.oldest = null;
+    this.newest = null;
     this.floor = Infinity;
-    this.droppedMax = 0;
+    this.noneKeptUpTo = 0;
     this.bytes = 0;
     this.count = 0;
     this.orderRings = [];
@@ -202,15 +238,57 @@ export class MemoryHistory implements History {
     }
   }
 
+  private newRing(name: string): Ring {
+    const keep = this.retention?.for(name);
+    // A channel dropped before comes back knowing what it lost then.
+    const lostMax = this.lostBy(name);
+    this.tombstones.delete(name);
+    const ring: Ring = {
+      name,
+      items: [],
+      head: 0,
+      firstSeq: 0,
+      lostMax,
+      bytes: 0,
+      dropped: false,
+      capacity: keep?.count ?? this.size,
+      maxAgeMs: keep?.maxAgeMs ?? this.maxAgeMs,
+      older: null,
+      newer: null,
+    };
+    this.rings.set(name, ring);
+    this.linkNewest(ring);
+    return ring;
+  }
+
+  private linkNewest(ring: Ring): void {
+    ring.older = this.newest;
+    ring.newer = null;
+    if (this.newest === null) this.oldest = ring;
+    else this.newest.newer = ring;
+    this.newest = ring;
+  }
+
+  private unlink(ring: Ring): void {
+    if (ring.older === null) this.oldest = ring.newer;
+    else ring.older.newer = ring.newer;
+    if (ring.newer === null) this.newest = ring.older;
+    else ring.newer.older = ring.older;
+    ring.older = null;
+    ring.newer = null;
+  }
+
   /** Drop a ring's oldest publication, remembering its id as a gap. */
   private evictFirst(ring: Ring): void {
     const p = ring.items[ring.head]!;
     ring.items[ring.head] = undefined;
     ring.head++;
     ring.firstSeq++;
-    if (p.id > ring.evictedMax) ring.evictedMax = p.id;
+    if (p.id > ring.lostMax) ring.lostMax = p.id;
+    const size = p.size;
+    ring.bytes -= size;
     this.count--;
-    this.bytes -= p.size;
+    this.bytes -= size;
     if (ring.head === ring.items.length) {
       ring.items = [];
       ring.head = 0;
@@ -257,25 +335,47 @@ export class MemoryHistory implements History {
     this.orderHead = 0;
   }
 
+  /** Drop the least recently published-to channel whole, leaving a tombstone with what it lost. */
   private evictOldestChannel(): void {
-    let oldestKey: string | null = null;
-    let oldestAt = Infinity;
-    // Linear scan only when over the channel bound: rare, and bounded by maxChannels.
-    for (const [key, ring] of this.rings) {
-      if (ring.lastAt < oldestAt) {
-        oldestAt = ring.lastAt;
-        oldestKey = key;
-      }
-    }
-    if (oldestKey === null) return;
-    const ring = this.rings.get(oldestKey)!;
-    for (let i = ring.head; i < ring.items.length; i++) {
-      const p = ring.items[i]!;
-      if (p.id > this.droppedMax) this.droppedMax = p.id;
-      this.count--;
-      this.bytes -= p.size;
-    }
+    const ring = this.oldest;
+    if (ring === null) return;
+    this.unlink(ring);
+    this.rings.delete(ring.name);
+    const retained = ring.items.length - ring.head;
+    const lost = retained > 0 ? Math.max(ring.lostMax, ring.items[ring.items.length - 1]!.id) : ring.lostMax;
+    this.count -= retained;
+    this.bytes -= ring.bytes;
     ring.dropped = true;
-    this.rings.delete(oldestKey);
+    ring.items = [];
+    ring.head = 0;
+    if (lost > 0) {
+      if (this.tombstones.size >= this.maxChannels) {
+        // Forget the oldest tombstone by name, keeping what it lost in its bucket.
+        const [name, forgotten] = this.tombstones.entries().next().value as [string, number];
+        this.tombstones.delete(name);
+        const bucket = hashName(name);
+        if (forgotten > this.forgotten[bucket]) this.forgotten[bucket] = forgotten;
+      }
+      this.tombstones.set(ring.name, lost);
+    }
   }
+
+  /** The highest id a channel without a ring may have lost (0: nothing). */
+  private lostBy(name: string): number {
+    const lost = this.tombstones.get(name) ?? this.forgotten[hashName(name)];
+    return lost > this.noneKeptUpTo ? lost : this.noneKeptUpTo;
+  }
+}
+
+/** Buckets for forgotten tombstones (128 KiB). */
+const FORGOTTEN_BUCKETS = 16_384;
+
+/** FNV-1a of a channel name, to a bucket index. */
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) & (FORGOTTEN_BUCKETS - 1);
 }
