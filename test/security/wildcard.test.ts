@@ -85,5 +85,6 @@ test('through a gateway: joining a 128-character channel with a six-`*` grant is
   console.log(`# join refused in ${ms.toFixed(1)} ms`);
   assert.equal(answer.type, 'error');
   assert.equal(answer.code, ErrorCode.forbidden);
-  assert.ok(ms < 50, `join answered after ${ms.toFixed(0)} ms`);
+  // Loose: the round trip includes the whole gateway on a shared machine (the old matcher took 34 s).
+  assert.ok(ms < 2000, `join answered after ${ms.toFixed(0)} ms`);
 });

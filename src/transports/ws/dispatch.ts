@@ -10,6 +10,7 @@ import { parseBinaryMessage } from './binary.js';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
+import { writeReplay } from '../replay-pump.js';
 import type { SignalRelay } from '../webrtc/relay.js';
 
 export interface DispatchContext {
@@ -116,7 +117,7 @@ function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, sin
   if (!recovered) {
     conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
   }
-  if (r.missed !== null) conn.write(r.missed);
+  if (r.missed !== null) writeReplay(conn, r.missed);
   const lastId = String(ctx.hub.positionFor([channel]));
   reply(conn, ref, since === null ? { channel, last_id: lastId } : { channel, recovered, last_id: lastId });
 }
