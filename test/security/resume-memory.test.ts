@@ -123,10 +123,17 @@ test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames 
   assert.ok(bytes <= CLIENTS * BUFFER, `queued ${bytes} bytes`);
   assert.ok(rssGrowth < 60 * 1024 * 1024, `RSS grew ${mib(rssGrowth)} MiB for ${CLIENTS} replays of the same frames`);
 
-  // One of them starts reading: it gets every event once, in order.
+  // Live events meanwhile wait behind the replays (within the bound).
+  for (let i = 0; i < 5; i++) hub.publishNow('room:sse', 'live', { i });
+  hub.flush();
+  // One of them starts reading: it gets the replay, then the live events, each once, in order.
   const reading = sockets[0];
   let text = '';
   reading.on('data', (c: Buffer) => (text += c.toString()));
   reading.resume();
-  await waitFor(() => (text.match(/event: update\n/g) ?? []).length === 800, 20_000, 'the whole replay');
+  await waitFor(() => (text.match(/event: live\n/g) ?? []).length === 5, 20_000, 'the replay and the live events');
+  const events = [...text.matchAll(/id: (\d+)\nevent: (update|live)\n/g)].map((m) => [Number(m[1]), m[2]] as const);
+  assert.equal(events.length, 805);
+  assert.ok(events.slice(0, 800).every(([, e]) => e === 'update') && events.slice(800).every(([, e]) => e === 'live'));
+  assert.ok(events.every(([id], i) => i === 0 || id > events[i - 1][0]), 'in id order, no repeats');
 });
