@@ -92,6 +92,14 @@ export class MemoryHistory implements History {
    */
   private readonly tombstones = new Map<string, number>();
   /**
+   * Tombstone names in the order they were made, from `tombHead` on: the
+   * oldest is forgotten first. (Not the Map's own order: taking a Map's first
+   * entry walks past every entry deleted before it, a scan again.) A name
+   * whose tombstone went meanwhile (its channel came back) is skipped.
+   */
+  private tombOrder: string[] = [];
+  private tombHead = 0;
+  /**
    * Forgotten tombstones folded by a hash of the name: a bucket holds the
    * highest id lost by any channel hashing to it. Fixed size, and never
    * wrong in the unsafe direction: a collision can only turn a resume into
@@ -219,6 +227,8 @@ export class MemoryHistory implements History {
     for (const ring of this.rings.values()) ring.dropped = true;
     this.rings.clear();
     this.tombstones.clear();
+    this.tombOrder = [];
+    this.tombHead = 0;
     this.forgotten.fill(0);
     this.oldest = null;
     this.newest = null;
@@ -349,14 +359,32 @@ export class MemoryHistory implements History {
     ring.items = [];
     ring.head = 0;
     if (lost > 0) {
-      if (this.tombstones.size >= this.maxChannels) {
-        // Forget the oldest tombstone by name, keeping what it lost in its bucket.
-        const [name, forgotten] = this.tombstones.entries().next().value as [string, number];
-        this.tombstones.delete(name);
-        const bucket = hashName(name);
-        if (forgotten > this.forgotten[bucket]) this.forgotten[bucket] = forgotten;
-      }
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
       this.tombstones.set(ring.name, lost);
+      this.tombOrder.push(ring.name);
+      // Names whose tombstone went pile up when channels come and go: drop them now and then (amortized O(1)).
+      if (this.tombOrder.length - this.tombHead > 2 * this.tombstones.size + COMPACT_AT) {
+        this.tombOrder = this.tombOrder.slice(this.tombHead).filter((name) => this.tombstones.has(name));
+        this.tombHead = 0;
+      }
+    }
+  }
+
+  /** Forget the oldest tombstone by name, keeping what it lost in its bucket. */
+  private forgetOldestTombstone(): void {
+    while (this.tombHead < this.tombOrder.length) {
+      const name = this.tombOrder[this.tombHead++];
+      const lost = this.tombstones.get(name);
+      // Absent: its channel came back. (Present may be a later tombstone of the same name: forgetting it early is safe.)
+      if (lost === undefined) continue;
+      this.tombstones.delete(name);
+      const bucket = hashName(name);
+      if (lost > this.forgotten[bucket]) this.forgotten[bucket] = lost;
+      break;
+    }
+    if (this.tombHead > COMPACT_AT && this.tombHead * 2 > this.tombOrder.length) {
+      this.tombOrder = this.tombOrder.slice(this.tombHead);
+      this.tombHead = 0;
     }
   }
 

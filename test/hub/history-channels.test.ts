@@ -108,3 +108,43 @@ test('a publish to a new channel name costs the same at 20,000 channels as at 10
   // A scan per publish over 20,000 rings is ~400 µs, 12 s in all; O(1) eviction is well under one.
   assert.ok(ms < 4000, `${n} publishes took ${ms.toFixed(0)} ms`);
 });
+
+test('channels that come and go: tombstones stay bounded and a resume never skips what a channel lost', () => {
+  const { h, add } = setup(3, 0, 4);
+  const lost = new Map<string, number>(); // the model: highest id each channel lost, however it lost it
+  const kept = new Map<string, number[]>();
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let i = 0; i < 50_000; i++) {
+    const c = `c${rand(12)}`;
+    const before = new Set(kept.keys());
+    const p = add(c);
+    const list = kept.get(c) ?? [];
+    list.push(p.id);
+    if (list.length > 4) lost.set(c, Math.max(lost.get(c) ?? 0, list.shift()!));
+    kept.set(c, list);
+    // Whatever channel the history no longer holds was dropped whole by this append.
+    const held = new Set([...h.entries()].map((q) => q.channel));
+    for (const name of before) {
+      if (!held.has(name) && name !== c) {
+        lost.set(name, Math.max(lost.get(name) ?? 0, ...kept.get(name)!));
+        kept.delete(name);
+      }
+    }
+    assert.ok(h.tombstoneCount <= 3, `tombstones ${h.tombstoneCount} at ${i}`);
+    if (i % 101 === 0) {
+      for (const [name, gap] of lost) {
+        // Never a silent hole: a resume from below what the channel lost fails.
+        assert.equal(idsOf(h.since(name, gap - 1)), 'history_gap', `${name} from ${gap - 1} at ${i}`);
+      }
+      for (const [name, ids] of kept) {
+        // From what it lost on, a channel the history holds replays exactly what it kept.
+        const from = Math.max(lost.get(name) ?? 0, ids[0] - 1);
+        assert.deepEqual(idsOf(h.since(name, from)), ids.filter((id) => id > from), `${name} from ${from} at ${i}`);
+      }
+    }
+  }
+});
