@@ -44,12 +44,15 @@ export class ReplayPump {
   private heldBytes = 0;
   private readonly stall: NodeJS.Timeout;
   private readonly onDrain = () => this.run();
+  /** A closed socket lets go of the replay at once, not at the stall timeout. */
+  private readonly onClose = () => this.end();
 
   constructor(
     private readonly target: ReplayTarget,
     private readonly frames: readonly Buffer[],
   ) {
     this.stall = setTimeout(stalled, REPLAY_STALL_MS, this).unref();
+    target.socket.once('close', this.onClose);
   }
 
   /** A write that arrived during the replay; false when it would take the client past its bound. */
@@ -96,6 +99,7 @@ export class ReplayPump {
   private end(): void {
     clearTimeout(this.stall);
     this.target.socket.off('drain', this.onDrain);
+    this.target.socket.off('close', this.onClose);
     if (this.target.replay === this) this.target.replay = null;
   }
 }
