@@ -50,6 +50,15 @@ interface Ring {
   newer: Ring | null;
 }
 
+/** What channels lost (see `MemoryHistory.lossState`). */
+export interface HistoryLoss {
+  /** Channel → the highest id it lost, for the channels history holds or remembers by name. */
+  channels: Array<[string, number]>;
+  /** Forgotten tombstones: bucket index → the highest id lost by a channel hashing to it. */
+  buckets: Array<[number, number]>;
+  noneKeptUpTo: number;
+}
+
 export interface MemoryHistoryOptions {
   /** Events kept per channel. */
   size: number;
@@ -239,6 +248,41 @@ export class MemoryHistory implements History {
     this.orderRings = [];
     this.orderSeqs = [];
     this.orderHead = 0;
+  }
+
+  /**
+   * What channels lost, for snapshots: without it a restored ring would
+   * replay what it kept as if it had lost nothing before it.
+   */
+  lossState(): HistoryLoss {
+    const channels: Array<[string, number]> = [];
+    for (const ring of this.rings.values()) if (ring.lostMax > 0) channels.push([ring.name, ring.lostMax]);
+    for (let i = this.tombHead; i < this.tombOrder.length; i++) {
+      const name = this.tombOrder[i];
+      const lost = this.tombstones.get(name);
+      if (lost !== undefined && !this.rings.has(name)) channels.push([name, lost]);
+    }
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i < FORGOTTEN_BUCKETS; i++) if (this.forgotten[i] > 0) buckets.push([i, this.forgotten[i]]);
+    return { channels, buckets, noneKeptUpTo: this.noneKeptUpTo };
+  }
+
+  /** Take back what `lossState` saved, after the snapshot's publications were appended. */
+  restoreLoss(loss: HistoryLoss): void {
+    for (const [name, lost] of loss.channels) {
+      const ring = this.rings.get(name);
+      if (ring !== undefined) {
+        if (lost > ring.lostMax) ring.lostMax = lost;
+        continue;
+      }
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
+      if (lost > (this.tombstones.get(name) ?? 0)) this.tombstones.set(name, lost);
+      this.tombOrder.push(name);
+    }
+    for (const [i, lost] of loss.buckets) {
+      if (i >= 0 && i < FORGOTTEN_BUCKETS && lost > this.forgotten[i]) this.forgotten[i] = lost;
+    }
+    if (loss.noneKeptUpTo > this.noneKeptUpTo) this.noneKeptUpTo = loss.noneKeptUpTo;
   }
 
   /** Every retained publication, oldest first per channel (for snapshots). */
