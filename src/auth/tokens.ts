@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HubcastError } from '../errors.js';
 import { ErrorCode } from '../codes.js';
-import { anonymous, type Identity } from './permissions.js';
+import { anonymous, patternsProblem, type Identity } from './permissions.js';
 import { algorithmsFor, JWKS_ALGORITHMS } from './keys.js';
 
 const PROTOCOL_PREFIX = 'bearer.';
@@ -140,9 +140,8 @@ export class Authenticator {
         }
       }
       const channels = payload.channels;
-      if (channels !== undefined && (!Array.isArray(channels) || !channels.every((c) => typeof c === 'string'))) {
-        throw new HubcastError(ErrorCode.unauthorized, 'token channels claim must be an array of strings', 401);
-      }
+      const problem = channels === undefined ? null : patternsProblem(channels);
+      if (problem !== null) throw new HubcastError(ErrorCode.unauthorized, problem, 401);
       return {
         userId: payload.sub,
         patterns: (channels as string[] | undefined) ?? [],

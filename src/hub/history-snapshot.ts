@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MemoryHistory } from './history.js';
+import type { HistoryLoss, MemoryHistory } from './history.js';
 import type { EventIdSequence } from './ids.js';
 import { Publication } from './publication.js';
 
@@ -18,6 +18,8 @@ interface Snapshot {
   lastId: number;
   savedAt: string;
   publications: Array<[id: number, channel: string, event: string, dataJson: string, publishedAt: number, text: 0 | 1]>;
+  /** What channels had lost before the snapshot (absent in snapshots of older versions). */
+  lost?: HistoryLoss;
 }
 
 export async function saveHistorySnapshot(dir: string, history: MemoryHistory, ids: EventIdSequence): Promise<void> {
@@ -27,6 +29,7 @@ export async function saveHistorySnapshot(dir: string, history: MemoryHistory, i
     lastId: ids.current,
     savedAt: new Date().toISOString(),
     publications: [],
+    lost: history.lossState(),
   };
   for (const p of history.entries()) snapshot.publications.push([p.id, p.channel, p.event, p.dataJson, p.publishedAt, p.isText ? 1 : 0]);
   await mkdir(dir, { recursive: true });
@@ -52,6 +55,7 @@ export async function restoreHistorySnapshot(dir: string, history: MemoryHistory
   for (const [id, channel, event, dataJson, publishedAt, text] of sorted) {
     history.append(Publication.fromJson(id, channel, event, dataJson, text === 1, publishedAt));
   }
+  if (snapshot.lost !== undefined) history.restoreLoss(snapshot.lost);
   // Everything from the old floor up to now is accounted for: nothing was
   // published between the old process's last id and this one's first.
   ids.advanceTo(snapshot.lastId);

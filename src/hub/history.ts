@@ -26,19 +26,37 @@ export interface History {
  * that compacts itself, so evicting from either bound is O(1) amortized).
  */
 interface Ring {
+  readonly name: string;
   items: Array<Publication | undefined>;
   /** Index of the oldest retained item. */
   head: number;
   /** Sequence number (per ring, counting every append) of `items[head]`. */
   firstSeq: number;
-  /** Highest id evicted from this ring; resume from below it has a gap. */
-  evictedMax: number;
-  lastAt: number;
+  /**
+   * Highest id this channel lost: evicted from this ring, or dropped with an
+   * earlier ring of the same name. A resume from below it has a gap; the
+   * other channels are not concerned.
+   */
+  lostMax: number;
+  /** Estimated bytes of `items[head..]`, so dropping the ring whole is O(1). */
+  bytes: number;
   /** Dropped whole (channel eviction): its entries in the global order are dead. */
   dropped: boolean;
   /** This channel's retention (HISTORY_RETENTION pattern, else the defaults). */
   capacity: number;
   maxAgeMs: number;
+  /** Neighbours in the recency list (least recently published-to first). */
+  older: Ring | null;
+  newer: Ring | null;
+}
+
+/** What channels lost (see `MemoryHistory.lossState`). */
+export interface HistoryLoss {
+  /** Channel → the highest id it lost, for the channels history holds or remembers by name. */
+  channels: Array<[string, number]>;
+  /** Forgotten tombstones: bucket index → the highest id lost by a channel hashing to it. */
+  buckets: Array<[number, number]>;
+  noneKeptUpTo: number;
 }
 
 export interface MemoryHistoryOptions {
@@ -62,16 +80,49 @@ export interface MemoryHistoryOptions {
 /** Compact a queue once this many dead slots lead it (and they are at least half of it). */
 const COMPACT_AT = 1024;
 
+/**
+ * Every operation is O(1) (amortized) whatever the number of channels: a
+ * publish to a new channel name evicts the head of a recency list, a byte
+ * overrun the head of a global append order, and byte and count totals are
+ * kept as they change. A flood of new channel names therefore costs each
+ * publish the same as a publish to a known channel, and what one channel
+ * loses is remembered for that channel only.
+ */
 export class MemoryHistory implements History {
   private readonly rings = new Map<string, Ring>();
+  /** Recency list: `oldest` is the least recently published-to ring, the next to go over `maxChannels`. */
+  private oldest: Ring | null = null;
+  private newest: Ring | null = null;
+  /**
+   * Channels dropped whole → the highest id each lost, oldest drop first, at
+   * most `maxChannels` of them: a resume on a dropped channel fails, one on
+   * any other channel does not. A tombstone past the bound is folded into
+   * `forgotten`.
+   */
+  private readonly tombstones = new Map<string, number>();
+  /**
+   * Tombstone names in the order they were made, from `tombHead` on: the
+   * oldest is forgotten first. (Not the Map's own order: taking a Map's first
+   * entry walks past every entry deleted before it, a scan again.) A name
+   * whose tombstone went meanwhile (its channel came back) is skipped.
+   */
+  private tombOrder: string[] = [];
+  private tombHead = 0;
+  /**
+   * Forgotten tombstones folded by a hash of the name: a bucket holds the
+   * highest id lost by any channel hashing to it. Fixed size, and never
+   * wrong in the unsafe direction: a collision can only turn a resume into
+   * `recovery_failed`, never hide a gap.
+   */
+  private readonly forgotten = new Float64Array(FORGOTTEN_BUCKETS);
+  /** History off (`size` 0): every id up to this one was not kept. */
+  private noneKeptUpTo = 0;
   private readonly size: number;
   private readonly maxChannels: number;
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private floor: number;
   private readonly retention: RetentionPolicy | null;
-  /** Highest id of any ring dropped whole (channel eviction). */
-  private droppedMax = 0;
   /** Estimated bytes of every retained publication. */
   private bytes = 0;
   /** Retained publications over all rings. */
@@ -89,7 +140,7 @@ export class MemoryHistory implements History {
 
   constructor(options: MemoryHistoryOptions) {
     this.size = options.size;
-    this.maxChannels = options.maxChannels ?? 10_000;
+    this.maxChannels = Math.max(1, options.maxChannels ?? 10_000);
     this.maxBytes = options.maxBytes ?? 0;
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.floor = options.floor;
@@ -110,35 +161,33 @@ export class MemoryHistory implements History {
     return this.count;
   }
 
+  /** Channels dropped whole whose loss is still remembered by name. */
+  get tombstoneCount(): number {
+    return this.tombstones.size;
+  }
+
   append(publication: Publication): void {
     if (this.floor === Infinity) this.floor = publication.id;
     if (this.size === 0) {
       // No history at all: every resume below the newest id has a gap.
-      this.droppedMax = publication.id;
+      this.noneKeptUpTo = publication.id;
       return;
     }
     let ring = this.rings.get(publication.channel);
     if (ring === undefined) {
       // Make room first: the new ring, not yet published to, must not be the one chosen.
       if (this.rings.size >= this.maxChannels) this.evictOldestChannel();
-      const keep = this.retention?.for(publication.channel);
-      ring = {
-        items: [],
-        head: 0,
-        firstSeq: 0,
-        evictedMax: 0,
-        lastAt: 0,
-        dropped: false,
-        capacity: keep?.count ?? this.size,
-        maxAgeMs: keep?.maxAgeMs ?? this.maxAgeMs,
-      };
-      this.rings.set(publication.channel, ring);
+      ring = this.newRing(publication.channel);
+    } else if (ring !== this.newest) {
+      this.unlink(ring);
+      this.linkNewest(ring);
     }
-    ring.lastAt = publication.publishedAt;
     const seq = ring.firstSeq + ring.items.length - ring.head;
     ring.items.push(publication);
+    const size = publication.size;
+    ring.bytes += size;
     this.count++;
-    this.bytes += publication.size;
+    this.bytes += size;
     if (this.maxBytes > 0) {
       // Checked on every publish: two pushes, no scan.
       this.orderRings.push(ring);
@@ -156,9 +205,9 @@ export class MemoryHistory implements History {
     if (afterId < this.floor - 1) return { ok: false, reason: 'unknown_position' };
     const ring = this.rings.get(channel);
     if (ring === undefined) {
-      return afterId >= this.droppedMax ? { ok: true, publications: [] } : { ok: false, reason: 'history_gap' };
+      return afterId >= this.lostBy(channel) ? { ok: true, publications: [] } : { ok: false, reason: 'history_gap' };
     }
-    if (ring.evictedMax > afterId || this.droppedMax > afterId) return { ok: false, reason: 'history_gap' };
+    if (ring.lostMax > afterId) return { ok: false, reason: 'history_gap' };
     const cutoff = ring.maxAgeMs > 0 ? Date.now() - ring.maxAgeMs : 0;
     const out: Publication[] = [];
     for (let i = ring.head; i < ring.items.length; i++) {
@@ -186,13 +235,54 @@ export class MemoryHistory implements History {
   resetCoverage(): void {
     for (const ring of this.rings.values()) ring.dropped = true;
     this.rings.clear();
+    this.tombstones.clear();
+    this.tombOrder = [];
+    this.tombHead = 0;
+    this.forgotten.fill(0);
+    this.oldest = null;
+    this.newest = null;
     this.floor = Infinity;
-    this.droppedMax = 0;
+    this.noneKeptUpTo = 0;
     this.bytes = 0;
     this.count = 0;
     this.orderRings = [];
     this.orderSeqs = [];
     this.orderHead = 0;
+  }
+
+  /**
+   * What channels lost, for snapshots: without it a restored ring would
+   * replay what it kept as if it had lost nothing before it.
+   */
+  lossState(): HistoryLoss {
+    const channels: Array<[string, number]> = [];
+    for (const ring of this.rings.values()) if (ring.lostMax > 0) channels.push([ring.name, ring.lostMax]);
+    for (let i = this.tombHead; i < this.tombOrder.length; i++) {
+      const name = this.tombOrder[i];
+      const lost = this.tombstones.get(name);
+      if (lost !== undefined && !this.rings.has(name)) channels.push([name, lost]);
+    }
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i < FORGOTTEN_BUCKETS; i++) if (this.forgotten[i] > 0) buckets.push([i, this.forgotten[i]]);
+    return { channels, buckets, noneKeptUpTo: this.noneKeptUpTo };
+  }
+
+  /** Take back what `lossState` saved, after the snapshot's publications were appended. */
+  restoreLoss(loss: HistoryLoss): void {
+    for (const [name, lost] of loss.channels) {
+      const ring = this.rings.get(name);
+      if (ring !== undefined) {
+        if (lost > ring.lostMax) ring.lostMax = lost;
+        continue;
+      }
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
+      if (lost > (this.tombstones.get(name) ?? 0)) this.tombstones.set(name, lost);
+      this.tombOrder.push(name);
+    }
+    for (const [i, lost] of loss.buckets) {
+      if (i >= 0 && i < FORGOTTEN_BUCKETS && lost > this.forgotten[i]) this.forgotten[i] = lost;
+    }
+    if (loss.noneKeptUpTo > this.noneKeptUpTo) this.noneKeptUpTo = loss.noneKeptUpTo;
   }
 
   /** Every retained publication, oldest first per channel (for snapshots). */
@@ -202,15 +292,57 @@ export class MemoryHistory implements History {
     }
   }
 
+  private newRing(name: string): Ring {
+    const keep = this.retention?.for(name);
+    // A channel dropped before comes back knowing what it lost then.
+    const lostMax = this.lostBy(name);
+    this.tombstones.delete(name);
+    const ring: Ring = {
+      name,
+      items: [],
+      head: 0,
+      firstSeq: 0,
+      lostMax,
+      bytes: 0,
+      dropped: false,
+      capacity: keep?.count ?? this.size,
+      maxAgeMs: keep?.maxAgeMs ?? this.maxAgeMs,
+      older: null,
+      newer: null,
+    };
+    this.rings.set(name, ring);
+    this.linkNewest(ring);
+    return ring;
+  }
+
+  private linkNewest(ring: Ring): void {
+    ring.older = this.newest;
+    ring.newer = null;
+    if (this.newest === null) this.oldest = ring;
+    else this.newest.newer = ring;
+    this.newest = ring;
+  }
+
+  private unlink(ring: Ring): void {
+    if (ring.older === null) this.oldest = ring.newer;
+    else ring.older.newer = ring.newer;
+    if (ring.newer === null) this.newest = ring.older;
+    else ring.newer.older = ring.older;
+    ring.older = null;
+    ring.newer = null;
+  }
+
   /** Drop a ring's oldest publication, remembering its id as a gap. */
   private evictFirst(ring: Ring): void {
     const p = ring.items[ring.head]!;
     ring.items[ring.head] = undefined;
     ring.head++;
     ring.firstSeq++;
-    if (p.id > ring.evictedMax) ring.evictedMax = p.id;
+    if (p.id > ring.lostMax) ring.lostMax = p.id;
+    const size = p.size;
+    ring.bytes -= size;
     this.count--;
-    this.bytes -= p.size;
+    this.bytes -= size;
     if (ring.head === ring.items.length) {
       ring.items = [];
       ring.head = 0;
@@ -257,25 +389,65 @@ export class MemoryHistory implements History {
     this.orderHead = 0;
   }
 
+  /** Drop the least recently published-to channel whole, leaving a tombstone with what it lost. */
   private evictOldestChannel(): void {
-    let oldestKey: string | null = null;
-    let oldestAt = Infinity;
-    // Linear scan only when over the channel bound: rare, and bounded by maxChannels.
-    for (const [key, ring] of this.rings) {
-      if (ring.lastAt < oldestAt) {
-        oldestAt = ring.lastAt;
-        oldestKey = key;
+    const ring = this.oldest;
+    if (ring === null) return;
+    this.unlink(ring);
+    this.rings.delete(ring.name);
+    const retained = ring.items.length - ring.head;
+    const lost = retained > 0 ? Math.max(ring.lostMax, ring.items[ring.items.length - 1]!.id) : ring.lostMax;
+    this.count -= retained;
+    this.bytes -= ring.bytes;
+    ring.dropped = true;
+    ring.items = [];
+    ring.head = 0;
+    if (lost > 0) {
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
+      this.tombstones.set(ring.name, lost);
+      this.tombOrder.push(ring.name);
+      // Names whose tombstone went pile up when channels come and go: drop them now and then (amortized O(1)).
+      if (this.tombOrder.length - this.tombHead > 2 * this.tombstones.size + COMPACT_AT) {
+        this.tombOrder = this.tombOrder.slice(this.tombHead).filter((name) => this.tombstones.has(name));
+        this.tombHead = 0;
       }
     }
-    if (oldestKey === null) return;
-    const ring = this.rings.get(oldestKey)!;
-    for (let i = ring.head; i < ring.items.length; i++) {
-      const p = ring.items[i]!;
-      if (p.id > this.droppedMax) this.droppedMax = p.id;
-      this.count--;
-      this.bytes -= p.size;
-    }
-    ring.dropped = true;
-    this.rings.delete(oldestKey);
   }
+
+  /** Forget the oldest tombstone by name, keeping what it lost in its bucket. */
+  private forgetOldestTombstone(): void {
+    while (this.tombHead < this.tombOrder.length) {
+      const name = this.tombOrder[this.tombHead++];
+      const lost = this.tombstones.get(name);
+      // Absent: its channel came back. (Present may be a later tombstone of the same name: forgetting it early is safe.)
+      if (lost === undefined) continue;
+      this.tombstones.delete(name);
+      const bucket = hashName(name);
+      if (lost > this.forgotten[bucket]) this.forgotten[bucket] = lost;
+      break;
+    }
+    if (this.tombHead > COMPACT_AT && this.tombHead * 2 > this.tombOrder.length) {
+      this.tombOrder = this.tombOrder.slice(this.tombHead);
+      this.tombHead = 0;
+    }
+  }
+
+  /** The highest id a channel without a ring may have lost (0: nothing). */
+  private lostBy(name: string): number {
+    const lost = this.tombstones.get(name) ?? this.forgotten[hashName(name)];
+    return lost > this.noneKeptUpTo ? lost : this.noneKeptUpTo;
+  }
+}
+
+/** Buckets for forgotten tombstones (128 KiB). */
+const FORGOTTEN_BUCKETS = 16_384;
+
+/** FNV-1a of a channel name, to a bucket index. */
+function hashName(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) & (FORGOTTEN_BUCKETS - 1);
 }

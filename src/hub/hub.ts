@@ -1,6 +1,6 @@
 import { EventIdSequence } from './ids.js';
 import { Publication, BinaryPublication } from './publication.js';
-import { FanOut, concatFrames, type FanOutChannel, type Pending } from './fanout.js';
+import { FanOut, type FanOutChannel, type Pending } from './fanout.js';
 import type { MemoryHistory } from './history.js';
 import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
@@ -44,8 +44,13 @@ export interface PublishResult {
 export interface JoinResult {
   /** Channels whose missed events could not be replayed (the client must refetch). */
   failed: string[];
-  /** What the subscriber missed, framed for its transport, in id order; write it before anything else. */
-  missed: Buffer | null;
+  /**
+   * What the subscriber missed, in id order: each publication's own frame for
+   * its transport, the buffer it caches for fan-out and history (never a copy,
+   * so clients resuming the same backlog share it). Write them before
+   * anything else, under backpressure (transports/replay-pump.ts).
+   */
+  missed: Buffer[] | null;
 }
 
 /** How long a join waits for this node to reach a client's position that is ahead of it. */
@@ -299,7 +304,8 @@ export class Hub implements Publisher {
     missed.sort((a, b) => a.id - b.id);
     const unique = missed.filter((p, i) => i === 0 || p.id !== missed[i - 1].id);
     this.messagesOut += unique.length;
-    return { failed, missed: concatFrames(unique, sub.transport) };
+    const ws = sub.transport === Transport.ws;
+    return { failed, missed: unique.map((p) => (ws ? p.wsFrame() : p.sseChunk())) };
   }
 
   unsubscribe(sub: Subscriber, channel: string): boolean {

@@ -69,7 +69,6 @@ test('the byte bound, the per-channel ring and the channel bound agree on what i
   const h = new MemoryHistory({ size, maxBytes, maxChannels, floor: ids.floor });
   const model: Publication[] = [];
   const gaps = new Map<string, number>();
-  let dropped = 0;
   let seed = 12345;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -85,14 +84,14 @@ test('the byte bound, the per-channel ring and the channel bound agree on what i
       let oldest = '';
       let at = Infinity;
       for (const [c, t] of lastAt) if (t < at) [oldest, at] = [c, t];
+      // The dropped channel remembers what it lost; the others lose nothing by it.
       for (let j = model.length - 1; j >= 0; j--) {
         if (model[j].channel === oldest) {
-          dropped = Math.max(dropped, model[j].id);
+          gaps.set(oldest, Math.max(gaps.get(oldest) ?? 0, model[j].id));
           model.splice(j, 1);
         }
       }
       lastAt.delete(oldest);
-      gaps.delete(oldest);
     }
     lastAt.set(channel, i);
     model.push(p);
@@ -113,10 +112,19 @@ test('the byte bound, the per-channel ring and the channel bound agree on what i
     if (i % 97 === 0) {
       for (const c of lastAt.keys()) {
         const kept = model.filter((q) => q.channel === c).map((q) => q.id);
-        const gap = Math.max(gaps.get(c) ?? 0, dropped);
+        const gap = gaps.get(c) ?? 0;
         const from = kept.length > 0 ? kept[0] - 1 : gap;
         assert.deepEqual(idsOf(h.since(c, from)), from >= gap ? kept.filter((id) => id > from) : 'history_gap', `${c} from ${from} at ${i}`);
         if (gap > 0 && kept.length > 0) assert.equal(idsOf(h.since(c, gap - 1)), 'history_gap');
+      }
+      for (let k = 0; k < 8; k++) {
+        const c = `ch${k}`;
+        if (lastAt.has(c)) continue;
+        // A channel dropped whole: a resume from what it lost fails, one from after it succeeds (empty).
+        const gap = gaps.get(c) ?? 0;
+        const from = Math.max(gap, ids.floor - 1);
+        assert.deepEqual(idsOf(h.since(c, from)), [], `${c} (dropped) from ${from} at ${i}`);
+        if (gap > 0) assert.equal(idsOf(h.since(c, gap - 1)), 'history_gap', `${c} (dropped) from ${gap - 1} at ${i}`);
       }
     }
   }

@@ -18,6 +18,7 @@ import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
 import { dropSocket } from '../drop-socket.js';
+import { writeReplay, type ReplayPump, type ReplayTarget } from '../replay-pump.js';
 
 export const SSE_PATH = '/realtime/events';
 
@@ -38,13 +39,15 @@ type TaggedSocket = Socket & { [kConnection]?: SseConnection };
  * node:http. The body is close-delimited (RFC 9112 §6.3), which every SSE
  * client handles because the stream only ends when the connection does.
  */
-class SseConnection implements Subscriber {
+class SseConnection implements Subscriber, ReplayTarget {
   readonly transport = Transport.sse;
   readonly channels = new Set<string>();
   fanoutMark = 0;
   fanoutChangedAt = 0;
   /** When the heartbeat sweep writes to it next (see spread-sweep.ts). */
   sweepDue = 0;
+  /** A resume's replay still being written: writes wait behind it (see replay-pump.ts). */
+  replay: ReplayPump | null = null;
   constructor(
     readonly socket: Socket,
     readonly clientId: string,
@@ -58,19 +61,31 @@ class SseConnection implements Subscriber {
     return this.identity.userId;
   }
 
+  get bufferBytes(): number {
+    return this.owner.bufferBytes;
+  }
+
   write(chunk: Buffer): void {
     const socket = this.socket;
     if (socket.destroyed) return;
-    const queued = socket.writableLength;
-    if (queued > 0 && queued + chunk.length > this.owner.bufferBytes) {
-      // Slow-client policy: drop the stream; the client's Last-Event-ID resume
-      // replays what it missed from history. The shared error spares Node one
-      // error object per write still queued (see drop-socket.ts).
-      this.owner.slowClients++;
-      dropSocket(socket);
+    if (this.replay !== null) {
+      if (!this.replay.hold(chunk)) this.dropSlow();
       return;
     }
+    const queued = socket.writableLength;
+    if (queued > 0 && queued + chunk.length > this.owner.bufferBytes) return this.dropSlow();
     socket.write(chunk);
+  }
+
+  /**
+   * Slow-client policy: drop the stream; the client's Last-Event-ID resume
+   * replays what it missed from history. The shared error spares Node one
+   * error object per write still queued (see drop-socket.ts).
+   */
+  dropSlow(): void {
+    if (this.socket.destroyed) return;
+    this.owner.slowClients++;
+    dropSocket(this.socket);
   }
 }
 
@@ -180,7 +195,7 @@ export class SseTransport {
     if (failed.length > 0) {
       conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels: failed }))));
     }
-    if (missed !== null) conn.write(missed);
+    if (missed !== null) writeReplay(conn, missed);
     this.expiry.track(conn);
   }
 

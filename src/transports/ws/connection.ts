@@ -7,6 +7,7 @@ import { encodeTextFrame } from './frame.js';
 import { dropSocket } from '../drop-socket.js';
 import type { ByteRateLimit, ByteRateState, RateLimit, RateState } from './rate-limit.js';
 import type { HeavyFrameState } from './heavy-frames.js';
+import type { ReplayPump, ReplayTarget } from '../replay-pump.js';
 
 /** Where the connection object hangs off its `ws` socket (module-level handlers find it here). */
 export const kConnection = Symbol('hubcast.wsConnection');
@@ -27,7 +28,7 @@ export interface WsLimits {
  * are pre-built by the hub, and without permessage-deflate `ws` writes its own
  * frames synchronously too, so the two never interleave mid-frame.
  */
-export class WsConnection implements Subscriber, RateState, ByteRateState, HeavyFrameState {
+export class WsConnection implements Subscriber, RateState, ByteRateState, HeavyFrameState, ReplayTarget {
   readonly transport = Transport.ws;
   readonly channels = new Set<string>();
   fanoutMark = 0;
@@ -62,6 +63,8 @@ export class WsConnection implements Subscriber, RateState, ByteRateState, Heavy
   alive = true;
   /** When the keepalive sweep pings it next (see spread-sweep.ts). */
   sweepDue = 0;
+  /** A resume's replay still being written: writes wait behind it (see replay-pump.ts). */
+  replay: ReplayPump | null = null;
   /** Set once the slow-client policy closed it: nothing more is queued. */
   private dropped = false;
   private readonly limits: WsLimits;
@@ -85,20 +88,30 @@ export class WsConnection implements Subscriber, RateState, ByteRateState, Heavy
     return this.identity.userId;
   }
 
+  get bufferBytes(): number {
+    return this.limits.bufferBytes;
+  }
+
   write(chunk: Buffer): void {
     const socket = this.socket;
     if (this.dropped || socket.destroyed || !socket.writable) return;
+    if (this.replay !== null) {
+      if (!this.replay.hold(chunk)) this.dropSlow();
+      return;
+    }
     // A client that keeps up has drained the last batch before the next one
     // (writableLength 0); one that has not and would go past the bound is slow.
     const queued = socket.writableLength;
-    if (queued > 0 && queued + chunk.length > this.limits.bufferBytes) {
-      // Slow-client policy: never queue without bound; the client resumes with `since`.
-      this.dropped = true;
-      this.limits.onSlow();
-      this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full', SLOW_CLOSE_GRACE_MS);
-      return;
-    }
+    if (queued > 0 && queued + chunk.length > this.limits.bufferBytes) return this.dropSlow();
     socket.write(chunk);
+  }
+
+  /** Slow-client policy: never queue without bound; the client resumes with `since`. */
+  dropSlow(): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    this.limits.onSlow();
+    this.close(CloseCode.tryAgainLater, 'slow consumer: outgoing buffer full', SLOW_CLOSE_GRACE_MS);
   }
 
   /** A control frame for this client only (replies, errors, echoes). */

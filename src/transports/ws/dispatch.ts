@@ -11,6 +11,7 @@ import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
 import type { Signaling, SignalRefusal } from '../webrtc/signaling.js';
+import { writeReplay } from '../replay-pump.js';
 
 export interface DispatchContext {
   hub: Hub;
@@ -124,7 +125,7 @@ function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, sin
   if (!recovered) {
     conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
   }
-  if (r.missed !== null) conn.write(r.missed);
+  if (r.missed !== null) writeReplay(conn, r.missed);
   const lastId = String(ctx.hub.positionFor([channel]));
   reply(conn, ref, since === null ? { channel, last_id: lastId } : { channel, recovered, last_id: lastId });
 }
