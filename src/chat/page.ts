@@ -1,0 +1,1 @@
+export const chatPage = '<!doctype html><title>chat</title>';
