@@ -77,11 +77,17 @@ const clientMsgId = z
   .refine((t) => !CONTROL.test(t) && wellFormed(t), { message: 'contains control characters' });
 
 /** What a client posts: `{"text", "client_msg_id"?}`; anything else is refused by name. */
-const postBody = z.strictObject({ text, client_msg_id: clientMsgId.optional() }, { error: 'expected an object {"text", "client_msg_id"?}' });
+const postBody = z.strictObject(
+  { text, client_msg_id: clientMsgId.optional() },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object {"text", "client_msg_id"?}' : undefined) },
+);
 
 /** Validate a post's message (the WS `message`, or the HTTP body without `user_id`); throws `invalid_message`. */
 export function parsePost(value: unknown): { text: string; clientMsgId: string | null } {
   const parsed = postBody.safeParse(value);
-  if (!parsed.success) throw new HubcastError(ErrorCode.invalidMessage, `message.${describeIssues(parsed.error.issues)}`, 400);
+  if (!parsed.success) {
+    const where = parsed.error.issues[0]?.path.length ? 'message.' : 'message: ';
+    throw new HubcastError(ErrorCode.invalidMessage, `${where}${describeIssues(parsed.error.issues)}`, 400);
+  }
   return { text: parsed.data.text, clientMsgId: parsed.data.client_msg_id ?? null };
 }
