@@ -56,6 +56,7 @@ export const SystemEvent = {
   presenceJoin: 'presence.join',
   presenceLeave: 'presence.leave',
   chatMessage: 'chat.message',
+  chatTyping: 'chat.typing',
 } as const;
 
 /** `type` values of `event: system` payloads on SSE. */

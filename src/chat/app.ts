@@ -2,7 +2,7 @@ import type { Gateway, GatewayExtension } from '../server.js';
 import { ErrorCode } from '../codes.js';
 import { HubcastError } from '../errors.js';
 import type { ChannelSender } from '../hub/app-channels.js';
-import { CHAT_PREFIX, roomOf } from './message.js';
+import { CHAT_PREFIX, isTypingSignal, roomOf } from './message.js';
 import { UserRateLimit } from './rate-limit.js';
 import { ChatService } from './service.js';
 import { SqlChatStore } from './sql-store.js';
@@ -37,6 +37,10 @@ export function chatApp(): GatewayExtension {
             ? new HubcastError(ErrorCode.unauthorized, 'posting in chat needs a token with a sub claim', 401)
             : new HubcastError(ErrorCode.forbidden, 'posting in chat needs a user: connect with ?user_id=<name>', 403);
         }
+        if (isTypingSignal(message)) {
+          await service.typing(room, userId);
+          return { typing: true };
+        }
         return { message: await service.post(room, userId, message) };
       },
     });
@@ -51,6 +55,7 @@ export function chatApp(): GatewayExtension {
         chat_refused: service.stats.refused,
         chat_store_failures: service.stats.storeFailures,
         chat_publish_failures: service.stats.publishFailures,
+        chat_typing_signals: service.stats.typing,
       }),
     });
   };

@@ -9,6 +9,12 @@ export const MAX_TEXT_CHARS = 4000;
 export const MAX_CLIENT_MSG_ID_CHARS = 64;
 /** The event every stored post is published as, on its room's channel. */
 export const CHAT_MESSAGE_EVENT = SystemEvent.chatMessage;
+/** Relayed, never stored: someone is typing in the room. */
+export const CHAT_TYPING_EVENT = SystemEvent.chatTyping;
+/** A typing signal shows for this long unless renewed; clients drop it after `expires_at`. */
+export const TYPING_TTL_MS = 6000;
+/** Per user and room, typing signals closer together than this are folded into the last one. */
+export const TYPING_MIN_INTERVAL_MS = 2000;
 
 /** A chat message on the wire (docs/protocol.md, "Chat"). */
 export interface ChatMessage {
@@ -81,6 +87,13 @@ const postBody = z.strictObject(
   { text, client_msg_id: clientMsgId.optional() },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object {"text", "client_msg_id"?}' : undefined) },
 );
+
+/** `{"typing": true}`: the one message on a chat channel that is a signal, not a post. */
+export function isTypingSignal(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && keys[0] === 'typing' && (value as { typing: unknown }).typing === true;
+}
 
 /** Validate a post's message (the WS `message`, or the HTTP body without `user_id`); throws `invalid_message`. */
 export function parsePost(value: unknown): { text: string; clientMsgId: string | null } {

@@ -178,6 +178,29 @@ aside a{color:#0a66d8;text-decoration:none}
     }).catch(function(err){ console.warn('older', err); }).then(function(){ loadingOlder = false; });
   }
 
+  // ---- typing: sent at most every 2.5 s while typing; shown until its expires_at (6 s at most)
+  var typingUntil = new Map(), typingSent = 0, typingTimer = null;
+  function typingShow(){
+    var now = Date.now(), names = [];
+    typingUntil.forEach(function(until, u){ if (until > now) names.push(u); else typingUntil.delete(u); });
+    $('typing').textContent = names.length === 0 ? '' : names.sort().join(', ') + (names.length === 1 ? ' is' : ' are') + ' typing…';
+    clearTimeout(typingTimer);
+    if (names.length) typingTimer = setTimeout(typingShow, 500);
+  }
+  function typingHeard(d){
+    if (!d || typeof d.user_id !== 'string' || d.user_id === name) return;
+    var left = Date.parse(d.expires_at) - Date.now();   // a replayed, stale signal has nothing left
+    if (!(left > 0)) return;
+    typingUntil.set(d.user_id, Date.now() + Math.min(left, 6000));
+    typingShow();
+  }
+  function typingSend(){
+    var now = Date.now();
+    if (now - typingSent < 2500 || !ws || ws.readyState !== 1) return;
+    typingSent = now;
+    ws.send(JSON.stringify({ type: 'channel_message', channel: channel, message: { typing: true } }));
+  }
+
   // ---- presence and rooms
   var membersTimer = null;
   function members(){
@@ -229,7 +252,8 @@ aside a{color:#0a66d8;text-decoration:none}
         add(f.data.message);
       } else if (f.type === 'event' && f.channel === channel) {
         if (f.id !== null && f.id !== undefined) lastEventId = f.id;
-        if (f.event === 'chat.message') { add(f.data); rooms(); }
+        if (f.event === 'chat.message') { add(f.data); rooms(); if (f.data && typingUntil.delete(f.data.user_id)) typingShow(); }
+        else if (f.event === 'chat.typing') typingHeard(f.data);
         else if (f.event === 'presence.join' || f.event === 'presence.leave') members();
       } else if (f.type === 'error') {
         var p = f.ref !== undefined ? pending.get(f.ref) : undefined;
@@ -270,8 +294,10 @@ aside a{color:#0a66d8;text-decoration:none}
     var input = $('text'), text = input.value;
     if (!text.trim()) return;
     input.value = '';
+    typingSent = 0;
     queue(text, newId());
   });
+  $('text').addEventListener('input', function(){ if ($('text').value.trim()) typingSend(); });
   $('older').addEventListener('click', older);
   $('log').addEventListener('scroll', function(){ if ($('log').scrollTop === 0) older(); });
   window.addEventListener('online', function(){ if (!ws) { attempt = 0; connect(); } });

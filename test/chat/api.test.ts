@@ -139,6 +139,23 @@ describe('chat with auth off', () => {
     assert.equal(watcher.events('chat:lobby').filter((f) => f.data?.client_msg_id === 'h1').length, 1);
   });
 
+  test('typing is relayed as chat.typing, folded when repeated, never stored', async () => {
+    const stored = (await history(gw.url, 'lobby', '?limit=200')).messages.length;
+    const r = await say(ann, 'chat:lobby', { typing: true });
+    assert.deepEqual(r.data, { typing: true });
+    const ev = await watcher.next((f) => f.event === 'chat.typing');
+    assert.equal(ev.data.user_id, 'ann');
+    assert.equal(ev.data.room, 'lobby');
+    const left = Date.parse(ev.data.expires_at) - Date.now();
+    assert.ok(left > 0 && left <= 6000, `expires in ${left} ms`);
+    assert.equal((await say(ann, 'chat:lobby', { typing: true })).type, 'reply', 'a repeat is answered');
+    const marker = await say(ann, 'chat:lobby', { text: 'after typing' });
+    await watcher.next((f) => f.event === 'chat.message' && f.data.id === marker.data.message.id);
+    assert.equal(watcher.events('chat:lobby').filter((f) => f.event === 'chat.typing').length, 1, 'the repeat within 2 s was folded');
+    assert.equal((await history(gw.url, 'lobby', '?limit=200')).messages.length, stored + 1, 'typing stored nothing');
+    assert.equal((await say(ann, 'chat:lobby', { typing: false })).code, 'invalid_message');
+  });
+
   test('history pages with limit and before; bad parameters are refused', async () => {
     for (let i = 0; i < 5; i++) await postJson(`${gw.url}/api/chat/rooms/paged/messages`, { user_id: 'ann', text: `p${i}` });
     const p1 = await history(gw.url, 'paged', '?limit=2');

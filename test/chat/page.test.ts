@@ -68,6 +68,11 @@ test('two people chat across two nodes; reload and a node restart lose and doubl
   // Presence: B sees both people.
   await pageB.waitForFunction(() => /alice/.test(document.getElementById('members')!.textContent!) && /bob/.test(document.getElementById('members')!.textContent!));
 
+  // Typing shows on the other side, and clears when the message arrives.
+  await pageA.fill('#text', 'typing something');
+  await pageB.waitForFunction(() => document.getElementById('typing')!.textContent === 'alice is typing…');
+  await pageA.fill('#text', '');
+
   await send(pageB, 'hi alice');
   await pageA.waitForFunction(() => [...document.querySelectorAll('#log .text')].some((e) => e.textContent === 'hi alice'));
 
