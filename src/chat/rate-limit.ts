@@ -15,6 +15,11 @@ export class UserRateLimit {
     this.#maxUsers = maxUsers;
   }
 
+  /** Users with a bucket right now (at most `maxUsers`). */
+  get users(): number {
+    return this.#buckets.size;
+  }
+
   /** Take one post from `user`'s bucket: 0 when allowed, else milliseconds until the next one is. */
   take(user: string, now = Date.now()): number {
     let b = this.#buckets.get(user);
