@@ -31,12 +31,9 @@ export function chatApp(): GatewayExtension {
       publish: async (sender: ChannelSender, channel: string, message: unknown) => {
         const room = roomOf(channel);
         if (room === null) throw new HubcastError(ErrorCode.invalidChannel, `chat rooms are 1–64 characters of A-Z a-z 0-9 _ -: ${channel.slice(0, 80)}`);
-        const userId = sender.identity.userId;
-        if (userId === null) {
-          throw sender.identity.authenticated
-            ? new HubcastError(ErrorCode.unauthorized, 'posting in chat needs a token with a sub claim', 401)
-            : new HubcastError(ErrorCode.forbidden, 'posting in chat needs a user: connect with ?user_id=<name>', 403);
-        }
+        // Auth off and no ?user_id=: the connection speaks as its client_id (open mode, like every channel).
+        const userId = sender.identity.userId ?? (sender.identity.authenticated ? null : sender.clientId);
+        if (userId === null) throw new HubcastError(ErrorCode.unauthorized, 'posting in chat needs a token with a sub claim', 401);
         if (isTypingSignal(message)) {
           await service.typing(room, userId);
           return { typing: true };
