@@ -147,7 +147,7 @@ async function throughput(dbUrl: string): Promise<void> {
   running = false;
   console.log(`posts: ${ROOMS} rooms × ${MEMBERS} members, ${WINDOW} in flight per room, ${SECONDS} s${opts.redis ? ', with the Redis bus' : ''}`);
   console.log(`  accepted ${fmtInt(Math.round(accepted / elapsed))} posts/s (stored and published), deliveries ${fmtInt(Math.round(delivered / elapsed))}/s, refused ${refused}`);
-  console.log(`  CPU: gateway ${gatewayCpu.toFixed(0)} %, clients (this process) ${clientCpu.toFixed(0)} % of one core`);
+  console.log(`  CPU: gateway ${gatewayCpu.toFixed(0)} % of one core (${fmtInt((gatewayCpu / 100) * 1e6 / (accepted / elapsed))} µs per post with its ${MEMBERS} deliveries), clients (this process) ${clientCpu.toFixed(0)} %`);
   console.log(`  post → delivery: p50 ${fmtMs(latency.quantile(0.5))} ms, p99 ${fmtMs(latency.quantile(0.99))} ms, max ${fmtMs(latency.max)} ms`);
   for (const s of sockets) s.terminate();
   stopping = true;
@@ -158,6 +158,21 @@ async function history(dbUrl: string): Promise<void> {
   const db = new PostgresDatabase(dbUrl, pino({ level: 'silent' }));
   try {
     const store = await SqlChatStore.open(db);
+    // The store alone: how many posts/s the database takes, without the gateway around it.
+    for (const concurrency of [1, 10]) {
+      let n = 0;
+      const end = Date.now() + (smoke ? 500 : 3000);
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, i) => {
+          while (Date.now() < end) {
+            await store.post({ room: `store-${i}`, userId: 'u', text: 'x', clientMsgId: null });
+            n++;
+          }
+        }),
+      );
+      console.log(`store alone: ${fmtInt(n / ((performance.now() - t) / 1000))} posts/s with ${concurrency} in flight (one statement each)`);
+    }
     // Other rooms' messages interleaved, as in a real table: every 10th row is another room.
     const t0 = performance.now();
     await db.query(
