@@ -131,3 +131,25 @@ test('the page without room and name asks for them, then opens the room', async 
   await page.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 1 && !document.querySelector('#log li.pending'));
   await ctx.close();
 });
+
+test('the page loads the newest messages and scrolls back through older ones', async () => {
+  const url = nodes[0].url;
+  for (let i = 0; i < 130; i++) {
+    const r = await postJson(`${url}/api/chat/rooms/long/messages`, { user_id: 'ed', text: `n${i}` });
+    assert.equal(r.status, 201);
+  }
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${url}/chat?room=long&name=fay`);
+  await connected(page);
+  await page.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length >= 100);
+  assert.equal((await shown(page)).length, 100);
+  assert.equal(await page.isVisible('#older'), true, 'a button offers older messages');
+  // Scrolling to the top loads the older page (the button does the same, for keyboards).
+  await page.$eval('#log', (el) => (el.scrollTop = 0));
+  await page.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 130);
+  const texts = (await shown(page)).map((m) => m[2]);
+  assert.deepEqual(texts, Array.from({ length: 130 }, (_, i) => `n${i}`));
+  await page.waitForFunction(() => document.getElementById('older-row')!.hidden);
+  await ctx.close();
+});
