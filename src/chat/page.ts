@@ -227,7 +227,7 @@ aside a{color:#0a66d8;text-decoration:none}
       r.rooms.slice(0, 30).forEach(function(x){
         var li = document.createElement('li'), a = document.createElement('a');
         var q = new URLSearchParams({ room: x.room, name: name }); if (token) q.set('token', token);
-        a.href = '/chat?' + q.toString(); a.textContent = x.room + ' · ' + x.messages; li.appendChild(a); ul.appendChild(li);
+        a.href = '/chat?' + q.toString(); a.textContent = x.room + ' (' + x.messages + (x.messages === 1 ? ' message' : ' messages') + (x.members ? ', ' + x.members + ' here' : '') + ')'; li.appendChild(a); ul.appendChild(li);
       });
     }).catch(function(){});
   }

@@ -91,15 +91,19 @@ test('two people chat across two nodes; reload and a node restart lose and doubl
   // One more from the server API side, posted over HTTP while B is away.
   const viaHttp = await postJson(`${a.url}/api/chat/rooms/lobby/messages`, { user_id: 'carol', text: 'four (http)' });
   assert.equal(viaHttp.status, 201);
+  // B writes while its node is down: shown as pending, sent when the node is back.
+  await send(pageB, 'written while away');
+  await pageB.waitForFunction(() => document.querySelectorAll('#log li.pending').length === 1);
   nodes[1] = await startGateway({ ...env, nodeId: 'page-b', port: portB }, [chatApp()]);
   await connected(pageB);
-  await pageB.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length >= 6, undefined, { timeout: 10_000 });
+  await pageB.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length >= 7 && !document.querySelector('#log li.pending'), undefined, { timeout: 10_000 });
   const seen = await shown(pageB);
   assert.deepEqual(
     seen.map((m) => m[2]),
-    [hostile, 'hi alice', 'one', 'two', 'three', 'four (http)'],
+    [hostile, 'hi alice', 'one', 'two', 'three', 'four (http)', 'written while away'],
     'every message once, in order',
   );
+  await pageA.waitForFunction(() => [...document.querySelectorAll('#log .text')].filter((e) => e.textContent === 'written while away').length === 1);
   assert.equal(new Set(seen.map((m) => m[0])).size, seen.length);
   const ids = seen.map((m) => m[0]!);
   assert.deepEqual([...ids].sort(), ids, 'ids in page order');
