@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
     case 'gateway': {
       const { catalogPipeline } = await import('./pipeline.js');
-      const gateway = await createGateway(config, { logger: log, extensions: [catalogPipeline({ withGenerator: command === 'start' })] });
+      const { chatApp } = await import('./chat/app.js');
+      const gateway = await createGateway(config, { logger: log, extensions: [catalogPipeline({ withGenerator: command === 'start' }), chatApp()] });
       const address = await gateway.listen();
       log.info({ url: `http://${config.host}:${address.port}`, mode: command }, 'hubcast gateway listening');
       onShutdown(log, () => gateway.close());

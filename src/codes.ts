@@ -42,6 +42,8 @@ export const ErrorCode = {
   transportDisabled: 'transport_disabled',
   notReady: 'not_ready',
   presenceDisabled: 'presence_disabled',
+  /** A chat post that is empty, too long or malformed: nothing was stored. */
+  invalidMessage: 'invalid_message',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -53,6 +55,8 @@ export const SystemEvent = {
   fileUploaded: 'file.uploaded',
   presenceJoin: 'presence.join',
   presenceLeave: 'presence.leave',
+  chatMessage: 'chat.message',
+  chatTyping: 'chat.typing',
 } as const;
 
 /** `type` values of `event: system` payloads on SSE. */

@@ -1,5 +1,5 @@
 import type { Gateway, GatewayExtension } from './server.js';
-import { createDatabase, migrate } from './store/index.js';
+import { migrate } from './store/index.js';
 import { seedCatalog } from './catalog/seed.js';
 import { CatalogRepository } from './catalog/repository.js';
 import { createCache } from './cache/index.js';
@@ -26,8 +26,7 @@ export interface PipelineOptions {
 export function catalogPipeline(options: PipelineOptions): GatewayExtension {
   return async (gateway: Gateway) => {
     const { config, log } = gateway;
-    const db = await createDatabase(config, log);
-    gateway.components.push({ name: 'database', ready: () => db.isReady(), close: () => db.close() });
+    const db = await gateway.database();
     await migrate(db, log);
     await seedCatalog(db, log);
     const repository = new CatalogRepository(db);

@@ -12,7 +12,9 @@ import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snaps
 import { RedisBus } from './bus/redis.js';
 import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
-import { MemoryPresenceStore, Presence } from './hub/presence.js';
+import { MemoryPresenceStore, Presence, type PresenceMember } from './hub/presence.js';
+import type { ChannelHandler } from './hub/app-channels.js';
+import { createDatabase, type Database } from './store/index.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
 import { Authenticator } from './auth/tokens.js';
 import { OriginPolicy } from './transports/http/cors.js';
@@ -59,10 +61,13 @@ export class Gateway {
   readonly ws: WsTransport;
   readonly sse: SseTransport;
   readonly components: Component[] = [];
+  /** Verifies tokens for every transport, and for applications' own routes. */
+  readonly auth: Authenticator;
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
-  /** Presence on the PRESENCE_CHANNELS patterns (cluster-wide with Redis); null when none. */
-  private readonly presence: Presence | null;
+  /** Presence on the PRESENCE_CHANNELS patterns and applications' channels (cluster-wide with Redis); null when none. */
+  private presence: Presence | null = null;
+  private db: Promise<Database> | null = null;
   /** Connection slots (WS + SSE) against the node and per-address limits. */
   readonly gate: ConnectionGate;
   /** Where every exception from a socket, upgrade or request handler ends (see guard.ts). */
@@ -87,15 +92,8 @@ export class Gateway {
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
-    this.presence =
-      config.presenceChannels.length === 0
-        ? null
-        : new Presence(
-            config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
-            { patterns: config.presenceChannels, nodeId: config.nodeId, ttlMs: config.presenceTtlMs, publish: (c, e, d) => this.hub.publishEvent(c, e, d), logger: this.log },
-          );
-    this.hub.setMembershipListener(this.presence);
-    const auth = new Authenticator({
+    if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
+    const auth = (this.auth = new Authenticator({
       secret: config.jwtSecret,
       publicKey: config.jwtPublicKey,
       jwks: config.jwtJwks,
@@ -103,7 +101,7 @@ export class Gateway {
       audience: config.jwtAudience,
       issuer: config.jwtIssuer,
       maxTtlSeconds: config.jwtMaxTtlS,
-    });
+    }));
     const origins = new OriginPolicy(config.allowedOrigins);
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
     this.ws = new WsTransport(
@@ -154,7 +152,14 @@ export class Gateway {
     const apiGuard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats });
-    presenceRoutes(this.app, { presence: this.presence, guard: apiGuard });
+    // A getter: applications add presence after construction (addPresence).
+    const self = this;
+    presenceRoutes(this.app, {
+      get presence() {
+        return self.presence;
+      },
+      guard: apiGuard,
+    });
     const metrics = createMetrics(stats);
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {
@@ -174,6 +179,42 @@ export class Gateway {
     });
     webRoutes(this.app);
     void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
+  }
+
+  /**
+   * Presence on channels matching `patterns` too (an application's channels,
+   * e.g. `chat:*`): called by extensions before the gateway listens.
+   */
+  addPresence(patterns: readonly string[]): void {
+    if (this.presence !== null) return this.presence.addPatterns(patterns);
+    const config = this.config;
+    this.presence = new Presence(
+      config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
+      { patterns, nodeId: config.nodeId, ttlMs: config.presenceTtlMs, publish: (c, e, d) => this.hub.publishEvent(c, e, d), logger: this.log },
+    );
+    this.hub.setMembershipListener(this.presence);
+  }
+
+  /** Who is present on `channel`, cluster-wide; null when the channel has no presence. */
+  presenceOf(channel: string): Promise<PresenceMember[]> | null {
+    return this.presence !== null && this.presence.tracks(channel) ? this.presence.list(channel) : null;
+  }
+
+  /** Hand client publishes on channels starting with `prefix` to `handler` (see hub/app-channels.ts). */
+  claimChannels(prefix: string, handler: ChannelHandler): void {
+    this.ws.appChannels.register(prefix, handler);
+  }
+
+  /**
+   * The process's one database (PGlite admits one opener per directory), opened
+   * on the first call and closed with the gateway: every extension shares it.
+   */
+  database(): Promise<Database> {
+    this.db ??= createDatabase(this.config, this.log).then((db) => {
+      this.components.push({ name: 'database', ready: () => db.isReady(), close: () => db.close() });
+      return db;
+    });
+    return this.db;
   }
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */

@@ -72,6 +72,9 @@ export interface Config {
   /** Channel patterns with presence; empty = presence off. */
   presenceChannels: string[];
   presenceTtlMs: number;
+  /** Chat posts per second per user and node; 0 = no limit. */
+  chatRateLimit: number;
+  chatRateBurst: number;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -186,6 +189,8 @@ function fromEnv(e: Env): Config {
     redisPrefix: e.REDIS_PREFIX,
     presenceChannels: e.PRESENCE_CHANNELS,
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    chatRateLimit: e.CHAT_RATE_LIMIT,
+    chatRateBurst: e.CHAT_RATE_BURST,
   };
 }
 
@@ -210,5 +215,7 @@ export function limitsOf(c: Config): Record<string, number> {
     max_body_bytes: c.maxBodyBytes,
     upload_max_bytes: c.uploadMaxBytes,
     channels_per_connection: c.channelsPerConnection,
+    chat_rate_limit: c.chatRateLimit,
+    chat_rate_burst: c.chatRateBurst,
   };
 }

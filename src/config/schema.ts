@@ -201,6 +201,10 @@ export const envSchema = z.object({
     .default([]),
   /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
   PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),
+  /** Chat posts per second one user may make, per node (token-bucket refill); 0 = no limit. Over it: `rate_limited`. */
+  CHAT_RATE_LIMIT: int(0, 100_000).default(5),
+  /** Chat posts one user may make at once before CHAT_RATE_LIMIT applies. */
+  CHAT_RATE_BURST: int(1, 100_000).default(20),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -53,6 +53,8 @@ export interface PresenceOptions {
  */
 export class Presence {
   readonly #opts: PresenceOptions;
+  /** PRESENCE_CHANNELS plus what applications add (chat rooms): consulted on joins only. */
+  readonly #patterns: string[];
   readonly #store: PresenceStore;
   readonly #log: Logger;
   /** This node's entries: channel → client id → member string. */
@@ -64,6 +66,7 @@ export class Presence {
   constructor(store: PresenceStore, options: PresenceOptions) {
     this.#store = store;
     this.#opts = options;
+    this.#patterns = [...options.patterns];
     this.#log = options.logger.child({ component: 'presence' });
     this.#timer = setInterval(() => this.#track(this.#heartbeat()), Math.max(100, Math.floor(options.ttlMs / 3)));
     this.#timer.unref();
@@ -71,8 +74,13 @@ export class Presence {
 
   /** True when `channel` has presence. */
   tracks(channel: string): boolean {
-    for (const p of this.#opts.patterns) if (matchPattern(p, channel)) return true;
+    for (const p of this.#patterns) if (matchPattern(p, channel)) return true;
     return false;
+  }
+
+  /** Track these patterns too (an application's channels, before clients connect). */
+  addPatterns(patterns: readonly string[]): void {
+    for (const p of patterns) if (!this.#patterns.includes(p)) this.#patterns.push(p);
   }
 
   /** The hub: `sub` joined `channel`. */

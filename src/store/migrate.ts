@@ -25,24 +25,27 @@ export async function migrate(
   db: Database,
   logger?: Logger,
   migrations: readonly Migration[] = all,
+  /** Where applied versions are recorded: each application numbers its own migrations (chat: `chat_schema_migrations`). */
+  table = 'schema_migrations',
 ): Promise<MigrateResult> {
   checkOrder(migrations);
+  if (!/^[a-z_]{1,63}$/.test(table)) throw new Error(`migration table name ${JSON.stringify(table)}: lower-case letters and _ only`);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    await tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (
       version    integer PRIMARY KEY,
       name       text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const rows = await tx.query<{ version: number }>(`SELECT version FROM ${table}`);
     const done = new Set(rows.map((r) => r.version));
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      await tx.query(`INSERT INTO ${table} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
-      logger?.info({ version: m.version, name: m.name }, 'migration applied');
+      logger?.info({ version: m.version, name: m.name, table }, 'migration applied');
     }
     const current = Math.max(0, ...done, ...applied);
     return { applied, current };

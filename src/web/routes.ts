@@ -3,7 +3,7 @@ import { sseTestPage } from './sse-test-page.js';
 import { dashboardPage } from './dashboard-page.js';
 
 /** Pages are self-contained HTML with strict security headers; data is always rendered as text. */
-const PAGE_HEADERS = {
+export const PAGE_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
   'Content-Security-Policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
   'X-Content-Type-Options': 'nosniff',

@@ -12,11 +12,15 @@ import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
 import type { Signaling, SignalRefusal } from '../webrtc/signaling.js';
 import { writeReplay } from '../replay-pump.js';
+import type { AppChannels } from '../../hub/app-channels.js';
+import { HubcastError } from '../../errors.js';
 
 export interface DispatchContext {
   hub: Hub;
   signaling: Signaling;
   channelsPerConnection: number;
+  /** Channels an application handles itself (chat): their `channel_message` goes there. */
+  appChannels: AppChannels;
   /** `refresh_token`: verify the new token and swap the identity (async; answers by itself). */
   refreshToken(conn: WsConnection, token: string, ref: Ref): void;
   /** Work a frame started that settles after its message handler returned failed (goes to the handler guard). */
@@ -146,6 +150,15 @@ function channelMessage(ctx: DispatchContext, conn: WsConnection, channel: strin
   }
   const denied = publishDenied(conn.identity, channel);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
+  const owner = ctx.appChannels.ownerOf(channel);
+  if (owner !== null) {
+    owner.publish(conn, channel, message).then(
+      (data) => reply(conn, ref, data),
+      (err: Error) =>
+        err instanceof HubcastError ? fail(conn, err.code, err.message, ref) : fail(conn, ErrorCode.internal, `publish failed: ${err.message}`, ref),
+    );
+    return;
+  }
   ctx.hub.publishEvent(channel, 'message', { message, user_id: conn.userId, client_id: conn.clientId }).then(
     (result) => reply(conn, ref, { id: result.id, delivered: result.delivered }),
     (err: Error) => fail(conn, ErrorCode.internal, `publish failed: ${err.message}`, ref),
@@ -163,6 +176,8 @@ export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: 
   }
   const denied = publishDenied(conn.identity, channel);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, undefined);
+  // An application channel takes only what its application checks and stores.
+  if (ctx.appChannels.ownerOf(channel) !== null) return fail(conn, ErrorCode.forbidden, `${channel} takes no binary messages`, undefined);
   ctx.hub.publishBinary(channel, frame).catch((err: Error) =>
     fail(conn, ErrorCode.internal, `binary message reached this node's subscribers only: ${err.message}`, undefined),
   );

@@ -18,6 +18,7 @@ import { LocalSignalRelay } from '../webrtc/relay.js';
 import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
 import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
+import { AppChannels } from '../../hub/app-channels.js';
 import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
@@ -69,6 +70,8 @@ export class WsTransport {
   private readonly expiry: ExpiryWatch<WsConnection>;  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
+  /** Channel prefixes applications handle themselves (see hub/app-channels.ts). */
+  readonly appChannels = new AppChannels();
   /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
   private readonly keepalive: SpreadSweep<WsConnection>;
   /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
@@ -119,6 +122,7 @@ export class WsTransport {
       hub,
       signaling: this.signaling,
       channelsPerConnection: options.channelsPerConnection,
+      appChannels: this.appChannels,
       // Finishes after the message handler returned: its own rejection goes to the guard.
       refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref).catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
       asyncFailed: (conn, err) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
