@@ -2,6 +2,7 @@ import type { Gateway, GatewayExtension } from './server.js';
 import { createDatabase, migrate } from './store/index.js';
 import { seedCatalog } from './catalog/seed.js';
 import { CatalogRepository } from './catalog/repository.js';
+import { startEventLogRetention } from './catalog/event-log-retention.js';
 import { createCache } from './cache/index.js';
 import { PhotoService } from './catalog/photo-service.js';
 import { catalogRoutes } from './transports/http/catalog-routes.js';
@@ -27,10 +28,13 @@ export function catalogPipeline(options: PipelineOptions): GatewayExtension {
   return async (gateway: Gateway) => {
     const { config, log } = gateway;
     const db = await createDatabase(config, log);
-    gateway.components.push({ name: 'database', ready: () => db.isReady(), close: () => db.close() });
+    // Compaction (EVENT_LOG_RETENTION_DAYS) uses the database: it stops first.
+    let stopRetention = async (): Promise<void> => {};
+    gateway.components.push({ name: 'database', ready: () => db.isReady(), close: () => stopRetention().then(() => db.close()) });
     await migrate(db, log);
     await seedCatalog(db, log);
     const repository = new CatalogRepository(db);
+    stopRetention = startEventLogRetention({ db, days: config.eventLogRetentionDays, logger: log });
 
     const cache = await createCache(config, log);
     gateway.components.push({ name: 'cache', ready: () => cache.isReady(), close: () => cache.close() });

@@ -58,6 +58,8 @@ export interface Config {
   sseHeartbeatMs: number;
   sseRetryMs: number;
   allowedOrigins: '*' | string[];
+  /** Days of event log kept; 0 = forever (EVENT_LOG_RETENTION_DAYS). */
+  eventLogRetentionDays: number;
   maxBodyBytes: number;
   uploadMaxBytes: number;
   /** Channel announcing uploads (UPLOAD_CHANNEL). */
@@ -183,6 +185,7 @@ function fromEnv(e: Env): Config {
     redisPrefix: e.REDIS_PREFIX,
     presenceChannels: e.PRESENCE_CHANNELS,
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    eventLogRetentionDays: e.EVENT_LOG_RETENTION_DAYS,
   };
 }
 

@@ -194,6 +194,11 @@ export const envSchema = z.object({
     .default([]),
   /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
   PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),
+  /**
+   * Days of event log kept (docs/event-log.md); older rows are compacted hourly into each product's
+   * baseline state. 0 = kept forever.
+   */
+  EVENT_LOG_RETENTION_DAYS: int(0, 36_500).default(0),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -10,6 +10,7 @@ import { MemoryCache } from '../../src/cache/memory.js';
 import { PhotoService } from '../../src/catalog/photo-service.js';
 import type { Product } from '../../src/catalog/product.js';
 import { ApplyBatcher } from '../../src/catalog/apply-batcher.js';
+import { compactEventLog } from '../../src/catalog/event-log-retention.js';
 import { describeDifference, rebuildCatalog } from '../../src/catalog/rebuild.js';
 import { CatalogRepository, type ProductChange } from '../../src/catalog/repository.js';
 import { seedCatalog } from '../../src/catalog/seed.js';
@@ -376,6 +377,34 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         );
       }
       assert.deepEqual((await rebuildCatalog(db)).logProblems, []);
+    });
+
+    test('compaction keeps each product\'s newest old state as its baseline: rebuild stays exact, later states unchanged', async () => {
+      const id = 11;
+      const kept: Product[] = [];
+      for (const c of [{ price: 3.33 }, { stock: 4 }]) kept.push((await repo.applyChange(change(id, c)) as { product: Product }).product);
+      const cutoff = new Date(Date.parse(kept[1].updated_at) + 1);
+      for (let i = 0; i < 1e7 && Date.now() <= cutoff.getTime(); i++); // the next apply must come after the cutoff
+      const newer = (await repo.applyChange(change(id, { stock: 5 })) as { product: Product }).product;
+      const [{ n: before }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
+
+      const result = await compactEventLog(db, cutoff);
+      assert.ok(result.deleted > 0 && result.rebased > 0, JSON.stringify(result));
+      const [{ n: afterwards }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
+      assert.equal(afterwards, before - result.deleted);
+      assert.deepEqual(await compactEventLog(db, cutoff), { deleted: 0, rebased: 0 }, 'a second run finds nothing');
+
+      const report = await rebuildCatalog(db);
+      assert.deepEqual([report.differences, report.logProblems], [[], []]);
+      const rows = (await get<{ events: EventJson[] }>(`/api/products/${id}/events`)).body.events;
+      assert.deepEqual(rows.map((e) => [e.kind, e.version]), [['baseline', kept[1].version], ['changed', newer.version]]);
+      assert.deepEqual(rows[0].changes, { name: kept[1].name, price: kept[1].price, stock: kept[1].stock });
+      assert.deepEqual((await get<Product>(`/api/products/${id}?version=${kept[1].version}`)).body, kept[1]);
+      assert.deepEqual((await get<Product>(`/api/products/${id}?version=${newer.version}`)).body, newer);
+      assert.deepEqual((await get<Product>(`/api/products/${id}?at=${encodeURIComponent(kept[1].updated_at)}`)).body, kept[1]);
+      const gone = await get<{ error: { message: string } }>(`/api/products/${id}?version=${kept[0].version}`);
+      assert.equal(gone.status, 404);
+      assert.match(gone.body.error.message, /starts at version/);
     });
 
     test('products that existed before the log get a baseline row from the migration', async () => {
