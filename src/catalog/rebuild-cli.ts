@@ -50,6 +50,10 @@ export async function runRebuild(
   logger: Logger,
   output: RebuildOutput = { out: (line) => console.log(line), progress: process.stderr },
 ): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    output.out(`${USAGE}\n\n  Replays the event log into a fresh table, compares it with the live products, prints\n  what differs; exit 0 only when nothing does. --swap writes the rebuilt state into the\n  live table; --batch sets the log rows read per query (default 5000).`);
+    return 0;
+  }
   const args = parseRebuildArgs(argv);
   // Its report is the output: the store's info lines (driver chosen, migrations) would only clutter it.
   const log = logger.child({ component: 'rebuild' }, { level: logger.isLevelEnabled('debug') ? logger.level : 'warn' });
