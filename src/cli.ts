@@ -47,6 +47,8 @@ async function main(argv: string[]): Promise<void> {
       onShutdown(log, stop);
       return;
     }
+    case 'rebuild':
+      return void process.exit(await (await import('./catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log));
     default:
       console.error(`hubcast: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       process.exit(2);

@@ -2,6 +2,7 @@ import type { Gateway, GatewayExtension } from './server.js';
 import { migrate } from './store/index.js';
 import { seedCatalog } from './catalog/seed.js';
 import { CatalogRepository } from './catalog/repository.js';
+import { startEventLogRetention } from './catalog/event-log-retention.js';
 import { createCache } from './cache/index.js';
 import { PhotoService } from './catalog/photo-service.js';
 import { catalogRoutes } from './transports/http/catalog-routes.js';
@@ -30,6 +31,10 @@ export function catalogPipeline(options: PipelineOptions): GatewayExtension {
     await migrate(db, log);
     await seedCatalog(db, log);
     const repository = new CatalogRepository(db);
+    // Compaction (EVENT_LOG_RETENTION_DAYS) uses the database: components close in reverse
+    // order, so this stops before the database (registered by gateway.database()) closes.
+    const stopRetention = startEventLogRetention({ db, days: config.eventLogRetentionDays, logger: log });
+    gateway.components.push({ name: 'event-log-retention', ready: () => true, close: stopRetention });
 
     const cache = await createCache(config, log);
     gateway.components.push({ name: 'cache', ready: () => cache.isReady(), close: () => cache.close() });

@@ -26,6 +26,10 @@ export interface BrokerDelivery {
   readonly routingKey: string;
   /** True when the broker says this message was delivered before (crash, nack). */
   readonly redelivered: boolean;
+  /** The producer's message id (AMQP `message-id` property), when it set one. */
+  readonly messageId?: string;
+  /** The producing application (AMQP `app-id` property), when it set one. */
+  readonly producer?: string;
   /** Done with it: called only after the database commit. */
   ack(): void;
   /**

@@ -37,7 +37,13 @@ export class RabbitDelivery extends SettleOnceDelivery {
     private readonly logger: Logger,
   ) {
     super(msg.content, msg.fields.routingKey, msg.fields.redelivered);
+    const { messageId, appId } = msg.properties as { messageId?: unknown; appId?: unknown };
+    if (typeof messageId === 'string' && messageId !== '') this.messageId = messageId;
+    if (typeof appId === 'string' && appId !== '') this.producer = appId;
   }
+
+  readonly messageId?: string;
+  readonly producer?: string;
 
   protected doAck(): void {
     this.#settle(() => this.ch.ack(this.msg));

@@ -31,6 +31,9 @@ export interface RabbitMQOptions {
   heartbeatSeconds?: number;
 }
 
+/** `app-id` of what hubcast publishes: the event log records it as the event's producer. */
+export const PRODUCER_APP_ID = 'hubcast';
+
 const DEFAULTS: Required<RabbitMQOptions> = {
   publishTimeoutMs: 10_000,
   maxWaitingPublishes: 10_000,
@@ -87,7 +90,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
   }
 
   publish(routingKey: string, body: Buffer): Promise<void> {
-    return this.send(CATALOG_EXCHANGE, routingKey, body, { persistent: true, contentType: 'application/json' });
+    return this.send(CATALOG_EXCHANGE, routingKey, body, { persistent: true, contentType: 'application/json', appId: PRODUCER_APP_ID });
   }
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {

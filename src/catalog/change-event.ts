@@ -68,7 +68,17 @@ export const changeEventSchema = z.object(
   { error: 'expected a JSON object' },
 );
 
-export type ChangeEvent = z.infer<typeof changeEventSchema>;
+/**
+ * Where an event came from, for the event log's audit trail: the broker
+ * message's `message-id` and `app-id` properties, when the producer set them.
+ * Not part of the body; the consumer attaches it from the delivery.
+ */
+export interface ChangeSource {
+  message_id?: string;
+  producer?: string;
+}
+
+export type ChangeEvent = z.infer<typeof changeEventSchema> & { source?: ChangeSource };
 export type ProductChanges = ChangeEvent['changes'];
 
 export type ParseResult = { ok: true; event: ChangeEvent } | { ok: false; reason: string };

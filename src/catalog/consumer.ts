@@ -154,6 +154,9 @@ export class CatalogConsumer {
       return;
     }
     const { event } = parsed;
+    if (delivery.messageId !== undefined || delivery.producer !== undefined) {
+      event.source = { message_id: delivery.messageId, producer: delivery.producer };
+    }
     const lane = this.#lanes.get(event.product_id);
     if (lane) {
       lane.push({ event, delivery });

@@ -1,6 +1,8 @@
 import { ErrorCode } from '../codes.js';
 import { HubcastError } from '../errors.js';
 import { sqlState, type Database } from '../store/database.js';
+import type { ChangeSource } from './change-event.js';
+import { EventLog } from './event-log.js';
 import { PRODUCT_COLUMNS, toProduct, type Product, type ProductRow } from './product.js';
 
 /** A product change event as carried by the broker (docs/protocol.md, "Change events"). */
@@ -9,6 +11,8 @@ export interface ProductChange {
   product_id: number;
   changes: { price?: number; stock?: number };
   occurred_at: string;
+  /** Provenance for the event log (broker message id, producer); absent when unknown. */
+  source?: ChangeSource;
 }
 
 export type ApplyResult =
@@ -58,9 +62,12 @@ export function isProductId(id: unknown): id is number {
 /** The catalog's only door to SQL. */
 export class CatalogRepository {
   readonly #db: Database;
+  /** The event log's reads (its writes are the apply statement below and the seed). */
+  readonly log: EventLog;
 
   constructor(db: Database) {
     this.#db = db;
+    this.log = new EventLog(db);
   }
 
   async list(): Promise<Product[]> {
@@ -167,17 +174,19 @@ export class CatalogRepository {
 
   /** Events of distinct products and event ids: one statement. */
   async #applyGroup(events: readonly ProductChange[]): Promise<Array<ApplyResult | Error>> {
-    // One statement, one round trip: the inserts into applied_events and the
-    // product updates commit together or not at all. The EXISTS guard keeps an
-    // unknown product from tripping the foreign key (it is an answer,
-    // unknown_product, not an error); a conflict on event_id means applied
-    // before. Inserts go in event_id order, so two statements holding copies
-    // of the same ids wait for each other instead of deadlocking. Distinct
-    // products: UPDATE … FROM would apply only one of two rows joining one product.
+    // One statement, one round trip: the inserts into applied_events, the
+    // product updates and their event-log rows commit together or not at all,
+    // so the log holds a row exactly when a change was applied. The EXISTS
+    // guard keeps an unknown product from tripping the foreign key (it is an
+    // answer, unknown_product, not an error); a conflict on event_id means
+    // applied before, and then nothing is updated or logged. Inserts go in
+    // event_id order, so two statements holding copies of the same ids wait
+    // for each other instead of deadlocking. Distinct products: UPDATE … FROM
+    // would apply only one of two rows joining one product.
     const rows = await this.#db.query<ProductRow & { applied_event_id: string }>(
       `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[])
-             AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock)
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[], $6::text[], $7::text[])
+             AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer)
        ),
        claimed AS (
          INSERT INTO applied_events (event_id, product_id, occurred_at)
@@ -186,21 +195,33 @@ export class CatalogRepository {
           ORDER BY in_event_id
          ON CONFLICT (event_id) DO NOTHING
          RETURNING event_id AS claimed_event_id
+       ),
+       updated AS (
+         UPDATE products
+            SET price = COALESCE(in_price, price),
+                stock = COALESCE(in_stock, stock),
+                version = version + 1,
+                updated_at = now()
+           FROM claimed JOIN input ON in_event_id = claimed_event_id
+          WHERE id = in_product_id
+      RETURNING claimed_event_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer, ${PRODUCT_COLUMNS}
+       ),
+       logged AS (
+         INSERT INTO product_events (product_id, version, kind, event_id, changes, price, stock, occurred_at, applied_at, message_id, producer)
+         SELECT id, version, 'changed', claimed_event_id, jsonb_strip_nulls(jsonb_build_object('price', in_price, 'stock', in_stock)),
+                price, stock, in_occurred_at, updated_at, in_message_id, in_producer
+           FROM updated
+          ORDER BY id
        )
-       UPDATE products
-          SET price = COALESCE(in_price, price),
-              stock = COALESCE(in_stock, stock),
-              version = version + 1,
-              updated_at = now()
-         FROM claimed JOIN input ON in_event_id = claimed_event_id
-        WHERE id = in_product_id
-    RETURNING claimed_event_id::text AS applied_event_id, ${PRODUCT_COLUMNS}`,
+     SELECT claimed_event_id::text AS applied_event_id, ${PRODUCT_COLUMNS} FROM updated`,
       [
         events.map((e) => e.event_id),
         events.map((e) => e.product_id),
         events.map((e) => e.occurred_at),
         events.map((e) => e.changes.price ?? null),
         events.map((e) => e.changes.stock ?? null),
+        events.map((e) => e.source?.message_id ?? null),
+        events.map((e) => e.source?.producer ?? null),
       ],
     );
     const applied = new Map(rows.map((r) => [r.applied_event_id.toLowerCase(), r]));

@@ -47,6 +47,13 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
       const p = i * 4;
       return `($${p + 1}::int, $${p + 2}::bytea, $${p + 3}::text, $${p + 4}::text)`;
     });
+    // Each product's log starts here: a rebuild from the log alone yields the seeded state too.
+    await tx.query(
+      `INSERT INTO product_events (product_id, version, kind, changes, price, stock, applied_at)
+       SELECT id, version, 'created', jsonb_build_object('name', name, 'price', price, 'stock', stock), price, stock, updated_at
+         FROM products WHERE id = ANY($1::int[]) ORDER BY id`,
+      [sorted],
+    );
     await tx.query(`INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ${tuples.join(', ')}`, params);
     return rows.length;
   });

@@ -60,6 +60,8 @@ export interface Config {
   sseHeartbeatMs: number;
   sseRetryMs: number;
   allowedOrigins: '*' | string[];
+  /** Days of event log kept; 0 = forever (EVENT_LOG_RETENTION_DAYS). */
+  eventLogRetentionDays: number;
   maxBodyBytes: number;
   uploadMaxBytes: number;
   /** Channel announcing uploads (UPLOAD_CHANNEL). */
@@ -191,6 +193,7 @@ function fromEnv(e: Env): Config {
     presenceTtlMs: e.PRESENCE_TTL_MS,
     chatRateLimit: e.CHAT_RATE_LIMIT,
     chatRateBurst: e.CHAT_RATE_BURST,
+    eventLogRetentionDays: e.EVENT_LOG_RETENTION_DAYS,
   };
 }
 

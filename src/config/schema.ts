@@ -205,6 +205,11 @@ export const envSchema = z.object({
   CHAT_RATE_LIMIT: int(0, 100_000).default(5),
   /** Chat posts one user may make at once before CHAT_RATE_LIMIT applies. */
   CHAT_RATE_BURST: int(1, 100_000).default(20),
+  /**
+   * Days of event log kept (docs/event-log.md); older rows are compacted hourly into each product's
+   * baseline state. 0 = kept forever.
+   */
+  EVENT_LOG_RETENTION_DAYS: int(0, 36_500).default(0),
 });
 
 export type Env = z.infer<typeof envSchema>;

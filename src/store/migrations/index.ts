@@ -1,4 +1,5 @@
 import * as m001 from './001_initial.js';
+import * as m002 from './002_event_log.js';
 
 /**
  * Every migration, in order. SQL lives in .ts modules so `tsc` carries it into
@@ -11,4 +12,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const migrations: readonly Migration[] = [m001];
+export const migrations: readonly Migration[] = [m001, m002];

@@ -4,6 +4,7 @@ import { ErrorCode } from '../../codes.js';
 import { productJsonSchema } from '../../catalog/product.js';
 import { isProductId, type CatalogRepository } from '../../catalog/repository.js';
 import { HubcastError, badRequest, errorBody, notFound } from '../../errors.js';
+import { eventLogRoutes, parseStateQuery } from './event-log-routes.js';
 
 export interface CatalogRoutesOptions {
   repository: CatalogRepository;
@@ -15,7 +16,8 @@ export interface CatalogRoutesOptions {
 const DEFAULT_PHOTO_CACHE_CONTROL = 'public, max-age=60';
 
 /**
- * `GET /api/products`, `GET /api/products/:id`, `GET /api/products/:id/photo`
+ * `GET /api/products`, `GET /api/products/:id` (`?version=` / `?at=`: a past state),
+ * `GET /api/products/:id/photo`, and the event log's routes (event-log-routes.ts)
  * (docs/protocol.md, "HTTP endpoints"). Register with `app.register(catalogRoutes, { repository, photos })`.
  * Errors answer `{"error": {"code", "message"}}`.
  */
@@ -42,16 +44,21 @@ export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutes
     async () => repository.list(),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: Record<string, string | string[] | undefined> }>(
     '/api/products/:id',
     { schema: { response: { 200: productJsonSchema } } },
     async (request) => {
       const id = parseId(request.params.id);
+      const state = parseStateQuery(request.query);
+      if (state.kind === 'version') return repository.log.productAtVersion(id, state.version);
+      if (state.kind === 'at') return repository.log.productAt(id, state.at);
       const product = await repository.get(id);
       if (!product) throw notFound(`product ${id} not found`);
       return product;
     },
   );
+
+  await app.register(eventLogRoutes, { log: repository.log, parseId });
 
   app.get<{ Params: { id: string } }>('/api/products/:id/photo', async (request, reply) => {
     const id = parseId(request.params.id);
