@@ -81,7 +81,15 @@ export const envSchema = z.object({
    * closed with 1008.
    */
   WS_RATE_BURST: int(1, 1_000_000).default(200),
-  JWT_SECRET: z.string().min(1).optional(),
+  /**
+   * HS256 secret. At least 32 bytes (RFC 7518 §3.2: the key as long as the hash): a short
+   * secret can be brute-forced from one token, so it is refused at start.
+   */
+  JWT_SECRET: z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s) >= 32, { message: 'must be at least 32 bytes (e.g. `openssl rand -hex 32`)' })
+    .optional(),
   /**
    * Public key for RS256, PS256, ES256 or EdDSA tokens (and their 384/512 kin): PEM inline (`\n` escapes allowed) or
    * the path of a PEM file. Auth is on when this, JWT_SECRET or JWT_JWKS_FILE is set.
