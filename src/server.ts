@@ -19,6 +19,7 @@ import { OriginPolicy } from './transports/http/cors.js';
 import { ConnectionGate } from './transports/connection-gate.js';
 import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
+import { createIdempotencyStore } from './transports/http/idempotency.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
 import { rejectSocket } from './transports/http/reject.js';
@@ -133,7 +134,8 @@ export class Gateway {
     this.app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head));
 
     const stats = () => this.stats();
-    realtimeRoutes(this.app, { hub: this.hub, apiKey: config.apiKey, stats });
+    const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
+    this.components.push(realtimeRoutes(this.app, { hub: this.hub, apiKey: config.apiKey, stats, idempotency, clustered: this.bus !== null, logger: this.log }));
     presenceRoutes(this.app, { presence: this.presence, apiKey: config.apiKey });
     const metrics = createMetrics(stats);
     this.app.get('/healthz', async () => ({ status: 'ok' }));

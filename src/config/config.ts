@@ -48,6 +48,8 @@ export interface Config {
   /** Channel patterns with presence; empty = presence off. */
   presenceChannels: string[];
   presenceTtlMs: number;
+  /** Seconds an Idempotency-Key is remembered. */
+  idempotencyTtlS: number;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -140,6 +142,7 @@ function fromEnv(e: Env): Config {
     redisPrefix: e.REDIS_PREFIX,
     presenceChannels: e.PRESENCE_CHANNELS,
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
   };
 }
 

@@ -158,6 +158,8 @@ export const envSchema = z.object({
     .default([]),
   /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
   PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),
+  /** Seconds an Idempotency-Key of the server API is remembered (a repeat within it publishes nothing). */
+  IDEMPOTENCY_TTL_S: int(1, 7 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof envSchema>;
