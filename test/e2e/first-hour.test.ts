@@ -106,6 +106,8 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     await until(() => healthy(url), 20_000, '/healthz');
     console.log(`[first-hour] fresh clone to /healthz in ${Date.now() - started} ms`);
     assert.doesNotMatch(sh.stderr + sh.stdout, /EBADENGINE/);
+    const twice = sh.stdout.split('\n').filter((l) => (l.match(/"name":/g) ?? []).length > 1);
+    assert.deepEqual(twice, [], 'log lines with the key "name" twice');
     const product = JSON.parse(await firstEvent(`${url}/realtime/events?channels=products`, 'product.updated', 20_000));
     assert.equal(typeof product.id, 'number');
     assert.equal(typeof product.version, 'number');
