@@ -78,7 +78,8 @@ async function main(argv: string[]): Promise<void> {
       }
       const address = await gateway.listen();
       const url = `http://${urlHost(config.host)}:${address.port}`;
-      log.info({ mode: command, url, ...describeMode(config) }, `hubcast ${command} listening on ${url}: ${summary(config, url)}`);
+      // The message stays fixed (scripts wait for it); the fields say how this process runs.
+      log.info({ mode: command, url, ...describeMode(config), summary: summary(config, url) }, 'hubcast gateway listening');
       onShutdown(log, () => gateway.close());
       return;
     }

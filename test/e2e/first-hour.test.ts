@@ -102,7 +102,7 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     const started = Date.now();
     const sh = new TestProcess('readme line', 'sh', ['-c', line], env, repo);
     procs.push(sh);
-    await sh.until(() => sh.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('listening on')), 200_000, 'the start-up line');
+    await sh.until(() => sh.logs.find((r) => r.msg === 'hubcast gateway listening'), 200_000, 'the start-up line');
     await until(() => healthy(url), 20_000, '/healthz');
     console.log(`[first-hour] fresh clone to /healthz in ${Date.now() - started} ms`);
     assert.doesNotMatch(sh.stderr + sh.stdout, /EBADENGINE/);
@@ -112,7 +112,7 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     assert.equal(typeof product.id, 'number');
     assert.equal(typeof product.version, 'number');
 
-    const gatewayPid = Number(sh.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('listening on'))!.pid);
+    const gatewayPid = Number(sh.logs.find((r) => r.msg === 'hubcast gateway listening')!.pid);
     const npm = childrenOf(sh.pid);
     assert.equal(npm.length, 1, `one npm under sh, got ${npm}`);
     process.kill(npm[0], 'SIGTERM');
@@ -128,7 +128,7 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     const url2 = `http://127.0.0.1:${port2}`;
     const npx = new TestProcess('npx hubcast gateway', 'npx', ['hubcast', 'gateway'], { ...authEnv, PORT: String(port2), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data2') }, repo);
     procs.push(npx);
-    const listening = await npx.until(() => npx.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('listening on')), 60_000, 'the gateway start-up line');
+    const listening = await npx.until(() => npx.logs.find((r) => r.msg === 'hubcast gateway listening'), 60_000, 'the gateway start-up line');
     assert.equal(listening.auth, 'on');
     const refused = await fetch(`${url2}/realtime/events?channels=orders`);
     assert.equal(refused.status, 401);
