@@ -199,6 +199,12 @@ export class SSEClient {
 
   /** 401/403: a refusal. A new token reconnects now; otherwise wait the backoff cap. */
   private refused(status: 401 | 403): void {
+    // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
+    if (this.attempt >= this.options.maxReconnectAttempts) {
+      this.shutdown(`gave up after ${this.attempt} attempts: refused ${status}`, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the stream (${status})`));
+      return;
+    }
+    this.attempt++;
     const refusedToken = this.token;
     const generation = ++this.generation;
     // A getToken that hands out a new but still refused token each time must not make a loop.

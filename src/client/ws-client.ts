@@ -407,6 +407,12 @@ export class WSClient {
 
   /** The upgrade was refused 401/403. A new token reconnects now; otherwise wait the backoff cap. */
   private refused(status: number): void {
+    // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
+    if (this.attempt >= this.options.maxReconnectAttempts) {
+      this.stop(`gave up after ${this.attempt} attempts: refused ${status}`, 1006, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the connection (${status})`));
+      return;
+    }
+    this.attempt++;
     const refusedToken = this.token;
     const generation = this.generation;
     // A getToken that hands out a new but still refused token each time must not make a loop.
