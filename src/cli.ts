@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { createLogger, type Logger } from './logger.js';
@@ -122,6 +122,8 @@ function holdPort(config: Config): Promise<Server | null> {
     const server = createServer((socket) => {
       socket.on('error', () => undefined);
       socket.end(STARTING_RESPONSE);
+      held.add(socket);
+      socket.once('close', () => held.delete(socket));
     });
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE' ? new Error(`listen EADDRINUSE: ${config.host}:${config.port} is in use (another hubcast? stop it, or set PORT)`) : err);
@@ -130,8 +132,15 @@ function holdPort(config: Config): Promise<Server | null> {
   });
 }
 
+/** Connections the holding server answered: a peer that never closes its side must not keep the port. */
+const held = new Set<Socket>();
+
 function release(server: Server | null): Promise<void> {
-  return new Promise((resolve) => (server === null ? resolve() : server.close(() => resolve())));
+  return new Promise((resolve) => {
+    if (server === null) return resolve();
+    server.close(() => resolve());
+    for (const socket of held) socket.destroy();
+  });
 }
 
 function urlHost(host: string): string {
