@@ -3,11 +3,14 @@
 # PostgreSQL 15, Redis and RabbitMQ (with the management plugin), all on loopback,
 # all state under one directory, no systemd.
 #
-#   bash scripts/services.sh start   [redis|postgres|rabbitmq ...]   (default: all three)
+#   bash scripts/services.sh start   [--adopt] [redis|postgres|rabbitmq ...]   (default: all three)
+#                                    a service already running on its port is refused unless --adopt
+#                                    (HUBCAST_SERVICES_ADOPT=1): then it is used, and `stop` stops it
 #   bash scripts/services.sh stop    [service ...]
 #   bash scripts/services.sh restart [service ...]
 #   bash scripts/services.sh status  [service ...]   exit 0 only when every named service is healthy
-#   bash scripts/services.sh env                     shell `export` lines for the tests
+#   bash scripts/services.sh env                     shell `export` lines for the tests (HUBCAST_TEST_*)
+#   bash scripts/services.sh env --app               the same URLs as DATABASE_URL, BROKER_URL, REDIS_URL for hubcast
 #   bash scripts/services.sh tools                   install the test clients: chromium, nginx (when missing)
 #
 # Environment (defaults in brackets):
@@ -19,7 +22,7 @@
 #   HUBCAST_SERVICES_TIMEOUT [90]  seconds to wait for a service to become healthy
 #   HUBCAST_SERVICES_STALE_MINUTES [120]  `start` drops test databases/vhosts older than this
 #
-# Idempotent: `start` reuses a healthy running instance; `stop` on a stopped service is a no-op.
+# `start --adopt` reuses a healthy running instance; `stop` on a stopped service is a no-op.
 # Concurrent invocations are serialized with a lock file, so parallel test runs may all call `start`.
 set -euo pipefail
 
@@ -38,6 +41,7 @@ CTL_PORT_MIN=${HUBCAST_RABBITMQ_CTL_PORT_MIN:-55675}
 CTL_PORT_MAX=${HUBCAST_RABBITMQ_CTL_PORT_MAX:-55685}
 EPMD_PORT=${HUBCAST_EPMD_PORT:-4369}
 TIMEOUT=${HUBCAST_SERVICES_TIMEOUT:-90}
+ADOPT=${HUBCAST_SERVICES_ADOPT:-0}
 
 PG_BIN=/usr/lib/postgresql/15/bin
 RABBIT_BIN=/usr/lib/rabbitmq/bin
@@ -163,7 +167,7 @@ postgres_install() {
 }
 
 postgres_start() {
-  if postgres_healthy; then log "postgres: already running on 127.0.0.1:$PG_PORT"; return 0; fi
+  if postgres_healthy; then adopt_or_die postgres "127.0.0.1:$PG_PORT"; return 0; fi
   postgres_install
   install -d -m 0755 -o postgres -g postgres "$PG_DIR" "$PG_RUN"
   if [[ ! -s $PG_DATA/PG_VERSION ]]; then
@@ -228,7 +232,7 @@ REDIS_LOG="$REDIS_DIR/redis.log"
 redis_healthy() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }
 
 redis_start() {
-  if command -v redis-cli >/dev/null && redis_healthy; then log "redis: already running on 127.0.0.1:$REDIS_PORT"; return 0; fi
+  if command -v redis-cli >/dev/null && redis_healthy; then adopt_or_die redis "127.0.0.1:$REDIS_PORT"; return 0; fi
   command -v redis-server >/dev/null || apt_install redis-server
   install -d -m 0755 "$REDIS_DIR"
   if port_open "$REDIS_PORT"; then die "redis: port $REDIS_PORT is taken by another process (set HUBCAST_REDIS_PORT)"; fi
@@ -352,7 +356,7 @@ EOF
 }
 
 rabbitmq_start() {
-  if rabbitmq_healthy; then log "rabbitmq: already running on 127.0.0.1:$AMQP_PORT (management $MGMT_PORT)"; return 0; fi
+  if rabbitmq_healthy; then adopt_or_die rabbitmq "127.0.0.1:$AMQP_PORT (management $MGMT_PORT)"; return 0; fi
   rabbitmq_install
   rabbitmq_write_config
   rabbit_env
@@ -437,17 +441,26 @@ rabbitmq_status() {
 # ---------------------------------------------------------------- commands
 
 services_from_args() {
-  if (( $# == 0 )); then SERVICES=("${ALL_SERVICES[@]}"); return; fi
   SERVICES=()
   local s
   for s in "$@"; do
     case $s in
+      --adopt) ADOPT=1 ;;
       postgres|postgresql|pg) SERVICES+=(postgres) ;;
       redis) SERVICES+=(redis) ;;
       rabbitmq|rabbit|amqp) SERVICES+=(rabbitmq) ;;
       *) die "unknown service '$s' (expected: redis, postgres, rabbitmq)" ;;
     esac
   done
+  (( ${#SERVICES[@]} )) || SERVICES=("${ALL_SERVICES[@]}")
+}
+
+# A healthy service already on the port was started by someone else (or an earlier `start`):
+# using it means a later `stop` stops it for them too, so it takes --adopt.
+adopt_or_die() {
+  local name=$1 where=$2
+  if [[ $ADOPT == 1 ]]; then log "$name: already running on $where; adopting it (--adopt)"; return 0; fi
+  die "$name: already running on $where, not started by this command. Use it with --adopt (then 'stop' stops it for everyone), or run your own set on other ports and a directory of your own: HUBCAST_SERVICES_DIR=/tmp/hc-mine HUBCAST_PG_PORT=... HUBCAST_REDIS_PORT=... HUBCAST_AMQP_PORT=... (see --help)"
 }
 
 # Services that must be installed, collected first so apt runs once for all of them.
@@ -522,6 +535,16 @@ cmd_status() {
 }
 
 cmd_env() {
+  if [[ ${1:-} == --app ]]; then
+    # The names the gateway and the generator read.
+    cat <<EOF
+export DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/hubcast
+export BROKER_URL=amqp://guest:guest@127.0.0.1:$AMQP_PORT
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+EOF
+    return
+  fi
+  [[ -z ${1:-} ]] || die "env: unknown option '$1' (expected --app or nothing)"
   cat <<EOF
 export HUBCAST_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/hubcast
 export HUBCAST_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
@@ -552,7 +575,7 @@ case $cmd in
   stop) cmd_stop "$@" ;;
   restart) cmd_restart "$@" ;;
   status) cmd_status "$@" ;;
-  env) cmd_env ;;
+  env) cmd_env "$@" ;;
   tools) cmd_tools ;;
   -h|--help|help) usage ;;
   '') usage ;;

@@ -24,7 +24,8 @@ stop_services() {
 # Installed before start so a half-started set of services is torn down too.
 trap stop_services EXIT
 
-bash scripts/services.sh start
+# --adopt: services already running (checked above) are used and left running.
+bash scripts/services.sh start --adopt
 bash scripts/services.sh tools
 eval "$(bash scripts/services.sh env)"
 node scripts/run-tests.mjs "$@"

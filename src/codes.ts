@@ -45,6 +45,12 @@ export const ErrorCode = {
   /** A chat post that is empty, too long or malformed: nothing was stored. */
   invalidMessage: 'invalid_message',
   internal: 'internal_error',
+  /** A dependency the request needs (the cluster bus) is down: retry after `Retry-After`. */
+  unavailable: 'unavailable',
+  /** A request with this Idempotency-Key is still running: retry after `Retry-After`. */
+  idempotencyKeyInUse: 'idempotency_key_in_use',
+  /** This Idempotency-Key came with a different request body: use a new key. */
+  idempotencyKeyReused: 'idempotency_key_reused',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -3,48 +3,104 @@ import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 export type StatsSnapshot = () => Record<string, unknown>;
 
 /**
- * Prometheus metrics. Gauges read the live stats on scrape, so the hot path
- * keeps plain counters and pays nothing for metrics.
+ * Every numeric `/realtime/stats` field and its metric: `counter` for totals
+ * that only grow (`_total` names), `gauge` for current values. A stats field
+ * missing here is a field operators cannot alert on; the metrics test checks
+ * that none is missing.
+ */
+export const STAT_METRICS: Record<string, { name: string; help: string; kind: 'counter' | 'gauge' }> = {
+  websocket_count: { name: 'hubcast_websocket_connections', help: 'Open WebSocket connections', kind: 'gauge' },
+  sse_count: { name: 'hubcast_sse_connections', help: 'Open SSE connections', kind: 'gauge' },
+  connections: { name: 'hubcast_connections', help: 'Open WebSocket + SSE connections', kind: 'gauge' },
+  channels: { name: 'hubcast_channels', help: 'Channels with at least one local subscriber', kind: 'gauge' },
+  history_channels: { name: 'hubcast_history_channels', help: 'Channels with history kept in memory', kind: 'gauge' },
+  client_addresses: { name: 'hubcast_client_addresses', help: 'Distinct client addresses holding connections', kind: 'gauge' },
+  uptime_seconds: { name: 'hubcast_uptime_seconds', help: 'Seconds since this gateway started', kind: 'gauge' },
+  messages_in: { name: 'hubcast_messages_in_total', help: 'Frames received from clients', kind: 'counter' },
+  messages_out: { name: 'hubcast_messages_out_total', help: 'Deliveries written to clients', kind: 'counter' },
+  publications: { name: 'hubcast_publications_total', help: 'Events published to channels', kind: 'counter' },
+  slow_clients_dropped: { name: 'hubcast_slow_clients_dropped_total', help: 'Connections dropped for a full outgoing buffer', kind: 'counter' },
+  connections_refused_limit: { name: 'hubcast_connections_refused_limit_total', help: 'Connections refused at REALTIME_MAX_CONNECTIONS (503)', kind: 'counter' },
+  connections_refused_per_ip: { name: 'hubcast_connections_refused_per_ip_total', help: 'Connections refused at REALTIME_MAX_CONNECTIONS_PER_IP (429)', kind: 'counter' },
+  auth_failures: { name: 'hubcast_auth_failures_total', help: 'Upgrades and streams refused 401', kind: 'counter' },
+  token_expired_closes: { name: 'hubcast_token_expired_closes_total', help: 'Connections ended because their token expired', kind: 'counter' },
+  token_refreshes: { name: 'hubcast_token_refreshes_total', help: 'Tokens replaced on a live WS connection (refresh command)', kind: 'counter' },
+  rate_limited_frames: { name: 'hubcast_rate_limited_frames_total', help: 'WS frames refused by the per-connection rate limit', kind: 'counter' },
+  rate_limit_closes: { name: 'hubcast_rate_limit_closes_total', help: 'WS connections closed 1008 for exceeding the rate limit', kind: 'counter' },
+  webrtc_signals_relayed: { name: 'hubcast_webrtc_signals_relayed_total', help: 'WebRTC signals relayed to a peer', kind: 'counter' },
+  bus_catch_ups: { name: 'hubcast_bus_catch_ups_total', help: 'Cluster bus gaps caught up from durable history', kind: 'counter' },
+  bus_catch_up_failures: { name: 'hubcast_bus_catch_up_failures_total', help: 'Channels a bus catch-up could not prove complete (subscribers told recovery_failed)', kind: 'counter' },
+  recovery_failed_notices: { name: 'hubcast_recovery_failed_notices_total', help: 'recovery_failed notices sent to connected clients after a failed catch-up', kind: 'counter' },
+  connection_slots: { name: 'hubcast_connection_slots', help: 'Connection slots held (open WS + SSE connections and handshakes in progress)', kind: 'gauge' },
+  handler_errors: { name: 'hubcast_handler_errors_total', help: 'Exceptions a socket, upgrade or request handler threw, contained by the guard (0 when healthy)', kind: 'counter' },
+  rate_limited_frames_bytes: { name: 'hubcast_rate_limited_frames_bytes_total', help: 'WS frames refused by the per-connection byte budget', kind: 'counter' },
+  webrtc_signals_limited: { name: 'hubcast_webrtc_signals_limited_total', help: 'WebRTC signals refused by the size or rate limit', kind: 'counter' },
+  publish_unavailable: { name: 'hubcast_publish_unavailable_total', help: 'Server API publishes answered 503 because the cluster bus was down', kind: 'counter' },
+  idempotent_replays: { name: 'hubcast_idempotent_replays_total', help: 'Server API publishes answered from an earlier request with the same Idempotency-Key', kind: 'counter' },
+  events_received: { name: 'hubcast_events_received_total', help: 'Broker events received by the consumer', kind: 'counter' },
+  events_applied: { name: 'hubcast_events_applied_total', help: 'Broker events applied to the database', kind: 'counter' },
+  events_duplicate: { name: 'hubcast_events_duplicate_total', help: 'Broker events whose event_id was applied already', kind: 'counter' },
+  events_dead_lettered: { name: 'hubcast_events_dead_lettered_total', help: 'Broker events sent to catalog.dead', kind: 'counter' },
+  events_retried: { name: 'hubcast_events_retried_total', help: 'Broker events retried after a failed apply', kind: 'counter' },
+  events_apply_errors: { name: 'hubcast_events_apply_errors_total', help: 'Database applies that failed', kind: 'counter' },
+  events_publish_failed: { name: 'hubcast_events_publish_failed_total', help: 'Applied events whose publication to clients failed', kind: 'counter' },
+  events_republished: { name: 'hubcast_events_republished_total', help: 'Applied events published again after a failed publication', kind: 'counter' },
+  events_in_flight: { name: 'hubcast_events_in_flight', help: 'Broker events received and not yet acknowledged', kind: 'gauge' },
+  photo_cache_hits: { name: 'hubcast_photo_cache_hits_total', help: 'Product photos served from the cache', kind: 'counter' },
+  photo_cache_misses: { name: 'hubcast_photo_cache_misses_total', help: 'Product photos rendered because the cache missed', kind: 'counter' },
+  generator_sent: { name: 'hubcast_generator_sent_total', help: 'Change events the generator published', kind: 'counter' },
+  generator_confirmed: { name: 'hubcast_generator_confirmed_total', help: 'Generator events the broker confirmed', kind: 'counter' },
+  generator_pending: { name: 'hubcast_generator_pending', help: 'Generator events awaiting the broker confirm', kind: 'gauge' },
+  generator_failed: { name: 'hubcast_generator_failed_total', help: 'Generator events the broker refused or lost', kind: 'counter' },
+  generator_skipped: { name: 'hubcast_generator_skipped_total', help: 'Generator ticks skipped while too many events were pending', kind: 'counter' },
+};
+
+/** Numeric stats fields that are not metrics of their own: `max_connections` is `hubcast_limit{limit="max_connections"}`. */
+export const STATS_NOT_METRICS = new Set(['max_connections']);
+
+/**
+ * Prometheus metrics. Every metric reads the live stats on scrape, so the hot
+ * path keeps plain counters and pays nothing for metrics.
  */
 export function createMetrics(stats: StatsSnapshot): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hubcast_process_' });
-  const num = (key: string) => Number(stats()[key] ?? 0);
-  const gauge = (name: string, help: string, key: string) =>
-    new Gauge({ name, help, registers: [registry], collect() { this.set(num(key)); } });
-  const counter = (name: string, help: string, key: string) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        // Counters mirror monotonic totals kept elsewhere: set by difference.
-        const target = num(key);
-        const current = (this as unknown as { hashMap: Record<string, { value: number }> }).hashMap['']?.value ?? 0;
-        if (target > current) this.inc(target - current);
-      },
-    });
-  gauge('hubcast_websocket_connections', 'Open WebSocket connections', 'websocket_count');
-  gauge('hubcast_sse_connections', 'Open SSE connections', 'sse_count');
-  gauge('hubcast_channels', 'Channels with at least one local subscriber', 'channels');
-  counter('hubcast_messages_in_total', 'Frames received from clients', 'messages_in');
-  counter('hubcast_messages_out_total', 'Deliveries written to clients', 'messages_out');
-  counter('hubcast_publications_total', 'Events published to channels', 'publications');
-  counter('hubcast_bus_catch_ups_total', 'Cluster bus gaps caught up from durable history', 'bus_catch_ups');
-  counter('hubcast_bus_catch_up_failures_total', 'Channels a bus catch-up could not prove complete (subscribers told recovery_failed)', 'bus_catch_up_failures');
-  counter('hubcast_recovery_failed_notices_total', 'recovery_failed notices sent to connected clients after a failed catch-up', 'recovery_failed_notices');
-  counter('hubcast_slow_clients_dropped_total', 'Connections dropped for a full outgoing buffer', 'slow_clients_dropped');
-  counter('hubcast_events_applied_total', 'Broker events applied to the database', 'events_applied');
-  counter('hubcast_events_dead_lettered_total', 'Broker events sent to catalog.dead', 'events_dead_lettered');
-  counter('hubcast_connections_refused_limit_total', 'Connections refused at REALTIME_MAX_CONNECTIONS (503)', 'connections_refused_limit');
-  counter('hubcast_connections_refused_per_ip_total', 'Connections refused at REALTIME_MAX_CONNECTIONS_PER_IP (429)', 'connections_refused_per_ip');
-  gauge('hubcast_client_addresses', 'Distinct client addresses holding connections', 'client_addresses');
-  gauge('hubcast_connection_slots', 'Connection slots held (open WS + SSE connections and handshakes in progress)', 'connection_slots');
-  counter('hubcast_handler_errors_total', 'Exceptions a socket, upgrade or request handler threw, contained by the guard (0 when healthy)', 'handler_errors');
-  counter('hubcast_auth_failures_total', 'Upgrades and streams refused 401', 'auth_failures');
-  counter('hubcast_token_expired_closes_total', 'Connections ended because their token expired', 'token_expired_closes');
-  counter('hubcast_rate_limited_frames_total', 'WS frames refused by the per-connection rate limit', 'rate_limited_frames');
-  counter('hubcast_rate_limit_closes_total', 'WS connections closed 1008 for exceeding the rate limit', 'rate_limit_closes');
+  // One stats snapshot per scrape, not one per metric.
+  let snapshot: Record<string, unknown> = {};
+  let takenAt = -1;
+  const num = (key: string) => {
+    const now = Date.now();
+    if (now !== takenAt) {
+      snapshot = stats();
+      takenAt = now;
+    }
+    return Number(snapshot[key] ?? 0);
+  };
+  for (const [key, m] of Object.entries(STAT_METRICS)) {
+    if (m.kind === 'gauge') {
+      new Gauge({ name: m.name, help: m.help, registers: [registry], collect() { this.set(num(key)); } });
+    } else {
+      new Counter({
+        name: m.name,
+        help: m.help,
+        registers: [registry],
+        collect() {
+          // Counters mirror monotonic totals kept elsewhere: set by difference.
+          const target = num(key);
+          const current = (this as unknown as { hashMap: Record<string, { value: number }> }).hashMap['']?.value ?? 0;
+          if (target > current) this.inc(target - current);
+        },
+      });
+    }
+  }
+  new Gauge({
+    name: 'hubcast_cluster',
+    help: '1 when this node is on a cluster bus (REDIS_URL), else 0',
+    registers: [registry],
+    collect() {
+      this.set(stats().cluster === true ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'hubcast_limit',
     help: 'Configured limits (0 = off where the variable allows it)',

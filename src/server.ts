@@ -22,6 +22,7 @@ import { makeServerApiGuard } from './transports/http/api-key.js';
 import { ConnectionGate } from './transports/connection-gate.js';
 import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
+import { createIdempotencyStore } from './transports/http/idempotency.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
 import { rejectSocket, sendError } from './transports/http/reject.js';
@@ -151,7 +152,10 @@ export class Gateway {
     const stats = () => this.stats();
     const apiGuard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
-    realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats });
+    const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
+    this.components.push(
+      realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
+    );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
     presenceRoutes(this.app, {

@@ -44,7 +44,7 @@ export function useServices(options: { private: boolean; need: string[]; service
   const script = join(ROOT, 'scripts/services.sh');
   const services = options.services ?? [];
   process.stderr.write(`[bench] starting services (scripts/services.sh start ${services.join(' ')})\n`);
-  execFileSync('bash', [script, 'start', ...services], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [script, 'start', '--adopt', ...services], { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = execFileSync('bash', [script, 'env'], { encoding: 'utf8' });
   for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) process.env[m[1]] = m[2].replace(/^['"]|['"]$/g, '');
 }

@@ -42,6 +42,11 @@ export class SSEClient {
   private generation = 0;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The token the current stream was opened with: a refused one is not retried as is. */
+  private token: string | null = null;
+  /** Set by setToken(): used once by the next attempt instead of getToken/token. */
+  private givenToken: string | null = null;
+  private lastRefusedAt = -Infinity;
   private readyWaiter!: { resolve(): void; reject(err: Error): void };
 
   /**
@@ -121,12 +126,14 @@ export class SSEClient {
       return;
     }
     try {
-      token = this.options.getToken ? await this.options.getToken() : this.options.token;
+      token = this.givenToken ?? (this.options.getToken ? await this.options.getToken() : this.options.token);
     } catch (err) {
       if (generation === this.generation) this.retry(`getToken failed: ${(err as Error).message}`);
       return;
     }
     if (generation !== this.generation) return;
+    this.givenToken = null;
+    this.token = token ?? null;
     const url = new URL(this.url);
     if (token) url.searchParams.set('token', token);
     if (this._lastEventId !== null) url.searchParams.set('last_event_id', this._lastEventId);
@@ -143,17 +150,90 @@ export class SSEClient {
       if (this.es === es) this.system(e);
     });
     for (const name of this.listenedNames()) this.attach(es, name);
-    es.onerror = () => {
+    es.onerror = (e: { code?: unknown; message?: unknown } | undefined) => {
       if (this.es !== es) return;
       if (es.readyState === CLOSED) {
         // The native reconnect gave up (an HTTP error, a wrong content type).
         this.es = null;
         es.close();
-        this.retry('stream failed and was not retried by EventSource');
+        void this.failed(generation, url.toString(), typeof e?.code === 'number' ? e.code : undefined);
       } else if (es.readyState === CONNECTING) {
         this.setState('reconnecting', 'stream dropped; EventSource reconnects');
       }
     };
+  }
+
+  /**
+   * Hand the client a new token (after a login, a refresh): used by the next
+   * attempt; a client that is `unauthorized` or `forbidden` reconnects at once.
+   */
+  setToken(token: string): void {
+    this.givenToken = token;
+    if ((this._state === 'unauthorized' || this._state === 'forbidden') && this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      void this.open();
+    }
+  }
+
+  /**
+   * The stream failed for good. The `eventsource` package tells the HTTP status;
+   * a browser's EventSource does not, so one GET of the same URL asks (failures only).
+   */
+  private async failed(generation: number, url: string, status: number | undefined): Promise<void> {
+    if (status === undefined && typeof fetch === 'function') {
+      const abort = new AbortController();
+      try {
+        const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort.signal, credentials: this.options.withCredentials ? 'include' : 'same-origin' });
+        status = res.status;
+      } catch {
+        status = undefined; // unreachable: an outage, retried as such
+      } finally {
+        abort.abort();
+      }
+    }
+    if (generation !== this.generation) return;
+    if (status === 401 || status === 403) this.refused(status);
+    else this.retry(status === undefined ? 'stream failed and was not retried by EventSource' : `stream refused with HTTP ${status}`);
+  }
+
+  /** 401/403: a refusal. A new token reconnects now; otherwise wait the backoff cap. */
+  private refused(status: 401 | 403): void {
+    // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
+    if (this.attempt >= this.options.maxReconnectAttempts) {
+      this.shutdown(`gave up after ${this.attempt} attempts: refused ${status}`, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the stream (${status})`));
+      return;
+    }
+    this.attempt++;
+    const refusedToken = this.token;
+    const generation = ++this.generation;
+    // A getToken that hands out a new but still refused token each time must not make a loop.
+    const now = Date.now();
+    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
+    this.lastRefusedAt = now;
+    this.setState(status === 401 ? 'unauthorized' : 'forbidden', status === 401 ? 'the server refused the token (401): no token, a bad or an expired one' : 'the token does not allow these channels (403)');
+    const wait = () => {
+      if (generation !== this.generation) return;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        void this.open();
+      }, this.options.maxReconnectDelay);
+    };
+    if (this.options.getToken === undefined) return wait();
+    Promise.resolve()
+      .then(() => this.options.getToken!())
+      .then(
+        (token) => {
+          if (generation !== this.generation) return;
+          if (token && token !== refusedToken && !again) {
+            this.givenToken = token;
+            void this.open();
+          } else {
+            wait();
+          }
+        },
+        () => wait(),
+      );
   }
 
   private retry(reason: string): void {

@@ -16,8 +16,16 @@ import type { BinaryMessage } from './binary-message.js';
  *                                   │  ▲
  *                                   └──┘ backoff, retry
  * ```
+ *
+ * `unauthorized` (the server answered 401: no token, a bad or an expired one) and
+ * `forbidden` (403) are refusals, not outages: the client calls `getToken` (when
+ * given) and reconnects at once only if it returns a token other than the refused
+ * one, or when `setToken()` hands it one; otherwise it waits `maxReconnectDelay`
+ * before asking again, so a page without a valid token does not hammer the server.
+ * The WS client sees the status with the `ws` package (Node); a browser's
+ * `WebSocket` does not expose it, so there a refusal looks like a drop.
  */
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'forbidden';
 
 /** Payload of `onStateChange` listeners. */
 export interface StateChange {

@@ -93,6 +93,13 @@ export class WSClient {
   private _clientId: string | null = null;
   private _userId: string | null = null;
   private _peerId: string | null = null;
+  /** The token the current attempt was made with: a refused one is not retried as is. */
+  private token: string | null = null;
+  /** Set by setToken(): used once by the next attempt instead of getToken/token. */
+  private givenToken: string | null = null;
+  /** HTTP status of a refused upgrade (401/403), when the WebSocket implementation tells it. */
+  private refusedStatus: number | null = null;
+  private lastRefusedAt = -Infinity;
 
   /**
    * @param url `ws(s)://host/realtime/ws`; an `http(s)` URL or one without a
@@ -306,12 +313,15 @@ export class WSClient {
     }
     let token: string | null | undefined;
     try {
-      token = this.options.getToken ? await this.options.getToken() : this.options.token;
+      token = this.givenToken ?? (this.options.getToken ? await this.options.getToken() : this.options.token);
     } catch (err) {
       if (generation === this.generation) this.dropped(LOCAL_FAILURE, `getToken failed: ${(err as Error).message}`);
       return;
     }
     if (generation !== this.generation) return;
+    this.givenToken = null;
+    this.token = token ?? null;
+    this.refusedStatus = null;
 
     const url = new URL(this.url);
     const protocols: string[] = [];
@@ -337,8 +347,11 @@ export class WSClient {
       this.ws = null;
       this.dropped(e.code ?? 1006, e.reason || `closed with ${e.code ?? 1006}`);
     };
-    ws.onerror = () => {
-      // Always followed by a close event, which decides what happens next.
+    ws.onerror = (e: { message?: unknown; error?: { message?: unknown } } | undefined) => {
+      // Always followed by a close event, which decides what happens next. The `ws`
+      // package names the status of a refused upgrade; a browser does not.
+      const m = /Unexpected server response: (\d{3})/.exec(String(e?.message ?? e?.error?.message ?? ''));
+      if (m !== null && this.ws === ws) this.refusedStatus = Number(m[1]);
     };
     this.connectTimer = unrefTimer(() => {
       if (this.ws !== ws) return;
@@ -380,6 +393,7 @@ export class WSClient {
       this.stop(`gave up after ${this.attempt} attempts`, code, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts (last close ${code}: ${reason})`));
       return;
     }
+    if (this.refusedStatus === 401 || this.refusedStatus === 403) return this.refused(this.refusedStatus);
     const delay = backoffDelay(this.attempt++, this.options.minReconnectDelay, this.options.maxReconnectDelay);
     this.setState('reconnecting', reason, code);
     // Not unref'd: a pending reconnect is work the app asked for; disconnect() clears it.
@@ -387,6 +401,63 @@ export class WSClient {
       this.reconnectTimer = null;
       void this.open();
     }, delay);
+  }
+
+  /**
+   * Hand the client a new token (after a login, a refresh): used by the next
+   * attempt; a client that is `unauthorized` or `forbidden` reconnects at once.
+   */
+  setToken(token: string): void {
+    this.givenToken = token;
+    if ((this._state === 'unauthorized' || this._state === 'forbidden') && this.reconnectTimer !== null) {
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      void this.open();
+    }
+  }
+
+  /** The upgrade was refused 401/403. A new token reconnects now; otherwise wait the backoff cap. */
+  private refused(status: number): void {
+    // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
+    if (this.attempt >= this.options.maxReconnectAttempts) {
+      this.stop(`gave up after ${this.attempt} attempts: refused ${status}`, 1006, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the connection (${status})`));
+      return;
+    }
+    this.attempt++;
+    const refusedToken = this.token;
+    const generation = this.generation;
+    // A getToken that hands out a new but still refused token each time must not make a loop.
+    const now = Date.now();
+    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
+    this.lastRefusedAt = now;
+    this.setState(
+      status === 401 ? 'unauthorized' : 'forbidden',
+      status === 401 ? 'the server refused the token (401): no token, a bad or an expired one' : 'the token does not allow this connection (403)',
+      1006,
+    );
+    const wait = () => {
+      if (generation !== this.generation) return;
+      // Not unref'd, like any reconnect: disconnect() clears it.
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = null;
+        void this.open();
+      }, this.options.maxReconnectDelay);
+    };
+    if (this.options.getToken === undefined) return wait();
+    Promise.resolve()
+      .then(() => this.options.getToken!())
+      .then(
+        (token) => {
+          if (generation !== this.generation) return;
+          if (token && token !== refusedToken && !again) {
+            this.givenToken = token;
+            void this.open();
+          } else {
+            wait();
+          }
+        },
+        () => wait(),
+      );
   }
 
   /** Enter `disconnected`: release the socket and timers, fail what waits. */
@@ -487,7 +558,7 @@ export class WSClient {
         this._peerId = (frame.peer_id as string | undefined) ?? null;
         this.emitter.emit('connected', frame);
         this.emitter.emit('*', frame);
-        if (this._state === 'connecting' || this._state === 'reconnecting') this.welcome();
+        if (this._state !== 'connected' && this._state !== 'disconnected') this.welcome();
         return;
       case 'event': {
         const channel = frame.channel as string;

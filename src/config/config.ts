@@ -77,6 +77,8 @@ export interface Config {
   /** Chat posts per second per user and node; 0 = no limit. */
   chatRateLimit: number;
   chatRateBurst: number;
+  /** Seconds an Idempotency-Key is remembered. */
+  idempotencyTtlS: number;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -194,6 +196,7 @@ function fromEnv(e: Env): Config {
     chatRateLimit: e.CHAT_RATE_LIMIT,
     chatRateBurst: e.CHAT_RATE_BURST,
     eventLogRetentionDays: e.EVENT_LOG_RETENTION_DAYS,
+    idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
   };
 }
 

@@ -98,7 +98,15 @@ export const envSchema = z.object({
   WEBRTC_SIGNAL_RATE: int(0, 1_000_000).default(20),
   /** Signal bucket size: what ICE gathering may send at once. */
   WEBRTC_SIGNAL_BURST: int(1, 1_000_000).default(50),
-  JWT_SECRET: z.string().min(1).optional(),
+  /**
+   * HS256 secret. At least 32 bytes (RFC 7518 §3.2: the key as long as the hash): a short
+   * secret can be brute-forced from one token, so it is refused at start.
+   */
+  JWT_SECRET: z
+    .string()
+    .min(1)
+    .refine((s) => Buffer.byteLength(s) >= 32, { message: 'must be at least 32 bytes (e.g. `openssl rand -hex 32`)' })
+    .optional(),
   /**
    * Public key for RS256, PS256, ES256 or EdDSA tokens (and their 384/512 kin): PEM inline (`\n` escapes allowed) or
    * the path of a PEM file. Auth is on when this, JWT_SECRET or JWT_JWKS_FILE is set.
@@ -210,6 +218,8 @@ export const envSchema = z.object({
    * baseline state. 0 = kept forever.
    */
   EVENT_LOG_RETENTION_DAYS: int(0, 36_500).default(0),
+  /** Seconds an Idempotency-Key of the server API is remembered (a repeat within it publishes nothing). */
+  IDEMPOTENCY_TTL_S: int(1, 7 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof envSchema>;

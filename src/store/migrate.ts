@@ -45,7 +45,7 @@ export async function migrate(
       await tx.exec(m.sql);
       await tx.query(`INSERT INTO ${table} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
       applied.push(m.version);
-      logger?.info({ version: m.version, name: m.name, table }, 'migration applied');
+      logger?.info({ version: m.version, migration: m.name, table }, 'migration applied');
     }
     const current = Math.max(0, ...done, ...applied);
     return { applied, current };

@@ -38,7 +38,10 @@ img{width:32px;height:32px;border-radius:4px;vertical-align:middle}
     }).catch(function(){ statsEl.textContent = 'catalog unavailable'; });
   }
   load().then(function(){
-    var es = new EventSource('/realtime/events?channels=products');
+    // With auth on (JWT_SECRET set), the page takes a token from its own URL: /?token=<jwt>.
+    var token = new URLSearchParams(location.search).get('token');
+    var streamUrl = '/realtime/events?channels=products' + (token ? '&token=' + encodeURIComponent(token) : '');
+    var es = new EventSource(streamUrl);
     es.addEventListener('product.updated', function(e){
       updates++; render(JSON.parse(e.data), true);
       statsEl.textContent = updates + ' live updates';
@@ -48,7 +51,22 @@ img{width:32px;height:32px;border-radius:4px;vertical-align:middle}
       if (msg.type === 'recovery_failed') load();
       if (msg.type === 'connected') statsEl.textContent = 'live (' + updates + ' updates)';
     });
-    es.onerror = function(){ statsEl.textContent = 'reconnecting…'; };
+    es.onerror = function(){
+      if (es.readyState !== 2) { statsEl.textContent = 'reconnecting…'; return; }
+      // The browser gave up: ask once why. A refusal is not an outage, so it is not retried.
+      fetch(streamUrl, { headers: { accept: 'text/event-stream' } }).then(function(r){
+        if (r.body) r.body.cancel();
+        if (r.status === 401 || r.status === 403) {
+          var msg = r.status === 401
+            ? 'Auth is on (JWT_SECRET is set) and this page has no valid token. Open it as /?token=<token>; for development, print one with: npx hubcast token --sub you --ttl 1h'
+            : 'The token does not allow the products channel (403).';
+          statsEl.textContent = msg;
+          return;
+        }
+        statsEl.textContent = 'reconnecting… (stream answered ' + r.status + ')';
+        setTimeout(function(){ location.reload(); }, 5000);
+      }, function(){ statsEl.textContent = 'server unreachable; retrying…'; setTimeout(function(){ location.reload(); }, 5000); });
+    };
   });
 })();
 </script>

@@ -155,7 +155,8 @@ test('tokens travel as subprotocol or query; getToken is asked again on reconnec
     await waitFor(() => viaQuery.state === 'connected' && viaQuery.userId === 'bob2', 5000, 'reconnect with a fresh token');
     viaQuery.disconnect();
 
-    const none = new WSClient(authed.wsUrl, { maxReconnectAttempts: 1, minReconnectDelay: 10 });
+    // A refusal waits maxReconnectDelay before the next attempt: kept short here.
+    const none = new WSClient(authed.wsUrl, { maxReconnectAttempts: 1, minReconnectDelay: 10, maxReconnectDelay: 50 });
     await assert.rejects(none.connect(), (err: ClientError) => err.code === ClientErrorCode.closed);
     assert.equal(none.state, 'disconnected');
   } finally {

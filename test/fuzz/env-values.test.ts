@@ -23,6 +23,7 @@ type Rule =
   | { kind: 'enum'; values: string[] }
   | { kind: 'name' }
   | { kind: 'nonblank' }
+  | { kind: 'secret' }
   | { kind: 'any' };
 
 const MiB = 1024 * 1024;
@@ -61,7 +62,7 @@ const RULES: Record<string, Rule> = {
   REDIS_PREFIX: { kind: 'name' },
   HOST: { kind: 'nonblank' },
   DATA_DIR: { kind: 'nonblank' },
-  JWT_SECRET: { kind: 'any' },
+  JWT_SECRET: { kind: 'secret' },
   API_KEY: { kind: 'any' },
   ALLOWED_ORIGINS: { kind: 'any' },
 };
@@ -96,6 +97,8 @@ function model(rule: Rule, value: string): { ok: boolean; parsed?: unknown } {
       return { ok: /^[A-Za-z0-9_.:-]{1,64}$/.test(t) };
     case 'nonblank':
       return { ok: t !== '' };
+    case 'secret':
+      return { ok: Buffer.byteLength(value) >= 32 };
     case 'any':
       return { ok: true };
   }

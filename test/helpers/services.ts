@@ -393,7 +393,8 @@ export type ServiceName = 'postgres' | 'redis' | 'rabbitmq';
 
 async function runServicesScript(command: 'start' | 'stop' | 'restart', name: ServiceName): Promise<void> {
   try {
-    await execFileAsync('bash', [SERVICES_SCRIPT, command, name], { cwd: REPO_ROOT, timeout: 180_000 });
+    // --adopt: the tests use the shared services whoever started them.
+    await execFileAsync('bash', [SERVICES_SCRIPT, command, ...(command === 'start' ? ['--adopt'] : []), name], { cwd: REPO_ROOT, timeout: 180_000 });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new TestServicesError(

@@ -1,7 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ErrorCode, SystemEvent } from '../../codes.js';
-import { HubcastError, describeIssues } from '../../errors.js';
+import { HubcastError, describeIssues, errorBody } from '../../errors.js';
+import type { Component } from '../../server.js';
+import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.js';
 import type { Hub } from '../../hub/hub.js';
 import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
 import type { ServerApiGuard } from './api-key.js';
@@ -50,7 +54,6 @@ export interface StatsSource {
   (): Record<string, unknown>;
 }
 
-/** The server API: push to a user or a channel, broadcast, and stats. */
 export interface RealtimeRoutesOptions {
   hub: Hub;
   /** The server API's access rules (see api-key.ts). */
@@ -58,13 +61,86 @@ export interface RealtimeRoutesOptions {
   /** Set when stats are not public (METRICS_PUBLIC=false). */
   statsGuard?: ServerApiGuard;
   stats: StatsSource;
+  idempotency: IdempotencyStore;
+  /** A cluster bus carries every publish: when it fails, the answer is 503 (retry), not 500. */
+  clustered: boolean;
+  logger: Logger;
 }
 
-export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions): void {
-  // Used as onRequest, not preHandler: a caller without the key is refused before its body is read and parsed.
-  const { hub, guard } = opts;
+/** Seconds a publisher should wait before retrying a 503 / 409. */
+const RETRY_AFTER_S = 1;
 
-  app.post('/realtime/send', { onRequest: guard }, async (req) => {
+/**
+ * The server API: push to a user or a channel, broadcast, and stats. Returns
+ * a component: its counters join the stats, its idempotency store closes on shutdown.
+ */
+export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions): Component {
+  // Used as onRequest, not preHandler: a caller without the key is refused before its body is read and parsed.
+  const { hub, guard, idempotency, clustered, logger } = opts;
+  const counts = { publish_unavailable: 0, idempotent_replays: 0 };
+
+  const unavailable = (reply: FastifyReply, what: string, err: unknown) => {
+    counts.publish_unavailable++;
+    logger.warn({ err: (err as Error)?.message }, `${what} failed: the cluster bus (Redis) is unreachable; answered 503`);
+    return reply
+      .code(503)
+      .header('Retry-After', String(RETRY_AFTER_S))
+      .send(errorBody(ErrorCode.unavailable, 'the cluster bus (Redis) is unreachable; nothing was published: retry after Retry-After seconds'));
+  };
+
+  /**
+   * Run `act` once per Idempotency-Key (when the request has one): a repeat
+   * within the window answers the first answer with `Idempotent-Replayed: true`.
+   */
+  const once = async (req: FastifyRequest, reply: FastifyReply, route: string, act: () => Promise<Record<string, unknown>>) => {
+    const header = req.headers['idempotency-key'];
+    if (header === undefined) {
+      try {
+        return await act();
+      } catch (err) {
+        if (clustered && !(err instanceof HubcastError)) return unavailable(reply, route, err);
+        throw err;
+      }
+    }
+    if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header)) {
+      throw new HubcastError(ErrorCode.badRequest, 'Idempotency-Key: one value of 1-128 visible ASCII characters (a UUID fits)', 400);
+    }
+    const key = `${route}:${header}`;
+    const fingerprint = createHash('sha256').update(JSON.stringify(req.body) ?? '').digest('base64url');
+    let claim;
+    try {
+      claim = await idempotency.claim(key, fingerprint);
+    } catch (err) {
+      return unavailable(reply, route, err);
+    }
+    switch (claim.state) {
+      case 'done':
+        counts.idempotent_replays++;
+        return reply.code(claim.answer.status).header('Idempotent-Replayed', 'true').send(claim.answer.body);
+      case 'pending':
+        return reply
+          .code(409)
+          .header('Retry-After', String(RETRY_AFTER_S))
+          .send(errorBody(ErrorCode.idempotencyKeyInUse, 'a request with this Idempotency-Key is still running; retry after Retry-After seconds'));
+      case 'mismatch':
+        throw new HubcastError(ErrorCode.idempotencyKeyReused, 'this Idempotency-Key was used with a different body; use a new key for a new request', 422);
+    }
+    let body: Record<string, unknown>;
+    try {
+      body = await act();
+    } catch (err) {
+      await idempotency.release(key).catch(() => undefined); // expires on its own if Redis is away
+      if (clustered && !(err instanceof HubcastError)) return unavailable(reply, route, err);
+      throw err;
+    }
+    // Published: a failure to remember the answer must not turn into an error the client retries.
+    await idempotency.complete(key, fingerprint, { status: 200, body }).catch((err) =>
+      logger.warn({ err: (err as Error).message }, 'idempotency answer not stored: a retry with the same key may publish again'),
+    );
+    return body;
+  };
+
+  app.post('/realtime/send', { onRequest: guard }, async (req, reply) => {
     const body = parse(sendBody, req.body);
     let channel: string;
     if (body.channel !== undefined) {
@@ -82,15 +158,26 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
         );
       }
     }
-    const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
-    return { delivered: result.delivered, id: result.id, channel };
+    return once(req, reply, 'send', async () => {
+      const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
+      return { delivered: result.delivered, id: result.id, channel };
+    });
   });
 
-  app.post('/realtime/broadcast', { onRequest: guard }, async (req) => {
+  app.post('/realtime/broadcast', { onRequest: guard }, async (req, reply) => {
     const body = parse(broadcastBody, req.body);
-    const result = await hub.publishEvent(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
-    return { delivered: result.delivered, id: result.id };
+    return once(req, reply, 'broadcast', async () => {
+      const result = await hub.publishEvent(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
+      return { delivered: result.delivered, id: result.id };
+    });
   });
 
   app.get('/realtime/stats', opts.statsGuard ? { onRequest: opts.statsGuard } : {}, async () => opts.stats());
+
+  return {
+    name: 'idempotency',
+    ready: () => idempotency.ready(),
+    close: () => idempotency.close(),
+    stats: () => ({ ...counts }),
+  };
 }
