@@ -22,6 +22,7 @@ import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
+import { PollTransport, POLL_PATH } from './transports/poll/transport.js';
 import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
@@ -58,6 +59,7 @@ export class Gateway {
   readonly app: FastifyInstance<Server>;
   readonly ws: WsTransport;
   readonly sse: SseTransport;
+  readonly poll: PollTransport;
   readonly components: Component[] = [];
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
@@ -140,6 +142,14 @@ export class Gateway {
       gate,
       guard,
     );
+    this.poll = new PollTransport(
+      this.hub,
+      { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection },
+      auth,
+      origins,
+      gate,
+      guard,
+    );
     this.app = createHttpApp({
       logger: this.log,
       bodyLimit: config.maxBodyBytes,
@@ -191,6 +201,7 @@ export class Gateway {
       for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
       this.ws.stop();
       this.sse.stop();
+      this.poll.stop();
       await this.presence?.close();
       await this.bus?.close();
       throw err;
@@ -204,6 +215,8 @@ export class Gateway {
     const out: Record<string, unknown> = {
       websocket_count: counts.ws,
       sse_count: counts.sse,
+      long_poll_held: this.poll.held,
+      long_poll_answers: this.poll.answers,
       connections: counts.ws + counts.sse,
       channels: hub.channels,
       max_connections: this.config.maxConnections,
@@ -217,7 +230,7 @@ export class Gateway {
       client_addresses: this.gate.addresses,
       connection_slots: this.gate.inUse,
       handler_errors: this.guard.caught,
-      auth_failures: this.ws.authFailures + this.sse.authFailures,
+      auth_failures: this.ws.authFailures + this.sse.authFailures + this.poll.authFailures,
       token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses,
       token_refreshes: this.ws.tokenRefreshes,
       rate_limited_frames: this.ws.rateLimited,
@@ -248,7 +261,8 @@ export class Gateway {
   /** Runs inside the guard's `request` listener (http/app.ts): a throw here answers that request only. */
   private routeRaw(req: IncomingMessage, res: ServerResponse): boolean {
     const target = req.url ?? '/';
-    if (!target.startsWith(SSE_PATH) || (target.length > SSE_PATH.length && target[SSE_PATH.length] !== '?')) return false;
+    const sse = isPath(target, SSE_PATH);
+    if (!sse && !isPath(target, POLL_PATH)) return false;
     if (this.closing !== null) {
       sendError(res, 503, ErrorCode.notReady, 'server is shutting down', { Connection: 'close' });
       return true;
@@ -258,7 +272,8 @@ export class Gateway {
       sendError(res, 400, ErrorCode.badRequest, 'malformed request-target');
       return true;
     }
-    this.sse.handle(req, res, url).catch((err: unknown) => this.guard.response('sse request', err, res, req));
+    if (sse) this.sse.handle(req, res, url).catch((err: unknown) => this.guard.response('sse request', err, res, req));
+    else this.poll.handle(req, res, url).catch((err: unknown) => this.guard.response('poll request', err, res, req));
     return true;
   }
 
@@ -293,6 +308,7 @@ export class Gateway {
     const releaseClients = async () => {
       this.hub.flush();
       this.sse.closeAll();
+      this.poll.closeAll();
       await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
       this.ws.stop();
     };
@@ -322,6 +338,11 @@ export class Gateway {
     }
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
+}
+
+/** `target` is `path`, with or without a query. */
+function isPath(target: string, path: string): boolean {
+  return target.startsWith(path) && (target.length === path.length || target[path.length] === '?');
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {

@@ -13,6 +13,10 @@ export interface Config {
   dataDir: string;
   websocketEnabled: boolean;
   sseEnabled: boolean;
+  pollEnabled: boolean;
+  pollMaxEvents: number;
+  /** Raw TCP transport port; undefined = off. */
+  tcpPort?: number;
   maxConnections: number;
   /** 0 = no per-address limit. */
   maxConnectionsPerIp: number;
@@ -138,6 +142,9 @@ function fromEnv(e: Env): Config {
     dataDir: e.DATA_DIR,
     websocketEnabled: e.WEBSOCKET_ENABLED,
     sseEnabled: e.SSE_ENABLED,
+    pollEnabled: e.POLL_ENABLED,
+    pollMaxEvents: e.POLL_MAX_EVENTS,
+    tcpPort: e.TCP_PORT,
     maxConnections: e.REALTIME_MAX_CONNECTIONS,
     maxConnectionsPerIp: e.REALTIME_MAX_CONNECTIONS_PER_IP,
     wsRateLimit: e.WS_RATE_LIMIT,
@@ -207,5 +214,6 @@ export function limitsOf(c: Config): Record<string, number> {
     max_body_bytes: c.maxBodyBytes,
     upload_max_bytes: c.uploadMaxBytes,
     channels_per_connection: c.channelsPerConnection,
+    poll_max_events: c.pollMaxEvents,
   };
 }

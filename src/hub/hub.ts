@@ -36,6 +36,15 @@ export interface JoinResult {
 /** Durable-history reads tried per channel after a bus gap (~15 s with the backoff). */
 const CATCH_UP_ATTEMPTS = 20;
 
+/** What `eventsSince` found: publications in id order, and channels whose history no longer reaches back. */
+export interface ReadResult {
+  publications: Publication[];
+  failed: string[];
+}
+
+/** Told of every publication as it is kept in history, before its fan-out (the long-poll transport). */
+export type PublicationTap = (publication: Publication) => void;
+
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
 /** Told of every channel a connection joins and leaves (presence). */
@@ -87,6 +96,8 @@ export class Hub implements Publisher {
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
+  /** Checked on every publication (not every delivery): a plain field. */
+  private tap: PublicationTap | null = null;
 
   constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null) {
     this.history = history;
@@ -235,6 +246,48 @@ export class Hub implements Publisher {
     return this.result(sub, failed, missed);
   }
 
+  /**
+   * Every publication after `since` on `names` (and broadcasts when
+   * `withBroadcasts`), in id order, read without joining: from local history
+   * when it covers `since`, else from the bus's durable history. Publications
+   * still queued for fan-out are included (they are in history already).
+   */
+  eventsSince(names: string[], since: number, withBroadcasts: boolean): ReadResult | Promise<ReadResult> {
+    const targets = withBroadcasts ? [...names, BROADCAST_CHANNEL] : names;
+    const found: Publication[] = [];
+    const failed: string[] = [];
+    const remote: string[] = [];
+    for (const name of targets) {
+      const local = this.history.since(name, since);
+      if (local.ok) for (const p of local.publications) found.push(p);
+      else if (this.bus !== null && local.reason === 'unknown_position') remote.push(name);
+      else if (name !== BROADCAST_CHANNEL) failed.push(name);
+    }
+    if (remote.length === 0) return { publications: inOrder(found), failed };
+    return Promise.all(
+      remote.map((name) => this.bus!.since(name, since).catch(() => ({ ok: false as const, reason: 'unknown_position' as const }))),
+    ).then((results) => {
+      results.forEach((r, i) => {
+        if (!r.ok) {
+          if (remote[i] !== BROADCAST_CHANNEL) failed.push(remote[i]);
+          return;
+        }
+        for (const e of r.entries) found.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      });
+      return { publications: inOrder(found), failed };
+    });
+  }
+
+  /** The newest id this node has kept in history: everything up to it is readable by `eventsSince`. */
+  get position(): number {
+    return this.bus === null ? this.ids.current : this.lastBusId;
+  }
+
+  /** Tell `tap` of every publication kept from now on (one tap; null to stop). */
+  setPublicationTap(tap: PublicationTap | null): void {
+    this.tap = tap;
+  }
+
   private result(sub: Subscriber, failed: string[], missed: Publication[]): JoinResult {
     if (missed.length === 0) return failed.length === 0 ? NO_REPLAY : { failed, missed: null };
     missed.sort((a, b) => a.id - b.id);
@@ -359,6 +412,7 @@ export class Hub implements Publisher {
   private deliver(publication: Publication): number {
     this.history.append(publication);
     this.publications++;
+    if (this.tap !== null) this.tap(publication);
     const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
     if (ch === undefined) return 0;
     this.fanOut.enqueue(ch, publication);
@@ -455,6 +509,13 @@ export class Hub implements Publisher {
 
 function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
   return sub.transport === Transport.ws ? ch.ws : ch.sse;
+}
+
+/** Sorted by id, repeats (a publication read from two sources) dropped. */
+function inOrder(found: Publication[]): Publication[] {
+  if (found.length < 2) return found;
+  found.sort((a, b) => a.id - b.id);
+  return found.filter((p, i) => i === 0 || p.id !== found[i - 1].id);
 }
 
 function isPending(ch: Channel, p: Publication): boolean {
