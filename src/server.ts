@@ -23,6 +23,7 @@ import { realtimeRoutes } from './transports/http/realtime-routes.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
 import { PollTransport, POLL_PATH } from './transports/poll/transport.js';
+import { TcpTransport } from './transports/tcp/transport.js';
 import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
@@ -60,6 +61,8 @@ export class Gateway {
   readonly ws: WsTransport;
   readonly sse: SseTransport;
   readonly poll: PollTransport;
+  /** Raw TCP on TCP_PORT; null when unset. */
+  readonly tcp: TcpTransport | null;
   readonly components: Component[] = [];
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
@@ -150,6 +153,23 @@ export class Gateway {
       gate,
       guard,
     );
+    this.tcp =
+      config.tcpPort === undefined
+        ? null
+        : new TcpTransport(
+            this.hub,
+            {
+              maxLineBytes: config.wsMaxFrameBytes,
+              bufferBytes: config.clientBufferBytes,
+              channelsPerConnection: config.channelsPerConnection,
+              rate: config.wsRateLimit > 0 ? { perSecond: config.wsRateLimit, burst: config.wsRateBurst } : null,
+              byteRate: config.wsRateLimitBytes > 0 ? { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes } : null,
+            },
+            auth,
+            gate,
+            this.log.child({ component: 'tcp' }),
+            guard,
+          );
     this.app = createHttpApp({
       logger: this.log,
       bodyLimit: config.maxBodyBytes,
@@ -202,6 +222,7 @@ export class Gateway {
       this.ws.stop();
       this.sse.stop();
       this.poll.stop();
+      this.tcp?.stop();
       await this.presence?.close();
       await this.bus?.close();
       throw err;
@@ -215,26 +236,27 @@ export class Gateway {
     const out: Record<string, unknown> = {
       websocket_count: counts.ws,
       sse_count: counts.sse,
+      tcp_count: counts.tcp,
       long_poll_held: this.poll.held,
       long_poll_answers: this.poll.answers,
-      connections: counts.ws + counts.sse,
+      connections: counts.ws + counts.sse + counts.tcp,
       channels: hub.channels,
       max_connections: this.config.maxConnections,
-      messages_in: this.ws.messagesIn,
+      messages_in: this.ws.messagesIn + (this.tcp?.messagesIn ?? 0),
       messages_out: hub.messagesOut,
       publications: hub.publications,
       history_channels: this.hub.history.channelCount,
-      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients,
+      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients + (this.tcp?.slowClients ?? 0),
       connections_refused_limit: this.gate.refusedNode,
       connections_refused_per_ip: this.gate.refusedAddress,
       client_addresses: this.gate.addresses,
       connection_slots: this.gate.inUse,
       handler_errors: this.guard.caught,
-      auth_failures: this.ws.authFailures + this.sse.authFailures + this.poll.authFailures,
-      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses,
+      auth_failures: this.ws.authFailures + this.sse.authFailures + this.poll.authFailures + (this.tcp?.authFailures ?? 0),
+      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses + (this.tcp?.tokenExpiredCloses ?? 0),
       token_refreshes: this.ws.tokenRefreshes,
-      rate_limited_frames: this.ws.rateLimited,
-      rate_limit_closes: this.ws.rateLimitCloses,
+      rate_limited_frames: this.ws.rateLimited + (this.tcp?.rateLimited ?? 0),
+      rate_limit_closes: this.ws.rateLimitCloses + (this.tcp?.rateLimitCloses ?? 0),
       rate_limited_frames_bytes: this.ws.byteRateLimited,
       limits: limitsOf(this.config),
       webrtc_signals_relayed: this.ws.signaling.relayed,
@@ -249,6 +271,7 @@ export class Gateway {
 
   async listen(): Promise<AddressInfo> {
     await this.app.listen({ host: this.config.host, port: this.config.port });
+    if (this.tcp !== null && this.config.tcpPort !== undefined) await this.tcp.listen(this.config.host, this.config.tcpPort);
     return this.app.server.address() as AddressInfo;
   }
 
@@ -309,6 +332,7 @@ export class Gateway {
       this.hub.flush();
       this.sse.closeAll();
       this.poll.closeAll();
+      this.tcp?.closeAll();
       await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
       this.ws.stop();
     };

@@ -54,7 +54,7 @@ export interface MembershipListener {
 }
 
 function newChannel(name: string): Channel {
-  return { name, ws: new Set(), sse: new Set(), held: new Set(), pending: [] };
+  return { name, ws: new Set(), sse: new Set(), tcp: new Set(), held: new Set(), pending: [] };
 }
 
 /** What `publishBinary` answers when there is no bus to wait for. */
@@ -139,15 +139,19 @@ export class Hub implements Publisher {
   }
 
   get connectionCount(): number {
-    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.held.size;
+    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.tcp.size + this.everyone.held.size;
   }
 
-  countByTransport(): { ws: number; sse: number } {
+  countByTransport(): { ws: number; sse: number; tcp: number } {
     let ws = this.everyone.ws.size;
     let sse = this.everyone.sse.size;
-    for (const sub of this.everyone.held) if (sub.transport === Transport.ws) ws++;
-    else sse++;
-    return { ws, sse };
+    let tcp = this.everyone.tcp.size;
+    for (const sub of this.everyone.held) {
+      if (sub.transport === Transport.ws) ws++;
+      else if (sub.transport === Transport.sse) sse++;
+      else tcp++;
+    }
+    return { ws, sse, tcp };
   }
 
   /**
@@ -156,7 +160,7 @@ export class Hub implements Publisher {
    * a caller that closes connections as it goes and needs a fixed list copies it.
    */
   *connections(transport: Transport): IterableIterator<Subscriber> {
-    yield* transport === Transport.ws ? this.everyone.ws : this.everyone.sse;
+    yield* setOfTransport(this.everyone, transport);
     for (const sub of this.everyone.held) if (sub.transport === transport) yield sub;
   }
 
@@ -309,7 +313,7 @@ export class Hub implements Publisher {
 
   subscriberCount(channel: string): number {
     const ch = this.channels.get(channel);
-    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.held.size;
+    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
   }
 
   // ---- publishing -------------------------------------------------------
@@ -416,7 +420,7 @@ export class Hub implements Publisher {
     const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
     if (ch === undefined) return 0;
     this.fanOut.enqueue(ch, publication);
-    return ch.ws.size + ch.sse.size + ch.held.size;
+    return ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
   }
 
   private fromBus(p: BusPublication): void {
@@ -499,7 +503,7 @@ export class Hub implements Publisher {
     this.fanOut.membershipChanged(sub);
     setOf(ch, sub).delete(sub);
     ch.held.delete(sub);
-    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.held.size === 0) {
+    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.tcp.size === 0 && ch.held.size === 0) {
       this.channels.delete(name);
       // A vanished channel's queued publications have nobody left to reach.
       ch.pending.length = 0;
@@ -508,7 +512,11 @@ export class Hub implements Publisher {
 }
 
 function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
-  return sub.transport === Transport.ws ? ch.ws : ch.sse;
+  return setOfTransport(ch, sub.transport);
+}
+
+function setOfTransport(ch: Channel, transport: Transport): Set<Subscriber> {
+  return transport === Transport.ws ? ch.ws : transport === Transport.sse ? ch.sse : ch.tcp;
 }
 
 /** Sorted by id, repeats (a publication read from two sources) dropped. */
