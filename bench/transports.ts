@@ -12,7 +12,11 @@
  * `npm run build` first) in its own process; the clients and the publisher
  * run here.
  *
- *   npm run bench:transports -- [--n 200] [--rate 20] [--seconds 5] [--transports ws,sse,tcp,long-poll,short-poll]
+ * Then (--held H, 0 = skip) H long polls are held with nothing to send: the
+ * server's resident memory per held poll, and how long after one publish the
+ * last of them is answered.
+ *
+ *   npm run bench:transports -- [--n 200] [--rate 20] [--seconds 5] [--transports ws,sse,tcp,long-poll,short-poll] [--held 5000]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request, Agent, type IncomingMessage } from 'node:http';
@@ -21,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ROOT, freePort, stopChild, waitUntil } from './lib/harness.js';
-import { Histogram, cpuMicros, nowMicros, fmtInt } from './lib/measure.js';
+import { Histogram, cpuMicros, nowMicros, fmtInt, rssKiB } from './lib/measure.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -29,6 +33,7 @@ const { values: opts } = parseArgs({
     rate: { type: 'string', default: '20' },
     seconds: { type: 'string', default: '5' },
     transports: { type: 'string', default: 'ws,sse,tcp,long-poll,short-poll' },
+    held: { type: 'string', default: '5000' },
   },
 });
 const N = Number(opts.n);
@@ -239,11 +244,55 @@ async function main(): Promise<void> {
       );
       for (const close of run.closers) close();
     }
+    const held = Number(opts.held);
+    if (held > 0) rows.push(await heldPolls(port, pid, held));
   } finally {
     agent.destroy();
     await stopChild(server);
   }
   console.log('\n' + JSON.stringify(rows));
+}
+
+/** `count` polls held with nothing to send: server RSS per held poll, and release time after one publish. */
+async function heldPolls(port: number, pid: number, count: number): Promise<Record<string, number>> {
+  const channel = 'bench:held';
+  const first = await get(port, `/realtime/poll?channels=${channel}&timeout=0`, () => undefined);
+  const since = JSON.parse(first.body).last_id as string;
+  const before = rssKiB(pid).rss;
+  let answered = 0;
+  let lastAt = 0;
+  const polls: Array<Promise<unknown>> = [];
+  for (let i = 0; i < count; i++) {
+    polls.push(
+      get(port, `/realtime/poll?channels=${channel}&since=${since}&timeout=30`, () => undefined).then(() => {
+        answered++;
+        lastAt = nowMicros();
+      }),
+    );
+    if (i % 500 === 499) await new Promise((r) => setTimeout(r, 20));
+  }
+  await waitUntil(async () => {
+    const stats = await get(port, '/realtime/stats', () => undefined);
+    return JSON.parse(stats.body).long_poll_held >= count;
+  }, 60_000, `${count} held polls`);
+  await new Promise((r) => setTimeout(r, 500));
+  const after = rssKiB(pid).rss;
+  const publishedAt = nowMicros();
+  await new Promise<void>((resolve, reject) => {
+    const body = JSON.stringify({ channel, event: 'tick', data: { t: publishedAt } });
+    const req = request({ host: '127.0.0.1', port, path: '/realtime/send', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  await Promise.all(polls);
+  const serverMs = JSON.parse((await get(port, '/realtime/stats', () => undefined)).body).long_poll_last_release_ms as number;
+  const perPollKiB = (after - before) / count;
+  const releaseMs = (lastAt - publishedAt) / 1000;
+  console.log(`\n${fmtInt(count)} held long polls: server RSS ${(perPollKiB).toFixed(1)} KiB per held poll (${fmtInt(before)} → ${fmtInt(after)} KiB); one publish answered all ${fmtInt(answered)} in ${releaseMs.toFixed(0)} ms (last answer parsed by the client; the server's release pass took ${serverMs} ms)`);
+  return { held: count, rss_kib_per_held_poll: perPollKiB, release_all_ms: releaseMs, server_release_ms: serverMs };
 }
 
 main().then(

@@ -239,6 +239,7 @@ export class Gateway {
       tcp_count: counts.tcp,
       long_poll_held: this.poll.held,
       long_poll_answers: this.poll.answers,
+      long_poll_last_release_ms: Math.round(this.poll.lastReleaseMs * 10) / 10,
       connections: counts.ws + counts.sse + counts.tcp,
       channels: hub.channels,
       max_connections: this.config.maxConnections,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../../codes.js';
 import type { Hub, ReadResult } from '../../hub/hub.js';
 import type { Publication } from '../../hub/publication.js';
@@ -65,7 +66,7 @@ class Waiter implements WheelEntry {
     readonly key: string,
     public since: number,
     readonly timeoutMs: number,
-    readonly headers: Record<string, string>,
+    readonly headers: Readonly<Record<string, string>>,
   ) {}
 }
 
@@ -80,6 +81,8 @@ export class PollTransport {
   /** Answers sent, and polls refused 401. */
   answers = 0;
   authFailures = 0;
+  /** How long the last release pass took (ms): answering every poll a turn's publications released. */
+  lastReleaseMs = 0;
   /** Held waiters by channel name (`*` for broadcasts). */
   private readonly waiting = new Map<string, Set<Waiter>>();
   /** Publications the tap saw since the last release pass, by channel (only channels someone waits on). */
@@ -155,7 +158,8 @@ export class PollTransport {
     // Gone while authentication ran: its close gave the slot back.
     if (req.socket.destroyed) return;
     const names = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
-    const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...cors };
+    // Shared unless CORS adds to them: a held poll keeps its headers until it is answered.
+    const headers = Object.keys(cors).length === 0 ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
     const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, Math.round(timeoutS * 1000), headers);
     w.res[kWaiter] = w;
     res.once('close', onResponseClose);
@@ -245,6 +249,7 @@ export class PollTransport {
    */
   private readonly releaseBound = (): void => {
     this.releaseScheduled = false;
+    const started = performance.now();
     const batch = this.batch;
     this.batch = new Map();
     const shared = new Map<string, Buffer>();
@@ -265,6 +270,7 @@ export class PollTransport {
         }
       }
     }
+    this.lastReleaseMs = performance.now() - started;
   };
 
   /** Its timeout passed: answer what the tap collected for it this turn, else nothing. */
@@ -385,6 +391,7 @@ export class PollTransport {
   }
 }
 
+const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
 const EVENTS_OPEN = Buffer.from('{"events":[');
 const COMMA = Buffer.from(',');
 
