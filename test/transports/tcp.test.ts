@@ -91,6 +91,22 @@ test('bad JSON and unknown frames get error frames; the connection survives', as
   c.close();
 });
 
+test('a heavy line (64 KiB and more) is answered, and the lines behind it stay in order', async () => {
+  const g = await startGateway({ tcpPort: 0, wsRateLimitBytes: 0 });
+  try {
+    const c = await TestTcp.open(g.gateway.tcp!.address!.port);
+    await c.next((f) => f.type === 'connected');
+    const big = 'b'.repeat(200_000);
+    c.socket.write(JSON.stringify({ type: 'text', data: big }) + '\n' + JSON.stringify({ type: 'text', data: 'small' }) + '\n');
+    await c.next((f) => f.type === 'text' && f.data === 'small');
+    const texts = c.frames.filter((f) => f.type === 'text').map((f) => f.data.length);
+    assert.deepEqual(texts, [200_000, 5]);
+    c.close();
+  } finally {
+    await g.close();
+  }
+});
+
 test('a line longer than WS_MAX_FRAME_BYTES gets an error frame and the connection is closed', async () => {
   const a = await TestTcp.open(port);
   a.send({ type: 'text', data: 'x'.repeat(5000) });

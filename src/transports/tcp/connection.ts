@@ -4,6 +4,7 @@ import type { Identity } from '../../auth/permissions.js';
 import { dropSocket } from '../drop-socket.js';
 import type { DispatchConnection } from '../ws/dispatch.js';
 import type { ByteRateState, RateState } from '../ws/rate-limit.js';
+import type { HeavyFrameState } from '../ws/heavy-frames.js';
 import type { TcpTransport } from './transport.js';
 
 /** Where the connection object hangs off its socket (module-level handlers find it here). */
@@ -18,7 +19,7 @@ const END_GRACE_MS = 2000;
  * ways. Fan-out bytes (the publications' cached TCP lines) go straight to the
  * socket, as for WS and SSE.
  */
-export class TcpConnection implements DispatchConnection, RateState, ByteRateState {
+export class TcpConnection implements DispatchConnection, RateState, ByteRateState, HeavyFrameState {
   readonly transport = Transport.tcp;
   readonly channels = new Set<string>();
   fanoutMark = 0;
@@ -44,6 +45,8 @@ export class TcpConnection implements DispatchConnection, RateState, ByteRateSta
   byteTokensAt: number;
   bytesRefused = 0;
   readPausedUntil = 0;
+  /** Lines waiting in the heavy-line queue; reading is paused meanwhile. */
+  heavyQueued = 0;
   /** Ended or dropped: nothing more is written or read. */
   closing = false;
 

@@ -16,6 +16,7 @@ import { Signaling } from '../webrtc/signaling.js';
 import { parseClientFrame } from '../ws/protocol.js';
 import { dispatchText, fail, reply, type DispatchContext, type Ref } from '../ws/dispatch.js';
 import { RateVerdict, bytesDueIn, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from '../ws/rate-limit.js';
+import { HeavyFrameQueue } from '../ws/heavy-frames.js';
 import { TcpConnection, kTcpConnection, type TcpSocket } from './connection.js';
 
 export interface TcpTransportOptions {
@@ -61,6 +62,11 @@ export class TcpTransport {
   private readonly ctx: DispatchContext<TcpConnection>;
   private readonly expiry = new ExpiryWatch<TcpConnection>((conn) => this.expired(conn));
   private closingAll = false;
+  /** Lines of 64 KiB and more take turns with everyone else's, as WS frames do (see heavy-frames.ts). */
+  private readonly heavy = new HeavyFrameQueue<TcpConnection>((conn, line) => {
+    if (!conn.closing) this.dispatch(conn, line.toString('utf8'));
+    resumeReading(conn);
+  });
 
   constructor(
     private readonly hub: Hub,
@@ -198,8 +204,17 @@ export class TcpTransport {
         return;
       }
     }
-    const text = line.toString('utf8');
-    if (conn.authPending) return this.firstFrame(conn, text);
+    if (conn.authPending) return this.firstFrame(conn, line.toString('utf8'));
+    if (HeavyFrameQueue.due(conn, line)) {
+      // Not read on while it waits: later lines of this connection queue behind it, in order.
+      this.heavy.push(conn, line, false);
+      conn.socket.pause();
+      return;
+    }
+    this.dispatch(conn, line.toString('utf8'));
+  }
+
+  private dispatch(conn: TcpConnection, text: string): void {
     try {
       dispatchText(this.ctx, conn, text);
     } catch (err) {
@@ -274,7 +289,7 @@ export class TcpTransport {
     const waiting = conn.waiting;
     conn.waiting = null;
     if (waiting !== null) for (const chunk of waiting) this.received(conn, chunk);
-    if (!conn.closing && conn.readPausedUntil === 0) conn.socket.resume();
+    resumeReading(conn);
   }
 
   /** `refresh_token` over TCP: as on WebSocket (ws/transport.ts). */
@@ -385,5 +400,11 @@ function authDeadline(conn: TcpConnection): void {
 
 function readPauseOver(conn: TcpConnection): void {
   conn.readPausedUntil = 0;
-  if (!conn.closing && !conn.verifying) conn.socket.resume();
+  resumeReading(conn);
+}
+
+/** Reading resumes when no reason to pause holds: a token being verified, a heavy line waiting, a byte-rate wait. */
+function resumeReading(conn: TcpConnection): void {
+  if (conn.closing || conn.verifying || conn.heavyQueued > 0 || conn.readPausedUntil !== 0) return;
+  conn.socket.resume();
 }
