@@ -2,6 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { SECRET, sign } from '../auth/tokens.js';
+import { TestWs } from '../helpers/ws-client.js';
 
 // Long polling (docs/protocol.md, "Long polling") against a real gateway.
 
@@ -106,8 +107,8 @@ test('history that no longer reaches since: recovery_failed, at once', async () 
   }
 });
 
-test('following last_id under a publish burst sees every event exactly once, in order (answers capped at POLL_MAX_EVENTS)', async () => {
-  const TOTAL = 3000;
+test('following last_id under a publish burst sees every event exactly once, in order, while other clients come and go (answers capped at POLL_MAX_EVENTS)', async () => {
+  const TOTAL = 10_000;
   const start = await poll('channels=poll:burst&timeout=0');
   let since = start.body.last_id;
   const seen: number[] = [];
@@ -116,12 +117,27 @@ test('following last_id under a publish burst sees every event exactly once, in 
   const hub = gw.gateway.hub;
   const publisher = (async () => {
     for (let i = 0; i < TOTAL; ) {
-      // Bursts of in-process publishes between turns, so polls interleave with them.
-      for (const end = Math.min(TOTAL, i + 50); i < end; i++) hub.publishNow('poll:burst', 'n', i);
-      await new Promise((r) => setImmediate(r));
+      // Bursts of in-process publishes with pauses, so polls are sometimes held and released by the
+      // fan-out's tap, sometimes answered from history.
+      for (const end = Math.min(TOTAL, i + 20); i < end; i++) hub.publishNow('poll:burst', 'n', i);
+      await new Promise((r) => setTimeout(r, 2));
     }
   })();
-  const deadline = Date.now() + 15_000;
+  // Others on the channel meanwhile: polls that give up early, WS clients that join and leave.
+  let churning = true;
+  const churn = (async () => {
+    let rounds = 0;
+    while (churning && rounds++ < 200) {
+      const ac = new AbortController();
+      const p = fetch(`${gw.url}/realtime/poll?channels=poll:burst&timeout=5`, { signal: ac.signal }).catch(() => null);
+      const ws = await TestWs.open(gw.wsUrl);
+      await ws.command('join_channel', { channel: 'poll:burst' });
+      ac.abort();
+      await p;
+      ws.close();
+    }
+  })();
+  const deadline = Date.now() + 20_000;
   while (seen.length < TOTAL && Date.now() < deadline) {
     const a = await poll(`channels=poll:burst&since=${since}&timeout=5`);
     answers++;
@@ -130,6 +146,8 @@ test('following last_id under a publish burst sees every event exactly once, in 
     since = a.body.last_id;
   }
   await publisher;
+  churning = false;
+  await churn;
   console.log(`${TOTAL} events in ${answers} answers, at most ${biggest} per answer`);
   assert.equal(seen.length, TOTAL);
   assert.deepEqual(seen, Array.from({ length: TOTAL }, (_, i) => i));
