@@ -25,6 +25,8 @@ import { realtimeRoutes } from './transports/http/realtime-routes.js';
 import { createIdempotencyStore } from './transports/http/idempotency.js';
 import { WsTransport } from './transports/ws/transport.js';
 import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
+import { PollTransport, POLL_PATH } from './transports/poll/transport.js';
+import { TcpTransport } from './transports/tcp/transport.js';
 import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
@@ -61,6 +63,9 @@ export class Gateway {
   readonly app: FastifyInstance<Server>;
   readonly ws: WsTransport;
   readonly sse: SseTransport;
+  readonly poll: PollTransport;
+  /** Raw TCP on TCP_PORT; null when unset. */
+  readonly tcp: TcpTransport | null;
   readonly components: Component[] = [];
   /** Verifies tokens for every transport, and for applications' own routes. */
   readonly auth: Authenticator;
@@ -140,6 +145,32 @@ export class Gateway {
       gate,
       guard,
     );
+    this.poll = new PollTransport(
+      this.hub,
+      { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection },
+      auth,
+      origins,
+      gate,
+      guard,
+    );
+    this.tcp =
+      config.tcpPort === undefined
+        ? null
+        : new TcpTransport(
+            this.hub,
+            {
+              maxLineBytes: config.wsMaxFrameBytes,
+              bufferBytes: config.clientBufferBytes,
+              channelsPerConnection: config.channelsPerConnection,
+              rate: config.wsRateLimit > 0 ? { perSecond: config.wsRateLimit, burst: config.wsRateBurst } : null,
+              byteRate: config.wsRateLimitBytes > 0 ? { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes } : null,
+              appChannels: this.ws.appChannels,
+            },
+            auth,
+            gate,
+            this.log.child({ component: 'tcp' }),
+            guard,
+          );
     this.app = createHttpApp({
       logger: this.log,
       bodyLimit: config.maxBodyBytes,
@@ -237,6 +268,8 @@ export class Gateway {
       for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
       this.ws.stop();
       this.sse.stop();
+      this.poll.stop();
+      this.tcp?.stop();
       await this.presence?.close();
       await this.bus?.close();
       throw err;
@@ -250,27 +283,31 @@ export class Gateway {
     const out: Record<string, unknown> = {
       websocket_count: counts.ws,
       sse_count: counts.sse,
-      connections: counts.ws + counts.sse,
+      tcp_count: counts.tcp,
+      long_poll_held: this.poll.held,
+      long_poll_answers: this.poll.answers,
+      long_poll_last_release_ms: Math.round(this.poll.lastReleaseMs * 10) / 10,
+      connections: counts.ws + counts.sse + counts.tcp,
       channels: hub.channels,
       max_connections: this.config.maxConnections,
-      messages_in: this.ws.messagesIn,
+      messages_in: this.ws.messagesIn + (this.tcp?.messagesIn ?? 0),
       messages_out: hub.messagesOut,
       publications: hub.publications,
       bus_catch_ups: hub.catchUps,
       bus_catch_up_failures: hub.catchUpFailures,
       recovery_failed_notices: hub.recoveryFailedNotices,
       history_channels: this.hub.history.channelCount,
-      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients,
+      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients + (this.tcp?.slowClients ?? 0),
       connections_refused_limit: this.gate.refusedNode,
       connections_refused_per_ip: this.gate.refusedAddress,
       client_addresses: this.gate.addresses,
       connection_slots: this.gate.inUse,
       handler_errors: this.guard.caught,
-      auth_failures: this.ws.authFailures + this.sse.authFailures,
-      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses,
+      auth_failures: this.ws.authFailures + this.sse.authFailures + this.poll.authFailures + (this.tcp?.authFailures ?? 0),
+      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses + (this.tcp?.tokenExpiredCloses ?? 0),
       token_refreshes: this.ws.tokenRefreshes,
-      rate_limited_frames: this.ws.rateLimited,
-      rate_limit_closes: this.ws.rateLimitCloses,
+      rate_limited_frames: this.ws.rateLimited + (this.tcp?.rateLimited ?? 0),
+      rate_limit_closes: this.ws.rateLimitCloses + (this.tcp?.rateLimitCloses ?? 0),
       rate_limited_frames_bytes: this.ws.byteRateLimited,
       limits: limitsOf(this.config),
       webrtc_signals_relayed: this.ws.signaling.relayed,
@@ -285,6 +322,7 @@ export class Gateway {
 
   async listen(): Promise<AddressInfo> {
     await this.app.listen({ host: this.config.host, port: this.config.port });
+    if (this.tcp !== null && this.config.tcpPort !== undefined) await this.tcp.listen(this.config.host, this.config.tcpPort);
     return this.app.server.address() as AddressInfo;
   }
 
@@ -297,7 +335,8 @@ export class Gateway {
   /** Runs inside the guard's `request` listener (http/app.ts): a throw here answers that request only. */
   private routeRaw(req: IncomingMessage, res: ServerResponse): boolean {
     const target = req.url ?? '/';
-    if (!target.startsWith(SSE_PATH) || (target.length > SSE_PATH.length && target[SSE_PATH.length] !== '?')) return false;
+    const sse = isPath(target, SSE_PATH);
+    if (!sse && !isPath(target, POLL_PATH)) return false;
     if (this.closing !== null) {
       sendError(res, 503, ErrorCode.notReady, 'server is shutting down', { Connection: 'close' });
       return true;
@@ -307,7 +346,8 @@ export class Gateway {
       sendError(res, 400, ErrorCode.badRequest, 'malformed request-target');
       return true;
     }
-    this.sse.handle(req, res, url).catch((err: unknown) => this.guard.response('sse request', err, res, req));
+    if (sse) this.sse.handle(req, res, url).catch((err: unknown) => this.guard.response('sse request', err, res, req));
+    else this.poll.handle(req, res, url).catch((err: unknown) => this.guard.response('poll request', err, res, req));
     return true;
   }
 
@@ -342,6 +382,8 @@ export class Gateway {
     const releaseClients = async () => {
       this.hub.flush();
       this.sse.closeAll();
+      this.poll.closeAll();
+      this.tcp?.closeAll();
       await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
       this.ws.stop();
     };
@@ -371,6 +413,11 @@ export class Gateway {
     }
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
+}
+
+/** `target` is `path`, with or without a query. */
+function isPath(target: string, path: string): boolean {
+  return target.startsWith(path) && (target.length === path.length || target[path.length] === '?');
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {

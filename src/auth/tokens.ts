@@ -87,6 +87,12 @@ export class Authenticator {
     return this.secret !== null || this.publicKey !== null || this.jwks !== null;
   }
 
+  /** With auth on: the identity of a client that brings no token, or null when one is required (AUTH_ANONYMOUS). */
+  anonymousIdentity(): Identity | null {
+    if (!this.enabled) return anonymous();
+    return this.allowAnonymous ? ANONYMOUS_WITH_AUTH : null;
+  }
+
   async identify(req: IncomingMessage, url: URL): Promise<Identity> {
     if (!this.enabled) {
       const userId = url.searchParams.get('user_id');

@@ -13,6 +13,10 @@ export interface Config {
   dataDir: string;
   websocketEnabled: boolean;
   sseEnabled: boolean;
+  pollEnabled: boolean;
+  pollMaxEvents: number;
+  /** Raw TCP transport port; undefined = off. */
+  tcpPort?: number;
   maxConnections: number;
   /** 0 = no per-address limit. */
   maxConnectionsPerIp: number;
@@ -147,6 +151,9 @@ function fromEnv(e: Env): Config {
     dataDir: e.DATA_DIR,
     websocketEnabled: e.WEBSOCKET_ENABLED,
     sseEnabled: e.SSE_ENABLED,
+    pollEnabled: e.POLL_ENABLED,
+    pollMaxEvents: e.POLL_MAX_EVENTS,
+    tcpPort: e.TCP_PORT,
     maxConnections: e.REALTIME_MAX_CONNECTIONS,
     maxConnectionsPerIp: e.REALTIME_MAX_CONNECTIONS_PER_IP,
     wsRateLimit: e.WS_RATE_LIMIT,
@@ -223,5 +230,6 @@ export function limitsOf(c: Config): Record<string, number> {
     channels_per_connection: c.channelsPerConnection,
     chat_rate_limit: c.chatRateLimit,
     chat_rate_burst: c.chatRateBurst,
+    poll_max_events: c.pollMaxEvents,
   };
 }

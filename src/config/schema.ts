@@ -63,6 +63,12 @@ export const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./data'),
   WEBSOCKET_ENABLED: bool.default(true),
   SSE_ENABLED: bool.default(true),
+  /** Long polling, GET /realtime/poll. */
+  POLL_ENABLED: bool.default(true),
+  /** Events in one long-poll answer at most; the client continues from its `last_id`. */
+  POLL_MAX_EVENTS: int(1, 10_000).default(1000),
+  /** Raw TCP transport (newline-delimited JSON frames) on HOST:TCP_PORT; unset = off. */
+  TCP_PORT: int(0, 65535).optional(),
   REALTIME_MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   /**
    * WS + SSE connections from one client address (IPv6: one /64); over it the

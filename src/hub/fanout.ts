@@ -9,6 +9,7 @@ export interface FanOutChannel {
   readonly name: string;
   readonly ws: Set<Subscriber>;
   readonly sse: Set<Subscriber>;
+  readonly tcp: Set<Subscriber>;
   /** Subscribers still being caught up from durable history: they get items through `onHeld`. */
   readonly held: Set<Subscriber>;
   /** Publications not yet handed to a round, oldest first. */
@@ -39,13 +40,16 @@ const MAX_QUEUED_WRITES = 200_000;
 class Round {
   readonly ws: Subscriber[];
   readonly sse: Subscriber[];
+  readonly tcp: Subscriber[];
   wsAt = 0;
   sseAt = 0;
+  tcpAt = 0;
   /** Frames of the items so far, built on first need and extended on merge. */
   private wsChunk: Buffer | null = null;
   private sseChunk: Buffer | null = null;
+  private tcpChunk: Buffer | null = null;
   private readonly items: Pending[];
-  /** Text publications among the items (SSE carries only those): for the messages-out count. */
+  /** Text publications among the items (SSE and TCP carry only those): for the messages-out count. */
   sseCount: number;
   constructor(
     /** The slice that formed it: written in a later one, membership may have changed, so it is checked. */
@@ -54,10 +58,12 @@ class Round {
     items: Pending[],
     ws: Subscriber[],
     sse: Subscriber[],
+    tcp: Subscriber[],
   ) {
     this.items = items;
     this.ws = ws;
     this.sse = sse;
+    this.tcp = tcp;
     this.sseCount = countText(items);
   }
 
@@ -67,7 +73,7 @@ class Round {
   }
 
   get remaining(): number {
-    return this.ws.length - this.wsAt + this.sse.length - this.sseAt;
+    return this.ws.length - this.wsAt + this.sse.length - this.sseAt + this.tcp.length - this.tcpAt;
   }
 
   /** Append `more` for the subscribers not written yet. */
@@ -76,6 +82,8 @@ class Round {
     else this.wsChunk = null;
     if (this.sseChunk !== null && this.sseAt < this.sse.length) this.sseChunk = Buffer.concat([this.sseChunk, concatFrames(more, Transport.sse)]);
     else this.sseChunk = null;
+    if (this.tcpChunk !== null && this.tcpAt < this.tcp.length) this.tcpChunk = Buffer.concat([this.tcpChunk, concatFrames(more, Transport.tcp)]);
+    else this.tcpChunk = null;
     for (const p of more) this.items.push(p);
     this.sseCount += countText(more);
   }
@@ -90,10 +98,16 @@ class Round {
     return this.sseChunk;
   }
 
+  tcpFrames(): Buffer {
+    if (this.tcpChunk === null) this.tcpChunk = concatFrames(this.items, Transport.tcp);
+    return this.tcpChunk;
+  }
+
   /** Tag every subscriber this round has not written yet with `mark`. */
   markRemaining(mark: number): void {
     for (let i = this.wsAt; i < this.ws.length; i++) this.ws[i].fanoutMark = mark;
     for (let i = this.sseAt; i < this.sse.length; i++) this.sse[i].fanoutMark = mark;
+    for (let i = this.tcpAt; i < this.tcp.length; i++) this.tcp[i].fanoutMark = mark;
   }
 }
 
@@ -184,7 +198,7 @@ export class FanOut {
       let first = this.rounds.length;
       while (first > 0 && this.rounds[first - 1].channel === ch) first--;
       if (first === this.rounds.length) {
-        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse)));
+        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse), ch.tcp.size === 0 ? NONE : Array.from(ch.tcp)));
         continue;
       }
       // Those the tail rounds have yet to reach get the items from them; everyone else from a new round.
@@ -196,7 +210,8 @@ export class FanOut {
       }
       const ws = unmarked(ch.ws, mark);
       const sse = unmarked(ch.sse, mark);
-      if (ws.length + sse.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse));
+      const tcp = ch.tcp.size === 0 ? NONE : unmarked(ch.tcp, mark);
+      if (ws.length + sse.length + tcp.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse, tcp));
     }
   }
 
@@ -239,6 +254,15 @@ export class FanOut {
       this.queuedWrites -= end - at;
       if (end < round.sse.length) return false;
     }
+    if (round.tcpAt < round.tcp.length) {
+      const at = round.tcpAt;
+      const chunk = round.sseCount > 0 ? round.tcpFrames() : null;
+      const end = chunk === null ? round.tcp.length : this.writeRange(round.tcp, at, chunk, continued ? round.channel.tcp : null, since, deadline);
+      round.tcpAt = end;
+      this.messagesOut += (end - at) * round.sseCount;
+      this.queuedWrites -= end - at;
+      if (end < round.tcp.length) return false;
+    }
     return true;
   }
 
@@ -259,6 +283,9 @@ export class FanOut {
   }
 }
 
+/** The subscribers of a transport nobody on the channel uses: shared, never written to. */
+const NONE: Subscriber[] = [];
+
 function unmarked(set: Set<Subscriber>, mark: number): Subscriber[] {
   const out: Subscriber[] = [];
   for (const sub of set) if (sub.fanoutMark !== mark) out.push(sub);
@@ -276,12 +303,13 @@ export function concatFrames(items: ReadonlyArray<Pending>, transport: Transport
   if (items.length === 1) {
     const p = items[0];
     if (transport === Transport.ws) return p.wsFrame();
-    return p instanceof Publication ? p.sseChunk() : EMPTY;
+    if (!(p instanceof Publication)) return EMPTY;
+    return transport === Transport.sse ? p.sseChunk() : p.tcpLine();
   }
   const parts: Buffer[] = [];
   let total = 0;
   for (const p of items) {
-    const part = transport === Transport.ws ? p.wsFrame() : p instanceof Publication ? p.sseChunk() : null;
+    const part = transport === Transport.ws ? p.wsFrame() : !(p instanceof Publication) ? null : transport === Transport.sse ? p.sseChunk() : p.tcpLine();
     if (part !== null) {
       parts.push(part);
       total += part.length;

@@ -56,6 +56,15 @@ export interface JoinResult {
 /** How long a join waits for this node to reach a client's position that is ahead of it. */
 const CATCH_UP_TO_CLIENT_MS = 2000;
 
+/** What `eventsSince` found: publications in id order, and channels whose history no longer reaches back. */
+export interface ReadResult {
+  publications: Publication[];
+  failed: string[];
+}
+
+/** Told of every publication as it is kept in history, before its fan-out (the long-poll transport). */
+export type PublicationTap = (publication: Publication) => void;
+
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
 /** Told of every channel a connection joins and leaves (presence). */
@@ -65,7 +74,7 @@ export interface MembershipListener {
 }
 
 function newChannel(name: string): Channel {
-  return { name, ws: new Set(), sse: new Set(), held: new Set(), pending: [] };
+  return { name, ws: new Set(), sse: new Set(), tcp: new Set(), held: new Set(), pending: [] };
 }
 
 /** What `publishBinary` answers when there is no bus to wait for. */
@@ -109,6 +118,8 @@ export class Hub implements Publisher {
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
+  /** Checked on every publication (not every delivery): a plain field. */
+  private tap: PublicationTap | null = null;
 
   constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null, options: HubOptions = {}) {
     this.history = history;
@@ -170,15 +181,19 @@ export class Hub implements Publisher {
   }
 
   get connectionCount(): number {
-    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.held.size;
+    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.tcp.size + this.everyone.held.size;
   }
 
-  countByTransport(): { ws: number; sse: number } {
+  countByTransport(): { ws: number; sse: number; tcp: number } {
     let ws = this.everyone.ws.size;
     let sse = this.everyone.sse.size;
-    for (const sub of this.everyone.held) if (sub.transport === Transport.ws) ws++;
-    else sse++;
-    return { ws, sse };
+    let tcp = this.everyone.tcp.size;
+    for (const sub of this.everyone.held) {
+      if (sub.transport === Transport.ws) ws++;
+      else if (sub.transport === Transport.sse) sse++;
+      else tcp++;
+    }
+    return { ws, sse, tcp };
   }
 
   /**
@@ -187,7 +202,7 @@ export class Hub implements Publisher {
    * a caller that closes connections as it goes and needs a fixed list copies it.
    */
   *connections(transport: Transport): IterableIterator<Subscriber> {
-    yield* transport === Transport.ws ? this.everyone.ws : this.everyone.sse;
+    yield* setOfTransport(this.everyone, transport);
     for (const sub of this.everyone.held) if (sub.transport === transport) yield sub;
   }
 
@@ -299,6 +314,48 @@ export class Hub implements Publisher {
     return this.result(sub, failed, missed);
   }
 
+  /**
+   * Every publication after `since` on `names` (and broadcasts when
+   * `withBroadcasts`), in id order, read without joining: from local history
+   * when it covers `since`, else from the bus's durable history. Publications
+   * still queued for fan-out are included (they are in history already).
+   */
+  eventsSince(names: string[], since: number, withBroadcasts: boolean): ReadResult | Promise<ReadResult> {
+    const targets = withBroadcasts ? [...names, BROADCAST_CHANNEL] : names;
+    const found: Publication[] = [];
+    const failed: string[] = [];
+    const remote: string[] = [];
+    for (const name of targets) {
+      const local = this.history.since(name, since);
+      if (local.ok) for (const p of local.publications) found.push(p);
+      else if (this.bus !== null && local.reason === 'unknown_position') remote.push(name);
+      else if (name !== BROADCAST_CHANNEL) failed.push(name);
+    }
+    if (remote.length === 0) return { publications: inOrder(found), failed };
+    return Promise.all(
+      remote.map((name) => this.bus!.since(name, since).catch(() => ({ ok: false as const, reason: 'unknown_position' as const }))),
+    ).then((results) => {
+      results.forEach((r, i) => {
+        if (!r.ok) {
+          if (remote[i] !== BROADCAST_CHANNEL) failed.push(remote[i]);
+          return;
+        }
+        for (const e of r.entries) found.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+      });
+      return { publications: inOrder(found), failed };
+    });
+  }
+
+  /** The newest id this node has kept in history: everything up to it is readable by `eventsSince`. */
+  get position(): number {
+    return this.bus === null ? this.ids.current : this.lastBusId;
+  }
+
+  /** Tell `tap` of every publication kept from now on (one tap; null to stop). */
+  setPublicationTap(tap: PublicationTap | null): void {
+    this.tap = tap;
+  }
+
   private result(sub: Subscriber, failed: string[], missed: Publication[]): JoinResult {
     if (missed.length === 0) return failed.length === 0 ? NO_REPLAY : { failed, missed: null };
     missed.sort((a, b) => a.id - b.id);
@@ -321,7 +378,7 @@ export class Hub implements Publisher {
 
   subscriberCount(channel: string): number {
     const ch = this.channels.get(channel);
-    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.held.size;
+    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
   }
 
   // ---- publishing -------------------------------------------------------
@@ -446,10 +503,11 @@ export class Hub implements Publisher {
   private deliver(publication: Publication): number {
     this.history.append(publication);
     this.publications++;
+    if (this.tap !== null) this.tap(publication);
     const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
     if (ch === undefined) return 0;
     this.fanOut.enqueue(ch, publication);
-    return ch.ws.size + ch.sse.size + ch.held.size;
+    return ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
   }
 
   private fromBus(p: BusPublication): void {
@@ -516,7 +574,7 @@ export class Hub implements Publisher {
     this.fanOut.membershipChanged(sub);
     setOf(ch, sub).delete(sub);
     ch.held.delete(sub);
-    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.held.size === 0) {
+    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.tcp.size === 0 && ch.held.size === 0) {
       this.channels.delete(name);
       // A vanished channel's queued publications have nobody left to reach.
       ch.pending.length = 0;
@@ -525,7 +583,18 @@ export class Hub implements Publisher {
 }
 
 function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
-  return sub.transport === Transport.ws ? ch.ws : ch.sse;
+  return setOfTransport(ch, sub.transport);
+}
+
+function setOfTransport(ch: Channel, transport: Transport): Set<Subscriber> {
+  return transport === Transport.ws ? ch.ws : transport === Transport.sse ? ch.sse : ch.tcp;
+}
+
+/** Sorted by id, repeats (a publication read from two sources) dropped. */
+function inOrder(found: Publication[]): Publication[] {
+  if (found.length < 2) return found;
+  found.sort((a, b) => a.id - b.id);
+  return found.filter((p, i) => i === 0 || p.id !== found[i - 1].id);
 }
 
 function isPending(ch: Channel, p: Publication): boolean {

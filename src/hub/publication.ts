@@ -18,6 +18,7 @@ export class Publication {
   readonly publishedAt: number;
   private ws: Buffer | null = null;
   private sse: Buffer | null = null;
+  private tcp: Buffer | null = null;
 
   constructor(id: number, channel: string, event: string, data: unknown, publishedAt = Date.now()) {
     this.id = id;
@@ -45,6 +46,7 @@ export class Publication {
     fields.publishedAt = publishedAt;
     fields.ws = null;
     fields.sse = null;
+    fields.tcp = null;
     return p;
   }
 
@@ -55,12 +57,21 @@ export class Publication {
 
   /** `{"type":"event","channel","event","id","data"}` framed for WebSocket. */
   wsFrame(): Buffer {
-    if (this.ws === null) {
-      this.ws = encodeTextFrame(
-        `{"type":"event","channel":${JSON.stringify(this.channel)},"event":${JSON.stringify(this.event)},"id":"${this.idText}","data":${this.dataJson}}`,
-      );
-    }
+    if (this.ws === null) this.ws = encodeTextFrame(this.eventJson());
     return this.ws;
+  }
+
+  /**
+   * The same event object as one `\n`-terminated line: the TCP transport's
+   * frame, and (without the newline) a long-poll answer's event.
+   */
+  tcpLine(): Buffer {
+    if (this.tcp === null) this.tcp = Buffer.from(this.eventJson() + '\n');
+    return this.tcp;
+  }
+
+  private eventJson(): string {
+    return `{"type":"event","channel":${JSON.stringify(this.channel)},"event":${JSON.stringify(this.event)},"id":"${this.idText}","data":${this.dataJson}}`;
   }
 
   sseChunk(): Buffer {
@@ -71,7 +82,8 @@ export class Publication {
   /**
    * Approximate retained bytes, for history accounting: the JSON text plus the
    * WS frame and SSE chunk cached on first delivery (each about as long as
-   * the JSON), plus the object. Fixed per publication, so adding and
+   * the JSON; a TCP line, cached only where TCP or long-poll clients read the
+   * channel, likewise), plus the object. Fixed per publication, so adding and
    * subtracting it balance.
    */
   get size(): number {

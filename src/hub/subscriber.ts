@@ -6,6 +6,8 @@
 export const enum Transport {
   ws = 0,
   sse = 1,
+  /** Raw TCP: newline-delimited JSON frames. */
+  tcp = 2,
 }
 
 export interface Subscriber {

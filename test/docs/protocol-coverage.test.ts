@@ -61,10 +61,11 @@ function clientFrameTypes(): string[] {
   return list.split(', ');
 }
 
-/** `case '…':` labels of the WS dispatcher: frame types and command names. */
+/** `case '…':` labels of the WS dispatcher: frame types and command names; and the commands the TCP transport handles itself. */
 function dispatchedNames(): string[] {
   const source = read(join(ROOT, 'src', 'transports', 'ws', 'dispatch.ts'));
-  return [...source.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]);
+  const tcp = read(join(ROOT, 'src', 'transports', 'tcp', 'transport.ts'));
+  return [...[...source.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]), ...[...tcp.matchAll(/command !== '([a-z_]+)'/g)].map((m) => m[1])];
 }
 
 /** `type` values of frames the server writes (transports, signaling, hub publications, SDK frame types). */
@@ -72,6 +73,8 @@ function serverFrameTypes(): string[] {
   const sources = [
     ...files(join(ROOT, 'src', 'transports', 'ws')),
     ...files(join(ROOT, 'src', 'transports', 'sse')),
+    ...files(join(ROOT, 'src', 'transports', 'tcp')),
+    ...files(join(ROOT, 'src', 'transports', 'poll')),
     ...files(join(ROOT, 'src', 'transports', 'webrtc')),
     ...files(join(ROOT, 'src', 'hub')),
     join(ROOT, 'src', 'client', 'types.ts'),
@@ -108,6 +111,7 @@ test('docs/protocol.md names every error code, close code, system event, frame t
 test('the coverage check sees what it checks for', () => {
   // Guards the extractors: an empty list would make the check above pass on any document.
   assert.ok(clientFrameTypes().includes('webrtc_signal'));
+  assert.ok(dispatchedNames().includes('auth'));
   assert.ok(dispatchedNames().includes('refresh_token'));
   assert.ok(serverFrameTypes().includes('connected') && serverFrameTypes().includes('pong'));
   assert.ok(missingFromProtocol('').length > 40);

@@ -10,21 +10,33 @@ import { parseBinaryMessage } from './binary.js';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 import { encodeFrame, OPCODE_BINARY } from './frame.js';
 import type { WsConnection } from './connection.js';
-import type { Signaling, SignalRefusal } from '../webrtc/signaling.js';
-import { writeReplay } from '../replay-pump.js';
+import type { Signaling, SignalRefusal, SignalSender } from '../webrtc/signaling.js';
+import type { Subscriber } from '../../hub/subscriber.js';
+import type { Identity } from '../../auth/permissions.js';
+import { writeReplay, type ReplayTarget } from '../replay-pump.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 import { HubcastError } from '../../errors.js';
 
-export interface DispatchContext {
+/**
+ * What dispatch needs of a connection, whatever carries its frames: a
+ * WebSocket (ws/connection.ts) or a line of a raw TCP socket (tcp/connection.ts).
+ */
+export interface DispatchConnection extends Subscriber, SignalSender, ReplayTarget {
+  readonly identity: Identity;
+  /** A control frame for this client only (replies, errors, echoes), framed for its transport. */
+  send(message: object): void;
+}
+
+export interface DispatchContext<C extends DispatchConnection = WsConnection> {
   hub: Hub;
   signaling: Signaling;
   channelsPerConnection: number;
   /** Channels an application handles itself (chat): their `channel_message` goes there. */
   appChannels: AppChannels;
   /** `refresh_token`: verify the new token and swap the identity (async; answers by itself). */
-  refreshToken(conn: WsConnection, token: string, ref: Ref): void;
+  refreshToken(conn: C, token: string, ref: Ref): void;
   /** Work a frame started that settles after its message handler returned failed (goes to the handler guard). */
-  asyncFailed(conn: WsConnection, err: unknown): void;
+  asyncFailed(conn: C, err: unknown): void;
 }
 
 export type Ref = string | number | undefined;
@@ -32,17 +44,17 @@ export type Ref = string | number | undefined;
 /** `refresh_token` data. A JWT is compact; 8 KiB is far past any real one. */
 const refreshTokenData = z.object({ token: z.string().min(1).max(8192) });
 
-export function fail(conn: WsConnection, code: ErrorCode, message: string, ref: Ref): void {
+export function fail(conn: DispatchConnection, code: ErrorCode, message: string, ref: Ref): void {
   conn.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
 }
 
-export function reply(conn: WsConnection, ref: Ref, data?: unknown): void {
+export function reply(conn: DispatchConnection, ref: Ref, data?: unknown): void {
   if (ref === undefined) return;
   conn.send(data === undefined ? { type: 'reply', ref, ok: true } : { type: 'reply', ref, ok: true, data });
 }
 
 /** One text frame from a client: parsed, validated, acted on. Never throws to the socket. */
-export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: string): void {
+export function dispatchText<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, text: string): void {
   if (jsonTextTooDeep(text)) {
     return fail(conn, ErrorCode.invalidFrame, `frame nests deeper than ${MAX_JSON_DEPTH} levels`, undefined);
   }
@@ -67,12 +79,12 @@ export function dispatchText(ctx: DispatchContext, conn: WsConnection, text: str
   }
 }
 
-function signalDone(conn: WsConnection, error: SignalRefusal | null, ref: Ref): void {
+function signalDone(conn: DispatchConnection, error: SignalRefusal | null, ref: Ref): void {
   if (error !== null) fail(conn, error.code, error.message, ref);
   else reply(conn, ref);
 }
 
-function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<ClientFrame, { type: 'command' }>): void {
+function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, frame: Extract<ClientFrame, { type: 'command' }>): void {
   const ref = frame.ref;
   switch (frame.command) {
     case 'ping':
@@ -98,7 +110,7 @@ function command(ctx: DispatchContext, conn: WsConnection, frame: Extract<Client
   }
 }
 
-function join(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref): void {
+function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, data: unknown, ref: Ref): void {
   const parsed = channelCommandData.safeParse(data);
   if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
   const { channel, since } = parsed.data;
@@ -124,7 +136,7 @@ function join(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref)
  * After a join: the recovery notice, then the replay, then the reply — whose
  * `last_id` is the resume position for a client that has seen no event yet.
  */
-function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, since: number | null, r: JoinResult, ref: Ref): void {
+function joinDone<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, channel: string, since: number | null, r: JoinResult, ref: Ref): void {
   const recovered = r.failed.length === 0;
   if (!recovered) {
     conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
@@ -134,7 +146,7 @@ function joinDone(ctx: DispatchContext, conn: WsConnection, channel: string, sin
   reply(conn, ref, since === null ? { channel, last_id: lastId } : { channel, recovered, last_id: lastId });
 }
 
-function leave(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref): void {
+function leave<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, data: unknown, ref: Ref): void {
   const parsed = channelCommandData.safeParse(data);
   if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
   const { channel } = parsed.data;
@@ -144,7 +156,7 @@ function leave(ctx: DispatchContext, conn: WsConnection, data: unknown, ref: Ref
   reply(conn, ref, { channel });
 }
 
-function channelMessage(ctx: DispatchContext, conn: WsConnection, channel: string, message: unknown, ref: Ref): void {
+function channelMessage<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, channel: string, message: unknown, ref: Ref): void {
   if (!isValidChannelName(channel)) {
     return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }
