@@ -11,6 +11,10 @@ export type StatsSnapshot = () => Record<string, unknown>;
 export const STAT_METRICS: Record<string, { name: string; help: string; kind: 'counter' | 'gauge' }> = {
   websocket_count: { name: 'hubcast_websocket_connections', help: 'Open WebSocket connections', kind: 'gauge' },
   sse_count: { name: 'hubcast_sse_connections', help: 'Open SSE connections', kind: 'gauge' },
+  tcp_count: { name: 'hubcast_tcp_connections', help: 'Open raw TCP connections', kind: 'gauge' },
+  long_poll_held: { name: 'hubcast_long_polls_held', help: 'Long polls held open waiting for an event', kind: 'gauge' },
+  long_poll_answers: { name: 'hubcast_long_poll_answers_total', help: 'Long polls answered', kind: 'counter' },
+  long_poll_last_release_ms: { name: 'hubcast_long_poll_last_release_ms', help: 'Milliseconds the last release of held long polls took', kind: 'gauge' },
   connections: { name: 'hubcast_connections', help: 'Open WebSocket + SSE connections', kind: 'gauge' },
   channels: { name: 'hubcast_channels', help: 'Channels with at least one local subscriber', kind: 'gauge' },
   history_channels: { name: 'hubcast_history_channels', help: 'Channels with history kept in memory', kind: 'gauge' },

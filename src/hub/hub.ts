@@ -361,8 +361,8 @@ export class Hub implements Publisher {
     missed.sort((a, b) => a.id - b.id);
     const unique = missed.filter((p, i) => i === 0 || p.id !== missed[i - 1].id);
     this.messagesOut += unique.length;
-    const ws = sub.transport === Transport.ws;
-    return { failed, missed: unique.map((p) => (ws ? p.wsFrame() : p.sseChunk())) };
+    const t = sub.transport;
+    return { failed, missed: unique.map((p) => (t === Transport.ws ? p.wsFrame() : t === Transport.sse ? p.sseChunk() : p.tcpLine())) };
   }
 
   unsubscribe(sub: Subscriber, channel: string): boolean {
