@@ -8,7 +8,7 @@
 #   bash scripts/services.sh restart [service ...]
 #   bash scripts/services.sh status  [service ...]   exit 0 only when every named service is healthy
 #   bash scripts/services.sh env                     shell `export` lines for the tests
-#   bash scripts/services.sh tools                   install the test clients: chromium, nginx (when missing)
+#   bash scripts/services.sh tools                   install the test clients: chromium, nginx, python3 libraries (when missing)
 #
 # Environment (defaults in brackets):
 #   HUBCAST_SERVICES_DIR [/tmp/hubcast-services]   state, logs, sockets; must be traversable by `postgres`
@@ -531,12 +531,17 @@ EOF
 }
 
 # tools: the clients and peers tests drive the product with (headless Chromium for the pages,
-# nginx for the cluster tests), installed only when missing.
+# nginx for the cluster tests, python3 libraries for the Python client), installed only when missing.
 cmd_tools() {
   ensure_dir
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  # The Python client's tests run on Debian's python3 with Debian's packages of its libraries.
+  local p
+  for p in python3-websockets python3-httpx python3-pytest python3-pytest-asyncio; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
   apt_install "${missing[@]}"
 }
 
