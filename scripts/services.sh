@@ -539,7 +539,7 @@ cmd_tools() {
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   # The Python client's tests run on Debian's python3 with Debian's packages of its libraries.
   local p
-  for p in python3-websockets python3-httpx python3-pytest python3-pytest-asyncio; do
+  for p in python3-websockets python3-httpx python3-pytest python3-pytest-asyncio python3-mypy; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   apt_install "${missing[@]}"

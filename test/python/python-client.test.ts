@@ -39,7 +39,7 @@ function requirePython(): void {
   if (probe.status !== 0) {
     throw new Error(
       `${PYTHON} cannot import the Python client's libraries (${(probe.stderr || String(probe.error)).trim()}); ` +
-        'install them with `bash scripts/services.sh tools` (Debian: python3-websockets python3-httpx python3-pytest python3-pytest-asyncio)',
+        'install them with `bash scripts/services.sh tools` (Debian: python3-websockets python3-httpx python3-pytest python3-pytest-asyncio python3-mypy)',
     );
   }
 }

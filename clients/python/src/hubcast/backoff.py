@@ -21,5 +21,5 @@ def backoff_delay(
     rand: Callable[[], float] = random.random,
 ) -> float:
     """Seconds to wait before attempt ``attempt`` (0-based): uniform in ``[0, min(max, min * 2**attempt)]``."""
-    cap = min(max_delay, min_delay * 2 ** min(attempt, 30))
-    return rand() * cap
+    cap: float = min(max_delay, min_delay * 2.0 ** min(attempt, 30))
+    return float(rand() * cap)

@@ -150,9 +150,13 @@ class SSEClient:
             waiter = asyncio.ensure_future(self._connected.wait())
             await asyncio.wait({waiter, runner}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
-            if runner.done() and self._state != "connected":
+            if runner.done() and not self._is_connected():
                 exc = runner.exception() if not runner.cancelled() else None
                 raise exc or ClosedError("SSE client closed before the stream opened")
+
+    def _is_connected(self) -> bool:
+        # A method, not an inline comparison: the state changes while wait_connected awaits.
+        return self._state == "connected"
 
     async def close(self) -> None:
         """Close the stream for good."""

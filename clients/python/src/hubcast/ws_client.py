@@ -52,7 +52,7 @@ CLIENT_FRAME_TYPES = frozenset({"command", "channel_message", "text", "json", "w
 _STOP = object()
 
 # websockets 14 replaced the client implementation; its connect() names the headers argument anew.
-_HEADERS_KW = "additional_headers" if int(websockets.__version__.split(".")[0]) >= 14 else "extra_headers"
+_HEADERS_KW = "additional_headers" if int(str(getattr(websockets, "__version__", "10")).split(".")[0]) >= 14 else "extra_headers"
 
 TokenSource = Callable[[], Union[str, None, Awaitable[Optional[str]]]]
 
