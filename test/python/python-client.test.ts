@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { WSClient, type EventFrame } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/codes.js';
+import { SECRET, sign } from '../auth/tokens.js';
 
 const PYTHON = process.env.HUBCAST_PYTHON ?? '/usr/bin/python3';
 const PACKAGE = 'clients/python';
@@ -63,6 +64,15 @@ test('the Python client package against a real gateway (pytest)', async () => {
   const config = { port, dataDir, historySize: 10_000, sseRetryMs: 100 };
   let gw: RunningGateway = await startGateway(config);
   const base = `http://127.0.0.1:${port}`;
+  // A second gateway with auth on and an API key, for the token and key paths.
+  const apiKey = 'python-test-api-key';
+  const authGw = await startGateway({ jwtSecret: SECRET, apiKey });
+  const authEnv = {
+    HUBCAST_AUTH_URL: authGw.url,
+    HUBCAST_AUTH_API_KEY: apiKey,
+    HUBCAST_TOKEN: await sign('py-user', { channels: ['py:*'] }),
+    HUBCAST_BAD_TOKEN: await sign('py-user', { secret: 'not-the-gateway-secret-0123456789' }),
+  };
 
   // The TypeScript side: an SDK client that records what it receives, and an SDK WebRTC peer
   // that answers every offer.
@@ -113,7 +123,7 @@ test('the Python client package against a real gateway (pytest)', async () => {
   try {
     const started = Date.now();
     const child = spawn(PYTHON, ['-m', 'pytest', `${PACKAGE}/tests`, '-q', '-p', 'no:cacheprovider', '-x', '--durations=5'], {
-      env: { ...process.env, HUBCAST_URL: base, HUBCAST_CONTROL_URL: controlUrl, PYTHONDONTWRITEBYTECODE: '1' },
+      env: { ...process.env, ...authEnv, HUBCAST_URL: base, HUBCAST_CONTROL_URL: controlUrl, PYTHONDONTWRITEBYTECODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -132,6 +142,7 @@ test('the Python client package against a real gateway (pytest)', async () => {
     peer.disconnect();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await gw.close();
+    await authGw.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -31,15 +31,23 @@ async def sse_example():
 
 
 async def main():
-    listener = asyncio.create_task(sse_example())
     async with APIClient(BASE) as api:
-        n = 0
+        before = (await api.stats())["sse_count"]
+        listener = asyncio.create_task(sse_example())
         loop = asyncio.get_running_loop()
+        # The clock starts once the stream is open (this gateway counts one more SSE connection).
+        for _ in range(100):
+            if (await api.stats())["sse_count"] > before or listener.done():
+                break
+            await asyncio.sleep(0.1)
         deadline = None if args.seconds is None else loop.time() + args.seconds
-        while deadline is None or loop.time() < deadline:
+        n = 0
+        while not listener.done() and (deadline is None or loop.time() < deadline):
             n += 1
             await api.broadcast({"n": n, "text": "something happened"}, event="notification")
             await asyncio.sleep(0.5)
+    if listener.done():
+        listener.result()  # the stream failed: show why
     listener.cancel()
 
 

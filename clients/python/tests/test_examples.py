@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: (command after the interpreter, what its output must contain)
 EXAMPLES: List[Tuple[List[str], str]] = [
     (["examples/websocket_client.py"], "Received: {'type': 'text', 'data': 'Hello!'}"),
-    (["examples/sse_client.py", "--seconds", "2"], "Notification: ServerSentEvent(event='notification'"),
+    (["examples/sse_client.py", "--seconds", "1.5"], "Notification: ServerSentEvent(event='notification'"),
     (["examples/sending.py"], "alice got on user:alice: {'message': 'Personal notification'}"),
     (["examples/webrtc_signal.py"], "caller got answer from peer_123: v=0 answer"),
     (["examples/authenticated_client.py"], "'pong': True"),

@@ -102,3 +102,24 @@ async def test_sse_connect_listens_until_close_and_plain_text_stays_text(api: AP
     await asyncio.wait_for(listener, 5)
     assert got[0].data == "two\nlines" and got[0].raw == "two\nlines"
     assert client.state == "disconnected"
+
+
+@pytest.mark.asyncio
+async def test_ws_reconnect_rejoins_with_since_and_replays_what_was_missed(api: APIClient) -> None:
+    client = WSClient(ws_url())
+    seen: List[int] = []
+    client.on_message("event", lambda e: seen.append(e["data"]["n"]) if e["channel"] == "py:since" else None)
+    await client.connect()
+    await client.join_channel("py:since")
+    for n in range(1, 4):
+        await api.send_to_channel("py:since", {"n": n}, event="n")
+    await wait_for(lambda: len(seen) == 3, what="three events")
+    await client.disconnect()  # keeps the channel and its position
+    for n in range(4, 7):
+        await api.send_to_channel("py:since", {"n": n}, event="n")
+    await client.connect()  # re-joins with since: the three missed events are replayed
+    await wait_for(lambda: len(seen) == 6, what="the missed events")
+    await api.send_to_channel("py:since", {"n": 7}, event="n")
+    await wait_for(lambda: len(seen) == 7, what="the live event after the replay")
+    assert seen == [1, 2, 3, 4, 5, 6, 7]
+    await client.disconnect()

@@ -248,8 +248,10 @@ class WSClient:
             done, _ = await asyncio.wait({task}, timeout=self._connect_timeout)
             if not done:
                 task.cancel()
+        dispatcher = self._dispatch_task
         self._stop("disconnect() called", None, ClosedError("client disconnected"))
-        await self._drain_dispatcher()
+        if dispatcher is not None and dispatcher is not asyncio.current_task():
+            await asyncio.wait({dispatcher})  # listeners have seen everything that arrived
 
     async def __aenter__(self) -> "WSClient":
         await self.connect()
@@ -591,6 +593,7 @@ class WSClient:
                 fut.set_exception(error)
         waiters, self._connect_waiters = self._connect_waiters, []
         self._set_state("disconnected", reason, close_code)
+        self._release_dispatcher()
         for w in waiters:
             if not w.done():
                 w.set_exception(error)
@@ -689,15 +692,17 @@ class WSClient:
             if star is not None:
                 await self._emitter.emit("*", star)
 
-    async def _drain_dispatcher(self) -> None:
+    def _release_dispatcher(self) -> None:
+        """The dispatcher hands over what is queued (the final state change included), then ends."""
         task, inbox = self._dispatch_task, self._inbox
-        if task is None or inbox is None:
-            return
         self._dispatch_task = None
         self._inbox = None
-        await inbox.put(_STOP)
-        if task is not asyncio.current_task():
-            await task
+        if task is None or inbox is None:
+            return
+        try:
+            inbox.put_nowait(_STOP)
+        except asyncio.QueueFull:
+            asyncio.get_running_loop().create_task(inbox.put(_STOP))
 
 
 def _status_of(err: Exception) -> Optional[int]:

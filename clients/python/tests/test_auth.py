@@ -1,0 +1,76 @@
+"""Tokens and the API key, against a gateway with JWT_SECRET and API_KEY set
+(HUBCAST_AUTH_URL, from test/python/python-client.test.ts)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List
+
+import pytest
+
+from hubcast import APIClient, ServerSentEvent, WSClient, create_sse_client, create_ws_client
+from hubcast.errors import ForbiddenError, UnauthorizedError
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.skip(f"needs {name}: run through npm test")
+    return value
+
+
+def ws_url() -> str:
+    return env("HUBCAST_AUTH_URL").replace("http", "ws", 1) + "/realtime/ws"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", ["header", "query", "protocol"])
+async def test_a_token_names_the_user_and_grants_its_channels(transport: str) -> None:
+    client = create_ws_client(url=ws_url(), token=env("HUBCAST_TOKEN"), token_transport=transport)
+    await client.connect()
+    assert client.user_id == "py-user"
+    assert (await client.join_channel("py:room"))["channel"] == "py:room"
+    with pytest.raises(ForbiddenError) as info:
+        await client.send_command("join_channel", {"channel": "elsewhere"})
+    assert info.value.code == "forbidden"
+    await client.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_a_bad_token_is_refused_with_unauthorized_and_not_retried() -> None:
+    client = WSClient(ws_url(), token=env("HUBCAST_BAD_TOKEN"))
+    with pytest.raises(UnauthorizedError) as info:
+        await client.connect()
+    assert info.value.code == "unauthorized" and info.value.status == 401
+    assert client.state == "disconnected"
+
+    sse = create_sse_client(env("HUBCAST_AUTH_URL"), channels=["py:room"], token=env("HUBCAST_BAD_TOKEN"))
+    with pytest.raises(UnauthorizedError) as sse_info:
+        await sse.connect()
+    assert sse_info.value.status == 401
+
+
+@pytest.mark.asyncio
+async def test_sse_with_a_token_and_the_server_api_with_the_key() -> None:
+    base = env("HUBCAST_AUTH_URL")
+    sse = create_sse_client(base, channels=["py:room"], token=env("HUBCAST_TOKEN"))
+    system: List[Dict[str, Any]] = []
+    got: List[ServerSentEvent] = []
+    sse.on_event("system", lambda e: system.append(e.data))
+    sse.on_event("hello", got.append)
+    await sse.start()
+    assert system[0]["user_id"] == "py-user"
+
+    async with APIClient(base, api_key=env("HUBCAST_AUTH_API_KEY")) as api:
+        await api.send_to_channel("py:room", {"hi": 1}, event="hello")
+        await api.send_to_user("py-user", {"hi": 2}, event="hello")  # the stream is on user:py-user too
+    from conftest import wait_for
+
+    await wait_for(lambda: len(got) == 2, what="both events on the authenticated stream")
+    assert [e.data for e in got] == [{"hi": 1}, {"hi": 2}]
+    await sse.close()
+
+    async with APIClient(base, api_key="wrong-key") as wrong:
+        with pytest.raises(UnauthorizedError) as info:
+            await wrong.broadcast({"x": 1})
+    assert info.value.status == 401
