@@ -60,8 +60,9 @@ test('the Python client package against a real gateway (pytest)', async () => {
   requirePython();
   const port = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'hubcast-python-'));
-  // sseRetryMs small so the SSE client's honoured retry hint keeps the restart test quick.
-  const config = { port, dataDir, historySize: 10_000, sseRetryMs: 100 };
+  // sseRetryMs small so the SSE client's honoured retry hint keeps the restart test quick;
+  // heartbeats often, so the SSE tests see some.
+  const config = { port, dataDir, historySize: 10_000, sseRetryMs: 100, sseHeartbeatMs: 100 };
   let gw: RunningGateway = await startGateway(config);
   const base = `http://127.0.0.1:${port}`;
   // A second gateway with auth on and an API key, for the token and key paths.

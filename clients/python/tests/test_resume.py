@@ -83,6 +83,9 @@ async def test_sse_resumes_from_last_event_id(api: APIClient) -> None:
     await wait_for(lambda: len(replayed) == 3, what="the three missed ticks")
     assert [e.id for e in replayed] == missed and [e.data["n"] for e in replayed] == [4, 5, 6]
     assert system[0]["type"] == "connected" and system[0]["channels"] == ["py:sse"]
+    # The harness's gateway sends a heartbeat every 100 ms: comments pass without an event.
+    await wait_for(lambda: second.heartbeats >= 2, what="heartbeats")
+    assert len(replayed) == 3 and second.state == "connected"
     await second.close()
 
 

@@ -452,6 +452,15 @@ class WSClient:
         return value  # type: ignore[return-value]
 
     async def _run(self) -> None:
+        try:
+            await self._reconnect_loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a bug here must not leave connect() waiting forever
+            self._stop(f"client failed: {err!r}", None, ClosedError(f"client failed: {err!r}"))
+            raise
+
+    async def _reconnect_loop(self) -> None:
         while True:
             code, reason, final_error = await self._connect_once()
             if self._stopping:
