@@ -196,3 +196,28 @@ async def test_stats_count_websocket_and_sse_connections(api: APIClient) -> None
     assert stats["websocket_count"] >= 1 and "sse_count" in stats
     assert (await api.get_connection_stats())["websocket_count"] >= 1
     await client.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_connect_stops_trying() -> None:
+    # Nothing listens on port 9 of loopback: the client retries until the caller gives up.
+    client = WSClient("ws://127.0.0.1:9/realtime/ws", min_reconnect_delay=0.01, max_reconnect_delay=0.05)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(client.connect(), 0.3)
+    assert client.state == "disconnected"
+    await asyncio.sleep(0.1)
+    assert client.state == "disconnected", "no reconnect in the background"
+
+
+@pytest.mark.asyncio
+async def test_max_reconnect_attempts_gives_up_with_closed() -> None:
+    from hubcast.errors import ClosedError
+
+    client = WSClient("ws://127.0.0.1:9/realtime/ws", min_reconnect_delay=0.01, max_reconnect_delay=0.02, max_reconnect_attempts=3)
+    states: List[str] = []
+    client.on_state_change(lambda change: states.append(change.current))
+    with pytest.raises(ClosedError) as info:
+        await client.connect()
+    assert "gave up reconnecting after 3 attempts" in info.value.message
+    await wait_for(lambda: states and states[-1] == "disconnected", what="the final state change")
+    assert states[0] == "connecting" and "reconnecting" in states

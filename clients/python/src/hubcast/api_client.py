@@ -7,6 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 from typing import IO, Any, Dict, Optional, Union
+from urllib.parse import quote
 
 import httpx
 
@@ -101,7 +102,7 @@ class APIClient:
 
     async def presence(self, channel: str) -> Dict[str, Any]:
         """Who is on a presence channel: ``{"channel", "count", "members"}``."""
-        return await self._request("GET", f"/realtime/channels/{httpx.URL(channel).raw_path.decode()}/presence")
+        return await self._request("GET", f"/realtime/channels/{quote(channel, safe='')}/presence")
 
     async def aclose(self) -> None:
         http, self._http = self._http, None

@@ -227,9 +227,26 @@ class WSClient:
             self._run_task = loop.create_task(self._run(), name="hubcast-ws")
         try:
             await waiter
+        except asyncio.CancelledError:
+            # Nobody waits for the connection any more (e.g. wait_for timed out): stop trying,
+            # rather than reconnect in the background with no one to tell.
+            if waiter in self._connect_waiters:
+                self._connect_waiters.remove(waiter)
+            if self.state != "connected" and not self._connect_waiters:
+                self._abandon()
+            raise
         finally:
             if waiter in self._connect_waiters:
                 self._connect_waiters.remove(waiter)
+
+    def _abandon(self) -> None:
+        self._stopping = True
+        task, ws = self._run_task, self._ws
+        if task is not None and not task.done():
+            task.cancel()
+        if ws is not None:
+            asyncio.get_running_loop().create_task(ws.close(1000, "connect() cancelled"))
+        self._stop("connect() cancelled", None, ClosedError("connect() was cancelled"))
 
     async def disconnect(self) -> None:
         """Close for good: no reconnect. Frames that arrived before the server's close are still
