@@ -71,6 +71,8 @@ test('the Python client package against a real gateway (pytest)', async () => {
   const authEnv = {
     HUBCAST_AUTH_URL: authGw.url,
     HUBCAST_AUTH_API_KEY: apiKey,
+    // For the expiry test, which signs short-lived tokens itself.
+    HUBCAST_JWT_SECRET: SECRET,
     HUBCAST_TOKEN: await sign('py-user', { channels: ['py:*'] }),
     HUBCAST_BAD_TOKEN: await sign('py-user', { secret: 'not-the-gateway-secret-0123456789' }),
   };

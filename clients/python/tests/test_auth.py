@@ -74,3 +74,57 @@ async def test_sse_with_a_token_and_the_server_api_with_the_key() -> None:
         with pytest.raises(UnauthorizedError) as info:
             await wrong.broadcast({"x": 1})
     assert info.value.status == 401
+
+
+def hs256(claims: Dict[str, Any], secret: str) -> str:
+    """A JWT signed HS256, as an issuer would (the standard library is enough)."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+    return head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
+
+
+@pytest.mark.asyncio
+async def test_an_expiring_token_is_replaced_through_get_token_and_both_clients_resume() -> None:
+    import time
+
+    from conftest import wait_for
+    from hubcast import StateChange
+
+    secret, base = env("HUBCAST_JWT_SECRET"), env("HUBCAST_AUTH_URL")
+    issued: List[str] = []
+
+    def get_token() -> str:
+        # Each token lives two seconds: the first one expires while the clients are connected.
+        token = hs256({"sub": "py-user", "channels": ["py:*"], "exp": int(time.time()) + 2}, secret)
+        issued.append(token)
+        return token
+
+    ws = WSClient(ws_url(), get_token=get_token, min_reconnect_delay=0.05, max_reconnect_delay=0.2)
+    sse = create_sse_client(base, channels=["py:expiry"], get_token=get_token, min_reconnect_delay=0.05)
+    changes: List[StateChange] = []
+    system: List[Dict[str, Any]] = []
+    via_ws: List[int] = []
+    via_sse: List[int] = []
+    ws.on_state_change(changes.append)
+    ws.on_message("event", lambda e: via_ws.append(e["data"]["n"]) if e["channel"] == "py:expiry" else None)
+    sse.on_event("n", lambda e: via_sse.append(e.data["n"]))
+    sse.on_event("system", lambda e: system.append(e.data))
+    await ws.connect()
+    await ws.join_channel("py:expiry")
+    await sse.start()
+    async with APIClient(base, api_key=env("HUBCAST_AUTH_API_KEY")) as api:
+        await api.send_to_channel("py:expiry", {"n": 1}, event="n")
+        await wait_for(lambda: any(c.close_code == 4001 for c in changes), timeout=6, what="the 4001 close")
+        await wait_for(lambda: any(d.get("type") == "token_expired" for d in system), timeout=6, what="the SSE token_expired notice")
+        await api.send_to_channel("py:expiry", {"n": 2}, event="n")
+        await wait_for(lambda: via_ws == [1, 2] and via_sse == [1, 2], timeout=6, what="both events on both clients")
+    assert ws.state == "connected" and len(issued) >= 3
+    await ws.disconnect()
+    await sse.close()
