@@ -101,8 +101,10 @@ async def test_an_expiring_token_is_replaced_through_get_token_and_both_clients_
     issued: List[str] = []
 
     def get_token() -> str:
-        # Each token lives two seconds: the first one expires while the clients are connected.
-        token = hs256({"sub": "py-user", "channels": ["py:*"], "exp": int(time.time()) + 2}, secret)
+        # The first token (WS) and the second (SSE) live two seconds and expire while the
+        # clients are connected; the ones after them, for an hour.
+        lifetime = 2 if len(issued) < 2 else 3600
+        token = hs256({"sub": "py-user", "channels": ["py:*"], "exp": int(time.time()) + lifetime}, secret)
         issued.append(token)
         return token
 
@@ -125,6 +127,7 @@ async def test_an_expiring_token_is_replaced_through_get_token_and_both_clients_
         await wait_for(lambda: any(d.get("type") == "token_expired" for d in system), timeout=6, what="the SSE token_expired notice")
         await api.send_to_channel("py:expiry", {"n": 2}, event="n")
         await wait_for(lambda: via_ws == [1, 2] and via_sse == [1, 2], timeout=6, what="both events on both clients")
-    assert ws.state == "connected" and len(issued) >= 3
+    await wait_for(lambda: ws.state == "connected", what="the WS client back with its new token")
+    assert len(issued) >= 4, "each client asked for a new token"
     await ws.disconnect()
     await sse.close()

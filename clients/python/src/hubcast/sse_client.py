@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
 from .backoff import MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, backoff_delay
 from .emitter import Emitter, F
-from .errors import ClosedError, HubcastError, ServerError, server_error
+from .errors import ClosedError, ServerError, server_error
 from .sse_parser import RawEvent, SSEParser
 from .types import ConnectionState, ServerSentEvent, StateChange
-
-SSE_PATH = "/realtime/events"
+from .urls import normalize_sse_url
 
 #: Refusals a retry cannot cure: a bad request, auth, a forbidden channel, SSE switched off.
 _FINAL_STATUS = frozenset({400, 401, 403, 404, 405})
@@ -318,18 +316,6 @@ def _http_error(response: httpx.Response) -> ServerError:
     return err
 
 
-def normalize_sse_url(raw: str, channels: Optional[List[str]] = None) -> str:
-    parts = urlsplit(raw)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else SSE_PATH
-    query = parts.query
-    if channels:
-        pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "channels"]
-        pairs.append(("channels", ",".join(channels)))
-        query = urlencode(pairs, safe=",:*@/")
-    return urlunsplit((scheme, parts.netloc, path, query, parts.fragment))
-
-
 def create_sse_client(url: str = "http://localhost:8000/realtime/events", **options: Any) -> SSEClient:
     """An :class:`SSEClient` for ``url``.
 
@@ -346,4 +332,4 @@ def create_sse_client(url: str = "http://localhost:8000/realtime/events", **opti
     return SSEClient(url, **options)
 
 
-__all__ = ["SSEClient", "create_sse_client", "HubcastError"]
+__all__ = ["SSEClient", "create_sse_client"]

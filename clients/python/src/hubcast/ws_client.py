@@ -5,17 +5,15 @@ channel from the last event id seen on it (docs/protocol.md, "WebSocket")."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import websockets
 import websockets.exceptions
 
 from .backoff import MAX_RECONNECT_DELAY, MIN_RECONNECT_DELAY, backoff_delay
 from .binary import BinaryMessage
+from .dispatcher import Dispatcher
 from .emitter import Emitter, F
 from .errors import CancelledError as JoinCancelledError
 from .errors import (
@@ -24,14 +22,12 @@ from .errors import (
     HubcastError,
     InvalidBinaryError,
     NotConnectedError,
-    QueueFullError,
-    RequestTimeoutError,
-    ServerError,
     server_error,
 )
+from .outbox import Outbox
+from .subscriptions import Subscription, accept
 from .types import ConnectionState, JoinReply, SignalType, StateChange
-
-WS_PATH = "/realtime/ws"
+from .urls import normalize_ws_url, with_query
 
 #: Close codes after which reconnecting would only repeat the failure: a
 #: deliberate close, a protocol or policy violation, a frame over the limit.
@@ -49,33 +45,10 @@ _RETRY_STATUS = {429: "too_many_connections", 503: "not_ready"}
 #: Frame types a client may send: ``send_json`` passes such a dict through as the frame itself.
 CLIENT_FRAME_TYPES = frozenset({"command", "channel_message", "text", "json", "webrtc_signal"})
 
-_STOP = object()
-
 # websockets 14 replaced the client implementation; its connect() names the headers argument anew.
 _HEADERS_KW = "additional_headers" if int(str(getattr(websockets, "__version__", "10")).split(".")[0]) >= 14 else "extra_headers"
 
 TokenSource = Callable[[], Union[str, None, Awaitable[Optional[str]]]]
-
-
-@dataclass
-class _Subscription:
-    channel: str
-    #: Id of the last event delivered on this channel: the resume position.
-    last_id: Optional[str] = None
-    joined: bool = False
-    in_flight: bool = False
-    waiters: List["asyncio.Future[JoinReply]"] = field(default_factory=list)
-
-    def settle(self, reply: Optional[JoinReply], error: Optional[BaseException] = None) -> None:
-        waiters, self.waiters = self.waiters, []
-        for w in waiters:
-            if w.done():
-                continue
-            if error is not None:
-                w.set_exception(error)
-            else:
-                assert reply is not None
-                w.set_result(reply)
 
 
 class WSClient:
@@ -137,27 +110,18 @@ class WSClient:
         self._max_delay = max_reconnect_delay
         self._max_attempts = max_reconnect_attempts
         self._connect_timeout = connect_timeout
-        self._command_timeout = command_timeout
-        self._max_queued = max_queued_messages
-        self._max_pending = max_pending_messages
         self._max_bytes = max_message_bytes
 
         self._emitter = Emitter()
         self._state: ConnectionState = "disconnected"
         self._ws: Optional[Any] = None
-        self._live = False
         self._stopping = False
         self._attempt = 0
         self._run_task: Optional["asyncio.Task[None]"] = None
-        self._dispatch_task: Optional["asyncio.Task[None]"] = None
-        self._inbox: Optional["asyncio.Queue[Any]"] = None
+        self._dispatcher = Dispatcher(self._emitter, max_pending_messages)
         self._connect_waiters: List["asyncio.Future[None]"] = []
-        self._refs = itertools.count(1)
-        #: Requests on the wire on the current connection, by ref.
-        self._pending: Dict[Union[str, int], "asyncio.Future[Any]"] = {}
-        #: Sends held while not connected: (payload, ref or None).
-        self._outbox: List[Tuple[Union[str, bytes], Optional[int]]] = []
-        self._subs: Dict[str, _Subscription] = {}
+        self._outbox = Outbox(max_queued_messages, command_timeout)
+        self._subs: Dict[str, Subscription] = {}
         self.client_id: Optional[str] = None
         self.user_id: Optional[str] = None
         #: Where other peers send WebRTC signals to reach this connection; new on every connection.
@@ -221,8 +185,9 @@ class WSClient:
         self._connect_waiters.append(waiter)
         if self._state == "disconnected":
             self._stopping = False
+            self._outbox.accepting = True
             self._attempt = 0
-            self._ensure_dispatcher()
+            self._dispatcher.start()
             self._set_state("connecting", "connect() called")
             self._run_task = loop.create_task(self._run(), name="hubcast-ws")
         try:
@@ -265,7 +230,7 @@ class WSClient:
             done, _ = await asyncio.wait({task}, timeout=self._connect_timeout)
             if not done:
                 task.cancel()
-        dispatcher = self._dispatch_task
+        dispatcher = self._dispatcher.task
         self._stop("disconnect() called", None, ClosedError("client disconnected"))
         if dispatcher is not None and dispatcher is not asyncio.current_task():
             await asyncio.wait({dispatcher})  # listeners have seen everything that arrived
@@ -281,7 +246,7 @@ class WSClient:
 
     async def send_text(self, text: str) -> None:
         """Send ``{"type":"text","data":text}``; the server echoes it as a ``text`` frame."""
-        await self._write(json.dumps({"type": "text", "data": text}))
+        await self._outbox.write(json.dumps({"type": "text", "data": text}))
 
     async def send_json(self, data: Any) -> None:
         """Send a JSON value; the server echoes it as a ``json`` frame.
@@ -291,9 +256,9 @@ class WSClient:
         ``error`` frames. Anything else goes as ``{"type":"json","data":data}``.
         """
         if isinstance(data, dict) and data.get("type") in CLIENT_FRAME_TYPES:
-            await self._write(json.dumps(data))
+            await self._outbox.write(json.dumps(data))
         else:
-            await self._write(json.dumps({"type": "json", "data": data}))
+            await self._outbox.write(json.dumps({"type": "json", "data": data}))
 
     async def send_command(self, command: str, data: Any = None, *, timeout: Optional[float] = None) -> Any:
         """Send a command and return its reply's ``data``. Raises the server's error as a
@@ -311,7 +276,7 @@ class WSClient:
         frame: Dict[str, Any] = {"type": "command", "command": command}
         if data is not None:
             frame["data"] = data
-        return await self._request(frame, timeout)
+        return await self._outbox.request(frame, timeout)
 
     async def join_channel(self, channel: str, *, since: Optional[str] = None) -> JoinReply:
         """Join a channel; returns the server's reply once joined (after a reconnect if one is
@@ -321,14 +286,14 @@ class WSClient:
             raise NotConnectedError(f"cannot join {channel}: client is disconnected; call connect() first")
         sub = self._subs.get(channel)
         if sub is None:
-            sub = self._subs[channel] = _Subscription(channel)
+            sub = self._subs[channel] = Subscription(channel)
         if since is not None and sub.last_id is None:
             sub.last_id = since
         if sub.joined and since is None:
             return {"channel": channel}
         waiter: "asyncio.Future[JoinReply]" = asyncio.get_running_loop().create_future()
         sub.waiters.append(waiter)
-        if self._live and (not sub.in_flight or sub.joined):
+        if self._outbox.live and (not sub.in_flight or sub.joined):
             await self._send_join(sub)
         return await waiter
 
@@ -337,20 +302,20 @@ class WSClient:
         sub = self._subs.pop(channel, None)
         if sub is not None:
             sub.settle(None, JoinCancelledError(f"leave_channel({channel}) called before the join completed"))
-        if not self._live or (sub is not None and not sub.joined and not sub.in_flight):
+        if not self._outbox.live or (sub is not None and not sub.joined and not sub.in_flight):
             return {"channel": channel}
-        result = await self._request({"type": "command", "command": "leave_channel", "data": {"channel": channel}}, None)
+        result = await self._outbox.request({"type": "command", "command": "leave_channel", "data": {"channel": channel}}, None)
         return result if isinstance(result, dict) else {"channel": channel}
 
     async def publish(self, channel: str, message: Any) -> Dict[str, Any]:
         """Publish to a channel (``channel_message``); returns the event's ``id`` and ``delivered``."""
-        result = await self._request({"type": "channel_message", "channel": channel, "message": message}, None)
+        result = await self._outbox.request({"type": "channel_message", "channel": channel, "message": message}, None)
         return result if isinstance(result, dict) else {}
 
     async def send_binary(self, message: BinaryMessage) -> None:
         """Send a binary message: with a ``channel`` to that channel's WebSocket subscribers,
         without one echoed back (listen with ``on_message("binary")``)."""
-        await self._write(message.encode())
+        await self._outbox.write(message.encode())
 
     async def send_webrtc_signal(
         self,
@@ -369,67 +334,24 @@ class WSClient:
             frame["sdp"] = sdp
         if candidate is not None:
             frame["candidate"] = candidate
-        await self._request(frame, timeout)
+        await self._outbox.request(frame, timeout)
 
     # ---- internals: sending ---------------------------------------------
 
-    async def _write(self, payload: Union[str, bytes]) -> None:
-        if self._live and self._ws is not None:
-            try:
-                await self._ws.send(payload)
-                return
-            except websockets.exceptions.ConnectionClosed:
-                pass  # the socket died under us: hold it for the next connection below
-        self._enqueue(payload, None)
-
-    def _enqueue(self, payload: Union[str, bytes], ref: Optional[int]) -> None:
-        if self._state == "disconnected" or self._stopping:
-            raise NotConnectedError("client is disconnected; call connect() first")
-        if len(self._outbox) >= self._max_queued:
-            raise QueueFullError(f"{len(self._outbox)} sends already wait for the connection (max_queued_messages)")
-        self._outbox.append((payload, ref))
-
-    async def _send_request(self, frame: Dict[str, Any]) -> "asyncio.Future[Any]":
-        ref = next(self._refs)
-        frame["ref"] = ref
-        fut: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
-        payload = json.dumps(frame)
-        if self._live and self._ws is not None:
-            self._pending[ref] = fut
-            try:
-                await self._ws.send(payload)
-                return fut
-            except websockets.exceptions.ConnectionClosed:
-                self._pending.pop(ref, None)
-        self._enqueue(payload, ref)
-        self._pending[ref] = fut
-        return fut
-
-    async def _request(self, frame: Dict[str, Any], timeout: Optional[float]) -> Any:
-        fut = await self._send_request(frame)
-        ref = frame["ref"]
-        limit = self._command_timeout if timeout is None else timeout
-        try:
-            return await asyncio.wait_for(fut, limit)
-        except asyncio.TimeoutError:
-            raise RequestTimeoutError(f"no reply to {frame.get('command') or frame['type']} within {limit} s", ref=ref) from None
-        finally:
-            self._pending.pop(ref, None)
-
-    async def _send_join(self, sub: _Subscription) -> None:
+    async def _send_join(self, sub: Subscription) -> None:
         sub.in_flight = True
         data: Dict[str, Any] = {"channel": sub.channel}
         if sub.last_id is not None:
             data["since"] = sub.last_id
         try:
-            fut = await self._send_request({"type": "command", "command": "join_channel", "data": data})
+            fut = await self._outbox.send_request({"type": "command", "command": "join_channel", "data": data})
         except HubcastError as err:
             sub.in_flight = False
             sub.settle(None, err)
             return
         fut.add_done_callback(lambda f: self._joined(sub, f))
 
-    def _joined(self, sub: _Subscription, fut: "asyncio.Future[Any]") -> None:
+    def _joined(self, sub: Subscription, fut: "asyncio.Future[Any]") -> None:
         if fut.cancelled():
             return
         err = fut.exception()
@@ -458,7 +380,7 @@ class WSClient:
         if previous == to:
             return
         self._state = to
-        self._deliver("@state", StateChange(previous, to, reason, close_code))
+        self._dispatcher.put_nowait("@state", StateChange(previous, to, reason, close_code))
 
     async def _token_now(self) -> Optional[str]:
         if self._get_token is None:
@@ -508,7 +430,7 @@ class WSClient:
         url, headers, subprotocols = self.url, dict(self._headers), None
         if token:
             if self._token_transport == "query":
-                url = _with_query(url, {"token": token})
+                url = with_query(url, {"token": token})
             elif self._token_transport == "protocol":
                 subprotocols = [f"bearer.{token}"]
             else:
@@ -543,7 +465,7 @@ class WSClient:
         try:
             first = await asyncio.wait_for(ws.recv(), self._connect_timeout)
             await self._receive(first)
-            if not self._live:
+            if not self._outbox.live:
                 await ws.close(1002, "expected a connected frame")
                 return LOCAL_FAILURE, "the first frame was not a connected frame", None
             async for message in ws:
@@ -560,27 +482,17 @@ class WSClient:
 
     def _welcome(self) -> None:
         """The ``connected`` frame: the connection is usable. Re-join, flush, then announce."""
-        self._live = True
+        self._outbox.ws = self._ws
         self._attempt = 0
-        loop = asyncio.get_running_loop()
-        loop.create_task(self._after_welcome(), name="hubcast-ws-welcome")
+        asyncio.get_running_loop().create_task(self._after_welcome(), name="hubcast-ws-welcome")
 
     async def _after_welcome(self) -> None:
-        # Joins first and queued sends next, so a send made while reconnecting reaches a channel
+        # Joins first and held sends next, so a send made while reconnecting reaches a channel
         # the client is back in; the state change comes last.
         for sub in list(self._subs.values()):
             await self._send_join(sub)
-        outbox, self._outbox = self._outbox, []
-        ws = self._ws
-        for payload, ref in outbox:
-            if ws is None or not self._live:
-                self._outbox.append((payload, ref))
-                continue
-            try:
-                await ws.send(payload)
-            except websockets.exceptions.ConnectionClosed:
-                self._outbox.append((payload, ref))
-        if not self._live:
+        await self._outbox.flush()
+        if not self._outbox.live:
             return
         self._set_state("connected", "connected")
         waiters, self._connect_waiters = self._connect_waiters, []
@@ -590,36 +502,24 @@ class WSClient:
 
     def _dropped(self) -> None:
         self._ws = None
-        self._live = False
         for sub in self._subs.values():
             sub.joined = False
             sub.in_flight = False
-        pending, self._pending = self._pending, {}
-        queued_refs = {ref for _, ref in self._outbox if ref is not None}
-        for ref, fut in pending.items():
-            if ref in queued_refs:
-                self._pending[ref] = fut  # not sent yet: goes out on the next connection
-            elif not fut.done():
-                fut.set_exception(ConnectionLostError("the connection dropped before the reply", ref=ref))
+        self._outbox.suspend()
 
     def _stop(self, reason: str, close_code: Optional[int], error: HubcastError) -> None:
         """Enter ``disconnected``: fail everything that waits."""
         if self._state == "disconnected":
             return
         self._stopping = True
-        self._live = False
         self._run_task = None
         for sub in self._subs.values():
             sub.joined = sub.in_flight = False
             sub.settle(None, error)
-        pending, self._pending = self._pending, {}
-        self._outbox = []
-        for fut in pending.values():
-            if not fut.done():
-                fut.set_exception(error)
+        self._outbox.close(error)
         waiters, self._connect_waiters = self._connect_waiters, []
         self._set_state("disconnected", reason, close_code)
-        self._release_dispatcher()
+        self._dispatcher.release()
         for w in waiters:
             if not w.done():
                 w.set_exception(error)
@@ -631,14 +531,14 @@ class WSClient:
             try:
                 binary = BinaryMessage.decode(message)
             except InvalidBinaryError as err:
-                await self._put("error", {"type": "error", "code": err.code, "message": err.message})
+                await self._dispatcher.put("error", {"type": "error", "code": err.code, "message": err.message})
                 return
-            await self._put("binary", binary)
+            await self._dispatcher.put("binary", binary)
             return
         try:
             frame = json.loads(message)
         except ValueError as err:
-            await self._put("error", {"type": "error", "code": "invalid_json", "message": f"server sent a frame that is not JSON: {err}"})
+            await self._dispatcher.put("error", {"type": "error", "code": "invalid_json", "message": f"server sent a frame that is not JSON: {err}"})
             return
         if not isinstance(frame, dict):
             return
@@ -647,7 +547,7 @@ class WSClient:
             self.client_id = frame.get("client_id")
             self.user_id = frame.get("user_id")
             self.peer_id = frame.get("peer_id")
-            if not self._live:
+            if not self._outbox.live:
                 self._welcome()
         elif kind == "event":
             channel = frame.get("channel")
@@ -656,80 +556,14 @@ class WSClient:
                 notice: Dict[str, Any] = {"type": "recovery_failed", "channel": channel}
                 if isinstance(data.get("reason"), str):
                     notice["reason"] = data["reason"]
-                await self._put("recovery_failed", notice, frame)
+                await self._dispatcher.put("recovery_failed", notice, frame)
                 return
-            if not self._accept(channel, frame.get("id")):
+            if not accept(self._subs, channel, frame.get("id")):
                 return  # replayed twice
         elif kind in ("reply", "error"):
-            if self._settle(frame):
+            if self._outbox.settle(frame):
                 return
-        await self._put(str(kind), frame)
-
-    def _accept(self, channel: Any, event_id: Any) -> bool:
-        """False for an event at or below its channel's position (a replay overlapping what was delivered)."""
-        sub = self._subs.get(channel) if isinstance(channel, str) else None
-        if sub is None or not isinstance(event_id, str) or not event_id.isdigit():
-            return True
-        if sub.last_id is not None and int(event_id) <= int(sub.last_id):
-            return False
-        sub.last_id = event_id
-        return True
-
-    def _settle(self, frame: Dict[str, Any]) -> bool:
-        ref = frame.get("ref")
-        if ref is None or isinstance(ref, bool):
-            return False
-        fut = self._pending.pop(ref, None)
-        if fut is None:
-            return False
-        if not fut.done():
-            if frame.get("type") == "reply":
-                fut.set_result(frame.get("data"))
-            else:
-                fut.set_exception(server_error(frame.get("code"), frame.get("message", ""), ref=ref))
-        return True
-
-    # ---- internals: dispatching to listeners ----------------------------
-
-    def _ensure_dispatcher(self) -> None:
-        if self._dispatch_task is None or self._dispatch_task.done():
-            self._inbox = asyncio.Queue(self._max_pending)
-            self._dispatch_task = asyncio.get_running_loop().create_task(self._dispatch(self._inbox), name="hubcast-ws-dispatch")
-
-    async def _put(self, kind: str, value: Any, star: Any = None) -> None:
-        if self._inbox is not None:
-            await self._inbox.put((kind, value, value if star is None else star))
-
-    def _deliver(self, kind: str, value: Any) -> None:
-        if self._inbox is None:
-            return
-        try:
-            self._inbox.put_nowait((kind, value, None))
-        except asyncio.QueueFull:
-            pass  # state changes are also readable from .state; a full queue already signals trouble
-
-    async def _dispatch(self, inbox: "asyncio.Queue[Any]") -> None:
-        while True:
-            item = await inbox.get()
-            if item is _STOP:
-                return
-            kind, value, star = item
-            await self._emitter.emit(kind, value)
-            if star is not None:
-                await self._emitter.emit("*", star)
-
-    def _release_dispatcher(self) -> None:
-        """The dispatcher hands over what is queued (the final state change included), then ends."""
-        task, inbox = self._dispatch_task, self._inbox
-        self._dispatch_task = None
-        self._inbox = None
-        if task is None or inbox is None:
-            return
-        try:
-            inbox.put_nowait(_STOP)
-        except asyncio.QueueFull:
-            asyncio.get_running_loop().create_task(inbox.put(_STOP))
-
+        await self._dispatcher.put(str(kind), frame)
 
 def _status_of(err: Exception) -> Optional[int]:
     """The HTTP status of a refused upgrade, on websockets 10 to 14+."""
@@ -738,20 +572,6 @@ def _status_of(err: Exception) -> Optional[int]:
         response = getattr(err, "response", None)
         status = getattr(response, "status_code", None)
     return status if isinstance(status, int) else None
-
-
-def normalize_ws_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else WS_PATH
-    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def _with_query(url: str, extra: Dict[str, str]) -> str:
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update(extra)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 def create_ws_client(url: str = "ws://localhost:8000/realtime/ws", token: Optional[str] = None, **options: Any) -> WSClient:
@@ -765,4 +585,4 @@ def create_ws_client(url: str = "ws://localhost:8000/realtime/ws", token: Option
     return WSClient(url, token=token, **options)
 
 
-__all__ = ["WSClient", "create_ws_client", "normalize_ws_url", "ServerError"]
+__all__ = ["WSClient", "create_ws_client", "normalize_ws_url"]
