@@ -59,3 +59,47 @@ def test_every_server_code_has_its_class() -> None:
     unknown = server_error("brand_new_code", "from a newer gateway", status=418)
     assert type(unknown) is ServerError and unknown.code == "brand_new_code" and unknown.status == 418
     assert all(cls.code == code for code, cls in SERVER_ERRORS.items())
+
+
+@pytest.mark.asyncio
+async def test_sse_client_reopens_a_silent_stream_with_last_event_id() -> None:
+    """A stream that stops sending (no heartbeat within read_timeout) counts as dead."""
+    import asyncio
+
+    from hubcast import create_sse_client
+
+    requests: list[bytes] = []
+    done = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        requests.append(head)
+        n = len(requests)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+            + b"retry: 50\n\n"
+            + f'id: {n * 10}\nevent: system\ndata: {{"type":"connected","client_id":"c{n}"}}\n\n'.encode()
+            + f"id: {n * 10 + 1}\nevent: tick\ndata: {n}\n\n".encode()
+        )
+        await writer.drain()
+        await done.wait()  # silence until the test ends: no heartbeat, no close
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = create_sse_client(f"http://127.0.0.1:{port}", channels=["a"], read_timeout=0.3)
+    ticks: list[int] = []
+    client.on_event("tick", lambda e: ticks.append(e.data))
+    await client.start()
+    for _ in range(300):
+        if len(ticks) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    await client.close()
+    done.set()
+    server.close()
+    await server.wait_closed()
+    await asyncio.sleep(0)  # the handlers finish
+    assert ticks[:2] == [1, 2]
+    assert b"last-event-id: 11" in requests[1].lower(), requests[1]
+    assert client.retry == 0.05
