@@ -35,6 +35,8 @@ async def test_ws_and_sse_resume_after_a_gateway_restart_without_a_gap(control: 
     ws.on_message("event", lambda e: via_ws.append(e["data"]["n"]) if e["channel"] == "py:seq" else None)
     ws.on_message("recovery_failed", failures.append)
     ws.on_state_change(states.append)
+    sse_states: List[StateChange] = []
+    sse.on_state_change(sse_states.append)
     sse.on_event("n", lambda e: via_sse.append(e.data["n"]))
     sse.on_event("recovery_failed", failures.append)
     await ws.connect()
@@ -55,6 +57,7 @@ async def test_ws_and_sse_resume_after_a_gateway_restart_without_a_gap(control: 
     assert failures == [], "history survived the graceful restart"
     assert any(s.current == "reconnecting" and s.close_code == 1012 for s in states), states
     assert sse.connections >= 2
+    assert [s.current for s in sse_states][:2] == ["connecting", "connected"] and any(s.current == "reconnecting" for s in sse_states)
     await ws.disconnect()
     await sse.close()
 

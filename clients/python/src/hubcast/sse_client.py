@@ -163,7 +163,7 @@ class SSEClient:
         if runner is not None and not runner.done() and runner is not asyncio.current_task():
             runner.cancel()
             await asyncio.wait({runner})
-        self._set_state("disconnected", "close() called")
+        await self._set_state("disconnected", "close() called")
 
     async def __aenter__(self) -> "SSEClient":
         await self.start()
@@ -174,7 +174,7 @@ class SSEClient:
 
     # ---- internals -------------------------------------------------------
 
-    def _set_state(self, to: ConnectionState, reason: Optional[str] = None) -> None:
+    async def _set_state(self, to: ConnectionState, reason: Optional[str] = None) -> None:
         previous = self._state
         if previous == to:
             return
@@ -185,13 +185,12 @@ class SSEClient:
             self._connected.set()
         else:
             self._connected.clear()
-        if self._emitter.has("@state"):
-            asyncio.get_running_loop().create_task(self._emitter.emit("@state", StateChange(previous, to, reason)))
+        await self._emitter.emit("@state", StateChange(previous, to, reason))
 
     async def _listen(self) -> None:
         self._closing = False
         self._attempt = 0
-        self._set_state("connecting", "connect() called")
+        await self._set_state("connecting", "connect() called")
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 while not self._closing:
@@ -215,7 +214,7 @@ class SSEClient:
                         backoff = backoff_delay(self._attempt, self._min_delay, self._max_delay)
                         delay = self.retry if self._attempt == 0 and self.retry is not None else max(backoff, self.retry or 0.0)
                     self._attempt += 1
-                    self._set_state("reconnecting", reason)
+                    await self._set_state("reconnecting", reason)
                     await asyncio.sleep(delay)
         except asyncio.CancelledError:
             if not self._closing:
@@ -224,7 +223,7 @@ class SSEClient:
             if task is not None and task is not self._runner_task_owned():
                 task.uncancel()  # close() cancelled the caller's own task: connect() returns normally
         finally:
-            self._set_state("disconnected", "closed" if self._closing else "stopped")
+            await self._set_state("disconnected", "closed" if self._closing else "stopped")
 
     def _runner_task_owned(self) -> Optional["asyncio.Task[Any]"]:
         return self._owned
@@ -276,7 +275,7 @@ class SSEClient:
                 if self._last_event_id is None and raw.id:
                     self._last_event_id = raw.id
                 self._attempt = 0
-                self._set_state("connected", "connected")
+                await self._set_state("connected", "connected")
             elif kind == "recovery_failed":
                 await self._emitter.emit("recovery_failed", event)
             await self._emitter.emit("system", event)
