@@ -8,7 +8,7 @@
 #   bash scripts/services.sh restart [service ...]
 #   bash scripts/services.sh status  [service ...]   exit 0 only when every named service is healthy
 #   bash scripts/services.sh env                     shell `export` lines for the tests
-#   bash scripts/services.sh tools                   install the test clients: chromium, nginx, python3 libraries (when missing)
+#   bash scripts/services.sh tools                   install the test clients: chromium, nginx (when missing)
 #
 # Environment (defaults in brackets):
 #   HUBCAST_SERVICES_DIR [/tmp/hubcast-services]   state, logs, sockets; must be traversable by `postgres`
