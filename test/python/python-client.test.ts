@@ -150,12 +150,14 @@ test('the Python client package against a real gateway (pytest)', async () => {
   }
 });
 
-test('the Python client knows every server error code', () => {
+test('the Python client has an exception class for every server error code', () => {
   requirePython();
   const probe = spawnSync(PYTHON, ['-c', 'import json, sys; sys.path.insert(0, "src"); from hubcast.errors import SERVER_ERRORS; print(json.dumps(sorted(SERVER_ERRORS)))'], {
     cwd: PACKAGE,
     encoding: 'utf8',
   });
   assert.equal(probe.status, 0, probe.stderr);
-  assert.deepEqual(JSON.parse(probe.stdout), Object.values(ErrorCode).sort());
+  const known = new Set<string>(JSON.parse(probe.stdout));
+  // Every code the server sends has its exception class (the client may know codes of a newer gateway).
+  assert.deepEqual(Object.values(ErrorCode).filter((code) => !known.has(code)), []);
 });

@@ -147,6 +147,30 @@ class InternalServerError(ServerError):
     code = "internal_error"
 
 
+class InvalidMessageError(ServerError):
+    """A chat post that is empty, too long or malformed: nothing was stored."""
+
+    code = "invalid_message"
+
+
+class UnavailableError(ServerError):
+    """A dependency the request needs is down: retry later."""
+
+    code = "unavailable"
+
+
+class IdempotencyKeyInUseError(ServerError):
+    """A request with this Idempotency-Key is still running: retry later."""
+
+    code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyReusedError(ServerError):
+    """This Idempotency-Key came with a different request body: use a new key."""
+
+    code = "idempotency_key_reused"
+
+
 #: Server code → exception class, one per ``ErrorCode`` in src/codes.ts.
 SERVER_ERRORS: Dict[str, Type[ServerError]] = {
     cls.code: cls
@@ -174,6 +198,10 @@ SERVER_ERRORS: Dict[str, Type[ServerError]] = {
         NotReadyError,
         PresenceDisabledError,
         InternalServerError,
+        InvalidMessageError,
+        UnavailableError,
+        IdempotencyKeyInUseError,
+        IdempotencyKeyReusedError,
     )
 }
 
