@@ -554,12 +554,17 @@ EOF
 }
 
 # tools: the clients and peers tests drive the product with (headless Chromium for the pages,
-# nginx for the cluster tests), installed only when missing.
+# nginx for the cluster tests, python3 libraries for the Python client), installed only when missing.
 cmd_tools() {
   ensure_dir
   local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  # The Python client's tests run on Debian's python3 with Debian's packages of its libraries.
+  local p
+  for p in python3-websockets python3-httpx python3-pytest python3-pytest-asyncio python3-mypy; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
   apt_install "${missing[@]}"
 }
 
