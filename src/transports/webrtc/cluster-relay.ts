@@ -109,7 +109,10 @@ export class ClusterSignalRelay implements SignalRelay {
       return true;
     });
     // Tracked so that close() lets the `bye`s of a draining node's connections go out.
-    const settled = sent.catch(() => false);
+    const settled = sent.catch((err: Error) => {
+      this.log.warn({ err: err.message, peerId: targetPeerId }, 'signal not relayed to the node holding its peer');
+      return false;
+    });
     this.pending.add(settled);
     void settled.finally(() => this.pending.delete(settled));
     return sent;
