@@ -196,6 +196,8 @@ export class WsTransport {
       try {
         this.open(ws, socket, identity, peerId, address);
       } catch (err) {
+        // Closing it below gives back a registered id; a claim not registered yet goes back here.
+        if (claimed !== null) this.signaling.relay.release(claimed);
         this.guard.connection('upgrade', err, ws, { path: url.pathname });
       }
     });
