@@ -1,8 +1,10 @@
-/** The cluster's WebRTC peer-id registry in Redis: one holder per id, and a dead node's ids expire. */
+/** The cluster's WebRTC peer-id registry in Redis (one holder per id, a dead node's ids expire) and node messages on the bus. */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
 import { RedisPeerRegistry } from '../../src/bus/peer-registry-redis.js';
+import { RedisBus } from '../../src/bus/redis.js';
+import { RetentionPolicy } from '../../src/hub/retention.js';
 import { redisPrefix, serviceUrls } from '../helpers/services.js';
 import { waitFor } from '../helpers/gateway.js';
 
@@ -47,4 +49,25 @@ test('an id has one holder; it is freed on release, or once its holder stops ref
   const oneAgain = new RedisPeerRegistry(redisUrl, log, { nodeId: 'node-1', prefix, ttlMs });
   after(() => oneAgain.close());
   assert.equal(await oneAgain.claim('q'), true);
+});
+
+test('the bus carries a node message to the node it names only, never back to its sender', async () => {
+  const prefix = redisPrefix();
+  const { redisUrl } = serviceUrls();
+  const retention = RetentionPolicy.parse('', { count: 10, maxAgeMs: 0 });
+  const buses = ['n1', 'n2', 'n3'].map((nodeId) => new RedisBus(redisUrl, log, { nodeId, prefix, retention }));
+  after(() => Promise.all(buses.map((b) => b.close())));
+  await Promise.all(buses.map((b) => b.start()));
+  const got: string[][] = [[], [], []];
+  buses.forEach((b, i) => b.onNodeMessage((from, body) => got[i].push(`${from}:${body}`)));
+  await buses[0].sendToNode('n2', 'to two\nwith a newline');
+  await buses[0].sendToNode('n1', 'to myself');
+  await buses[2].sendToNode('n1', 'to one');
+  await waitFor(() => got[1].length === 1 && got[0].length === 1, 3000, 'messages delivered');
+  // A publication after them, seen by all: anything misrouted would have arrived by then.
+  const seen = buses.map(() => false);
+  buses.forEach((b, i) => b.onPublication(() => (seen[i] = true)));
+  await buses[1].publish('sync', 'e', '1', false);
+  await waitFor(() => seen.every(Boolean), 3000, 'publication everywhere');
+  assert.deepEqual(got, [['n3:to one'], ['n1:to two\nwith a newline'], []]);
 });
