@@ -70,6 +70,19 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
     assert.equal((await signal(alice, { signal_type: 'ice_candidate', target_peer_id: 'bob', candidate })).ok, true);
     assert.deepEqual((await bob.next((f) => f.signal_type === 'ice_candidate')).candidate, candidate);
 
+    // Cross-node signal latency (registry lookup + bus), sequential, within the signal rate burst (50): printed, loosely bounded.
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const from = bob.frames.length;
+      const t0 = performance.now();
+      alice.send({ type: 'webrtc_signal', signal_type: 'ice_candidate', target_peer_id: 'bob', candidate: { i } });
+      await bob.next((f) => f.signal_type === 'ice_candidate' && f.candidate.i === i, 5000, from);
+      times.push(performance.now() - t0);
+    }
+    times.sort((x, y) => x - y);
+    console.log(`[every-node] cross-node signal A→B: median ${times[15].toFixed(2)} ms, max ${times[29].toFixed(2)} ms over 30`);
+    assert.ok(times[15] < 500, `median ${times[15]} ms`);
+
     alice.close();
     const bye = await bob.next((f) => f.signal_type === 'bye');
     assert.deepEqual(bye, { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: 'alice', target_peer_id: 'bob' });
