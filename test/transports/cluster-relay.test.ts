@@ -112,7 +112,7 @@ test('leaving sends bye to the peers it talked to on other nodes, in both direct
   const bob = { ...peer('bob'), signalRate: null };
   const carol = { ...peer('carol'), signalRate: null };
   for (const [s, p] of [[s1, alice], [s2, bob], [s2, carol]] as const) {
-    assert.equal(await s.relay.claim(p.peerId), true);
+    assert.equal(await s.relay.claim(p.peerId!), true);
     s.relay.add(p);
   }
   assert.equal(await s1.signal(alice, { signal_type: 'offer', target_peer_id: 'bob', sdp: 'v=0' }), null);
