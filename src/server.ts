@@ -12,6 +12,8 @@ import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snaps
 import { RedisBus } from './bus/redis.js';
 import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
+import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
+import { ClusterSignalRelay, PEER_TTL_MS } from './transports/webrtc/cluster-relay.js';
 import { MemoryPresenceStore, Presence, type PresenceMember } from './hub/presence.js';
 import type { ChannelHandler } from './hub/app-channels.js';
 import { createDatabase, type Database } from './store/index.js';
@@ -33,6 +35,7 @@ import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
 import { webRoutes } from './web/routes.js';
 import { uploadRoutes } from './transports/http/upload-routes.js';
+import { createFileStore } from './files/index.js';
 
 /** A dependency the gateway checks for readiness and closes on shutdown. */
 export interface Component {
@@ -110,6 +113,14 @@ export class Gateway {
     }));
     const origins = new OriginPolicy(config.allowedOrigins);
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
+    // With Redis, WebRTC peer ids are held and signals relayed cluster-wide.
+    let relay: ClusterSignalRelay | undefined;
+    if (this.bus !== null) {
+      const log = this.log.child({ component: 'signaling' });
+      const registry = new RedisPeerRegistry(config.redisUrl!, log, { nodeId: config.nodeId, prefix: config.redisPrefix, ttlMs: PEER_TTL_MS });
+      relay = new ClusterSignalRelay(this.bus, registry, log);
+      this.components.push({ name: 'signaling', ready: () => relay!.isReady(), close: () => relay!.close() });
+    }
     this.ws = new WsTransport(
       this.hub,
       {
@@ -124,6 +135,7 @@ export class Gateway {
           maxSignalBytes: config.webrtcSignalMaxBytes,
           rate: config.webrtcSignalRate > 0 ? { perSecond: config.webrtcSignalRate, burst: config.webrtcSignalBurst } : null,
         },
+        relay,
       },
       auth,
       origins,
@@ -213,7 +225,7 @@ export class Gateway {
       return metrics.metrics();
     });
     webRoutes(this.app);
-    void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
+    void this.app.register(uploadRoutes, { hub: this.hub, files: createFileStore(config, () => this.database(), this.log), maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
   }
 
   /**

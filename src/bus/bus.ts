@@ -59,6 +59,14 @@ export interface ClusterBus {
   /** Every binary message, this node's own included (its `node` says whose). */
   onBinary(handler: (b: BusBinary) => void): void;
   /**
+   * Send `body` to node `to` (best effort: not numbered, not kept; lost while
+   * that node is away from the bus). Used for what concerns one node's
+   * connections, such as a WebRTC signal to a peer it holds.
+   */
+  sendToNode(to: string, body: string): Promise<void>;
+  /** Every message sent to this node by another (never its own). */
+  onNodeMessage(handler: (from: string, body: string) => void): void;
+  /**
    * Called when the stream of publications may have had a gap (the bus
    * reconnected): whatever this node knew locally is no longer complete.
    * `resubscribed` settles once the subscription is confirmed again and

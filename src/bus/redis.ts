@@ -148,12 +148,16 @@ export class RedisBus implements ClusterBus {
   /** Binary messages go on a channel of their own: raw bytes, no id, no history. */
   private readonly binaryChannel: string;
   private readonly binaryChannelBytes: Buffer;
+  /** Messages to one node: `<from>\n<to>\n<body>` (see sendToNode). */
+  private readonly nodeChannel: string;
+  private readonly nodeChannelBytes: Buffer;
   private readonly retention: RetentionPolicy;
   private readonly maxBytes: number;
   /** Highest id received from the bus: a sequence below it means Redis lost writes (see the script). */
   private seen = 0;
   private handlers: Array<(p: BusPublication) => void> = [];
   private binaryHandlers: Array<(b: BusBinary) => void> = [];
+  private nodeHandlers: Array<(from: string, body: string) => void> = [];
   private gapHandlers: Array<(resubscribed: Promise<void>) => void> = [];
   private subscribedOnce = false;
   private closed = false;
@@ -164,6 +168,8 @@ export class RedisBus implements ClusterBus {
     this.busChannel = `${this.prefix}bus`;
     this.binaryChannel = `${this.prefix}bus:binary`;
     this.binaryChannelBytes = Buffer.from(this.binaryChannel);
+    this.nodeChannel = `${this.prefix}bus:node`;
+    this.nodeChannelBytes = Buffer.from(this.nodeChannel);
     this.retention = options.retention;
     this.maxBytes = options.maxBytes ?? 0;
     const common = {
@@ -186,6 +192,7 @@ export class RedisBus implements ClusterBus {
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (channel.length === this.binaryChannelBytes.length && channel.equals(this.binaryChannelBytes)) this.receiveBinary(message);
+      else if (channel.length === this.nodeChannelBytes.length && channel.equals(this.nodeChannelBytes)) this.receiveNode(message);
       else this.receive(message);
     });
     // After a reconnect this handler re-subscribes; messages published while
@@ -199,7 +206,7 @@ export class RedisBus implements ClusterBus {
         // read before it would miss what is published until then) and the
         // publish connection, which history is read over, ready.
         const resubscribed = (async () => {
-          await this.sub.subscribe(this.busChannel, this.binaryChannel);
+          await this.sub.subscribe(this.busChannel, this.binaryChannel, this.nodeChannel);
           if (this.pub.status !== 'ready') await new Promise((resolve) => this.pub.once('ready', resolve));
         })();
         // Handled here at once: a failure is followed by another reconnect
@@ -226,7 +233,7 @@ export class RedisBus implements ClusterBus {
             });
           });
     await Promise.all([ready(this.pub), ready(this.sub)]);
-    await this.sub.subscribe(this.busChannel, this.binaryChannel);
+    await this.sub.subscribe(this.busChannel, this.binaryChannel, this.nodeChannel);
   }
 
   onPublication(handler: (p: BusPublication) => void): void {
@@ -240,6 +247,19 @@ export class RedisBus implements ClusterBus {
   /** `<node>\n<channel>\n<payload>`: neither a node id nor a channel name can hold a newline. */
   async publishBinary(channel: string, payload: Buffer): Promise<void> {
     await this.pub.publish(this.binaryChannel, Buffer.concat([Buffer.from(`${this.nodeId}\n${channel}\n`), payload]));
+  }
+
+  /**
+   * One pub/sub channel for every node-to-node message: every node receives
+   * each and drops those not addressed to it (cheap: signals and the like are
+   * rare next to publications, and no per-node subscription has to be kept).
+   */
+  async sendToNode(to: string, body: string): Promise<void> {
+    await this.pub.publish(this.nodeChannel, `${this.nodeId}\n${to}\n${body}`);
+  }
+
+  onNodeMessage(handler: (from: string, body: string) => void): void {
+    this.nodeHandlers.push(handler);
   }
 
   onGap(handler: (resubscribed: Promise<void>) => void): void {
@@ -330,6 +350,20 @@ export class RedisBus implements ClusterBus {
       payload: message.subarray(afterChannel + 1),
     };
     for (const h of this.binaryHandlers) h(b);
+  }
+
+  private receiveNode(message: Buffer): void {
+    const afterFrom = message.indexOf(0x0a);
+    const afterTo = afterFrom < 0 ? -1 : message.indexOf(0x0a, afterFrom + 1);
+    if (afterTo < 0) {
+      this.log.error('malformed node bus message dropped');
+      return;
+    }
+    if (message.toString('utf8', afterFrom + 1, afterTo) !== this.nodeId) return;
+    const from = message.toString('utf8', 0, afterFrom);
+    if (from === this.nodeId) return;
+    const body = message.toString('utf8', afterTo + 1);
+    for (const h of this.nodeHandlers) h(from, body);
   }
 
   private receive(message: Buffer): void {

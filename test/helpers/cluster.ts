@@ -15,7 +15,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,10 @@ export async function startNginx(upstreamPorts: number[]): Promise<RunningNginx>
   const [port] = await freePorts(1);
   const prefix = mkdtempSync(join(tmpdir(), 'hubcast-nginx-'));
   mkdirSync(join(prefix, 'tmp'));
+  // Started as root, nginx's workers run as `nobody`: they must be able to write request bodies
+  // too big for memory (an upload) under tmp/, which mkdtemp made private to its owner.
+  chmodSync(prefix, 0o755);
+  chmodSync(join(prefix, 'tmp'), 0o777);
   const conf = join(prefix, 'nginx.conf');
   const errorLog = join(prefix, 'error.log');
   let config = renderNginxConfig(prefix, `127.0.0.1:${port}`, upstreamPorts);

@@ -51,6 +51,10 @@ class ScriptedBus implements ClusterBus {
     return Promise.resolve();
   }
   onBinary(_handler: (b: BusBinary) => void): void {}
+  sendToNode(): Promise<void> {
+    return Promise.resolve();
+  }
+  onNodeMessage(): void {}
   onGap(handler: (resubscribed: Promise<void>) => void): void {
     this.gapHandler = handler;
   }

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ErrorCode, SystemEvent } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import type { ServerApiGuard } from './api-key.js';
 import { contentMismatch, sanitizeFilename } from './file-types.js';
+import { FILE_ID, type FileStore, type StoredFile } from '../../files/store.js';
 
 export interface UploadRoutesOptions {
   hub: Hub;
-  dataDir: string;
+  /** Where uploads are kept (PostgreSQL in a cluster, so every node serves every file). */
+  files: FileStore;
   maxBytes: number;
   /** Where uploads are announced (UPLOAD_CHANNEL, `files` by default). */
   channel: string;
@@ -19,15 +19,6 @@ export interface UploadRoutesOptions {
   guard: ServerApiGuard;
 }
 
-interface StoredFile {
-  id: string;
-  filename: string;
-  content_type: string;
-  size: number;
-  url: string;
-}
-
-const ID = /^[0-9a-f-]{36}$/;
 /** RFC 2046: 1-70 characters, quoted or not. Without one the multipart parser throws before reading a byte. */
 const BOUNDARY = /;\s*boundary=(?:"[^"]{1,70}"|[^\s;"]{1,70})\s*(?:;|$)/i;
 
@@ -44,13 +35,12 @@ function malformed(err: unknown): unknown {
 
 /**
  * `POST /realtime/binary/upload` (multipart, one file ≤ UPLOAD_MAX_BYTES):
- * stored under DATA_DIR/uploads (never a served folder; files go out only
- * through the route below, as attachments), then announced on channel
- * `files` (UPLOAD_CHANNEL) as `file.uploaded`.
+ * stored in the file store (files go out only through the route below, as
+ * attachments), then announced on channel `files` (UPLOAD_CHANNEL) as
+ * `file.uploaded`.
  */
 export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOptions): Promise<void> {
-  const dir = join(options.dataDir, 'uploads');
-  await mkdir(dir, { recursive: true });
+  const files = options.files;
   await app.register(multipart, { limits: { fileSize: options.maxBytes, files: 1, fields: 10, parts: 20 } });
 
   app.setErrorHandler((err, req, reply) => {
@@ -100,23 +90,16 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
       size: bytes.length,
       url: `/realtime/binary/files/${id}`,
     };
-    await writeFile(join(dir, id), bytes);
-    await writeFile(join(dir, `${id}.json`), JSON.stringify(file));
+    await files.put(file, bytes);
     await options.hub.publishEvent(options.channel, SystemEvent.fileUploaded, file);
     return file;
   });
 
   app.get<{ Params: { id: string } }>('/realtime/binary/files/:id', async (req, reply) => {
     const id = req.params.id;
-    if (!ID.test(id)) throw new HubcastError(ErrorCode.notFound, 'no such file', 404);
-    let meta: StoredFile;
-    try {
-      meta = JSON.parse(await readFile(join(dir, `${id}.json`), 'utf8')) as StoredFile;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new HubcastError(ErrorCode.notFound, 'no such file', 404);
-      throw err;
-    }
-    const bytes = await readFile(join(dir, id));
+    const found = FILE_ID.test(id) ? await files.get(id) : null;
+    if (found === null) throw new HubcastError(ErrorCode.notFound, 'no such file', 404);
+    const { file: meta, bytes } = found;
     return reply
       .header('Content-Type', meta.content_type)
       .header('Content-Disposition', `attachment; filename="${meta.filename.replace(/[^\x20-\x7e]/g, '_')}"`)

@@ -84,16 +84,35 @@ export class Signaling {
     const delivered = this.relay.deliver(frame.target_peer_id, out);
     if (delivered instanceof Promise) {
       return delivered.then(
-        (ok) => this.delivered(ok, frame.target_peer_id),
+        (ok) => this.delivered(ok, out),
         (err: Error) => ({ code: ErrorCode.internal, message: `signal not relayed: ${err.message}` }),
       );
     }
-    return this.delivered(delivered, frame.target_peer_id);
+    return this.delivered(delivered, out);
   }
 
-  private delivered(ok: boolean, target: string): SignalRefusal | null {
+  /**
+   * `peer` is gone: unregister it, and tell every peer it was exchanging
+   * signals with (and had not said `bye` to) with a `bye` from it, on
+   * whichever node they are. Best effort: a peer that left meanwhile is skipped.
+   */
+  leave(peer: SignalPeer): void {
+    const contacts = this.relay.remove(peer);
+    if (peer.peerId === null) return;
+    for (const target of contacts) {
+      const bye: RelayedSignal = { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: peer.peerId, target_peer_id: target };
+      if (peer.userId !== null) bye.from_user_id = peer.userId;
+      // A failure is the relay's to log (a cluster relay tracks and reports its sends); nobody awaits a bye.
+      const sent = this.relay.deliver(target, bye);
+      if (sent instanceof Promise) sent.catch(() => undefined);
+    }
+  }
+
+  private delivered(ok: boolean, signal: RelayedSignal): SignalRefusal | null {
+    const target = signal.target_peer_id;
     if (!ok) return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(target).slice(0, 140)} is connected` };
     this.relayed++;
+    this.relay.contact(signal.from_peer_id, target, signal.signal_type);
     return null;
   }
 }

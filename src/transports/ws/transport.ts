@@ -14,7 +14,7 @@ import { joinDenied, type Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
-import { LocalSignalRelay } from '../webrtc/relay.js';
+import { LocalSignalRelay, type SignalRelay } from '../webrtc/relay.js';
 import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
 import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
@@ -43,6 +43,8 @@ export interface WsTransportOptions {
   byteRate?: ByteRateLimit;
   /** Bounds on `webrtc_signal` frames (size, rate per connection). */
   signaling?: SignalingOptions;
+  /** Where peer ids live (cluster-wide with Redis); a node-local relay by default. */
+  relay?: SignalRelay;
 }
 
 type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
@@ -117,7 +119,7 @@ export class WsTransport {
         : null;
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
     this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
-    this.signaling = new Signaling(new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
+    this.signaling = new Signaling(options.relay ?? new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
     this.ctx = {
       hub,
       signaling: this.signaling,
@@ -164,24 +166,43 @@ export class WsTransport {
     }
     const { address, identity } = admission;
     let peerId: string | null;
+    let claimed: string | null = null;
     if (url.pathname === SIGNALING_PATH) {
       const claim = claimPeerId(identity, url.searchParams.get('peer_id'));
       if (!claim.ok) return rejectSocket(socket, claim.status, claim.code, claim.message);
       peerId = claim.peerId;
-      if (this.signaling.relay.has(peerId)) {
+      // Reserved before the handshake, on every node the relay spans: of two upgrades for one id, one gets 409.
+      let held: boolean;
+      try {
+        held = await this.signaling.relay.claim(peerId);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'peer id registry unreachable');
+        return rejectSocket(socket, 503, ErrorCode.notReady, 'peer ids cannot be checked right now: retry shortly');
+      }
+      if (!held) {
         return rejectSocket(socket, 409, ErrorCode.peerIdTaken, `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`);
       }
+      claimed = peerId;
     } else peerId = wsPeerId(identity);
     // Gone while authentication ran: its close already gave the slot back.
-    if (socket.destroyed) return;
+    if (socket.destroyed) {
+      if (claimed !== null) this.signaling.relay.release(claimed);
+      return;
+    }
+    let opened = false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      opened = true;
       // ws calls back from its own socket handling: a throw here would not reach the upgrade guard.
       try {
         this.open(ws, socket, identity, peerId, address);
       } catch (err) {
+        // Closing it below gives back a registered id; a claim not registered yet goes back here.
+        if (claimed !== null) this.signaling.relay.release(claimed);
         this.guard.connection('upgrade', err, ws, { path: url.pathname });
       }
     });
+    // Without verifyClient ws completes (or drops a dead socket) synchronously: no callback, no connection.
+    if (!opened && claimed !== null) this.signaling.relay.release(claimed);
   }
 
   private open(ws: WebSocket, socket: Duplex, identity: Identity, peerId: string | null, address: string): void {
@@ -195,7 +216,7 @@ export class WsTransport {
     // ws handles socket errors from here on; a second listener would only cost an array per connection.
     socket.removeListener('error', ignoreSocketError);
     this.hub.addConnection(conn);
-    // Two upgrades for one id can both pass the check above while admission awaits: the second loses.
+    // The id was claimed in upgrade (or is a fresh UUID): refused only if a bug let two through.
     const taken = peerId !== null && !this.signaling.relay.add(conn);
     ws.on('message', onMessage);
     ws.on('pong', onPong);
@@ -213,7 +234,7 @@ export class WsTransport {
   /** Called by the close handler (the connection slot went back with the socket's close). */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
-    this.signaling.relay.remove(conn);
+    this.signaling.leave(conn);
     this.expiry.untrack(conn);
   }
 
