@@ -275,9 +275,9 @@ export class SSEClient {
     });
   }
 
-  private system(e: MessageEvent): void {
+  private system(e: MessageEvent, payload?: unknown): void {
     const raw = String(e.data);
-    const data = parseData(raw) as { type?: string; client_id?: string; channels?: string[] };
+    const data = (payload === undefined ? parseData(raw) : payload) as { type?: string; client_id?: string; channels?: string[] };
     if (data !== null && typeof data === 'object') {
       if (data.type === SystemType.connected) {
         this._clientId = data.client_id ?? null;
@@ -303,6 +303,11 @@ export class SSEClient {
   }
 
   private deliver(name: string, e: MessageEvent): void {
+    if (name === 'message') {
+      // A `format=message` stream sends its system notices unnamed too: {"event":"system","channel":null,"data":{…}}.
+      const wrapped = parseData(String(e.data)) as { event?: unknown; channel?: unknown; data?: unknown } | null;
+      if (wrapped !== null && typeof wrapped === 'object' && wrapped.event === 'system' && wrapped.channel === null) return this.system(e, wrapped.data);
+    }
     const id = e.lastEventId ? String(e.lastEventId) : null;
     if (id !== null) {
       if (this.seen.has(id)) return; // replayed by a resume that overlapped what we had
