@@ -1,9 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 
@@ -17,6 +21,16 @@ before(async () => {
   browser = await launchBrowser();
   site = createServer((req, res) => {
     const gateway = new URL(req.url ?? '/', 'http://x').searchParams.get('gateway') ?? '';
+    if (req.url?.startsWith('/restart')) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return void res.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="module">
+import { createSSEClient } from '${gateway}/sdk/hubcast.js';
+window.seen = [];
+window.sse = createSSEClient('${gateway}', { channels: ['restart:page'], minReconnectDelay: 50, maxReconnectDelay: 500 });
+window.sse.onEvent('n', (e) => window.seen.push(e.data));
+</script>`);
+    }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>shop</title><ul id="log"></ul>
 <script type="module">
@@ -92,4 +106,37 @@ test('/favicon.ico answers with an icon, so no page logs a 404 for it', async ()
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.deepEqual([...bytes.subarray(0, 6)], [0, 0, 1, 0, 1, 0], 'an ICO header with one image');
   assert.equal(bytes.subarray(22, 26).toString('latin1'), '\x89PNG');
+});
+
+test('the module in a page rides out a gateway restart: the SSE client resumes with nothing missed or doubled', async () => {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  // The restarted gateway keeps its history in the shared DATA_DIR (graceful close).
+  const config = { port, dataDir: await mkdtemp(join(tmpdir(), 'hubcast-web-restart-')), sseRetryMs: 100 };
+  let first: RunningGateway | null = await startGateway(config);
+  const base = `http://127.0.0.1:${port}`;
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${siteUrl}restart?gateway=${encodeURIComponent(base)}`);
+    await page.waitForFunction(() => (window as any).sse?.state === 'connected');
+    for (let n = 1; n <= 3; n++) await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
+    await page.waitForFunction(() => (window as any).seen.length === 3);
+    await first.close();
+    first = null;
+    await page.waitForFunction(() => (window as any).sse.state !== 'connected');
+    const second = await startGateway(config);
+    try {
+      for (let n = 4; n <= 6; n++) await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
+      await page.waitForFunction(() => (window as any).seen.length >= 6, undefined, { timeout: 10_000 });
+      assert.deepEqual(await page.evaluate(() => (window as any).seen), [1, 2, 3, 4, 5, 6]);
+      assert.equal(await page.evaluate(() => (window as any).sse.state), 'connected');
+    } finally {
+      await page.close();
+      await second.close();
+    }
+  } finally {
+    await first?.close();
+  }
 });
