@@ -48,6 +48,8 @@ export class SSEClient {
   private givenToken: string | null = null;
   private lastRefusedAt = -Infinity;
   private readyWaiter!: { resolve(): void; reject(err: Error): void };
+  /** `ready`, or the promise of the last `connect()` after a `disconnect()`. */
+  private latestReady: Promise<void>;
 
   /**
    * Resolves when the stream is first open (the server's `connected` system
@@ -64,6 +66,7 @@ export class SSEClient {
     });
     // Awaiting `ready` is optional: an unobserved rejection must not crash the host.
     this.ready.catch(() => undefined);
+    this.latestReady = this.ready;
     void this.open();
   }
 
@@ -98,8 +101,42 @@ export class SSEClient {
     return off;
   }
 
+  /** `onEvent` under the name the WS client shares. */
+  on<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): () => void {
+    return this.onEvent(name, fn);
+  }
+
+  /** Stop calling `fn` for `name`. */
+  off<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): void {
+    this.emitter.off(name, fn);
+  }
+
   onStateChange(fn: (change: StateChange) => void): () => void {
     return this.stateEmitter.on('change', fn);
+  }
+
+  /**
+   * The stream opens on creation; `connect()` resolves when it is open (as
+   * `ready` does), and after `disconnect()` opens it again, resuming from
+   * the last event id seen. Same shape as `WSClient.connect()`.
+   */
+  connect(): Promise<void> {
+    if (this._state === 'connected') return Promise.resolve();
+    if (this._state !== 'disconnected') return this.latestReady;
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyWaiter = { resolve, reject };
+    });
+    ready.catch(() => undefined);
+    this.latestReady = ready;
+    this.attempt = 0;
+    this.setState('connecting', 'connect() called');
+    void this.open();
+    return ready;
+  }
+
+  /** Close the stream; `connect()` opens it again. Same as `close()`, the WS client's name. */
+  disconnect(): void {
+    this.close();
   }
 
   /** Close the stream for good. */
