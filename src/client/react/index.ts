@@ -8,3 +8,4 @@
  */
 export { useSSE, openStreams, type UseSSEOptions, type UseSSEResult } from './use-sse.js';
 export { useChannel, openSockets, type UseChannelOptions, type UseChannelResult } from './use-channel.js';
+export { usePresence, type PresenceMember, type UsePresenceOptions, type UsePresenceResult } from './use-presence.js';
