@@ -20,6 +20,7 @@ header h1{font-size:1.2rem;margin:0 1rem 0 0;align-self:center;display:flex;alig
 .card span{font-size:.75rem;color:#9ca3af;text-transform:uppercase;letter-spacing:.04em}
 .card svg{display:block;width:10rem;height:28px}
 .card polyline{fill:none;stroke:#2dd4bf;stroke-width:1.5}
+.card select{display:block;margin-top:.3rem;background:#111827;color:#fff;border:1px solid #374151;border-radius:4px;padding:.2rem}
 main{padding:1rem 1.5rem}
 #stats{color:#6b7280;margin:.2rem 0 .8rem}
 table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.3rem .5rem;border-bottom:1px solid #eef2f7;text-align:left}
@@ -36,6 +37,7 @@ img{width:32px;height:32px;border-radius:4px;vertical-align:middle}
 <div class="card"><span>deliveries / s</span><b id="out">–</b><svg id="out-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
 <div class="card"><span>connections ws · sse · other</span><b id="conns">–</b><svg id="conn-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
 <div class="card"><span>in flight · dead letters</span><b id="backlog">–</b></div>
+<div class="card"><span>transport</span><select id="transport"><option value="sse">SSE</option><option value="ws">WebSocket</option></select></div>
 </header>
 <main>
 <p id="stats">connecting…</p>
@@ -43,7 +45,7 @@ img{width:32px;height:32px;border-radius:4px;vertical-align:middle}
 <tbody id="rows"></tbody></table>
 </main>
 <script type="module">
-import { createSSEClient } from '/sdk/hubcast.js';
+import { createSSEClient, WSClient } from '/sdk/hubcast.js';
 const rows = document.getElementById('rows'), statsEl = document.getElementById('stats'), dot = document.getElementById('dot');
 const byId = new Map();
 const HISTORY = 60, PRICES = 24;
@@ -114,20 +116,42 @@ stats();
 await load();
 // With auth on (JWT_SECRET set), the page takes a token from its own URL: /?token=<jwt>.
 const token = new URLSearchParams(location.search).get('token') || undefined;
-const sse = createSSEClient(location.origin + '/realtime/events?channels=products', { token });
-sse.onEvent('product.updated', (e) => {
+const onUpdate = (product) => {
   updates++; thisSecond++;
-  render(e.data, true);
+  render(product, true);
   statsEl.textContent = updates + ' live updates';
-});
-sse.onEvent('recovery_failed', () => load());
-sse.onStateChange(({ to }) => {
+};
+const onState = ({ to }) => {
   dot.className = to; dot.title = to;
   if (to === 'connected') statsEl.textContent = 'live (' + updates + ' updates)';
   else if (to === 'unauthorized') statsEl.textContent = 'Auth is on (JWT_SECRET is set) and this page has no valid token. Open it as /?token=<token>; for development, print one with: npx hubcast token --sub you --ttl 1h';
   else if (to === 'forbidden') statsEl.textContent = 'The token does not allow the products channel (403).';
   else if (to === 'reconnecting') statsEl.textContent = 'reconnecting…';
-});
+};
+// The transport switch: the same product stream over SSE or over the WebSocket.
+let client = null;
+function open(transport) {
+  client?.disconnect();
+  if (transport === 'ws') {
+    const ws = new WSClient(location.origin.replace(/^http/, 'ws') + '/realtime/ws', { token, tokenTransport: 'query' });
+    ws.on('event', (e) => { if (e.channel === 'products' && e.event === 'product.updated') onUpdate(e.data); });
+    ws.on('recovery_failed', () => load());
+    ws.onStateChange(onState);
+    ws.connect().then(() => ws.joinChannel('products')).catch(() => undefined);
+    client = ws;
+  } else {
+    const sse = createSSEClient(location.origin + '/realtime/events?channels=products', { token });
+    sse.on('product.updated', (e) => onUpdate(e.data));
+    sse.on('recovery_failed', () => load());
+    sse.onStateChange(onState);
+    client = sse;
+  }
+  dot.className = client.state;
+}
+const select = document.getElementById('transport');
+select.value = new URLSearchParams(location.search).get('transport') === 'ws' ? 'ws' : 'sse';
+select.addEventListener('change', () => open(select.value));
+open(select.value);
 </script>
 </body></html>
 `;

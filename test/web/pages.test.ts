@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
+import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 
@@ -75,6 +75,14 @@ test('the dashboard runs on the SDK module, its header charts move, and no page 
   const second = await page.screenshot({ clip });
   assert.notDeepEqual(first, second, 'the header charts changed between two screenshots');
   if (process.env.HUBCAST_DOCS_SCREENSHOTS === '1') await page.screenshot({ path: 'docs/dashboard.png' });
+  // The transport switch moves the stream to the WebSocket: updates keep coming, one WS, no SSE.
+  const before = await page.$eval('#stats', (el) => Number(/(\d+) live updates/.exec(el.textContent ?? '')?.[1] ?? 0));
+  await page.selectOption('#transport', 'ws');
+  await page.waitForFunction((n) => Number(/(\d+) live updates/.exec(document.getElementById('stats')?.textContent ?? '')?.[1] ?? 0) > n + 2, before, { timeout: 10_000 });
+  await waitFor(async () => {
+    const stats = await (await fetch(`${gw.url}/realtime/stats`)).json();
+    return stats.websocket_count === 1 && stats.sse_count === 0;
+  }, 5000, 'the page on one WebSocket and no SSE stream');
   await page.goto(`${gw.url}/realtime/sse-test`);
   await page.waitForLoadState('load');
   assert.deepEqual(problems, []);
