@@ -11,14 +11,14 @@ export const dashboardPage = `<!doctype html>
 <link rel="icon" href="/favicon.ico">
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header{background:#111827;color:#e5e7eb;padding:1rem 1.5rem;display:flex;flex-wrap:wrap;gap:1rem;align-items:stretch}
+header{background:#111827;color:#e5e7eb;padding:1rem 1.5rem;display:flex;flex-wrap:wrap;gap:.8rem;align-items:stretch}
 header h1{font-size:1.2rem;margin:0 1rem 0 0;align-self:center;display:flex;align-items:center;gap:.5rem}
 #dot{width:.7rem;height:.7rem;border-radius:50%;background:#9ca3af;display:inline-block}
 #dot.connected{background:#2dd4bf;box-shadow:0 0 6px #2dd4bf}#dot.reconnecting,#dot.connecting{background:#f59e0b}#dot.disconnected,#dot.unauthorized,#dot.forbidden{background:#ef4444}
-.card{background:#1f2937;border-radius:6px;padding:.4rem .7rem;min-width:10rem}
+.card{background:#1f2937;border-radius:6px;padding:.4rem .7rem;min-width:8rem}
 .card b{display:block;font-size:1.3rem;font-variant-numeric:tabular-nums;color:#fff}
 .card span{font-size:.75rem;color:#9ca3af;text-transform:uppercase;letter-spacing:.04em}
-.card svg{display:block;width:10rem;height:28px}
+.card svg{display:block;width:8rem;height:28px}
 .card polyline{fill:none;stroke:#2dd4bf;stroke-width:1.5}
 .card select{display:block;margin-top:.3rem;background:#111827;color:#fff;border:1px solid #374151;border-radius:4px;padding:.2rem}
 main{padding:1rem 1.5rem}
@@ -35,7 +35,7 @@ img{width:32px;height:32px;border-radius:4px;vertical-align:middle}
 <h1><span id="dot" title="connection"></span> hubcast</h1>
 <div class="card"><span>events / s</span><b id="rate">0</b><svg id="rate-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
 <div class="card"><span>deliveries / s</span><b id="out">–</b><svg id="out-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
-<div class="card"><span>connections ws · sse · other</span><b id="conns">–</b><svg id="conn-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
+<div class="card"><span>ws · sse · other</span><b id="conns">–</b><svg id="conn-chart" viewBox="0 0 60 28" preserveAspectRatio="none"><polyline/></svg></div>
 <div class="card"><span>in flight · dead letters</span><b id="backlog">–</b></div>
 <div class="card"><span>transport</span><select id="transport"><option value="sse">SSE</option><option value="ws">WebSocket</option></select></div>
 </header>
