@@ -12,13 +12,18 @@ import { TestWs } from '../helpers/ws-client.js';
 const APP = `
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { usePresence } from 'hubcast/react';
+import { usePresence, useChannel } from 'hubcast/react';
 const gateway = new URLSearchParams(location.search).get('gateway');
 function Who() {
   const { members, state } = usePresence('room:1', { url: gateway.replace(/^http/, 'ws') + '/realtime/ws' });
   return <div><b id="state">{state}</b><ul id="members">{members.map((m) => <li key={m.client_id}>{m.user_id ?? 'anonymous'}</li>)}</ul></div>;
 }
-createRoot(document.getElementById('root')).render(<StrictMode><Who /></StrictMode>);
+function Talk() {
+  const { events, send } = useChannel('room:1', { url: gateway.replace(/^http/, 'ws') + '/realtime/ws' });
+  return <div><button id="say" onClick={() => send({ text: 'hi from react' }).then((r) => { window.sentId = r.id; })}>say</button>
+    <ol id="said">{events.filter((e) => e.event !== 'presence.join' && e.event !== 'presence.leave').map((e) => <li key={e.id}>{JSON.stringify(e.data)}</li>)}</ol></div>;
+}
+createRoot(document.getElementById('root')).render(<StrictMode><Who /><Talk /></StrictMode>);
 `;
 
 let gw: RunningGateway;
@@ -74,5 +79,18 @@ test('usePresence lists the page itself and others as they join and leave the ch
   other.close();
   await page.waitForFunction(() => document.querySelectorAll('#members li').length === 1);
   assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('useChannel send publishes to the channel over the shared socket, and the sender sees it', async () => {
+  const page = await browser.newPage();
+  let sockets = 0;
+  page.on('websocket', () => sockets++);
+  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
+  await page.click('#say');
+  await page.waitForFunction(() => (document.getElementById('said')?.textContent ?? '').includes('hi from react'));
+  assert.match(String(await page.evaluate(() => (window as any).sentId)), /^\d+$/);
+  assert.equal(sockets, 1, 'usePresence and useChannel share one WebSocket');
   await page.close();
 });

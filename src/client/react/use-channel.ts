@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { WSClient } from '../ws-client.js';
+import { ClientError, ClientErrorCode } from '../errors.js';
 import type { ConnectionState, EventFrame, WSClientOptions } from '../types.js';
 import { RefCount, SharedClients } from './shared.js';
 
@@ -64,6 +65,7 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
   const limit = options.limit ?? 100;
   const [events, setEvents] = useState<Array<EventFrame<T>>>([]);
   const [state, setState] = useState<ConnectionState>('connecting');
+  const current = useRef<WSClient | null>(null);
 
   useEffect(() => {
     const fns: Partial<WSClientOptions> = {};
@@ -73,6 +75,7 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
     const socket = sockets.acquire(key);
     pendingFns.delete(key);
     const { client, joins } = socket;
+    current.current = client;
     setState(client.state);
     const offEvent = client.onMessage('event', (frame: EventFrame<T>) => {
       if (frame.channel !== channel || frame.event === 'system') return;
@@ -90,15 +93,16 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
         }, 0);
       }
       sockets.release(key);
+      if (current.current === client) current.current = null;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, channel, limit]);
 
   const send = useCallback(
     (message: unknown) => {
-      const socket = sockets.acquire(key);
-      sockets.release(key);
-      return socket.client.publish(channel, message);
+      const client = current.current;
+      if (client === null) return Promise.reject(new ClientError(ClientErrorCode.closed, `useChannel(${channel}) is not mounted`));
+      return client.publish(channel, message);
     },
     [key, channel],
   );
