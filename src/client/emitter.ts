@@ -21,6 +21,10 @@ export class Emitter<Events extends object> {
     };
   }
 
+  off<K extends keyof Events>(type: K, fn: Listener<Events[K]>): void {
+    this.listeners.get(type)?.delete(fn);
+  }
+
   has(type: keyof Events): boolean {
     const set = this.listeners.get(type);
     return set !== undefined && set.size > 0;

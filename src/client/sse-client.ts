@@ -48,6 +48,8 @@ export class SSEClient {
   private givenToken: string | null = null;
   private lastRefusedAt = -Infinity;
   private readyWaiter!: { resolve(): void; reject(err: Error): void };
+  /** `ready`, or the promise of the last `connect()` after a `disconnect()`. */
+  private latestReady: Promise<void>;
 
   /**
    * Resolves when the stream is first open (the server's `connected` system
@@ -64,6 +66,7 @@ export class SSEClient {
     });
     // Awaiting `ready` is optional: an unobserved rejection must not crash the host.
     this.ready.catch(() => undefined);
+    this.latestReady = this.ready;
     void this.open();
   }
 
@@ -98,8 +101,42 @@ export class SSEClient {
     return off;
   }
 
+  /** `onEvent` under the name the WS client shares. */
+  on<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): () => void {
+    return this.onEvent(name, fn);
+  }
+
+  /** Stop calling `fn` for `name`. */
+  off<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): void {
+    this.emitter.off(name, fn);
+  }
+
   onStateChange(fn: (change: StateChange) => void): () => void {
     return this.stateEmitter.on('change', fn);
+  }
+
+  /**
+   * The stream opens on creation; `connect()` resolves when it is open (as
+   * `ready` does), and after `disconnect()` opens it again, resuming from
+   * the last event id seen. Same shape as `WSClient.connect()`.
+   */
+  connect(): Promise<void> {
+    if (this._state === 'connected') return Promise.resolve();
+    if (this._state !== 'disconnected') return this.latestReady;
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyWaiter = { resolve, reject };
+    });
+    ready.catch(() => undefined);
+    this.latestReady = ready;
+    this.attempt = 0;
+    this.setState('connecting', 'connect() called');
+    void this.open();
+    return ready;
+  }
+
+  /** Close the stream; `connect()` opens it again. Same as `close()`, the WS client's name. */
+  disconnect(): void {
+    this.close();
   }
 
   /** Close the stream for good. */
@@ -275,9 +312,9 @@ export class SSEClient {
     });
   }
 
-  private system(e: MessageEvent): void {
+  private system(e: MessageEvent, payload?: unknown): void {
     const raw = String(e.data);
-    const data = parseData(raw) as { type?: string; client_id?: string; channels?: string[] };
+    const data = (payload === undefined ? parseData(raw) : payload) as { type?: string; client_id?: string; channels?: string[] };
     if (data !== null && typeof data === 'object') {
       if (data.type === SystemType.connected) {
         this._clientId = data.client_id ?? null;
@@ -303,6 +340,11 @@ export class SSEClient {
   }
 
   private deliver(name: string, e: MessageEvent): void {
+    if (name === 'message') {
+      // A `format=message` stream sends its system notices unnamed too: {"event":"system","channel":null,"data":{…}}.
+      const wrapped = parseData(String(e.data)) as { event?: unknown; channel?: unknown; data?: unknown } | null;
+      if (wrapped !== null && typeof wrapped === 'object' && wrapped.event === 'system' && wrapped.channel === null) return this.system(e, wrapped.data);
+    }
     const id = e.lastEventId ? String(e.lastEventId) : null;
     if (id !== null) {
       if (this.seen.has(id)) return; // replayed by a resume that overlapped what we had

@@ -190,6 +190,17 @@ export class WSClient {
     return this.emitter.on(type, fn);
   }
 
+  /** `onMessage` under the name the SSE client shares: `on(type, fn)`, undone by `off(type, fn)` or the returned function. */
+  on<K extends keyof MessageMap>(type: K, fn: (message: MessageMap[K]) => void): () => void;
+  on(type: string, fn: (message: ServerFrame) => void): () => void;
+  on(type: string, fn: (message: any) => void): () => void {
+    return this.emitter.on(type, fn);
+  }
+
+  off(type: string, fn: (message: any) => void): void {
+    this.emitter.off(type, fn);
+  }
+
   /**
    * Listen to state transitions; called only on a real change.
    *

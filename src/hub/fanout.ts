@@ -10,6 +10,8 @@ export interface FanOutChannel {
   readonly ws: Set<Subscriber>;
   readonly sse: Set<Subscriber>;
   readonly tcp: Set<Subscriber>;
+  /** SSE streams with `format=message`. */
+  readonly sseMessage: Set<Subscriber>;
   /** Subscribers still being caught up from durable history: they get items through `onHeld`. */
   readonly held: Set<Subscriber>;
   /** Publications not yet handed to a round, oldest first. */
@@ -41,13 +43,16 @@ class Round {
   readonly ws: Subscriber[];
   readonly sse: Subscriber[];
   readonly tcp: Subscriber[];
+  readonly sm: Subscriber[];
   wsAt = 0;
   sseAt = 0;
   tcpAt = 0;
+  smAt = 0;
   /** Frames of the items so far, built on first need and extended on merge. */
   private wsChunk: Buffer | null = null;
   private sseChunk: Buffer | null = null;
   private tcpChunk: Buffer | null = null;
+  private smChunk: Buffer | null = null;
   private readonly items: Pending[];
   /** Text publications among the items (SSE and TCP carry only those): for the messages-out count. */
   sseCount: number;
@@ -59,11 +64,13 @@ class Round {
     ws: Subscriber[],
     sse: Subscriber[],
     tcp: Subscriber[],
+    sm: Subscriber[],
   ) {
     this.items = items;
     this.ws = ws;
     this.sse = sse;
     this.tcp = tcp;
+    this.sm = sm;
     this.sseCount = countText(items);
   }
 
@@ -73,7 +80,7 @@ class Round {
   }
 
   get remaining(): number {
-    return this.ws.length - this.wsAt + this.sse.length - this.sseAt + this.tcp.length - this.tcpAt;
+    return this.ws.length - this.wsAt + this.sse.length - this.sseAt + this.tcp.length - this.tcpAt + this.sm.length - this.smAt;
   }
 
   /** Append `more` for the subscribers not written yet. */
@@ -84,6 +91,8 @@ class Round {
     else this.sseChunk = null;
     if (this.tcpChunk !== null && this.tcpAt < this.tcp.length) this.tcpChunk = Buffer.concat([this.tcpChunk, concatFrames(more, Transport.tcp)]);
     else this.tcpChunk = null;
+    if (this.smChunk !== null && this.smAt < this.sm.length) this.smChunk = Buffer.concat([this.smChunk, concatFrames(more, Transport.sseMessage)]);
+    else this.smChunk = null;
     for (const p of more) this.items.push(p);
     this.sseCount += countText(more);
   }
@@ -103,11 +112,17 @@ class Round {
     return this.tcpChunk;
   }
 
+  smFrames(): Buffer {
+    if (this.smChunk === null) this.smChunk = concatFrames(this.items, Transport.sseMessage);
+    return this.smChunk;
+  }
+
   /** Tag every subscriber this round has not written yet with `mark`. */
   markRemaining(mark: number): void {
     for (let i = this.wsAt; i < this.ws.length; i++) this.ws[i].fanoutMark = mark;
     for (let i = this.sseAt; i < this.sse.length; i++) this.sse[i].fanoutMark = mark;
     for (let i = this.tcpAt; i < this.tcp.length; i++) this.tcp[i].fanoutMark = mark;
+    for (let i = this.smAt; i < this.sm.length; i++) this.sm[i].fanoutMark = mark;
   }
 }
 
@@ -198,7 +213,7 @@ export class FanOut {
       let first = this.rounds.length;
       while (first > 0 && this.rounds[first - 1].channel === ch) first--;
       if (first === this.rounds.length) {
-        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse), ch.tcp.size === 0 ? NONE : Array.from(ch.tcp)));
+        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse), ch.tcp.size === 0 ? NONE : Array.from(ch.tcp), ch.sseMessage.size === 0 ? NONE : Array.from(ch.sseMessage)));
         continue;
       }
       // Those the tail rounds have yet to reach get the items from them; everyone else from a new round.
@@ -211,7 +226,8 @@ export class FanOut {
       const ws = unmarked(ch.ws, mark);
       const sse = unmarked(ch.sse, mark);
       const tcp = ch.tcp.size === 0 ? NONE : unmarked(ch.tcp, mark);
-      if (ws.length + sse.length + tcp.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse, tcp));
+      const sm = ch.sseMessage.size === 0 ? NONE : unmarked(ch.sseMessage, mark);
+      if (ws.length + sse.length + tcp.length + sm.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse, tcp, sm));
     }
   }
 
@@ -263,6 +279,15 @@ export class FanOut {
       this.queuedWrites -= end - at;
       if (end < round.tcp.length) return false;
     }
+    if (round.smAt < round.sm.length) {
+      const at = round.smAt;
+      const chunk = round.sseCount > 0 ? round.smFrames() : null;
+      const end = chunk === null ? round.sm.length : this.writeRange(round.sm, at, chunk, continued ? round.channel.sseMessage : null, since, deadline);
+      round.smAt = end;
+      this.messagesOut += (end - at) * round.sseCount;
+      this.queuedWrites -= end - at;
+      if (end < round.sm.length) return false;
+    }
     return true;
   }
 
@@ -304,12 +329,12 @@ export function concatFrames(items: ReadonlyArray<Pending>, transport: Transport
     const p = items[0];
     if (transport === Transport.ws) return p.wsFrame();
     if (!(p instanceof Publication)) return EMPTY;
-    return transport === Transport.sse ? p.sseChunk() : p.tcpLine();
+    return publicationFrame(p, transport);
   }
   const parts: Buffer[] = [];
   let total = 0;
   for (const p of items) {
-    const part = transport === Transport.ws ? p.wsFrame() : !(p instanceof Publication) ? null : transport === Transport.sse ? p.sseChunk() : p.tcpLine();
+    const part = transport === Transport.ws ? p.wsFrame() : !(p instanceof Publication) ? null : publicationFrame(p, transport);
     if (part !== null) {
       parts.push(part);
       total += part.length;
@@ -319,3 +344,17 @@ export function concatFrames(items: ReadonlyArray<Pending>, transport: Transport
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A text publication's frame for `transport`. */
+export function publicationFrame(p: Publication, transport: Transport): Buffer {
+  switch (transport) {
+    case Transport.ws:
+      return p.wsFrame();
+    case Transport.sse:
+      return p.sseChunk();
+    case Transport.tcp:
+      return p.tcpLine();
+    case Transport.sseMessage:
+      return p.sseMessageChunk();
+  }
+}

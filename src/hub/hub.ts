@@ -1,6 +1,6 @@
 import { EventIdSequence } from './ids.js';
 import { Publication, BinaryPublication } from './publication.js';
-import { FanOut, type FanOutChannel, type Pending } from './fanout.js';
+import { FanOut, publicationFrame, type FanOutChannel, type Pending } from './fanout.js';
 import type { MemoryHistory } from './history.js';
 import { Transport, type Subscriber } from './subscriber.js';
 import { BROADCAST_CHANNEL } from './channel-name.js';
@@ -8,7 +8,7 @@ import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { CatchUp, type CatchUpFailure, type CatchUpOptions } from './catch-up.js';
-import { recoveryFailedSseChunk, recoveryFailedWsFrame } from './notice.js';
+import { recoveryFailedSseChunk, recoveryFailedSseMessageChunk, recoveryFailedWsFrame } from './notice.js';
 
 /**
  * Subscribers of one channel, split by transport so each chunk is built only
@@ -74,7 +74,7 @@ export interface MembershipListener {
 }
 
 function newChannel(name: string): Channel {
-  return { name, ws: new Set(), sse: new Set(), tcp: new Set(), held: new Set(), pending: [] };
+  return { name, ws: new Set(), sse: new Set(), tcp: new Set(), sseMessage: new Set(), held: new Set(), pending: [] };
 }
 
 /** What `publishBinary` answers when there is no bus to wait for. */
@@ -181,16 +181,16 @@ export class Hub implements Publisher {
   }
 
   get connectionCount(): number {
-    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.tcp.size + this.everyone.held.size;
+    return this.everyone.ws.size + this.everyone.sse.size + this.everyone.tcp.size + this.everyone.sseMessage.size + this.everyone.held.size;
   }
 
   countByTransport(): { ws: number; sse: number; tcp: number } {
     let ws = this.everyone.ws.size;
-    let sse = this.everyone.sse.size;
+    let sse = this.everyone.sse.size + this.everyone.sseMessage.size;
     let tcp = this.everyone.tcp.size;
     for (const sub of this.everyone.held) {
       if (sub.transport === Transport.ws) ws++;
-      else if (sub.transport === Transport.sse) sse++;
+      else if (sub.transport === Transport.sse || sub.transport === Transport.sseMessage) sse++;
       else tcp++;
     }
     return { ws, sse, tcp };
@@ -362,7 +362,7 @@ export class Hub implements Publisher {
     const unique = missed.filter((p, i) => i === 0 || p.id !== missed[i - 1].id);
     this.messagesOut += unique.length;
     const t = sub.transport;
-    return { failed, missed: unique.map((p) => (t === Transport.ws ? p.wsFrame() : t === Transport.sse ? p.sseChunk() : p.tcpLine())) };
+    return { failed, missed: unique.map((p) => publicationFrame(p, t)) };
   }
 
   unsubscribe(sub: Subscriber, channel: string): boolean {
@@ -378,7 +378,7 @@ export class Hub implements Publisher {
 
   subscriberCount(channel: string): number {
     const ch = this.channels.get(channel);
-    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
+    return ch === undefined ? 0 : ch.ws.size + ch.sse.size + ch.tcp.size + ch.sseMessage.size + ch.held.size;
   }
 
   // ---- publishing -------------------------------------------------------
@@ -507,7 +507,7 @@ export class Hub implements Publisher {
     const ch = publication.channel === BROADCAST_CHANNEL ? this.everyone : this.channels.get(publication.channel);
     if (ch === undefined) return 0;
     this.fanOut.enqueue(ch, publication);
-    return ch.ws.size + ch.sse.size + ch.tcp.size + ch.held.size;
+    return ch.ws.size + ch.sse.size + ch.tcp.size + ch.sseMessage.size + ch.held.size;
   }
 
   private fromBus(p: BusPublication): void {
@@ -546,6 +546,11 @@ export class Hub implements Publisher {
           this.recoveryFailedNotices++;
         }
       }
+      for (const sub of ch.sseMessage) {
+        const list = sse.get(sub);
+        if (list === undefined) sse.set(sub, [name]);
+        else list.push(name);
+      }
       for (const sub of ch.sse) {
         const list = sse.get(sub);
         if (list === undefined) sse.set(sub, [name]);
@@ -558,7 +563,7 @@ export class Hub implements Publisher {
       }
     }
     for (const [sub, channels] of sse) {
-      sub.write(recoveryFailedSseChunk(channels, reason));
+      sub.write(sub.transport === Transport.sseMessage ? recoveryFailedSseMessageChunk(channels, reason) : recoveryFailedSseChunk(channels, reason));
       this.recoveryFailedNotices++;
     }
   }
@@ -574,7 +579,7 @@ export class Hub implements Publisher {
     this.fanOut.membershipChanged(sub);
     setOf(ch, sub).delete(sub);
     ch.held.delete(sub);
-    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.tcp.size === 0 && ch.held.size === 0) {
+    if (ch.ws.size === 0 && ch.sse.size === 0 && ch.tcp.size === 0 && ch.sseMessage.size === 0 && ch.held.size === 0) {
       this.channels.delete(name);
       // A vanished channel's queued publications have nobody left to reach.
       ch.pending.length = 0;
@@ -587,7 +592,7 @@ function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
 }
 
 function setOfTransport(ch: Channel, transport: Transport): Set<Subscriber> {
-  return transport === Transport.ws ? ch.ws : transport === Transport.sse ? ch.sse : ch.tcp;
+  return transport === Transport.ws ? ch.ws : transport === Transport.sse ? ch.sse : transport === Transport.tcp ? ch.tcp : ch.sseMessage;
 }
 
 /** Sorted by id, repeats (a publication read from two sources) dropped. */

@@ -1,6 +1,6 @@
 import { SystemType } from '../codes.js';
 import { encodeTextFrame } from '../transports/ws/frame.js';
-import { formatSseEvent } from '../transports/sse/format.js';
+import { formatSseEvent, formatSseMessage } from '../transports/sse/format.js';
 
 /**
  * `recovery_failed` told to a connected subscriber (not in answer to a resume):
@@ -16,4 +16,9 @@ export function recoveryFailedWsFrame(channel: string, reason: string): Buffer {
 /** The SSE form: one event naming every affected channel of the stream. */
 export function recoveryFailedSseChunk(channels: string[], reason: string): Buffer {
   return Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })));
+}
+
+/** The `format=message` form of the same notice. */
+export function recoveryFailedSseMessageChunk(channels: string[], reason: string): Buffer {
+  return Buffer.from(formatSseMessage(null, 'system', 'null', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })));
 }

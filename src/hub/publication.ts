@@ -1,5 +1,5 @@
 import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../transports/ws/frame.js';
-import { formatSseEvent } from '../transports/sse/format.js';
+import { formatSseEvent, formatSseMessage } from '../transports/sse/format.js';
 
 /**
  * One event published to one channel. The JSON of `data` is produced once at
@@ -19,6 +19,7 @@ export class Publication {
   private ws: Buffer | null = null;
   private sse: Buffer | null = null;
   private tcp: Buffer | null = null;
+  private sseMessage: Buffer | null = null;
 
   constructor(id: number, channel: string, event: string, data: unknown, publishedAt = Date.now()) {
     this.id = id;
@@ -47,6 +48,7 @@ export class Publication {
     fields.ws = null;
     fields.sse = null;
     fields.tcp = null;
+    fields.sseMessage = null;
     return p;
   }
 
@@ -77,6 +79,16 @@ export class Publication {
   sseChunk(): Buffer {
     if (this.sse === null) this.sse = Buffer.from(formatSseEvent(this.idText, this.event, this.sseData));
     return this.sse;
+  }
+
+  /**
+   * The `format=message` SSE chunk: no `event:` field, data
+   * `{"event","channel","data"}` (one line: JSON has no raw line breaks).
+   * Built only for channels with such streams.
+   */
+  sseMessageChunk(): Buffer {
+    if (this.sseMessage === null) this.sseMessage = Buffer.from(formatSseMessage(this.idText, this.event, JSON.stringify(this.channel), this.dataJson));
+    return this.sseMessage;
   }
 
   /**

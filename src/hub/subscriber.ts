@@ -8,6 +8,12 @@ export const enum Transport {
   sse = 1,
   /** Raw TCP: newline-delimited JSON frames. */
   tcp = 2,
+  /**
+   * SSE with `format=message`: every event unnamed, its data `{"event","channel","data"}`.
+   * Its own kind (own set per channel, own chunk per publication) so the default SSE
+   * path stays as it was and the chunk is built only where such streams read.
+   */
+  sseMessage = 3,
 }
 
 export interface Subscriber {

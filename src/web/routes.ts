@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { sseTestPage } from './sse-test-page.js';
 import { dashboardPage } from './dashboard-page.js';
+import { sdkRoutes } from './sdk-route.js';
+import { faviconIco } from './favicon.js';
 
 /** Pages are self-contained HTML with strict security headers; data is always rendered as text. */
 export const PAGE_HEADERS = {
   'Content-Type': 'text/html; charset=utf-8',
-  'Content-Security-Policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
+  'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -15,4 +17,10 @@ export const PAGE_HEADERS = {
 export function webRoutes(app: FastifyInstance): void {
   app.get('/realtime/sse-test', async (_req, reply) => reply.headers(PAGE_HEADERS).send(sseTestPage));
   app.get('/', async (_req, reply) => reply.headers(PAGE_HEADERS).send(dashboardPage));
+  sdkRoutes(app);
+  let icon: Buffer | null = null;
+  app.get('/favicon.ico', async (_req, reply) => {
+    icon ??= faviconIco();
+    return reply.headers({ 'Content-Type': 'image/x-icon', 'Cache-Control': 'public, max-age=86400', 'X-Content-Type-Options': 'nosniff' }).send(icon);
+  });
 }

@@ -14,6 +14,16 @@ export function formatSseEvent(id: string | null, event: string | null, data: st
   return out + '\n';
 }
 
+/**
+ * `format=message` framing: no `event:` field, so `EventSource.onmessage` sees
+ * every event; the name travels in the data. `channelJson` and `dataJson` are
+ * JSON text (`null` for a connection's own system events).
+ */
+export function formatSseMessage(id: string | null, event: string, channelJson: string, dataJson: string): string {
+  const head = id !== null ? `id: ${id}\n` : '';
+  return `${head}data: {"event":${JSON.stringify(event)},"channel":${channelJson},"data":${dataJson}}\n\n`;
+}
+
 export const SSE_HEARTBEAT = Buffer.from(': heartbeat\n\n');
 
 export function formatRetry(ms: number): string {

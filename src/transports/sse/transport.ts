@@ -14,7 +14,7 @@ import { sendError } from '../http/reject.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
-import { formatRetry, formatSseEvent, SSE_HEARTBEAT } from './format.js';
+import { formatRetry, formatSseEvent, formatSseMessage, SSE_HEARTBEAT } from './format.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
 import { dropSocket } from '../drop-socket.js';
@@ -40,7 +40,6 @@ type TaggedSocket = Socket & { [kConnection]?: SseConnection };
  * client handles because the stream only ends when the connection does.
  */
 class SseConnection implements Subscriber, ReplayTarget {
-  readonly transport = Transport.sse;
   readonly channels = new Set<string>();
   fanoutMark = 0;
   fanoutChangedAt = 0;
@@ -49,6 +48,8 @@ class SseConnection implements Subscriber, ReplayTarget {
   /** A resume's replay still being written: writes wait behind it (see replay-pump.ts). */
   replay: ReplayPump | null = null;
   constructor(
+    /** `Transport.sse`, or `Transport.sseMessage` for `format=message`. */
+    readonly transport: Transport.sse | Transport.sseMessage,
     readonly socket: Socket,
     readonly clientId: string,
     readonly identity: Identity,
@@ -63,6 +64,12 @@ class SseConnection implements Subscriber, ReplayTarget {
 
   get bufferBytes(): number {
     return this.owner.bufferBytes;
+  }
+
+  /** A system event of this stream (`connected`, `recovery_failed`, `token_expired`) in its format. */
+  system(id: string | null, payload: object): string {
+    const json = JSON.stringify(payload);
+    return this.transport === Transport.sse ? formatSseEvent(id, 'system', json) : formatSseMessage(id, 'system', 'null', json);
   }
 
   write(chunk: Buffer): void {
@@ -108,7 +115,7 @@ export class SseTransport {
     readonly guard: HandlerGuard,
   ) {
     this.bufferBytes = options.bufferBytes;
-    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.hub.connections(Transport.sse) as Iterable<SseConnection>, (conn) => conn.write(SSE_HEARTBEAT));
+    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.streams(), (conn) => conn.write(SSE_HEARTBEAT));
   }
 
   /**
@@ -132,6 +139,11 @@ export class SseTransport {
     if (channels.length > this.options.channelsPerConnection) {
       return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per connection`, cors);
     }
+    const format = url.searchParams.get('format');
+    if (format !== null && format !== 'message' && format !== 'event') {
+      return sendError(res, 400, ErrorCode.badRequest, `format ${JSON.stringify(format).slice(0, 60)} is not one of message, event`, cors);
+    }
+    const transport = format === 'message' ? Transport.sseMessage : Transport.sse;
     const rawLast = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('last_event_id');
     let since: number | null = null;
     // Blank (empty or whitespace) counts as no id, as an empty Last-Event-ID header does.
@@ -155,10 +167,11 @@ export class SseTransport {
     const socket = req.socket as TaggedSocket;
     // Gone while authentication ran (the client gave up before the head): its close gave the slot back.
     if (socket.destroyed) return;
-    await this.open(socket, req, res, identity, channels, since, cors, address);
+    await this.open(transport, socket, req, res, identity, channels, since, cors, address);
   }
 
   private async open(
+    transport: Transport.sse | Transport.sseMessage,
     socket: TaggedSocket,
     req: IncomingMessage,
     res: ServerResponse,
@@ -169,7 +182,7 @@ export class SseTransport {
     address: string,
   ): Promise<void> {
     const clientId = randomUUID();
-    const conn = new SseConnection(socket, clientId, identity, this, address);
+    const conn = new SseConnection(transport, socket, clientId, identity, this, address);
     conn.sweepDue = this.heartbeat.firstDue();
     socket[kConnection] = conn;
     // node:http must not time the stream out or write anything after us.
@@ -182,7 +195,7 @@ export class SseTransport {
     head += '\r\n' + formatRetry(this.options.retryMs);
     // The welcome carries the resume position, so a client that saw no event yet
     // still resumes from here (and a resuming client keeps its own).
-    head += formatSseEvent(String(since ?? this.hub.positionFor(channels)), 'system', JSON.stringify({ type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels }));
+    head += conn.system(String(since ?? this.hub.positionFor(channels)), { type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels });
     socket.write(head);
     // From here on node:http has no part in the stream: free what it holds per
     // connection, once it is done with this request (see releaseHttpState).
@@ -193,7 +206,7 @@ export class SseTransport {
     const all = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
     const { failed, missed } = await this.hub.join(conn, all, since, true);
     if (failed.length > 0) {
-      conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels: failed }))));
+      conn.write(Buffer.from(conn.system(null, { type: SystemType.recoveryFailed, channels: failed })));
     }
     if (missed !== null) writeReplay(conn, missed);
     this.expiry.track(conn);
@@ -213,7 +226,7 @@ export class SseTransport {
   private expired(conn: SseConnection): void {
     if (conn.socket.destroyed) return;
     this.tokenExpiredCloses++;
-    conn.write(Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.tokenExpired, exp: conn.identity.exp }))));
+    conn.write(Buffer.from(conn.system(null, { type: SystemType.tokenExpired, exp: conn.identity.exp })));
     conn.socket.end();
   }
 
@@ -227,12 +240,18 @@ export class SseTransport {
   closeAll(): void {
     this.heartbeat.stop();
     this.expiry.stop();
-    for (const sub of [...this.hub.connections(Transport.sse)]) (sub as SseConnection).socket.end();
+    for (const conn of [...this.streams()]) conn.socket.end();
   }
 
   stop(): void {
     this.heartbeat.stop();
     this.expiry.stop();
+  }
+
+  /** Every stream, both formats, live (see Hub.connections). */
+  private *streams(): IterableIterator<SseConnection> {
+    yield* this.hub.connections(Transport.sse) as IterableIterator<SseConnection>;
+    yield* this.hub.connections(Transport.sseMessage) as IterableIterator<SseConnection>;
   }
 }
 
