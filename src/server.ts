@@ -5,6 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { limitsOf, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
+import { Acks, ACK_WINDOW } from './ack/acks.js';
+import { MemoryAckPositions, RedisAckPositions } from './ack/positions.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
@@ -99,6 +101,20 @@ export class Gateway {
       : null;
     this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
+    const acks = (this.hub.acks = new Acks({
+      timeoutMs: config.ackTimeoutMs,
+      window: ACK_WINDOW,
+      positions: config.redisUrl ? new RedisAckPositions(config.redisUrl, config.redisPrefix) : new MemoryAckPositions(),
+    }));
+    this.components.push({
+      name: 'acks',
+      ready: async () => true,
+      close: async () => {
+        acks.close();
+        await acks.positions.close();
+      },
+      stats: () => acks.stats(),
+    });
     const auth = (this.auth = new Authenticator({
       secret: config.jwtSecret,
       publicKey: config.jwtPublicKey,

@@ -8,6 +8,7 @@ import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { CatchUp, type CatchUpFailure, type CatchUpOptions } from './catch-up.js';
+import type { Acks } from '../ack/acks.js';
 import { recoveryFailedSseChunk, recoveryFailedWsFrame } from './notice.js';
 
 /**
@@ -118,6 +119,11 @@ export class Hub implements Publisher {
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
+  /**
+   * `ack: true` subscriptions (src/ack/), set once at boot. The fan-out never reads it: an
+   * acknowledged subscription is a subscriber of its own, so ordinary ones pay nothing.
+   */
+  acks: Acks | null = null;
   /** Checked on every publication (not every delivery): a plain field. */
   private tap: PublicationTap | null = null;
 
