@@ -7,6 +7,10 @@ import { limitsOf, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
 import { Acks, ACK_WINDOW } from './ack/acks.js';
 import { MemoryAckPositions, RedisAckPositions } from './ack/positions.js';
+import { Inboxes } from './ack/inbox-delivery.js';
+import { MemoryInbox } from './ack/inbox-memory.js';
+import { RedisInbox } from './ack/inbox-redis.js';
+import { MemoryOnlineUsers, RedisOnlineUsers } from './ack/online.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
@@ -62,6 +66,8 @@ export class Gateway {
   readonly config: Config;
   readonly log: Logger;
   readonly hub: Hub;
+  /** The user inbox (src/ack/). */
+  readonly inboxes: Inboxes;
   readonly app: FastifyInstance<Server>;
   readonly ws: WsTransport;
   readonly sse: SseTransport;
@@ -101,19 +107,32 @@ export class Gateway {
       : null;
     this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
+    const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
+    const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
     const acks = (this.hub.acks = new Acks({
       timeoutMs: config.ackTimeoutMs,
-      window: ACK_WINDOW,
+      // An inbox is delivered as one subscription: the window holds a full one.
+      window: Math.max(ACK_WINDOW, config.inboxMax),
       positions: config.redisUrl ? new RedisAckPositions(config.redisUrl, config.redisPrefix) : new MemoryAckPositions(),
+      detach: (sub) => this.hub.removeConnection(sub),
+      inbox: inboxStore,
     }));
+    const inboxes = (this.inboxes = new Inboxes(
+      inboxStore,
+      config.redisUrl ? new RedisOnlineUsers(config.redisUrl, config.redisPrefix) : new MemoryOnlineUsers(),
+      acks,
+      this.log.child({ component: 'inbox' }),
+    ));
+    this.hub.watcher = inboxes;
     this.components.push({
       name: 'acks',
       ready: async () => true,
       close: async () => {
         acks.close();
         await acks.positions.close();
+        await inboxes.close();
       },
-      stats: () => acks.stats(),
+      stats: () => ({ ...acks.stats(), ...inboxes.stats() }),
     });
     const auth = (this.auth = new Authenticator({
       secret: config.jwtSecret,
@@ -201,7 +220,7 @@ export class Gateway {
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
+      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;

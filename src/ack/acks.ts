@@ -3,6 +3,7 @@ import { encodeTextFrame } from '../transports/ws/frame.js';
 import { TimerWheel, type WheelEntry } from '../transports/poll/wheel.js';
 import type { ReplayTarget } from '../transports/replay-pump.js';
 import type { AckPositions } from './positions.js';
+import type { InboxStore } from './inbox.js';
 
 /** What an acknowledged subscription needs of the connection it belongs to. */
 export interface AckConnection extends ReplayTarget {
@@ -18,6 +19,10 @@ export interface AcksOptions {
   window: number;
   /** Where the acknowledged position per user and channel is kept (Redis in a cluster). */
   positions: AckPositions;
+  /** Take a closed or left subscription out of the hub. */
+  detach(sub: AckSubscription): void;
+  /** The user inbox, acknowledged through the `user:<id>` subscription (null: none). */
+  inbox?: InboxStore | null;
 }
 
 /** The default per-subscription window: a client this far behind on acks is not reading them. */
@@ -51,6 +56,8 @@ export class AckSubscription implements Subscriber, WheelEntry {
   private head = 0;
   closed = false;
   redeliveries = 0;
+  /** Carries the user's inbox: its acks remove inbox entries too. */
+  inbox = false;
 
   constructor(
     readonly conn: AckConnection,
@@ -160,6 +167,8 @@ export class Acks {
   readonly timeoutMs: number;
   readonly window: number;
   readonly positions: AckPositions;
+  readonly inbox: InboxStore | null;
+  private readonly detach: (sub: AckSubscription) => void;
   private readonly wheel: TimerWheel<AckSubscription>;
   /** Per connection: its acknowledged subscriptions by channel. */
   private readonly byConn = new WeakMap<AckConnection, Map<string, AckSubscription>>();
@@ -172,6 +181,8 @@ export class Acks {
     this.timeoutMs = options.timeoutMs;
     this.window = options.window;
     this.positions = options.positions;
+    this.inbox = options.inbox ?? null;
+    this.detach = options.detach;
     // A tenth of the timeout (at least 10 ms): a redelivery comes at most that late.
     this.wheel = new TimerWheel(Math.max(10, Math.floor(options.timeoutMs / 10)), (sub) => sub.redeliver(Date.now()));
   }
@@ -192,8 +203,8 @@ export class Acks {
     return this.byConn.get(conn)?.size ?? 0;
   }
 
-  /** The connection's subscription to `channel`, made on first call; `onClose` runs when the socket closes. */
-  open(conn: AckConnection, channel: string, onClose: (sub: AckSubscription) => void): AckSubscription {
+  /** The connection's subscription to `channel`, made on first call; detached when the socket closes. */
+  open(conn: AckConnection, channel: string): AckSubscription {
     let subs = this.byConn.get(conn);
     if (subs === undefined) {
       subs = new Map();
@@ -202,7 +213,7 @@ export class Acks {
       conn.socket.once('close', () => {
         for (const sub of all.values()) {
           this.remove(sub);
-          onClose(sub);
+          this.detach(sub);
         }
       });
     }

@@ -29,7 +29,7 @@ export function joinAcked(hub: Hub, acks: Acks, conn: AckConnection & Subscriber
       const from = since === null ? null : position !== null && position < since ? position : since;
       // A plain subscription to the same channel gives way: one subscription per channel.
       hub.unsubscribe(conn, channel);
-      const sub = acks.open(conn, channel, (s) => hub.removeConnection(s));
+      const sub = acks.open(conn, channel);
       const r = await hub.join(sub, [channel], from);
       if (sub.closed) return;
       if (r.failed.length > 0) {
@@ -71,6 +71,11 @@ export function ackCommand(acks: Acks, conn: AckConnection, data: unknown, out: 
   }
   sub.ack(id);
   acks.acked++;
-  if (conn.userId !== null) acks.positions.set(conn.userId, sub.channel, sub.lastAcked).catch(() => undefined);
+  const userId = conn.userId;
+  if (userId !== null) {
+    acks.positions.set(userId, sub.channel, sub.lastAcked).catch(() => undefined);
+    // Gone from the inbox once acknowledged: never sent again, on any node.
+    if (sub.inbox && acks.inbox !== null) acks.inbox.ack(userId, id).catch((err: unknown) => out.asyncFailed(err));
+  }
   out.reply({ id: String(id), channel: sub.channel, pending: sub.pending });
 }

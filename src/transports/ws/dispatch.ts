@@ -179,6 +179,7 @@ function leave<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, d
   const ackSub = ctx.hub.acks?.get(conn, channel);
   if (ackSub !== undefined) {
     ctx.hub.unsubscribe(ackSub, channel);
+    ctx.hub.unsubscribe(conn, channel); // an inbox subscription stands beside the plain user channel
     ctx.hub.acks!.remove(ackSub);
     return reply(conn, ref, { channel });
   }
