@@ -58,6 +58,12 @@ export class AckSubscription implements Subscriber, WheelEntry {
   redeliveries = 0;
   /** Carries the user's inbox: its acks remove inbox entries too. */
   inbox = false;
+  /**
+   * The user's stored position for the channel is set (or there is no user). Until then the
+   * first event written stores the position just before it: a join position of 0 (nothing
+   * published yet) is not one a cluster node can resume from.
+   */
+  positionKnown = true;
 
   constructor(
     readonly conn: AckConnection,
@@ -86,7 +92,12 @@ export class AckSubscription implements Subscriber, WheelEntry {
     const before = this.pending;
     for (const json of messagesOf(chunk, this.transport)) {
       const id = eventId(json);
-      if (id !== null) this.unacked.push({ id, json, sentAt: now });
+      if (id === null) continue;
+      this.unacked.push({ id, json, sentAt: now });
+      if (!this.positionKnown && this.userId !== null) {
+        this.positionKnown = true;
+        this.acks.positions.set(this.userId, this.channel, id - 1).catch(() => undefined);
+      }
     }
     if (this.pending > this.acks.window) {
       this.acks.overflows++;

@@ -30,6 +30,12 @@ export function joinAcked(hub: Hub, acks: Acks, conn: AckConnection & Subscriber
       // A plain subscription to the same channel gives way: one subscription per channel.
       hub.unsubscribe(conn, channel);
       const sub = acks.open(conn, channel);
+      const startAt = hub.positionFor([channel]);
+      if (userId !== null && position === null) {
+        const start = from ?? startAt;
+        if (start > 0) acks.positions.set(userId, channel, start).catch(() => undefined);
+        else sub.positionKnown = false;
+      }
       const r = await hub.join(sub, [channel], from);
       if (sub.closed) return;
       if (r.failed.length > 0) {
@@ -45,11 +51,7 @@ export function joinAcked(hub: Hub, acks: Acks, conn: AckConnection & Subscriber
         for (const frame of frames) sub.observe(frame);
         writeReplay(conn, frames);
       }
-      const lastId = hub.positionFor([channel]);
-      if (userId !== null && position === null) {
-        acks.positions.set(userId, channel, from ?? lastId).catch(() => undefined);
-      }
-      const data: Record<string, unknown> = { channel, last_id: String(lastId), ack: true };
+      const data: Record<string, unknown> = { channel, last_id: String(hub.positionFor([channel])), ack: true };
       if (since !== null) data.recovered = r.failed.length === 0;
       out.reply(data);
     })
