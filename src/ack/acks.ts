@@ -90,13 +90,11 @@ export class AckSubscription implements Subscriber, WheelEntry {
   observe(chunk: Buffer): void {
     const now = Date.now();
     const before = this.pending;
-    for (const json of messagesOf(chunk, this.transport)) {
-      const id = eventId(json);
-      if (id === null) continue;
-      this.unacked.push({ id, json, sentAt: now });
+    for (const m of this.acks.parse(chunk, this.transport)) {
+      this.unacked.push({ id: m.id, json: m.json, sentAt: now });
       if (!this.positionKnown && this.userId !== null) {
         this.positionKnown = true;
-        this.acks.positions.set(this.userId, this.channel, id - 1).catch(() => undefined);
+        this.acks.positions.set(this.userId, this.channel, m.id - 1).catch(() => undefined);
       }
     }
     if (this.pending > this.acks.window) {
@@ -255,6 +253,27 @@ export class Acks {
   unschedule(sub: AckSubscription): void {
     this.wheel.remove(sub);
   }
+
+  /**
+   * The events in `chunk`. The fan-out writes one chunk to every subscriber of a round, so the
+   * last one parsed is kept: N acknowledged subscribers parse it once, not N times.
+   */
+  parse(chunk: Buffer, transport: Transport): ReadonlyArray<{ id: number; json: string }> {
+    if (chunk === this.lastChunk && transport === this.lastTransport) return this.lastParsed;
+    const out: { id: number; json: string }[] = [];
+    for (const json of messagesOf(chunk, transport)) {
+      const id = eventId(json);
+      if (id !== null) out.push({ id, json });
+    }
+    this.lastChunk = chunk;
+    this.lastTransport = transport;
+    this.lastParsed = out;
+    return out;
+  }
+
+  private lastChunk: Buffer | null = null;
+  private lastTransport: Transport = Transport.ws;
+  private lastParsed: ReadonlyArray<{ id: number; json: string }> = [];
 
   stats(): Record<string, number> {
     return { ack_subscriptions: this.subscriptions, ack_redelivered: this.redelivered, ack_window_overflows: this.overflows, acks: this.acked };

@@ -56,7 +56,8 @@ export class RedisOnlineUsers implements OnlineUsers {
   private readonly instance = randomUUID();
   private readonly local = new MemoryOnlineUsers();
   private readonly localCounts = new Map<string, number>();
-  private readonly heartbeat: NodeJS.Timeout;
+  /** Started with the first user connection: a gateway nobody with a user reaches writes nothing. */
+  private heartbeat: NodeJS.Timeout | null = null;
 
   constructor(
     url: string,
@@ -64,8 +65,6 @@ export class RedisOnlineUsers implements OnlineUsers {
   ) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.redis.on('error', () => undefined); // commands reject on their own; the connection retries
-    this.beat();
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
   }
 
   private beat(): void {
@@ -77,6 +76,11 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   connected(userId: string): void {
+    if (this.heartbeat === null) {
+      // Sent before the count on the same connection: the count is never there without it.
+      this.beat();
+      this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
+    }
     this.local.connected(userId);
     this.localCounts.set(userId, (this.localCounts.get(userId) ?? 0) + 1);
     this.redis.hincrby(this.key(userId), this.instance, 1).catch(() => undefined);
@@ -100,7 +104,7 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.heartbeat);
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
     const pipe = this.redis.pipeline();
     for (const userId of this.localCounts.keys()) pipe.hdel(this.key(userId), this.instance);
     pipe.del(`${this.prefix}alive:${this.instance}`);
