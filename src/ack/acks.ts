@@ -90,8 +90,13 @@ export class AckSubscription implements Subscriber, WheelEntry {
   observe(chunk: Buffer): void {
     const now = Date.now();
     const before = this.pending;
+    const list = this.unacked;
     for (const m of this.acks.parse(chunk, this.transport)) {
-      this.unacked.push({ id: m.id, json: m.json, sentAt: now });
+      // Ids rise on a subscription; one at or below the newest tracked (a replay on a re-join)
+      // is tracked already or was acknowledged: the list stays in id order for cumulative acks.
+      if (list.length > this.head && m.id <= list[list.length - 1].id) continue;
+      if (m.id <= this.lastAcked) continue;
+      list.push({ id: m.id, json: m.json, sentAt: now });
       if (!this.positionKnown && this.userId !== null) {
         this.positionKnown = true;
         this.acks.positions.set(this.userId, this.channel, m.id - 1).catch(() => undefined);
@@ -139,25 +144,24 @@ export class AckSubscription implements Subscriber, WheelEntry {
     const deadline = now - this.acks.timeoutMs;
     const list = this.unacked;
     const parts: Buffer[] = [];
+    // Kept in id order (acks are cumulative by id); what is due is not always a prefix once
+    // some were re-sent, so every pending one is looked at — at most the window, once per timeout.
+    let next = Infinity;
     for (let i = this.head; i < list.length; i++) {
       const u = list[i];
-      if (u.sentAt > deadline) break;
-      u.sentAt = now;
-      parts.push(frameFor(redeliveredJson(u.json), this.transport));
+      if (u.sentAt <= deadline) {
+        u.sentAt = now;
+        parts.push(frameFor(redeliveredJson(u.json), this.transport));
+      }
+      if (u.sentAt < next) next = u.sentAt;
     }
-    // Written in one piece, ordered as before: the client sees the oldest again first.
+    // Written in one piece, in id order: the client sees the oldest again first.
     if (parts.length > 0) {
-      // Re-sent ones move to the back: the next due is then the oldest not re-sent.
-      const moved = list.splice(this.head, parts.length);
-      for (const u of moved) list.push(u);
       this.redeliveries += parts.length;
       this.acks.redelivered += parts.length;
       this.conn.write(parts.length === 1 ? parts[0] : Buffer.concat(parts));
     }
-    if (this.pending > 0) {
-      const oldest = list[this.head].sentAt;
-      this.acks.schedule(this, Math.max(1, oldest + this.acks.timeoutMs - now));
-    }
+    if (next !== Infinity) this.acks.schedule(this, Math.max(1, next + this.acks.timeoutMs - now));
   }
 
   close(): void {
