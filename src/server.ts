@@ -9,6 +9,7 @@ import { Acks, ACK_WINDOW } from './ack/acks.js';
 import { MemoryAckPositions, RedisAckPositions } from './ack/positions.js';
 import { Inboxes } from './ack/inbox-delivery.js';
 import { MemoryInbox } from './ack/inbox-memory.js';
+import { restoreInboxSnapshot, saveInboxSnapshot } from './ack/inbox-snapshot.js';
 import { RedisInbox } from './ack/inbox-redis.js';
 import { MemoryOnlineUsers, RedisOnlineUsers } from './ack/online.js';
 import { Hub } from './hub/hub.js';
@@ -130,6 +131,11 @@ export class Gateway {
       close: async () => {
         acks.close();
         await acks.positions.close();
+        if (inboxStore instanceof MemoryInbox) {
+          await saveInboxSnapshot(config.dataDir, inboxStore).catch((err) =>
+            this.log.warn({ err }, 'inbox snapshot not saved: what offline users had not acknowledged is lost'),
+          );
+        }
         await inboxes.close();
       },
       stats: () => ({ ...acks.stats(), ...inboxes.stats() }),
@@ -295,6 +301,10 @@ export class Gateway {
     } else {
       const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
       if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
+      if (this.inboxes.store instanceof MemoryInbox) {
+        const kept = await restoreInboxSnapshot(this.config.dataDir, this.inboxes.store);
+        if (kept > 0) this.log.info({ events: kept }, 'user inboxes restored from the last graceful shutdown');
+      }
     }
     try {
       for (const ext of extensions) await ext(this);

@@ -65,6 +65,11 @@ export class MemoryInbox implements InboxStore {
     return kept;
   }
 
+  /** Every user's entries (the shutdown snapshot). */
+  entries(): IterableIterator<[string, InboxEntry[]]> {
+    return this.users.entries();
+  }
+
   stats(): InboxStats {
     let events = 0;
     let oldest = Infinity;

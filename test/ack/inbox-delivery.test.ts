@@ -5,6 +5,9 @@
  * gateways sharing Redis (send while offline, connect to the other node).
  */
 import { test, after } from 'node:test';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
@@ -90,4 +93,30 @@ test('two nodes on Redis: sent via node 1 while offline, delivered on node 2, ac
   await new Promise((res) => setTimeout(res, 200)); // the inbox read on node 1 is one Redis round trip
   assert.deepEqual(inboxEvents(back, user), [], 'acknowledged inbox events never come again');
   back.ws.close();
+});
+
+test('alone: the inbox survives a graceful restart; what was acknowledged does not come back after one', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hubcast-inbox-'));
+  const user = `rs-${Date.now()}`;
+  const first = await startGateway({ jwtSecret: SECRET, ackTimeoutMs: 300, dataDir });
+  const ids: string[] = [];
+  for (let i = 1; i <= 3; i++) ids.push((await sendTo(first, user, { n: i })).body.id);
+  await first.close();
+
+  const second = await startGateway({ jwtSecret: SECRET, ackTimeoutMs: 300, dataDir });
+  const ws = await connect(second, user);
+  await waitFor(() => inboxEvents(ws, user).length >= 3, 3000, 'inbox delivered after the restart');
+  assert.deepEqual(inboxEvents(ws, user).slice(0, 3).map((f) => f.id), ids);
+  await ws.command('ack', { id: ids[1] });
+  ws.ws.close();
+  await ws.waitClosed();
+  await second.close();
+
+  const third = await gateway({ dataDir });
+  const again = await connect(third, user);
+  const left = await again.next((f) => f.type === 'event' && f.channel === `user:${user}`);
+  assert.equal(left.id, ids[2]);
+  await again.command('ping');
+  assert.deepEqual(inboxEvents(again, user).map((f) => f.id).filter((id) => id !== ids[2]), [], 'acknowledged ones stay gone');
+  again.ws.close();
 });
