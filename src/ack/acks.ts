@@ -239,6 +239,20 @@ export class Acks {
     return sub;
   }
 
+  /** End the connection's subscriptions whose channel `denied` names (a refreshed token no longer grants them). */
+  leaveWhere(conn: AckConnection, denied: (channel: string) => boolean): string[] {
+    const subs = this.byConn.get(conn);
+    if (subs === undefined) return [];
+    const left: string[] = [];
+    for (const sub of [...subs.values()]) {
+      if (!denied(sub.channel)) continue;
+      this.remove(sub);
+      this.detach(sub);
+      left.push(sub.channel);
+    }
+    return left;
+  }
+
   /** Forget a subscription (leave or close). */
   remove(sub: AckSubscription): void {
     const subs = this.byConn.get(sub.conn);

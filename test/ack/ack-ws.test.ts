@@ -141,3 +141,15 @@ test('ack subscriptions are counted and forgotten on close', async () => {
   await waitFor(() => Number(gw.gateway.stats().ack_subscriptions) === before - 1, 2000, 'subscription forgotten');
   assert.equal(gw.gateway.hub.subscriberCount('ack:count'), 0);
 });
+
+test('a refreshed token that no longer grants the channel ends its ack subscription', async () => {
+  const ws = await TestWs.open(`${gw.wsUrl}?token=${await sign('refresher', { channels: ['ack:*'] })}`);
+  await ws.command('join_channel', { channel: 'ack:revoked', ack: true });
+  const r = await ws.command('refresh_token', { token: await sign('refresher', { channels: ['ack:other'] }) });
+  assert.deepEqual(r.data.left, ['ack:revoked']);
+  const id = (await send('ack:revoked', 1)).body.id;
+  await ws.command('ping');
+  assert.equal(ws.frames.filter((f) => f.id === id).length, 0);
+  assert.equal(gw.gateway.hub.subscriberCount('ack:revoked'), 0);
+  ws.ws.close();
+});
