@@ -21,10 +21,14 @@ export class AckState {
   seen = 0;
   private readonly queue: Pending[] = [];
 
+  private sendAck(id: string): void {
+    this.send(this.channel, id);
+  }
+
   constructor(
     readonly channel: string,
-    /** Writes `{"command":"ack"}` for `id`; false when there is no live connection (the redelivery is acked instead). */
-    private readonly sendAck: (id: string) => boolean,
+    /** Sends `{"command":"ack"}` for `id`; false when there is no live connection (the redelivery is acked instead). */
+    private readonly send: (channel: string, id: string) => boolean,
   ) {}
 
   /**

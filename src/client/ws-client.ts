@@ -49,6 +49,9 @@ const FINAL_CLOSE_CODES = new Set<number>([
   1010,
 ]);
 
+/** Acks handled within this window go out as one frame per channel. */
+const ACK_BATCH_MS = 20;
+
 /** The socket closed or the attempt failed locally (timeout, token error). */
 const LOCAL_FAILURE = 4999;
 
@@ -480,6 +483,9 @@ export class WSClient {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.reconnectTimer = this.connectTimer = null;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    this.acksDue.clear();
     const ws = this.ws;
     this.ws = null;
     if (ws !== null) ws.close(CloseCode.normal, 'client disconnect');
@@ -529,11 +535,28 @@ export class WSClient {
 
   // ---- acknowledged delivery -------------------------------------------------
 
-  /** Acks go out only on a live connection: one due meanwhile is sent when its redelivery arrives. */
-  private readonly sendAckBound = (id: string): boolean => {
+  /** Newest id to acknowledge per channel, sent together every ACK_BATCH_MS (acks are cumulative). */
+  private readonly acksDue = new Map<string, string>();
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Acks are batched — one frame per channel per ACK_BATCH_MS however many events were handled,
+   * so a busy channel does not run into the server's frame rate limit — and go out only on a
+   * live connection: one due while reconnecting is sent when its redelivery arrives.
+   */
+  private readonly sendAckBound = (channel: string, id: string): boolean => {
     if (!this.outbox.live) return false;
-    this.write(JSON.stringify({ type: 'command', command: 'ack', data: { id } }));
+    const due = this.acksDue.get(channel);
+    if (due === undefined || Number(id) > Number(due)) this.acksDue.set(channel, id);
+    if (this.ackTimer === null) this.ackTimer = unrefTimer(this.flushAcks, ACK_BATCH_MS);
     return true;
+  };
+
+  private readonly flushAcks = (): void => {
+    this.ackTimer = null;
+    if (!this.outbox.live) return this.acksDue.clear();
+    for (const id of this.acksDue.values()) this.write(JSON.stringify({ type: 'command', command: 'ack', data: { id } }));
+    this.acksDue.clear();
   };
 
   private ackStateFor(channel: string): AckState | null {

@@ -81,3 +81,36 @@ test('destroyed between receipt and ack, reconnected to another node: every even
   assert.equal(calls.size, 6);
   client.disconnect();
 });
+
+test('a burst on an ack channel is acknowledged in batches: within the frame rate limit, nothing redelivered', async () => {
+  const g = await startGateway({ jwtSecret: SECRET, ackTimeoutMs: 500 });
+  running.push(g);
+  const token = await sign('burst-user', { channels: ['burst'] });
+  const client = new WSClient(g.wsUrl, { token });
+  const seen: string[] = [];
+  client.onMessage('event', (e: EventFrame) => {
+    if (e.channel === 'burst') seen.push(e.id!);
+  });
+  await client.connect();
+  await client.joinChannel('burst', { ack: true });
+  const N = 500;
+  for (let i = 0; i < N; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => postJson(`${g.url}/realtime/send`, { channel: 'burst', event: 'b', data: i + j })));
+  }
+  await waitFor(() => seen.length >= N, 10_000, 'all delivered');
+  await waitFor(async () => {
+    const sub = [...g.gateway.hub.connections(Transport.ws)].length === 1;
+    return sub && Number(g.gateway.stats().acks) > 0 && g.gateway.hub.acks!.stats().ack_redelivered === 0 && pendingOf(g) === 0;
+  }, 5000, 'everything acknowledged');
+  const acks = Number(g.gateway.stats().acks);
+  console.log(`# ${N} events acknowledged with ${acks} ack frames`);
+  assert.ok(acks < N / 2, `acks are batched (${acks} for ${N})`);
+  assert.equal(new Set(seen).size, N);
+  assert.equal(client.state, 'connected');
+  client.disconnect();
+});
+
+function pendingOf(g: RunningGateway): number {
+  const conn = [...g.gateway.hub.connections(Transport.ws)][0] as unknown as WsConnection;
+  return g.gateway.hub.acks!.get(conn, 'burst')?.pending ?? -1;
+}
