@@ -5,6 +5,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { limitsOf, type Config } from './config/config.js';
 import { createLogger } from './logger.js';
+import { Acks, ACK_WINDOW } from './ack/acks.js';
+import { MemoryAckPositions, RedisAckPositions } from './ack/positions.js';
+import { Inboxes } from './ack/inbox-delivery.js';
+import { MemoryInbox } from './ack/inbox-memory.js';
+import { restoreInboxSnapshot, saveInboxSnapshot } from './ack/inbox-snapshot.js';
+import { RedisInbox } from './ack/inbox-redis.js';
+import { MemoryOnlineUsers, RedisOnlineUsers } from './ack/online.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
@@ -63,6 +70,8 @@ export class Gateway {
   readonly config: Config;
   readonly log: Logger;
   readonly hub: Hub;
+  /** The user inbox (src/ack/). */
+  readonly inboxes: Inboxes;
   readonly app: FastifyInstance<Server>;
   readonly ws: WsTransport;
   readonly sse: SseTransport;
@@ -102,6 +111,38 @@ export class Gateway {
       : null;
     this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
+    const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
+    const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
+    const acks = (this.hub.acks = new Acks({
+      timeoutMs: config.ackTimeoutMs,
+      // An inbox is delivered as one subscription: the window holds a full one.
+      window: Math.max(ACK_WINDOW, config.inboxMax),
+      positions: config.redisUrl ? new RedisAckPositions(config.redisUrl, config.redisPrefix) : new MemoryAckPositions(),
+      detach: (sub) => this.hub.removeConnection(sub),
+      inbox: inboxStore,
+    }));
+    const inboxes = (this.inboxes = new Inboxes(
+      inboxStore,
+      config.redisUrl ? new RedisOnlineUsers(config.redisUrl, config.redisPrefix) : new MemoryOnlineUsers(),
+      acks,
+      this.log.child({ component: 'inbox' }),
+    ));
+    this.hub.watcher = inboxes;
+    this.components.push({
+      name: 'acks',
+      ready: async () => true,
+      close: async () => {
+        acks.close();
+        await acks.positions.close();
+        if (inboxStore instanceof MemoryInbox) {
+          await saveInboxSnapshot(config.dataDir, inboxStore).catch((err) =>
+            this.log.warn({ err }, 'inbox snapshot not saved: what offline users had not acknowledged is lost'),
+          );
+        }
+        await inboxes.close();
+      },
+      stats: () => ({ ...acks.stats(), ...inboxes.stats() }),
+    });
     const auth = (this.auth = new Authenticator({
       secret: config.jwtSecret,
       publicKey: config.jwtPublicKey,
@@ -197,7 +238,7 @@ export class Gateway {
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
+      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
@@ -272,6 +313,10 @@ export class Gateway {
     } else {
       const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
       if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
+      if (this.inboxes.store instanceof MemoryInbox) {
+        const kept = await restoreInboxSnapshot(this.config.dataDir, this.inboxes.store);
+        if (kept > 0) this.log.info({ events: kept }, 'user inboxes restored from the last graceful shutdown');
+      }
     }
     try {
       for (const ext of extensions) await ext(this);

@@ -30,6 +30,28 @@ export class Emitter<Events extends object> {
     return set !== undefined && set.size > 0;
   }
 
+  /**
+   * Like `emit`, and returns what the listeners returned (for the ack of an
+   * acknowledged event: promises are awaited). `threw` is true when one threw.
+   */
+  emitCollect<K extends keyof Events>(type: K, payload: Events[K]): { results: unknown[]; threw: boolean } {
+    const results: unknown[] = [];
+    let threw = false;
+    const set = this.listeners.get(type);
+    if (set === undefined || set.size === 0) return { results, threw };
+    for (const fn of [...set]) {
+      try {
+        results.push((fn as (p: Events[K]) => unknown)(payload));
+      } catch (err) {
+        threw = true;
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    return { results, threw };
+  }
+
   emit<K extends keyof Events>(type: K, payload: Events[K]): void {
     const set = this.listeners.get(type);
     if (set === undefined || set.size === 0) return;

@@ -15,6 +15,6 @@ export { SSEClient, createSSEClient, SSE_PATH } from './sse-client.js';
 export { BinaryMessage, type BinaryHeader } from './binary-message.js';
 export { ClientError, ClientErrorCode } from './errors.js';
 export { backoffDelay } from './backoff.js';
-export type { JoinReply } from './subscriptions.js';
+export type { JoinOptions, JoinReply } from './subscriptions.js';
 export type * from './types.js';
 export { CloseCode, ErrorCode, SystemEvent, SystemType } from '../codes.js';

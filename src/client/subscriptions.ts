@@ -6,6 +6,18 @@ export interface JoinReply {
   channel: string;
   /** Present when the join carried `since`: `false` means events were lost (see `recovery_failed`). */
   recovered?: boolean;
+  /** The subscription is acknowledged (`joinChannel(channel, { ack: true })`). */
+  ack?: boolean;
+}
+
+export interface JoinOptions {
+  /**
+   * At-least-once delivery: the server sends an event again (same id) until
+   * the client acknowledges it; the client acknowledges once the `event`
+   * handlers returned (or the promises they returned resolved) and hands a
+   * redelivered event to them only if they failed on it before.
+   */
+  ack?: boolean;
 }
 
 interface Waiter {
@@ -21,6 +33,8 @@ export class Subscription {
   /** A join_channel is on the wire on the current connection. */
   inFlight = false;
   waiters: Waiter[] = [];
+  /** Joined with `ack: true`. */
+  ack = false;
 
   constructor(readonly channel: string) {}
 

@@ -201,6 +201,12 @@ export interface WSClientOptions extends ReconnectOptions {
    * `bearer.<token>`, which keeps it out of URLs and logs; `'query'` as `?token=`.
    */
   tokenTransport?: 'protocol' | 'query';
+  /**
+   * Acknowledge events on the user's own channel `user:<id>` (the user inbox:
+   * what was sent while the user was offline) once the `event` handlers
+   * returned or resolved, and drop their redeliveries. Default true.
+   */
+  ackInbox?: boolean;
   /** Time for one attempt to open and receive the `connected` frame. Default 10000. */
   connectTimeout?: number;
   /** Time a command waits for its reply. Default 10000. */

@@ -83,6 +83,9 @@ export interface Config {
   chatRateBurst: number;
   /** Seconds an Idempotency-Key is remembered. */
   idempotencyTtlS: number;
+  ackTimeoutMs: number;
+  inboxMax: number;
+  inboxTtlS: number;
 }
 
 /** Thrown for a bad variable; the CLI prints `message` as its one line and exits 1. */
@@ -204,6 +207,9 @@ function fromEnv(e: Env): Config {
     chatRateBurst: e.CHAT_RATE_BURST,
     eventLogRetentionDays: e.EVENT_LOG_RETENTION_DAYS,
     idempotencyTtlS: e.IDEMPOTENCY_TTL_S,
+    ackTimeoutMs: e.ACK_TIMEOUT_MS,
+    inboxMax: e.INBOX_MAX,
+    inboxTtlS: e.INBOX_TTL_S,
   };
 }
 

@@ -226,6 +226,12 @@ export const envSchema = z.object({
   EVENT_LOG_RETENTION_DAYS: int(0, 36_500).default(0),
   /** Seconds an Idempotency-Key of the server API is remembered (a repeat within it publishes nothing). */
   IDEMPOTENCY_TTL_S: int(1, 7 * 86_400).default(86_400),
+  /** `ack: true` subscriptions: an event not acknowledged this long is sent again, marked `redelivered`. */
+  ACK_TIMEOUT_MS: int(100, 3_600_000).default(10_000),
+  /** Events kept per user for delivery when the user next connects (the oldest go first past it). */
+  INBOX_MAX: int(1, 100_000).default(1000),
+  /** An inbox event older than this is not delivered any more. */
+  INBOX_TTL_S: int(1, 90 * 86_400).default(604_800),
 });
 
 export type Env = z.infer<typeof envSchema>;

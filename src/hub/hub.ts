@@ -8,6 +8,7 @@ import type { Publisher, PublishOptions } from './publisher.js';
 import type { BusPublication, ClusterBus, PublishOnce } from '../bus/bus.js';
 import type { Logger } from '../logger.js';
 import { CatchUp, type CatchUpFailure, type CatchUpOptions } from './catch-up.js';
+import type { Acks } from '../ack/acks.js';
 import { recoveryFailedSseChunk, recoveryFailedSseMessageChunk, recoveryFailedWsFrame } from './notice.js';
 
 /**
@@ -67,6 +68,12 @@ export type PublicationTap = (publication: Publication) => void;
 
 const NO_REPLAY: JoinResult = Object.freeze({ failed: [], missed: null }) as JoinResult;
 
+/** Told of every connection as it is added and removed (once each). */
+export interface ConnectionWatcher {
+  connected(sub: Subscriber): void;
+  disconnected(sub: Subscriber): void;
+}
+
 /** Told of every channel a connection joins and leaves (presence). */
 export interface MembershipListener {
   joined(sub: Subscriber, channel: string): void;
@@ -118,6 +125,13 @@ export class Hub implements Publisher {
   private membership: MembershipListener | null = null;
   /** Alone only: highest version published per channel and once-key (with a bus, Redis keeps it). */
   private readonly onceVersions = new Map<string, number>();
+  /**
+   * `ack: true` subscriptions (src/ack/), set once at boot. The fan-out never reads it: an
+   * acknowledged subscription is a subscriber of its own, so ordinary ones pay nothing.
+   */
+  acks: Acks | null = null;
+  /** Told of every connection opened and closed (the user inbox), set once at boot. */
+  watcher: ConnectionWatcher | null = null;
   /** Checked on every publication (not every delivery): a plain field. */
   private tap: PublicationTap | null = null;
 
@@ -165,12 +179,13 @@ export class Hub implements Publisher {
 
   addConnection(sub: Subscriber): void {
     setOf(this.everyone, sub).add(sub);
+    this.watcher?.connected(sub);
   }
 
   removeConnection(sub: Subscriber): void {
     this.fanOut.membershipChanged(sub);
-    setOf(this.everyone, sub).delete(sub);
-    this.everyone.held.delete(sub);
+    const was = setOf(this.everyone, sub).delete(sub);
+    if (this.everyone.held.delete(sub) || was) this.watcher?.disconnected(sub);
     this.holds.delete(sub);
     this.lostWhileHeld.delete(sub);
     for (const name of sub.channels) {

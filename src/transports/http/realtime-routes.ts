@@ -1,3 +1,4 @@
+import type { Inboxes } from '../../ack/inbox-delivery.js';
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -55,6 +56,8 @@ export interface StatsSource {
 }
 
 export interface RealtimeRoutesOptions {
+  /** The user inbox: sends to a user with no connection are kept there. */
+  inboxes?: Inboxes;
   hub: Hub;
   /** The server API's access rules (see api-key.ts). */
   guard: ServerApiGuard;
@@ -160,6 +163,8 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
     }
     return once(req, reply, 'send', async () => {
       const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
+      // To a user with no connection anywhere: kept in the user's inbox for the next one.
+      if (body.user_id !== undefined && opts.inboxes !== undefined) await opts.inboxes.sent(body.user_id, result.id, body.event ?? 'message', body.data);
       return { delivered: result.delivered, id: result.id, channel };
     });
   });

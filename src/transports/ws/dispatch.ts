@@ -16,6 +16,7 @@ import type { Identity } from '../../auth/permissions.js';
 import { writeReplay, type ReplayTarget } from '../replay-pump.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 import { HubcastError } from '../../errors.js';
+import { ackCommand, joinAcked, type AckReplies } from '../../ack/commands.js';
 
 /**
  * What dispatch needs of a connection, whatever carries its frames: a
@@ -51,6 +52,14 @@ export function fail(conn: DispatchConnection, code: ErrorCode, message: string,
 export function reply(conn: DispatchConnection, ref: Ref, data?: unknown): void {
   if (ref === undefined) return;
   conn.send(data === undefined ? { type: 'reply', ref, ok: true } : { type: 'reply', ref, ok: true, data });
+}
+
+function replies<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, ref: Ref): AckReplies {
+  return {
+    fail: (code, message) => fail(conn, code, message, ref),
+    reply: (data) => reply(conn, ref, data),
+    asyncFailed: (err) => ctx.asyncFailed(conn, err),
+  };
 }
 
 /** One text frame from a client: parsed, validated, acted on. Never throws to the socket. */
@@ -95,6 +104,11 @@ function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C,
       return join(ctx, conn, frame.data, ref);
     case 'leave_channel':
       return leave(ctx, conn, frame.data, ref);
+    case 'ack': {
+      const acks = ctx.hub.acks;
+      if (acks === null) return fail(conn, ErrorCode.unknownCommand, 'ack: this gateway has no acknowledged delivery', ref);
+      return ackCommand(acks, conn, frame.data, replies(ctx, conn, ref));
+    }
     case 'refresh_token': {
       const parsed = refreshTokenData.safeParse(frame.data);
       if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
@@ -104,7 +118,7 @@ function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C,
       return fail(
         conn,
         ErrorCode.unknownCommand,
-        `unknown command ${JSON.stringify(frame.command).slice(0, 80)}; expected join_channel, leave_channel, refresh_token or ping`,
+        `unknown command ${JSON.stringify(frame.command).slice(0, 80)}; expected join_channel, leave_channel, ack, refresh_token or ping`,
         ref,
       );
   }
@@ -113,7 +127,7 @@ function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C,
 function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, data: unknown, ref: Ref): void {
   const parsed = channelCommandData.safeParse(data);
   if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
-  const { channel, since } = parsed.data;
+  const { channel, since, ack } = parsed.data;
   if (!isValidChannelName(channel)) {
     return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }
@@ -124,8 +138,20 @@ function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, da
     sinceId = parseEventId(since);
     if (sinceId === null) return fail(conn, ErrorCode.invalidFrame, 'data.since: expected an event id', ref);
   }
-  if (!conn.channels.has(channel) && conn.channels.size >= ctx.channelsPerConnection) {
+  const acks = ctx.hub.acks;
+  const ackSub = acks === null ? undefined : acks.get(conn, channel);
+  const held = conn.channels.size + (acks === null ? 0 : acks.count(conn));
+  if (!conn.channels.has(channel) && ackSub === undefined && held >= ctx.channelsPerConnection) {
     return fail(conn, ErrorCode.tooManyChannels, `at most ${ctx.channelsPerConnection} channels per connection`, ref);
+  }
+  if (ack === true) {
+    if (acks === null) return fail(conn, ErrorCode.invalidFrame, 'data.ack: this gateway has no acknowledged delivery', ref);
+    return joinAcked(ctx.hub, acks, conn, channel, sinceId, replies(ctx, conn, ref));
+  }
+  // Joining without ack ends an acknowledged subscription to the channel.
+  if (ackSub !== undefined) {
+    ctx.hub.unsubscribe(ackSub, channel);
+    acks!.remove(ackSub);
   }
   const joined = ctx.hub.join(conn, [channel], sinceId);
   if (joined instanceof Promise) joined.then((r) => joinDone(ctx, conn, channel, sinceId, r, ref)).catch((err: unknown) => ctx.asyncFailed(conn, err));
@@ -150,6 +176,13 @@ function leave<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, d
   const parsed = channelCommandData.safeParse(data);
   if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
   const { channel } = parsed.data;
+  const ackSub = ctx.hub.acks?.get(conn, channel);
+  if (ackSub !== undefined) {
+    ctx.hub.unsubscribe(ackSub, channel);
+    ctx.hub.unsubscribe(conn, channel); // an inbox subscription stands beside the plain user channel
+    ctx.hub.acks!.remove(ackSub);
+    return reply(conn, ref, { channel });
+  }
   if (!ctx.hub.unsubscribe(conn, channel)) {
     return fail(conn, ErrorCode.notSubscribed, `not subscribed to ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }

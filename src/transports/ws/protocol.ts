@@ -93,4 +93,12 @@ export function parseClientFrame(text: string): FrameResult {
 export const channelCommandData = z.object({
   channel: z.string().min(1),
   since: z.union([z.string(), z.number()]).optional(),
+  /** At-least-once delivery on this subscription (src/ack/). */
+  ack: z.boolean().optional(),
+});
+
+/** `ack` data: the newest event id the client is done with on its subscription. */
+export const ackCommandData = z.object({
+  id: z.union([z.string().min(1).max(32), z.number()]),
+  channel: z.string().min(1).optional(),
 });

@@ -366,6 +366,8 @@ export class WsTransport {
     for (const channel of [...conn.channels]) {
       if (joinDenied(identity, channel) !== null && this.hub.unsubscribe(conn, channel)) left.push(channel);
     }
+    // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
+    if (this.hub.acks !== null) left.push(...this.hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel) !== null && !left.includes(channel)));
     this.expiry.track(conn);
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }

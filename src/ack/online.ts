@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+/**
+ * Whether a user has a connection anywhere, for the inbox: what is sent to
+ * a user with none is kept. Counted per connection open and close (never per
+ * delivery).
+ */
+export interface OnlineUsers {
+  connected(userId: string): void;
+  disconnected(userId: string): void;
+  isOnline(userId: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Embedded: this process is the whole cluster. */
+export class MemoryOnlineUsers implements OnlineUsers {
+  private readonly counts = new Map<string, number>();
+
+  connected(userId: string): void {
+    this.counts.set(userId, (this.counts.get(userId) ?? 0) + 1);
+  }
+
+  disconnected(userId: string): void {
+    const n = (this.counts.get(userId) ?? 0) - 1;
+    if (n > 0) this.counts.set(userId, n);
+    else this.counts.delete(userId);
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    return this.counts.has(userId);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** How long a node's counts stay believed after its last heartbeat (a node that died says nothing). */
+const ALIVE_TTL_S = 15;
+const HEARTBEAT_MS = 5000;
+
+/** Online when some live instance counts a connection of the user. */
+const IS_ONLINE = `
+local counts = redis.call('HGETALL', KEYS[1])
+for i = 1, #counts, 2 do
+  if tonumber(counts[i + 1]) > 0 and redis.call('EXISTS', ARGV[1] .. counts[i]) == 1 then return 1 end
+end
+return 0`;
+
+/**
+ * Cluster: per user a hash of connection counts by gateway instance (a
+ * fresh id per process, so a restarted node's old counts are not its own),
+ * believed only while that instance's heartbeat key lives.
+ */
+export class RedisOnlineUsers implements OnlineUsers {
+  private readonly redis: Redis;
+  private readonly instance = randomUUID();
+  private readonly local = new MemoryOnlineUsers();
+  private readonly localCounts = new Map<string, number>();
+  /** Started with the first user connection: a gateway nobody with a user reaches writes nothing. */
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(
+    url: string,
+    private readonly prefix: string,
+  ) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.redis.on('error', () => undefined); // commands reject on their own; the connection retries
+  }
+
+  private beat(): void {
+    this.redis.set(`${this.prefix}alive:${this.instance}`, '1', 'EX', ALIVE_TTL_S).catch(() => undefined);
+  }
+
+  private key(userId: string): string {
+    return `${this.prefix}online:${userId}`;
+  }
+
+  connected(userId: string): void {
+    if (this.heartbeat === null) {
+      // Sent before the count on the same connection: the count is never there without it.
+      this.beat();
+      this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
+    }
+    this.local.connected(userId);
+    this.localCounts.set(userId, (this.localCounts.get(userId) ?? 0) + 1);
+    this.redis.hincrby(this.key(userId), this.instance, 1).catch(() => undefined);
+  }
+
+  disconnected(userId: string): void {
+    this.local.disconnected(userId);
+    const n = (this.localCounts.get(userId) ?? 0) - 1;
+    if (n > 0) {
+      this.localCounts.set(userId, n);
+      this.redis.hincrby(this.key(userId), this.instance, -1).catch(() => undefined);
+    } else {
+      this.localCounts.delete(userId);
+      this.redis.hdel(this.key(userId), this.instance).catch(() => undefined);
+    }
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    if (await this.local.isOnline(userId)) return true;
+    return (await this.redis.eval(IS_ONLINE, 1, this.key(userId), `${this.prefix}alive:`)) === 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    const pipe = this.redis.pipeline();
+    for (const userId of this.localCounts.keys()) pipe.hdel(this.key(userId), this.instance);
+    pipe.del(`${this.prefix}alive:${this.instance}`);
+    await pipe.exec().catch(() => undefined);
+    this.redis.disconnect();
+  }
+}
