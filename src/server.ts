@@ -31,6 +31,8 @@ import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
+import { buildOpenApi } from './openapi/document.js';
+import { registeredRoutes } from './transports/http/route-list.js';
 import { webRoutes } from './web/routes.js';
 import { uploadRoutes } from './transports/http/upload-routes.js';
 
@@ -211,6 +213,12 @@ export class Gateway {
     this.app.get('/metrics', statsGuard ? { onRequest: statsGuard } : {}, async (_req, reply) => {
       reply.header('Content-Type', metrics.contentType);
       return metrics.metrics();
+    });
+    // Built on first request: extensions add their routes after construction.
+    let openapi: string | null = null;
+    this.app.get('/openapi.json', async (_req, reply) => {
+      openapi ??= JSON.stringify(buildOpenApi(registeredRoutes(this.app)));
+      return reply.type('application/json').send(openapi);
     });
     webRoutes(this.app);
     void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
