@@ -4,7 +4,7 @@ import { sendBody, broadcastBody } from '../transports/http/realtime-routes.js';
 import type { RouteEntry } from '../transports/http/route-list.js';
 import { SSE_PATH } from '../transports/sse/transport.js';
 import { POLL_PATH } from '../transports/poll/transport.js';
-import { WS_PATH } from '../transports/ws/transport.js';
+import { WS_PATH, SIGNALING_PATH } from '../transports/ws/transport.js';
 
 type Json = Record<string, unknown>;
 
@@ -90,6 +90,13 @@ export const OPERATIONS: Record<string, Operation> = {
     ok: { status: 101, type: 'application/json', description: 'Switching Protocols' },
     errors: [400, 401, 403, 404, 429, 503],
   },
+  [`GET ${SIGNALING_PATH}`]: {
+    summary: 'WebSocket upgrade for WebRTC signaling between peers',
+    tag: 'realtime',
+    query: [{ name: 'token', description: 'JWT' }],
+    ok: { status: 101, type: 'application/json', description: 'Switching Protocols' },
+    errors: [400, 401, 403, 404, 429, 503],
+  },
   'GET /api/products': { summary: 'List products', tag: 'catalog', ok: JSON_OK },
   'GET /api/products/:id': {
     summary: 'One product, now or as it was (version or at)',
@@ -142,6 +149,7 @@ export const RAW_ROUTES: readonly RouteEntry[] = [
   { method: 'GET', url: SSE_PATH },
   { method: 'GET', url: POLL_PATH },
   { method: 'GET', url: WS_PATH },
+  { method: 'GET', url: SIGNALING_PATH },
 ];
 
 const ERROR_BODY = {
