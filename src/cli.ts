@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
   switch (command) {
     case 'start':
     case 'gateway': {

@@ -85,7 +85,7 @@ export class Gateway {
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
-    this.log = options.logger ?? createLogger(config.logLevel);
+    this.log = options.logger ?? createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
     const guard = (this.guard = new HandlerGuard(this.log.child({ component: 'guard' })));
     const ids = new EventIdSequence();
     const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
