@@ -32,8 +32,9 @@ import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi/document.js';
+import { docsPage } from './openapi/docs-page.js';
 import { registeredRoutes } from './transports/http/route-list.js';
-import { webRoutes } from './web/routes.js';
+import { webRoutes, PAGE_HEADERS } from './web/routes.js';
 import { uploadRoutes } from './transports/http/upload-routes.js';
 
 /** A dependency the gateway checks for readiness and closes on shutdown. */
@@ -220,6 +221,7 @@ export class Gateway {
       openapi ??= JSON.stringify(buildOpenApi(registeredRoutes(this.app)));
       return reply.type('application/json').send(openapi);
     });
+    this.app.get('/docs', async (_req, reply) => reply.headers(PAGE_HEADERS).send(docsPage));
     webRoutes(this.app);
     void this.app.register(uploadRoutes, { hub: this.hub, dataDir: config.dataDir, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
   }

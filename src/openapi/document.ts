@@ -36,6 +36,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /readyz': { summary: 'Readiness: every component and the cluster bus are ready', tag: 'ops', ok: JSON_OK, errors: [503] },
   'GET /metrics': { summary: 'Prometheus metrics', tag: 'ops', ok: { status: 200, type: 'text/plain', description: 'Prometheus text format' }, errors: [401] },
   'GET /openapi.json': { summary: 'This document', tag: 'ops', ok: JSON_OK },
+  'GET /docs': { summary: 'This document as a page', tag: 'pages', ok: HTML_OK },
   'GET /realtime/stats': { summary: 'Gateway statistics (every numeric field is also a metric)', tag: 'ops', ok: JSON_OK, errors: [401] },
   'POST /realtime/send': {
     summary: 'Publish an event to one channel or to one user',

@@ -32,6 +32,11 @@ test('every registered route is in the OpenAPI document and every documented rou
     const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     for (const ops of Object.values(doc.paths)) for (const o of Object.values(ops)) assert.ok(Object.keys(o.responses).length > 0);
+    const page = await fetch(`${gw.url}/docs`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.match(await page.text(), /fetch\('\/openapi\.json'\)/);
     // Documented POSTs answer as documented: the send example is accepted by the real route.
     const send = await fetch(`${gw.url}/realtime/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OPERATIONS['POST /realtime/send'].body!.example) });
     assert.equal(send.status, 200, await send.text());
