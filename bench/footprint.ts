@@ -15,7 +15,7 @@
  * no generator), `peak_mb` (VmHWM: the high-water mark of resident memory over
  * the whole run, first start included), `idle_mb` (VmRSS after --idle seconds
  * with one SSE client connected) and `restart_idle_mb` (a second start on the
- * same DATA_DIR, idle the same time). Then the peak of the short-lived process
+ * same DATA_DIR, idle the same time; `restart_first_update_ms` the warm start). Then the peak of the short-lived process
  * that creates a new database on a first start (`initdb_peak_mb`).
  *
  *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1"]
@@ -144,9 +144,16 @@ async function measure(mode: string): Promise<Record<string, number | string>> {
 
     const again = launch(mode, dir, port);
     const relisten = await again.listening;
+    const sse2 = firstUpdate(port);
+    let restartFirstUpdateMs: number | string = 'n/a';
+    if (mode === 'start') {
+      const at = await Promise.race([sse2.at, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no product.updated within 30 s')), 30_000))]);
+      restartFirstUpdateMs = Math.round(at - again.started);
+    }
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const restartIdle = memKb(again.child.pid!, 'VmRSS');
     const restartPeak = memKb(again.child.pid!, 'VmHWM');
+    sse2.close();
     await stop(again);
     return {
       mode,
@@ -155,6 +162,7 @@ async function measure(mode: string): Promise<Record<string, number | string>> {
       peak_mb: mb(peak),
       idle_mb: mb(idle),
       restart_listening_ms: Math.round(relisten),
+      restart_first_update_ms: restartFirstUpdateMs,
       restart_peak_mb: mb(restartPeak),
       restart_idle_mb: mb(restartIdle),
     };
