@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
@@ -12,8 +13,9 @@ const USAGE = `usage: hubcast <command> [options]
   gateway     the gateway only (distributed mode)
   generator   the event generator only; --rate <events/s> for load
   token       print a development token signed with JWT_SECRET (--sub, --channels, --ttl)
+  rebuild     replay the event log into a fresh table and compare it with the live products
 
-hubcast <command> --help describes one command. Configuration is read from the environment
+hubcast <command> --help describes one command; hubcast --version prints the version. Configuration is read from the environment
 and .env (see README). Stop with Ctrl-C or SIGTERM: the graceful stop keeps history.`;
 
 const COMMAND_HELP: Record<string, string> = {
@@ -39,11 +41,21 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     process.exit(command === undefined ? 1 : 0);
   }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(version());
+    process.exit(0);
+  }
+  if (command.startsWith('-')) fail(`unknown option ${JSON.stringify(command)} (see hubcast --help)`);
   const rest = argv.slice(1);
   if (rest.includes('--help') || rest.includes('-h')) {
     if (command === 'token') {
       const { TOKEN_USAGE } = await import('./auth/sign-token.js');
       console.log(TOKEN_USAGE);
+      process.exit(0);
+    }
+    if (command === 'rebuild') {
+      const { REBUILD_HELP } = await import('./catalog/rebuild-cli.js');
+      console.log(REBUILD_HELP);
       process.exit(0);
     }
     const help = COMMAND_HELP[command];
@@ -61,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
   switch (command) {
     case 'start':
     case 'gateway': {
@@ -93,9 +105,36 @@ async function main(argv: string[]): Promise<void> {
     case 'rebuild':
       return void process.exit(await (await import('./catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log));
     default:
-      console.error(`hubcast: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      console.error(`hubcast: unknown command ${JSON.stringify(command)}${suggest(command)}\n\n${USAGE}`);
       process.exit(2);
   }
+}
+
+const COMMANDS = ['start', 'gateway', 'generator', 'token', 'rebuild'];
+
+/** `; did you mean "gateway"?` for a command one edit or a prefix away. */
+function suggest(command: string): string {
+  const near = COMMANDS.find((c) => c.startsWith(command.toLowerCase()) || (Math.abs(c.length - command.length) <= 1 && distance(c, command.toLowerCase()) <= 1));
+  return near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+/** The package version, read from package.json beside dist/ (and src/). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function fail(message: string): never {
@@ -228,5 +267,6 @@ export type { Gateway };
 
 main(process.argv.slice(2)).catch((err) => {
   console.error(`hubcast: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  // A bad argument or setting (ConfigError) is a usage error, as for the checks above.
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

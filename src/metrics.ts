@@ -77,7 +77,10 @@ export const STATS_NOT_METRICS = new Set(['max_connections']);
  */
 export function createMetrics(stats: StatsSnapshot): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'hubcast_process_' });
+  // No prefix: the standard names (`process_cpu_user_seconds_total`,
+  // `nodejs_heap_size_used_bytes`, …) are what the usual Node.js dashboards
+  // query; hubcast's own metrics carry `hubcast_`.
+  collectDefaultMetrics({ register: registry });
   // One stats snapshot per scrape, not one per metric.
   let snapshot: Record<string, unknown> = {};
   let takenAt = -1;

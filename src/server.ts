@@ -40,7 +40,10 @@ import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
-import { webRoutes } from './web/routes.js';
+import { buildOpenApi } from './openapi/document.js';
+import { docsPage } from './openapi/docs-page.js';
+import { registeredRoutes } from './transports/http/route-list.js';
+import { webRoutes, PAGE_HEADERS } from './web/routes.js';
 import { uploadRoutes } from './transports/http/upload-routes.js';
 import { createFileStore } from './files/index.js';
 
@@ -95,7 +98,7 @@ export class Gateway {
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
-    this.log = options.logger ?? createLogger(config.logLevel);
+    this.log = options.logger ?? createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
     const guard = (this.guard = new HandlerGuard(this.log.child({ component: 'guard' })));
     const ids = new EventIdSequence();
     const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
@@ -265,6 +268,13 @@ export class Gateway {
       reply.header('Content-Type', metrics.contentType);
       return metrics.metrics();
     });
+    // Built on first request: extensions add their routes after construction.
+    let openapi: string | null = null;
+    this.app.get('/openapi.json', async (_req, reply) => {
+      openapi ??= JSON.stringify(buildOpenApi(registeredRoutes(this.app)));
+      return reply.type('application/json').send(openapi);
+    });
+    this.app.get('/docs', async (_req, reply) => reply.headers(PAGE_HEADERS).send(docsPage));
     webRoutes(this.app);
     void this.app.register(uploadRoutes, { hub: this.hub, files: createFileStore(config, () => this.database(), this.log), maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
   }

@@ -10,6 +10,8 @@ export interface RebuildArgs {
 
 const USAGE = 'usage: hubcast rebuild [--swap] [--batch <rows>]';
 
+export const REBUILD_HELP = `${USAGE}\n\n  Replays the event log into a fresh table, compares it with the live products, prints\n  what differs; exit 0 only when nothing does. --swap writes the rebuilt state into the\n  live table; --batch sets the log rows read per query (default 5000).`;
+
 /** Parse `hubcast rebuild` arguments; a `ConfigError` names a bad one. */
 export function parseRebuildArgs(argv: readonly string[]): RebuildArgs {
   const args: RebuildArgs = { swap: false };
@@ -51,7 +53,7 @@ export async function runRebuild(
   output: RebuildOutput = { out: (line) => console.log(line), progress: process.stderr },
 ): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    output.out(`${USAGE}\n\n  Replays the event log into a fresh table, compares it with the live products, prints\n  what differs; exit 0 only when nothing does. --swap writes the rebuilt state into the\n  live table; --batch sets the log rows read per query (default 5000).`);
+    output.out(REBUILD_HELP);
     return 0;
   }
   const args = parseRebuildArgs(argv);

@@ -53,6 +53,9 @@ export interface Config {
   jwtMaxTtlS: number;
   generatorIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
+  logFormat: Env['LOG_FORMAT'];
+  /** Per-component levels (LOG_LEVELS). */
+  logLevels: Env['LOG_LEVELS'];
   historySize: number;
   /** Age bound of history for channels HISTORY_RETENTION does not name; 0 = none. */
   historyMaxAgeMs: number;
@@ -179,6 +182,8 @@ function fromEnv(e: Env): Config {
     jwtMaxTtlS: e.JWT_MAX_TTL_S,
     generatorIntervalMs: e.GENERATOR_INTERVAL_MS,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    logLevels: e.LOG_LEVELS,
     historySize: e.HISTORY_SIZE,
     historyMaxAgeMs: e.HISTORY_MAX_AGE_MS,
     historyMaxBytes: e.HISTORY_MAX_BYTES,

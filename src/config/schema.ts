@@ -151,6 +151,25 @@ export const envSchema = z.object({
   JWT_MAX_TTL_S: int(0, 10 * 365 * 86_400).default(0),
   GENERATOR_INTERVAL_MS: int(1, 86_400_000).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON otherwise; `json` / `pretty` force one. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  /** Per-component levels over LOG_LEVEL, `component=level,…` (e.g. `ws=debug,http=warn`). */
+  LOG_LEVELS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((raw, ctx) => {
+      const levels: Record<string, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'> = {};
+      for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z0-9_.-]+)=(fatal|error|warn|info|debug|trace|silent)$/.exec(item);
+        if (m === null) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item.slice(0, 40))} is not component=level (level: fatal, error, warn, info, debug, trace or silent)` });
+          return z.NEVER;
+        }
+        levels[m[1]] = m[2] as (typeof levels)[string];
+      }
+      return levels;
+    }),
   /**
    * Events kept per channel for resume (in memory, and in Redis with a
    * cluster). Sized with HISTORY_MAX_AGE_MS and HISTORY_MAX_BYTES so that a

@@ -1,7 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { READY_TIMEOUT_MS, withTimeout, type Database, type Queryable } from './database.js';
+import { PGLITE_START_PARAMS } from './pglite-params.js';
 
 // Same row types as postgres.ts: NUMERIC/BIGINT as numbers, BYTEA as Buffer
 // (PGlite's default is a Uint8Array, which Fastify and ioredis treat differently).
@@ -26,8 +29,11 @@ export class PgliteDatabase implements Database {
 
   /** Open (creating if needed) the database in `dir`; `undefined` keeps it in memory. */
   static async open(dir: string | undefined): Promise<PgliteDatabase> {
-    if (dir !== undefined) mkdirSync(dir, { recursive: true });
-    const db = await PGlite.create(dir, { parsers });
+    if (dir !== undefined) {
+      mkdirSync(dir, { recursive: true });
+      if (!existsSync(join(dir, 'PG_VERSION'))) await initInChild(dir);
+    }
+    const db = await PGlite.create(dir, { parsers, startParams: PGLITE_START_PARAMS });
     return new PgliteDatabase(db);
   }
 
@@ -68,4 +74,19 @@ export class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.#db.closed) await this.#db.close();
   }
+}
+
+/**
+ * Run initdb for `dir` in a child process (pglite-init.ts says why). The
+ * child gets this process's flags, so it runs under tsx in tests as well.
+ */
+function initInChild(dir: string): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const script = join(self, '..', self.endsWith('.ts') ? 'pglite-init.ts' : 'pglite-init.js');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [...process.execArgv, script, dir], { timeout: 120_000 }, (err, _stdout, stderr) => {
+      if (err === null) return resolve();
+      reject(new Error(`creating the embedded database in ${dir} failed: ${(stderr.trim().split('\n').pop() ?? '') || err.message}`));
+    });
+  });
 }

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
 import { isServerApiRequest, type OriginPolicy } from './cors.js';
 import { HandlerGuard } from '../guard.js';
+import { trackRoutes } from './route-list.js';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -50,6 +51,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
     },
   });
 
+  trackRoutes(app);
   app.addHook('preClose', async () => {
     closing = true;
   });

@@ -21,7 +21,8 @@ const eventName = z
   .refine((e) => e !== SystemEvent.system, { message: 'event "system" is reserved for the gateway\'s own notices' });
 const present = (v: unknown) => v !== undefined;
 
-const sendBody = z
+/** Exported for the OpenAPI document: the schema that validates is the one described. */
+export const sendBody = z
   .object({
     user_id: z.string().min(1).max(128).optional(),
     channel: z.string().optional(),
@@ -33,7 +34,7 @@ const sendBody = z
     message: 'give exactly one of user_id or channel',
   });
 
-const broadcastBody = z
+export const broadcastBody = z
   .object({
     event: eventName.optional(),
     data: z.unknown().refine(present, { message: 'data is required' }),
