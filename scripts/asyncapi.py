@@ -15,8 +15,8 @@ def obj(props, required, desc=None):
     return o
 def const(v): return {"type": "string", "const": v}
 schemas = {
-  "ClientCommand": obj({"type": const("command"), "command": {"type": "string", "enum": ["join_channel", "leave_channel", "refresh_token", "ping", "auth"]}, "data": any_, "ref": ref}, ["type", "command"],
-     "join_channel {channel, since?}; leave_channel {channel}; refresh_token {token}; ping; auth {token} (raw TCP only, first frame)"),
+  "ClientCommand": obj({"type": const("command"), "command": {"type": "string", "enum": ["join_channel", "leave_channel", "refresh_token", "ping", "auth", "ack"]}, "data": any_, "ref": ref}, ["type", "command"],
+     "join_channel {channel, since?, ack?}; leave_channel {channel}; refresh_token {token}; ping; auth {token} (raw TCP only, first frame); ack {id, channel?} (acknowledged subscriptions and the inbox)"),
   "ClientChannelMessage": obj({"type": const("channel_message"), "channel": str_, "message": any_, "ref": ref}, ["type", "channel", "message"]),
   "ClientText": obj({"type": const("text"), "data": str_}, ["type", "data"]),
   "ClientJson": obj({"type": const("json"), "data": any_}, ["type", "data"]),
@@ -36,7 +36,7 @@ schemas = {
 def msg(name, schema, title, ct="application/json"):
     return {"name": name, "title": title, "contentType": ct, "payload": {"$ref": f"#/components/schemas/{schema}"}}
 messages = {
-  "clientCommand": msg("command", "ClientCommand", "Command (join_channel, leave_channel, refresh_token, ping, auth)"),
+  "clientCommand": msg("command", "ClientCommand", "Command (join_channel, leave_channel, refresh_token, ping, auth, ack)"),
   "clientChannelMessage": msg("channel_message", "ClientChannelMessage", "Publish a message to a channel"),
   "clientText": msg("text", "ClientText", "Text echo request"),
   "clientJson": msg("json", "ClientJson", "JSON echo request"),

@@ -31,6 +31,9 @@ const HTML_OK = { status: 200, type: 'text/html', description: 'HTML page' };
 export const OPERATIONS: Record<string, Operation> = {
   'GET /': { summary: 'Dashboard page', tag: 'pages', ok: HTML_OK },
   'GET /realtime/sse-test': { summary: 'SSE test page', tag: 'pages', ok: HTML_OK },
+  'GET /sdk/hubcast.js': { summary: 'The client SDK as one ES module (ETag, gzip)', tag: 'pages', ok: { status: 200, type: 'text/javascript', description: 'ES module' }, errors: [404] },
+  'GET /sdk/hubcast.js.map': { summary: 'Source map of the SDK module', tag: 'pages', ok: JSON_OK, errors: [404] },
+  'GET /favicon.ico': { summary: 'The gateway icon', tag: 'pages', ok: { status: 200, type: 'image/x-icon', description: 'icon' } },
   'GET /chat': { summary: 'Chat page (chat application)', tag: 'pages', ok: HTML_OK },
   'GET /healthz': { summary: 'Liveness: the process answers', tag: 'ops', ok: JSON_OK },
   'GET /readyz': { summary: 'Readiness: every component and the cluster bus are ready', tag: 'ops', ok: JSON_OK, errors: [503] },
