@@ -1,12 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, pageProblems, serveApp, type TestSite } from '../helpers/browser.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 const APP = `
@@ -28,8 +26,7 @@ createRoot(document.getElementById('root')).render(<StrictMode><Who /><Talk /></
 
 let gw: RunningGateway;
 let browser: Browser;
-let site: Server;
-let siteUrl: string;
+let site: TestSite;
 before(async () => {
   const bundled = await build({
     stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) },
@@ -44,31 +41,18 @@ before(async () => {
   const app = bundled.outputFiles![0].contents;
   gw = await startGateway({ presenceChannels: ['room:*'] });
   browser = await launchBrowser();
-  site = createServer((req, res) => {
-    if (req.url?.startsWith('/app.js')) {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      return void res.end(app);
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `http://localhost:${(site.address() as AddressInfo).port}/`;
+  site = await serveApp(app, '/app.js');
 });
 after(async () => {
   await browser?.close();
   await gw?.close();
-  await new Promise((r) => site?.close(r));
+  await site?.close();
 });
 
 test('usePresence lists the page itself and others as they join and leave the channel', async () => {
   const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  const problems = pageProblems(page);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
   await page.waitForFunction(() => document.querySelectorAll('#members li').length === 1);
   const other = await TestWs.open(`${gw.wsUrl}?user_id=bob`);
@@ -86,7 +70,7 @@ test('useChannel send publishes to the channel over the shared socket, and the s
   const page = await browser.newPage();
   let sockets = 0;
   page.on('websocket', () => sockets++);
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
   await page.click('#say');
   await page.waitForFunction(() => (document.getElementById('said')?.textContent ?? '').includes('hi from react'));
