@@ -33,7 +33,7 @@ import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, paceGenerator, percentile, productVersions } from '../helpers/cluster.js';
 import { restartService, startPrivateRedis } from '../helpers/services.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
 
@@ -103,16 +103,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       onConfirmed: () => confirmed++,
     });
     await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
+    const pacing = paceGenerator(generator, EVENTS, RATE);
 
     // Progress probes for recovery times: versions applied (through any node) and deliveries.
     const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
@@ -127,7 +118,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       return Date.now() - since;
     };
     const at = async (fraction: number) => {
-      while (emitted < EVENTS * fraction) await sleep(20);
+      while (pacing.emitted < EVENTS * fraction) await sleep(20);
     };
     const faults: Record<string, Record<string, number>> = {};
 
@@ -188,7 +179,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       await restartService('rabbitmq');
       faults.rabbitmq_restart = { restart_ms: Date.now() - t, applying_again_after_ms: await resumed(t, from, applied, 'rabbitmq restart') };
     }
-    await generating;
+    await pacing.done;
     assert.equal(confirmed, EVENTS, 'the broker confirmed every event');
 
     let final = initial;

@@ -17,7 +17,7 @@ import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, paceGenerator, productVersions } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
@@ -63,20 +63,11 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     cleanups.push(() => broker.close());
     const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
     await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
+    const pacing = paceGenerator(generator, EVENTS, RATE);
 
     // A third of the way in: node 2 loses Redis, Redis dies and comes back empty, node 1
     // publishes into the new history, and only then node 2 gets Redis back.
-    while (emitted < EVENTS / 3) await sleep(20);
+    while (pacing.emitted < EVENTS / 3) await sleep(20);
     relay.block();
     await redis.kill();
     const downAt = Date.now();
@@ -89,7 +80,7 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     }
     const node1ResumedMs = Date.now() - upAt;
     relay.unblock();
-    await generating;
+    await pacing.done;
 
     let final = initial;
     const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);

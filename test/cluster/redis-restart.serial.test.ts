@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
 import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, paceGenerator, percentile, productVersions } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
 const EVENTS = Number(process.env.REDIS_CHAOS_EVENTS || 2000);
@@ -44,20 +44,11 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
     cleanups.push(() => broker.close());
     const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
     await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
+    const pacing = paceGenerator(generator, EVENTS, RATE);
 
     // A third of the way in, Redis crashes (SIGKILL; with fsync on every write nothing it
     // acknowledged is lost), stays down for DOWN_MS and comes back with its data.
-    while (emitted < EVENTS / 3) await sleep(20);
+    while (pacing.emitted < EVENTS / 3) await sleep(20);
     await redis.kill();
     const downAt = Date.now();
     await sleep(DOWN_MS);
@@ -70,7 +61,7 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
       await sleep(20);
     }
     const resumedAfterMs = Date.now() - upAt;
-    await generating;
+    await pacing.done;
 
     let final = initial;
     const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);

@@ -510,3 +510,32 @@ export async function productVersions(url: string): Promise<Map<number, number>>
   const list = Array.isArray(body) ? body : body.products;
   return new Map(list.map((p) => [p.id, p.version]));
 }
+
+/** How far a paced generator has got: `emitted` so far, `done` once all are out and the generator stopped. */
+export interface PacedGenerator {
+  readonly emitted: number;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Drives `generator` one event at a time so exactly `events` go out at `rate` per second
+ * (give it an interval that never ticks by itself: emitOne() here sets the pace).
+ */
+export function paceGenerator(generator: { emitOne(): boolean; stop(): Promise<unknown> }, events: number, rate: number): PacedGenerator {
+  let emitted = 0;
+  const startedAt = Date.now();
+  const done = (async () => {
+    while (emitted < events) {
+      const due = Math.min(events, Math.floor(((Date.now() - startedAt) * rate) / 1000));
+      while (emitted < due && generator.emitOne()) emitted++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await generator.stop();
+  })();
+  return {
+    get emitted() {
+      return emitted;
+    },
+    done,
+  };
+}
