@@ -14,10 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, paceGenerator, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, productVersions, startPacedGenerator } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
@@ -59,11 +57,7 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     ];
     cleanups.push(() => plain.forEach((c) => c.stop()));
 
-    const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, logger);
-    cleanups.push(() => broker.close());
-    const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
-    await generator.start();
-    const pacing = paceGenerator(generator, EVENTS, RATE);
+    const pacing = await startPacedGenerator(cluster, { initial, events: EVENTS, rate: RATE, logger, cleanups });
 
     // A third of the way in: node 2 loses Redis, Redis dies and comes back empty, node 1
     // publishes into the new history, and only then node 2 gets Redis back.

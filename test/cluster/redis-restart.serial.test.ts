@@ -12,10 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, paceGenerator, percentile, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
 const EVENTS = Number(process.env.REDIS_CHAOS_EVENTS || 2000);
@@ -40,11 +38,7 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
     const fleet = await ClientFleet.open({ url, ws: 20, sse: 20 });
     cleanups.push(() => fleet.close());
 
-    const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, logger);
-    cleanups.push(() => broker.close());
-    const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
-    await generator.start();
-    const pacing = paceGenerator(generator, EVENTS, RATE);
+    const pacing = await startPacedGenerator(cluster, { initial, events: EVENTS, rate: RATE, logger, cleanups });
 
     // A third of the way in, Redis crashes (SIGKILL; with fsync on every write nothing it
     // acknowledged is lost), stays down for DOWN_MS and comes back with its data.

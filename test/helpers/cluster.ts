@@ -20,6 +20,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { RabbitMQBroker, type RabbitMQOptions } from '../../src/broker/rabbitmq.js';
+import { EventGenerator, type EventGeneratorOptions } from '../../src/catalog/generator.js';
+import type { Logger } from '../../src/logger.js';
 import { REPO_ROOT, startHubcast, type ExitInfo, type HubcastServer } from './processes.js';
 import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls, type TestDatabase, type TestVhost } from './services.js';
 import { VersionTracker } from './wire-clients.js';
@@ -538,4 +541,25 @@ export function paceGenerator(generator: { emitOne(): boolean; stop(): Promise<u
     },
     done,
   };
+}
+
+export interface PacedRunOptions {
+  /** The products and their versions at the start (their ids are what the generator changes). */
+  initial: Map<number, number>;
+  events: number;
+  rate: number;
+  logger: Logger;
+  /** Where the broker's close goes, run by the test's teardown. */
+  cleanups: Array<() => Promise<void> | void>;
+  broker?: RabbitMQOptions;
+  generator?: Partial<EventGeneratorOptions>;
+}
+
+/** The product's own generator, on a broker connection of its own to the cluster's vhost, started and paced (paceGenerator). */
+export async function startPacedGenerator(cluster: TestCluster, o: PacedRunOptions): Promise<PacedGenerator> {
+  const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, o.logger, o.broker);
+  o.cleanups.push(() => broker.close());
+  const generator = new EventGenerator({ broker, productIds: async () => [...o.initial.keys()], intervalMs: 86_400_000, logger: o.logger, ...o.generator });
+  await generator.start();
+  return paceGenerator(generator, o.events, o.rate);
 }
