@@ -50,6 +50,12 @@ export function serveApp(app: Uint8Array, scriptPath: string): Promise<TestSite>
   });
 }
 
+/** A new page of `browser` and its console errors and uncaught exceptions, collected as they happen. */
+export async function openPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage();
+  return { page, problems: pageProblems(page) };
+}
+
 /** Console errors and uncaught exceptions of the page, collected as they happen. */
 export function pageProblems(page: Page): string[] {
   const problems: string[] = [];
@@ -58,4 +64,9 @@ export function pageProblems(page: Page): string[] {
   });
   page.on('pageerror', (e) => problems.push(e.message));
   return problems;
+}
+
+/** Closes each fixture that was started (browser, gateway, site), in order, for after(). */
+export async function closeAll(...fixtures: Array<{ close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const f of fixtures) await f?.close();
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser, pageProblems, serveApp, type TestSite } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
 import { TestWs } from '../helpers/ws-client.js';
 
 const APP = `
@@ -43,15 +43,10 @@ before(async () => {
   browser = await launchBrowser();
   site = await serveApp(app, '/app.js');
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await site?.close();
-});
+after(() => closeAll(browser, gw, site));
 
 test('usePresence lists the page itself and others as they join and leave the channel', async () => {
-  const page = await browser.newPage();
-  const problems = pageProblems(page);
+  const { page, problems } = await openPage(browser);
   await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
   await page.waitForFunction(() => document.querySelectorAll('#members li').length === 1);

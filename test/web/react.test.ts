@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, getJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser, pageProblems, serveApp, type TestSite } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 // @ts-expect-error an .mjs build script without types
 import { options as exampleBuild } from '../../examples/react/build.mjs';
@@ -19,15 +19,10 @@ before(async () => {
   browser = await launchBrowser();
   site = await serveApp(app, '/dist/app.js');
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await site?.close();
-});
+after(() => closeAll(browser, gw, site));
 
 test('the React example renders live updates under StrictMode with one SSE stream and one WebSocket for the page', async () => {
-  const page = await browser.newPage();
-  const problems = pageProblems(page);
+  const { page, problems } = await openPage(browser);
   let streams = 0;
   let sockets = 0;
   page.on('request', (r) => {

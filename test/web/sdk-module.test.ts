@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser, pageProblems, serveSite, type TestSite } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveSite, type TestSite } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 
 let gw: RunningGateway;
@@ -45,15 +45,10 @@ window.ready = true;
 </script>`);
   });
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await site?.close();
-});
+after(() => closeAll(browser, gw, site));
 
 test('a page on another origin loads /sdk/hubcast.js as a module and receives product updates over SSE and WS', async () => {
-  const page = await browser.newPage();
-  const problems = pageProblems(page);
+  const { page, problems } = await openPage(browser);
   page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
   const started = Date.now();
   await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
