@@ -6,6 +6,8 @@ import type { Browser } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
 import { TestWs } from '../helpers/ws-client.js';
+// @ts-expect-error an .mjs build script without types
+import { options as exampleBuild } from '../../examples/react/build.mjs';
 
 const APP = `
 import { StrictMode } from 'react';
@@ -28,16 +30,9 @@ let gw: RunningGateway;
 let browser: Browser;
 let site: TestSite;
 before(async () => {
-  const bundled = await build({
-    stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) },
-    bundle: true,
-    format: 'esm',
-    jsx: 'automatic',
-    write: false,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    alias: { 'hubcast/react': fileURLToPath(new URL('../../src/client/react/index.ts', import.meta.url)) },
-    logLevel: 'warning',
-  });
+  // Bundled as the React example is (hubcast/react from this repository's sources), from APP instead of its app.tsx.
+  const { entryPoints: _, ...bundling } = exampleBuild;
+  const bundled = await build({ ...bundling, stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) }, write: false });
   const app = bundled.outputFiles![0].contents;
   gw = await startGateway({ presenceChannels: ['room:*'] });
   browser = await launchBrowser();
