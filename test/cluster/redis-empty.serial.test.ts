@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, productVersions, startPacedGenerator } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, productVersions, startPacedGenerator, untilApplied } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
@@ -76,13 +76,7 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     relay.unblock();
     await pacing.done;
 
-    let final = initial;
-    const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
-    const deadline = Date.now() + 45_000;
-    while (bumps((final = await productVersions(url))) < EVENTS) {
-      if (Date.now() > deadline) assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 45 s\n${cluster.describe()}`);
-      await sleep(200);
-    }
+    const final = await untilApplied(cluster, initial, EVENTS, 45_000);
     const trackers = () => [...fleet.trackers, ...plain.map((c) => c.tracker)];
     const deliverDeadline = Date.now() + 30_000;
     while (!trackers().every((t) => t.holds(final)) && Date.now() < deliverDeadline) await sleep(100);

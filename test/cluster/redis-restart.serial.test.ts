@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator, untilApplied, versionBumps } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
 const EVENTS = Number(process.env.REDIS_CHAOS_EVENTS || 2000);
@@ -57,14 +57,8 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
     const resumedAfterMs = Date.now() - upAt;
     await pacing.done;
 
-    let final = initial;
-    const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
-    const deadline = Date.now() + 60_000;
-    while (bumps((final = await productVersions(url))) < EVENTS) {
-      if (Date.now() > deadline) assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 60 s\n${cluster.describe()}`);
-      await sleep(200);
-    }
-    assert.equal(bumps(final), EVENTS, 'every event applied exactly once');
+    const final = await untilApplied(cluster, initial, EVENTS, 60_000);
+    assert.equal(versionBumps(final, initial), EVENTS, 'every event applied exactly once');
     const deliverDeadline = Date.now() + 60_000;
     while (!fleet.holdsAll(final, initial) && Date.now() < deliverDeadline) await sleep(100);
 

@@ -13,6 +13,7 @@
  * await cluster.kill(1);
  * await cluster.start(1);
  */
+import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -562,4 +563,20 @@ export async function startPacedGenerator(cluster: TestCluster, o: PacedRunOptio
   const generator = new EventGenerator({ broker, productIds: async () => [...o.initial.keys()], intervalMs: 86_400_000, logger: o.logger, ...o.generator });
   await generator.start();
   return paceGenerator(generator, o.events, o.rate);
+}
+
+/** Version bumps in `versions` since `initial`: the events applied. */
+export function versionBumps(versions: Map<number, number>, initial: Map<number, number>): number {
+  return [...versions].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
+}
+
+/** Polls the catalog through nginx until `events` versions past `initial` are applied; the versions then. */
+export async function untilApplied(cluster: TestCluster, initial: Map<number, number>, events: number, timeoutMs: number): Promise<Map<number, number>> {
+  const deadline = Date.now() + timeoutMs;
+  let final: Map<number, number>;
+  while (versionBumps((final = await productVersions(cluster.nginx.url)), initial) < events) {
+    if (Date.now() > deadline) assert.fail(`only ${versionBumps(final, initial)} of ${events} events applied after ${timeoutMs / 1000} s\n${cluster.describe()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return final;
 }
