@@ -15,12 +15,10 @@
  * build's database before measuring (to try a schema variant).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { pino } from 'pino';
+import { createScratchDatabase } from './lib/scratch-db.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -49,35 +47,11 @@ async function open(dist: string, index: number): Promise<Subject> {
   const { createDatabase, migrate } = await load('store/index.js');
   const { seedCatalog } = await load('catalog/seed.js');
   const { CatalogRepository } = await load('catalog/repository.js');
-  let config: { databaseUrl?: string; dataDir: string };
-  let cleanup: () => Promise<void>;
-  if (driver === 'postgres') {
-    const admin = process.env.HUBCAST_TEST_DATABASE_URL;
-    if (!admin) throw new Error('HUBCAST_TEST_DATABASE_URL unset: eval "$(bash scripts/services.sh env)"');
-    const name = `hubcast_bench_apply_${process.pid}_${index}`;
-    const run = async (sql: string) => {
-      const c = new pg.Client({ connectionString: admin });
-      await c.connect();
-      try {
-        await c.query(sql);
-      } finally {
-        await c.end();
-      }
-    };
-    await run(`CREATE DATABASE "${name}"`);
-    const url = new URL(admin);
-    url.pathname = `/${name}`;
-    config = { databaseUrl: url.toString(), dataDir: 'unused' };
-    cleanup = () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'hubcast-bench-apply-'));
-    config = { dataDir: dir };
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  }
-  const db: Db = await createDatabase(config, logger);
+  const scratch = await createScratchDatabase(driver, `hubcast_bench_apply_${process.pid}_${index}`);
+  const db: Db = await createDatabase(scratch.config, logger);
   await migrate(db);
   await seedCatalog(db);
-  return { dist, db, repo: new CatalogRepository(db), times: [], cleanup };
+  return { dist, db, repo: new CatalogRepository(db), times: [], cleanup: scratch.drop };
 }
 
 const subjects: Subject[] = [];

@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { pino } from 'pino';
 import { Histogram, cpuMicros, fmtMs, fmtInt, nowMicros } from './lib/measure.js';
 import { freePort, logDir, startGatewayProcess, stopChild, useServices, warnIfDistStale } from './lib/harness.js';
+import { createPostgresDatabase } from './lib/scratch-db.js';
 import { PostgresDatabase } from '../src/store/postgres.js';
 import { SqlChatStore } from '../src/chat/sql-store.js';
 
@@ -46,23 +46,11 @@ warnIfDistStale();
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const admin = new URL(process.env.HUBCAST_TEST_DATABASE_URL!);
   admin.pathname = '/postgres';
-  const name = `hubcast_bench_chat_${process.pid}_${Date.now()}`;
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: admin.toString() });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`CREATE DATABASE "${name}"`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
+  const scratch = await createPostgresDatabase(admin.toString(), `hubcast_bench_chat_${process.pid}_${Date.now()}`);
   try {
-    return await fn(url.toString());
+    return await fn(scratch.config.databaseUrl!);
   } finally {
-    await run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await scratch.drop();
   }
 }
 

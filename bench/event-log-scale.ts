@@ -8,16 +8,13 @@
  *   eval "$(bash scripts/services.sh env)"
  *   node --import tsx bench/event-log-scale.ts --driver postgres --events 1000000
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { pino } from 'pino';
 import { rebuildCatalog } from '../src/catalog/rebuild.js';
 import { CatalogRepository } from '../src/catalog/repository.js';
 import { seedCatalog } from '../src/catalog/seed.js';
 import type { Database } from '../src/store/database.js';
 import { createDatabase, migrate } from '../src/store/index.js';
+import { createScratchDatabase } from './lib/scratch-db.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -26,31 +23,7 @@ const events = Number(args.get('events') ?? 100_000);
 const reads = Number(args.get('reads') ?? 1000);
 const logger = pino({ level: 'silent' });
 
-let cleanup: () => Promise<void>;
-let config: { databaseUrl?: string; dataDir: string };
-if (driver === 'postgres') {
-  const admin = process.env.HUBCAST_TEST_DATABASE_URL;
-  if (!admin) throw new Error('HUBCAST_TEST_DATABASE_URL unset: eval "$(bash scripts/services.sh env)"');
-  const name = `hubcast_bench_log_${process.pid}`;
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await run(`CREATE DATABASE "${name}"`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  config = { databaseUrl: url.toString(), dataDir: 'unused' };
-  cleanup = () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'hubcast-bench-log-'));
-  config = { dataDir: dir };
-  cleanup = async () => rmSync(dir, { recursive: true, force: true });
-}
+const scratch = await createScratchDatabase(driver, `hubcast_bench_log_${process.pid}`);
 
 const quantiles = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,7 +31,7 @@ const quantiles = (xs: number[]) => {
   return { median_ms: q(0.5), p99_ms: q(0.99), max_ms: q(1) };
 };
 
-const db: Database = await createDatabase(config, logger);
+const db: Database = await createDatabase(scratch.config, logger);
 try {
   await migrate(db);
   await seedCatalog(db);
@@ -126,5 +99,5 @@ try {
   );
 } finally {
   await db.close();
-  await cleanup();
+  await scratch.drop();
 }

@@ -30,10 +30,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator } from '../helpers/cluster.js';
 import { restartService, startPrivateRedis } from '../helpers/services.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
 
@@ -90,29 +88,20 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     const notices = () => trackers().reduce((n, t) => n + t.notices, 0);
 
     // The product's own generator, driven one event at a time so exactly EVENTS go out at RATE.
-    const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, logger, { reconnectInitialMs: 100, reconnectMaxMs: 1000 });
-    cleanups.push(() => broker.close());
     let confirmed = 0;
-    const generator = new EventGenerator({
-      broker,
-      productIds: async () => [...initial.keys()],
-      intervalMs: 86_400_000, // never ticks by itself: emitOne() below sets the pace
-      // Generation can end while RabbitMQ restarts: stop() waits for the broker to confirm the rest.
-      flushTimeoutMs: 60_000,
+    const pacing = await startPacedGenerator(cluster, {
+      initial,
+      events: EVENTS,
+      rate: RATE,
       logger,
-      onConfirmed: () => confirmed++,
+      cleanups,
+      broker: { reconnectInitialMs: 100, reconnectMaxMs: 1000 },
+      generator: {
+        // Generation can end while RabbitMQ restarts: stop() waits for the broker to confirm the rest.
+        flushTimeoutMs: 60_000,
+        onConfirmed: () => confirmed++,
+      },
     });
-    await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
 
     // Progress probes for recovery times: versions applied (through any node) and deliveries.
     const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
@@ -127,7 +116,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       return Date.now() - since;
     };
     const at = async (fraction: number) => {
-      while (emitted < EVENTS * fraction) await sleep(20);
+      while (pacing.emitted < EVENTS * fraction) await sleep(20);
     };
     const faults: Record<string, Record<string, number>> = {};
 
@@ -188,7 +177,7 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       await restartService('rabbitmq');
       faults.rabbitmq_restart = { restart_ms: Date.now() - t, applying_again_after_ms: await resumed(t, from, applied, 'rabbitmq restart') };
     }
-    await generating;
+    await pacing.done;
     assert.equal(confirmed, EVENTS, 'the broker confirmed every event');
 
     let final = initial;

@@ -14,10 +14,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, productVersions, startPacedGenerator, untilApplied } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { VersionTracker, resumingSse, resumingWs, summarize } from '../helpers/wire-clients.js';
@@ -59,24 +57,11 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     ];
     cleanups.push(() => plain.forEach((c) => c.stop()));
 
-    const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, logger);
-    cleanups.push(() => broker.close());
-    const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
-    await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
+    const pacing = await startPacedGenerator(cluster, { initial, events: EVENTS, rate: RATE, logger, cleanups });
 
     // A third of the way in: node 2 loses Redis, Redis dies and comes back empty, node 1
     // publishes into the new history, and only then node 2 gets Redis back.
-    while (emitted < EVENTS / 3) await sleep(20);
+    while (pacing.emitted < EVENTS / 3) await sleep(20);
     relay.block();
     await redis.kill();
     const downAt = Date.now();
@@ -89,15 +74,9 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     }
     const node1ResumedMs = Date.now() - upAt;
     relay.unblock();
-    await generating;
+    await pacing.done;
 
-    let final = initial;
-    const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
-    const deadline = Date.now() + 45_000;
-    while (bumps((final = await productVersions(url))) < EVENTS) {
-      if (Date.now() > deadline) assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 45 s\n${cluster.describe()}`);
-      await sleep(200);
-    }
+    const final = await untilApplied(cluster, initial, EVENTS, 45_000);
     const trackers = () => [...fleet.trackers, ...plain.map((c) => c.tracker)];
     const deliverDeadline = Date.now() + 30_000;
     while (!trackers().every((t) => t.holds(final)) && Date.now() < deliverDeadline) await sleep(100);

@@ -12,10 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions } from '../helpers/cluster.js';
+import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator, untilApplied, versionBumps } from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
 const EVENTS = Number(process.env.REDIS_CHAOS_EVENTS || 2000);
@@ -40,24 +38,11 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
     const fleet = await ClientFleet.open({ url, ws: 20, sse: 20 });
     cleanups.push(() => fleet.close());
 
-    const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, logger);
-    cleanups.push(() => broker.close());
-    const generator = new EventGenerator({ broker, productIds: async () => [...initial.keys()], intervalMs: 86_400_000, logger });
-    await generator.start();
-    let emitted = 0;
-    const startedAt = Date.now();
-    const generating = (async () => {
-      while (emitted < EVENTS) {
-        const due = Math.min(EVENTS, Math.floor(((Date.now() - startedAt) * RATE) / 1000));
-        while (emitted < due && generator.emitOne()) emitted++;
-        await sleep(5);
-      }
-      await generator.stop();
-    })();
+    const pacing = await startPacedGenerator(cluster, { initial, events: EVENTS, rate: RATE, logger, cleanups });
 
     // A third of the way in, Redis crashes (SIGKILL; with fsync on every write nothing it
     // acknowledged is lost), stays down for DOWN_MS and comes back with its data.
-    while (emitted < EVENTS / 3) await sleep(20);
+    while (pacing.emitted < EVENTS / 3) await sleep(20);
     await redis.kill();
     const downAt = Date.now();
     await sleep(DOWN_MS);
@@ -70,16 +55,10 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
       await sleep(20);
     }
     const resumedAfterMs = Date.now() - upAt;
-    await generating;
+    await pacing.done;
 
-    let final = initial;
-    const bumps = (m: Map<number, number>) => [...m].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
-    const deadline = Date.now() + 60_000;
-    while (bumps((final = await productVersions(url))) < EVENTS) {
-      if (Date.now() > deadline) assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 60 s\n${cluster.describe()}`);
-      await sleep(200);
-    }
-    assert.equal(bumps(final), EVENTS, 'every event applied exactly once');
+    const final = await untilApplied(cluster, initial, EVENTS, 60_000);
+    assert.equal(versionBumps(final, initial), EVENTS, 'every event applied exactly once');
     const deliverDeadline = Date.now() + 60_000;
     while (!fleet.holdsAll(final, initial) && Date.now() < deliverDeadline) await sleep(100);
 

@@ -13,6 +13,7 @@
  * await cluster.kill(1);
  * await cluster.start(1);
  */
+import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { RabbitMQBroker, type RabbitMQOptions } from '../../src/broker/rabbitmq.js';
+import { EventGenerator, type EventGeneratorOptions } from '../../src/catalog/generator.js';
+import type { Logger } from '../../src/logger.js';
 import { REPO_ROOT, startHubcast, type ExitInfo, type HubcastServer } from './processes.js';
 import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls, type TestDatabase, type TestVhost } from './services.js';
 import { VersionTracker } from './wire-clients.js';
@@ -509,4 +513,70 @@ export async function productVersions(url: string): Promise<Map<number, number>>
   const body = (await res.json()) as ProductState[] | { products: ProductState[] };
   const list = Array.isArray(body) ? body : body.products;
   return new Map(list.map((p) => [p.id, p.version]));
+}
+
+/** How far a paced generator has got: `emitted` so far, `done` once all are out and the generator stopped. */
+export interface PacedGenerator {
+  readonly emitted: number;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Drives `generator` one event at a time so exactly `events` go out at `rate` per second
+ * (give it an interval that never ticks by itself: emitOne() here sets the pace).
+ */
+export function paceGenerator(generator: { emitOne(): boolean; stop(): Promise<unknown> }, events: number, rate: number): PacedGenerator {
+  let emitted = 0;
+  const startedAt = Date.now();
+  const done = (async () => {
+    while (emitted < events) {
+      const due = Math.min(events, Math.floor(((Date.now() - startedAt) * rate) / 1000));
+      while (emitted < due && generator.emitOne()) emitted++;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await generator.stop();
+  })();
+  return {
+    get emitted() {
+      return emitted;
+    },
+    done,
+  };
+}
+
+export interface PacedRunOptions {
+  /** The products and their versions at the start (their ids are what the generator changes). */
+  initial: Map<number, number>;
+  events: number;
+  rate: number;
+  logger: Logger;
+  /** Where the broker's close goes, run by the test's teardown. */
+  cleanups: Array<() => Promise<void> | void>;
+  broker?: RabbitMQOptions;
+  generator?: Partial<EventGeneratorOptions>;
+}
+
+/** The product's own generator, on a broker connection of its own to the cluster's vhost, started and paced (paceGenerator). */
+export async function startPacedGenerator(cluster: TestCluster, o: PacedRunOptions): Promise<PacedGenerator> {
+  const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, o.logger, o.broker);
+  o.cleanups.push(() => broker.close());
+  const generator = new EventGenerator({ broker, productIds: async () => [...o.initial.keys()], intervalMs: 86_400_000, logger: o.logger, ...o.generator });
+  await generator.start();
+  return paceGenerator(generator, o.events, o.rate);
+}
+
+/** Version bumps in `versions` since `initial`: the events applied. */
+export function versionBumps(versions: Map<number, number>, initial: Map<number, number>): number {
+  return [...versions].reduce((n, [id, v]) => n + v - initial.get(id)!, 0);
+}
+
+/** Polls the catalog through nginx until `events` versions past `initial` are applied; the versions then. */
+export async function untilApplied(cluster: TestCluster, initial: Map<number, number>, events: number, timeoutMs: number): Promise<Map<number, number>> {
+  const deadline = Date.now() + timeoutMs;
+  let final: Map<number, number>;
+  while (versionBumps((final = await productVersions(cluster.nginx.url)), initial) < events) {
+    if (Date.now() > deadline) assert.fail(`only ${versionBumps(final, initial)} of ${events} events applied after ${timeoutMs / 1000} s\n${cluster.describe()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return final;
 }

@@ -1,11 +1,12 @@
 import { connect, type Socket } from 'node:net';
+import { Waiters } from './waiters.js';
 
 /** A raw TCP client of the line protocol: records every frame, lets a test await the next matching one. */
 export class TestTcp {
   readonly frames: any[] = [];
   closed = false;
   private buffered = '';
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   private constructor(readonly socket: Socket) {
     socket.setEncoding('utf8');
@@ -17,11 +18,11 @@ export class TestTcp {
         this.buffered = this.buffered.slice(nl + 1);
         this.frames.push(JSON.parse(line));
       }
-      this.wake();
+      this.waiters.wake();
     });
     socket.on('close', () => {
       this.closed = true;
-      this.wake();
+      this.waiters.wake();
     });
     socket.on('error', () => undefined);
   }
@@ -41,21 +42,15 @@ export class TestTcp {
 
   /** The first frame at or after index `from` matching `pred`. */
   async next(pred: (f: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.slice(from).find(pred);
-      if (found !== undefined) return found;
-      if (this.closed) throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames).slice(0, 400)}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; got ${JSON.stringify(this.frames).slice(0, 400)}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.waiters.until(
+      () => {
+        const found = this.frames.slice(from).find(pred);
+        if (found === undefined && this.closed) throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames).slice(0, 400)}`);
+        return found;
+      },
+      timeoutMs,
+      () => `timed out; got ${JSON.stringify(this.frames).slice(0, 400)}`,
+    );
   }
 
   /** Send a command with a fresh ref and await its reply or error. */
@@ -66,26 +61,10 @@ export class TestTcp {
   }
 
   async waitClosed(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for the server to close');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    await this.waiters.until(() => (this.closed ? true : undefined), timeoutMs, () => 'timed out waiting for the server to close', 50);
   }
 
   close(): void {
     this.socket.destroy();
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 }

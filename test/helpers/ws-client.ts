@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { Waiters } from './waiters.js';
 
 /** A `ws` client that records every frame and lets a test await the next matching one. */
 export class TestWs {
@@ -7,19 +8,19 @@ export class TestWs {
   readonly binaries: Buffer[] = [];
   closeCode: number | null = null;
   closeReason = '';
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
     ws.on('message', (data, isBinary) => {
       if (isBinary) this.binaries.push(data as Buffer);
       else this.frames.push(JSON.parse(String(data)));
-      this.wake();
+      this.waiters.wake();
     });
     ws.on('close', (code, reason) => {
       this.closeCode = code;
       this.closeReason = String(reason);
-      this.wake();
+      this.waiters.wake();
     });
   }
 
@@ -33,32 +34,21 @@ export class TestWs {
     });
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
   send(obj: unknown): void {
     this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
   }
 
   /** Wait for the first recorded frame (from `from` on) matching `pred`; returns it. */
   async next(pred: (f: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i])) return this.frames[i];
-      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) before a matching frame`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    return this.waiters.until(
+      () => {
+        for (let i = from; i < this.frames.length; i++) if (pred(this.frames[i])) return this.frames[i];
+        if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) before a matching frame`);
+        return undefined;
+      },
+      timeoutMs,
+      () => `no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`,
+    );
   }
 
   /** Send a command with a ref and await its reply or error. */
@@ -73,18 +63,7 @@ export class TestWs {
   }
 
   async waitClosed(timeoutMs = 5000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.closeCode === null) {
-      if (Date.now() > deadline) throw new Error('socket did not close');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.closeCode;
+    return this.waiters.until(() => this.closeCode ?? undefined, timeoutMs, () => 'socket did not close', 50);
   }
 
   close(): void {

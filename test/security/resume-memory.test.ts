@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { connect, type Socket } from 'node:net';
@@ -37,6 +37,25 @@ async function stalledResume(gw: RunningGateway, channel: string, since: number)
   return ws;
 }
 
+/**
+ * A gateway with `count` EVENTs published on `channel` (the backlog to resume from `since`),
+ * closed after the test: what is pushed on `clientsGone` first, since a gateway closing with
+ * stalled streams would wait for them.
+ */
+async function withBacklog(t: TestContext, channel: string, count: number) {
+  const gw = await startGateway({ clientBufferBytes: BUFFER });
+  const clientsGone: Array<() => void> = [];
+  t.after(async () => {
+    for (const close of clientsGone) close();
+    await gw.close();
+  });
+  const hub = gw.gateway.hub;
+  const since = hub.ids.current;
+  for (let i = 0; i < count; i++) hub.publishNow(channel, 'update', EVENT);
+  hub.flush();
+  return { gw, hub, since, clientsGone };
+}
+
 const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
 
 async function measure(gw: RunningGateway, channel: string, since: number) {
@@ -50,17 +69,7 @@ async function measure(gw: RunningGateway, channel: string, since: number) {
 }
 
 test('20 resuming clients that do not read a ~13 MB replay: a few frames queued each; live events past the bound drop them', { timeout: 30_000 }, async (t) => {
-  const gw = await startGateway({ clientBufferBytes: BUFFER });
-  const clientsGone: Array<() => void> = [];
-  t.after(async () => {
-    // The clients first: a gateway closing with stalled streams would wait for them.
-    for (const close of clientsGone) close();
-    await gw.close();
-  });
-  const hub = gw.gateway.hub;
-  const since = hub.ids.current;
-  for (let i = 0; i < 1000; i++) hub.publishNow('room:big', 'update', EVENT); // ~13 MB of history
-  hub.flush();
+  const { gw, hub, since, clientsGone } = await withBacklog(t, 'room:big', 1000); // ~13 MB of history
   const { clients, bytes, rssGrowth } = await measure(gw, 'room:big', since);
   clientsGone.push(() => clients.forEach((c) => c.terminate()));
   console.log(`# ${CLIENTS} stalled resumes of a ~13 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB (bound ${mib(CLIENTS * BUFFER)} MiB)`);
@@ -89,17 +98,7 @@ test('20 resuming clients that do not read a ~13 MB replay: a few frames queued 
 });
 
 test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames queued each, then the whole replay once read', { timeout: 30_000 }, async (t) => {
-  const gw = await startGateway({ clientBufferBytes: BUFFER });
-  const clientsGone: Array<() => void> = [];
-  t.after(async () => {
-    // The clients first: a gateway closing with stalled streams would wait for them.
-    for (const close of clientsGone) close();
-    await gw.close();
-  });
-  const hub = gw.gateway.hub;
-  const since = hub.ids.current;
-  for (let i = 0; i < 800; i++) hub.publishNow('room:sse', 'update', EVENT); // ~10 MB
-  hub.flush();
+  const { gw, hub, since, clientsGone } = await withBacklog(t, 'room:sse', 800); // ~10 MB
   const { port } = new URL(gw.url);
   const rssBefore = process.memoryUsage().rss;
   const sockets: Socket[] = [];

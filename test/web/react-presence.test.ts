@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
 import { TestWs } from '../helpers/ws-client.js';
+// @ts-expect-error an .mjs build script without types
+import { options as exampleBuild } from '../../examples/react/build.mjs';
 
 const APP = `
 import { StrictMode } from 'react';
@@ -28,47 +28,21 @@ createRoot(document.getElementById('root')).render(<StrictMode><Who /><Talk /></
 
 let gw: RunningGateway;
 let browser: Browser;
-let site: Server;
-let siteUrl: string;
+let site: TestSite;
 before(async () => {
-  const bundled = await build({
-    stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) },
-    bundle: true,
-    format: 'esm',
-    jsx: 'automatic',
-    write: false,
-    define: { 'process.env.NODE_ENV': '"production"' },
-    alias: { 'hubcast/react': fileURLToPath(new URL('../../src/client/react/index.ts', import.meta.url)) },
-    logLevel: 'warning',
-  });
+  // Bundled as the React example is (hubcast/react from this repository's sources), from APP instead of its app.tsx.
+  const { entryPoints: _, ...bundling } = exampleBuild;
+  const bundled = await build({ ...bundling, stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) }, write: false });
   const app = bundled.outputFiles![0].contents;
   gw = await startGateway({ presenceChannels: ['room:*'] });
   browser = await launchBrowser();
-  site = createServer((req, res) => {
-    if (req.url?.startsWith('/app.js')) {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      return void res.end(app);
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `http://localhost:${(site.address() as AddressInfo).port}/`;
+  site = await serveApp(app, '/app.js');
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await new Promise((r) => site?.close(r));
-});
+after(() => closeAll(browser, gw, site));
 
 test('usePresence lists the page itself and others as they join and leave the channel', async () => {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  const { page, problems } = await openPage(browser);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
   await page.waitForFunction(() => document.querySelectorAll('#members li').length === 1);
   const other = await TestWs.open(`${gw.wsUrl}?user_id=bob`);
@@ -86,7 +60,7 @@ test('useChannel send publishes to the channel over the shared socket, and the s
   const page = await browser.newPage();
   let sockets = 0;
   page.on('websocket', () => sockets++);
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.getElementById('state')?.textContent === 'connected');
   await page.click('#say');
   await page.waitForFunction(() => (document.getElementById('said')?.textContent ?? '').includes('hi from react'));

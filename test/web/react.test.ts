@@ -1,11 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, getJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 // @ts-expect-error an .mjs build script without types
 import { options as exampleBuild } from '../../examples/react/build.mjs';
@@ -13,37 +11,18 @@ import { options as exampleBuild } from '../../examples/react/build.mjs';
 let gw: RunningGateway;
 let browser: Browser;
 /** The example app, bundled in memory and served from another origin. */
-let site: Server;
-let siteUrl: string;
+let site: TestSite;
 before(async () => {
   const bundled = await build({ ...exampleBuild, write: false, outfile: 'app.js' });
   const app = bundled.outputFiles![0].contents;
   gw = await startGateway({ generatorIntervalMs: 100 }, [catalogPipeline({ withGenerator: true })]);
   browser = await launchBrowser();
-  site = createServer((req, res) => {
-    if (req.url?.startsWith('/dist/app.js')) {
-      res.writeHead(200, { 'Content-Type': 'text/javascript' });
-      return void res.end(app);
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="/dist/app.js"></script>');
-  });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `http://localhost:${(site.address() as AddressInfo).port}/`;
+  site = await serveApp(app, '/dist/app.js');
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await new Promise((r) => site?.close(r));
-});
+after(() => closeAll(browser, gw, site));
 
 test('the React example renders live updates under StrictMode with one SSE stream and one WebSocket for the page', async () => {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
+  const { page, problems } = await openPage(browser);
   let streams = 0;
   let sockets = 0;
   page.on('request', (r) => {
@@ -51,7 +30,7 @@ test('the React example renders live updates under StrictMode with one SSE strea
   });
   page.on('websocket', () => sockets++);
   const started = Date.now();
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => document.querySelector('[data-testid=sse-state]')?.textContent === 'connected' && document.querySelector('[data-testid=ws-state]')?.textContent === 'connected');
   await page.waitForFunction(() => !(document.getElementById('last-change')?.textContent ?? '').startsWith('waiting'), undefined, { timeout: 15_000 });
   console.log(`first live update rendered ${Date.now() - started} ms after navigation`);

@@ -1,25 +1,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
-import { launchBrowser } from '../helpers/browser.js';
+import { closeAll, launchBrowser, openPage, serveSite, type TestSite } from '../helpers/browser.js';
 import { catalogPipeline } from '../../src/pipeline.js';
 
 let gw: RunningGateway;
 let browser: Browser;
 /** A page on another origin (another port) that knows nothing of hubcast but its URL. */
-let site: Server;
-let siteUrl: string;
+let site: TestSite;
 before(async () => {
   gw = await startGateway({ generatorIntervalMs: 200 }, [catalogPipeline({ withGenerator: true })]);
   browser = await launchBrowser();
-  site = createServer((req, res) => {
+  site = await serveSite((req, res) => {
     const gateway = new URL(req.url ?? '/', 'http://x').searchParams.get('gateway') ?? '';
     if (req.url?.startsWith('/restart')) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
@@ -47,25 +44,14 @@ await ws.sendCommand('join_channel', { channel: 'products' });
 window.ready = true;
 </script>`);
   });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `http://localhost:${(site.address() as AddressInfo).port}/`;
 });
-after(async () => {
-  await browser?.close();
-  await gw?.close();
-  await new Promise((r) => site?.close(r));
-});
+after(() => closeAll(browser, gw, site));
 
 test('a page on another origin loads /sdk/hubcast.js as a module and receives product updates over SSE and WS', async () => {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
+  const { page, problems } = await openPage(browser);
   page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
   const started = Date.now();
-  await page.goto(`${siteUrl}?gateway=${encodeURIComponent(gw.url)}`);
+  await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
   await page.waitForFunction(() => (window as any).updates?.length > 0 && (window as any).wsUpdates?.length > 0, undefined, { timeout: 15_000 });
   console.log(`first product update in the page after ${Date.now() - started} ms`);
   const update = await page.evaluate(() => (window as any).updates[0]);
@@ -119,7 +105,7 @@ test('the module in a page rides out a gateway restart: the SSE client resumes w
   const base = `http://127.0.0.1:${port}`;
   const page = await browser.newPage();
   try {
-    await page.goto(`${siteUrl}restart?gateway=${encodeURIComponent(base)}`);
+    await page.goto(`${site.url}restart?gateway=${encodeURIComponent(base)}`);
     await page.waitForFunction(() => (window as any).sse?.state === 'connected');
     for (let n = 1; n <= 3; n++) await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
     await page.waitForFunction(() => (window as any).seen.length === 3);
