@@ -90,8 +90,10 @@ const pollQueryArb = fc
     const parts: string[] = [];
     if (q.channels !== undefined) parts.push(`channels=${enc(q.channels)}`);
     if (q.since !== undefined) parts.push(`since=${enc(q.since)}`);
-    // Held polls would make the run as long as their timeouts: a valid timeout is forced to 0.
-    if (q.timeout !== undefined) parts.push(`timeout=${/^\d+$/.test(q.timeout) ? '0' : enc(q.timeout)}`);
+    // Held polls would make the run as long as their timeouts: a timeout the server would hold
+    // for (empty, blank, or seconds as it reads them) is forced to 0; hostile ones are kept.
+    const held = (t: string) => t.trim() === '' || /^\d{1,2}(\.\d{1,3})?$/.test(t.trim());
+    if (q.timeout !== undefined) parts.push(`timeout=${held(q.timeout) ? '0' : enc(q.timeout)}`);
     else parts.push('timeout=0');
     if (q.extra !== undefined) parts.push(enc(q.extra));
     return parts.join('&');
