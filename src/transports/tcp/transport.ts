@@ -7,14 +7,14 @@ import { HubcastError, describeIssues } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { userChannel } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
-import { anonymous, joinDenied, type Identity } from '../../auth/permissions.js';
+import { anonymous, type Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import type { HandlerGuard } from '../guard.js';
 import { LocalSignalRelay } from '../webrtc/relay.js';
 import { Signaling } from '../webrtc/signaling.js';
 import { parseClientFrame } from '../ws/protocol.js';
-import { dispatchText, fail, reply, type DispatchContext, type Ref } from '../ws/dispatch.js';
+import { dispatchText, fail, leaveRevoked, reply, type DispatchContext, type Ref } from '../ws/dispatch.js';
 import { RateVerdict, bytesDueIn, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from '../ws/rate-limit.js';
 import { HeavyFrameQueue } from '../ws/heavy-frames.js';
 import { TcpConnection, kTcpConnection, type TcpSocket } from './connection.js';
@@ -310,12 +310,7 @@ export class TcpTransport {
     if (conn.closing) return;
     if (identity.userId !== conn.identity.userId) return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
     conn.identity = identity;
-    const left: string[] = [];
-    for (const channel of [...conn.channels]) {
-      if (joinDenied(identity, channel) !== null && this.hub.unsubscribe(conn, channel)) left.push(channel);
-    }
-    // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
-    if (this.hub.acks !== null) left.push(...this.hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel) !== null && !left.includes(channel)));
+    const left = leaveRevoked(this.hub, conn, identity);
     this.expiry.track(conn);
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }

@@ -231,3 +231,17 @@ export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: 
 function encodeBinaryEcho(frame: Buffer): Buffer {
   return encodeFrame(frame, OPCODE_BINARY);
 }
+
+/**
+ * After `refresh_token` swapped a connection's identity: leave every channel, and every `ack: true`
+ * subscription, the new token no longer grants. Answers the channels left.
+ */
+export function leaveRevoked(hub: Hub, conn: DispatchConnection, identity: Identity): string[] {
+  const left: string[] = [];
+  for (const channel of [...conn.channels]) {
+    if (joinDenied(identity, channel) !== null && hub.unsubscribe(conn, channel)) left.push(channel);
+  }
+  // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
+  if (hub.acks !== null) left.push(...hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel) !== null && !left.includes(channel)));
+  return left;
+}

@@ -10,7 +10,7 @@ import type { Hub } from '../../hub/hub.js';
 import { Transport } from '../../hub/subscriber.js';
 import { userChannel } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
-import { joinDenied, type Identity } from '../../auth/permissions.js';
+import type { Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
@@ -19,7 +19,7 @@ import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
 import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
 import { AppChannels } from '../../hub/app-channels.js';
-import { dispatchBinary, dispatchText, fail, reply, type DispatchContext, type Ref } from './dispatch.js';
+import { dispatchBinary, dispatchText, fail, leaveRevoked, reply, type DispatchContext, type Ref } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
 import { RateVerdict, takeBytes, takeToken, bytesDueIn, type ByteRateLimit, type RateLimit } from './rate-limit.js';
@@ -362,12 +362,7 @@ export class WsTransport {
     }
     conn.identity = identity;
     this.tokenRefreshes++;
-    const left: string[] = [];
-    for (const channel of [...conn.channels]) {
-      if (joinDenied(identity, channel) !== null && this.hub.unsubscribe(conn, channel)) left.push(channel);
-    }
-    // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
-    if (this.hub.acks !== null) left.push(...this.hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel) !== null && !left.includes(channel)));
+    const left = leaveRevoked(this.hub, conn, identity);
     this.expiry.track(conn);
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }
