@@ -5,6 +5,7 @@ import { ClientError, ClientErrorCode } from './errors.js';
 import { loadEventSource } from './load.js';
 import { withDefaults } from './merge.js';
 import type { ConnectionState, EventSourceConstructor, EventSourceLike, SSEClientOptions, SSEEvent, StateChange } from './types.js';
+import { afterRefusal } from './refusal.js';
 
 export const SSE_PATH = '/realtime/events';
 
@@ -256,21 +257,17 @@ export class SSEClient {
         void this.open();
       }, this.options.maxReconnectDelay);
     };
-    if (this.options.getToken === undefined) return wait();
-    Promise.resolve()
-      .then(() => this.options.getToken!())
-      .then(
-        (token) => {
-          if (generation !== this.generation) return;
-          if (token && token !== refusedToken && !again) {
-            this.givenToken = token;
-            void this.open();
-          } else {
-            wait();
-          }
-        },
-        () => wait(),
-      );
+    afterRefusal(
+      this.options.getToken,
+      refusedToken,
+      again,
+      () => generation !== this.generation,
+      (token) => {
+        this.givenToken = token;
+        void this.open();
+      },
+      wait,
+    );
   }
 
   private retry(reason: string): void {

@@ -8,6 +8,7 @@ import { Outbox } from './outbox.js';
 import { withDefaults } from './merge.js';
 import { Subscriptions, type JoinOptions, type JoinReply, type Subscription } from './subscriptions.js';
 import { AckState } from './acker.js';
+import { afterRefusal } from './refusal.js';
 import type {
   ConnectionState,
   ErrorFrame,
@@ -471,21 +472,17 @@ export class WSClient {
         void this.open();
       }, this.options.maxReconnectDelay);
     };
-    if (this.options.getToken === undefined) return wait();
-    Promise.resolve()
-      .then(() => this.options.getToken!())
-      .then(
-        (token) => {
-          if (generation !== this.generation) return;
-          if (token && token !== refusedToken && !again) {
-            this.givenToken = token;
-            void this.open();
-          } else {
-            wait();
-          }
-        },
-        () => wait(),
-      );
+    afterRefusal(
+      this.options.getToken,
+      refusedToken,
+      again,
+      () => generation !== this.generation,
+      (token) => {
+        this.givenToken = token;
+        void this.open();
+      },
+      wait,
+    );
   }
 
   /** Enter `disconnected`: release the socket and timers, fail what waits. */

@@ -1,0 +1,29 @@
+import type { TokenSource } from './types.js';
+
+/**
+ * What a client does after the server refused its token (401 / 403): ask `getToken` once for
+ * another token and `retry` with it when it differs from the refused one and the previous refusal
+ * is not recent (`again`: a getToken that keeps handing out refused tokens must not make a loop);
+ * otherwise `wait` (the caller's timer for its next attempt). `stale` says the client moved on
+ * meanwhile (disconnected, or another attempt began), so the answer is dropped.
+ */
+export function afterRefusal(
+  getToken: TokenSource | undefined,
+  refused: string | null,
+  again: boolean,
+  stale: () => boolean,
+  retry: (token: string) => void,
+  wait: () => void,
+): void {
+  if (getToken === undefined) return wait();
+  Promise.resolve()
+    .then(() => getToken())
+    .then(
+      (token) => {
+        if (stale()) return;
+        if (token && token !== refused && !again) retry(token);
+        else wait();
+      },
+      () => wait(),
+    );
+}
