@@ -75,13 +75,16 @@ const lineArb = fc.oneof(
   { weight: 2, arbitrary: garbageText },
 );
 
+/** Channel names as query text: JSON for the non-strings (String() throws on an object whose `toString` key is not a function). */
+const channelText = channelish.map((c) => (typeof c === 'string' ? c : JSON.stringify(c)));
+
 /** Percent-encode every byte (encodeURIComponent throws on a lone surrogate; this encodes its UTF-8 replacement). */
 const enc = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
 
 /** A query string for /realtime/poll: channels, since and timeout, each absent, plausible or hostile. */
 const pollQueryArb = fc
   .record({
-    channels: fc.option(fc.oneof(channelish.map(String), fc.array(channelish.map(String), { maxLength: 4 }).map((a) => a.join(',')), fc.string({ maxLength: 40 })), { nil: undefined }),
+    channels: fc.option(fc.oneof(channelText, fc.array(channelText, { maxLength: 4 }).map((a) => a.join(',')), fc.string({ maxLength: 40 })), { nil: undefined }),
     since: fc.option(fc.oneof(fc.nat().map(String), fc.string({ maxLength: 20 }), fc.constant('-1'), fc.constant('1e99')), { nil: undefined }),
     timeout: fc.option(fc.oneof(fc.constant('0'), fc.integer({ min: -5, max: 40 }).map(String), fc.string({ maxLength: 8 })), { nil: undefined }),
     extra: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }),
