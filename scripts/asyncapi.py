@@ -1,7 +1,7 @@
 # Regenerates docs/asyncapi.json (run from the repository root: python3 scripts/asyncapi.py).
-# Error codes are read from src/codes.ts; test/ops/asyncapi.test.ts checks the result against the code.
+# Error codes are read from packages/client/src/wire/codes.ts; test/ops/asyncapi.test.ts checks the result against the code.
 import json, re
-codes = open('src/codes.ts').read()
+codes = open('packages/client/src/wire/codes.ts').read()
 block = re.search(r'export const ErrorCode = \{(.*?)\} as const', codes, re.S).group(1)
 error_codes = re.findall(r":\s*'([a-z_]+)'", block)
 S = lambda **kw: kw

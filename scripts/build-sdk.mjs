@@ -1,4 +1,4 @@
-// Bundles the browser SDK (`hubcast/client` as one ES module) for GET /sdk/hubcast.js, and
+// Bundles the browser SDK (`@hubcast/client`, packages/client, as one ES module) for GET /sdk/hubcast.js, and
 // prints its size raw and gzipped. Run by `npm run build` after tsc.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outfile = `${root}dist/sdk/hubcast.js`;
 const started = performance.now();
 await build({
-  entryPoints: [`${root}src/client/index.ts`],
+  entryPoints: [`${root}packages/client/src/index.ts`],
   outfile,
   bundle: true,
   format: 'esm',

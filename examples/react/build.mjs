@@ -11,7 +11,7 @@ export const options = {
   minify: true,
   define: { 'process.env.NODE_ENV': '"production"' },
   // `hubcast/react` and `hubcast/client` from this repository's sources.
-  alias: { 'hubcast/react': fileURLToPath(new URL('../../src/client/react/index.ts', import.meta.url)) },
+  alias: { 'hubcast/react': fileURLToPath(new URL('../../packages/client/src/react/index.ts', import.meta.url)) },
   logLevel: 'warning',
 };
 

@@ -1,5 +1,5 @@
 import { Transport, type Subscriber } from '../hub/subscriber.js';
-import { encodeTextFrame } from '../transports/ws/frame.js';
+import { encodeTextFrame } from '../wire/ws-frame.js';
 import { TimerWheel, type WheelEntry } from '../transports/poll/wheel.js';
 import type { ReplayTarget } from '../transports/replay-pump.js';
 import type { AckPositions } from './positions.js';

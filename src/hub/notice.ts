@@ -1,6 +1,6 @@
 import { SystemType } from '../codes.js';
-import { encodeTextFrame } from '../transports/ws/frame.js';
-import { formatSseEvent, formatSseMessage } from '../transports/sse/format.js';
+import { encodeTextFrame } from '../wire/ws-frame.js';
+import { formatSseEvent, formatSseMessage } from '../wire/sse-format.js';
 
 /**
  * `recovery_failed` told to a connected subscriber (not in answer to a resume):

@@ -1,5 +1,5 @@
-import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../transports/ws/frame.js';
-import { formatSseEvent, formatSseMessage } from '../transports/sse/format.js';
+import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../wire/ws-frame.js';
+import { formatSseEvent, formatSseMessage } from '../wire/sse-format.js';
 
 /**
  * One event published to one channel. The JSON of `data` is produced once at

@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../codes.js';
 
-export const SDK_PATH = '/sdk/hubcast.js';
+import { SDK_PATH } from '../wire/index.js';
+export { SDK_PATH };
 
 /** One built file as served: its bytes, gzipped once, and a strong ETag of the content. */
 interface Asset {

@@ -12,7 +12,7 @@ import { redisPrefix, serviceUrls } from '../helpers/services.js';
 import { SECRET, sign } from '../auth/tokens.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
-import { WSClient, type EventFrame, type WebSocketConstructor } from '../../src/client/index.js';
+import { WSClient, type EventFrame, type WebSocketConstructor } from '../../packages/client/src/index.js';
 
 const running: RunningGateway[] = [];
 after(() => Promise.all(running.map((g) => g.close())));

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { encodeBinaryMessage } from '../../src/transports/ws/binary.js';
+import { encodeBinaryMessage } from '../../src/wire/binary.js';
 import type { TestWs } from '../helpers/ws-client.js';
 import { SECRET, sign } from './tokens.js';
 import { AuthSse, connectWs, sseStatus } from './clients.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { backoffDelay, WSClient, ClientErrorCode, type ClientError } from '../../src/client/index.js';
+import { backoffDelay, WSClient, ClientErrorCode, type ClientError } from '../../packages/client/src/index.js';
 
 test('backoff is full jitter: uniform in [0, min(max, min·2^attempt)]', () => {
   assert.equal(backoffDelay(0, 250, 15_000, () => 0.999999), 249);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createElement, StrictMode } from 'react';
 import { renderToString } from 'react-dom/server';
-import { SharedClients } from '../../src/client/react/shared.js';
-import { useSSE } from '../../src/client/react/index.js';
+import { SharedClients } from '../../packages/client/src/react/shared.js';
+import { useSSE } from '../../packages/client/src/react/index.js';
 
 test('a release followed by an acquire in the same task (StrictMode remount) keeps the one client', async () => {
   let opened = 0;

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { WSClient, createSSEClient, type EventFrame } from '../../src/client/index.js';
+import { WSClient, createSSEClient, type EventFrame } from '../../packages/client/src/index.js';
 
 /** A port that was free a moment ago: the restarted gateway must come back on the same one. */
 async function freePort(): Promise<number> {

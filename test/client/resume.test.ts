@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
-import { WSClient, CloseCode, type StateChange, type EventFrame, type WebSocketConstructor } from '../../src/client/index.js';
+import { WSClient, CloseCode, type StateChange, type EventFrame, type WebSocketConstructor } from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {

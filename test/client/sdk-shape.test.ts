@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { SSEClient, WSClient, type EventFrame, type SSEEvent } from '../../src/client/index.js';
+import { SSEClient, WSClient, type EventFrame, type SSEEvent } from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {

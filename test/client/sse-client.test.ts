@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { createSSEClient, ClientErrorCode, type ClientError, type SSEEvent, type StateChange } from '../../src/client/index.js';
+import { createSSEClient, ClientErrorCode, type ClientError, type SSEEvent, type StateChange } from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {

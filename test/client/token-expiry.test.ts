@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor } from '../helpers/gateway.js';
-import { createSSEClient, WSClient, type SSEEvent } from '../../src/client/index.js';
+import { createSSEClient, WSClient, type SSEEvent } from '../../packages/client/src/index.js';
 import { SECRET, sign } from '../auth/tokens.js';
 
 test('SDK clients with getToken ride through token expiry without missing events', async () => {

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSSEClient, WSClient, type ConnectionState } from '../../src/client/index.js';
+import { createSSEClient, WSClient, type ConnectionState } from '../../packages/client/src/index.js';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { SECRET, sign } from '../auth/tokens.js';
 

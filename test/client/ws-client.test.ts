@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
-import { WSClient, BinaryMessage, ClientError, ClientErrorCode, ErrorCode, CloseCode, type StateChange, type EventFrame } from '../../src/client/index.js';
+import { WSClient, BinaryMessage, ClientError, ClientErrorCode, ErrorCode, CloseCode, type StateChange, type EventFrame } from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {

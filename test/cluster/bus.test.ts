@@ -4,7 +4,7 @@ import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers
 import { serviceUrls, redisPrefix, startPrivateRedis } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { TestSse } from '../helpers/sse-client.js';
-import { encodeBinaryMessage } from '../../src/transports/ws/binary.js';
+import { encodeBinaryMessage } from '../../src/wire/binary.js';
 
 const running: RunningGateway[] = [];
 after(async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
-import { WSClient, createSSEClient } from '../../src/client/index.js';
+import { WSClient, createSSEClient } from '../../packages/client/src/index.js';
 import { TestCluster } from '../helpers/cluster.js';
 import { postJson, waitFor } from '../helpers/gateway.js';
 import { TestSse } from '../helpers/sse-client.js';

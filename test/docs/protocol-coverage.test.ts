@@ -77,7 +77,8 @@ function serverFrameTypes(): string[] {
     ...files(join(ROOT, 'src', 'transports', 'poll')),
     ...files(join(ROOT, 'src', 'transports', 'webrtc')),
     ...files(join(ROOT, 'src', 'hub')),
-    join(ROOT, 'src', 'client', 'types.ts'),
+    ...files(join(ROOT, 'packages', 'client', 'src', 'wire')),
+    ...files(join(ROOT, 'src', 'wire')),
   ];
   const names = new Set<string>();
   for (const file of sources) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { encodeBinaryMessage } from '../../src/transports/ws/binary.js';
+import { encodeBinaryMessage } from '../../src/wire/binary.js';
 
 /** Hostile and malformed inputs. Everything here is generated from one seed (harness.ts). */
 

@@ -355,13 +355,13 @@ export class ClientFleet {
   #url = '';
   /** Refetches under way after `recovery_failed` (awaited by `settled`). */
   readonly #refetches = new Set<Promise<void>>();
-  readonly #ws: import('../../src/client/index.js').WSClient[] = [];
-  readonly #sse: import('../../src/client/index.js').SSEClient[] = [];
+  readonly #ws: import('../../packages/client/src/index.js').WSClient[] = [];
+  readonly #sse: import('../../packages/client/src/index.js').SSEClient[] = [];
 
   private constructor() {}
 
   static async open(options: FleetOptions): Promise<ClientFleet> {
-    const { WSClient, createSSEClient } = await import('../../src/client/index.js');
+    const { WSClient, createSSEClient } = await import('../../packages/client/src/index.js');
     const fleet = new ClientFleet();
     const backoff = { minReconnectDelay: options.minReconnectDelay ?? 100, maxReconnectDelay: options.maxReconnectDelay ?? 1000 };
     fleet.#initial = options.initial ?? null;

@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
-import { WSClient, type EventFrame } from '../../src/client/index.js';
+import { WSClient, type EventFrame } from '../../packages/client/src/index.js';
 import { ErrorCode } from '../../src/codes.js';
 import { SECRET, sign } from '../auth/tokens.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as wsModule from 'ws';
-import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../../src/transports/ws/frame.js';
+import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../../src/wire/ws-frame.js';
 
 /** Frames must parse with ws's own receiver at every length-encoding boundary. */
 function parse(frames: Buffer): Array<{ data: Buffer; binary: boolean }> {

@@ -2,7 +2,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
-import { encodeBinaryMessage, parseBinaryMessage } from '../../src/transports/ws/binary.js';
+import { encodeBinaryMessage, parseBinaryMessage } from '../../src/wire/binary.js';
 
 let gw: RunningGateway;
 before(async () => {

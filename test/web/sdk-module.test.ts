@@ -81,7 +81,7 @@ test('the module is served with an ETag (304 on revalidation), gzip, CORS and a 
   const map = await fetch(`${gw.url}/sdk/hubcast.js.map`);
   assert.equal(map.status, 200);
   const parsed = await map.json();
-  assert.ok(parsed.sources.some((s: string) => s.endsWith('client/ws-client.ts')), 'the map points at the TypeScript sources');
+  assert.ok(parsed.sources.some((s: string) => s.endsWith('client/src/ws-client.ts')), 'the map points at the TypeScript sources');
   console.log(`/sdk/hubcast.js: ${code.length} bytes raw, ${Number(gz.headers.get('content-length') ?? 0) || '?'} gzipped`);
 });
 

@@ -1,13 +1,7 @@
 import { ClientError, ClientErrorCode } from './errors.js';
+import { decodeBinary, encodeBinary, type BinaryHeader } from './wire/binary.js';
 
-/** JSON header of a binary message (docs/protocol.md, "Binary messages"). */
-export interface BinaryHeader {
-  content_type: string;
-  filename: string;
-  /** Channel to deliver to; without it the server echoes the message back. */
-  channel?: string;
-  [key: string]: unknown;
-}
+export type { BinaryHeader };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -51,31 +45,14 @@ export class BinaryMessage {
    */
   static decode(data: ArrayBuffer | ArrayBufferView): BinaryMessage {
     const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    if (frame.byteLength < 4) throw new ClientError(ClientErrorCode.invalidBinary, 'binary frame shorter than its 4-byte header length');
-    const headerLength = new DataView(frame.buffer, frame.byteOffset, 4).getUint32(0, false);
-    if (4 + headerLength > frame.byteLength) {
-      throw new ClientError(ClientErrorCode.invalidBinary, `binary header length ${headerLength} runs past the frame (${frame.byteLength} bytes)`);
-    }
-    let header: unknown;
-    try {
-      header = JSON.parse(decoder.decode(frame.subarray(4, 4 + headerLength)));
-    } catch (err) {
-      throw new ClientError(ClientErrorCode.invalidBinary, `binary header is not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-      throw new ClientError(ClientErrorCode.invalidBinary, 'binary header must be a JSON object');
-    }
-    return new BinaryMessage(header as BinaryHeader, frame.subarray(4 + headerLength));
+    const layout = decodeBinary(frame);
+    if (!layout.ok) throw new ClientError(ClientErrorCode.invalidBinary, layout.message);
+    return new BinaryMessage(layout.header as BinaryHeader, layout.body);
   }
 
   /** The wire layout, ready for `WebSocket.send`. */
   encode(): Uint8Array {
-    const json = encoder.encode(JSON.stringify(this.header));
-    const out = new Uint8Array(4 + json.byteLength + this.bytes.byteLength);
-    new DataView(out.buffer).setUint32(0, json.byteLength, false);
-    out.set(json, 4);
-    out.set(this.bytes, 4 + json.byteLength);
-    return out;
+    return encodeBinary(this.header, this.bytes);
   }
 
   get contentType(): string {

@@ -17,4 +17,4 @@ export { ClientError, ClientErrorCode } from './errors.js';
 export { backoffDelay } from './backoff.js';
 export type { JoinOptions, JoinReply } from './subscriptions.js';
 export type * from './types.js';
-export { CloseCode, ErrorCode, SystemEvent, SystemType } from '../codes.js';
+export { CloseCode, ErrorCode, SystemEvent, SystemType } from './wire/codes.js';

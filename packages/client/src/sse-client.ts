@@ -1,4 +1,4 @@
-import { SystemType } from '../codes.js';
+import { SystemType } from './wire/codes.js';
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
 import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
@@ -7,7 +7,8 @@ import { withDefaults } from './merge.js';
 import type { ConnectionState, EventSourceConstructor, EventSourceLike, SSEClientOptions, SSEEvent, StateChange } from './types.js';
 import { afterRefusal } from './refusal.js';
 
-export const SSE_PATH = '/realtime/events';
+import { SSE_PATH } from './wire/paths.js';
+export { SSE_PATH };
 
 const DEFAULTS = { ...RECONNECT_DEFAULTS, dedupWindow: 1024 };
 

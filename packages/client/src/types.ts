@@ -3,6 +3,7 @@
  * or the DOM at runtime: the module is types only.
  */
 import type { BinaryMessage } from './binary-message.js';
+import type { ConnectedFrame, EventFrame, ReplyFrame, ErrorFrame, TextFrame, JsonFrame, SignalType, WebRTCSignal, WebRTCSignalFrame, PongFrame, ServerFrame } from './wire/frames.js';
 
 /**
  * Connection states of {@link WSClient} and the SSE client.
@@ -37,68 +38,9 @@ export interface StateChange {
   closeCode?: number;
 }
 
-// ---- frames the server sends over WebSocket (docs/protocol.md) ------------
+// ---- frames the server sends over WebSocket: declared once, in wire/ --------
 
-export interface ConnectedFrame {
-  type: 'connected';
-  client_id: string;
-  user_id: string | null;
-  peer_id?: string;
-}
-
-/** A channel event. `id` is a decimal string; `null` only on system notices. */
-export interface EventFrame<T = unknown> {
-  type: 'event';
-  channel: string;
-  event: string;
-  id: string | null;
-  data: T;
-}
-
-export interface ReplyFrame<T = unknown> {
-  type: 'reply';
-  ref: string | number;
-  ok: true;
-  data?: T;
-}
-
-export interface ErrorFrame {
-  type: 'error';
-  code: string;
-  message: string;
-  ref?: string | number;
-}
-
-export interface TextFrame {
-  type: 'text';
-  data: string;
-}
-
-export interface JsonFrame<T = unknown> {
-  type: 'json';
-  data: T;
-}
-
-export type SignalType = 'offer' | 'answer' | 'ice_candidate' | 'bye';
-
-/** A WebRTC signaling message, sent and received as is. */
-export interface WebRTCSignal {
-  signal_type: SignalType;
-  target_peer_id: string;
-  sdp?: unknown;
-  candidate?: unknown;
-}
-
-export interface WebRTCSignalFrame extends WebRTCSignal {
-  type: 'webrtc_signal';
-  /** Set by the server on relayed signals: who sent it. */
-  from_peer_id?: string;
-  [key: string]: unknown;
-}
-
-export interface PongFrame {
-  type: 'pong';
-}
+export type { ConnectedFrame, EventFrame, ReplyFrame, ErrorFrame, TextFrame, JsonFrame, SignalType, WebRTCSignal, WebRTCSignalFrame, PongFrame, ServerFrame } from './wire/frames.js';
 
 /**
  * Not a wire frame: emitted by the SDK when the server could not replay what
@@ -132,17 +74,6 @@ export interface MessageMap {
    */
   '*': ServerFrame | BinaryMessage;
 }
-
-export type ServerFrame =
-  | ConnectedFrame
-  | EventFrame
-  | ReplyFrame
-  | ErrorFrame
-  | TextFrame
-  | JsonFrame
-  | WebRTCSignalFrame
-  | PongFrame
-  | { type: string; [key: string]: unknown };
 
 // ---- injectable transports -------------------------------------------------
 

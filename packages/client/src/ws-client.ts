@@ -1,4 +1,4 @@
-import { CloseCode } from '../codes.js';
+import { CloseCode } from './wire/codes.js';
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
 import { BinaryMessage } from './binary-message.js';
 import { Emitter } from './emitter.js';
@@ -23,7 +23,8 @@ import type {
   WSClientOptions,
 } from './types.js';
 
-export const WS_PATH = '/realtime/ws';
+import { WS_PATH } from './wire/paths.js';
+export { WS_PATH };
 
 const DEFAULTS = {
   ...RECONNECT_DEFAULTS,

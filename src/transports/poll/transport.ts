@@ -15,7 +15,8 @@ import type { HandlerGuard } from '../guard.js';
 import { parseChannels } from '../sse/transport.js';
 import { TimerWheel, type WheelEntry } from './wheel.js';
 
-export const POLL_PATH = '/realtime/poll';
+import { POLL_PATH } from '../../wire/index.js';
+export { POLL_PATH };
 
 export interface PollTransportOptions {
   enabled: boolean;

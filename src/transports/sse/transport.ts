@@ -14,13 +14,14 @@ import { sendError } from '../http/reject.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
-import { formatRetry, formatSseEvent, formatSseMessage, SSE_HEARTBEAT } from './format.js';
+import { formatRetry, formatSseEvent, formatSseMessage, SSE_HEARTBEAT } from '../../wire/sse-format.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
 import { dropSocket } from '../drop-socket.js';
 import { writeReplay, type ReplayPump, type ReplayTarget } from '../replay-pump.js';
 
-export const SSE_PATH = '/realtime/events';
+import { SSE_PATH } from '../../wire/index.js';
+export { SSE_PATH };
 
 export interface SseTransportOptions {
   enabled: boolean;

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { Transport, type Subscriber } from '../../hub/subscriber.js';
 import type { Identity } from '../../auth/permissions.js';
 import { CloseCode } from '../../codes.js';
-import { encodeTextFrame } from './frame.js';
+import { encodeTextFrame } from '../../wire/ws-frame.js';
 import { dropSocket } from '../drop-socket.js';
 import type { ByteRateLimit, ByteRateState, RateLimit, RateState } from './rate-limit.js';
 import type { HeavyFrameState } from './heavy-frames.js';

@@ -28,8 +28,8 @@ import { HeavyFrameQueue } from './heavy-frames.js';
 import { ignoreSocketError, type HandlerGuard } from '../guard.js';
 import { handshakeProblem } from './handshake.js';
 
-export const WS_PATH = '/realtime/ws';
-export const SIGNALING_PATH = '/realtime/webrtc/signaling';
+import { SIGNALING_PATH, WS_PATH } from '../../wire/index.js';
+export { SIGNALING_PATH, WS_PATH };
 
 export interface WsTransportOptions {
   enabled: boolean;
