@@ -171,7 +171,7 @@ class IdempotencyKeyReusedError(ServerError):
     code = "idempotency_key_reused"
 
 
-#: Server code → exception class, one per ``ErrorCode`` in src/codes.ts.
+#: Server code → exception class, one per ``ErrorCode`` in packages/client/src/wire/codes.ts.
 SERVER_ERRORS: Dict[str, Type[ServerError]] = {
     cls.code: cls
     for cls in (
