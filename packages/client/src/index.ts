@@ -1,11 +1,12 @@
 /**
- * hubcast client SDK (`hubcast/client`): a WebSocket client with reconnect and
- * resume, an SSE client, binary messages, and the wire codes. Runs in browsers
- * and in Node ≥ 20 (where it loads `ws` / `eventsource` on demand).
+ * hubcast client SDK (`@hubcast/client`; the server package re-exports it as
+ * `hubcast/client`): a WebSocket client with reconnect and resume, an SSE client,
+ * binary messages, and the wire codes. Runs in browsers and in Node ≥ 20 (where it
+ * loads `ws` / `eventsource` on demand).
  *
  * @example
  * ```ts
- * import { WSClient, createSSEClient, BinaryMessage, ErrorCode } from 'hubcast/client';
+ * import { WSClient, createSSEClient, BinaryMessage, ErrorCode } from '@hubcast/client';
  * ```
  *
  * @packageDocumentation

@@ -1,6 +1,6 @@
 /**
- * React hooks over the hubcast SDK (`hubcast/react`). React ≥ 18 is a peer
- * dependency. Connections are shared per URL across components, survive
+ * React hooks over the hubcast SDK (`@hubcast/client/react`, also `hubcast/react`).
+ * React ≥ 18 is a peer dependency. Connections are shared per URL across components, survive
  * StrictMode's double mount without a second connection, close when the last
  * component using them unmounts, and reconnect and resume on their own.
  *
