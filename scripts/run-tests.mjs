@@ -2,9 +2,12 @@
 // Runs the suite with node's test runner. Node 20's `--test` takes no globs,
 // so the files are found here. `*.serial.test.ts` files (those that restart
 // shared services) run after the rest, one at a time.
-// Usage: node scripts/run-tests.mjs [path-substring …]
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// `--unit` keeps only the files that need no service (see needsServices below): the lane a
+// contributor without root or services runs (`npm run test:unit`).
+// `--list` prints the chosen files instead of running them.
+// Usage: node scripts/run-tests.mjs [--unit] [--list] [path-substring …]
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 
@@ -18,16 +21,45 @@ function walk(dir) {
   return out.sort();
 }
 
-const filters = process.argv.slice(2);
-const files = walk('test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+// A file needs services when it, or a test file it imports, talks to PostgreSQL, Redis,
+// RabbitMQ, nginx or Chromium: through the service helpers, a client library, or the scripts.
+const SERVICE_HELPERS = new Set(['test/helpers/services.ts', 'test/helpers/browser.ts']);
+const SERVICE_MARKERS = [/from '(pg|ioredis|amqplib|playwright-core)'/, /\bnginx\b/, /services\.sh/, /HUBCAST_TEST_/];
+const verdicts = new Map();
+
+function needsServices(file) {
+  if (verdicts.has(file)) return verdicts.get(file);
+  verdicts.set(file, false);
+  const text = readFileSync(file, 'utf8');
+  let needs = SERVICE_HELPERS.has(file) || SERVICE_MARKERS.some((re) => re.test(text));
+  for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+    if (needs) break;
+    const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts').slice(process.cwd().length + 1);
+    if (target.startsWith('test/')) needs = needsServices(target);
+  }
+  verdicts.set(file, needs);
+  return needs;
+}
+
+const unit = process.argv.includes('--unit');
+const list = process.argv.includes('--list');
+const filters = process.argv.slice(2).filter((a) => a !== '--unit' && a !== '--list');
+const files = walk('test')
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !unit || !needsServices(f));
 const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
 const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
 
-function run(list, concurrency) {
-  if (list.length === 0) return 0;
+if (list) {
+  console.log(files.join('\n'));
+  process.exit(0);
+}
+
+function run(chosen, concurrency) {
+  if (chosen.length === 0) return 0;
   // --test-force-exit: a file whose tests are done exits even if a failed test left a socket or
   // a child open; without it such a file hangs the run until CI's time limit, with no output.
-  const args = ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list];
+  const args = ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   return r.status ?? 1;
 }

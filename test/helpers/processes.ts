@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSchema } from '../../src/config/schema.js';
-import { redisPrefix } from './services.js';
+import { redisPrefix } from './unique.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO_ROOT, 'dist/cli.js');

@@ -14,7 +14,6 @@
  * const conn = await amqp.connect(vhost.url);
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -23,6 +22,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { redisPrefix, uniqueSuffix } from './unique.js';
+
+export { redisPrefix };
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -78,9 +80,6 @@ export function serviceUrls(): ServiceUrls {
 }
 
 /** A short unique name part: time-ordered so leftovers from old runs are easy to spot. */
-function uniqueSuffix(): string {
-  return `${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-}
 
 // ------------------------------------------------------------------------------- PostgreSQL
 
@@ -248,9 +247,6 @@ export async function waitForQueue(
 // ------------------------------------------------------------------------------- Redis
 
 /** A unique key prefix (`test:<id>:`) so parallel tests never share keys on the shared Redis. */
-export function redisPrefix(): string {
-  return `test:${uniqueSuffix()}:`;
-}
 
 export interface PrivateRedis {
   url: string;
