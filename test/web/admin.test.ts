@@ -35,7 +35,8 @@ async function ws(gw: RunningGateway, channels: string[]): Promise<TestWs> {
 }
 
 before(async () => {
-  const shared = { redisUrl: serviceUrls().redisUrl, redisPrefix: redisPrefix(), clientBufferBytes: 256 * 1024 * 1024 };
+  // A short history: the bulk sends below need not stay in the shared Redis.
+  const shared = { redisUrl: serviceUrls().redisUrl, redisPrefix: redisPrefix(), clientBufferBytes: 256 * 1024 * 1024, historySize: 8 };
   a = await startGateway({ ...shared, nodeId: 'admin-a' });
   b = await startGateway({ ...shared, nodeId: 'admin-b' });
   browser = await launchBrowser();
