@@ -31,7 +31,7 @@ export const EVERY_NODE = '*';
  * What a node message is about: each topic has its own handlers, so the
  * WebRTC relay never sees a cluster question and the other way round.
  */
-export type NodeTopic = 'signal' | 'ask' | 'reply';
+export type NodeTopic = 'signal' | 'ask' | 'reply' | 'leave';
 
 /** A binary message as it travels between gateway nodes: not numbered, not kept (nothing resumes it). */
 export interface BusBinary {

@@ -55,6 +55,8 @@ export class ClusterNodes {
     this.nodeId = directory.nodeId;
     link.onNodeMessage((from, body) => this.asked(from, body), 'ask');
     link.onNodeMessage((from, body) => this.replied(from, body), 'reply');
+    // A stopping node says so: nobody waits for its answers until its entry would expire.
+    link.onNodeMessage((from) => directory.forget(from), 'leave');
   }
 
   /** The live nodes, this one included. */
@@ -112,6 +114,7 @@ export class ClusterNodes {
 
   async close(): Promise<void> {
     this.gather.close();
+    await this.link.sendToNode(EVERY_NODE, '', 'leave').catch((err: Error) => this.log.warn({ err: err.message }, 'leaving not announced: other nodes drop this one at their next heartbeat'));
     await this.directory.close();
   }
 

@@ -60,6 +60,10 @@ export class RedisNodeDirectory implements NodeDirectory {
     return [...this.#nodes];
   }
 
+  forget(node: string): void {
+    if (node !== this.nodeId) this.#nodes = this.#nodes.filter((n) => n !== node);
+  }
+
   async start(): Promise<void> {
     await this.beat();
     this.#log.info({ nodes: this.#nodes }, `joined the cluster: ${this.#nodes.length} live node(s)`);

@@ -7,6 +7,8 @@ export interface NodeDirectory {
   readonly nodeId: string;
   /** The live nodes as last seen, this one always included. */
   live(): string[];
+  /** `node` said it is leaving: stop listing it now rather than at the next heartbeat. */
+  forget(node: string): void;
   /** Announce this node and learn the others (rejects when the store is unreachable). */
   start(): Promise<void>;
   isReady(): boolean;
@@ -25,6 +27,8 @@ export class LocalDirectory implements NodeDirectory {
   live(): string[] {
     return [...this.nodes];
   }
+
+  forget(): void {}
 
   async start(): Promise<void> {}
 

@@ -106,6 +106,17 @@ test('a live node that does not answer: the count of those that did, after a bou
   }
 });
 
+test('a node that stops is dropped by the others at once: no wait for its answer', async () => {
+  await waitFor(() => a.gateway.cluster.nodes().sort().join() === 'dl-a,dl-b', 8000, 'the crashed node of the last test gone from node A\'s list');
+  await b.close();
+  // Within a second: node A's next heartbeat, which would notice too, is up to 5 s away.
+  await waitFor(() => a.gateway.cluster.nodes().join() === 'dl-a', 1000, 'node A to hear node B leave');
+  const t0 = performance.now();
+  const r = await send(a, { channel: 'dl:orders', event: 'order.created', data: { id: 5 } });
+  assert.deepEqual([r.body.delivered, r.body.delivered_cluster, r.body.nodes, r.body.nodes_answered], [1, 1, 1, 1]);
+  assert.ok(performance.now() - t0 < TALLY_TIMEOUT_MS / 2, 'no wait for the node that left');
+});
+
 test('a single node (no Redis) answers the cluster figures from its own count', async () => {
   const solo = await startGateway();
   try {
