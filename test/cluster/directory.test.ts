@@ -43,7 +43,7 @@ test('live nodes: each sees the others; one that stops beating drops out after i
   assert.deepEqual(one.live().sort(), ['n1', 'n2'], 'beating nodes stay');
 
   await two.close();
-  assert.deepEqual(await raw.zrange(`${prefix}nodes`, 0, -1), ['n1'], 'a node that closes leaves at once');
+  assert.deepEqual(await raw.zrange(`${prefix}nodes`, '0', '-1'), ['n1'], 'a node that closes leaves at once');
 });
 
 test('a question reaches every live node; the answers come back; a live node that does not answer is reported missing after the deadline', async () => {
