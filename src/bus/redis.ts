@@ -150,7 +150,7 @@ export class RedisBus implements ClusterBus {
   /** Binary messages go on a channel of their own: raw bytes, no id, no history. */
   private readonly binaryChannel: string;
   private readonly binaryChannelBytes: Buffer;
-  /** Messages to one node: `<from>\n<to>\n<topic>\n<body>` (see sendToNode). */
+  /** Messages to one node: `<from>\n<to>\n<body>`, or `<from>\n<to>\n@<topic>\n<body>` (see sendToNode). */
   private readonly nodeChannel: string;
   private readonly nodeChannelBytes: Buffer;
   private readonly retention: RetentionPolicy;
@@ -255,9 +255,14 @@ export class RedisBus implements ClusterBus {
    * One pub/sub channel for every node-to-node message: every node receives
    * each and drops those not addressed to it (cheap: signals and the like are
    * rare next to publications, and no per-node subscription has to be kept).
+   * A signal goes as before topics existed (its body is JSON, never starting
+   * with `@`); any other topic is an `@<topic>` line before the body. Nodes of
+   * the previous version, mid rolling upgrade, keep exchanging signals with
+   * this one, and drop the rest (addressed to `*` or to a newer node) unread.
    */
   async sendToNode(to: string, body: string, topic: NodeTopic = 'signal'): Promise<void> {
-    await this.pub.publish(this.nodeChannel, `${this.nodeId}\n${to}\n${topic}\n${body}`);
+    const head = `${this.nodeId}\n${to}\n`;
+    await this.pub.publish(this.nodeChannel, topic === 'signal' ? head + body : `${head}@${topic}\n${body}`);
   }
 
   onNodeMessage(handler: (from: string, body: string) => void, topic: NodeTopic = 'signal'): void {
@@ -360,8 +365,7 @@ export class RedisBus implements ClusterBus {
   private receiveNode(message: Buffer): void {
     const afterFrom = message.indexOf(0x0a);
     const afterTo = afterFrom < 0 ? -1 : message.indexOf(0x0a, afterFrom + 1);
-    const afterTopic = afterTo < 0 ? -1 : message.indexOf(0x0a, afterTo + 1);
-    if (afterTopic < 0) {
+    if (afterTo < 0) {
       this.log.error('malformed node bus message dropped');
       return;
     }
@@ -369,9 +373,20 @@ export class RedisBus implements ClusterBus {
     if (to !== this.nodeId && to !== EVERY_NODE) return;
     const from = message.toString('utf8', 0, afterFrom);
     if (from === this.nodeId) return;
-    const handlers = this.nodeHandlers.get(message.toString('latin1', afterTo + 1, afterTopic) as NodeTopic);
+    let topic: NodeTopic = 'signal';
+    let bodyAt = afterTo + 1;
+    if (message[bodyAt] === 0x40) {
+      const afterTopic = message.indexOf(0x0a, bodyAt);
+      if (afterTopic < 0) {
+        this.log.error('malformed node bus message dropped');
+        return;
+      }
+      topic = message.toString('latin1', bodyAt + 1, afterTopic) as NodeTopic;
+      bodyAt = afterTopic + 1;
+    }
+    const handlers = this.nodeHandlers.get(topic);
     if (handlers === undefined) return;
-    const body = message.toString('utf8', afterTopic + 1);
+    const body = message.toString('utf8', bodyAt);
     for (const h of handlers) h(from, body);
   }
 

@@ -98,3 +98,30 @@ test('alone, the cluster is this node: a question is answered locally', async ()
   await assert.rejects(alone.ask('unknown', null), /no answerer registered/);
   await alone.close();
 });
+
+test('node messages keep their topics apart; signals keep the previous version\'s format both ways', async () => {
+  const prefix = redisPrefix();
+  const { redisUrl } = serviceUrls();
+  const buses = ['t1', 't2'].map((nodeId) => new RedisBus(redisUrl, log, { nodeId, prefix, retention }));
+  const raw = new Redis(redisUrl);
+  const sniffer = new Redis(redisUrl);
+  after(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    raw.disconnect();
+    sniffer.disconnect();
+  });
+  await Promise.all(buses.map((b) => b.start()));
+  const wire: string[] = [];
+  await sniffer.subscribe(`${prefix}bus:node`);
+  sniffer.on('message', (_c: string, m: string) => wire.push(m));
+  const got: string[] = [];
+  buses[1].onNodeMessage((from, body) => got.push(`signal ${from} ${body}`));
+  buses[1].onNodeMessage((from, body) => got.push(`ask ${from} ${body}`), 'ask');
+  await buses[0].sendToNode('t2', '{"to":"p"}');
+  await buses[0].sendToNode('*', '{"q":1}', 'ask');
+  // From a node of the previous version: no topic line.
+  await raw.publish(`${prefix}bus:node`, 'old-node\nt2\n{"to":"q"}');
+  await waitFor(() => got.length === 3, 3000, 'three messages');
+  assert.deepEqual(got, ['signal t1 {"to":"p"}', 'ask t1 {"q":1}', 'signal old-node {"to":"q"}']);
+  assert.deepEqual(wire.slice(0, 2), ['t1\nt2\n{"to":"p"}', 't1\n*\n@ask\n{"q":1}'], 'a signal on the wire as the previous version wrote it');
+});
