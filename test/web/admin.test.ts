@@ -151,6 +151,17 @@ test('the admin page shows the nodes, the channels and the slowest clients, on t
   // It keeps refreshing: a new client on B shows up without a reload.
   await ws(b, ['orders']);
   await page.waitForFunction(() => document.getElementById('conns')?.textContent === '7', undefined, { timeout: 8000 });
+  // A click on a channel tails it live through the SDK's SSE client: events published on either node.
+  await page.click('#channel-rows tr[data-channel="orders"]');
+  await waitFor(() => a.gateway.hub.subscriberCount('orders') === 3, 5000, 'the page\'s stream on node A');
+  await postJson(`${b.url}/realtime/send`, { channel: 'orders', event: 'order.created', data: { id: 7, total: 19.9 } });
+  await postJson(`${a.url}/realtime/send`, { channel: 'orders', event: 'order.paid', data: { id: 7 } });
+  await page.waitForFunction(() => document.querySelectorAll('#tail-log li').length === 2);
+  const tail = await page.$$eval('#tail-log li', (lis) => lis.map((li) => li.textContent ?? ''));
+  assert.match(tail[0], /#\d+  order\.paid  {"id":7}$/, 'newest first');
+  assert.match(tail[1], /#\d+  order\.created  {"id":7,"total":19\.9}$/);
+  assert.equal(await page.$eval('#tail-state', (el) => el.textContent), 'connected');
+  await page.waitForFunction(() => document.getElementById('conns')?.textContent === '8', undefined, { timeout: 8000 });
   if (process.env.HUBCAST_DOCS_SCREENSHOTS === '1') await page.screenshot({ path: 'docs/admin.png', fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

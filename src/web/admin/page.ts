@@ -3,7 +3,8 @@
  * transport, memory), the biggest channels cluster-wide and each node's
  * slowest clients — from GET /admin/cluster every two seconds. Built on the SDK
  * module (/sdk/hubcast.js): its error codes tell a missing key from a refused
- * caller, its full-jitter backoff paces retries while the node is away. With
+ * caller, its full-jitter backoff paces retries while the node is away, and a
+ * click on a channel tails it live through the SDK's SSE client. With
  * API_KEY set, the page asks for the key and keeps it for the tab's session
  * only (sessionStorage). Data is always rendered as text.
  */
@@ -27,6 +28,9 @@ table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.3rem .5
 th{font-weight:600;color:#4b5563;font-size:.8rem}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.bar{width:30%}td.bar i{display:block;height:.6rem;border-radius:3px;background:#14b8a6;min-width:1px}td.bar i.hot{background:#f97316}
 td.empty{color:#9ca3af;text-align:center}
+#channel-rows tr[data-channel]{cursor:pointer}#channel-rows tr[data-channel]:hover{background:#f0fdfa}
+#tail ol{list-style:none;margin:0;padding:.4rem .6rem;background:#0f172a;color:#e2e8f0;font:12px/1.5 ui-monospace,monospace;max-height:14rem;overflow:auto;border-radius:6px}
+#tail ol li{white-space:pre;overflow:hidden;text-overflow:ellipsis}#tail small{color:#6b7280;font-weight:normal}
 form{background:#fff;padding:1rem;border:1px solid #e5e7eb;border-radius:6px;max-width:30rem}
 input{padding:.3rem;width:18rem}
 </style></head>
@@ -43,11 +47,12 @@ input{padding:.3rem;width:18rem}
 <form id="keyform" hidden><p>This gateway has an API key (API_KEY): enter it to see the cluster. It is kept for this tab only.</p>
 <input id="key" type="password" autocomplete="off" placeholder="API key"> <button>Show</button></form>
 <section><h2>Nodes</h2><table><thead><tr><th>node</th><th class="num">uptime</th><th class="num">websocket</th><th class="num">sse</th><th class="num">tcp</th><th class="num">long-poll</th><th class="num">total</th><th class="num">channels</th><th class="num">rss</th><th class="num">heap used</th></tr></thead><tbody id="node-rows"></tbody></table></section>
-<section><h2>Channels <small>(cluster-wide, biggest first)</small></h2><table><thead><tr><th>channel</th><th class="num">subscribers</th><th class="num">nodes</th><th></th></tr></thead><tbody id="channel-rows"></tbody></table></section>
+<section><h2>Channels <small>(cluster-wide, biggest first; click one to watch it live)</small></h2><table><thead><tr><th>channel</th><th class="num">subscribers</th><th class="num">nodes</th><th></th></tr></thead><tbody id="channel-rows"></tbody></table></section>
+<section id="tail" hidden><h2>Live on <span id="tail-channel"></span> <small id="tail-state"></small> <button id="tail-stop" type="button">stop</button></h2><ol id="tail-log"></ol></section>
 <section><h2>Slowest clients <small>(per node, most bytes waiting first)</small></h2><table><thead><tr><th>node</th><th>client</th><th>transport</th><th class="num">buffered</th><th>of the limit</th><th>user</th><th>address</th><th class="num">channels</th><th>replaying</th></tr></thead><tbody id="slow-rows"></tbody></table></section>
 </main>
 <script type="module">
-import { backoffDelay, ErrorCode } from '/sdk/hubcast.js';
+import { backoffDelay, createSSEClient, ErrorCode } from '/sdk/hubcast.js';
 const KEY_REQUIRED = __KEY_REQUIRED__;
 const $ = (id) => document.getElementById(id);
 const dot = $('dot'), statusEl = $('status'), form = $('keyform');
@@ -99,7 +104,11 @@ function render(view) {
     [n.connections.long_poll, 'num'], [n.connections.total, 'num'], [n.channels, 'num'], [bytes(n.memory.rss_bytes), 'num'], [bytes(n.memory.heap_used_bytes), 'num'],
   ])), 10, 'no node answered');
   const biggest = Math.max(1, ...view.channels.map((c) => c.subscribers));
-  fill('channel-rows', view.channels.map((c) => row([[c.channel], [c.subscribers, 'num'], [c.nodes, 'num'], [(100 * c.subscribers / biggest).toFixed(1) + '%', 'bar']])), 4, 'no channel has a subscriber');
+  fill('channel-rows', view.channels.map((c) => {
+    const tr = row([[c.channel], [c.subscribers, 'num'], [c.nodes, 'num'], [(100 * c.subscribers / biggest).toFixed(1) + '%', 'bar']]);
+    tr.dataset.channel = c.channel; tr.title = 'watch ' + c.channel + ' live';
+    return tr;
+  }), 4, 'no channel has a subscriber');
   const slow = nodes.flatMap((n) => n.slowest.map((c) => row([
     [n.node_id], [c.client_id], [c.transport], [bytes(c.buffered_bytes), 'num'],
     [Math.min(100, 100 * c.buffered_bytes / c.buffer_limit_bytes).toFixed(1) + '%', c.buffered_bytes * 2 > c.buffer_limit_bytes ? 'bar hot' : 'bar'],
@@ -135,6 +144,26 @@ async function refresh() {
   state('reconnecting', r.status + ' ' + error.message + '; retrying…', true);
   schedule(Math.max(250, backoffDelay(failures, 500, 10000)));
 }
+// Tail one channel: the SDK's SSE client (reconnect, resume) on a format=message stream, the
+// page's own token (/admin?token=<jwt>) when auth is on. It shows up in the counts like any client.
+const token = new URLSearchParams(location.search).get('token') || undefined;
+let tail = null;
+function watch(channel) {
+  tail?.disconnect();
+  const log = $('tail-log');
+  log.replaceChildren();
+  $('tail').hidden = false; $('tail-channel').textContent = channel;
+  tail = createSSEClient(location.origin + '/realtime/events?format=message&channels=' + encodeURIComponent(channel), { token });
+  tail.onStateChange(({ to }) => { $('tail-state').textContent = to; });
+  tail.on('message', (e) => {
+    const li = document.createElement('li');
+    li.textContent = new Date().toLocaleTimeString() + '  #' + e.id + '  ' + e.data.event + '  ' + JSON.stringify(e.data.data).slice(0, 400);
+    log.prepend(li);
+    while (log.children.length > 100) log.lastChild.remove();
+  });
+}
+$('channel-rows').addEventListener('click', (e) => { const tr = e.target.closest('tr[data-channel]'); if (tr) watch(tr.dataset.channel); });
+$('tail-stop').addEventListener('click', () => { tail?.disconnect(); tail = null; $('tail').hidden = true; });
 form.addEventListener('submit', (e) => { e.preventDefault(); sessionStorage.setItem('hubcast.apiKey', $('key').value.trim()); $('key').value = ''; refresh(); });
 refresh();
 </script>
