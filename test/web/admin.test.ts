@@ -91,6 +91,12 @@ test('GET /admin/cluster on either node: both nodes, channels summed over the cl
   assert.equal(nb.slowest.length, 3);
   assert.ok(nb.slowest.every((c: any) => c.transport === 'sse'));
 
+  // Callers within a second share one gathering: the nodes walk their connections once for both.
+  const [first, second] = await Promise.all([json(`${a.url}/admin/cluster?top=3`), json(`${a.url}/admin/cluster?top=4`)]);
+  assert.deepEqual(first.body.nodes, second.body.nodes, 'the same reports (heap figures included)');
+  assert.equal(first.body.generated_at, second.body.generated_at);
+  assert.deepEqual([first.body.channels.length, second.body.channels.length], [3, 4], 'cut per request');
+
   const cut = (await json(`${a.url}/admin/cluster?top=1&slowest=1`)).body;
   assert.deepEqual(cut.channels.map((c: any) => c.channel), ['orders']);
   assert.ok(cut.nodes.every((n: any) => n.slowest.length === 1));

@@ -13,6 +13,7 @@ export interface ChannelRow {
 export interface ClusterView {
   /** The node that gathered this answer. */
   node: string;
+  /** When the nodes were asked. */
   generated_at: string;
   nodes_asked: number;
   nodes_answered: number;
@@ -26,7 +27,7 @@ export interface ClusterView {
 }
 
 /** Add the nodes' channel counts up and keep the `top` biggest; reports are listed by node id. */
-export function clusterView(self: string, gathered: Gathered<NodeReport>, top: number): ClusterView {
+export function clusterView(self: string, gathered: Gathered<NodeReport>, top: number, askedAt = Date.now()): ClusterView {
   const reports = [...gathered.replies.values()].sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
   const sums = new Map<string, ChannelRow>();
   for (const r of reports) {
@@ -41,7 +42,7 @@ export function clusterView(self: string, gathered: Gathered<NodeReport>, top: n
   }
   return {
     node: self,
-    generated_at: new Date().toISOString(),
+    generated_at: new Date(askedAt).toISOString(),
     nodes_asked: gathered.nodes.length,
     nodes_answered: reports.length,
     missing: gathered.missing,
