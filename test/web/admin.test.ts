@@ -139,9 +139,11 @@ test('the admin page shows the nodes, the channels and the slowest clients, on t
   const problems = watch(page);
   const loaded: string[] = [];
   page.on('response', (r) => loaded.push(new URL(r.url()).pathname));
+  const started = Date.now();
   const response = await page.goto(`${a.url}/admin`);
   assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
   await page.waitForFunction(() => document.querySelectorAll('#node-rows tr').length === 2 && document.getElementById('dot')?.className === 'connected');
+  console.log(`admin page: both nodes shown ${Date.now() - started} ms after navigation`);
   const nodes = await page.$$eval('#node-rows tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
   assert.equal(nodes[0][0], 'admin-a (this page)');
   assert.equal(nodes[1][0], 'admin-b');
