@@ -46,6 +46,8 @@ import { registeredRoutes } from './transports/http/route-list.js';
 import { webRoutes, PAGE_HEADERS } from './web/routes.js';
 import { uploadRoutes } from './transports/http/upload-routes.js';
 import { createFileStore } from './files/index.js';
+import { createCluster, DeliveryTally, type ClusterNodes } from './cluster/index.js';
+import { adminRoutes } from './web/admin/routes.js';
 
 /** A dependency the gateway checks for readiness and closes on shutdown. */
 export interface Component {
@@ -86,6 +88,8 @@ export class Gateway {
   readonly auth: Authenticator;
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
+  /** The live nodes and questions put to all of them (this node alone without Redis). */
+  readonly cluster: ClusterNodes;
   /** Presence on the PRESENCE_CHANNELS patterns and applications' channels (cluster-wide with Redis); null when none. */
   private presence: Presence | null = null;
   private db: Promise<Database> | null = null;
@@ -113,6 +117,8 @@ export class Gateway {
         })
       : null;
     this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
+    const cluster = (this.cluster = createCluster(config, this.bus, this.log.child({ component: 'cluster' })));
+    this.components.push({ name: 'cluster', ready: () => cluster.isReady(), close: () => cluster.close() });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
     const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
     const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
@@ -241,7 +247,7 @@ export class Gateway {
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
+      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log, tally: new DeliveryTally(this.hub, cluster, this.bus !== null) }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
@@ -276,6 +282,7 @@ export class Gateway {
     });
     this.app.get('/docs', async (_req, reply) => reply.headers(PAGE_HEADERS).send(docsPage));
     webRoutes(this.app);
+    adminRoutes(this.app, { cluster, guard: apiGuard, apiKey: Boolean(config.apiKey), hub: this.hub, nodeId: config.nodeId, startedAt: this.startedAt, bufferBytes: config.clientBufferBytes, stats });
     void this.app.register(uploadRoutes, { hub: this.hub, files: createFileStore(config, () => this.database(), this.log), maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
   }
 
@@ -320,6 +327,7 @@ export class Gateway {
     if (this.bus !== null) {
       await this.bus.start();
       this.hub.startAt(await this.bus.currentId());
+      await this.cluster.start();
     } else {
       const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
       if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');

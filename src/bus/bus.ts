@@ -16,7 +16,22 @@ export interface BusPublication {
   publishedAt: number;
   /** The node that published it. */
   node: string;
+  /**
+   * Set when the publisher asked for a cluster-wide delivery count: every node
+   * that delivers it answers this token to `node` with its own count (see
+   * src/cluster/delivery-tally.ts). Absent otherwise, which costs nothing.
+   */
+  tally?: string;
 }
+
+/** `to` of a node message for every node but the sender (a cluster-wide question). */
+export const EVERY_NODE = '*';
+
+/**
+ * What a node message is about: each topic has its own handlers, so the
+ * WebRTC relay never sees a cluster question and the other way round.
+ */
+export type NodeTopic = 'signal' | 'ask' | 'reply' | 'leave';
 
 /** A binary message as it travels between gateway nodes: not numbered, not kept (nothing resumes it). */
 export interface BusBinary {
@@ -49,9 +64,10 @@ export interface ClusterBus {
   /**
    * Assign an id, keep the publication in durable history, and fan it out to
    * every node. With `once`: resolves `null` (nothing published) when that
-   * version, or a later one, was published already.
+   * version, or a later one, was published already. With `tally`: the
+   * publication carries it (see `BusPublication.tally`).
    */
-  publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null>;
+  publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce, tally?: string): Promise<number | null>;
   /** Every publication, in id order, this node's own included. */
   onPublication(handler: (p: BusPublication) => void): void;
   /** Send a binary message to every other node (best effort, like the WS delivery itself). */
@@ -60,12 +76,13 @@ export interface ClusterBus {
   onBinary(handler: (b: BusBinary) => void): void;
   /**
    * Send `body` to node `to` (best effort: not numbered, not kept; lost while
-   * that node is away from the bus). Used for what concerns one node's
-   * connections, such as a WebRTC signal to a peer it holds.
+   * that node is away from the bus), or to every other node with `EVERY_NODE`.
+   * Used for what concerns one node's connections, such as a WebRTC signal to
+   * a peer it holds (topic `signal`, the default), and for cluster questions.
    */
-  sendToNode(to: string, body: string): Promise<void>;
-  /** Every message sent to this node by another (never its own). */
-  onNodeMessage(handler: (from: string, body: string) => void): void;
+  sendToNode(to: string, body: string, topic?: NodeTopic): Promise<void>;
+  /** Every message on `topic` (default `signal`) sent to this node by another (never its own). */
+  onNodeMessage(handler: (from: string, body: string) => void, topic?: NodeTopic): void;
   /**
    * Called when the stream of publications may have had a gap (the bus
    * reconnected): whatever this node knew locally is no longer complete.

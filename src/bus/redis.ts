@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { BusBinary, BusPublication, ClusterBus, DurableRecovery, PublishOnce } from './bus.js';
+import { EVERY_NODE, type BusBinary, type BusPublication, type ClusterBus, type DurableRecovery, type NodeTopic, type PublishOnce } from './bus.js';
 import type { RetentionPolicy } from '../hub/retention.js';
 
 export interface RedisBusOptions {
@@ -137,6 +137,8 @@ interface Body {
   t: 0 | 1;
   at: number;
   n: string;
+  /** Tally token (BusPublication.tally), only when asked for. */
+  q?: string;
 }
 
 export class RedisBus implements ClusterBus {
@@ -148,7 +150,7 @@ export class RedisBus implements ClusterBus {
   /** Binary messages go on a channel of their own: raw bytes, no id, no history. */
   private readonly binaryChannel: string;
   private readonly binaryChannelBytes: Buffer;
-  /** Messages to one node: `<from>\n<to>\n<body>` (see sendToNode). */
+  /** Messages to one node: `<from>\n<to>\n<body>`, or `<from>\n<to>\n@<topic>\n<body>` (see sendToNode). */
   private readonly nodeChannel: string;
   private readonly nodeChannelBytes: Buffer;
   private readonly retention: RetentionPolicy;
@@ -157,7 +159,7 @@ export class RedisBus implements ClusterBus {
   private seen = 0;
   private handlers: Array<(p: BusPublication) => void> = [];
   private binaryHandlers: Array<(b: BusBinary) => void> = [];
-  private nodeHandlers: Array<(from: string, body: string) => void> = [];
+  private readonly nodeHandlers = new Map<NodeTopic, Array<(from: string, body: string) => void>>();
   private gapHandlers: Array<(resubscribed: Promise<void>) => void> = [];
   private subscribedOnce = false;
   private closed = false;
@@ -253,21 +255,29 @@ export class RedisBus implements ClusterBus {
    * One pub/sub channel for every node-to-node message: every node receives
    * each and drops those not addressed to it (cheap: signals and the like are
    * rare next to publications, and no per-node subscription has to be kept).
+   * A signal goes as before topics existed (its body is JSON, never starting
+   * with `@`); any other topic is an `@<topic>` line before the body. Nodes of
+   * the previous version, mid rolling upgrade, keep exchanging signals with
+   * this one, and drop the rest (addressed to `*` or to a newer node) unread.
    */
-  async sendToNode(to: string, body: string): Promise<void> {
-    await this.pub.publish(this.nodeChannel, `${this.nodeId}\n${to}\n${body}`);
+  async sendToNode(to: string, body: string, topic: NodeTopic = 'signal'): Promise<void> {
+    const head = `${this.nodeId}\n${to}\n`;
+    await this.pub.publish(this.nodeChannel, topic === 'signal' ? head + body : `${head}@${topic}\n${body}`);
   }
 
-  onNodeMessage(handler: (from: string, body: string) => void): void {
-    this.nodeHandlers.push(handler);
+  onNodeMessage(handler: (from: string, body: string) => void, topic: NodeTopic = 'signal'): void {
+    const list = this.nodeHandlers.get(topic);
+    if (list === undefined) this.nodeHandlers.set(topic, [handler]);
+    else list.push(handler);
   }
 
   onGap(handler: (resubscribed: Promise<void>) => void): void {
     this.gapHandlers.push(handler);
   }
 
-  async publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce): Promise<number | null> {
+  async publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce, tally?: string): Promise<number | null> {
     const body: Body = { c: channel, e: event, d: dataJson, t: text ? 1 : 0, at: Date.now(), n: this.nodeId };
+    if (tally !== undefined) body.q = tally;
     const p = this.prefix;
     const now = Date.now();
     const keep = this.retention.for(channel);
@@ -359,11 +369,25 @@ export class RedisBus implements ClusterBus {
       this.log.error('malformed node bus message dropped');
       return;
     }
-    if (message.toString('utf8', afterFrom + 1, afterTo) !== this.nodeId) return;
+    const to = message.toString('utf8', afterFrom + 1, afterTo);
+    if (to !== this.nodeId && to !== EVERY_NODE) return;
     const from = message.toString('utf8', 0, afterFrom);
     if (from === this.nodeId) return;
-    const body = message.toString('utf8', afterTo + 1);
-    for (const h of this.nodeHandlers) h(from, body);
+    let topic: NodeTopic = 'signal';
+    let bodyAt = afterTo + 1;
+    if (message[bodyAt] === 0x40) {
+      const afterTopic = message.indexOf(0x0a, bodyAt);
+      if (afterTopic < 0) {
+        this.log.error('malformed node bus message dropped');
+        return;
+      }
+      topic = message.toString('latin1', bodyAt + 1, afterTopic) as NodeTopic;
+      bodyAt = afterTopic + 1;
+    }
+    const handlers = this.nodeHandlers.get(topic);
+    if (handlers === undefined) return;
+    const body = message.toString('utf8', bodyAt);
+    for (const h of handlers) h(from, body);
   }
 
   private receive(message: Buffer): void {
@@ -378,7 +402,7 @@ export class RedisBus implements ClusterBus {
       this.log.error({ err }, 'malformed bus message dropped');
       return;
     }
-    const p: BusPublication = { id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n };
+    const p: BusPublication = { id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n, tally: body.q };
     for (const h of this.handlers) h(p);
   }
 }

@@ -134,6 +134,12 @@ export class Hub implements Publisher {
   watcher: ConnectionWatcher | null = null;
   /** Checked on every publication (not every delivery): a plain field. */
   private tap: PublicationTap | null = null;
+  /**
+   * Told how many local connections a bus publication carrying a tally token
+   * was queued for (src/cluster/delivery-tally.ts), set once at boot. Only
+   * publications whose publisher asked for a cluster count carry one.
+   */
+  tallied: ((p: BusPublication, delivered: number) => void) | null = null;
 
   constructor(history: MemoryHistory, ids: EventIdSequence, bus: ClusterBus | null = null, options: HubOptions = {}) {
     this.history = history;
@@ -387,6 +393,11 @@ export class Hub implements Publisher {
     return true;
   }
 
+  /** Every channel with a local subscriber and how many it has (the admin report walks it). */
+  *channelSizes(): IterableIterator<[string, number]> {
+    for (const [name, ch] of this.channels) yield [name, ch.ws.size + ch.sse.size + ch.tcp.size + ch.sseMessage.size + ch.held.size];
+  }
+
   hasChannel(channel: string): boolean {
     return this.channels.has(channel);
   }
@@ -403,11 +414,11 @@ export class Hub implements Publisher {
    * assigned and the event queued right away; in a cluster, it resolves once
    * the bus has numbered and stored it, and delivery follows from the bus.
    */
-  async publishEvent(channel: string, event: string, data: unknown): Promise<PublishResult> {
+  async publishEvent(channel: string, event: string, data: unknown, tally?: string): Promise<PublishResult> {
     if (this.bus === null) return this.publishNow(channel, event, data);
     const delivered = this.localAudience(channel);
     const dataJson = JSON.stringify(data) ?? 'null';
-    const id = await this.bus.publish(channel, event, dataJson, typeof data === 'string');
+    const id = await this.bus.publish(channel, event, dataJson, typeof data === 'string', undefined, tally);
     return { id: String(id), delivered };
   }
 
@@ -529,7 +540,8 @@ export class Hub implements Publisher {
     if (this.catchUp!.hold(p)) return;
     if (p.id <= this.lastBusId) return;
     this.lastBusId = p.id;
-    this.deliver(Publication.fromJson(p.id, p.channel, p.event, p.dataJson, p.text, p.publishedAt));
+    const delivered = this.deliver(Publication.fromJson(p.id, p.channel, p.event, p.dataJson, p.text, p.publishedAt));
+    if (p.tally !== undefined && this.tallied !== null) this.tallied(p, delivered);
   }
 
   /**

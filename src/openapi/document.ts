@@ -15,13 +15,79 @@ interface Operation {
   apiKey?: boolean;
   query?: { name: string; description: string; type?: 'string' | 'integer' }[];
   body?: { schema: z.ZodType; example: unknown };
-  /** Main success answer: status and content type. */
-  ok?: { status: number; type: string; description: string };
+  /** Main success answer: status, content type and, where described, its schema. */
+  ok?: { status: number; type: string; description: string; schema?: Json };
   errors?: number[];
 }
 
 const JSON_OK = { status: 200, type: 'application/json', description: 'OK' };
 const HTML_OK = { status: 200, type: 'text/html', description: 'HTML page' };
+
+const int = (description?: string) => (description ? { type: 'integer', minimum: 0, description } : { type: 'integer', minimum: 0 });
+/** `?count=cluster` on the publish routes: the cluster-wide figures beside `delivered`. */
+const COUNT_QUERY = { name: 'count', description: '"node" (default): `delivered` only, no wait; "cluster": also `delivered_cluster`, `nodes`, `nodes_answered`, after at most 1 s' };
+const CLUSTER_COUNT = {
+  delivered: int("Connections on this node the event was queued for (this node's count, whatever `count` says)"),
+  delivered_cluster: int('With count=cluster: connections the event was queued for on every node that answered, this one included'),
+  nodes: int('With count=cluster: live nodes asked (plus any other that answered)'),
+  nodes_answered: int('With count=cluster: nodes whose count is in delivered_cluster; below `nodes`, the figure is a lower bound'),
+  id: { type: 'string', description: 'Event id (resume position), the same on every node' },
+};
+const SEND_OK = { ...JSON_OK, schema: { type: 'object', properties: { ...CLUSTER_COUNT, channel: { type: 'string' } }, required: ['delivered', 'id', 'channel'] } };
+const BROADCAST_OK = { ...JSON_OK, schema: { type: 'object', properties: CLUSTER_COUNT, required: ['delivered', 'id'] } };
+const CONNECTIONS = { type: 'object', properties: { websocket: int(), sse: int(), tcp: int(), long_poll: int('Long-poll requests held'), total: int() } };
+const ADMIN_OK = {
+  ...JSON_OK,
+  schema: {
+    type: 'object',
+    properties: {
+      node: { type: 'string', description: 'The node that gathered the answer' },
+      generated_at: { type: 'string', format: 'date-time' },
+      nodes_asked: int('Live nodes asked (plus any other that answered)'),
+      nodes_answered: int('Nodes whose report is in `nodes`'),
+      missing: { type: 'array', items: { type: 'string' }, description: 'Live nodes that did not answer within 1 s' },
+      errors: { type: 'object', additionalProperties: { type: 'string' }, description: 'Nodes that answered with an error: node id → message' },
+      nodes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            node_id: { type: 'string' },
+            uptime_seconds: int(),
+            started_at: { type: 'string', format: 'date-time' },
+            connections: CONNECTIONS,
+            memory: { type: 'object', properties: { rss_bytes: int(), heap_used_bytes: int(), heap_total_bytes: int() } },
+            channels: int('Channels with a subscriber on this node'),
+            publications: int('Publications this node delivered since start'),
+            messages_out: int('Deliveries to clients since start'),
+            slowest: {
+              type: 'array',
+              description: "This node's connections with the most bytes waiting, most first",
+              items: {
+                type: 'object',
+                properties: {
+                  client_id: { type: 'string' },
+                  transport: { enum: ['websocket', 'sse', 'tcp'] },
+                  user_id: { type: ['string', 'null'] },
+                  address: { type: ['string', 'null'] },
+                  buffered_bytes: int('Bytes written to the connection, not yet taken by the client'),
+                  buffer_limit_bytes: int('CLIENT_BUFFER_BYTES: past it the client is dropped as slow'),
+                  replaying: { type: 'boolean', description: "A resume's replay is still being written to it" },
+                  channels: int(),
+                },
+              },
+            },
+          },
+        },
+      },
+      channels: {
+        type: 'array',
+        description: 'Biggest channels cluster-wide, summed from each node\'s 200 biggest',
+        items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: int('On every node that answered'), nodes: int('Nodes with a subscriber') } },
+      },
+    },
+  },
+};
 
 /**
  * Every HTTP operation the gateway can register, keyed `METHOD path` in
@@ -31,6 +97,18 @@ const HTML_OK = { status: 200, type: 'text/html', description: 'HTML page' };
 export const OPERATIONS: Record<string, Operation> = {
   'GET /': { summary: 'Dashboard page', tag: 'pages', ok: HTML_OK },
   'GET /realtime/sse-test': { summary: 'SSE test page', tag: 'pages', ok: HTML_OK },
+  'GET /admin': { summary: 'Admin page: nodes, channels, slowest clients (API key or local caller; with API_KEY the page asks for it)', tag: 'pages', ok: HTML_OK, errors: [403] },
+  'GET /admin/cluster': {
+    summary: "Every live node's report (uptime, connections, memory, slowest clients) and the biggest channels cluster-wide",
+    tag: 'server-api',
+    apiKey: true,
+    query: [
+      { name: 'top', description: 'Channels listed, 1-200 (default 20)', type: 'integer' },
+      { name: 'slowest', description: 'Slowest clients per node, 1-50 (default 10)', type: 'integer' },
+    ],
+    ok: ADMIN_OK,
+    errors: [400, 401, 403],
+  },
   'GET /sdk/hubcast.js': { summary: 'The client SDK as one ES module (ETag, gzip)', tag: 'pages', ok: { status: 200, type: 'text/javascript', description: 'ES module' }, errors: [404] },
   'GET /sdk/hubcast.js.map': { summary: 'Source map of the SDK module', tag: 'pages', ok: JSON_OK, errors: [404] },
   'GET /favicon.ico': { summary: 'The gateway icon', tag: 'pages', ok: { status: 200, type: 'image/x-icon', description: 'icon' } },
@@ -45,16 +123,18 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: 'Publish an event to one channel or to one user',
     tag: 'server-api',
     apiKey: true,
+    query: [COUNT_QUERY],
     body: { schema: sendBody, example: { channel: 'product:42', event: 'price.changed', data: { price: 9.5 } } },
-    ok: JSON_OK,
+    ok: SEND_OK,
     errors: [400, 401, 409, 413, 422, 503],
   },
   'POST /realtime/broadcast': {
     summary: 'Publish an event to every connected client',
     tag: 'server-api',
     apiKey: true,
+    query: [COUNT_QUERY],
     body: { schema: broadcastBody, example: { event: 'maintenance', data: { in_minutes: 5 } } },
-    ok: JSON_OK,
+    ok: BROADCAST_OK,
     errors: [400, 401, 409, 413, 422, 503],
   },
   'POST /realtime/binary/upload': {
@@ -179,8 +259,8 @@ export function buildOpenApi(routes: readonly RouteEntry[], version = packageVer
     const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const params: Json[] = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     for (const q of op.query ?? []) params.push({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: q.type ?? 'string' } });
-    const ok = op.ok ?? JSON_OK;
-    const responses: Json = { [String(ok.status)]: { description: ok.description, content: { [ok.type]: { schema: {} } } } };
+    const ok: NonNullable<Operation['ok']> = op.ok ?? JSON_OK;
+    const responses: Json = { [String(ok.status)]: { description: ok.description, content: { [ok.type]: { schema: ok.schema ?? {} } } } };
     for (const status of op.errors ?? []) responses[String(status)] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     const operation: Json = { operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`, summary: op.summary, tags: [op.tag], responses };
     if (params.length > 0) operation.parameters = params;

@@ -8,6 +8,7 @@ import { HubcastError, describeIssues, errorBody } from '../../errors.js';
 import type { Component } from '../../server.js';
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.js';
 import type { Hub } from '../../hub/hub.js';
+import type { DeliveryTally } from '../../cluster/delivery-tally.js';
 import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
 import type { ServerApiGuard } from './api-key.js';
 import { MAX_JSON_DEPTH, valueTooDeep } from '../json-depth.js';
@@ -66,9 +67,22 @@ export interface RealtimeRoutesOptions {
   statsGuard?: ServerApiGuard;
   stats: StatsSource;
   idempotency: IdempotencyStore;
+  /** Counts a publication's deliveries on every node, for `?count=cluster`. */
+  tally: DeliveryTally;
   /** A cluster bus carries every publish: when it fails, the answer is 503 (retry), not 500. */
   clustered: boolean;
   logger: Logger;
+}
+
+/**
+ * `?count=cluster`: also count the deliveries on every node (a bounded wait for
+ * their answers); `?count=node` or none: this node's count only, no wait.
+ */
+function wantsClusterCount(query: unknown): boolean {
+  const count = (query as Record<string, unknown> | undefined)?.count;
+  if (count === undefined || count === 'node') return false;
+  if (count === 'cluster') return true;
+  throw new HubcastError(ErrorCode.badRequest, `count: "node" (the default) or "cluster", not ${JSON.stringify(count).slice(0, 60)}`, 400);
 }
 
 /** Seconds a publisher should wait before retrying a 503 / 409. */
@@ -80,7 +94,13 @@ const RETRY_AFTER_S = 1;
  */
 export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions): Component {
   // Used as onRequest, not preHandler: a caller without the key is refused before its body is read and parsed.
-  const { hub, guard, idempotency, clustered, logger } = opts;
+  const { hub, guard, idempotency, clustered, logger, tally } = opts;
+  /** Publish, with the cluster-wide figures when asked for (`delivered` stays this node's, as on the wire). */
+  const publish = async (cluster: boolean, channel: string, event: string, data: unknown) => {
+    if (!cluster) return { ...(await hub.publishEvent(channel, event, data)), extra: {} };
+    const r = await tally.publish(channel, event, data);
+    return { id: r.id, delivered: r.delivered, extra: { delivered_cluster: r.deliveredCluster, nodes: r.nodes, nodes_answered: r.nodesAnswered } };
+  };
   const counts = { publish_unavailable: 0, idempotent_replays: 0 };
 
   const unavailable = (reply: FastifyReply, what: string, err: unknown) => {
@@ -146,6 +166,7 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
 
   app.post('/realtime/send', { onRequest: guard }, async (req, reply) => {
     const body = parse(sendBody, req.body);
+    const cluster = wantsClusterCount(req.query);
     let channel: string;
     if (body.channel !== undefined) {
       if (!isValidChannelName(body.channel)) {
@@ -163,18 +184,19 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
       }
     }
     return once(req, reply, 'send', async () => {
-      const result = await hub.publishEvent(channel, body.event ?? 'message', body.data);
+      const result = await publish(cluster, channel, body.event ?? 'message', body.data);
       // To a user with no connection anywhere: kept in the user's inbox for the next one.
       if (body.user_id !== undefined && opts.inboxes !== undefined) await opts.inboxes.sent(body.user_id, result.id, body.event ?? 'message', body.data);
-      return { delivered: result.delivered, id: result.id, channel };
+      return { delivered: result.delivered, ...result.extra, id: result.id, channel };
     });
   });
 
   app.post('/realtime/broadcast', { onRequest: guard }, async (req, reply) => {
     const body = parse(broadcastBody, req.body);
+    const cluster = wantsClusterCount(req.query);
     return once(req, reply, 'broadcast', async () => {
-      const result = await hub.publishEvent(BROADCAST_CHANNEL, body.event ?? 'message', body.data);
-      return { delivered: result.delivered, id: result.id };
+      const result = await publish(cluster, BROADCAST_CHANNEL, body.event ?? 'message', body.data);
+      return { delivered: result.delivered, ...result.extra, id: result.id };
     });
   });
 
