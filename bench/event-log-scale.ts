@@ -9,9 +9,9 @@
  *   node --import tsx bench/event-log-scale.ts --driver postgres --events 1000000
  */
 import { pino } from 'pino';
-import { rebuildCatalog } from '../src/catalog/rebuild.js';
-import { CatalogRepository } from '../src/catalog/repository.js';
-import { seedCatalog } from '../src/catalog/seed.js';
+import { rebuildCatalog } from '../src/apps/catalog/rebuild.js';
+import { CatalogRepository } from '../src/apps/catalog/repository.js';
+import { seedCatalog } from '../src/apps/catalog/seed.js';
 import type { Database } from '../src/store/database.js';
 import { createDatabase, migrate } from '../src/store/index.js';
 import { createScratchDatabase } from './lib/scratch-db.js';

@@ -44,7 +44,7 @@ import { buildOpenApi } from './openapi/document.js';
 import { docsPage } from './openapi/docs-page.js';
 import { registeredRoutes } from './transports/http/route-list.js';
 import { webRoutes, PAGE_HEADERS } from './web/routes.js';
-import { uploadRoutes } from './transports/http/upload-routes.js';
+import { uploadRoutes } from './files/routes.js';
 import { createFileStore } from './files/index.js';
 
 /** A dependency the gateway checks for readiness and closes on shutdown. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, SystemEvent } from '../../codes.js';
-import { HubcastError, errorBody } from '../../errors.js';
-import type { Hub } from '../../hub/hub.js';
-import type { ServerApiGuard } from './api-key.js';
+import { ErrorCode, SystemEvent } from '../codes.js';
+import { HubcastError, errorBody } from '../errors.js';
+import type { Hub } from '../hub/hub.js';
+import type { ServerApiGuard } from '../transports/http/api-key.js';
 import { contentMismatch, sanitizeFilename } from './file-types.js';
-import { FILE_ID, type FileStore, type StoredFile } from '../../files/store.js';
+import { FILE_ID, type FileStore, type StoredFile } from './store.js';
 
 export interface UploadRoutesOptions {
   hub: Hub;

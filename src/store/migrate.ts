@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
-import { migrations as all, type Migration } from './migrations/index.js';
+import { migrations as all, type Migration } from '../apps/catalog/migrations/index.js';
 
 /**
  * Advisory lock key for schema changes (arbitrary, fixed: every node must use

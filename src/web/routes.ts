@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sseTestPage } from './sse-test-page.js';
-import { dashboardPage } from './dashboard-page.js';
+import { dashboardPage } from '../apps/catalog/dashboard-page.js';
 import { sdkRoutes } from './sdk-route.js';
 import { faviconIco } from './favicon.js';
 

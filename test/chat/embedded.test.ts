@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chatApp } from '../../src/chat/app.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { chatApp } from '../../src/apps/chat/app.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 import { getJson, postJson, startGateway } from '../helpers/gateway.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-chat-embedded-'));

@@ -1,8 +1,8 @@
 /** The small parts of chat: ids, rooms, post validation, the per-user rate limit, channel claims. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatId, isTypingSignal, isValidRoom, parseId, parsePost, roomOf } from '../../src/chat/message.js';
-import { UserRateLimit } from '../../src/chat/rate-limit.js';
+import { formatId, isTypingSignal, isValidRoom, parseId, parsePost, roomOf } from '../../src/apps/chat/message.js';
+import { UserRateLimit } from '../../src/apps/chat/rate-limit.js';
 import { AppChannels } from '../../src/hub/app-channels.js';
 import { HubcastError } from '../../src/errors.js';
 

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import type { ChangeEvent } from '../../src/catalog/change-event.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
+import type { ChangeEvent } from '../../src/apps/catalog/change-event.js';
+import { EventGenerator } from '../../src/apps/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 import { Cleanup, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson, startGateway } from '../helpers/gateway.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';

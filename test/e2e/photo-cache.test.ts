@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 import { Cleanup, pollUntil } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
 import { createTestDatabase, createTestVhost, redisPrefix, startPrivateRedis } from '../helpers/services.js';

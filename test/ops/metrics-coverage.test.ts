@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 import { STAT_METRICS, STATS_NOT_METRICS } from '../../src/metrics.js';
 import { startGateway } from '../helpers/gateway.js';
 

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogPipeline } from '../../src/pipeline.js';
-import { chatApp } from '../../src/chat/app.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
 import { OPERATIONS, RAW_ROUTES } from '../../src/openapi/document.js';
 import { registeredRoutes } from '../../src/transports/http/route-list.js';
 import { startGateway } from '../helpers/gateway.js';

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { createDatabase } from '../../src/store/index.js';
 import { migrate } from '../../src/store/migrate.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
-import { CatalogRepository } from '../../src/catalog/repository.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
+import { CatalogRepository } from '../../src/apps/catalog/repository.js';
 import { runStoreSuite } from './store-suite.js';
 
 const logger = pino({ level: 'silent' });

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { ChangeApplier } from '../../src/catalog/applier.js';
-import type { Product } from '../../src/catalog/product.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
-import { CatalogRepository, InvalidChangeError } from '../../src/catalog/repository.js';
+import type { ChangeApplier } from '../../src/apps/catalog/applier.js';
+import type { Product } from '../../src/apps/catalog/product.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
+import { CatalogRepository, InvalidChangeError } from '../../src/apps/catalog/repository.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
-import { migrations } from '../../src/store/migrations/index.js';
+import { migrations } from '../../src/apps/catalog/migrations/index.js';
 
 export interface StoreHarness {
   /** A fresh, empty database. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { EventSource } from 'eventsource';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 before(async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 let browser: Browser;

@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, getJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 // @ts-expect-error an .mjs build script without types
 import { options as exampleBuild } from '../../examples/react/build.mjs';
 

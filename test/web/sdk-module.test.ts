@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveSite, type TestSite } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogPipeline } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 let browser: Browser;

@@ -1,15 +1,15 @@
-import type { Gateway, GatewayExtension } from './server.js';
-import { migrate } from './store/index.js';
-import { seedCatalog } from './catalog/seed.js';
-import { CatalogRepository } from './catalog/repository.js';
-import { startEventLogRetention } from './catalog/event-log-retention.js';
-import { createCache } from './cache/index.js';
-import { PhotoService } from './catalog/photo-service.js';
-import { catalogRoutes } from './transports/http/catalog-routes.js';
-import { createBroker } from './broker/index.js';
-import { ApplyBatcher } from './catalog/apply-batcher.js';
-import { CatalogConsumer, consumerStatsFields } from './catalog/consumer.js';
-import { EventGenerator, generatorStatsFields } from './catalog/generator.js';
+import type { Gateway, GatewayExtension } from '../../server.js';
+import { migrate } from '../../store/index.js';
+import { seedCatalog } from './seed.js';
+import { CatalogRepository } from './repository.js';
+import { startEventLogRetention } from './event-log-retention.js';
+import { createCache } from '../../cache/index.js';
+import { PhotoService } from './photo-service.js';
+import { catalogRoutes } from './routes.js';
+import { createBroker } from '../../broker/index.js';
+import { ApplyBatcher } from './apply-batcher.js';
+import { CatalogConsumer, consumerStatsFields } from './consumer.js';
+import { EventGenerator, generatorStatsFields } from './generator.js';
 
 export interface PipelineOptions {
   /** Run the event generator in this process too (`npm start`). */

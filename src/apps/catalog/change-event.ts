@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { describeIssues } from '../errors.js';
+import { describeIssues } from '../../errors.js';
 
 /**
  * Product change events (docs/protocol.md, "Change events"): what any producer publishes to the

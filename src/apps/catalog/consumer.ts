@@ -1,7 +1,7 @@
-import type { Broker, BrokerDelivery, Consumption } from '../broker/broker.js';
-import { SystemEvent } from '../codes.js';
-import type { Publisher } from '../hub/publisher.js';
-import type { Logger } from '../logger.js';
+import type { Broker, BrokerDelivery, Consumption } from '../../broker/broker.js';
+import { SystemEvent } from '../../codes.js';
+import type { Publisher } from '../../hub/publisher.js';
+import type { Logger } from '../../logger.js';
 import { isPermanentApplyError, type ApplyResult, type ChangeApplier } from './applier.js';
 import { parseChangeEvent, type ChangeEvent } from './change-event.js';
 import { PoisonTracker } from './poison-tracker.js';

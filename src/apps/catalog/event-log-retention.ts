@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.js';
-import type { Database } from '../store/database.js';
+import type { Logger } from '../../logger.js';
+import type { Database } from '../../store/database.js';
 
 /** Advisory lock key of compaction: one node of a cluster compacts at a time (others skip that round). */
 export const COMPACT_LOCK_KEY = 0x68756265;

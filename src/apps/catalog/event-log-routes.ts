@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, type EventLog } from '../../catalog/event-log.js';
+import { EVENTS_LIMIT_DEFAULT, EVENTS_LIMIT_MAX, type EventLog } from './event-log.js';
 import { badRequest } from '../../errors.js';
 
 export interface EventLogRoutesOptions {
   log: EventLog;
-  /** `:id` as catalog-routes parses it, so both answer the same error for a bad id. */
+  /** `:id` as routes.ts parses it, so both answer the same error for a bad id. */
   parseId: (raw: string) => number;
 }
 

@@ -1,5 +1,5 @@
-import { notFound } from '../errors.js';
-import type { Queryable } from '../store/database.js';
+import { notFound } from '../../errors.js';
+import type { Queryable } from '../../store/database.js';
 import { toProduct, type Product, type ProductRow } from './product.js';
 
 /**

@@ -1,7 +1,7 @@
-import { createBroker } from '../broker/index.js';
-import { ConfigError, type Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
-import { createDatabase } from '../store/index.js';
+import { createBroker } from '../../broker/index.js';
+import { ConfigError, type Config } from '../../config/config.js';
+import type { Logger } from '../../logger.js';
+import { createDatabase } from '../../store/index.js';
 import { EventGenerator } from './generator.js';
 import { CatalogRepository } from './repository.js';
 import { SEED_PRODUCTS } from './seed-data.js';

@@ -1,5 +1,5 @@
-import { PRODUCT_CHANGED, type Broker } from '../broker/broker.js';
-import type { Logger } from '../logger.js';
+import { PRODUCT_CHANGED, type Broker } from '../../broker/broker.js';
+import type { Logger } from '../../logger.js';
 import { encodeChangeEvent, makeChangeEvent, type ChangeEvent } from './change-event.js';
 import { Outbox, type OutboxStats } from './outbox.js';
 import { RandomChanges } from './random-change.js';

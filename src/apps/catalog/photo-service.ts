@@ -1,6 +1,6 @@
-import type { Cache } from '../cache/cache.js';
-import { throttledWarn } from '../cache/throttle.js';
-import type { Logger } from '../logger.js';
+import type { Cache } from '../../cache/cache.js';
+import { throttledWarn } from '../../cache/throttle.js';
+import type { Logger } from '../../logger.js';
 import type { CatalogRepository, Photo, PhotoMeta } from './repository.js';
 import { SingleFlight } from './single-flight.js';
 

@@ -1,6 +1,6 @@
-import { ConfigError, type Config } from '../config/config.js';
-import type { Logger } from '../logger.js';
-import { createDatabase, migrate } from '../store/index.js';
+import { ConfigError, type Config } from '../../config/config.js';
+import type { Logger } from '../../logger.js';
+import { createDatabase, migrate } from '../../store/index.js';
 import { describeDifference, rebuildCatalog } from './rebuild.js';
 
 export interface RebuildArgs {

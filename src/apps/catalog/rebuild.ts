@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '../store/database.js';
+import type { Database, Queryable } from '../../store/database.js';
 
 /**
  * `hubcast rebuild` (docs/event-log.md): every product recomputed from the

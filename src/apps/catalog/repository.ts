@@ -1,6 +1,6 @@
-import { ErrorCode } from '../codes.js';
-import { HubcastError } from '../errors.js';
-import { sqlState, type Database } from '../store/database.js';
+import { ErrorCode } from '../../codes.js';
+import { HubcastError } from '../../errors.js';
+import { sqlState, type Database } from '../../store/database.js';
 import type { ChangeSource } from './change-event.js';
 import { EventLog } from './event-log.js';
 import { PRODUCT_COLUMNS, toProduct, type Product, type ProductRow } from './product.js';

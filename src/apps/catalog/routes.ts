@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { PhotoService } from '../../catalog/photo-service.js';
+import type { PhotoService } from './photo-service.js';
 import { ErrorCode } from '../../codes.js';
-import { productJsonSchema } from '../../catalog/product.js';
-import { isProductId, type CatalogRepository } from '../../catalog/repository.js';
+import { productJsonSchema } from './product.js';
+import { isProductId, type CatalogRepository } from './repository.js';
 import { HubcastError, badRequest, errorBody, notFound } from '../../errors.js';
 import { eventLogRoutes, parseStateQuery } from './event-log-routes.js';
 

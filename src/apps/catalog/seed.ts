@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.js';
-import type { Database } from '../store/database.js';
+import type { Logger } from '../../logger.js';
+import type { Database } from '../../store/database.js';
 import { PHOTO_CONTENT_TYPE, photoEtag, renderProductPhoto } from './photo-art.js';
 import { SEED_PRODUCTS } from './seed-data.js';
 

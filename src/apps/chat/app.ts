@@ -1,7 +1,7 @@
-import type { Gateway, GatewayExtension } from '../server.js';
-import { ErrorCode } from '../codes.js';
-import { HubcastError } from '../errors.js';
-import type { ChannelSender } from '../hub/app-channels.js';
+import type { Gateway, GatewayExtension } from '../../server.js';
+import { ErrorCode } from '../../codes.js';
+import { HubcastError } from '../../errors.js';
+import type { ChannelSender } from '../../hub/app-channels.js';
 import { CHAT_PREFIX, isTypingSignal, roomOf } from './message.js';
 import { UserRateLimit } from './rate-limit.js';
 import { ChatService } from './service.js';

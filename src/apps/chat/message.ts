@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ErrorCode, SystemEvent } from '../codes.js';
-import { HubcastError, describeIssues } from '../errors.js';
+import { ErrorCode, SystemEvent } from '../../codes.js';
+import { HubcastError, describeIssues } from '../../errors.js';
 
 /** A room is the channel `chat:<room>`. */
 export const CHAT_PREFIX = 'chat:';

@@ -1,14 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCode } from '../codes.js';
-import { HubcastError } from '../errors.js';
-import { anonymous, joinDenied, publishDenied, type Identity } from '../auth/permissions.js';
-import type { Authenticator } from '../auth/tokens.js';
-import type { PresenceMember } from '../hub/presence.js';
+import { ErrorCode } from '../../codes.js';
+import { HubcastError } from '../../errors.js';
+import { anonymous, joinDenied, publishDenied, type Identity } from '../../auth/permissions.js';
+import type { Authenticator } from '../../auth/tokens.js';
+import type { PresenceMember } from '../../hub/presence.js';
 import { channelOf, isValidRoom, parseId } from './message.js';
 import type { ChatService } from './service.js';
 import type { ChatStore } from './store.js';
 import { chatPage } from './page.js';
-import { PAGE_HEADERS } from '../web/routes.js';
+import { PAGE_HEADERS } from '../../web/routes.js';
 
 export interface ChatRoutesOptions {
   service: ChatService;

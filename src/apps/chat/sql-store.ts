@@ -1,6 +1,6 @@
-import type { Database } from '../store/database.js';
-import { migrate } from '../store/migrate.js';
-import type { Logger } from '../logger.js';
+import type { Database } from '../../store/database.js';
+import { migrate } from '../../store/migrate.js';
+import type { Logger } from '../../logger.js';
 import { formatId, type ChatMessage, type ChatPost } from './message.js';
 import { CHAT_MIGRATIONS_TABLE, chatMigrations } from './migrations.js';
 import type { ChatStore, HistoryPage, RoomSummary, StoredPost } from './store.js';
