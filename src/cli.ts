@@ -81,11 +81,11 @@ async function main(argv: string[]): Promise<void> {
       // Hold the port while the data directory is opened and the catalog starts: a second
       // start fails here with EADDRINUSE, before it touches DATA_DIR or publishes anything.
       const hold = await holdPort(config);
-      const { catalogPipeline } = await import('./apps/catalog/app.js');
+      const { catalogApp } = await import('./apps/catalog/app.js');
       const { chatApp } = await import('./apps/chat/app.js');
       let gateway: Gateway;
       try {
-        gateway = await createGateway(config, { logger: log, extensions: [catalogPipeline({ withGenerator: command === 'start' }), chatApp()] });
+        gateway = await createGateway(config, { logger: log, apps: [catalogApp({ withGenerator: command === 'start' }), chatApp()] });
       } finally {
         await release(hold);
       }

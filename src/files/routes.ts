@@ -3,13 +3,13 @@ import multipart from '@fastify/multipart';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, SystemEvent } from '../codes.js';
 import { HubcastError, errorBody } from '../errors.js';
-import type { Hub } from '../hub/hub.js';
+import type { Publisher } from '../hub/publisher.js';
 import type { ServerApiGuard } from '../transports/http/api-key.js';
 import { contentMismatch, sanitizeFilename } from './file-types.js';
 import { FILE_ID, type FileStore, type StoredFile } from './store.js';
 
 export interface UploadRoutesOptions {
-  hub: Hub;
+  publisher: Publisher;
   /** Where uploads are kept (PostgreSQL in a cluster, so every node serves every file). */
   files: FileStore;
   maxBytes: number;
@@ -91,7 +91,7 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
       url: `/realtime/binary/files/${id}`,
     };
     await files.put(file, bytes);
-    await options.hub.publishEvent(options.channel, SystemEvent.fileUploaded, file);
+    await options.publisher.publish(options.channel, SystemEvent.fileUploaded, file);
     return file;
   });
 

@@ -16,7 +16,7 @@ import { CatalogRepository, type ProductChange } from '../../src/apps/catalog/re
 import { seedCatalog } from '../../src/apps/catalog/seed.js';
 import type { Database, Queryable } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
-import { migrations } from '../../src/apps/catalog/migrations/index.js';
+import { migrations, migrateCatalog, CATALOG_MIGRATIONS_TABLE } from '../../src/apps/catalog/migrations/index.js';
 import { catalogRoutes } from '../../src/apps/catalog/routes.js';
 import { silent } from './fixture.js';
 
@@ -80,7 +80,7 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     before(async () => {
       harness = await makeHarness();
       db = await harness.open();
-      await migrate(db);
+      await migrateCatalog(db);
       await seedCatalog(db);
       repo = new CatalogRepository(db);
       app = Fastify({ logger: false });
@@ -410,9 +410,9 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     test('products that existed before the log get a baseline row from the migration', async () => {
       const fresh = await harness.open();
       try {
-        await migrate(fresh, undefined, migrations.slice(0, 1));
+        await migrate(fresh, undefined, migrations.slice(0, 1), CATALOG_MIGRATIONS_TABLE);
         await fresh.query(`INSERT INTO products (name, price, stock, version) VALUES ('Old Lamp', 19.5, 4, 7)`);
-        await migrate(fresh);
+        await migrateCatalog(fresh);
         const rows = await fresh.query<{ version: number; kind: string; changes: unknown; price: number; stock: number }>(
           'SELECT version, kind, changes, price, stock FROM product_events',
         );

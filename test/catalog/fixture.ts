@@ -10,7 +10,7 @@ import { CatalogRepository, type Photo } from '../../src/apps/catalog/repository
 import { seedCatalog } from '../../src/apps/catalog/seed.js';
 import type { Database } from '../../src/store/database.js';
 import { createDatabase } from '../../src/store/index.js';
-import { migrate } from '../../src/store/migrate.js';
+import { migrateCatalog } from '../../src/apps/catalog/migrations/index.js';
 import { catalogRoutes } from '../../src/apps/catalog/routes.js';
 
 export const silent = pino({ level: 'silent' });
@@ -32,7 +32,7 @@ export interface SeededDb {
 export async function seededPglite(): Promise<SeededDb> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-catalog-'));
   const db = await createDatabase({ dataDir }, silent);
-  await migrate(db);
+  await migrateCatalog(db);
   await seedCatalog(db);
   return {
     db,

@@ -1,6 +1,6 @@
 import type { Broker, BrokerDelivery, Consumption } from '../../broker/broker.js';
-import { SystemEvent } from '../../codes.js';
-import type { Publisher } from '../../hub/publisher.js';
+import { CATALOG_CHANNEL, CatalogEvent, productChannel } from './channels.js';
+import type { Publisher } from '../../application.js';
 import type { Logger } from '../../logger.js';
 import { isPermanentApplyError, type ApplyResult, type ChangeApplier } from './applier.js';
 import { parseChangeEvent, type ChangeEvent } from './change-event.js';
@@ -265,8 +265,8 @@ export class CatalogConsumer {
     for (let attempt = 1; ; attempt++) {
       try {
         const ids = await Promise.all([
-          this.#publisher.publish('products', SystemEvent.productUpdated, product, options),
-          this.#publisher.publish(`product:${productId}`, SystemEvent.productUpdated, product, options),
+          this.#publisher.publish(CATALOG_CHANNEL, CatalogEvent.productUpdated, product, options),
+          this.#publisher.publish(productChannel(productId), CatalogEvent.productUpdated, product, options),
         ]);
         if (redelivered && ids.some((id) => id !== null)) {
           this.#stats.republished++;

@@ -1,6 +1,7 @@
 import { ConfigError, type Config } from '../../config/config.js';
 import type { Logger } from '../../logger.js';
-import { createDatabase, migrate } from '../../store/index.js';
+import { createDatabase } from '../../store/index.js';
+import { migrateCatalog } from './migrations/index.js';
 import { describeDifference, rebuildCatalog } from './rebuild.js';
 
 export interface RebuildArgs {
@@ -61,7 +62,7 @@ export async function runRebuild(
   const log = logger.child({ component: 'rebuild' }, { level: logger.isLevelEnabled('debug') ? logger.level : 'warn' });
   const db = await createDatabase(config, log);
   try {
-    await migrate(db, log);
+    await migrateCatalog(db, log);
     const tty = output.progress.isTTY === true;
     let lastShown = -1;
     const report = await rebuildCatalog(db, {

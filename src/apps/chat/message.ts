@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCode, SystemEvent } from '../../codes.js';
+import { ErrorCode } from '../../codes.js';
 import { HubcastError, describeIssues } from '../../errors.js';
 
 /** A room is the channel `chat:<room>`. */
@@ -8,9 +8,9 @@ const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 export const MAX_TEXT_CHARS = 4000;
 export const MAX_CLIENT_MSG_ID_CHARS = 64;
 /** The event every stored post is published as, on its room's channel. */
-export const CHAT_MESSAGE_EVENT = SystemEvent.chatMessage;
+export const CHAT_MESSAGE_EVENT = 'chat.message';
 /** Relayed, never stored: someone is typing in the room. */
-export const CHAT_TYPING_EVENT = SystemEvent.chatTyping;
+export const CHAT_TYPING_EVENT = 'chat.typing';
 /** A typing signal shows for this long unless renewed; clients drop it after `expires_at`. */
 export const TYPING_TTL_MS = 6000;
 /** Per user and room, typing signals closer together than this are folded into the last one. */

@@ -1,4 +1,4 @@
-import type { Migration } from '../catalog/migrations/index.js';
+import type { Migration } from '../../store/migrate.js';
 
 /**
  * Chat's own schema, numbered apart from the catalog's (recorded in

@@ -1,19 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
-import { anonymous, joinDenied, publishDenied, type Identity } from '../../auth/permissions.js';
-import type { Authenticator } from '../../auth/tokens.js';
-import type { PresenceMember } from '../../hub/presence.js';
+import type { Access, Identity, PresenceMember } from '../../application.js';
 import { channelOf, isValidRoom, parseId } from './message.js';
 import type { ChatService } from './service.js';
 import type { ChatStore } from './store.js';
-import { chatPage } from './page.js';
-import { PAGE_HEADERS } from '../../web/routes.js';
 
 export interface ChatRoutesOptions {
   service: ChatService;
   store: ChatStore;
-  auth: Authenticator;
+  access: Access;
   /** Who is present on a channel, cluster-wide (null: no presence there). */
   presenceOf(channel: string): Promise<PresenceMember[]> | null;
 }
@@ -26,16 +22,17 @@ const ROOMS_LISTED = 100;
 const USER_ID = /^[A-Za-z0-9_\-.@]{1,123}$/;
 
 /**
- * Chat over HTTP (docs/protocol.md, "Chat"): post, read history, list rooms,
- * and the page. With auth on, the user is the token's `sub` (token as for SSE:
- * `?token=` or `Authorization: Bearer`) and the token's channel grants decide
- * the rooms; with auth off, everything is open and a post names its `user_id`.
+ * Chat over HTTP (docs/protocol.md, "Chat"): post, read history, list rooms.
+ * With auth on, the user is the token's `sub` (token as for SSE: `?token=` or
+ * `Authorization: Bearer`) and the token's channel grants decide the rooms;
+ * with auth off, everything is open and a post names its `user_id`. The page
+ * (`/chat`) is the application's (app.ts).
  */
 export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void {
-  const { service, store, auth } = opts;
+  const { service, store, access } = opts;
+  const { joinDenied, publishDenied } = access;
 
-  const identify = (req: FastifyRequest): Promise<Identity> =>
-    auth.enabled ? auth.identify(req.raw, new URL(req.url, 'http://localhost')) : Promise.resolve(anonymous());
+  const identify = (req: FastifyRequest): Promise<Identity> => access.identify(req.raw, new URL(req.url, 'http://localhost'));
 
   const roomParam = (room: string): string => {
     if (!isValidRoom(room)) throw new HubcastError(ErrorCode.invalidChannel, `room ${JSON.stringify(room).slice(0, 80)}: 1–64 characters of A-Z a-z 0-9 _ -`, 400);
@@ -51,7 +48,7 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     }
     const { user_id: bodyUser, ...message } = body as Record<string, unknown>;
     let userId: string;
-    if (auth.enabled) {
+    if (access.enabled) {
       if (identity.userId === null) throw new HubcastError(ErrorCode.unauthorized, 'posting needs a token with a sub claim', 401);
       if (bodyUser !== undefined && bodyUser !== identity.userId) throw new HubcastError(ErrorCode.forbidden, 'user_id: the token names the user', 403);
       userId = identity.userId;
@@ -99,5 +96,4 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     return { rooms: rooms.map((r, i) => ({ room: r.room, members: members[i], messages: r.messages, last_message_at: r.last_message_at })) };
   });
 
-  app.get('/chat', async (_req, reply) => reply.headers(PAGE_HEADERS).send(chatPage));
 }

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { Publisher } from '../../hub/publisher.js';
+import type { Publisher } from '../../application.js';
 import { CHAT_MESSAGE_EVENT, CHAT_TYPING_EVENT, TYPING_MIN_INTERVAL_MS, TYPING_TTL_MS, channelOf, parsePost, type ChatMessage } from './message.js';
 import type { UserRateLimit } from './rate-limit.js';
 import type { ChatStore } from './store.js';

@@ -61,6 +61,11 @@ export class SqlChatStore implements ChatStore {
     return new SqlChatStore(db);
   }
 
+  /** Serve from a database whose chat schema is current (the gateway migrated it: the application's `migrations`). */
+  static migrated(db: Database): SqlChatStore {
+    return new SqlChatStore(db);
+  }
+
   async post(post: ChatPost): Promise<StoredPost> {
     const [row] = await this.#db.query<Row>(INSERT, [post.room, post.userId, post.text, post.clientMsgId]);
     if (row !== undefined) return { message: toWire(row), created: true };
