@@ -35,7 +35,7 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: 'Publish an event to one channel or to one user',
     tag: 'server-api',
     apiKey: true,
-    body: { schema: sendBody, example: { channel: 'product:42', event: 'price.changed', data: { price: 9.5 } } },
+    body: { schema: sendBody, example: { channel: 'orders:42', event: 'order.shipped', data: { carrier: 'post' } } },
     ok: JSON_OK,
     errors: [400, 401, 409, 413, 422, 503],
   },
