@@ -17,7 +17,8 @@ import { uploadRoutes } from './routes.js';
 export function uploadsApp(config: Pick<Config, 'uploadChannel' | 'uploadMaxBytes' | 'databaseUrl' | 'dataDir'>): Application {
   return {
     name: 'uploads',
-    channels: [{ pattern: config.uploadChannel, publish: 'server' }],
+    // A user's own channel (UPLOAD_CHANNEL=user:<id>) is the core's, server-owned already.
+    channels: config.uploadChannel.startsWith('user:') ? [] : [{ pattern: config.uploadChannel, publish: 'server' }],
     events: [SystemEvent.fileUploaded],
     async setup(ctx) {
       const files = createFileStore(config, () => ctx.database(), ctx.log);
