@@ -45,6 +45,8 @@ import { gatewayStats } from './gateway/stats.js';
 import { opsRoutes } from './gateway/ops-routes.js';
 import { Applications, servePage } from './gateway/applications.js';
 
+export type { Application, Component } from './application.js';
+
 export interface GatewayOptions {
   logger?: Logger;
   /** The applications this gateway runs (src/application.ts), registered in order. */
@@ -181,7 +183,6 @@ export class Gateway {
     };
     this.applications = new Applications({
       log: this.log,
-      http: this.app,
       appChannels: channels,
       context,
       addPresence: (patterns) => this.addPresence(patterns),

@@ -12,7 +12,6 @@ import { SystemEvent } from '../codes.js';
 /** What registering an application needs from the gateway (everything but the application's own code). */
 export interface AppHost {
   readonly log: Logger;
-  readonly http: FastifyInstance;
   readonly appChannels: AppChannels;
   /** The context parts shared by every application (`log` is made per application). */
   readonly context: Omit<AppContext, 'log' | 'component'>;
