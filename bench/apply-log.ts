@@ -15,6 +15,7 @@
  * build's database before measuring (to try a schema variant).
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -43,13 +44,17 @@ interface Subject {
 }
 
 async function open(dist: string, index: number): Promise<Subject> {
+  // A build from before the catalog moved under apps/ (the baseline) has it at catalog/.
+  const app = existsSync(join(dist, 'apps/catalog')) ? 'apps/catalog' : 'catalog';
   const load = (path: string) => import(pathToFileURL(join(dist, path)).href);
   const { createDatabase, migrate } = await load('store/index.js');
-  const { seedCatalog } = await load('catalog/seed.js');
-  const { CatalogRepository } = await load('catalog/repository.js');
+  const { seedCatalog } = await load(`${app}/seed.js`);
+  const { CatalogRepository } = await load(`${app}/repository.js`);
+  const catalogMigrations = app === 'catalog' ? null : await load(`${app}/migrations/index.js`);
+  const migrateCatalog = (db: Db) => (catalogMigrations === null ? migrate(db) : catalogMigrations.migrateCatalog(db));
   const scratch = await createScratchDatabase(driver, `hubcast_bench_apply_${process.pid}_${index}`);
   const db: Db = await createDatabase(scratch.config, logger);
-  await migrate(db);
+  await migrateCatalog(db);
   await seedCatalog(db);
   return { dist, db, repo: new CatalogRepository(db), times: [], cleanup: scratch.drop };
 }

@@ -20,7 +20,7 @@ import { Histogram, cpuMicros, fmtMs, fmtInt, nowMicros } from './lib/measure.js
 import { freePort, logDir, startGatewayProcess, stopChild, useServices, warnIfDistStale } from './lib/harness.js';
 import { createPostgresDatabase } from './lib/scratch-db.js';
 import { PostgresDatabase } from '../src/store/postgres.js';
-import { SqlChatStore } from '../src/chat/sql-store.js';
+import { SqlChatStore } from '../src/apps/chat/sql-store.js';
 
 const { values: opts } = parseArgs({
   options: {

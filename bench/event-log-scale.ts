@@ -9,11 +9,12 @@
  *   node --import tsx bench/event-log-scale.ts --driver postgres --events 1000000
  */
 import { pino } from 'pino';
-import { rebuildCatalog } from '../src/catalog/rebuild.js';
-import { CatalogRepository } from '../src/catalog/repository.js';
-import { seedCatalog } from '../src/catalog/seed.js';
+import { rebuildCatalog } from '../src/apps/catalog/rebuild.js';
+import { CatalogRepository } from '../src/apps/catalog/repository.js';
+import { seedCatalog } from '../src/apps/catalog/seed.js';
 import type { Database } from '../src/store/database.js';
-import { createDatabase, migrate } from '../src/store/index.js';
+import { createDatabase } from '../src/store/index.js';
+import { migrateCatalog } from '../src/apps/catalog/migrations/index.js';
 import { createScratchDatabase } from './lib/scratch-db.js';
 
 const args = new Map<string, string>();
@@ -33,7 +34,7 @@ const quantiles = (xs: number[]) => {
 
 const db: Database = await createDatabase(scratch.config, logger);
 try {
-  await migrate(db);
+  await migrateCatalog(db);
   await seedCatalog(db);
   const [{ n: products }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM products');
   const perProduct = Math.ceil(events / products);

@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
       process.exit(0);
     }
     if (command === 'rebuild') {
-      const { REBUILD_HELP } = await import('./catalog/rebuild-cli.js');
+      const { REBUILD_HELP } = await import('./apps/catalog/rebuild-cli.js');
       console.log(REBUILD_HELP);
       process.exit(0);
     }
@@ -81,11 +81,11 @@ async function main(argv: string[]): Promise<void> {
       // Hold the port while the data directory is opened and the catalog starts: a second
       // start fails here with EADDRINUSE, before it touches DATA_DIR or publishes anything.
       const hold = await holdPort(config);
-      const { catalogPipeline } = await import('./pipeline.js');
-      const { chatApp } = await import('./chat/app.js');
+      const { catalogApp } = await import('./apps/catalog/app.js');
+      const { chatApp } = await import('./apps/chat/app.js');
       let gateway: Gateway;
       try {
-        gateway = await createGateway(config, { logger: log, extensions: [catalogPipeline({ withGenerator: command === 'start' }), chatApp()] });
+        gateway = await createGateway(config, { logger: log, apps: [catalogApp({ withGenerator: command === 'start' }), chatApp()] });
       } finally {
         await release(hold);
       }
@@ -97,13 +97,13 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'generator': {
-      const { runGenerator } = await import('./catalog/generator-cli.js');
+      const { runGenerator } = await import('./apps/catalog/generator-cli.js');
       const stop = await runGenerator(config, rest, log);
       onShutdown(log, stop);
       return;
     }
     case 'rebuild':
-      return void process.exit(await (await import('./catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log));
+      return void process.exit(await (await import('./apps/catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log));
     default:
       console.error(`hubcast: unknown command ${JSON.stringify(command)}${suggest(command)}\n\n${USAGE}`);
       process.exit(2);

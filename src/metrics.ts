@@ -1,14 +1,16 @@
 import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
+import type { MetricSpec } from './application.js';
 
 export type StatsSnapshot = () => Record<string, unknown>;
 
 /**
- * Every numeric `/realtime/stats` field and its metric: `counter` for totals
- * that only grow (`_total` names), `gauge` for current values. A stats field
- * missing here is a field operators cannot alert on; the metrics test checks
- * that none is missing.
+ * Every numeric `/realtime/stats` field of the core and its metric: `counter`
+ * for totals that only grow (`_total` names), `gauge` for current values.
+ * Applications add theirs (`metrics` in their registration). A stats field
+ * without a metric is a field operators cannot alert on; the metrics test
+ * checks that none is missing.
  */
-export const STAT_METRICS: Record<string, { name: string; help: string; kind: 'counter' | 'gauge' }> = {
+export const STAT_METRICS: Record<string, MetricSpec> = {
   websocket_count: { name: 'hubcast_websocket_connections', help: 'Open WebSocket connections', kind: 'gauge' },
   sse_count: { name: 'hubcast_sse_connections', help: 'Open SSE connections', kind: 'gauge' },
   tcp_count: { name: 'hubcast_tcp_connections', help: 'Open raw TCP connections', kind: 'gauge' },
@@ -50,22 +52,6 @@ export const STAT_METRICS: Record<string, { name: string; help: string; kind: 'c
   webrtc_signals_limited: { name: 'hubcast_webrtc_signals_limited_total', help: 'WebRTC signals refused by the size or rate limit', kind: 'counter' },
   publish_unavailable: { name: 'hubcast_publish_unavailable_total', help: 'Server API publishes answered 503 because the cluster bus was down', kind: 'counter' },
   idempotent_replays: { name: 'hubcast_idempotent_replays_total', help: 'Server API publishes answered from an earlier request with the same Idempotency-Key', kind: 'counter' },
-  events_received: { name: 'hubcast_events_received_total', help: 'Broker events received by the consumer', kind: 'counter' },
-  events_applied: { name: 'hubcast_events_applied_total', help: 'Broker events applied to the database', kind: 'counter' },
-  events_duplicate: { name: 'hubcast_events_duplicate_total', help: 'Broker events whose event_id was applied already', kind: 'counter' },
-  events_dead_lettered: { name: 'hubcast_events_dead_lettered_total', help: 'Broker events sent to catalog.dead', kind: 'counter' },
-  events_retried: { name: 'hubcast_events_retried_total', help: 'Broker events retried after a failed apply', kind: 'counter' },
-  events_apply_errors: { name: 'hubcast_events_apply_errors_total', help: 'Database applies that failed', kind: 'counter' },
-  events_publish_failed: { name: 'hubcast_events_publish_failed_total', help: 'Applied events whose publication to clients failed', kind: 'counter' },
-  events_republished: { name: 'hubcast_events_republished_total', help: 'Applied events published again after a failed publication', kind: 'counter' },
-  events_in_flight: { name: 'hubcast_events_in_flight', help: 'Broker events received and not yet acknowledged', kind: 'gauge' },
-  photo_cache_hits: { name: 'hubcast_photo_cache_hits_total', help: 'Product photos served from the cache', kind: 'counter' },
-  photo_cache_misses: { name: 'hubcast_photo_cache_misses_total', help: 'Product photos rendered because the cache missed', kind: 'counter' },
-  generator_sent: { name: 'hubcast_generator_sent_total', help: 'Change events the generator published', kind: 'counter' },
-  generator_confirmed: { name: 'hubcast_generator_confirmed_total', help: 'Generator events the broker confirmed', kind: 'counter' },
-  generator_pending: { name: 'hubcast_generator_pending', help: 'Generator events awaiting the broker confirm', kind: 'gauge' },
-  generator_failed: { name: 'hubcast_generator_failed_total', help: 'Generator events the broker refused or lost', kind: 'counter' },
-  generator_skipped: { name: 'hubcast_generator_skipped_total', help: 'Generator ticks skipped while too many events were pending', kind: 'counter' },
 };
 
 /** Numeric stats fields that are not metrics of their own: `max_connections` is `hubcast_limit{limit="max_connections"}`. */
@@ -75,7 +61,7 @@ export const STATS_NOT_METRICS = new Set(['max_connections']);
  * Prometheus metrics. Every metric reads the live stats on scrape, so the hot
  * path keeps plain counters and pays nothing for metrics.
  */
-export function createMetrics(stats: StatsSnapshot): Registry {
+export function createMetrics(stats: StatsSnapshot, specs: Readonly<Record<string, MetricSpec>>): Registry {
   const registry = new Registry();
   // No prefix: the standard names (`process_cpu_user_seconds_total`,
   // `nodejs_heap_size_used_bytes`, …) are what the usual Node.js dashboards
@@ -92,7 +78,7 @@ export function createMetrics(stats: StatsSnapshot): Registry {
     }
     return Number(snapshot[key] ?? 0);
   };
-  for (const [key, m] of Object.entries(STAT_METRICS)) {
+  for (const [key, m] of Object.entries(specs)) {
     if (m.kind === 'gauge') {
       new Gauge({ name: m.name, help: m.help, registers: [registry], collect() { this.set(num(key)); } });
     } else {

@@ -3,15 +3,11 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { limitsOf, type Config } from './config/config.js';
+import type { Registry } from 'prom-client';
+import type { Config } from './config/config.js';
 import { createLogger } from './logger.js';
-import { Acks, ACK_WINDOW } from './ack/acks.js';
-import { MemoryAckPositions, RedisAckPositions } from './ack/positions.js';
-import { Inboxes } from './ack/inbox-delivery.js';
-import { MemoryInbox } from './ack/inbox-memory.js';
-import { restoreInboxSnapshot, saveInboxSnapshot } from './ack/inbox-snapshot.js';
-import { RedisInbox } from './ack/inbox-redis.js';
-import { MemoryOnlineUsers, RedisOnlineUsers } from './ack/online.js';
+import type { Application, AppContext, Component } from './application.js';
+import type { Inboxes } from './ack/inbox-delivery.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
@@ -22,54 +18,47 @@ import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
 import { ClusterSignalRelay, PEER_TTL_MS } from './transports/webrtc/cluster-relay.js';
 import { MemoryPresenceStore, Presence, type PresenceMember } from './hub/presence.js';
-import type { ChannelHandler } from './hub/app-channels.js';
+import { AppChannels } from './hub/app-channels.js';
 import { createDatabase, type Database } from './store/index.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
 import { Authenticator } from './auth/tokens.js';
+import { anonymous, joinDenied, publishDenied } from './auth/permissions.js';
 import { OriginPolicy } from './transports/http/cors.js';
 import { makeServerApiGuard } from './transports/http/api-key.js';
 import { ConnectionGate } from './transports/connection-gate.js';
 import { createHttpApp } from './transports/http/app.js';
 import { realtimeRoutes } from './transports/http/realtime-routes.js';
 import { createIdempotencyStore } from './transports/http/idempotency.js';
-import { WsTransport } from './transports/ws/transport.js';
-import { SseTransport, SSE_PATH } from './transports/sse/transport.js';
-import { PollTransport, POLL_PATH } from './transports/poll/transport.js';
-import { TcpTransport } from './transports/tcp/transport.js';
+import type { WsTransport } from './transports/ws/transport.js';
+import { SSE_PATH, type SseTransport } from './transports/sse/transport.js';
+import { POLL_PATH, type PollTransport } from './transports/poll/transport.js';
+import type { TcpTransport } from './transports/tcp/transport.js';
 import { rejectSocket, sendError } from './transports/http/reject.js';
 import { HandlerGuard, parseTarget } from './transports/guard.js';
 import { ErrorCode, CloseCode } from './codes.js';
 import { createMetrics } from './metrics.js';
-import { buildOpenApi } from './openapi/document.js';
-import { docsPage } from './openapi/docs-page.js';
-import { registeredRoutes } from './transports/http/route-list.js';
-import { webRoutes, PAGE_HEADERS } from './web/routes.js';
-import { uploadRoutes } from './transports/http/upload-routes.js';
-import { createFileStore } from './files/index.js';
+import { webRoutes } from './web/routes.js';
+import { uploadsApp } from './files/app.js';
+import { createTransports } from './gateway/transports.js';
+import { createInboxes, restoreInboxes } from './gateway/inbox.js';
+import { gatewayStats } from './gateway/stats.js';
+import { opsRoutes } from './gateway/ops-routes.js';
+import { Applications, servePage } from './gateway/applications.js';
 import { createCluster, DeliveryTally, type ClusterNodes } from './cluster/index.js';
 import { adminRoutes } from './web/admin/routes.js';
 
-/** A dependency the gateway checks for readiness and closes on shutdown. */
-export interface Component {
-  name: string;
-  ready(): Promise<boolean> | boolean;
-  close(): Promise<void>;
-  /** Extra figures for /realtime/stats. */
-  stats?(): Record<string, number>;
-}
-
-/** Something that adds routes and components once the core exists (the catalog pipeline). */
-export type GatewayExtension = (gateway: Gateway) => Promise<void> | void;
+export type { Application, Component } from './application.js';
 
 export interface GatewayOptions {
   logger?: Logger;
-  extensions?: GatewayExtension[];
+  /** The applications this gateway runs (src/application.ts), registered in order. */
+  apps?: readonly Application[];
 }
 
 /**
- * The gateway process: hub, transports and HTTP API, plus whatever the
- * extensions add. `createGateway` has no side effects beyond building objects;
- * `listen` opens the port.
+ * The gateway process: hub, transports and HTTP API, plus the applications
+ * registered on it. `createGateway` has no side effects beyond building
+ * objects and starting the applications; `listen` opens the port.
  */
 export class Gateway {
   readonly config: Config;
@@ -86,6 +75,9 @@ export class Gateway {
   readonly components: Component[] = [];
   /** Verifies tokens for every transport, and for applications' own routes. */
   readonly auth: Authenticator;
+  /** The channels applications own, and what a stream naming none joins. */
+  readonly appChannels = new AppChannels();
+  readonly applications: Applications;
   private readonly history: MemoryHistory;
   private readonly bus: RedisBus | null;
   /** The live nodes and questions put to all of them (this node alone without Redis). */
@@ -93,6 +85,7 @@ export class Gateway {
   /** Presence on the PRESENCE_CHANNELS patterns and applications' channels (cluster-wide with Redis); null when none. */
   private presence: Presence | null = null;
   private db: Promise<Database> | null = null;
+  private metrics: Registry | null = null;
   /** Connection slots (WS + SSE) against the node and per-address limits. */
   readonly gate: ConnectionGate;
   /** Where every exception from a socket, upgrade or request handler ends (see guard.ts). */
@@ -120,38 +113,9 @@ export class Gateway {
     const cluster = (this.cluster = createCluster(config, this.bus, this.log.child({ component: 'cluster' })));
     this.components.push({ name: 'cluster', ready: () => cluster.isReady(), close: () => cluster.close() });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
-    const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
-    const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
-    const acks = (this.hub.acks = new Acks({
-      timeoutMs: config.ackTimeoutMs,
-      // An inbox is delivered as one subscription: the window holds a full one.
-      window: Math.max(ACK_WINDOW, config.inboxMax),
-      positions: config.redisUrl ? new RedisAckPositions(config.redisUrl, config.redisPrefix) : new MemoryAckPositions(),
-      detach: (sub) => this.hub.removeConnection(sub),
-      inbox: inboxStore,
-    }));
-    const inboxes = (this.inboxes = new Inboxes(
-      inboxStore,
-      config.redisUrl ? new RedisOnlineUsers(config.redisUrl, config.redisPrefix) : new MemoryOnlineUsers(),
-      acks,
-      this.log.child({ component: 'inbox' }),
-    ));
-    this.hub.watcher = inboxes;
-    this.components.push({
-      name: 'acks',
-      ready: async () => true,
-      close: async () => {
-        acks.close();
-        await acks.positions.close();
-        if (inboxStore instanceof MemoryInbox) {
-          await saveInboxSnapshot(config.dataDir, inboxStore).catch((err) =>
-            this.log.warn({ err }, 'inbox snapshot not saved: what offline users had not acknowledged is lost'),
-          );
-        }
-        await inboxes.close();
-      },
-      stats: () => ({ ...acks.stats(), ...inboxes.stats() }),
-    });
+    const { inboxes, component: acks } = createInboxes(config, this.hub, this.log);
+    this.inboxes = inboxes;
+    this.components.push(acks);
     const auth = (this.auth = new Authenticator({
       secret: config.jwtSecret,
       publicKey: config.jwtPublicKey,
@@ -171,68 +135,8 @@ export class Gateway {
       relay = new ClusterSignalRelay(this.bus, registry, log);
       this.components.push({ name: 'signaling', ready: () => relay!.isReady(), close: () => relay!.close() });
     }
-    this.ws = new WsTransport(
-      this.hub,
-      {
-        enabled: config.websocketEnabled,
-        maxFrameBytes: config.wsMaxFrameBytes,
-        bufferBytes: config.clientBufferBytes,
-        pingIntervalMs: config.wsPingIntervalMs,
-        channelsPerConnection: config.channelsPerConnection,
-        rate: { perSecond: config.wsRateLimit, burst: config.wsRateBurst },
-        byteRate: { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes },
-        signaling: {
-          maxSignalBytes: config.webrtcSignalMaxBytes,
-          rate: config.webrtcSignalRate > 0 ? { perSecond: config.webrtcSignalRate, burst: config.webrtcSignalBurst } : null,
-        },
-        relay,
-      },
-      auth,
-      origins,
-      gate,
-      this.log.child({ component: 'ws' }),
-      guard,
-    );
-    this.sse = new SseTransport(
-      this.hub,
-      {
-        enabled: config.sseEnabled,
-        bufferBytes: config.clientBufferBytes,
-        heartbeatMs: config.sseHeartbeatMs,
-        retryMs: config.sseRetryMs,
-        channelsPerConnection: config.channelsPerConnection,
-      },
-      auth,
-      origins,
-      gate,
-      guard,
-    );
-    this.poll = new PollTransport(
-      this.hub,
-      { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection },
-      auth,
-      origins,
-      gate,
-      guard,
-    );
-    this.tcp =
-      config.tcpPort === undefined
-        ? null
-        : new TcpTransport(
-            this.hub,
-            {
-              maxLineBytes: config.wsMaxFrameBytes,
-              bufferBytes: config.clientBufferBytes,
-              channelsPerConnection: config.channelsPerConnection,
-              rate: config.wsRateLimit > 0 ? { perSecond: config.wsRateLimit, burst: config.wsRateBurst } : null,
-              byteRate: config.wsRateLimitBytes > 0 ? { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes } : null,
-              appChannels: this.ws.appChannels,
-            },
-            auth,
-            gate,
-            this.log.child({ component: 'tcp' }),
-            guard,
-          );
+    const transports = createTransports(config, { hub: this.hub, auth, origins, gate, guard, log: this.log, appChannels: this.appChannels, relay });
+    ({ ws: this.ws, sse: this.sse, poll: this.poll, tcp: this.tcp } = transports);
     this.app = createHttpApp({
       logger: this.log,
       bodyLimit: config.maxBodyBytes,
@@ -257,40 +161,44 @@ export class Gateway {
       },
       guard: apiGuard,
     });
-    const metrics = createMetrics(stats);
-    this.app.get('/healthz', async () => ({ status: 'ok' }));
-    this.app.get('/readyz', async (_req, reply) => {
-      const checks: Record<string, boolean> = {};
-      await Promise.all(
-        this.components.map(async (c) => {
-          checks[c.name] = await Promise.resolve(c.ready()).catch(() => false);
-        }),
-      );
-      if (this.bus !== null) checks.bus = this.bus.isReady();
-      const ready = this.closing === null && Object.values(checks).every(Boolean);
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+    opsRoutes(this.app, {
+      components: () => this.components,
+      checks: (): Record<string, boolean> => (this.bus !== null ? { bus: this.bus.isReady() } : {}),
+      accepting: () => this.closing === null,
+      metrics: () => (this.metrics ??= createMetrics(stats, this.applications.metrics)),
+      routes: () => this.applications.routes,
+      statsGuard,
     });
-    this.app.get('/metrics', statsGuard ? { onRequest: statsGuard } : {}, async (_req, reply) => {
-      reply.header('Content-Type', metrics.contentType);
-      return metrics.metrics();
-    });
-    // Built on first request: extensions add their routes after construction.
-    let openapi: string | null = null;
-    this.app.get('/openapi.json', async (_req, reply) => {
-      openapi ??= JSON.stringify(buildOpenApi(registeredRoutes(this.app)));
-      return reply.type('application/json').send(openapi);
-    });
-    this.app.get('/docs', async (_req, reply) => reply.headers(PAGE_HEADERS).send(docsPage));
-    webRoutes(this.app);
+    webRoutes(this.app, () => this.appChannels.defaults);
     adminRoutes(this.app, { cluster, guard: apiGuard, apiKey: Boolean(config.apiKey), hub: this.hub, nodeId: config.nodeId, startedAt: this.startedAt, bufferBytes: config.clientBufferBytes, stats });
-    void this.app.register(uploadRoutes, { hub: this.hub, files: createFileStore(config, () => this.database(), this.log), maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: apiGuard });
+
+    const channels = this.appChannels;
+    const context: Omit<AppContext, 'log' | 'component'> = {
+      config,
+      http: this.app,
+      publisher: this.hub,
+      access: {
+        enabled: auth.enabled,
+        identify: (req, url) => (auth.enabled ? auth.identify(req, url) : Promise.resolve(anonymous())),
+        joinDenied: (identity, channel) => joinDenied(identity, channel, channels),
+        publishDenied: (identity, channel) => publishDenied(identity, channel, channels),
+      },
+      serverApiGuard: apiGuard,
+      database: () => this.database(),
+      page: (path, html) => servePage(this.app, path, html),
+      presenceOf: (channel) => this.presenceOf(channel),
+    };
+    this.applications = new Applications({
+      log: this.log,
+      appChannels: channels,
+      context,
+      addPresence: (patterns) => this.addPresence(patterns),
+      addComponent: (c) => void this.components.push(c),
+    });
   }
 
-  /**
-   * Presence on channels matching `patterns` too (an application's channels,
-   * e.g. `chat:*`): called by extensions before the gateway listens.
-   */
-  addPresence(patterns: readonly string[]): void {
+  /** Presence on channels matching `patterns` too (PRESENCE_CHANNELS, applications' `presence: true` channels). */
+  private addPresence(patterns: readonly string[]): void {
     if (this.presence !== null) return this.presence.addPatterns(patterns);
     const config = this.config;
     this.presence = new Presence(
@@ -305,14 +213,9 @@ export class Gateway {
     return this.presence !== null && this.presence.tracks(channel) ? this.presence.list(channel) : null;
   }
 
-  /** Hand client publishes on channels starting with `prefix` to `handler` (see hub/app-channels.ts). */
-  claimChannels(prefix: string, handler: ChannelHandler): void {
-    this.ws.appChannels.register(prefix, handler);
-  }
-
   /**
    * The process's one database (PGlite admits one opener per directory), opened
-   * on the first call and closed with the gateway: every extension shares it.
+   * on the first call and closed with the gateway: every application shares it.
    */
   database(): Promise<Database> {
     this.db ??= createDatabase(this.config, this.log).then((db) => {
@@ -322,8 +225,13 @@ export class Gateway {
     return this.db;
   }
 
-  /** Apply extensions (async: they may connect to services), then be ready to listen. */
-  async init(extensions: GatewayExtension[] = []): Promise<this> {
+  /** Every event name the server publishes on its own (the core's and the applications'). */
+  events(): string[] {
+    return this.applications.events;
+  }
+
+  /** Register the applications (async: they may connect to services), then be ready to listen. */
+  async init(apps: readonly Application[] = []): Promise<this> {
     if (this.bus !== null) {
       await this.bus.start();
       this.hub.startAt(await this.bus.currentId());
@@ -331,15 +239,12 @@ export class Gateway {
     } else {
       const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
       if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
-      if (this.inboxes.store instanceof MemoryInbox) {
-        const kept = await restoreInboxSnapshot(this.config.dataDir, this.inboxes.store);
-        if (kept > 0) this.log.info({ events: kept }, 'user inboxes restored from the last graceful shutdown');
-      }
+      await restoreInboxes(this.config, this.inboxes, this.log);
     }
     try {
-      for (const ext of extensions) await ext(this);
+      for (const app of [uploadsApp(this.config), ...apps]) await this.applications.register(app);
     } catch (err) {
-      // Release what the extensions already opened (pools, sockets) before failing.
+      // Release what the applications already opened (pools, sockets) before failing.
       for (const c of [...this.components].reverse()) await c.close().catch(() => undefined);
       this.ws.stop();
       this.sse.stop();
@@ -353,46 +258,8 @@ export class Gateway {
   }
 
   stats(): Record<string, unknown> {
-    const counts = this.hub.countByTransport();
-    const hub = this.hub.stats();
-    const out: Record<string, unknown> = {
-      websocket_count: counts.ws,
-      sse_count: counts.sse,
-      tcp_count: counts.tcp,
-      long_poll_held: this.poll.held,
-      long_poll_answers: this.poll.answers,
-      long_poll_last_release_ms: Math.round(this.poll.lastReleaseMs * 10) / 10,
-      connections: counts.ws + counts.sse + counts.tcp,
-      channels: hub.channels,
-      max_connections: this.config.maxConnections,
-      messages_in: this.ws.messagesIn + (this.tcp?.messagesIn ?? 0),
-      messages_out: hub.messagesOut,
-      publications: hub.publications,
-      bus_catch_ups: hub.catchUps,
-      bus_catch_up_failures: hub.catchUpFailures,
-      recovery_failed_notices: hub.recoveryFailedNotices,
-      history_channels: this.hub.history.channelCount,
-      slow_clients_dropped: this.sse.slowClients + this.ws.slowClients + (this.tcp?.slowClients ?? 0),
-      connections_refused_limit: this.gate.refusedNode,
-      connections_refused_per_ip: this.gate.refusedAddress,
-      client_addresses: this.gate.addresses,
-      connection_slots: this.gate.inUse,
-      handler_errors: this.guard.caught,
-      auth_failures: this.ws.authFailures + this.sse.authFailures + this.poll.authFailures + (this.tcp?.authFailures ?? 0),
-      token_expired_closes: this.ws.tokenExpiredCloses + this.sse.tokenExpiredCloses + (this.tcp?.tokenExpiredCloses ?? 0),
-      token_refreshes: this.ws.tokenRefreshes,
-      rate_limited_frames: this.ws.rateLimited + (this.tcp?.rateLimited ?? 0),
-      rate_limit_closes: this.ws.rateLimitCloses + (this.tcp?.rateLimitCloses ?? 0),
-      rate_limited_frames_bytes: this.ws.byteRateLimited,
-      limits: limitsOf(this.config),
-      webrtc_signals_relayed: this.ws.signaling.relayed,
-      webrtc_signals_limited: this.ws.signaling.limited,
-      uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
-      node_id: this.config.nodeId,
-      cluster: this.bus !== null,
-    };
-    for (const c of this.components) if (c.stats) Object.assign(out, c.stats());
-    return out;
+    const { config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt } = this;
+    return gatewayStats({ config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt, clustered: this.bus !== null });
   }
 
   async listen(): Promise<AddressInfo> {
@@ -495,7 +362,14 @@ function isPath(target: string, path: string): boolean {
   return target.startsWith(path) && (target.length === path.length || target[path.length] === '?');
 }
 
+/**
+ * Build a gateway, register its applications, and resolve once it can listen.
+ *
+ * @example
+ * const gateway = await createGateway(makeConfig({ port: 8080 }), { apps: [myApp] });
+ * await gateway.listen();
+ */
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const gateway = new Gateway(config, options);
-  return gateway.init(options.extensions);
+  return gateway.init(options.apps);
 }

@@ -1,6 +1,6 @@
 /**
  * The hubcast realtime core as a bench server: the compiled gateway from
- * dist/ (run `npm run build` first) with no extensions, so the fan-out path is
+ * dist/ (run `npm run build` first) with no applications, so the fan-out path is
  * measured without the catalog pipeline. Prints `{"port": P}` on stdout once
  * listening; stops on SIGTERM.
  *

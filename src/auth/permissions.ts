@@ -1,4 +1,5 @@
-import { isServerOwned, privateOwner } from '../hub/channel-name.js';
+import { privateOwner } from '../hub/channel-name.js';
+import type { ChannelOwnership } from '../hub/app-channels.js';
 
 /**
  * Who a connection is and where it may go. `patterns` comes from the token's
@@ -74,20 +75,20 @@ function matchesAny(patterns: string[], channel: string): boolean {
   return false;
 }
 
-/** Why a join is refused, or null when allowed. */
-export function joinDenied(identity: Identity, channel: string): string | null {
+/** Why a join is refused, or null when allowed. `owned`: the channels applications publish to themselves (open to every token). */
+export function joinDenied(identity: Identity, channel: string, owned: ChannelOwnership): string | null {
   const owner = privateOwner(channel);
   if (owner !== null) {
     return identity.userId !== null && owner === identity.userId ? null : `${channel} is private to its owner`;
   }
   if (!identity.authenticated) return null;
-  if (isServerOwned(channel)) return null;
+  if (owned.isServerOwned(channel)) return null;
   return matchesAny(identity.patterns, channel) ? null : `token does not grant channel ${channel}`;
 }
 
 /** Why a client publish is refused, or null when allowed. */
-export function publishDenied(identity: Identity, channel: string): string | null {
-  if (isServerOwned(channel)) return `${channel} is published by the server only`;
+export function publishDenied(identity: Identity, channel: string, owned: ChannelOwnership): string | null {
+  if (owned.isServerOwned(channel)) return `${channel} is published by the server only`;
   if (!identity.authenticated) return null;
   return matchesAny(identity.patterns, channel) ? null : `token does not grant channel ${channel}`;
 }

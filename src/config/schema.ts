@@ -122,7 +122,8 @@ export const envSchema = z.object({
   JWT_JWKS_FILE: loaded(readJwksFile).optional(),
   /**
    * With auth on, a connection without any token is let in as anonymous: the
-   * public server channels only (`products`, `product:*`, `files`), no publishing.
+   * channels applications publish to themselves only (`products`, `product:*`
+   * with the catalog; UPLOAD_CHANNEL), no publishing.
    * A bad token is still refused 401.
    */
   AUTH_ANONYMOUS: bool.default(false),

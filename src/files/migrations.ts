@@ -1,4 +1,4 @@
-import type { Migration } from '../store/migrations/index.js';
+import type { Migration } from '../store/migrate.js';
 
 /**
  * The uploads' schema, numbered apart from the catalog's (recorded in

@@ -11,17 +11,6 @@ export function isValidChannelName(name: unknown): name is string {
   return typeof name === 'string' && NAME.test(name);
 }
 
-/** Channels only the server publishes to; clients may join but not publish. */
-export function isServerOwned(channel: string): boolean {
-  return (
-    channel === 'products' ||
-    channel.startsWith('product:') ||
-    channel === 'files' ||
-    channel.startsWith('user:') ||
-    channel.startsWith('$')
-  );
-}
-
 /** `user:<id>` channels are private to that user. */
 export function userChannel(userId: string): string {
   return `user:${userId}`;

@@ -2,23 +2,14 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { sendBody, broadcastBody } from '../transports/http/realtime-routes.js';
 import type { RouteEntry } from '../transports/http/route-list.js';
+import type { RouteDoc } from '../application.js';
 import { SSE_PATH } from '../transports/sse/transport.js';
 import { POLL_PATH } from '../transports/poll/transport.js';
 import { WS_PATH, SIGNALING_PATH } from '../transports/ws/transport.js';
 
 type Json = Record<string, unknown>;
 
-interface Operation {
-  summary: string;
-  tag: 'realtime' | 'server-api' | 'catalog' | 'event-log' | 'chat' | 'ops' | 'pages';
-  /** Server API: API_KEY bearer (or loopback when unset). */
-  apiKey?: boolean;
-  query?: { name: string; description: string; type?: 'string' | 'integer' }[];
-  body?: { schema: z.ZodType; example: unknown };
-  /** Main success answer: status, content type and, where described, its schema. */
-  ok?: { status: number; type: string; description: string; schema?: Json };
-  errors?: number[];
-}
+type Operation = RouteDoc;
 
 const JSON_OK = { status: 200, type: 'application/json', description: 'OK' };
 const HTML_OK = { status: 200, type: 'text/html', description: 'HTML page' };
@@ -90,12 +81,12 @@ const ADMIN_OK = {
 };
 
 /**
- * Every HTTP operation the gateway can register, keyed `METHOD path` in
- * fastify's path form. A route registered without an entry here, or an entry
- * no configuration registers, fails test/ops/openapi.test.ts.
+ * Every HTTP operation the core can register, keyed `METHOD path` in
+ * fastify's path form; applications describe theirs in their registration
+ * (`routes`). A route registered without an entry, or an entry no
+ * configuration registers, fails test/ops/openapi.test.ts.
  */
 export const OPERATIONS: Record<string, Operation> = {
-  'GET /': { summary: 'Dashboard page', tag: 'pages', ok: HTML_OK },
   'GET /realtime/sse-test': { summary: 'SSE test page', tag: 'pages', ok: HTML_OK },
   'GET /admin': { summary: 'Admin page: nodes, channels, slowest clients (API key or local caller; with API_KEY the page asks for it)', tag: 'pages', ok: HTML_OK, errors: [403] },
   'GET /admin/cluster': {
@@ -112,7 +103,6 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /sdk/hubcast.js': { summary: 'The client SDK as one ES module (ETag, gzip)', tag: 'pages', ok: { status: 200, type: 'text/javascript', description: 'ES module' }, errors: [404] },
   'GET /sdk/hubcast.js.map': { summary: 'Source map of the SDK module', tag: 'pages', ok: JSON_OK, errors: [404] },
   'GET /favicon.ico': { summary: 'The gateway icon', tag: 'pages', ok: { status: 200, type: 'image/x-icon', description: 'icon' } },
-  'GET /chat': { summary: 'Chat page (chat application)', tag: 'pages', ok: HTML_OK },
   'GET /healthz': { summary: 'Liveness: the process answers', tag: 'ops', ok: JSON_OK },
   'GET /readyz': { summary: 'Readiness: every component and the cluster bus are ready', tag: 'ops', ok: JSON_OK, errors: [503] },
   'GET /metrics': { summary: 'Prometheus metrics', tag: 'ops', ok: { status: 200, type: 'text/plain', description: 'Prometheus text format' }, errors: [401] },
@@ -124,7 +114,7 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: 'server-api',
     apiKey: true,
     query: [COUNT_QUERY],
-    body: { schema: sendBody, example: { channel: 'product:42', event: 'price.changed', data: { price: 9.5 } } },
+    body: { schema: sendBody, example: { channel: 'orders:42', event: 'order.shipped', data: { carrier: 'post' } } },
     ok: SEND_OK,
     errors: [400, 401, 409, 413, 422, 503],
   },
@@ -181,51 +171,6 @@ export const OPERATIONS: Record<string, Operation> = {
     ok: { status: 101, type: 'application/json', description: 'Switching Protocols' },
     errors: [400, 401, 403, 404, 429, 503],
   },
-  'GET /api/products': { summary: 'List products', tag: 'catalog', ok: JSON_OK },
-  'GET /api/products/:id': {
-    summary: 'One product, now or as it was (version or at)',
-    tag: 'catalog',
-    query: [
-      { name: 'version', description: 'State after this version', type: 'integer' },
-      { name: 'at', description: 'State at this ISO 8601 time' },
-    ],
-    ok: JSON_OK,
-    errors: [400, 404],
-  },
-  'GET /api/products/:id/photo': { summary: 'Product photo (PNG)', tag: 'catalog', ok: { status: 200, type: 'image/png', description: 'PNG image' }, errors: [404] },
-  'GET /api/products/:id/events': {
-    summary: "A product's event log",
-    tag: 'event-log',
-    query: [
-      { name: 'after_version', description: 'Events after this version', type: 'integer' },
-      { name: 'limit', description: 'At most this many events', type: 'integer' },
-    ],
-    ok: JSON_OK,
-    errors: [400, 404],
-  },
-  'GET /api/events': {
-    summary: 'The global event log',
-    tag: 'event-log',
-    query: [
-      { name: 'after', description: 'Events after this sequence number', type: 'integer' },
-      { name: 'limit', description: 'At most this many events', type: 'integer' },
-    ],
-    ok: JSON_OK,
-    errors: [400],
-  },
-  'GET /api/chat/rooms': { summary: 'Chat rooms', tag: 'chat', ok: JSON_OK, errors: [401] },
-  'GET /api/chat/rooms/:room/messages': {
-    summary: 'Messages of a room, newest first',
-    tag: 'chat',
-    query: [
-      { name: 'limit', description: 'At most this many messages', type: 'integer' },
-      { name: 'before', description: 'Messages before this id' },
-    ],
-    ok: JSON_OK,
-    errors: [400, 401, 403, 404],
-  },
-  'POST /api/chat/rooms/:room/messages': { summary: 'Post a message to a room', tag: 'chat', ok: { status: 201, type: 'application/json', description: 'Created' }, errors: [400, 401, 403, 404, 429] },
-  'GET /api/chat/rooms/:room/members': { summary: 'Members present in a room', tag: 'chat', ok: JSON_OK, errors: [401, 403, 404] },
 };
 
 /** Routes answered outside fastify (the node server hands them over first): always present. */
@@ -251,10 +196,10 @@ function jsonSchema(schema: z.ZodType): Json {
  * The OpenAPI 3.1 document of the given routes (those this gateway
  * registered), request bodies from the zod schemas that validate them.
  */
-export function buildOpenApi(routes: readonly RouteEntry[], version = packageVersion()): Json {
+export function buildOpenApi(routes: readonly RouteEntry[], operations: Readonly<Record<string, Operation>>, version = packageVersion()): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of [...routes, ...RAW_ROUTES]) {
-    const op = OPERATIONS[`${r.method} ${r.url}`];
+    const op = operations[`${r.method} ${r.url}`];
     if (op === undefined) continue;
     const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const params: Json[] = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));

@@ -5,7 +5,7 @@ import { PgliteDatabase } from './pglite.js';
 import { PostgresDatabase } from './postgres.js';
 
 export type { Database, Queryable } from './database.js';
-export { migrate } from './migrate.js';
+export { migrate, type Migration, type MigrateResult } from './migrate.js';
 
 /**
  * The one place the driver is chosen: DATABASE_URL set → PostgreSQL, otherwise

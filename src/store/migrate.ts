@@ -1,12 +1,18 @@
 import type { Logger } from '../logger.js';
 import type { Database } from './database.js';
-import { migrations as all, type Migration } from './migrations/index.js';
 
 /**
  * Advisory lock key for schema changes (arbitrary, fixed: every node must use
  * the same one). Seeding uses its own key, see catalog/seed.ts.
  */
 export const MIGRATION_LOCK_KEY = 0x68756263; // "hubc"
+
+/** One schema step. SQL lives in .ts modules so `tsc` carries it into dist/ (it does not copy .sql files). */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
 
 export interface MigrateResult {
   /** Versions applied by this call; empty when the schema was already current. */
@@ -23,10 +29,10 @@ export interface MigrateResult {
  */
 export async function migrate(
   db: Database,
-  logger?: Logger,
-  migrations: readonly Migration[] = all,
+  logger: Logger | undefined,
+  migrations: readonly Migration[],
   /** Where applied versions are recorded: each application numbers its own migrations (chat: `chat_schema_migrations`). */
-  table = 'schema_migrations',
+  table: string,
 ): Promise<MigrateResult> {
   checkOrder(migrations);
   if (!/^[a-z_]{1,63}$/.test(table)) throw new Error(`migration table name ${JSON.stringify(table)}: lower-case letters and _ only`);

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { sseTestPage } from './sse-test-page.js';
-import { dashboardPage } from './dashboard-page.js';
 import { sdkRoutes } from './sdk-route.js';
 import { faviconIco } from './favicon.js';
 
@@ -14,9 +13,9 @@ export const PAGE_HEADERS = {
   'Cache-Control': 'no-cache',
 };
 
-export function webRoutes(app: FastifyInstance): void {
-  app.get('/realtime/sse-test', async (_req, reply) => reply.headers(PAGE_HEADERS).send(sseTestPage));
-  app.get('/', async (_req, reply) => reply.headers(PAGE_HEADERS).send(dashboardPage));
+/** The gateway's own pages and files: the SSE test page (its channels field filled with `defaults()`), the SDK module, the icon. */
+export function webRoutes(app: FastifyInstance, defaults: () => readonly string[]): void {
+  app.get('/realtime/sse-test', async (_req, reply) => reply.headers(PAGE_HEADERS).send(sseTestPage(defaults().join(','))));
   sdkRoutes(app);
   let icon: Buffer | null = null;
   app.get('/favicon.ico', async (_req, reply) => {

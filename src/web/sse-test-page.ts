@@ -1,5 +1,9 @@
-/** `GET /realtime/sse-test`: connects an EventSource and lists events as they arrive (as text, never HTML). */
-export const sseTestPage = `<!doctype html>
+/**
+ * `GET /realtime/sse-test`: connects an EventSource and lists events as they
+ * arrive (as text, never HTML). `channels` fills the form: the applications'
+ * default channels, which channel-name rules keep free of HTML and quotes.
+ */
+export const sseTestPage = (channels: string): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hubcast · SSE test</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -10,7 +14,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222}
 </style></head>
 <body>
 <h1>SSE test</h1>
-<form id="f">Channels <input id="channels" value="products" size="40">
+<form id="f">Channels <input id="channels" value="${channels}" size="40">
 <button>Connect</button> <span id="status" class="status">idle</span> <span id="count">0</span> events</form>
 <div id="log" role="log" aria-live="polite"></div>
 <script>

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { SECRET, sign, tampered, unsigned } from './tokens.js';
 import { AuthSse, connectWs, sseStatus, upgradeStatus } from './clients.js';
 
@@ -10,7 +10,7 @@ import { AuthSse, connectWs, sseStatus, upgradeStatus } from './clients.js';
 
 let gw: RunningGateway;
 before(async () => {
-  gw = await startGateway({ jwtSecret: SECRET, maxConnections: 4 });
+  gw = await startGateway({ jwtSecret: SECRET, maxConnections: 4 }, [catalogChannels]);
 });
 after(() => gw.close());
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, postJson } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, postJson } from '../helpers/gateway.js';
 import { SECRET, sign } from './tokens.js';
 import { connectWs, sseStatus, upgradeStatus } from './clients.js';
 
@@ -9,7 +9,7 @@ import { connectWs, sseStatus, upgradeStatus } from './clients.js';
 // still a 401 — anonymity is for those who bring nothing, not for forgers.
 
 test('AUTH_ANONYMOUS lets token-less clients read public channels only', async () => {
-  const gw = await startGateway({ jwtSecret: SECRET, authAnonymous: true });
+  const gw = await startGateway({ jwtSecret: SECRET, authAnonymous: true }, [catalogChannels]);
   const { ws, connected } = await connectWs(`${gw.wsUrl}?user_id=alice`);
   assert.equal(connected.user_id, null, 'user_id cannot be claimed anonymously');
   for (const channel of ['products', 'product:3', 'files']) assert.equal((await ws.command('join_channel', { channel })).ok, true, channel);
@@ -34,7 +34,7 @@ test('AUTH_ANONYMOUS lets token-less clients read public channels only', async (
 });
 
 test('without AUTH_ANONYMOUS a token-less client is refused (the default)', async () => {
-  const gw = await startGateway({ jwtSecret: SECRET });
+  const gw = await startGateway({ jwtSecret: SECRET }, [catalogChannels]);
   assert.equal((await upgradeStatus(gw.wsUrl)).status, 401);
   assert.equal((await sseStatus(`${gw.url}/realtime/events`)).status, 401);
   await gw.close();

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { encodeBinaryMessage } from '../../src/wire/binary.js';
 import type { TestWs } from '../helpers/ws-client.js';
 import { SECRET, sign } from './tokens.js';
@@ -8,13 +8,13 @@ import { AuthSse, connectWs, sseStatus } from './clients.js';
 
 // Channel permissions (docs/protocol.md, "Auth"): the `channels` claim lists patterns the
 // user may join and publish to; `user:<sub>` belongs to its owner alone; the
-// server-owned channels (`products`, `product:*`, `files`, `user:*`) are open
+// server-owned channels (the catalog's `products`, `product:*`, the uploads' `files`, `user:*`) are open
 // to join and closed to client publishes. No event may reach a client that is
 // not allowed to see it — asserted by absence after a sentinel the client can see.
 
 let gw: RunningGateway;
 before(async () => {
-  gw = await startGateway({ jwtSecret: SECRET });
+  gw = await startGateway({ jwtSecret: SECRET }, [catalogChannels]);
 });
 after(() => gw.close());
 

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, waitFor } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, waitFor } from '../helpers/gateway.js';
 import { SECRET, sign } from './tokens.js';
 import { AuthSse, sseStatus } from './clients.js';
 import { rawSse } from '../helpers/sse-client.js';
 
 test('an SSE stream ends at its token\'s exp with a system token_expired event; the same URL then gets 401', async () => {
-  const gw = await startGateway({ jwtSecret: SECRET });
+  const gw = await startGateway({ jwtSecret: SECRET }, [catalogChannels]);
   const exp = Math.floor(Date.now() / 1000) + 2;
   const url = `${gw.url}/realtime/events?channels=products&token=${encodeURIComponent(await sign('alice', { exp }))}`;
   const raw = await rawSse(url);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ApplyBatcher, type BatchApplier } from '../../src/catalog/apply-batcher.js';
-import type { ApplyResult } from '../../src/catalog/applier.js';
-import { makeChangeEvent, type ChangeEvent } from '../../src/catalog/change-event.js';
+import { ApplyBatcher, type BatchApplier } from '../../src/apps/catalog/apply-batcher.js';
+import type { ApplyResult } from '../../src/apps/catalog/applier.js';
+import { makeChangeEvent, type ChangeEvent } from '../../src/apps/catalog/change-event.js';
 
 /** Records each applyChanges call; answers 'applied' with the event's product id, or what `answer` says. */
 class FakeBatch implements BatchApplier<{ id: number }> {

@@ -6,7 +6,7 @@ import {
   hasAtMostTwoDecimals,
   makeChangeEvent,
   parseChangeEvent,
-} from '../../src/catalog/change-event.js';
+} from '../../src/apps/catalog/change-event.js';
 
 const valid = () => ({
   event_id: randomUUID(),

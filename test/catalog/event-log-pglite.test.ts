@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseRebuildArgs } from '../../src/catalog/rebuild-cli.js';
+import { parseRebuildArgs } from '../../src/apps/catalog/rebuild-cli.js';
 import { ConfigError } from '../../src/config/config.js';
 import { createDatabase } from '../../src/store/index.js';
 import { runEventLogSuite } from './event-log-suite.js';

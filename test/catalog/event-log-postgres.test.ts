@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import { CatalogRepository } from '../../src/catalog/repository.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
-import { migrate } from '../../src/store/migrate.js';
+import { CatalogRepository } from '../../src/apps/catalog/repository.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
+import { migrateCatalog } from '../../src/apps/catalog/migrations/index.js';
 import { createDatabase } from '../../src/store/index.js';
 import { PostgresDatabase } from '../../src/store/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
@@ -38,7 +38,7 @@ test('npx hubcast rebuild: exit 0 on a consistent database; after tampering, exi
   after(() => testDb.drop());
   const db = await createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, silent);
   try {
-    await migrate(db);
+    await migrateCatalog(db);
     await seedCatalog(db);
     const repo = new CatalogRepository(db);
     for (let i = 1; i <= 20; i++) await repo.applyChange(change(i, { stock: i }));

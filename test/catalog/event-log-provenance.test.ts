@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import type { ConsumeMessage } from 'amqplib';
 import type { Broker, BrokerDelivery, DeliveryHandler } from '../../src/broker/broker.js';
 import { RabbitDelivery, type ConsumerEntry, type DeliveryOwner } from '../../src/broker/rabbitmq-delivery.js';
-import type { ApplyResult, ChangeApplier } from '../../src/catalog/applier.js';
-import { encodeChangeEvent, makeChangeEvent, type ChangeEvent } from '../../src/catalog/change-event.js';
-import { CatalogConsumer } from '../../src/catalog/consumer.js';
+import type { ApplyResult, ChangeApplier } from '../../src/apps/catalog/applier.js';
+import { encodeChangeEvent, makeChangeEvent, type ChangeEvent } from '../../src/apps/catalog/change-event.js';
+import { CatalogConsumer } from '../../src/apps/catalog/consumer.js';
 import { RecordingPublisher } from './memory-catalog.js';
 import { silent } from './fixture.js';
 

@@ -7,17 +7,17 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { MemoryCache } from '../../src/cache/memory.js';
-import { PhotoService } from '../../src/catalog/photo-service.js';
-import type { Product } from '../../src/catalog/product.js';
-import { ApplyBatcher } from '../../src/catalog/apply-batcher.js';
-import { compactEventLog } from '../../src/catalog/event-log-retention.js';
-import { describeDifference, rebuildCatalog } from '../../src/catalog/rebuild.js';
-import { CatalogRepository, type ProductChange } from '../../src/catalog/repository.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
+import { PhotoService } from '../../src/apps/catalog/photo-service.js';
+import type { Product } from '../../src/apps/catalog/product.js';
+import { ApplyBatcher } from '../../src/apps/catalog/apply-batcher.js';
+import { compactEventLog } from '../../src/apps/catalog/event-log-retention.js';
+import { describeDifference, rebuildCatalog } from '../../src/apps/catalog/rebuild.js';
+import { CatalogRepository, type ProductChange } from '../../src/apps/catalog/repository.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
 import type { Database, Queryable } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
-import { migrations } from '../../src/store/migrations/index.js';
-import { catalogRoutes } from '../../src/transports/http/catalog-routes.js';
+import { migrations, migrateCatalog, CATALOG_MIGRATIONS_TABLE } from '../../src/apps/catalog/migrations/index.js';
+import { catalogRoutes } from '../../src/apps/catalog/routes.js';
 import { silent } from './fixture.js';
 
 export interface EventLogHarness {
@@ -80,7 +80,7 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     before(async () => {
       harness = await makeHarness();
       db = await harness.open();
-      await migrate(db);
+      await migrateCatalog(db);
       await seedCatalog(db);
       repo = new CatalogRepository(db);
       app = Fastify({ logger: false });
@@ -410,9 +410,9 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     test('products that existed before the log get a baseline row from the migration', async () => {
       const fresh = await harness.open();
       try {
-        await migrate(fresh, undefined, migrations.slice(0, 1));
+        await migrate(fresh, undefined, migrations.slice(0, 1), CATALOG_MIGRATIONS_TABLE);
         await fresh.query(`INSERT INTO products (name, price, stock, version) VALUES ('Old Lamp', 19.5, 4, 7)`);
-        await migrate(fresh);
+        await migrateCatalog(fresh);
         const rows = await fresh.query<{ version: number; kind: string; changes: unknown; price: number; stock: number }>(
           'SELECT version, kind, changes, price, stock FROM product_events',
         );

@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Cache } from '../../src/cache/cache.js';
-import { PhotoService, type PhotoServiceOptions } from '../../src/catalog/photo-service.js';
-import { CatalogRepository, type Photo } from '../../src/catalog/repository.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
+import { PhotoService, type PhotoServiceOptions } from '../../src/apps/catalog/photo-service.js';
+import { CatalogRepository, type Photo } from '../../src/apps/catalog/repository.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
 import type { Database } from '../../src/store/database.js';
 import { createDatabase } from '../../src/store/index.js';
-import { migrate } from '../../src/store/migrate.js';
-import { catalogRoutes } from '../../src/transports/http/catalog-routes.js';
+import { migrateCatalog } from '../../src/apps/catalog/migrations/index.js';
+import { catalogRoutes } from '../../src/apps/catalog/routes.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -32,7 +32,7 @@ export interface SeededDb {
 export async function seededPglite(): Promise<SeededDb> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-catalog-'));
   const db = await createDatabase({ dataDir }, silent);
-  await migrate(db);
+  await migrateCatalog(db);
   await seedCatalog(db);
   return {
     db,

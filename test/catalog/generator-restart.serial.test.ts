@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import type { ChangeEvent } from '../../src/catalog/change-event.js';
-import { CatalogConsumer } from '../../src/catalog/consumer.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
+import type { ChangeEvent } from '../../src/apps/catalog/change-event.js';
+import { CatalogConsumer } from '../../src/apps/catalog/consumer.js';
+import { EventGenerator } from '../../src/apps/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
 import { waitFor } from '../broker/broker-suite.js';
 import { createTestVhost, restartService, type TestVhost } from '../helpers/services.js';

@@ -1,5 +1,5 @@
-import type { ApplyResult, ChangeApplier } from '../../src/catalog/applier.js';
-import type { ChangeEvent } from '../../src/catalog/change-event.js';
+import type { ApplyResult, ChangeApplier } from '../../src/apps/catalog/applier.js';
+import type { ChangeEvent } from '../../src/apps/catalog/change-event.js';
 import type { Publisher, PublishOptions } from '../../src/hub/publisher.js';
 
 export interface TestProduct {

@@ -7,15 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chatApp } from '../../src/chat/app.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { chatApp } from '../../src/apps/chat/app.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 import { getJson, postJson, startGateway } from '../helpers/gateway.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-chat-embedded-'));
 after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 test('chat beside the catalog on embedded PGlite; history survives a restart', async () => {
-  const start = () => startGateway({ dataDir }, [catalogPipeline({ withGenerator: false }), chatApp()]);
+  const start = () => startGateway({ dataDir }, [catalogApp({ withGenerator: false }), chatApp()]);
   let gw = await start();
   try {
     assert.equal((await getJson(`${gw.url}/readyz`)).status, 200);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chatApp } from '../../src/chat/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
 import { getJson, postJson, startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { REPO_ROOT } from '../helpers/processes.js';
 import { createTestDatabase } from '../helpers/services.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { chatApp } from '../../src/chat/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { freePorts } from '../helpers/cluster.js';
 import { postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';

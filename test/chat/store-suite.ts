@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Database } from '../../src/store/database.js';
-import { SqlChatStore } from '../../src/chat/sql-store.js';
-import type { ChatPost } from '../../src/chat/message.js';
+import { SqlChatStore } from '../../src/apps/chat/sql-store.js';
+import type { ChatPost } from '../../src/apps/chat/message.js';
 
 export interface ChatStoreHarness {
   /** A fresh, empty database. */

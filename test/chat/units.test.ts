@@ -1,9 +1,8 @@
-/** The small parts of chat: ids, rooms, post validation, the per-user rate limit, channel claims. */
+/** The small parts of chat: ids, rooms, post validation, the per-user rate limit. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatId, isTypingSignal, isValidRoom, parseId, parsePost, roomOf } from '../../src/chat/message.js';
-import { UserRateLimit } from '../../src/chat/rate-limit.js';
-import { AppChannels } from '../../src/hub/app-channels.js';
+import { formatId, isTypingSignal, isValidRoom, parseId, parsePost, roomOf } from '../../src/apps/chat/message.js';
+import { UserRateLimit } from '../../src/apps/chat/rate-limit.js';
 import { HubcastError } from '../../src/errors.js';
 
 test('ids: 16 zero-padded digits, string order is numeric order, before= takes either form', () => {
@@ -46,16 +45,4 @@ test('rate limit: burst, then the refill rate; each user has a bucket; memory st
   assert.equal(limit.take('ann', t + 500), 0, 'one post back after 1/rate');
   for (let i = 0; i < 100; i++) limit.take(`u${i}`, t + 600);
   assert.ok(limit.users <= 5, `${limit.users} buckets kept`);
-});
-
-test('channel claims: a prefix has one owner; overlapping claims are refused', () => {
-  const apps = new AppChannels();
-  const handler = { publish: async () => null };
-  assert.equal(apps.ownerOf('chat:x'), null);
-  apps.register('chat:', handler);
-  assert.equal(apps.ownerOf('chat:x'), handler);
-  assert.equal(apps.ownerOf('chatter'), null);
-  assert.throws(() => apps.register('chat:vip:', handler), /overlaps/);
-  assert.throws(() => apps.register('ch', handler), /overlaps/);
-  assert.throws(() => apps.register('', handler), /empty/);
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSSEClient, WSClient, type ConnectionState } from '../../packages/client/src/index.js';
-import { startGateway, waitFor } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, waitFor } from '../helpers/gateway.js';
 import { SECRET, sign } from '../auth/tokens.js';
 
 const CAP = 1500;
@@ -23,7 +23,7 @@ function track(client: { onStateChange(fn: (c: { to: ConnectionState }) => void)
 
 for (const kind of ['sse', 'ws'] as const) {
   test(`${kind}: a 401 gives state unauthorized and no request for the backoff cap; setToken connects at once`, async () => {
-    const gw = await startGateway({ jwtSecret: SECRET });
+    const gw = await startGateway({ jwtSecret: SECRET }, [catalogChannels]);
     const options = { minReconnectDelay: 20, maxReconnectDelay: CAP, token: 'not-a-token' };
     const client = kind === 'sse' ? createSSEClient(gw.url, { ...options, channels: ['products'] }) : new WSClient(gw.url, options);
     track(client);

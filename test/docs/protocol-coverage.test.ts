@@ -4,6 +4,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloseCode, ErrorCode, SystemEvent, SystemType } from '../../src/codes.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
+
+/** Event names the server publishes: the core's and those the built-in applications declare. */
+const SERVER_EVENTS = [...Object.values(SystemEvent), ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? [])];
 import { parseClientFrame, signalTypes } from '../../src/transports/ws/protocol.js';
 
 /**
@@ -97,7 +102,7 @@ function missingFromProtocol(doc: string): string[] {
   for (const code of Object.values(ErrorCode)) if (!row(code)) missing.push(`error code ${code} (a row of the Errors table)`);
   for (const code of Object.values(CloseCode)) if (!row(code)) missing.push(`close code ${code} (a row of the close code table)`);
   for (const type of Object.values(SystemType)) if (!row(type)) missing.push(`system event type ${type} (a row of the System events table)`);
-  for (const event of Object.values(SystemEvent)) if (!mentioned(event)) missing.push(`event name ${event}`);
+  for (const event of SERVER_EVENTS) if (!mentioned(event)) missing.push(`event name ${event}`);
   for (const type of clientFrameTypes()) if (!row(type)) missing.push(`client frame type ${type} (a row of the client frame table)`);
   for (const name of dispatchedNames()) if (!row(name)) missing.push(`frame type or command ${name} (a table row)`);
   for (const type of serverFrameTypes()) if (!mentioned(type)) missing.push(`server frame type ${type}`);

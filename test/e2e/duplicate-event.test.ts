@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
 import { queueInfo } from '../helpers/services.js';
@@ -19,7 +19,7 @@ describe('duplicated event_id', { timeout: 60_000 }, () => {
 
   it('is applied once and announced once', async () => {
     const { db, vhost, redis } = await isolatedServices(cleanup);
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogApp({ withGenerator: false })]);
     cleanup.add(() => gw.close());
     const sql = await TestSql.open(db.url);
     cleanup.add(() => sql.close());

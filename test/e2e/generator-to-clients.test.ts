@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import type { ChangeEvent } from '../../src/catalog/change-event.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
+import type { ChangeEvent } from '../../src/apps/catalog/change-event.js';
+import { EventGenerator } from '../../src/apps/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 import { Cleanup, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson, startGateway } from '../helpers/gateway.js';
 import { killAll, spawnHubcast, startHubcast } from '../helpers/processes.js';
@@ -48,7 +48,7 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
 
   it('in-process gateway, EventGenerator on its own connection: one event, exact state', async () => {
     const { db, vhost, redis } = await isolatedServices(cleanup);
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogPipeline({ withGenerator: false })]);
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogApp({ withGenerator: false })]);
     cleanup.add(() => gw.close());
 
     const id = 7;

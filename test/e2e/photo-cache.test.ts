@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 import { Cleanup, pollUntil } from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
 import { createTestDatabase, createTestVhost, redisPrefix, startPrivateRedis } from '../helpers/services.js';
@@ -53,7 +53,7 @@ describe('product photos cached in Redis', { timeout: 60_000 }, () => {
     cleanup.add(() => vhost.drop());
     const redis = await startPrivateRedis();
     cleanup.add(() => redis.stop());
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redisPrefix() }, [catalogPipeline({ withGenerator: false })]);
+    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redisPrefix() }, [catalogApp({ withGenerator: false })]);
     cleanup.add(() => gw.close());
     assert.equal(await readyz(gw.url), 200);
 

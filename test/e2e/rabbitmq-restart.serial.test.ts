@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { RabbitMQBroker } from '../../src/broker/rabbitmq.js';
-import { EventGenerator } from '../../src/catalog/generator.js';
+import { EventGenerator } from '../../src/apps/catalog/generator.js';
 import { createLogger } from '../../src/logger.js';
 import { Cleanup, TestSql, gatewayStats, pollUntil, isolatedServices } from '../helpers/e2e.js';
 import { getJson } from '../helpers/gateway.js';

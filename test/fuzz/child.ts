@@ -1,9 +1,10 @@
 // A gateway in its own process for the hostile-input suite: a crash is seen as
 // the process exiting, and RSS is the server's alone. Driven over IPC by harness.ts.
-import { startGateway } from '../helpers/gateway.js';
+import { catalogChannels, startGateway } from '../helpers/gateway.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}');
-const gw = await startGateway(overrides);
+// The catalog's channel rules, as `hubcast gateway` has them: the suites model products and product:* as server-owned.
+const gw = await startGateway(overrides, [catalogChannels]);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 process.on('message', async (m: { type: string }) => {

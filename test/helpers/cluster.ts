@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RabbitMQBroker, type RabbitMQOptions } from '../../src/broker/rabbitmq.js';
-import { EventGenerator, type EventGeneratorOptions } from '../../src/catalog/generator.js';
+import { EventGenerator, type EventGeneratorOptions } from '../../src/apps/catalog/generator.js';
 import type { Logger } from '../../src/logger.js';
 import { REPO_ROOT, startHubcast, type ExitInfo, type HubcastServer } from './processes.js';
 import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls, type TestDatabase, type TestVhost } from './services.js';

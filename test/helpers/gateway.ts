@@ -2,7 +2,16 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig, type Config } from '../../src/config/config.js';
-import { createGateway, type Gateway, type GatewayExtension } from '../../src/server.js';
+import { createGateway, type Gateway } from '../../src/server.js';
+import type { Application } from '../../src/application.js';
+import { CATALOG_CHANNELS } from '../../src/apps/catalog/app.js';
+
+/**
+ * The catalog's channel declaration without its pipeline: `products` and
+ * `product:*` server-owned, `products` the default stream, exactly as
+ * `hubcast gateway` has them, for tests of channel rules that need no database.
+ */
+export const catalogChannels: Application = { name: 'catalog', channels: CATALOG_CHANNELS, defaultChannels: ['products'] };
 import { createLogger } from '../../src/logger.js';
 
 export interface RunningGateway {
@@ -12,14 +21,14 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** A gateway on a free loopback port, core only unless extensions are given. */
-export async function startGateway(overrides: Partial<Config> = {}, extensions: GatewayExtension[] = []): Promise<RunningGateway> {
+/** A gateway on a free loopback port, core only unless applications are given. */
+export async function startGateway(overrides: Partial<Config> = {}, apps: Application[] = []): Promise<RunningGateway> {
   // Each gateway gets its own DATA_DIR: history snapshots and PGlite never collide between tests.
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'hubcast-test-')));
   const config = makeConfig({ host: '127.0.0.1', port: 0, logLevel: 'silent', dataDir, ...overrides });
   const gateway = await createGateway(config, {
     logger: createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent'),
-    extensions,
+    apps,
   });
   await gateway.listen();
   const url = gateway.url;

@@ -9,6 +9,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, SystemEvent, SystemType } from '../../src/codes.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
 import { parseClientFrame, signalTypes } from '../../src/transports/ws/protocol.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -86,7 +88,9 @@ test('error codes, system events, system notices, signal types and commands are 
   assert.deepEqual([...doc.components.schemas.Error.properties.code.enum].sort(), [...Object.values(ErrorCode)].sort(), 'error code enum = ErrorCode');
   assert.deepEqual([...doc.components.schemas.SystemNotice.properties.type.enum].sort(), [...Object.values(SystemType)].sort());
   assert.deepEqual([...doc.components.schemas.WebrtcSignal.properties.signal_type.enum].sort(), [...signalTypes].sort());
-  for (const event of Object.values(SystemEvent)) assert.ok(text.includes(event), `event ${event}`);
+  const events = [...Object.values(SystemEvent), ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? [])];
+  assert.ok(events.includes('product.updated') && events.includes('chat.message'));
+  for (const event of events) assert.ok(text.includes(event), `event ${event}`);
   const dispatch = readFileSync(join(ROOT, 'src', 'transports', 'ws', 'dispatch.ts'), 'utf8');
   const commands = [...dispatch.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]).filter((c) => !['command', 'channel_message', 'text', 'json', 'webrtc_signal'].includes(c));
   assert.ok(commands.includes('join_channel'));

@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { startGateway } from '../helpers/gateway.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
 
 const METRIC_NAME = /\b(?:hubcast|process|nodejs)_[a-z0-9_]+\b/g;
 
@@ -47,8 +49,8 @@ test('every metric the Grafana dashboard and the alert examples query is exporte
   const referenced = new Set([...exprs, ...alertExprs].flatMap((e) => [...e.matchAll(METRIC_NAME)].map((m) => m[0])));
   assert.ok([...referenced].filter((n) => n.startsWith('hubcast_')).length >= 30, 'the dashboard covers hubcast metrics');
 
-  // Every STAT_METRICS entry is registered whatever runs, so the core gateway is enough.
-  const gw = await startGateway();
+  // The core's metrics are registered whatever runs; the applications' with the application.
+  const gw = await startGateway({}, [catalogApp({ withGenerator: false }), chatApp()]);
   try {
     const names = exported(await (await fetch(`${gw.url}/metrics`)).text());
     const missing = [...referenced].filter((n) => !names.has(n));

@@ -1,21 +1,24 @@
 /**
- * Every numeric /realtime/stats field of a full gateway (catalog pipeline and
- * generator included) is exported on /metrics.
+ * Every numeric /realtime/stats field of a full gateway (catalog with its
+ * generator, and chat) is exported on /metrics, under the name the core or the
+ * application registered for it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogPipeline } from '../../src/pipeline.js';
-import { STAT_METRICS, STATS_NOT_METRICS } from '../../src/metrics.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
+import { chatApp } from '../../src/apps/chat/app.js';
+import { STATS_NOT_METRICS } from '../../src/metrics.js';
 import { startGateway } from '../helpers/gateway.js';
 
 test('every numeric stats field is a metric, with the stats value', async () => {
-  const gw = await startGateway({ generatorIntervalMs: 100 }, [catalogPipeline({ withGenerator: true })]);
+  const gw = await startGateway({ generatorIntervalMs: 100 }, [catalogApp({ withGenerator: true }), chatApp()]);
   try {
+    const STAT_METRICS = gw.gateway.applications.metrics;
     const stats = (await (await fetch(`${gw.url}/realtime/stats`)).json()) as Record<string, unknown>;
     const numeric = Object.keys(stats).filter((k) => typeof stats[k] === 'number' && !STATS_NOT_METRICS.has(k));
     const missing = numeric.filter((k) => STAT_METRICS[k] === undefined);
     assert.deepEqual(missing, [], 'stats fields without a metric');
-    for (const required of ['events_publish_failed', 'events_retried', 'events_in_flight', 'photo_cache_hits', 'photo_cache_misses', 'token_refreshes']) {
+    for (const required of ['events_publish_failed', 'events_retried', 'events_in_flight', 'photo_cache_hits', 'photo_cache_misses', 'token_refreshes', 'chat_posts']) {
       assert.ok(numeric.includes(required), `stats has ${required}`);
     }
     const text = await (await fetch(`${gw.url}/metrics`)).text();

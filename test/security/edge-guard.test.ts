@@ -69,8 +69,11 @@ function slotsFree(g: Gateway): Promise<void> {
 
 test('an exception in any handler answers that client only; the process goes on', async (t) => {
   const gw = await startGateway({ wsMaxFrameBytes: FRAME_LIMIT, maxConnectionsPerIp: 4 }, [
-    (g) => {
-      g.app.get('/edge-guard/throws', async () => boom());
+    {
+      name: 'edge-guard',
+      setup(ctx) {
+        ctx.http.get('/edge-guard/throws', async () => boom());
+      },
     },
   ]);
   t.after(() => gw.close());

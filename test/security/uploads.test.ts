@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
-import { sanitizeFilename } from '../../src/transports/http/file-types.js';
+import { sanitizeFilename } from '../../src/files/file-types.js';
 import { raw, multipart } from './raw-http.js';
 
 // Multipart bodies without a boundary, or cut short, answered 500 `internal_error`; filenames kept

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { createDatabase } from '../../src/store/index.js';
-import { migrate } from '../../src/store/migrate.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
-import { CatalogRepository } from '../../src/catalog/repository.js';
+import { migrateCatalog } from '../../src/apps/catalog/migrations/index.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
+import { CatalogRepository } from '../../src/apps/catalog/repository.js';
 import { runStoreSuite } from './store-suite.js';
 
 const logger = pino({ level: 'silent' });
@@ -25,7 +25,7 @@ test('pglite persists under DATA_DIR/pglite across restarts; seeding is fast', a
   try {
     const db = await createDatabase({ dataDir }, logger);
     assert.equal(db.driver, 'pglite');
-    await migrate(db);
+    await migrateCatalog(db);
     const started = performance.now();
     const { inserted } = await seedCatalog(db);
     const ms = performance.now() - started;
@@ -36,7 +36,7 @@ test('pglite persists under DATA_DIR/pglite across restarts; seeding is fast', a
 
     const again = await createDatabase({ dataDir }, logger);
     try {
-      assert.deepEqual((await migrate(again)).applied, []);
+      assert.deepEqual((await migrateCatalog(again)).applied, []);
       assert.deepEqual(await seedCatalog(again), { inserted: 0 });
       assert.equal((await new CatalogRepository(again).list()).length, inserted);
     } finally {

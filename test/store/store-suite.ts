@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { ChangeApplier } from '../../src/catalog/applier.js';
-import type { Product } from '../../src/catalog/product.js';
-import { seedCatalog } from '../../src/catalog/seed.js';
-import { CatalogRepository, InvalidChangeError } from '../../src/catalog/repository.js';
+import type { ChangeApplier } from '../../src/apps/catalog/applier.js';
+import type { Product } from '../../src/apps/catalog/product.js';
+import { seedCatalog } from '../../src/apps/catalog/seed.js';
+import { CatalogRepository, InvalidChangeError } from '../../src/apps/catalog/repository.js';
 import type { Database } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
-import { migrations } from '../../src/store/migrations/index.js';
+import { migrations, migrateCatalog, CATALOG_MIGRATIONS_TABLE } from '../../src/apps/catalog/migrations/index.js';
 
 export interface StoreHarness {
   /** A fresh, empty database. */
@@ -54,9 +54,9 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
     });
 
     test('migrations apply once and are idempotent', async () => {
-      const first = await migrate(db);
+      const first = await migrateCatalog(db);
       assert.deepEqual(first.applied, migrations.map((m) => m.version));
-      const second = await migrate(db);
+      const second = await migrateCatalog(db);
       assert.deepEqual(second.applied, []);
       assert.equal(second.current, migrations.length);
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
@@ -67,9 +67,9 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
       const peer = harness.openPeer ? await harness.openPeer() : db;
       try {
         const results = await Promise.all([
-          migrate(db).then(() => seedCatalog(db)),
-          migrate(peer).then(() => seedCatalog(peer)),
-          migrate(db).then(() => seedCatalog(db)),
+          migrateCatalog(db).then(() => seedCatalog(db)),
+          migrateCatalog(peer).then(() => seedCatalog(peer)),
+          migrateCatalog(db).then(() => seedCatalog(db)),
         ]);
         const inserted = results.map((r) => r.inserted).filter((n) => n > 0);
         assert.equal(inserted.length, 1, 'exactly one start seeds');

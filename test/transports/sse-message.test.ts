@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { EventSource } from 'eventsource';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 before(async () => {
-  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogPipeline({ withGenerator: true })]);
+  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogApp({ withGenerator: true })]);
 });
 after(() => gw.close());
 

@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
-import { renderProductPhoto } from '../../src/catalog/photo-art.js';
+import { renderProductPhoto } from '../../src/apps/catalog/photo-art.js';
 
 let gw: RunningGateway;
 before(async () => {

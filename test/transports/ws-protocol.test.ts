@@ -1,12 +1,12 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { encodeBinaryMessage, parseBinaryMessage } from '../../src/wire/binary.js';
 
 let gw: RunningGateway;
 before(async () => {
-  gw = await startGateway({ wsMaxFrameBytes: 64 * 1024 });
+  gw = await startGateway({ wsMaxFrameBytes: 64 * 1024 }, [catalogChannels]);
 });
 after(() => gw.close());
 

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { launchBrowser } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 let browser: Browser;
 before(async () => {
-  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogPipeline({ withGenerator: true })]);
+  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogApp({ withGenerator: true })]);
   browser = await launchBrowser();
 });
 after(async () => {

@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, getJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveApp, type TestSite } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 // @ts-expect-error an .mjs build script without types
 import { options as exampleBuild } from '../../examples/react/build.mjs';
 
@@ -15,7 +15,7 @@ let site: TestSite;
 before(async () => {
   const bundled = await build({ ...exampleBuild, write: false, outfile: 'app.js' });
   const app = bundled.outputFiles![0].contents;
-  gw = await startGateway({ generatorIntervalMs: 100 }, [catalogPipeline({ withGenerator: true })]);
+  gw = await startGateway({ generatorIntervalMs: 100 }, [catalogApp({ withGenerator: true })]);
   browser = await launchBrowser();
   site = await serveApp(app, '/dist/app.js');
 });

@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveSite, type TestSite } from '../helpers/browser.js';
-import { catalogPipeline } from '../../src/pipeline.js';
+import { catalogApp } from '../../src/apps/catalog/app.js';
 
 let gw: RunningGateway;
 let browser: Browser;
 /** A page on another origin (another port) that knows nothing of hubcast but its URL. */
 let site: TestSite;
 before(async () => {
-  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogPipeline({ withGenerator: true })]);
+  gw = await startGateway({ generatorIntervalMs: 200 }, [catalogApp({ withGenerator: true })]);
   browser = await launchBrowser();
   site = await serveSite((req, res) => {
     const gateway = new URL(req.url ?? '/', 'http://x').searchParams.get('gateway') ?? '';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { ErrorCode, SystemEvent } from '../../codes.js';
 import { HubcastError, describeIssues, errorBody } from '../../errors.js';
-import type { Component } from '../../server.js';
+import type { Component } from '../../application.js';
 import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.js';
 import type { Hub } from '../../hub/hub.js';
 import type { DeliveryTally } from '../../cluster/delivery-tally.js';

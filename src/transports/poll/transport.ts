@@ -14,6 +14,7 @@ import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
 import { parseChannels } from '../sse/transport.js';
 import { TimerWheel, type WheelEntry } from './wheel.js';
+import type { AppChannels } from '../../hub/app-channels.js';
 
 import { POLL_PATH } from '../../wire/index.js';
 export { POLL_PATH };
@@ -23,6 +24,8 @@ export interface PollTransportOptions {
   /** Events in one answer at most; the client continues from its `last_id`. */
   maxEvents: number;
   channelsPerConnection: number;
+  /** The channels applications own, and what a request naming none joins. */
+  appChannels: AppChannels;
 }
 
 /** `timeout` bounds and default, in seconds. */
@@ -123,7 +126,7 @@ export class PollTransport {
     if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, `use GET for ${POLL_PATH}`, { ...cors, Allow: 'GET' });
     if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
 
-    const channels = parseChannels(url.searchParams.get('channels'));
+    const channels = parseChannels(url.searchParams.get('channels'), this.options.appChannels.defaults);
     if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
     if (channels.length > this.options.channelsPerConnection) {
       return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per request`, cors);
@@ -150,7 +153,7 @@ export class PollTransport {
     }
     const { identity } = admission;
     for (const channel of channels) {
-      const denied = joinDenied(identity, channel);
+      const denied = joinDenied(identity, channel, this.options.appChannels);
       if (denied !== null) {
         unadmit(this.gate, req);
         return sendError(res, 403, ErrorCode.forbidden, denied, cors);

@@ -19,6 +19,7 @@ import { SpreadSweep } from '../spread-sweep.js';
 import { releaseHttpState } from './release-http.js';
 import { dropSocket } from '../drop-socket.js';
 import { writeReplay, type ReplayPump, type ReplayTarget } from '../replay-pump.js';
+import type { AppChannels } from '../../hub/app-channels.js';
 
 import { SSE_PATH } from '../../wire/index.js';
 export { SSE_PATH };
@@ -29,6 +30,8 @@ export interface SseTransportOptions {
   heartbeatMs: number;
   retryMs: number;
   channelsPerConnection: number;
+  /** The channels applications own, and what a request naming none joins. */
+  appChannels: AppChannels;
 }
 
 const kConnection = Symbol('hubcast.sseConnection');
@@ -135,7 +138,7 @@ export class SseTransport {
     if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, 'use GET for /realtime/events', { ...cors, Allow: 'GET' });
     if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
 
-    const channels = parseChannels(url.searchParams.get('channels'));
+    const channels = parseChannels(url.searchParams.get('channels'), this.options.appChannels.defaults);
     if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
     if (channels.length > this.options.channelsPerConnection) {
       return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per connection`, cors);
@@ -159,7 +162,7 @@ export class SseTransport {
     }
     const { address, identity } = admission;
     for (const channel of channels) {
-      const denied = joinDenied(identity, channel);
+      const denied = joinDenied(identity, channel, this.options.appChannels);
       if (denied !== null) {
         unadmit(this.gate, req);
         return sendError(res, 403, ErrorCode.forbidden, denied, cors);
@@ -272,11 +275,11 @@ function headerValue(v: string | string[] | undefined): string | null {
   return Array.isArray(v) ? (v[0] ?? null) : v;
 }
 
-/** `channels=a,b` → names, or a message naming the bad one. Default: `products`. */
-export function parseChannels(raw: string | null): string[] | string {
-  if (raw === null || raw.trim() === '') return ['products'];
+/** `channels=a,b` → names, or a message naming the bad one. None named: `defaults` (applications' `defaultChannels`). */
+export function parseChannels(raw: string | null, defaults: readonly string[]): string[] | string {
+  if (raw === null || raw.trim() === '') return [...defaults];
   const names = [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
-  if (names.length === 0) return ['products'];
+  if (names.length === 0) return [...defaults];
   for (const n of names) {
     if (!isValidChannelName(n)) return `invalid channel name ${JSON.stringify(n).slice(0, 140)} in channels`;
   }

@@ -310,7 +310,7 @@ export class TcpTransport {
     if (conn.closing) return;
     if (identity.userId !== conn.identity.userId) return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
     conn.identity = identity;
-    const left = leaveRevoked(this.hub, conn, identity);
+    const left = leaveRevoked(this.hub, conn, identity, this.options.appChannels);
     this.expiry.track(conn);
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }

@@ -14,7 +14,7 @@ import type { Signaling, SignalRefusal, SignalSender } from '../webrtc/signaling
 import type { Subscriber } from '../../hub/subscriber.js';
 import type { Identity } from '../../auth/permissions.js';
 import { writeReplay, type ReplayTarget } from '../replay-pump.js';
-import type { AppChannels } from '../../hub/app-channels.js';
+import type { AppChannels, ChannelOwnership } from '../../hub/app-channels.js';
 import { HubcastError } from '../../errors.js';
 import { ackCommand, joinAcked, type AckReplies } from '../../ack/commands.js';
 
@@ -131,7 +131,7 @@ function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, da
   if (!isValidChannelName(channel)) {
     return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }
-  const denied = joinDenied(conn.identity, channel);
+  const denied = joinDenied(conn.identity, channel, ctx.appChannels);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
   let sinceId: number | null = null;
   if (since !== undefined) {
@@ -193,7 +193,7 @@ function channelMessage<C extends DispatchConnection>(ctx: DispatchContext<C>, c
   if (!isValidChannelName(channel)) {
     return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }
-  const denied = publishDenied(conn.identity, channel);
+  const denied = publishDenied(conn.identity, channel, ctx.appChannels);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, ref);
   const owner = ctx.appChannels.ownerOf(channel);
   if (owner !== null) {
@@ -219,7 +219,7 @@ export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: 
     conn.write(encodeBinaryEcho(frame));
     return;
   }
-  const denied = publishDenied(conn.identity, channel);
+  const denied = publishDenied(conn.identity, channel, ctx.appChannels);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, undefined);
   // An application channel takes only what its application checks and stores.
   if (ctx.appChannels.ownerOf(channel) !== null) return fail(conn, ErrorCode.forbidden, `${channel} takes no binary messages`, undefined);
@@ -236,12 +236,12 @@ function encodeBinaryEcho(frame: Buffer): Buffer {
  * After `refresh_token` swapped a connection's identity: leave every channel, and every `ack: true`
  * subscription, the new token no longer grants. Answers the channels left.
  */
-export function leaveRevoked(hub: Hub, conn: DispatchConnection, identity: Identity): string[] {
+export function leaveRevoked(hub: Hub, conn: DispatchConnection, identity: Identity, owned: ChannelOwnership): string[] {
   const left: string[] = [];
   for (const channel of [...conn.channels]) {
-    if (joinDenied(identity, channel) !== null && hub.unsubscribe(conn, channel)) left.push(channel);
+    if (joinDenied(identity, channel, owned) !== null && hub.unsubscribe(conn, channel)) left.push(channel);
   }
   // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
-  if (hub.acks !== null) left.push(...hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel) !== null && !left.includes(channel)));
+  if (hub.acks !== null) left.push(...hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel, owned) !== null && !left.includes(channel)));
   return left;
 }

@@ -18,7 +18,7 @@ import { LocalSignalRelay, type SignalRelay } from '../webrtc/relay.js';
 import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
 import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
 import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
-import { AppChannels } from '../../hub/app-channels.js';
+import type { AppChannels } from '../../hub/app-channels.js';
 import { dispatchBinary, dispatchText, fail, leaveRevoked, reply, type DispatchContext, type Ref } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
@@ -45,6 +45,8 @@ export interface WsTransportOptions {
   signaling?: SignalingOptions;
   /** Where peer ids live (cluster-wide with Redis); a node-local relay by default. */
   relay?: SignalRelay;
+  /** The channels applications own: their publish rules, and who handles clients' posts there. */
+  appChannels: AppChannels;
 }
 
 type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
@@ -72,8 +74,8 @@ export class WsTransport {
   private readonly expiry: ExpiryWatch<WsConnection>;  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
-  /** Channel prefixes applications handle themselves (see hub/app-channels.ts). */
-  readonly appChannels = new AppChannels();
+  /** The channels applications own (see hub/app-channels.ts). */
+  readonly appChannels: AppChannels;
   /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
   private readonly keepalive: SpreadSweep<WsConnection>;
   /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
@@ -119,6 +121,7 @@ export class WsTransport {
         : null;
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
     this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
+    this.appChannels = options.appChannels;
     this.signaling = new Signaling(options.relay ?? new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
     this.ctx = {
       hub,
@@ -362,7 +365,7 @@ export class WsTransport {
     }
     conn.identity = identity;
     this.tokenRefreshes++;
-    const left = leaveRevoked(this.hub, conn, identity);
+    const left = leaveRevoked(this.hub, conn, identity, this.appChannels);
     this.expiry.track(conn);
     reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
   }

@@ -54,15 +54,12 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Event names the server emits on its own. */
+/** Event names the core emits on its own (applications declare theirs). */
 export const SystemEvent = {
   system: 'system',
-  productUpdated: 'product.updated',
   fileUploaded: 'file.uploaded',
   presenceJoin: 'presence.join',
   presenceLeave: 'presence.leave',
-  chatMessage: 'chat.message',
-  chatTyping: 'chat.typing',
 } as const;
 
 /** `type` values of `event: system` payloads on SSE. */
