@@ -41,12 +41,6 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
     );
     // RETURNING follows the unnest order for a plain INSERT … SELECT; sort to be safe anyway.
     const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
-    const params: unknown[] = [];
-    const tuples = rows.map((r, i) => {
-      params.push(sorted[i], r.bytes, PHOTO_CONTENT_TYPE, r.etag);
-      const p = i * 4;
-      return `($${p + 1}::int, $${p + 2}::bytea, $${p + 3}::text, $${p + 4}::text)`;
-    });
     // Each product's log starts here: a rebuild from the log alone yields the seeded state too.
     await tx.query(
       `INSERT INTO product_events (product_id, version, kind, changes, price, stock, applied_at)
@@ -54,7 +48,13 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
          FROM products WHERE id = ANY($1::int[]) ORDER BY id`,
       [sorted],
     );
-    await tx.query(`INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ${tuples.join(', ')}`, params);
+    // One photo per statement: PGlite's memory never shrinks, and one statement
+    // carrying all 60 photos (3 MB, twice that as hex) grew it by ~60 MB for good.
+    for (const [i, r] of rows.entries()) {
+      await tx.query('INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ($1, $2, $3, $4)', [
+        sorted[i], r.bytes, PHOTO_CONTENT_TYPE, r.etag,
+      ]);
+    }
     return rows.length;
   });
 
