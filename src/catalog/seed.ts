@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.js';
 import type { Database } from '../store/database.js';
-import { PHOTO_CONTENT_TYPE, photoEtag, renderProductPhoto } from './photo-art.js';
+import { PHOTO_CONTENT_TYPE, photoEtag } from './photo-art.js';
 import { SEED_PRODUCTS } from './seed-data.js';
+import { seedPhotos } from './seed-photos.js';
 
 /** Advisory lock key for seeding (differs from the migration key on purpose). */
 export const SEED_LOCK_KEY = 0x68756264;
@@ -14,16 +15,18 @@ export interface SeedResult {
 /**
  * Fill an empty catalog. Race-safe across nodes: the emptiness check and the
  * inserts share one transaction under an advisory lock, so exactly one node
- * seeds and the others see a populated table. Photos are rendered before the
- * lock is taken (CPU work should not hold a lock other nodes wait on); the
- * cheap pre-check skips that work on every later start.
+ * seeds and the others see a populated table. Photos are read (or rendered,
+ * without a build: seed-photos.ts) before the lock is taken (work that should
+ * not hold a lock other nodes wait on); the cheap pre-check skips it on every
+ * later start.
  */
 export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedResult> {
   if (await hasProducts(db)) return { inserted: 0 };
 
   const started = performance.now();
+  const photos = seedPhotos(SEED_PRODUCTS.length);
   const rows = SEED_PRODUCTS.map(([name, price], i) => {
-    const bytes = renderProductPhoto(i + 1);
+    const bytes = photos[i];
     return { name, price, stock: seedStock(i), bytes, etag: photoEtag(bytes) };
   });
 
