@@ -21,7 +21,10 @@ export const PGLITE_START_PARAMS: string[] = [
   '-c', 'max_parallel_maintenance_workers=0',
   // Ours: memory for an embedded store.
   '-c', 'shared_buffers=1MB',
-  '-c', 'wal_buffers=1MB',
+  // One backend ever runs; shared memory is sized for max_connections of them
+  // (lock table, process slots): 8 MB at the default 100, 5 MB with these two.
+  '-c', 'max_connections=5',
+  '-c', 'wal_buffers=256kB',
   '-c', 'work_mem=2MB',
   '-c', 'maintenance_work_mem=16MB',
   '-c', 'temp_buffers=2MB',
