@@ -6,7 +6,7 @@
  * cost ~150 MB of resident memory for nothing here (bench:footprint).
  * shared_buffers is 1 MB: the data directory is a Node file mount, so a page
  * not in PostgreSQL's buffers is a read from the OS page cache, and 16 MB held
- * ~17 MB more resident with no faster queries (docs/performance.md).
+ * ~17 MB more resident with no faster queries (docs/operations.md#footprint).
  */
 export const PGLITE_START_PARAMS: string[] = [
   // PGlite's defaults (PGlite.defaultStartParams in 0.5): single user, no fsync per commit, no workers.

@@ -86,7 +86,7 @@ export class PgliteDatabase implements Database {
  * By default V8 also recompiles hot functions with TurboFan, and for a store
  * this small that costs more than it gains: ~50 MB more resident memory for
  * good, and slower, not faster, queries in the first thousands (bench:footprint,
- * docs/performance.md). Read when a module is compiled, so setting it here,
+ * docs/operations.md#footprint). Read when a module is compiled, so setting it here,
  * before PGlite.create, is in time; only PGlite uses WASM in this process.
  */
 function useBaselineWasmCompiler(): void {
