@@ -15,8 +15,11 @@
  * no generator), `peak_mb` (VmHWM: the high-water mark of resident memory over
  * the whole run, first start included), `idle_mb` (VmRSS after --idle seconds
  * with one SSE client connected) and `restart_idle_mb` (a second start on the
- * same DATA_DIR, idle the same time; `restart_first_update_ms` the warm start). Then the peak of the short-lived process
- * that creates a new database on a first start (`initdb_peak_mb`).
+ * same DATA_DIR, idle the same time; `restart_first_update_ms` the warm start).
+ * A first start copies the data directory `npm run build` initialized
+ * (dist/store/pglite-template); the last line is what making that template
+ * costs, in its own short-lived process (`initdb_peak_mb`): paid at build time,
+ * once per PGlite version, or on a first start when there is no template.
  *
  *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1"]
  *
@@ -171,10 +174,7 @@ async function measure(mode: string): Promise<Record<string, number | string>> {
   }
 }
 
-/**
- * The first start creates the database in a child process (src/store/pglite-init.ts)
- * that exits before the gateway opens it: its peak is separate from the gateway's.
- */
+/** initdb in the child process src/store/pglite-init.ts, as the build (or a start without a template) runs it. */
 async function initdbPeak(): Promise<{ initdb_ms: number; initdb_peak_mb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'hubcast-footprint-initdb-'));
   const script = join(ROOT, 'dist', 'store', 'pglite-init.js');
@@ -198,5 +198,5 @@ const rows = [];
 for (const mode of MODES) rows.push(await measure(mode));
 console.table(rows);
 const initdb = await initdbPeak();
-console.log(`first start, database creation in its own short-lived process: ${initdb.initdb_ms} ms, peak ${initdb.initdb_peak_mb} MB (not part of the gateway's peak above)`);
+console.log(`initdb in its own short-lived process (npm run build, or a first start without dist/store/pglite-template): ${initdb.initdb_ms} ms, peak ${initdb.initdb_peak_mb} MB`);
 console.log(JSON.stringify({ node: process.version, node_args: NODE_ARGS, idle_s: IDLE_S, rows, ...initdb }));

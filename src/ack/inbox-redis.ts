@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { InboxEntry, InboxOptions, InboxStats, InboxStore } from './inbox.js';
 
 /**
@@ -22,7 +23,7 @@ export class RedisInbox implements InboxStore {
   ) {
     this.max = options.max;
     this.ttlS = options.ttlS;
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.redis.on('error', () => undefined); // commands reject on their own; the connection retries
   }
 

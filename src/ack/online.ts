@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 
 /**
  * Whether a user has a connection anywhere, for the inbox: what is sent to
@@ -63,7 +64,7 @@ export class RedisOnlineUsers implements OnlineUsers {
     url: string,
     private readonly prefix: string,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.redis.on('error', () => undefined); // commands reject on their own; the connection retries
   }
 

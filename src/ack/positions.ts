@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 
 /**
  * The acknowledged position of each user on each `ack: true` channel: where
@@ -42,7 +43,7 @@ export class RedisAckPositions implements AckPositions {
     url: string,
     private readonly prefix: string,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
+    this.redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, lazyConnect: false });
     this.redis.on('error', () => undefined); // commands reject on their own; the connection retries
   }
 

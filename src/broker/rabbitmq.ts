@@ -1,5 +1,5 @@
-import * as amqp from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { amqplib } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import {
   CATALOG_EXCHANGE,
@@ -194,7 +194,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
 
   /** Connect, declare the topology, resume consumers; only then is the session current. */
   async #open(): Promise<void> {
-    const model = await amqp.connect(this.#url, { timeout: 5000, clientProperties: { connection_name: `hubcast pid ${process.pid}` } });
+    const model = await amqplib().connect(this.#url, { timeout: 5000, clientProperties: { connection_name: `hubcast pid ${process.pid}` } });
     let session: Session | undefined;
     try {
       // Listeners first: an 'error' without a listener would crash the process.

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 
 /** Claim: free, or already this node's (a restart under the same NODE_ID) → this node's, with a fresh TTL. */
@@ -66,7 +67,7 @@ export class RedisPeerRegistry {
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-peers`;
     // Queued while connecting (the first upgrades may come before the connection is up); while
     // Redis is away a command fails after one reconnect attempt and the client is told.
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true, connectionName: name }) as RegistryRedis;
+    this.#redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true, connectionName: name }) as RegistryRedis;
     this.#redis.defineCommand('hubcastPeerClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('hubcastPeerRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis.defineCommand('hubcastPeerRefresh', { lua: REFRESH });

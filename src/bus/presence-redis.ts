@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import type { PresenceStore } from '../hub/presence.js';
 
@@ -20,7 +21,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.#prefix = prefix;
     this.#keyTtlMs = ttlMs * 2;
     // Presence can wait for a reconnect (heartbeats repair what was missed): queue while offline.
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
+    this.#redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true });
     this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis presence connection error'));
   }
 

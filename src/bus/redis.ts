@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import { EVERY_NODE, type BusBinary, type BusPublication, type ClusterBus, type DurableRecovery, type NodeTopic, type PublishOnce } from './bus.js';
 import type { RetentionPolicy } from '../hub/retention.js';
@@ -182,14 +183,14 @@ export class RedisBus implements ClusterBus {
     // CLIENT SETNAME takes no spaces; NODE_ID is validated, a default host name may not be.
     const name = `hubcast-${this.nodeId.replace(/[^\w.:-]/g, '_')}-bus`;
     // Named so `CLIENT LIST` tells an operator which node and role a connection is.
-    this.pub = new Redis(url, { ...common, enableOfflineQueue: false, connectionName: `${name}-pub` }) as RedisWithScript;
+    this.pub = new (ioredis().Redis)(url, { ...common, enableOfflineQueue: false, connectionName: `${name}-pub` }) as RedisWithScript;
     this.pub.defineCommand('hubcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     // Re-subscribing after a reconnect is done here (the 'ready' handler
     // below), not by ioredis: its own re-subscribe is fire-and-forget, so a
     // connection that drops again mid-way (or a close during it) becomes an
     // unhandled rejection that ends the process (ioredis PR #2187, not in
     // 6.0.0).
-    this.sub = new Redis(url, { ...common, enableOfflineQueue: true, autoResubscribe: false, connectionName: `${name}-sub` });
+    this.sub = new (ioredis().Redis)(url, { ...common, enableOfflineQueue: true, autoResubscribe: false, connectionName: `${name}-sub` });
     this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {

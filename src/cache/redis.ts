@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import type { Cache } from './cache.js';
 import { throttledWarn } from './throttle.js';
@@ -30,7 +31,7 @@ export class RedisCache implements Cache {
   constructor(url: string, logger: Logger, options: RedisCacheOptions = {}) {
     const opts = { ...DEFAULTS, ...options };
     const warn = throttledWarn(logger);
-    this.#client = new Redis(url, {
+    this.#client = new (ioredis().Redis)(url, {
       keyPrefix: opts.keyPrefix,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { READY_TIMEOUT_MS, withTimeout, type Database, type Queryable } from './database.js';
 import { PGLITE_START_PARAMS } from './pglite-params.js';
@@ -12,6 +13,12 @@ const parsers = {
   [pgliteTypes.NUMERIC]: (value: string) => Number(value),
   [pgliteTypes.INT8]: (value: string) => Number(value),
   [pgliteTypes.BYTEA]: (value: string) => Buffer.from(value.slice(2), 'hex'), // text form is `\x…`
+};
+
+// PGlite's own bytea serializer builds one string per byte (Array.from(bytes).map(…)):
+// a 50 KB photo made megabytes of garbage and grew the heap for good.
+const serializers = {
+  [pgliteTypes.BYTEA]: (value: Uint8Array) => '\\x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex'),
 };
 
 /**
@@ -29,11 +36,9 @@ export class PgliteDatabase implements Database {
 
   /** Open (creating if needed) the database in `dir`; `undefined` keeps it in memory. */
   static async open(dir: string | undefined): Promise<PgliteDatabase> {
-    if (dir !== undefined) {
-      mkdirSync(dir, { recursive: true });
-      if (!existsSync(join(dir, 'PG_VERSION'))) await initInChild(dir);
-    }
-    const db = await PGlite.create(dir, { parsers, startParams: PGLITE_START_PARAMS });
+    if (dir !== undefined && !existsSync(join(dir, 'PG_VERSION'))) await createDataDir(dir);
+    useBaselineWasmCompiler();
+    const db = await PGlite.create(dir, { parsers, serializers, startParams: PGLITE_START_PARAMS });
     return new PgliteDatabase(db);
   }
 
@@ -74,6 +79,46 @@ export class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.#db.closed) await this.#db.close();
   }
+}
+
+/**
+ * Compile PGlite's 9 MB of WASM with V8's baseline compiler (Liftoff) only.
+ * By default V8 also recompiles hot functions with TurboFan, and for a store
+ * this small that costs more than it gains: ~50 MB more resident memory for
+ * good, and slower, not faster, queries in the first thousands (bench:footprint,
+ * docs/operations.md#footprint). Read when a module is compiled, so setting it here,
+ * before PGlite.create, is in time; only PGlite uses WASM in this process.
+ */
+function useBaselineWasmCompiler(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
+/**
+ * The data directory that `npm run build` initialized once
+ * (scripts/build-pglite-template.mjs): the same path from src/store under tsx
+ * and from dist/store.
+ */
+export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL('../../dist/store/pglite-template', import.meta.url));
+
+/**
+ * Create the database in `dir`: a copy of the build's template when there is
+ * one (a first start then skips initdb: ~8 s and a 750 MB child process),
+ * otherwise initdb in a child. The copy goes to a sibling first and is renamed
+ * into place, so a start interrupted half-way leaves no half database behind.
+ */
+async function createDataDir(dir: string): Promise<void> {
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    throw new Error(`${dir} holds files but no database (no PG_VERSION): move it away, and the next start creates a new one`);
+  }
+  if (!existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) {
+    mkdirSync(dir, { recursive: true });
+    return initInChild(dir);
+  }
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  cpSync(PGLITE_TEMPLATE_DIR, partial, { recursive: true });
+  rmSync(dir, { recursive: true, force: true }); // empty, checked above
+  renameSync(partial, dir);
 }
 
 /**

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgClient } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import { READY_TIMEOUT_MS, withTimeout, type Database, type Queryable } from './database.js';
 
@@ -11,7 +12,7 @@ const NUMERIC_OID = 1700;
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
+    return pgClient().types.getTypeParser(oid, format);
   },
 } as pg.CustomTypesConfig;
 
@@ -30,7 +31,7 @@ export class PostgresDatabase implements Database {
 
   constructor(url: string, logger: Logger, options: PostgresOptions = {}) {
     const opts = { ...DEFAULTS, ...options };
-    this.#pool = new pg.Pool({
+    this.#pool = new (pgClient().Pool)({
       connectionString: url,
       types,
       max: opts.max,

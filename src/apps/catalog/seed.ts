@@ -1,7 +1,8 @@
 import type { Logger } from '../../logger.js';
 import type { Database } from '../../store/database.js';
-import { PHOTO_CONTENT_TYPE, photoEtag, renderProductPhoto } from './photo-art.js';
+import { PHOTO_CONTENT_TYPE, photoEtag } from './photo-art.js';
 import { SEED_PRODUCTS } from './seed-data.js';
+import { seedPhotos } from './seed-photos.js';
 
 /** Advisory lock key for seeding (differs from the migration key on purpose). */
 export const SEED_LOCK_KEY = 0x68756264;
@@ -14,16 +15,18 @@ export interface SeedResult {
 /**
  * Fill an empty catalog. Race-safe across nodes: the emptiness check and the
  * inserts share one transaction under an advisory lock, so exactly one node
- * seeds and the others see a populated table. Photos are rendered before the
- * lock is taken (CPU work should not hold a lock other nodes wait on); the
- * cheap pre-check skips that work on every later start.
+ * seeds and the others see a populated table. Photos are read (or rendered,
+ * without a build: seed-photos.ts) before the lock is taken (work that should
+ * not hold a lock other nodes wait on); the cheap pre-check skips it on every
+ * later start.
  */
 export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedResult> {
   if (await hasProducts(db)) return { inserted: 0 };
 
   const started = performance.now();
+  const photos = seedPhotos(SEED_PRODUCTS.length);
   const rows = SEED_PRODUCTS.map(([name, price], i) => {
-    const bytes = renderProductPhoto(i + 1);
+    const bytes = photos[i];
     return { name, price, stock: seedStock(i), bytes, etag: photoEtag(bytes) };
   });
 
@@ -41,12 +44,6 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
     );
     // RETURNING follows the unnest order for a plain INSERT … SELECT; sort to be safe anyway.
     const sorted = ids.map((r) => r.id).sort((a, b) => a - b);
-    const params: unknown[] = [];
-    const tuples = rows.map((r, i) => {
-      params.push(sorted[i], r.bytes, PHOTO_CONTENT_TYPE, r.etag);
-      const p = i * 4;
-      return `($${p + 1}::int, $${p + 2}::bytea, $${p + 3}::text, $${p + 4}::text)`;
-    });
     // Each product's log starts here: a rebuild from the log alone yields the seeded state too.
     await tx.query(
       `INSERT INTO product_events (product_id, version, kind, changes, price, stock, applied_at)
@@ -54,7 +51,13 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
          FROM products WHERE id = ANY($1::int[]) ORDER BY id`,
       [sorted],
     );
-    await tx.query(`INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ${tuples.join(', ')}`, params);
+    // One photo per statement: PGlite's memory never shrinks, and one statement
+    // carrying all 60 photos (3 MB, twice that as hex) grew it by ~60 MB for good.
+    for (const [i, r] of rows.entries()) {
+      await tx.query('INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ($1, $2, $3, $4)', [
+        sorted[i], r.bytes, PHOTO_CONTENT_TYPE, r.etag,
+      ]);
+    }
     return rows.length;
   });
 

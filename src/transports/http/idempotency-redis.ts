@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../../lazy-deps.js';
 import type { Logger } from 'pino';
 import type { Claim, IdempotencyStore, StoredAnswer } from './idempotency.js';
 
@@ -15,7 +16,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   constructor(url: string, private readonly prefix: string, private readonly ttlSeconds: number, log: Logger) {
     // No offline queue: while Redis is away a publish answers 503 at once instead of waiting.
-    this.redis = new Redis(url, {
+    this.redis = new (ioredis().Redis)(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
