@@ -18,6 +18,7 @@ import type { Database, Queryable } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { catalogRoutes } from '../../src/transports/http/catalog-routes.js';
+import { pollUntil } from '../helpers/e2e.js';
 import { silent } from './fixture.js';
 
 export interface EventLogHarness {
@@ -290,6 +291,39 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'not_found']);
     });
 
+    test('two copies of one event applied at once on two connections: one applies, the other is a duplicate', async (t) => {
+      if (!harness.openPeer) return t.skip('one connection: no concurrent writers');
+      const peer = await harness.openPeer();
+      const id = 12;
+      try {
+        const before = (await repo.get(id))!;
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const holding = new Promise<void>((r) => (locked = r));
+        // Both copies pass the "not applied yet" check, then queue on the product's row lock.
+        const blocker = peer.transaction(async (tx: Queryable) => {
+          await tx.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [id]);
+          locked();
+          await held;
+        });
+        await holding;
+        const event = change(id, { stock: 31 });
+        const copies = [repo.applyChanges([event]), new CatalogRepository(peer).applyChanges([event])];
+        const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        await pollUntil(() => db.query<{ n: number }>(waiting).then(([r]) => r.n), (n) => n === 2, { intervalMs: 10, what: 'both copies waiting on the row lock' });
+        release();
+        await blocker;
+        const results = (await Promise.all(copies)).flat();
+        assert.deepEqual(results.map((r) => (r instanceof Error ? r.message : r.status)).sort(), ['applied', 'duplicate']);
+        const now = (await repo.get(id))!;
+        assert.deepEqual([now.version, now.stock], [before.version + 1, 31]);
+        assert.equal((await db.query('SELECT 1 FROM product_events WHERE event_id = $1', [event.event_id])).length, 1);
+      } finally {
+        await peer.close();
+      }
+    });
+
     test('the feed holds back rows behind a transaction still running, so a follower never skips one', async (t) => {
       if (!harness.openPeer) return t.skip('one connection: no concurrent writers');
       const peer = await harness.openPeer();
@@ -382,7 +416,8 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     test('compaction keeps each product\'s newest old state as its baseline: rebuild stays exact, later states unchanged', async () => {
       const id = 11;
       const kept: Product[] = [];
-      for (const c of [{ price: 3.33 }, { stock: 4 }]) kept.push((await repo.applyChange(change(id, c)) as { product: Product }).product);
+      const compacted = [change(id, { price: 3.33 }), change(id, { stock: 4 })];
+      for (const c of compacted) kept.push((await repo.applyChange(c) as { product: Product }).product);
       const cutoff = new Date(Date.parse(kept[1].updated_at) + 1);
       for (let i = 0; i < 1e7 && Date.now() <= cutoff.getTime(); i++); // the next apply must come after the cutoff
       const newer = (await repo.applyChange(change(id, { stock: 5 })) as { product: Product }).product;
@@ -393,6 +428,11 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       const [{ n: afterwards }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
       assert.equal(afterwards, before - result.deleted);
       assert.deepEqual(await compactEventLog(db, cutoff), { deleted: 0, rebased: 0 }, 'a second run finds nothing');
+      // Their rows are gone or rebased, their ids are not: a redelivery changes nothing.
+      for (const c of compacted) assert.equal((await repo.applyChange(c)).status, 'duplicate');
+      const ids = compacted.map((c) => c.event_id);
+      const [{ n: listed }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM applied_events WHERE event_id = ANY($1::uuid[])', [ids]);
+      assert.equal(listed, 2, 'applied_events lists each compacted event once');
 
       const report = await rebuildCatalog(db);
       assert.deepEqual([report.differences, report.logProblems], [[], []]);
@@ -412,6 +452,8 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       try {
         await migrate(fresh, undefined, migrations.slice(0, 1));
         await fresh.query(`INSERT INTO products (name, price, stock, version) VALUES ('Old Lamp', 19.5, 4, 7)`);
+        const old = change(1, { stock: 4 });
+        await fresh.query('INSERT INTO applied_events (event_id, product_id) SELECT $1, id FROM products', [old.event_id]);
         await migrate(fresh);
         const rows = await fresh.query<{ version: number; kind: string; changes: unknown; price: number; stock: number }>(
           'SELECT version, kind, changes, price, stock FROM product_events',
@@ -421,6 +463,9 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         const [{ id }] = await fresh.query<{ id: number }>('SELECT id FROM products');
         await assert.rejects(r.log.productAtVersion(id, 3), /starts at version 7/);
         assert.equal((await r.log.productAtVersion(id, 7)).stock, 4);
+        // An event applied before the log is still known: its redelivery is a duplicate.
+        assert.equal((await r.applyChange({ ...old, product_id: id })).status, 'duplicate');
+        assert.equal((await r.get(id))!.version, 7);
       } finally {
         await fresh.close();
       }
