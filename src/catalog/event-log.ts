@@ -145,12 +145,15 @@ export class EventLog {
       );
       return rows.map(toEvent);
     }
+    // LATERAL: the cursor's (tx, position) reaches the inner scan as parameters, so the feed index
+    // starts right after it; a plain join filters from the start of the log (O(position) per page).
     const rows = await this.#db.query<EventRow>(
-      `WITH cursor AS (SELECT tx AS c_tx, position AS c_position FROM product_events WHERE position = $1)
-       SELECT ${EVENT_COLUMNS}
-         FROM cursor, product_events
-        WHERE (tx, position) > (c_tx, c_position) AND ${stable}
-        ORDER BY tx, position LIMIT $2`,
+      `SELECT e.* FROM (SELECT tx AS c_tx, position AS c_position FROM product_events WHERE position = $1) cursor
+         CROSS JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM product_events
+            WHERE (tx, position) > (cursor.c_tx, cursor.c_position) AND ${stable}
+            ORDER BY tx, position LIMIT $2
+         ) e`,
       [afterPosition, limit],
     );
     if (rows.length === 0) {
