@@ -202,7 +202,9 @@ export class CatalogRepository {
               SET price = COALESCE(in_price, price),
                   stock = COALESCE(in_stock, stock),
                   version = version + 1,
-                  updated_at = now()
+                  -- Never back in time: a transaction that started earlier can commit a later
+                  -- version; the event log's state-at search relies on applied_at following versions.
+                  updated_at = GREATEST(now(), updated_at)
              FROM input
             WHERE id = in_product_id
               AND NOT EXISTS (SELECT 1 FROM product_events WHERE event_id = in_event_id)

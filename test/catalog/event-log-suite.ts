@@ -10,6 +10,7 @@ import { MemoryCache } from '../../src/cache/memory.js';
 import { PhotoService } from '../../src/catalog/photo-service.js';
 import type { Product } from '../../src/catalog/product.js';
 import { ApplyBatcher } from '../../src/catalog/apply-batcher.js';
+import { EventLog } from '../../src/catalog/event-log.js';
 import { compactEventLog } from '../../src/catalog/event-log-retention.js';
 import { describeDifference, rebuildCatalog } from '../../src/catalog/rebuild.js';
 import { CatalogRepository, type ProductChange } from '../../src/catalog/repository.js';
@@ -262,6 +263,37 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       // A time without an offset is UTC.
       const local = await get<Product>(`/api/products/${id}?at=${seen.at(-1)!.updated_at.replace('Z', '')}`);
       assert.deepEqual(local.body, seen.at(-1));
+    });
+
+    test('?at= finds the state by binary search over versions: every version, between versions, over a gap', async () => {
+      const id = 13;
+      for (let i = 0; i < 37; i++) await repo.applyChange(change(id, i % 2 ? { stock: i } : { price: 10 + i }));
+      const rows = await logRows(id);
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      const at = (version: number, plusMs = 0) => new Date(t0 + version * 1000 + plusMs);
+      const rollback = new Error('rolled back on purpose');
+      // In a transaction rolled back at the end: the log keeps its real times for the other tests.
+      await assert.rejects(
+        db.transaction(async (tx: Queryable) => {
+          const log = new EventLog(tx);
+          // One version per second from t0, so each moment names one version.
+          await tx.query(`UPDATE product_events SET applied_at = $2::timestamptz + version * interval '1 second' WHERE product_id = $1`, [id, new Date(t0)]);
+          for (const r of rows) {
+            for (const plus of [0, 999]) {
+              const p = await log.productAt(id, at(r.version, plus));
+              assert.deepEqual([p.version, p.price, p.stock], [r.version, r.price, r.stock], `at version ${r.version} + ${plus} ms`);
+            }
+          }
+          await assert.rejects(log.productAt(id, at(rows[0].version, -1)), /did not exist/);
+          // A gap (a log that contradicts itself): moments in it answer the version before it.
+          const gone = rows[20].version;
+          await tx.query('DELETE FROM product_events WHERE product_id = $1 AND version = $2', [id, gone]);
+          assert.equal((await log.productAt(id, at(gone))).version, gone - 1);
+          assert.equal((await log.productAt(id, at(gone + 1))).version, gone + 1);
+          throw rollback;
+        }),
+        (err) => err === rollback,
+      );
     });
 
     test('GET /api/events follows the whole log once, in order, page by page', async () => {
