@@ -3,7 +3,8 @@
  * rows (spread over the products, written straight into product_events with
  * the live table set to their last state), then
  *   - `rebuildCatalog` over the whole log (time, rows/s), and
- *   - state-at reads (`?version=` and `?at=`) at random products and points in history.
+ *   - state-at reads (`?version=` and `?at=`) at random products and points in history, and
+ *   - feed pages (`/api/events?after=`, 100 rows) from random positions.
  *
  *   eval "$(bash scripts/services.sh env)"
  *   node --import tsx bench/event-log-scale.ts --driver postgres --events 1000000
@@ -85,6 +86,15 @@ try {
     await log.productAt(id, at);
     byTime.push(performance.now() - t0);
   }
+  // The feed from a random position: the cursor's lookup by position, then one page in (tx, position) order.
+  const [{ lo, hi }] = await db.query<{ lo: number; hi: number }>('SELECT min(position) AS lo, max(position) AS hi FROM product_events');
+  const feedPage: number[] = [];
+  for (let i = 0; i < reads; i++) {
+    const after = Number(lo) + rand(Number(hi) - Number(lo));
+    const t0 = performance.now();
+    await log.feed(after, 100);
+    feedPage.push(performance.now() - t0);
+  }
   console.log(
     JSON.stringify({
       driver,
@@ -96,6 +106,7 @@ try {
       rebuild_rows_per_s: Math.round(report.events / (rebuildMs / 1000)),
       state_at_version: quantiles(byVersion),
       state_at_time: quantiles(byTime),
+      feed_page_100: quantiles(feedPage),
     }),
   );
 } finally {

@@ -18,10 +18,6 @@ export class HubcastError extends Error {
   }
 }
 
-export function createError(code: ErrorCode, message: string, status?: number): HubcastError {
-  return new HubcastError(code, message, status);
-}
-
 export const badRequest = (message: string) => new HubcastError(ErrorCode.badRequest, message, 400);
 export const notFound = (message: string) => new HubcastError(ErrorCode.notFound, message, 404);
 

@@ -32,11 +32,6 @@ export function createLogger(level: string, name = 'hubcast', options: LoggerOpt
   return options.stream ? pino(opts, options.stream as DestinationStream) : pino(opts);
 }
 
-/** `LOG_FORMAT` → the format; the resolution against the terminal happens in createLogger. */
-export function isLogFormat(value: string): value is LogFormat {
-  return value === 'auto' || value === 'json' || value === 'pretty';
-}
-
 function colours(out: { isTTY?: boolean }): boolean {
   // https://no-color.org: any non-empty NO_COLOR turns colour off; FORCE_COLOR=0 too.
   if (process.env.NO_COLOR) return false;

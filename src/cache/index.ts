@@ -14,12 +14,12 @@ export interface CreateCacheOptions extends RedisCacheOptions, MemoryCacheOption
 }
 
 /**
- * The one place the cache driver is chosen: REDIS_URL set → Redis, otherwise
- * the in-process LRU. An unreachable Redis does not stop the start: /readyz
+ * The one place the cache driver is chosen: REDIS_URL set → Redis (keys under
+ * REDIS_PREFIX), otherwise the in-process LRU. An unreachable Redis does not stop the start: /readyz
  * reports it and the photo service serves from the database meanwhile.
  */
 export async function createCache(
-  config: Pick<Config, 'redisUrl'>,
+  config: Pick<Config, 'redisUrl'> & Partial<Pick<Config, 'redisPrefix'>>,
   logger: Logger,
   options: CreateCacheOptions = {},
 ): Promise<Cache> {
@@ -29,7 +29,8 @@ export async function createCache(
     return new MemoryCache(options);
   }
   log.info({ driver: 'redis' }, 'cache driver chosen');
-  const cache = new RedisCache(config.redisUrl, log, options);
+  // REDIS_PREFIX covers the cache's keys like every other Redis key (options.keyPrefix wins: tests).
+  const cache = new RedisCache(config.redisUrl, log, { keyPrefix: config.redisPrefix, ...options });
   if (!(await cache.waitReady(options.connectWaitMs ?? 3000))) {
     log.warn('redis not reachable yet; serving without cache until it is');
   }

@@ -10,6 +10,7 @@ import { MemoryCache } from '../../src/cache/memory.js';
 import { PhotoService } from '../../src/apps/catalog/photo-service.js';
 import type { Product } from '../../src/apps/catalog/product.js';
 import { ApplyBatcher } from '../../src/apps/catalog/apply-batcher.js';
+import { EventLog } from '../../src/apps/catalog/event-log.js';
 import { compactEventLog } from '../../src/apps/catalog/event-log-retention.js';
 import { describeDifference, rebuildCatalog } from '../../src/apps/catalog/rebuild.js';
 import { CatalogRepository, type ProductChange } from '../../src/apps/catalog/repository.js';
@@ -18,6 +19,7 @@ import type { Database, Queryable } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrate.js';
 import { migrations, migrateCatalog, CATALOG_MIGRATIONS_TABLE } from '../../src/apps/catalog/migrations/index.js';
 import { catalogRoutes } from '../../src/apps/catalog/routes.js';
+import { pollUntil } from '../helpers/e2e.js';
 import { silent } from './fixture.js';
 
 export interface EventLogHarness {
@@ -263,6 +265,37 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       assert.deepEqual(local.body, seen.at(-1));
     });
 
+    test('?at= finds the state by binary search over versions: every version, between versions, over a gap', async () => {
+      const id = 13;
+      for (let i = 0; i < 37; i++) await repo.applyChange(change(id, i % 2 ? { stock: i } : { price: 10 + i }));
+      const rows = await logRows(id);
+      const t0 = Date.parse('2026-01-01T00:00:00Z');
+      const at = (version: number, plusMs = 0) => new Date(t0 + version * 1000 + plusMs);
+      const rollback = new Error('rolled back on purpose');
+      // In a transaction rolled back at the end: the log keeps its real times for the other tests.
+      await assert.rejects(
+        db.transaction(async (tx: Queryable) => {
+          const log = new EventLog(tx);
+          // One version per second from t0, so each moment names one version.
+          await tx.query(`UPDATE product_events SET applied_at = $2::timestamptz + version * interval '1 second' WHERE product_id = $1`, [id, new Date(t0)]);
+          for (const r of rows) {
+            for (const plus of [0, 999]) {
+              const p = await log.productAt(id, at(r.version, plus));
+              assert.deepEqual([p.version, p.price, p.stock], [r.version, r.price, r.stock], `at version ${r.version} + ${plus} ms`);
+            }
+          }
+          await assert.rejects(log.productAt(id, at(rows[0].version, -1)), /did not exist/);
+          // A gap (a log that contradicts itself): moments in it answer the version before it.
+          const gone = rows[20].version;
+          await tx.query('DELETE FROM product_events WHERE product_id = $1 AND version = $2', [id, gone]);
+          assert.equal((await log.productAt(id, at(gone))).version, gone - 1);
+          assert.equal((await log.productAt(id, at(gone + 1))).version, gone + 1);
+          throw rollback;
+        }),
+        (err) => err === rollback,
+      );
+    });
+
     test('GET /api/events follows the whole log once, in order, page by page', async () => {
       const [{ n: total }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
       const seen: EventJson[] = [];
@@ -288,6 +321,39 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       }
       const unknown = await get<{ error: { code: string } }>('/api/events?after=987654321');
       assert.deepEqual([unknown.status, unknown.body.error.code], [404, 'not_found']);
+    });
+
+    test('two copies of one event applied at once on two connections: one applies, the other is a duplicate', async (t) => {
+      if (!harness.openPeer) return t.skip('one connection: no concurrent writers');
+      const peer = await harness.openPeer();
+      const id = 12;
+      try {
+        const before = (await repo.get(id))!;
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        let locked!: () => void;
+        const holding = new Promise<void>((r) => (locked = r));
+        // Both copies pass the "not applied yet" check, then queue on the product's row lock.
+        const blocker = peer.transaction(async (tx: Queryable) => {
+          await tx.query('SELECT 1 FROM products WHERE id = $1 FOR UPDATE', [id]);
+          locked();
+          await held;
+        });
+        await holding;
+        const event = change(id, { stock: 31 });
+        const copies = [repo.applyChanges([event]), new CatalogRepository(peer).applyChanges([event])];
+        const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        await pollUntil(() => db.query<{ n: number }>(waiting).then(([r]) => r.n), (n) => n === 2, { intervalMs: 10, what: 'both copies waiting on the row lock' });
+        release();
+        await blocker;
+        const results = (await Promise.all(copies)).flat();
+        assert.deepEqual(results.map((r) => (r instanceof Error ? r.message : r.status)).sort(), ['applied', 'duplicate']);
+        const now = (await repo.get(id))!;
+        assert.deepEqual([now.version, now.stock], [before.version + 1, 31]);
+        assert.equal((await db.query('SELECT 1 FROM product_events WHERE event_id = $1', [event.event_id])).length, 1);
+      } finally {
+        await peer.close();
+      }
     });
 
     test('the feed holds back rows behind a transaction still running, so a follower never skips one', async (t) => {
@@ -382,7 +448,8 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     test('compaction keeps each product\'s newest old state as its baseline: rebuild stays exact, later states unchanged', async () => {
       const id = 11;
       const kept: Product[] = [];
-      for (const c of [{ price: 3.33 }, { stock: 4 }]) kept.push((await repo.applyChange(change(id, c)) as { product: Product }).product);
+      const compacted = [change(id, { price: 3.33 }), change(id, { stock: 4 })];
+      for (const c of compacted) kept.push((await repo.applyChange(c) as { product: Product }).product);
       const cutoff = new Date(Date.parse(kept[1].updated_at) + 1);
       for (let i = 0; i < 1e7 && Date.now() <= cutoff.getTime(); i++); // the next apply must come after the cutoff
       const newer = (await repo.applyChange(change(id, { stock: 5 })) as { product: Product }).product;
@@ -393,6 +460,11 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       const [{ n: afterwards }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
       assert.equal(afterwards, before - result.deleted);
       assert.deepEqual(await compactEventLog(db, cutoff), { deleted: 0, rebased: 0 }, 'a second run finds nothing');
+      // Their rows are gone or rebased, their ids are not: a redelivery changes nothing.
+      for (const c of compacted) assert.equal((await repo.applyChange(c)).status, 'duplicate');
+      const ids = compacted.map((c) => c.event_id);
+      const [{ n: listed }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM applied_events WHERE event_id = ANY($1::uuid[])', [ids]);
+      assert.equal(listed, 2, 'applied_events lists each compacted event once');
 
       const report = await rebuildCatalog(db);
       assert.deepEqual([report.differences, report.logProblems], [[], []]);
@@ -412,6 +484,8 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       try {
         await migrate(fresh, undefined, migrations.slice(0, 1), CATALOG_MIGRATIONS_TABLE);
         await fresh.query(`INSERT INTO products (name, price, stock, version) VALUES ('Old Lamp', 19.5, 4, 7)`);
+        const old = change(1, { stock: 4 });
+        await fresh.query('INSERT INTO applied_events (event_id, product_id) SELECT $1, id FROM products', [old.event_id]);
         await migrateCatalog(fresh);
         const rows = await fresh.query<{ version: number; kind: string; changes: unknown; price: number; stock: number }>(
           'SELECT version, kind, changes, price, stock FROM product_events',
@@ -421,6 +495,9 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         const [{ id }] = await fresh.query<{ id: number }>('SELECT id FROM products');
         await assert.rejects(r.log.productAtVersion(id, 3), /starts at version 7/);
         assert.equal((await r.log.productAtVersion(id, 7)).stock, 4);
+        // An event applied before the log is still known: its redelivery is a duplicate.
+        assert.equal((await r.applyChange({ ...old, product_id: id })).status, 'duplicate');
+        assert.equal((await r.get(id))!.version, 7);
       } finally {
         await fresh.close();
       }

@@ -21,8 +21,10 @@ export interface CompactResult {
  * from the compacted log gives the same products, and state-at queries from
  * `before` on answer as before (earlier ones answer 404: not kept).
  *
- * One statement: it commits whole or not at all. Resolves `{deleted: 0}`
- * when another node holds the compaction lock.
+ * One transaction: it commits whole or not at all; applies wait for it.
+ * The event ids of the rows it removes (or turns into a baseline) stay in
+ * `applied_events_archive`, so a redelivery of a compacted event is still a
+ * duplicate. Resolves `{deleted: 0}` when another node holds the compaction lock.
  *
  * @example
  * await compactEventLog(db, new Date(Date.now() - 90 * 86_400_000));
@@ -31,6 +33,17 @@ export async function compactEventLog(db: Database, before: Date): Promise<Compa
   return db.transaction(async (tx) => {
     const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [COMPACT_LOCK_KEY]);
     if (!locked) return { deleted: 0, rebased: 0 };
+    // The log's event_id is the apply's exactly-once claim: the ids of the rows about to lose it
+    // move to the archive first. Applies wait meanwhile (they take their snapshot after this lock
+    // is released), so none can miss an id in both places; reads go on.
+    await tx.query('LOCK TABLE product_events IN EXCLUSIVE MODE');
+    await tx.query(
+      `INSERT INTO applied_events_archive (event_id, product_id, occurred_at, applied_at)
+       SELECT event_id, product_id, occurred_at, applied_at FROM product_events
+        WHERE applied_at < $1 AND event_id IS NOT NULL
+       ON CONFLICT (event_id) DO NOTHING`,
+      [before],
+    );
     const [row] = await tx.query<{ deleted: number; rebased: number }>(
       `WITH old AS (
          SELECT position, product_id, kind,

@@ -106,11 +106,30 @@ export class EventLog {
    * @throws HubcastError `not_found` when the product did not exist then (or its log starts later)
    */
   async productAt(productId: number, at: Date): Promise<Product> {
+    // A product's applied_at never decreases with its version (the apply keeps updated_at from going
+    // back), so the answer is the last version before the first one applied after `at`: a binary
+    // search over the (product_id, version) key, ~log2(versions) index probes, no index of its own
+    // to maintain on every apply. `version >= mid … LIMIT 1` steps over gaps. Times on the wire have
+    // millisecond resolution, the column microseconds: `at` covers its whole millisecond, so asking
+    // at a product's `updated_at` answers that very state.
     const [row] = await this.#db.query<ProductRow>(
-      // Times on the wire have millisecond resolution, the column microseconds: `at` covers its whole
-      // millisecond, so asking at a product's `updated_at` answers that very state.
-      `${STATE_SELECT} WHERE e.product_id = $1 AND e.applied_at < $2::timestamptz + interval '1 millisecond'
-        ORDER BY e.applied_at DESC, e.version DESC LIMIT 1`,
+      `WITH RECURSIVE search(lo, hi) AS (
+         SELECT min(version), max(version) + 1 FROM product_events WHERE product_id = $1
+         UNION ALL
+         -- No version in [mid, hi) (a gap): the answer is below mid.
+         SELECT CASE WHEN probe.version IS NULL OR probe.later THEN s.lo ELSE probe.version + 1 END,
+                CASE WHEN probe.version IS NULL THEN (s.lo + s.hi) / 2 WHEN probe.later THEN probe.version ELSE s.hi END
+           FROM search s
+           LEFT JOIN LATERAL (
+             SELECT version, applied_at >= $2::timestamptz + interval '1 millisecond' AS later
+               FROM product_events
+              WHERE product_id = $1 AND version >= (s.lo + s.hi) / 2 AND version < s.hi
+              ORDER BY version LIMIT 1
+           ) probe ON true
+          WHERE s.lo < s.hi
+       )
+       ${STATE_SELECT} WHERE e.product_id = $1 AND e.version < (SELECT max(lo) FROM search)
+        ORDER BY e.version DESC LIMIT 1`,
       [productId, at],
     );
     if (row) return toProduct(row);
@@ -145,12 +164,15 @@ export class EventLog {
       );
       return rows.map(toEvent);
     }
+    // LATERAL: the cursor's (tx, position) reaches the inner scan as parameters, so the feed index
+    // starts right after it; a plain join filters from the start of the log (O(position) per page).
     const rows = await this.#db.query<EventRow>(
-      `WITH cursor AS (SELECT tx AS c_tx, position AS c_position FROM product_events WHERE position = $1)
-       SELECT ${EVENT_COLUMNS}
-         FROM cursor, product_events
-        WHERE (tx, position) > (c_tx, c_position) AND ${stable}
-        ORDER BY tx, position LIMIT $2`,
+      `SELECT e.* FROM (SELECT tx AS c_tx, position AS c_position FROM product_events WHERE position = $1) cursor
+         CROSS JOIN LATERAL (
+           SELECT ${EVENT_COLUMNS} FROM product_events
+            WHERE (tx, position) > (cursor.c_tx, cursor.c_position) AND ${stable}
+            ORDER BY tx, position LIMIT $2
+         ) e`,
       [afterPosition, limit],
     );
     if (rows.length === 0) {

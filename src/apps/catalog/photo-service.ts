@@ -57,7 +57,7 @@ export class PhotoService {
     this.#warn = throttledWarn(deps.logger.child({ component: 'photos' }));
   }
 
-  /** Cache key for a photo version. Exported shape is part of ops knowledge: `photo:7:v1:"abc…"`. */
+  /** Cache key for a photo version, under REDIS_PREFIX in Redis. Part of ops knowledge: `hubcast:photo:7:v1:"abc…"`. */
   static key(id: number, meta: PhotoMeta): string {
     return `photo:${id}:v${meta.version}:${meta.etag}`;
   }

@@ -53,6 +53,7 @@ const PRICE_MAX = 99_999_999.99;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** SQLSTATEs meaning "this value can never be stored": check_violation, numeric_value_out_of_range, invalid_text_representation. */
 const PERMANENT_STATES = new Set(['23514', '22003', '22P02', '22007', '22008']);
+const UNIQUE_VIOLATION = '23505';
 
 /** True for an id the products table can hold (serial = int4, starting at 1). */
 export function isProductId(id: unknown): id is number {
@@ -112,9 +113,9 @@ export class CatalogRepository {
   }
 
   /**
-   * Apply one change event exactly once, in one transaction: record the
-   * event_id (the primary key turns a redelivery into a no-op), and only if
-   * that insert happened update the product and bump its version by 1.
+   * Apply one change event exactly once, in one transaction: update the
+   * product, bump its version by 1 and log the event with the state it
+   * produced (the log's unique event_id turns a redelivery into a no-op).
    * Resolves with the committed row, so callers publish only after commit;
    * a duplicate resolves with the current row.
    *
@@ -173,57 +174,66 @@ export class CatalogRepository {
   }
 
   /** Events of distinct products and event ids: one statement. */
-  async #applyGroup(events: readonly ProductChange[]): Promise<Array<ApplyResult | Error>> {
-    // One statement, one round trip: the inserts into applied_events, the
-    // product updates and their event-log rows commit together or not at all,
-    // so the log holds a row exactly when a change was applied. The EXISTS
-    // guard keeps an unknown product from tripping the foreign key (it is an
-    // answer, unknown_product, not an error); a conflict on event_id means
-    // applied before, and then nothing is updated or logged. Inserts go in
-    // event_id order, so two statements holding copies of the same ids wait
-    // for each other instead of deadlocking. Distinct products: UPDATE … FROM
-    // would apply only one of two rows joining one product.
-    const rows = await this.#db.query<ProductRow & { applied_event_id: string }>(
-      `WITH input AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[], $6::text[], $7::text[])
-             AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer)
-       ),
-       claimed AS (
-         INSERT INTO applied_events (event_id, product_id, occurred_at)
-         SELECT in_event_id, in_product_id, in_occurred_at FROM input
-          WHERE EXISTS (SELECT 1 FROM products WHERE id = in_product_id)
-          ORDER BY in_event_id
-         ON CONFLICT (event_id) DO NOTHING
-         RETURNING event_id AS claimed_event_id
-       ),
-       updated AS (
-         UPDATE products
-            SET price = COALESCE(in_price, price),
-                stock = COALESCE(in_stock, stock),
-                version = version + 1,
-                updated_at = now()
-           FROM claimed JOIN input ON in_event_id = claimed_event_id
-          WHERE id = in_product_id
-      RETURNING claimed_event_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer, ${PRODUCT_COLUMNS}
-       ),
-       logged AS (
-         INSERT INTO product_events (product_id, version, kind, event_id, changes, price, stock, occurred_at, applied_at, message_id, producer)
-         SELECT id, version, 'changed', claimed_event_id, jsonb_strip_nulls(jsonb_build_object('price', in_price, 'stock', in_stock)),
-                price, stock, in_occurred_at, updated_at, in_message_id, in_producer
-           FROM updated
-          ORDER BY id
-       )
-     SELECT claimed_event_id::text AS applied_event_id, ${PRODUCT_COLUMNS} FROM updated`,
-      [
-        events.map((e) => e.event_id),
-        events.map((e) => e.product_id),
-        events.map((e) => e.occurred_at),
-        events.map((e) => e.changes.price ?? null),
-        events.map((e) => e.changes.stock ?? null),
-        events.map((e) => e.source?.message_id ?? null),
-        events.map((e) => e.source?.producer ?? null),
-      ],
-    );
+  async #applyGroup(events: readonly ProductChange[], retried = false): Promise<Array<ApplyResult | Error>> {
+    // One statement, one round trip, one row written per applied event: its
+    // event-log row, whose unique event_id is the exactly-once claim (the
+    // log is the record of applied events; applied_events_archive keeps the
+    // ids the log no longer holds). The update skips events already applied
+    // (in the log or the archive) and unknown products (an answer,
+    // unknown_product, not an error); the log rows are built from the rows
+    // the update returns, so they hold the committed state. A copy of an
+    // event that a concurrent statement commits after this one's snapshot
+    // trips the unique index: the statement rolls back whole and runs once
+    // more, and then the event is a duplicate. Log rows go in event_id
+    // order, so two statements holding copies of the same ids wait for each
+    // other instead of deadlocking; input goes in product order, so
+    // statements lock product rows in the same order. Distinct products:
+    // UPDATE … FROM would apply only one of two rows joining one product.
+    const input = [...events].sort((a, b) => a.product_id - b.product_id);
+    let rows: Array<ProductRow & { applied_event_id: string }>;
+    try {
+      rows = await this.#db.query<ProductRow & { applied_event_id: string }>(
+        `WITH input AS (
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[], $6::text[], $7::text[])
+               AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer)
+         ),
+         updated AS (
+           UPDATE products
+              SET price = COALESCE(in_price, price),
+                  stock = COALESCE(in_stock, stock),
+                  version = version + 1,
+                  -- Never back in time: a transaction that started earlier can commit a later
+                  -- version; the event log's state-at search relies on applied_at following versions.
+                  updated_at = GREATEST(now(), updated_at)
+             FROM input
+            WHERE id = in_product_id
+              AND NOT EXISTS (SELECT 1 FROM product_events WHERE event_id = in_event_id)
+              AND NOT EXISTS (SELECT 1 FROM applied_events_archive WHERE event_id = in_event_id)
+        RETURNING in_event_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer, ${PRODUCT_COLUMNS}
+         ),
+         logged AS (
+           INSERT INTO product_events (product_id, version, kind, event_id, changes, price, stock, occurred_at, applied_at, message_id, producer)
+           SELECT id, version, 'changed', in_event_id, jsonb_strip_nulls(jsonb_build_object('price', in_price, 'stock', in_stock)),
+                  price, stock, in_occurred_at, updated_at, in_message_id, in_producer
+             FROM updated
+            ORDER BY in_event_id
+         )
+       SELECT in_event_id::text AS applied_event_id, ${PRODUCT_COLUMNS} FROM updated`,
+        [
+          input.map((e) => e.event_id),
+          input.map((e) => e.product_id),
+          input.map((e) => e.occurred_at),
+          input.map((e) => e.changes.price ?? null),
+          input.map((e) => e.changes.stock ?? null),
+          input.map((e) => e.source?.message_id ?? null),
+          input.map((e) => e.source?.producer ?? null),
+        ],
+      );
+    } catch (err) {
+      // A concurrent copy committed first (unique_violation): nothing was written; now it is visible.
+      if (!retried && sqlState(err) === UNIQUE_VIOLATION) return this.#applyGroup(events, true);
+      throw err;
+    }
     const applied = new Map(rows.map((r) => [r.applied_event_id.toLowerCase(), r]));
     const rest = events.filter((e) => !applied.has(e.event_id.toLowerCase()));
     let current: Map<string, ProductRow> | Error = new Map();
