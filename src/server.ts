@@ -15,8 +15,7 @@ import { MemoryOnlineUsers, RedisOnlineUsers } from './ack/online.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
-import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
-import { RedisBus } from './bus/redis.js';
+import { createBus, type ClusterBus } from './bus/index.js';
 import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
@@ -85,7 +84,7 @@ export class Gateway {
   /** Verifies tokens for every transport, and for applications' own routes. */
   readonly auth: Authenticator;
   private readonly history: MemoryHistory;
-  private readonly bus: RedisBus | null;
+  private readonly bus: ClusterBus;
   /** Presence on the PRESENCE_CHANNELS patterns and applications' channels (cluster-wide with Redis); null when none. */
   private presence: Presence | null = null;
   private db: Promise<Database> | null = null;
@@ -104,15 +103,8 @@ export class Gateway {
     const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
     this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
-    this.bus = config.redisUrl
-      ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
-          nodeId: config.nodeId,
-          prefix: config.redisPrefix,
-          retention,
-          maxBytes: config.historyMaxBytes,
-        })
-      : null;
-    this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
+    this.bus = createBus(config, this.log, { history: this.history, ids, retention });
+    this.hub = new Hub(this.history, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
     const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
     const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
@@ -159,7 +151,7 @@ export class Gateway {
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
     // With Redis, WebRTC peer ids are held and signals relayed cluster-wide.
     let relay: ClusterSignalRelay | undefined;
-    if (this.bus !== null) {
+    if (config.redisUrl) {
       const log = this.log.child({ component: 'signaling' });
       const registry = new RedisPeerRegistry(config.redisUrl!, log, { nodeId: config.nodeId, prefix: config.redisPrefix, ttlMs: PEER_TTL_MS });
       relay = new ClusterSignalRelay(this.bus, registry, log);
@@ -241,7 +233,7 @@ export class Gateway {
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log }),
+      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus.clustered, logger: this.log }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
@@ -260,7 +252,7 @@ export class Gateway {
           checks[c.name] = await Promise.resolve(c.ready()).catch(() => false);
         }),
       );
-      if (this.bus !== null) checks.bus = this.bus.isReady();
+      checks.bus = this.bus.isReady();
       const ready = this.closing === null && Object.values(checks).every(Boolean);
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     });
@@ -317,16 +309,11 @@ export class Gateway {
 
   /** Apply extensions (async: they may connect to services), then be ready to listen. */
   async init(extensions: GatewayExtension[] = []): Promise<this> {
-    if (this.bus !== null) {
-      await this.bus.start();
-      this.hub.startAt(await this.bus.currentId());
-    } else {
-      const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
-      if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
-      if (this.inboxes.store instanceof MemoryInbox) {
-        const kept = await restoreInboxSnapshot(this.config.dataDir, this.inboxes.store);
-        if (kept > 0) this.log.info({ events: kept }, 'user inboxes restored from the last graceful shutdown');
-      }
+    await this.bus.start();
+    this.hub.startAt(await this.bus.currentId());
+    if (this.inboxes.store instanceof MemoryInbox) {
+      const kept = await restoreInboxSnapshot(this.config.dataDir, this.inboxes.store);
+      if (kept > 0) this.log.info({ events: kept }, 'user inboxes restored from the last graceful shutdown');
     }
     try {
       for (const ext of extensions) await ext(this);
@@ -338,7 +325,7 @@ export class Gateway {
       this.poll.stop();
       this.tcp?.stop();
       await this.presence?.close();
-      await this.bus?.close();
+      await this.bus.close();
       throw err;
     }
     return this;
@@ -381,7 +368,7 @@ export class Gateway {
       webrtc_signals_limited: this.ws.signaling.limited,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       node_id: this.config.nodeId,
-      cluster: this.bus !== null,
+      cluster: this.bus.clustered,
     };
     for (const c of this.components) if (c.stats) Object.assign(out, c.stats());
     return out;
@@ -454,7 +441,7 @@ export class Gateway {
       await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
       this.ws.stop();
     };
-    if (this.bus !== null) {
+    if (this.bus.clustered) {
       // In a cluster, clients go first: they reconnect to another node at once
       // and resume from durable history, while this node's consumer drains
       // (what it still publishes reaches them through the bus).
@@ -471,13 +458,8 @@ export class Gateway {
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
     // The closes above announced presence.leave for every client: let those go out on the bus.
     await this.presence?.close().catch((err) => this.log.warn({ err }, 'presence failed to close'));
-    if (this.bus !== null) {
-      await this.bus.close();
-    } else {
-      await saveHistorySnapshot(this.config.dataDir, this.history, this.hub.ids).catch((err) =>
-        this.log.warn({ err }, 'history snapshot not saved: clients resuming after restart get recovery_failed'),
-      );
-    }
+    // Alone, this saves the history for the next start (bus/memory.ts).
+    await this.bus.close();
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
 }
