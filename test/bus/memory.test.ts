@@ -10,6 +10,7 @@ import { EventIdSequence } from '../../src/hub/ids.js';
 import { RetentionPolicy } from '../../src/hub/retention.js';
 import { createLogger } from '../../src/logger.js';
 import { RETAINED, runBusSuite } from './bus-suite.js';
+import { postJson, startGateway } from '../helpers/gateway.js';
 
 const log = createLogger('silent');
 
@@ -73,5 +74,34 @@ describe('memory bus specifics', () => {
     const c = (await second.bus.publish('room', 'e', '"c"', true))!;
     assert.ok(c > b);
     await second.bus.close();
+  });
+});
+
+describe('a gateway alone', () => {
+  it('runs on the in-process bus: ready, not clustered, and its history survives a graceful restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'hubcast-alone-'));
+    const first = await startGateway({ dataDir });
+    try {
+      const ready = (await (await fetch(`${first.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean> };
+      assert.equal(ready.status, 'ready');
+      assert.equal(ready.checks.bus, true);
+      assert.equal(first.gateway.stats().cluster, false);
+      const a = await postJson(`${first.url}/realtime/send`, { channel: 'room', data: 'a' });
+      const b = await postJson(`${first.url}/realtime/send`, { channel: 'room', data: 'b' });
+      assert.ok(Number(b.body.id) > Number(a.body.id));
+      await first.close();
+      const second = await startGateway({ dataDir });
+      try {
+        const read = await second.gateway.hub.eventsSince(['room'], Number(a.body.id), false);
+        assert.deepEqual(read.failed, []);
+        assert.deepEqual(read.publications.map((p) => [p.idText, p.dataJson]), [[b.body.id, '"b"']]);
+        const c = await postJson(`${second.url}/realtime/send`, { channel: 'room', data: 'c' });
+        assert.ok(Number(c.body.id) > Number(b.body.id), 'ids go on rising');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await first.close();
+    }
   });
 });
