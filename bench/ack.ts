@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { Hub } from '../src/hub/hub.js';
 import { MemoryHistory } from '../src/hub/history.js';
 import { EventIdSequence } from '../src/hub/ids.js';
+import { MemoryBus } from '../src/bus/memory.js';
+import { createLogger } from '../src/logger.js';
 import { Transport, type Subscriber } from '../src/hub/subscriber.js';
 import { Acks, ACK_WINDOW, type AckConnection } from '../src/ack/acks.js';
 import { MemoryAckPositions } from '../src/ack/positions.js';
@@ -47,7 +49,8 @@ class Sink implements Subscriber, AckConnection {
 
 function run(ack: boolean): number {
   const ids = new EventIdSequence();
-  const hub = new Hub(new MemoryHistory({ size: 1000, floor: ids.floor }), ids);
+  const history = new MemoryHistory({ size: 1000, floor: ids.floor });
+  const hub = new Hub(history, new MemoryBus({ nodeId: 'bench', history, ids, log: createLogger('silent') }));
   const acks = new Acks({ timeoutMs: 600_000, window: ACK_WINDOW, positions: new MemoryAckPositions(), detach: (s) => hub.removeConnection(s) });
   const subs = [];
   for (let i = 0; i < N; i++) {
@@ -65,7 +68,7 @@ function run(ack: boolean): number {
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = performance.now();
     for (let e = 0; e < EVENTS; e++) {
-      hub.publishNow('bench', 'tick', data);
+      void hub.publishEvent('bench', 'tick', data);
       hub.flush(); // one write per event per subscriber: the unbatched worst case
     }
     const ms = performance.now() - t0;

@@ -16,6 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { Hub } from '../src/hub/hub.js';
 import { MemoryHistory } from '../src/hub/history.js';
 import { EventIdSequence } from '../src/hub/ids.js';
+import { MemoryBus } from '../src/bus/memory.js';
+import { createLogger } from '../src/logger.js';
 import { RetentionPolicy } from '../src/hub/retention.js';
 
 export interface ChannelsResult {
@@ -43,8 +45,8 @@ function hubWith(channels: number): Hub {
   const ids = new EventIdSequence();
   const retention = RetentionPolicy.parse(undefined, { count: 100, maxAgeMs: 0 });
   const history = new MemoryHistory({ size: 100, maxChannels: channels, maxBytes: 64 * 1024 * 1024, floor: ids.floor, retention });
-  const hub = new Hub(history, ids);
-  for (let i = 0; i < channels; i++) hub.publishNow(`ch:${i}`, 'update', DATA);
+  const hub = new Hub(history, new MemoryBus({ nodeId: 'bench', history, ids, log: createLogger('silent') }));
+  for (let i = 0; i < channels; i++) void hub.publishEvent(`ch:${i}`, 'update', DATA);
   return hub;
 }
 
@@ -62,8 +64,8 @@ function time(publish: (i: number) => void): number {
 const results: ChannelsResult[] = [];
 for (const n of sizes) {
   const hub = hubWith(n);
-  const existingMicros = time((i) => hub.publishNow(`ch:${(i * 7919) % n}`, 'update', DATA));
-  const freshMicros = time((i) => hub.publishNow(`fresh:${i}`, 'update', DATA));
+  const existingMicros = time((i) => void hub.publishEvent(`ch:${(i * 7919) % n}`, 'update', DATA));
+  const freshMicros = time((i) => void hub.publishEvent(`fresh:${i}`, 'update', DATA));
   if (hub.history.channelCount > n) throw new Error(`history holds ${hub.history.channelCount} channels, bound ${n}`);
   results.push({ channels: n, existingMicros, freshMicros });
 }

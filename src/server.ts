@@ -11,8 +11,7 @@ import type { Inboxes } from './ack/inbox-delivery.js';
 import { Hub } from './hub/hub.js';
 import { EventIdSequence } from './hub/ids.js';
 import { MemoryHistory } from './hub/history.js';
-import { restoreHistorySnapshot, saveHistorySnapshot } from './hub/history-snapshot.js';
-import { RedisBus } from './bus/redis.js';
+import { createBus, type ClusterBus } from './bus/index.js';
 import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
@@ -79,7 +78,7 @@ export class Gateway {
   readonly appChannels = new AppChannels();
   readonly applications: Applications;
   private readonly history: MemoryHistory;
-  private readonly bus: RedisBus | null;
+  private readonly bus: ClusterBus;
   /** The live nodes and questions put to all of them (this node alone without Redis). */
   readonly cluster: ClusterNodes;
   /** Presence on the PRESENCE_CHANNELS patterns and applications' channels (cluster-wide with Redis); null when none. */
@@ -101,15 +100,8 @@ export class Gateway {
     const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
     this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
-    this.bus = config.redisUrl
-      ? new RedisBus(config.redisUrl, this.log.child({ component: 'bus' }), {
-          nodeId: config.nodeId,
-          prefix: config.redisPrefix,
-          retention,
-          maxBytes: config.historyMaxBytes,
-        })
-      : null;
-    this.hub = new Hub(this.history, ids, this.bus, { log: this.log.child({ component: 'catch-up' }) });
+    this.bus = createBus(config, this.log, { history: this.history, ids, retention });
+    this.hub = new Hub(this.history, this.bus, { log: this.log.child({ component: 'catch-up' }) });
     const cluster = (this.cluster = createCluster(config, this.bus, this.log.child({ component: 'cluster' })));
     this.components.push({ name: 'cluster', ready: () => cluster.isReady(), close: () => cluster.close() });
     if (config.presenceChannels.length > 0) this.addPresence(config.presenceChannels);
@@ -129,7 +121,7 @@ export class Gateway {
     const gate = (this.gate = new ConnectionGate(config.maxConnections, config.maxConnectionsPerIp));
     // With Redis, WebRTC peer ids are held and signals relayed cluster-wide.
     let relay: ClusterSignalRelay | undefined;
-    if (this.bus !== null) {
+    if (config.redisUrl) {
       const log = this.log.child({ component: 'signaling' });
       const registry = new RedisPeerRegistry(config.redisUrl!, log, { nodeId: config.nodeId, prefix: config.redisPrefix, ttlMs: PEER_TTL_MS });
       relay = new ClusterSignalRelay(this.bus, registry, log);
@@ -151,7 +143,7 @@ export class Gateway {
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
     const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus !== null, logger: this.log, tally: new DeliveryTally(this.hub, cluster, this.bus !== null) }),
+      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus.clustered, logger: this.log, tally: new DeliveryTally(this.hub, cluster, this.bus.clustered) }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
@@ -163,7 +155,7 @@ export class Gateway {
     });
     opsRoutes(this.app, {
       components: () => this.components,
-      checks: (): Record<string, boolean> => (this.bus !== null ? { bus: this.bus.isReady() } : {}),
+      checks: (): Record<string, boolean> => ({ bus: this.bus.isReady() }),
       accepting: () => this.closing === null,
       metrics: () => (this.metrics ??= createMetrics(stats, this.applications.metrics)),
       routes: () => this.applications.routes,
@@ -232,15 +224,10 @@ export class Gateway {
 
   /** Register the applications (async: they may connect to services), then be ready to listen. */
   async init(apps: readonly Application[] = []): Promise<this> {
-    if (this.bus !== null) {
-      await this.bus.start();
-      this.hub.startAt(await this.bus.currentId());
-      await this.cluster.start();
-    } else {
-      const restored = await restoreHistorySnapshot(this.config.dataDir, this.history, this.hub.ids);
-      if (restored > 0) this.log.info({ events: restored }, 'history restored from the last graceful shutdown');
-      await restoreInboxes(this.config, this.inboxes, this.log);
-    }
+    await this.bus.start();
+    this.hub.startAt(await this.bus.currentId());
+    await this.cluster.start();
+    await restoreInboxes(this.config, this.inboxes, this.log);
     try {
       for (const app of [uploadsApp(this.config), ...apps]) await this.applications.register(app);
     } catch (err) {
@@ -251,7 +238,7 @@ export class Gateway {
       this.poll.stop();
       this.tcp?.stop();
       await this.presence?.close();
-      await this.bus?.close();
+      await this.bus.close();
       throw err;
     }
     return this;
@@ -259,7 +246,7 @@ export class Gateway {
 
   stats(): Record<string, unknown> {
     const { config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt } = this;
-    return gatewayStats({ config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt, clustered: this.bus !== null });
+    return gatewayStats({ config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt, clustered: this.bus.clustered });
   }
 
   async listen(): Promise<AddressInfo> {
@@ -329,7 +316,7 @@ export class Gateway {
       await this.ws.closeAll(CloseCode.serviceRestart, 'server restart', Math.min(3000, deadline / 2));
       this.ws.stop();
     };
-    if (this.bus !== null) {
+    if (this.bus.clustered) {
       // In a cluster, clients go first: they reconnect to another node at once
       // and resume from durable history, while this node's consumer drains
       // (what it still publishes reaches them through the bus).
@@ -346,13 +333,8 @@ export class Gateway {
     await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1000).unref())]);
     // The closes above announced presence.leave for every client: let those go out on the bus.
     await this.presence?.close().catch((err) => this.log.warn({ err }, 'presence failed to close'));
-    if (this.bus !== null) {
-      await this.bus.close();
-    } else {
-      await saveHistorySnapshot(this.config.dataDir, this.history, this.hub.ids).catch((err) =>
-        this.log.warn({ err }, 'history snapshot not saved: clients resuming after restart get recovery_failed'),
-      );
-    }
+    // Alone, this saves the history for the next start (bus/memory.ts).
+    await this.bus.close();
     await this.app.close().catch((err) => this.log.warn({ err }, 'http app failed to close'));
   }
 }

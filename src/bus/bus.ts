@@ -58,9 +58,21 @@ export interface PublishOnce {
  * The cluster bus: every node receives every channel publication, in one
  * global id order, whichever node produced it. It also owns the durable,
  * cluster-wide history those ids index, so a client can resume on any node.
+ *
+ * One driver per file, chosen once at boot (index.ts): Redis (redis.ts) when
+ * nodes share REDIS_URL, the in-process bus (memory.ts) when the gateway
+ * runs alone. The hub and the gateway see only this interface.
  */
 export interface ClusterBus {
   readonly nodeId: string;
+  /**
+   * Other nodes share this bus: a client can resume on any of them, and a
+   * publish can fail for want of the bus (Redis unreachable) and be retried.
+   * False for the in-process bus: this process is the whole cluster.
+   */
+  readonly clustered: boolean;
+  /** Connect (and read back what a graceful shutdown kept); rejects when the bus cannot be reached. */
+  start(): Promise<void>;
   /**
    * Assign an id, keep the publication in durable history, and fan it out to
    * every node. With `once`: resolves `null` (nothing published) when that
@@ -90,9 +102,13 @@ export interface ClusterBus {
    * history can be read without missing what is published meanwhile.
    */
   onGap(handler: (resubscribed: Promise<void>) => void): void;
-  /** Publications on `channel` after `afterId`, from durable history. */
   /** The newest id handed out cluster-wide: a new node's starting position. */
   currentId(): Promise<number>;
+  /**
+   * Publications on `channel` after `afterId`, from durable history; refused
+   * (`unknown_position`) when `afterId` is not in the history's epoch or past
+   * the newest id, (`history_gap`) when history no longer reaches back to it.
+   */
   since(channel: string, afterId: number): Promise<DurableRecovery>;
   isReady(): boolean;
   close(): Promise<void>;

@@ -144,6 +144,7 @@ interface Body {
 
 export class RedisBus implements ClusterBus {
   readonly nodeId: string;
+  readonly clustered = true;
   private readonly pub: RedisWithScript;
   private readonly sub: Redis;
   private readonly prefix: string;
@@ -338,7 +339,8 @@ export class RedisBus implements ClusterBus {
   }
 
   isReady(): boolean {
-    return this.pub.status === 'ready' && this.sub.status === 'ready';
+    // Checked against `closed` too: ioredis reports the end of a disconnect a tick later.
+    return !this.closed && this.pub.status === 'ready' && this.sub.status === 'ready';
   }
 
   async close(): Promise<void> {

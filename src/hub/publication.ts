@@ -21,35 +21,28 @@ export class Publication {
   private tcp: Buffer | null = null;
   private sseMessage: Buffer | null = null;
 
-  constructor(id: number, channel: string, event: string, data: unknown, publishedAt = Date.now()) {
+  /**
+   * `dataJson`: the JSON of `data` when the caller has it already (bus, durable
+   * history, snapshots), so it is not produced again; `data` then only matters
+   * when it is a string (SSE carries it raw).
+   */
+  constructor(id: number, channel: string, event: string, data: unknown, publishedAt = Date.now(), dataJson?: string) {
     this.id = id;
     this.idText = String(id);
     this.channel = channel;
     this.event = event;
-    this.dataJson = JSON.stringify(data) ?? 'null';
+    this.dataJson = dataJson ?? JSON.stringify(data) ?? 'null';
     this.sseData = typeof data === 'string' ? data : this.dataJson;
     this.publishedAt = publishedAt;
   }
 
   /**
-   * Rebuild from serialized fields (bus, durable history, snapshots) without
-   * parsing the data: `dataJson` is trusted JSON text; `text` marks string data.
+   * Rebuild from serialized fields (bus, durable history, snapshots): `dataJson`
+   * is trusted JSON text, parsed only for string data (`text`). Through the
+   * constructor, so every publication has the same shape on the fan-out path.
    */
   static fromJson(id: number, channel: string, event: string, dataJson: string, text: boolean, publishedAt: number): Publication {
-    const p: Publication = Object.create(Publication.prototype);
-    const fields = p as unknown as Record<string, unknown>;
-    fields.id = id;
-    fields.idText = String(id);
-    fields.channel = channel;
-    fields.event = event;
-    fields.dataJson = dataJson;
-    fields.sseData = text ? (JSON.parse(dataJson) as string) : dataJson;
-    fields.publishedAt = publishedAt;
-    fields.ws = null;
-    fields.sse = null;
-    fields.tcp = null;
-    fields.sseMessage = null;
-    return p;
+    return new Publication(id, channel, event, text ? (JSON.parse(dataJson) as string) : null, publishedAt, dataJson);
   }
 
   /** String data (SSE carries it raw). */

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
+import { Writable } from 'node:stream';
 import assert from 'node:assert/strict';
 import { Hub } from '../../src/hub/hub.js';
 import { MemoryHistory } from '../../src/hub/history.js';
-import { EventIdSequence } from '../../src/hub/ids.js';
 import { Transport, type Subscriber } from '../../src/hub/subscriber.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import type { BusBinary, BusPublication, ClusterBus, DurableRecovery } from '../../src/bus/bus.js';
 
 // The cluster catch-up (src/hub/catch-up.ts) against a bus whose durable history the test scripts:
@@ -31,15 +32,22 @@ class Sink implements Subscriber {
 
 class ScriptedBus implements ClusterBus {
   readonly nodeId = 'test-node';
+  readonly clustered = true;
   private publication: (p: BusPublication) => void = () => undefined;
   private gapHandler: (resubscribed: Promise<void>) => void = () => undefined;
   reads = 0;
+  /** The newest id the cluster handed out (`currentId`): a client may hold one this node has not received. */
+  newest = 0;
   constructor(public since: (channel: string, afterId: number) => Promise<DurableRecovery>) {}
   deliver(id: number, channel = 'room'): void {
+    this.newest = Math.max(this.newest, id);
     this.publication(pub(id, channel));
   }
   gap(): void {
     this.gapHandler(Promise.resolve());
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
   }
   publish(): Promise<number | null> {
     throw new Error('not used');
@@ -59,7 +67,7 @@ class ScriptedBus implements ClusterBus {
     this.gapHandler = handler;
   }
   currentId(): Promise<number> {
-    return Promise.resolve(0);
+    return Promise.resolve(this.newest);
   }
   isReady(): boolean {
     return true;
@@ -73,9 +81,9 @@ function pub(id: number, channel = 'room'): BusPublication {
   return { id, channel, event: 'tick', dataJson: String(id), text: false, publishedAt: Date.now(), node: 'other' };
 }
 
-function setup(bus: ScriptedBus, catchUp = { attempts: 2, retryMs: 1 }) {
-  const ids = new EventIdSequence();
-  const hub = new Hub(new MemoryHistory({ size: 100, floor: ids.floor }), ids, bus, { catchUp });
+function setup(bus: ScriptedBus, catchUp = { attempts: 2, retryMs: 1 }, log?: Logger) {
+  // A cluster node's history covers nothing until the bus delivers (bus/index.ts).
+  const hub = new Hub(new MemoryHistory({ size: 100, floor: Infinity }), bus, { catchUp, log });
   const ws = new Sink(Transport.ws, 'w');
   const sse = new Sink(Transport.sse, 's');
   for (const s of [ws, sse]) {
@@ -174,6 +182,7 @@ test('a client ahead of this node (its position came from a faster node) gets no
   bus.deliver(11); // queued here; the client already has it from another node
   const client = new Sink(Transport.ws, 'ahead');
   hub.addConnection(client);
+  bus.newest = 13; // published elsewhere, on its way here
   const joined = hub.join(client, ['room'], 13); // 12 and 13 not even received here yet
   assert.ok(joined instanceof Promise, 'waits for this node to reach the client');
   bus.deliver(12);
@@ -193,6 +202,7 @@ test('a subscriber still joining when a catch-up fails learns it from its join (
   hub.flush();
   const client = new Sink(Transport.sse, 'joining');
   hub.addConnection(client);
+  bus.newest = 12;
   const joined = hub.join(client, ['room'], 12); // ahead of this node: held until it gets there
   assert.ok(joined instanceof Promise);
   bus.gap();
@@ -200,4 +210,85 @@ test('a subscriber still joining when a catch-up fails learns it from its join (
   bus.deliver(12);
   const r = await joined;
   assert.deepEqual(r.failed, ['room']);
+});
+
+/** A logger whose JSON lines land in `lines`. */
+function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', 'test', { format: 'json', stream }), lines };
+}
+
+test('a catch-up that gives up logs the channels and the gap, and tells raw TCP subscribers too', async () => {
+  const { log, lines } = capturingLogger();
+  const bus = new ScriptedBus(async () => {
+    throw new Error('connection refused');
+  });
+  const { hub } = setup(bus, { attempts: 3, retryMs: 1 }, log);
+  const tcp = new Sink(Transport.tcp, 't');
+  hub.addConnection(tcp);
+  hub.join(tcp, ['room'], null);
+  bus.deliver(10);
+  hub.flush();
+  bus.gap();
+  bus.deliver(30);
+  await until(() => !hub.catchingUp);
+  hub.flush();
+  const frames = tcp
+    .text()
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { channel: string; id: string | null; data: unknown });
+  assert.deepEqual(frames[0].id, '10');
+  assert.deepEqual(frames.at(-1)!.id, '30');
+  const notice = frames.find((f) => f.id === null && f.channel === 'room');
+  assert.deepEqual(notice?.data, { type: 'recovery_failed', reason: 'unreachable' }, 'a silent gap for nobody');
+  await until(() => lines.some((l) => l.msg === 'cluster catch-up done'));
+  const gaveUp = lines.find((l) => l.msg === 'cluster catch-up: durable history did not answer' && l.channel === 'room');
+  assert.equal(gaveUp?.attempts, 3);
+  assert.equal(gaveUp?.err, 'connection refused');
+  const failed = lines.find((l) => String(l.msg).startsWith('cluster catch-up failed'));
+  assert.ok((failed?.channels as string[]).includes('room'));
+  assert.equal(failed?.reason, 'unreachable');
+  assert.equal(failed?.after, 10);
+  assert.equal(failed?.upTo, 30);
+  assert.equal(failed?.level, 50, 'logged as an error');
+});
+
+test('a resume whose durable-history read fails is logged and reported failed, not taken for nothing missed', async () => {
+  const { log, lines } = capturingLogger();
+  const bus = new ScriptedBus(async () => {
+    throw new Error('connection reset');
+  });
+  const { hub } = setup(bus, undefined, log);
+  bus.deliver(10);
+  hub.flush();
+  const client = new Sink(Transport.ws, 'resumer');
+  hub.addConnection(client);
+  const r = await hub.join(client, ['room'], 5); // before this node's coverage: only the bus can answer
+  assert.deepEqual(r.failed, ['room']);
+  const warned = lines.find((l) => String(l.msg).startsWith('resume: durable history did not answer'));
+  assert.equal(warned?.channel, 'room');
+  assert.equal(warned?.err, 'connection reset');
+});
+
+test('a position past every id the cluster handed out is not waited for', async () => {
+  const bus = new ScriptedBus(async () => ({ ok: true, entries: [] }));
+  const { hub } = setup(bus);
+  bus.deliver(10);
+  hub.flush();
+  const client = new Sink(Transport.ws, 'bogus');
+  hub.addConnection(client);
+  const started = Date.now();
+  const r = await hub.join(client, ['room'], 99);
+  assert.ok(Date.now() - started < 500, 'joined without waiting for ids nobody will publish');
+  assert.deepEqual(r.failed, []);
+  bus.deliver(11);
+  hub.flush();
+  assert.deepEqual(client.ids(), [11]);
 });

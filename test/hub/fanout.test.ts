@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hub } from '../../src/hub/hub.js';
-import { MemoryHistory } from '../../src/hub/history.js';
-import { EventIdSequence } from '../../src/hub/ids.js';
+import type { Hub } from '../../src/hub/hub.js';
+import { memoryHub, publishNow } from '../helpers/hub.js';
 import { Transport, type Subscriber } from '../../src/hub/subscriber.js';
 
 /**
@@ -31,10 +30,7 @@ class SlowSink implements Subscriber {
   }
 }
 
-function makeHub(): Hub {
-  const ids = new EventIdSequence();
-  return new Hub(new MemoryHistory({ size: 1000, floor: ids.floor }), ids);
-}
+const makeHub = () => memoryHub();
 
 function subscribe(hub: Hub, n: number, channels: string[], transport = Transport.ws, prefix = 'c'): SlowSink[] {
   return Array.from({ length: n }, (_, i) => {
@@ -60,7 +56,7 @@ async function settle(subs: SlowSink[]): Promise<void> {
 test('a large channel is written in slices: the event loop runs in between', async () => {
   const hub = makeHub();
   const subs = subscribe(hub, 500, ['big']); // ≈ 10 ms of writes
-  hub.publishNow('big', 'e', 1);
+  publishNow(hub, 'big', 'e', 1);
   let ranDuringFanOut = false;
   await turn(); // the first slice
   setImmediate(() => (ranDuringFanOut = subs.some((s) => s.writes === 0)));
@@ -74,11 +70,11 @@ test('publications that arrive during a slow fan-out join it: one write carries 
   const subs = subscribe(hub, 500, ['big']);
   const sse = subscribe(hub, 100, ['big'], Transport.sse, 's');
   const published: number[] = [];
-  published.push(Number(hub.publishNow('big', 'e', 0).id));
+  published.push(publishNow(hub, 'big', 'e', 0));
   // A publisher that waits for each acknowledgement: one more per turn.
   for (let i = 1; i < 20; i++) {
     await turn();
-    published.push(Number(hub.publishNow('big', 'e', i).id));
+    published.push(publishNow(hub, 'big', 'e', i));
   }
   await settle([...subs, ...sse]);
   for (const s of [...subs, ...sse]) assert.deepEqual(s.ids, published, `${s.clientId} got every event once, in order`);
@@ -90,7 +86,7 @@ test('publications that arrive during a slow fan-out join it: one write carries 
 test('joins and leaves during a fan-out: a leaver gets nothing more, a joiner exactly what comes after its position', async () => {
   const hub = makeHub();
   const subs = subscribe(hub, 500, ['big']);
-  const first = Number(hub.publishNow('big', 'e', 'first').id);
+  const first = publishNow(hub, 'big', 'e', 'first');
   await turn(); // fan-out of `first` under way
   const leaver = subs[subs.length - 1];
   assert.equal(leaver.writes, 0, 'the last subscriber is not reached in the first slice');
@@ -100,7 +96,7 @@ test('joins and leaves during a fan-out: a leaver gets nothing more, a joiner ex
   hub.join(joiner, ['big'], null);
   const position = hub.positionFor(['big']);
   assert.ok(position >= first, 'the event being written is behind the joiner');
-  const second = Number(hub.publishNow('big', 'e', 'second').id);
+  const second = publishNow(hub, 'big', 'e', 'second');
   await settle(subs);
   assert.deepEqual(leaver.ids, []);
   assert.deepEqual(joiner.ids, [second]);
@@ -112,11 +108,11 @@ test('a subscriber of two channels receives them in id order while a large round
   const crowd = subscribe(hub, 500, ['a']);
   const both = subscribe(hub, 3, ['a', 'b'], Transport.ws, 'both');
   const order: number[] = [];
-  order.push(Number(hub.publishNow('a', 'e', 1).id));
+  order.push(publishNow(hub, 'a', 'e', 1));
   await turn();
-  order.push(Number(hub.publishNow('b', 'e', 2).id));
+  order.push(publishNow(hub, 'b', 'e', 2));
   await turn();
-  order.push(Number(hub.publishNow('a', 'e', 3).id));
+  order.push(publishNow(hub, 'a', 'e', 3));
   await settle([...crowd, ...both]);
   for (const s of both) assert.deepEqual(s.ids, order);
   for (const s of crowd) assert.deepEqual(s.ids, [order[0], order[2]]);
@@ -125,7 +121,7 @@ test('a subscriber of two channels receives them in id order while a large round
 test('flush() writes everything queued at once (shutdown)', () => {
   const hub = makeHub();
   const subs = subscribe(hub, 300, ['big']);
-  for (let i = 0; i < 5; i++) hub.publishNow('big', 'e', i);
+  for (let i = 0; i < 5; i++) publishNow(hub, 'big', 'e', i);
   hub.flush();
   for (const s of subs) {
     assert.equal(s.writes, 1);

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hub } from '../../src/hub/hub.js';
-import { MemoryHistory } from '../../src/hub/history.js';
 import { EventIdSequence, parseEventId } from '../../src/hub/ids.js';
+import { memoryHub, publishNow } from '../helpers/hub.js';
 import { Transport, type Subscriber } from '../../src/hub/subscriber.js';
 
 /** A real subscriber that records what the hub hands it. */
@@ -20,10 +19,7 @@ class Sink implements Subscriber {
   }
 }
 
-function makeHub(size = 10): Hub {
-  const ids = new EventIdSequence();
-  return new Hub(new MemoryHistory({ size, floor: ids.floor }), ids);
-}
+const makeHub = (size = 10) => memoryHub({ size });
 const turn = () => new Promise((r) => setImmediate(r));
 
 test('a turn of publications is framed once and written once per subscriber, the same buffer for all', async () => {
@@ -34,7 +30,7 @@ test('a turn of publications is framed once and written once per subscriber, the
     hub.addConnection(s);
     hub.join(s, ['room'], null);
   }
-  for (let i = 0; i < 10; i++) hub.publishNow('room', 'tick', { i });
+  for (let i = 0; i < 10; i++) publishNow(hub, 'room', 'tick', { i });
   assert.equal(subs[0].writes.length, 0, 'nothing is written before the turn ends');
   await turn();
   for (const s of subs) assert.equal(s.writes.length, 1);
@@ -49,23 +45,22 @@ test('channels vanish with their last subscriber; history outlives them', async 
   const a = new Sink(Transport.ws, 'a');
   hub.addConnection(a);
   hub.join(a, ['x'], null);
-  const first = hub.publishNow('x', 'e', 1);
+  const first = publishNow(hub, 'x', 'e', 1);
   hub.removeConnection(a);
   assert.equal(hub.stats().channels, 0);
   assert.equal(hub.connectionCount, 0);
-  hub.publishNow('x', 'e', 2);
+  publishNow(hub, 'x', 'e', 2);
   const b = new Sink(Transport.sse, 'b');
   hub.addConnection(b);
-  const r = await hub.join(b, ['x'], parseEventId(first.id));
+  const r = await hub.join(b, ['x'], first);
   assert.deepEqual(r.failed, []);
   assert.match(Buffer.concat(r.missed!).toString(), /data: 2\n\n$/);
 });
 
 test('history ring: resume within it replays in order; beyond it fails', () => {
-  const ids = new EventIdSequence();
-  const h = new MemoryHistory({ size: 3, floor: ids.floor });
-  const hub = new Hub(h, ids);
-  const published = [1, 2, 3, 4, 5].map((n) => Number(hub.publishNow('c', 'e', n).id));
+  const hub = memoryHub({ size: 3 });
+  const h = hub.history;
+  const published = [1, 2, 3, 4, 5].map((n) => publishNow(hub, 'c', 'e', n));
   const ok = h.since('c', published[1]);
   assert.ok(ok.ok);
   assert.deepEqual(ok.ok && ok.publications.map((p) => p.dataJson), ['3', '4', '5']);
@@ -80,12 +75,12 @@ test('publications queued in the current turn are not replayed twice to a joinin
   const early = new Sink(Transport.ws, 'early');
   hub.addConnection(early);
   hub.join(early, ['q'], null);
-  const base = hub.publishNow('q', 'e', 'a');
+  const base = publishNow(hub, 'q', 'e', 'a');
   await turn();
-  hub.publishNow('q', 'e', 'b'); // still queued
+  publishNow(hub, 'q', 'e', 'b'); // still queued
   const late = new Sink(Transport.ws, 'late');
   hub.addConnection(late);
-  const joined = await hub.join(late, ['q'], parseEventId(base.id));
+  const joined = await hub.join(late, ['q'], base);
   if (joined.missed) for (const frame of joined.missed) late.write(frame);
   await turn();
   const frames = late.text();

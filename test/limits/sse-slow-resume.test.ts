@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { startGateway, waitFor } from '../helpers/gateway.js';
+import { publishNow } from '../helpers/hub.js';
 
 // Issue 6: an SSE client dropped for a full buffer (CLIENT_BUFFER_BYTES)
 // reconnects with Last-Event-ID and gets everything it missed, once, in order.
@@ -52,7 +53,7 @@ test('an SSE client dropped for a full buffer resumes with Last-Event-ID and mis
     const payload = 'x'.repeat(40_000);
     const TOTAL = 400; // 16 MB: more than loopback's kernel buffers (~4 MB) hold
     for (let i = 0; i < TOTAL; i++) {
-      gw.gateway.hub.publishNow('flood', 'big', { i, payload });
+      publishNow(gw.gateway.hub, 'flood', 'big', { i, payload });
       await new Promise((r) => setImmediate(r)); // one flush per event
     }
     await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) === 1, 10_000, 'the slow SSE client to be dropped');

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { startGateway } from '../helpers/gateway.js';
 import { Transport } from '../../src/hub/subscriber.js';
+import { publishNow } from '../helpers/hub.js';
 
 const overrides = JSON.parse(process.argv[2] ?? '{}');
 const gw = await startGateway(overrides);
@@ -44,7 +45,7 @@ async function stream(req: StreamRequest): Promise<number> {
     const timer = setInterval(() => {
       const elapsed = now() - started;
       const due = Math.min(Math.floor((elapsed * req.rate) / 1000), Math.floor((req.ms * req.rate) / 1000));
-      while (ticks < due) hub.publishNow('ticks', 'tick', { seq: ++ticks, t: now(), pad });
+      while (ticks < due) publishNow(hub, 'ticks', 'tick', { seq: ++ticks, t: now(), pad });
       if (elapsed >= req.ms) {
         clearInterval(timer);
         resolve();
@@ -65,7 +66,7 @@ async function fill(channel: string, timeoutMs: number): Promise<number> {
   let n = 0;
   const subs = () => [...hub.connections(Transport.ws), ...hub.connections(Transport.sse)].filter((s) => s.channels.has(channel)) as unknown as Array<{ socket: Socket }>;
   while (subs().some((s) => !s.socket.destroyed && s.socket.writableLength === 0) && Date.now() < deadline) {
-    hub.publishNow(channel, 'fill', { n: ++n, pad });
+    publishNow(hub, channel, 'fill', { n: ++n, pad });
     await new Promise((r) => setTimeout(r, 1));
   }
   return n;

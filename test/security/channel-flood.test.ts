@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startGateway } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
+import { publishNow } from '../helpers/hub.js';
 
 // The probe's channel-name flood: 50 connections, each within the WS rate
 // limit, publishing to channel names never seen before while history holds
@@ -35,10 +36,10 @@ test('a flood of new channel names: the bystander ping stays fast and `products`
     await gw.close();
   });
   const hub = gw.gateway.hub;
-  for (let i = 0; i < 10_000; i++) hub.publishNow(`room:${i}`, 'update', { i });
-  const since = hub.ids.current;
+  for (let i = 0; i < 10_000; i++) publishNow(hub, `room:${i}`, 'update', { i });
+  const since = hub.position;
   const products: string[] = [];
-  products.push(hub.publishNow('products', 'product_updated', { sku: 'A', n: 0 }).id);
+  products.push(String(publishNow(hub, 'products', 'product_updated', { sku: 'A', n: 0 })));
   hub.flush();
   assert.equal(hub.history.channelCount, 10_000);
 
@@ -78,7 +79,7 @@ test('a flood of new channel names: the bystander ping stays fast and `products`
             const last = ++i === PER_FLOODER;
             ws.send(JSON.stringify({ type: 'channel_message', channel: `flood:${k}:${i}`, message: 'x', ...(last ? { ref: 'last' } : {}) }));
             // `products` stays busy, as a catalog keeps it: its history is not the one evicted.
-            if (k === 0 && i % 20 === 0) products.push(hub.publishNow('products', 'product_updated', { sku: 'A', n: i }).id);
+            if (k === 0 && i % 20 === 0) products.push(String(publishNow(hub, 'products', 'product_updated', { sku: 'A', n: i })));
             if (last) clearInterval(timer);
           }, INTERVAL_MS);
         }),

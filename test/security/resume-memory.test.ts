@@ -6,6 +6,7 @@ import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.j
 import { TestWs } from '../helpers/ws-client.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
+import { publishNow } from '../helpers/hub.js';
 
 // A resume must not pin memory: one ~100-byte `join_channel` with `since`
 // used to build a private copy of the whole replay and queue it for a client
@@ -50,8 +51,8 @@ async function withBacklog(t: TestContext, channel: string, count: number) {
     await gw.close();
   });
   const hub = gw.gateway.hub;
-  const since = hub.ids.current;
-  for (let i = 0; i < count; i++) hub.publishNow(channel, 'update', EVENT);
+  const since = hub.position;
+  for (let i = 0; i < count; i++) publishNow(hub, channel, 'update', EVENT);
   hub.flush();
   return { gw, hub, since, clientsGone };
 }
@@ -88,7 +89,7 @@ test('20 resuming clients that do not read a ~13 MB replay: a few frames queued 
 
   // Live events for the stalled clients wait behind their replays, within the bound: past it they are dropped.
   const slowBefore = Number(gw.gateway.stats().slow_clients_dropped);
-  for (let i = 0; i < 400; i++) hub.publishNow('room:big', 'update', EVENT); // ~5 MB > 4 MiB
+  for (let i = 0; i < 400; i++) publishNow(hub, 'room:big', 'update', EVENT); // ~5 MB > 4 MiB
   hub.flush();
   await reader.next((f) => f.event === 'update' && f.data.blob !== undefined, 5000, reader.frames.length - 1);
   await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) - slowBefore === CLIENTS, 10_000, 'the stalled clients to be dropped');
@@ -123,7 +124,7 @@ test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames 
   assert.ok(rssGrowth < 60 * 1024 * 1024, `RSS grew ${mib(rssGrowth)} MiB for ${CLIENTS} replays of the same frames`);
 
   // Live events meanwhile wait behind the replays (within the bound).
-  for (let i = 0; i < 5; i++) hub.publishNow('room:sse', 'live', { i });
+  for (let i = 0; i < 5; i++) publishNow(hub, 'room:sse', 'live', { i });
   hub.flush();
   // One of them starts reading: it gets the replay, then the live events, each once, in order.
   const reading = sockets[0];

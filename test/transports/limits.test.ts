@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startGateway, waitFor } from '../helpers/gateway.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { TestSse } from '../helpers/sse-client.js';
+import { publishNow } from '../helpers/hub.js';
 
 test('with REALTIME_MAX_CONNECTIONS=5 the sixth SSE gets 503 and the sixth WS upgrade is refused with 503', async () => {
   const gw = await startGateway({ maxConnections: 5 });
@@ -47,7 +48,7 @@ test('a client that stops reading is dropped at its buffer bound (WS 1013) while
   (stalled.ws as any)._socket.pause();
   const payload = 'x'.repeat(40_000); // 16 MB in all: more than loopback's kernel buffers hold
   for (let i = 0; i < 400; i++) {
-    gw.gateway.hub.publishNow('flood', 'big', { i, payload });
+    publishNow(gw.gateway.hub, 'flood', 'big', { i, payload });
     await new Promise((r) => setImmediate(r)); // one flush per event: many writes
   }
   await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) === 1, 10_000, 'the stalled client to be dropped');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { SECRET, sign } from '../auth/tokens.js';
 import { TestWs } from '../helpers/ws-client.js';
+import { publishNow } from '../helpers/hub.js';
 
 // Long polling (docs/protocol.md, "Long polling") against a real gateway.
 
@@ -119,7 +120,7 @@ test('following last_id under a publish burst sees every event exactly once, in 
     for (let i = 0; i < TOTAL; ) {
       // Bursts of in-process publishes with pauses, so polls are sometimes held and released by the
       // fan-out's tap, sometimes answered from history.
-      for (const end = Math.min(TOTAL, i + 20); i < end; i++) hub.publishNow('poll:burst', 'n', i);
+      for (const end = Math.min(TOTAL, i + 20); i < end; i++) publishNow(hub, 'poll:burst', 'n', i);
       await new Promise((r) => setTimeout(r, 2));
     }
   })();

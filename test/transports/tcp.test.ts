@@ -7,6 +7,7 @@ import { TestTcp } from '../helpers/tcp-client.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { TestSse } from '../helpers/sse-client.js';
 import { SECRET, sign } from '../auth/tokens.js';
+import { publishNow } from '../helpers/hub.js';
 
 // Raw TCP (docs/protocol.md, "Raw TCP") against a real gateway.
 
@@ -133,7 +134,7 @@ test('a stalled TCP reader is dropped; another client on the channel gets everyt
     let sent = 0;
     const deadline = Date.now() + 10_000;
     while (g.gateway.tcp!.slowClients === 0 && Date.now() < deadline && sent < 20_000) {
-      for (let i = 0; i < 200; i++, sent++) g.gateway.hub.publishNow('tcp:flood', 'big', { i: sent, big });
+      for (let i = 0; i < 200; i++, sent++) publishNow(g.gateway.hub, 'tcp:flood', 'big', { i: sent, big });
       await new Promise((r) => setImmediate(r));
     }
     console.log(`stalled reader dropped after ${sent} events of ~4 KB`);
