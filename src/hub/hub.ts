@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { CatchUp, type CatchUpOptions } from './catch-up.js';
 import type { Acks } from '../ack/acks.js';
 import { tellRecoveryFailed } from './notice.js';
-import { Channels, type ConnectionWatcher, type MembershipListener } from './channels.js';
+import { Channels, audienceSize, type ConnectionWatcher, type MembershipListener } from './channels.js';
 import { Resume, type JoinResult, type ReadResult } from './resume.js';
 
 export type { ConnectionWatcher, MembershipListener } from './channels.js';
@@ -208,7 +208,7 @@ export class Hub implements Publisher {
 
   /** Every channel with a local subscriber and how many it has (the admin report walks it). */
   *channelSizes(): IterableIterator<[string, number]> {
-    for (const [name, ch] of this.channels) yield [name, ch.ws.size + ch.sse.size + ch.tcp.size + ch.sseMessage.size + ch.held.size];
+    for (const name of this.channels.names()) yield [name, this.channels.subscriberCount(name)];
   }
 
   hasChannel(channel: string): boolean {
@@ -297,13 +297,15 @@ export class Hub implements Publisher {
     if (p.tally !== undefined && this.tallied !== null) this.tallied(p, delivered);
   }
 
-  /** Keep in history and queue for the local subscribers. */
-  private deliver(publication: Publication): void {
+  /** Keep in history and queue for the local subscribers; returns how many it was queued for. */
+  private deliver(publication: Publication): number {
     this.history.append(publication);
     this.publications++;
     if (this.tap !== null) this.tap(publication);
     const ch = this.channels.audience(publication.channel);
-    if (ch !== undefined) this.channels.fanOut.enqueue(ch, publication);
+    if (ch === undefined) return 0;
+    this.channels.fanOut.enqueue(ch, publication);
+    return audienceSize(ch);
   }
 
   /** Write everything queued now (shutdown, tests). */
