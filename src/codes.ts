@@ -61,6 +61,7 @@ export const SystemEvent = {
   fileUploaded: 'file.uploaded',
   presenceJoin: 'presence.join',
   presenceLeave: 'presence.leave',
+  presenceDiff: 'presence.diff',
   chatMessage: 'chat.message',
   chatTyping: 'chat.typing',
 } as const;

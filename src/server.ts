@@ -21,7 +21,8 @@ import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
 import { ClusterSignalRelay, PEER_TTL_MS } from './transports/webrtc/cluster-relay.js';
-import { MemoryPresenceStore, Presence, type PresenceMember } from './hub/presence.js';
+import { Presence, type PresenceMember } from './hub/presence.js';
+import { MemoryPresenceStore } from './hub/presence-memory.js';
 import type { ChannelHandler } from './hub/app-channels.js';
 import { createDatabase, type Database } from './store/index.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
@@ -288,7 +289,15 @@ export class Gateway {
     const config = this.config;
     this.presence = new Presence(
       config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
-      { patterns, nodeId: config.nodeId, ttlMs: config.presenceTtlMs, publish: (c, e, d) => this.hub.publishEvent(c, e, d), logger: this.log },
+      {
+        patterns,
+        nodeId: config.nodeId,
+        ttlMs: config.presenceTtlMs,
+        diffThreshold: config.presenceDiffThreshold,
+        diffIntervalMs: config.presenceDiffIntervalMs,
+        publish: (c, e, d) => this.hub.publishEvent(c, e, d),
+        logger: this.log,
+      },
     );
     this.hub.setMembershipListener(this.presence);
   }
@@ -296,6 +305,11 @@ export class Gateway {
   /** Who is present on `channel`, cluster-wide; null when the channel has no presence. */
   presenceOf(channel: string): Promise<PresenceMember[]> | null {
     return this.presence !== null && this.presence.tracks(channel) ? this.presence.list(channel) : null;
+  }
+
+  /** How many are present on `channel`, cluster-wide (no listing); null when the channel has no presence. */
+  presenceCount(channel: string): Promise<number> | null {
+    return this.presence !== null && this.presence.tracks(channel) ? this.presence.count(channel) : null;
   }
 
   /** Hand client publishes on channels starting with `prefix` to `handler` (see hub/app-channels.ts). */

@@ -16,6 +16,8 @@ export interface ChatRoutesOptions {
   auth: Authenticator;
   /** Who is present on a channel, cluster-wide (null: no presence there). */
   presenceOf(channel: string): Promise<PresenceMember[]> | null;
+  /** How many are present on a channel, cluster-wide, without listing them (null: no presence there). */
+  presenceCount(channel: string): Promise<number> | null;
 }
 
 const DEFAULT_LIMIT = 50;
@@ -95,7 +97,7 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
   app.get('/api/chat/rooms', async (req) => {
     const identity = await identify(req);
     const rooms = (await store.rooms(ROOMS_LISTED)).filter((r) => joinDenied(identity, channelOf(r.room)) === null);
-    const members = await Promise.all(rooms.map((r) => opts.presenceOf(channelOf(r.room))?.then((m) => m.length) ?? 0));
+    const members = await Promise.all(rooms.map((r) => opts.presenceCount(channelOf(r.room)) ?? 0));
     return { rooms: rooms.map((r, i) => ({ room: r.room, members: members[i], messages: r.messages, last_message_at: r.last_message_at })) };
   });
 

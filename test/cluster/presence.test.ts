@@ -87,7 +87,12 @@ describe('presence', () => {
     const ghost = { client_id: 'ghost-1', user_id: 'u9', node: 'node-dead', joined_at: new Date().toISOString() };
     const redis = new Redis(serviceUrls().redisUrl);
     try {
-      await redis.zadd(`${prefix}presence:chat:crash`, Date.now() + 300, JSON.stringify(ghost));
+      await redis
+        .multi()
+        .zadd(`${prefix}presence:chat:crash`, Date.now() + 300, ghost.client_id)
+        .zadd(`${prefix}presence-ids:chat:crash`, 0, ghost.client_id)
+        .hset(`${prefix}presence-data:chat:crash`, ghost.client_id, JSON.stringify(ghost))
+        .exec();
       await waitFor(async () => (await presence(n1, 'chat:crash')).count === 2, 2000, 'the ghost listed while its entry lives');
       const left = await watcher.next((f) => f.event === 'presence.leave' && f.data.client_id === 'ghost-1', 5000);
       assert.deepEqual(left.data, ghost);
