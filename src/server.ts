@@ -295,6 +295,7 @@ export class Gateway {
         ttlMs: config.presenceTtlMs,
         diffThreshold: config.presenceDiffThreshold,
         diffIntervalMs: config.presenceDiffIntervalMs,
+        diffMaxMembers: config.presenceDiffMaxMembers,
         publish: (c, e, d) => this.hub.publishEvent(c, e, d),
         logger: this.log,
       },

@@ -241,6 +241,11 @@ export const envSchema = z.object({
   PRESENCE_DIFF_THRESHOLD: int(1, 1_000_000).default(100),
   /** How often a coalesced channel's `presence.diff` goes out. */
   PRESENCE_DIFF_INTERVAL_MS: int(50, 60_000).default(1000),
+  /**
+   * Members a `presence.diff` lists in `joined` and in `left`, at most (its counts stay exact): every
+   * subscriber of a big room receives every diff, so this bounds presence bytes per subscriber.
+   */
+  PRESENCE_DIFF_MAX_MEMBERS: int(0, 10_000).default(50),
   /** Chat posts per second one user may make, per node (token-bucket refill); 0 = no limit. Over it: `rate_limited`. */
   CHAT_RATE_LIMIT: int(0, 100_000).default(5),
   /** Chat posts one user may make at once before CHAT_RATE_LIMIT applies. */

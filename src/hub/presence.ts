@@ -32,6 +32,8 @@ export interface PresenceOptions {
   diffThreshold: number;
   /** How often each node sends a coalesced channel's `presence.diff`. */
   diffIntervalMs: number;
+  /** Members listed per list of a `presence.diff` at most (the counts stay exact). */
+  diffMaxMembers: number;
   /** Publishes `presence.join` / `presence.leave` / `presence.diff` on the channel (the hub). */
   publish: (channel: string, event: string, data: unknown) => Promise<unknown>;
   logger: Logger;
@@ -193,7 +195,7 @@ export class Presence {
         const count = await this.#store.count(channel, now);
         // Synchronous from here: what arrives during the count above joins this diff, and the
         // mode ends only after the diff's publish started, ahead of any later single event.
-        const data = diff.take(count);
+        const data = diff.take(count, this.#opts.diffMaxMembers);
         if (data !== null) this.#track(this.#opts.publish(channel, SystemEvent.presenceDiff, data));
         if (count < this.#opts.diffThreshold) this.#coalesced.delete(channel);
       }),

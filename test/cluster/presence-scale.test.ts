@@ -67,7 +67,8 @@ describe('presence at scale', () => {
     assert.equal(singles.length, 3);
     assert.equal(joinedByDiff().size, 9);
     for (const d of diffs()) {
-      assert.deepEqual(Object.keys(d.data).sort(), ['count', 'joined', 'left']);
+      assert.deepEqual(Object.keys(d.data).sort(), ['count', 'joined', 'joined_count', 'left', 'left_count']);
+      assert.equal(d.data.joined.length, d.data.joined_count, 'under PRESENCE_DIFF_MAX_MEMBERS: complete lists');
       assert.ok(d.data.count >= 6 && d.data.count <= 16, `count ${d.data.count}`);
       assert.equal(typeof d.id, 'string', 'a diff is an ordinary channel event, with an id');
     }

@@ -24,7 +24,7 @@ afterEach(async () => {
   open = [];
 });
 
-function tracker(diffThreshold: number, diffIntervalMs = 60_000): { presence: Presence; sent: Sent[]; waitFor: (pred: (s: Sent[]) => boolean) => Promise<void> } {
+function tracker(diffThreshold: number, diffIntervalMs = 60_000, diffMaxMembers = 50): { presence: Presence; sent: Sent[]; waitFor: (pred: (s: Sent[]) => boolean) => Promise<void> } {
   const sent: Sent[] = [];
   const presence = new Presence(new MemoryPresenceStore(), {
     patterns: ['room:*'],
@@ -32,6 +32,7 @@ function tracker(diffThreshold: number, diffIntervalMs = 60_000): { presence: Pr
     ttlMs: 60_000,
     diffThreshold,
     diffIntervalMs,
+    diffMaxMembers,
     publish: async (_channel, event, data) => void sent.push({ event, data }),
     logger: createLogger('silent'),
   });
@@ -84,6 +85,8 @@ describe('presence tracker', () => {
     assert.deepEqual(data.joined.map((m) => m.client_id).sort(), ['a', 'c', 'd', 'e', 'f']);
     assert.deepEqual(data.left.map((m) => m.client_id), ['a']);
     assert.equal(data.count, 6);
+    assert.equal(data.joined_count, 5);
+    assert.equal(data.left_count, 1);
     assert.equal(data.joined[0].node, 'n1');
     // The next tick with nothing new sends nothing.
     await new Promise((r) => setTimeout(r, 250));
@@ -103,6 +106,15 @@ describe('presence tracker', () => {
     assert.equal(diff.count, 1);
     presence.joined(sub('d'), 'room:1');
     await waitFor((s) => s.at(-1)?.event === 'presence.join' && s.at(-1)?.data.client_id === 'd');
+  });
+
+  it('a diff lists at most diffMaxMembers per list; its counts stay exact', async () => {
+    const { presence, sent, waitFor } = tracker(1, 100, 3);
+    for (let i = 0; i < 10; i++) presence.joined(sub(`m${i}`), 'room:1');
+    await waitFor((s) => s.length === 1);
+    const data = sent[0].data as PresenceDiffData;
+    assert.deepEqual(data.joined.map((m) => m.client_id), ['m0', 'm1', 'm2'], 'the first to come');
+    assert.deepEqual([data.joined_count, data.left_count, data.count, data.left.length], [10, 0, 10, 0]);
   });
 
   it('close sends the diff that waits', async () => {

@@ -68,7 +68,8 @@ export function usePresence(channel: string, options: UsePresenceOptions = {}): 
       if (e.event === 'presence.join') byClient.set(e.data.client_id, e.data);
       else if (e.event === 'presence.leave') byClient.delete(e.data.client_id);
       else if (e.event === 'presence.diff') {
-        // A big room's coalesced changes: leaves first, then joins (a re-join is in both).
+        // A big room's coalesced changes: leaves first, then joins (a re-join is in both). Its lists
+        // may be partial (PRESENCE_DIFF_MAX_MEMBERS): the list then shows whom this page was told of.
         const diff = e.data as unknown as { joined: PresenceMember[]; left: PresenceMember[] };
         for (const m of diff.left) byClient.delete(m.client_id);
         for (const m of diff.joined) byClient.set(m.client_id, m);
