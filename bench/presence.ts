@@ -94,12 +94,24 @@ function member(port: number, watch: boolean): Promise<WebSocket> {
         if (f.event === 'presence.diff') lastCount = f.data.count;
       }
     });
-    ws.once('error', reject);
+    // After the join an error is a lost member, counted and shown (the run then has no figures).
+    ws.on('error', (err) => (joined ? lost.push(err.message) : reject(err)));
   });
 }
+const lost: string[] = [];
 
 const pids = gateways.map((g) => g.child.pid!);
+/** Heap used of every gateway, from its /metrics (prom-client's default Node.js metrics). */
+async function heapUsed(): Promise<number> {
+  let sum = 0;
+  for (const g of gateways) {
+    const text = await (await fetch(`http://127.0.0.1:${g.port}/metrics`)).text();
+    sum += Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+  }
+  return sum;
+}
 const rssBefore = pids.reduce((s, p) => s + rssKiB(p).rss, 0);
+const heapBefore = await heapUsed();
 const sockets: WebSocket[] = [await member(gateways[0].port, true)];
 const cpu0 = pids.reduce((s, p) => s + cpuMicros(p), 0);
 const t0 = performance.now();
@@ -113,12 +125,14 @@ for (let i = 0; i < MEMBERS; i++) {
 }
 sockets.push(...(await Promise.all(joins)));
 const joinedMs = performance.now() - t0;
+if (lost.length > 0) throw new Error(`${lost.length} members lost their connection while joining: ${lost[0]}`);
 // Settled: the watcher's view counts everyone (or, below the threshold, one join per member came).
 await waitUntil(() => lastCount === MEMBERS + 1 || (events.get('presence.join') ?? 0) >= MEMBERS, 30_000, 'every join announced');
 await new Promise((r) => setTimeout(r, 1500)); // the last diffs of every node reach every member
 const phaseS = (performance.now() - t0) / 1000;
 const cpuS = (pids.reduce((s, p) => s + cpuMicros(p), 0) - cpu0) / 1e6;
 const rssAfter = pids.reduce((s, p) => s + rssKiB(p).rss, 0);
+const heapAfter = await heapUsed();
 
 // The full member list through the endpoint, page by page.
 async function pageAll(limit: number): Promise<{ ms: number; pages: number; listed: number }> {
@@ -162,7 +176,7 @@ console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs 
 console.log(`  presence events published: ${fmtInt(published)} (${[...events].map(([e, n]) => `${e} ${fmtInt(n)}`).join(', ')}), ${(published / phaseS).toFixed(1)}/s over ${phaseS.toFixed(1)} s`);
 console.log(`  presence frames sent to clients: ${fmtInt(frames)}, ${fmtInt(frames / phaseS)}/s, ${(bytes / phaseS / 1e6).toFixed(1)} MB/s`);
 console.log(`  gateway CPU: ${cpuS.toFixed(2)} s over ${phaseS.toFixed(1)} s = ${((cpuS / phaseS) * 100).toFixed(0)} % of one core (${NODES} node(s) summed; joins, connections and presence)`);
-console.log(`  memory per member: gateway RSS +${((rssAfter - rssBefore) * 1024 / MEMBERS / 1024).toFixed(1)} KiB (connection, subscription and presence entry)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
+console.log(`  memory per member: gateway heap +${fmtInt((heapAfter - heapBefore) / MEMBERS)} B, RSS +${fmtInt(((rssAfter - rssBefore) * 1024) / MEMBERS)} B (connection, subscription and presence entry: GC-timed, rough)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
 console.log(`  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`);
 if (page1000.listed !== MEMBERS + 1 || page100.listed !== MEMBERS + 1) {
   console.error(`[bench] listed ${page1000.listed} / ${page100.listed}, expected ${MEMBERS + 1}`);
