@@ -19,7 +19,7 @@ export async function trackerMemoryPerMember(n: number): Promise<number> {
     ttlMs: 30_000,
     diffThreshold: 1e9, // no diff waiting: the entries alone
     diffIntervalMs: 60_000,
-    diffMaxMembers: 50,
+    diffMaxMembers: 10,
     publish: async () => undefined,
     logger: createLogger('silent'),
   });

@@ -8,9 +8,10 @@
  * The gateway is `node dist/cli.js gateway` (build first): in-process presence, or with --redis
  * the Redis of scripts/services.sh under a fresh prefix, on --nodes gateways (members spread
  * over them). --threshold sets PRESENCE_DIFF_THRESHOLD (1000000: one event per join, as before
- * presence.diff, to compare).
+ * presence.diff, to compare); --no-presence joins the same room without presence, the control
+ * for the gateway's memory and CPU.
  *
- *   npm run bench:presence -- [--members 10000] [--seconds 10] [--threshold 100] [--redis] [--nodes 1] [--smoke]
+ *   npm run bench:presence -- [--members 10000] [--seconds 10] [--threshold 100] [--diff-max 50] [--redis] [--nodes 1] [--no-presence] [--smoke]
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
@@ -28,6 +29,8 @@ const { values: opts } = parseArgs({
     members: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '10' },
     threshold: { type: 'string', default: '100' },
+    'diff-max': { type: 'string' },
+    'no-presence': { type: 'boolean', default: false },
     nodes: { type: 'string', default: '1' },
     redis: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
@@ -56,8 +59,9 @@ for (let i = 0; i < NODES; i++) {
     NODE_ID: `bench-${i + 1}`,
     DATA_DIR: mkdtempSync(join(tmpdir(), 'hubcast-bench-presence-')),
     LOG_LEVEL: 'warn',
-    PRESENCE_CHANNELS: 'room:*',
+    PRESENCE_CHANNELS: opts['no-presence'] ? 'elsewhere:*' : 'room:*',
     PRESENCE_DIFF_THRESHOLD: opts.threshold!,
+    ...(opts['diff-max'] === undefined ? {} : { PRESENCE_DIFF_MAX_MEMBERS: opts['diff-max'] }),
     REALTIME_MAX_CONNECTIONS: String(MEMBERS + 100),
     REALTIME_MAX_CONNECTIONS_PER_IP: '0',
     WS_RATE_LIMIT: '0',
@@ -99,6 +103,23 @@ function member(port: number, watch: boolean): Promise<WebSocket> {
   });
 }
 const lost: string[] = [];
+/**
+ * On this shared 2-core machine a connect now and then is reset before its upgrade completes
+ * (both processes starved); such a member connects again, counted and printed. What presence
+ * costs is measured either way: the room ends with every member, or the run fails.
+ */
+let retried = 0;
+async function memberRetried(port: number): Promise<WebSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await member(port, false);
+    } catch (err) {
+      if (attempt === 3) throw err;
+      retried++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
 
 const pids = gateways.map((g) => g.child.pid!);
 /** Heap used of every gateway, from its /metrics (prom-client's default Node.js metrics). */
@@ -121,13 +142,13 @@ for (let i = 0; i < MEMBERS; i++) {
   const due = t0 + (i * SECONDS * 1000) / MEMBERS;
   const wait = due - performance.now();
   if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  joins.push(member(gateways[i % NODES].port, false));
+  joins.push(memberRetried(gateways[i % NODES].port));
 }
 sockets.push(...(await Promise.all(joins)));
 const joinedMs = performance.now() - t0;
 if (lost.length > 0) throw new Error(`${lost.length} members lost their connection while joining: ${lost[0]}`);
 // Settled: the watcher's view counts everyone (or, below the threshold, one join per member came).
-await waitUntil(() => lastCount === MEMBERS + 1 || (events.get('presence.join') ?? 0) >= MEMBERS, 30_000, 'every join announced');
+if (!opts['no-presence']) await waitUntil(() => lastCount === MEMBERS + 1 || (events.get('presence.join') ?? 0) >= MEMBERS, 30_000, 'every join announced');
 await new Promise((r) => setTimeout(r, 1500)); // the last diffs of every node reach every member
 const phaseS = (performance.now() - t0) / 1000;
 const cpuS = (pids.reduce((s, p) => s + cpuMicros(p), 0) - cpu0) / 1e6;
@@ -149,11 +170,11 @@ async function pageAll(limit: number): Promise<{ ms: number; pages: number; list
   } while (cursor !== null);
   return { ms: performance.now() - start, pages, listed };
 }
-const page1000 = await pageAll(1000);
-const page100 = await pageAll(100);
+const page1000 = opts['no-presence'] ? { ms: 0, pages: 0, listed: MEMBERS + 1 } : await pageAll(1000);
+const page100 = opts['no-presence'] ? page1000 : await pageAll(100);
 
 let redisPerMember: number | null = null;
-if (opts.redis) {
+if (opts.redis && !opts['no-presence']) {
   const redis = new Redis(process.env.HUBCAST_TEST_REDIS_URL!);
   let sum = 0;
   for (const k of ['presence', 'presence-ids', 'presence-data']) sum += Number(await redis.memory('USAGE', `${prefix}${k}:${ROOM}`, 'SAMPLES', '0'));
@@ -172,12 +193,13 @@ if (opts.redis) {
 }
 
 const published = [...events.values()].reduce((a, b) => a + b, 0);
-console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts.redis ? 'Redis' : 'in-process'} store, PRESENCE_DIFF_THRESHOLD=${opts.threshold}`);
+console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts.redis ? 'Redis' : 'in-process'} store, PRESENCE_DIFF_THRESHOLD=${opts.threshold}, PRESENCE_DIFF_MAX_MEMBERS=${opts['diff-max'] ?? 'default'}`);
+if (retried > 0) console.log(`  (${retried} connects reset before their upgrade completed were made again)`);
 console.log(`  presence events published: ${fmtInt(published)} (${[...events].map(([e, n]) => `${e} ${fmtInt(n)}`).join(', ')}), ${(published / phaseS).toFixed(1)}/s over ${phaseS.toFixed(1)} s`);
 console.log(`  presence frames sent to clients: ${fmtInt(frames)}, ${fmtInt(frames / phaseS)}/s, ${(bytes / phaseS / 1e6).toFixed(1)} MB/s`);
 console.log(`  gateway CPU: ${cpuS.toFixed(2)} s over ${phaseS.toFixed(1)} s = ${((cpuS / phaseS) * 100).toFixed(0)} % of one core (${NODES} node(s) summed; joins, connections and presence)`);
 console.log(`  memory per member: gateway heap +${fmtInt((heapAfter - heapBefore) / MEMBERS)} B, RSS +${fmtInt(((rssAfter - rssBefore) * 1024) / MEMBERS)} B (connection, subscription and presence entry: GC-timed, rough)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
-console.log(`  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`);
+if (!opts['no-presence']) console.log(`  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`);
 if (page1000.listed !== MEMBERS + 1 || page100.listed !== MEMBERS + 1) {
   console.error(`[bench] listed ${page1000.listed} / ${page100.listed}, expected ${MEMBERS + 1}`);
   process.exit(1);

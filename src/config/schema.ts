@@ -245,7 +245,7 @@ export const envSchema = z.object({
    * Members a `presence.diff` lists in `joined` and in `left`, at most (its counts stay exact): every
    * subscriber of a big room receives every diff, so this bounds presence bytes per subscriber.
    */
-  PRESENCE_DIFF_MAX_MEMBERS: int(0, 10_000).default(50),
+  PRESENCE_DIFF_MAX_MEMBERS: int(0, 10_000).default(10),
   /** Chat posts per second one user may make, per node (token-bucket refill); 0 = no limit. Over it: `rate_limited`. */
   CHAT_RATE_LIMIT: int(0, 100_000).default(5),
   /** Chat posts one user may make at once before CHAT_RATE_LIMIT applies. */

@@ -109,7 +109,7 @@ describe('presence', () => {
     assert.throws(() => loadConfig({ PRESENCE_CHANNELS: 'chat:*,bad pattern' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_CHANNELS');
     assert.throws(() => loadConfig({ PRESENCE_TTL_MS: '10' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_TTL_MS');
     const dflt = loadConfig({});
-    assert.deepEqual([dflt.presenceDiffThreshold, dflt.presenceDiffIntervalMs, dflt.presenceDiffMaxMembers], [100, 1000, 50]);
+    assert.deepEqual([dflt.presenceDiffThreshold, dflt.presenceDiffIntervalMs, dflt.presenceDiffMaxMembers], [100, 1000, 10]);
     for (const [variable, value] of [['PRESENCE_DIFF_THRESHOLD', '0'], ['PRESENCE_DIFF_INTERVAL_MS', '10'], ['PRESENCE_DIFF_MAX_MEMBERS', '-1']]) {
       assert.throws(() => loadConfig({ [variable]: value }), (err: Error) => err instanceof ConfigError && err.variable === variable, variable);
     }
