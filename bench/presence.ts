@@ -192,13 +192,15 @@ if (opts.redis) {
   await redis.quit();
 }
 
+/** Bytes per member, or why not: the gateway's GC decides when memory comes back, so a delta can be negative. */
+const grew = (bytes: number) => (bytes > 0 ? `+${fmtInt(bytes / MEMBERS)} B` : 'n/a (a GC ran in between)');
 const published = [...events.values()].reduce((a, b) => a + b, 0);
-console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts.redis ? 'Redis' : 'in-process'} store, PRESENCE_DIFF_THRESHOLD=${opts.threshold}, PRESENCE_DIFF_MAX_MEMBERS=${opts['diff-max'] ?? 'default'}`);
+console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts['no-presence'] ? 'presence off (the control)' : `${opts.redis ? 'Redis' : 'in-process'} store`}, PRESENCE_DIFF_THRESHOLD=${opts.threshold}, PRESENCE_DIFF_MAX_MEMBERS=${opts['diff-max'] ?? 'default'}`);
 if (retried > 0) console.log(`  (${retried} connects reset before their upgrade completed were made again)`);
 console.log(`  presence events published: ${fmtInt(published)} (${[...events].map(([e, n]) => `${e} ${fmtInt(n)}`).join(', ')}), ${(published / phaseS).toFixed(1)}/s over ${phaseS.toFixed(1)} s`);
 console.log(`  presence frames sent to clients: ${fmtInt(frames)}, ${fmtInt(frames / phaseS)}/s, ${(bytes / phaseS / 1e6).toFixed(1)} MB/s`);
 console.log(`  gateway CPU: ${cpuS.toFixed(2)} s over ${phaseS.toFixed(1)} s = ${((cpuS / phaseS) * 100).toFixed(0)} % of one core (${NODES} node(s) summed; joins, connections and presence)`);
-console.log(`  memory per member: gateway heap +${fmtInt((heapAfter - heapBefore) / MEMBERS)} B, RSS +${fmtInt(((rssAfter - rssBefore) * 1024) / MEMBERS)} B (connection, subscription and presence entry: GC-timed, rough)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
+console.log(`  memory per member: gateway RSS ${grew((rssAfter - rssBefore) * 1024)}, heap ${grew(heapAfter - heapBefore)} (connection and subscription${opts['no-presence'] ? '' : ' and presence entry'}; rough: whenever the GC last ran)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
 if (!opts['no-presence']) console.log(`  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`);
 if (page1000.listed !== MEMBERS + 1 || page100.listed !== MEMBERS + 1) {
   console.error(`[bench] listed ${page1000.listed} / ${page100.listed}, expected ${MEMBERS + 1}`);
