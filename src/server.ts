@@ -21,7 +21,7 @@ import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
 import { ClusterSignalRelay, PEER_TTL_MS } from './transports/webrtc/cluster-relay.js';
-import { Presence, type PresenceMember } from './hub/presence.js';
+import { Presence, type PresencePage } from './hub/presence.js';
 import { MemoryPresenceStore } from './hub/presence-memory.js';
 import type { ChannelHandler } from './hub/app-channels.js';
 import { createDatabase, type Database } from './store/index.js';
@@ -303,9 +303,9 @@ export class Gateway {
     this.hub.setMembershipListener(this.presence);
   }
 
-  /** Who is present on `channel`, cluster-wide; null when the channel has no presence. */
-  presenceOf(channel: string): Promise<PresenceMember[]> | null {
-    return this.presence !== null && this.presence.tracks(channel) ? this.presence.list(channel) : null;
+  /** One page of who is present on `channel` (`cursor`: a previous page's `next_cursor`), with the whole count; null when the channel has no presence. */
+  presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null {
+    return this.presence !== null && this.presence.tracks(channel) ? this.presence.page(channel, cursor, limit) : null;
   }
 
   /** How many are present on `channel`, cluster-wide (no listing); null when the channel has no presence. */

@@ -41,7 +41,7 @@ export function chatApp(): GatewayExtension {
         return { message: await service.post(room, userId, message) };
       },
     });
-    chatRoutes(gateway.app, { service, store, auth: gateway.auth, presenceOf: (channel) => gateway.presenceOf(channel), presenceCount: (channel) => gateway.presenceCount(channel) });
+    chatRoutes(gateway.app, { service, store, auth: gateway.auth, presencePage: (channel, cursor, limit) => gateway.presencePage(channel, cursor, limit), presenceCount: (channel) => gateway.presenceCount(channel) });
     gateway.components.push({
       name: 'chat',
       ready: () => true,

@@ -213,6 +213,8 @@ aside a{color:#0a66d8;text-decoration:none}
         Array.from(users.keys()).sort().forEach(function(u){
           var li = document.createElement('li'); li.textContent = u + (users.get(u) > 1 ? ' (' + users.get(u) + ')' : ''); ul.appendChild(li);
         });
+        // A big room lists its first page of connections; the count is the whole room's.
+        if (r.count > r.members.length) { var more = document.createElement('li'); more.textContent = '… ' + (r.count - r.members.length) + ' more'; ul.appendChild(more); }
       }).catch(function(){});
     }, 100);
   }

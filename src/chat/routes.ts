@@ -3,7 +3,8 @@ import { ErrorCode } from '../codes.js';
 import { HubcastError } from '../errors.js';
 import { anonymous, joinDenied, publishDenied, type Identity } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/tokens.js';
-import type { PresenceMember } from '../hub/presence.js';
+import type { PresencePage } from '../hub/presence.js';
+import { parsePageQuery } from '../transports/http/presence-routes.js';
 import { channelOf, isValidRoom, parseId } from './message.js';
 import type { ChatService } from './service.js';
 import type { ChatStore } from './store.js';
@@ -14,8 +15,8 @@ export interface ChatRoutesOptions {
   service: ChatService;
   store: ChatStore;
   auth: Authenticator;
-  /** Who is present on a channel, cluster-wide (null: no presence there). */
-  presenceOf(channel: string): Promise<PresenceMember[]> | null;
+  /** One page of who is present on a channel, cluster-wide, with the whole count (null: no presence there). */
+  presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null;
   /** How many are present on a channel, cluster-wide, without listing them (null: no presence there). */
   presenceCount(channel: string): Promise<number> | null;
 }
@@ -90,8 +91,9 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     const room = roomParam(req.params.room);
     const denied = joinDenied(await identify(req), channelOf(room));
     if (denied !== null) throw new HubcastError(ErrorCode.forbidden, denied, 403);
-    const members = (await opts.presenceOf(channelOf(room))) ?? [];
-    return { room, count: members.length, members };
+    const { cursor, limit } = parsePageQuery(req.query);
+    const page = (await opts.presencePage(channelOf(room), cursor, limit)) ?? { count: 0, members: [], next_cursor: null };
+    return { room, ...page };
   });
 
   app.get('/api/chat/rooms', async (req) => {

@@ -141,18 +141,6 @@ export class Presence {
     return { count, members: page.texts.map((t) => JSON.parse(t) as PresenceMember), next_cursor: page.last === null ? null : encodeCursor(page.last) };
   }
 
-  /** Everyone present on `channel`, cluster-wide, page by page (small rooms; big ones should page). */
-  async list(channel: string): Promise<PresenceMember[]> {
-    const out: PresenceMember[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: PresencePage = await this.page(channel, cursor, PRESENCE_PAGE_MAX);
-      out.push(...page.members);
-      cursor = page.next_cursor;
-    } while (cursor !== null);
-    return out;
-  }
-
   /** Stop the timers, send what waits for a diff; wait for the joins and leaves under way (the hub still publishes). */
   async close(): Promise<void> {
     this.#closed = true;

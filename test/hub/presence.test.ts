@@ -143,7 +143,6 @@ describe('presence tracker', () => {
     } while (cursor !== null);
     assert.deepEqual(seen, [...ids].sort());
     assert.deepEqual(await presence.page('room:1', null, 0), { count: 25, members: [], next_cursor: null });
-    assert.equal((await presence.list('room:1')).length, 25);
     await assert.rejects(presence.page('room:1', 'not a cursor', 10), RangeError);
   });
 

@@ -14,6 +14,17 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(0).max(PRESENCE_PAGE_MAX).default(PRESENCE_PAGE_DEFAULT),
 });
 
+/** `?cursor=&limit=` of a member list, checked: `bad_request` naming the parameter otherwise. */
+export function parsePageQuery(query: unknown): { cursor: string | null; limit: number } {
+  const parsed = pageQuery.safeParse(query);
+  if (!parsed.success) throw new HubcastError(ErrorCode.badRequest, `limit: expected an integer from 0 to ${PRESENCE_PAGE_MAX}`, 400);
+  const { cursor, limit } = parsed.data;
+  if (cursor !== undefined && decodeCursor(cursor) === null) {
+    throw new HubcastError(ErrorCode.badRequest, 'cursor: expected the next_cursor of a previous page', 400);
+  }
+  return { cursor: cursor ?? null, limit };
+}
+
 /**
  * `GET /realtime/channels/:channel/presence?cursor=&limit=`: who is connected to
  * a channel, cluster-wide, a page at a time — `{"channel", "count", "members":
@@ -31,12 +42,7 @@ export function presenceRoutes(app: FastifyInstance, opts: { presence: Presence 
     if (opts.presence === null || !opts.presence.tracks(channel)) {
       throw new HubcastError(ErrorCode.presenceDisabled, `channel ${channel} has no presence (see PRESENCE_CHANNELS)`, 404);
     }
-    const query = pageQuery.safeParse(req.query);
-    if (!query.success) throw new HubcastError(ErrorCode.badRequest, `limit: expected an integer from 0 to ${PRESENCE_PAGE_MAX}`, 400);
-    const { cursor, limit } = query.data;
-    if (cursor !== undefined && decodeCursor(cursor) === null) {
-      throw new HubcastError(ErrorCode.badRequest, 'cursor: expected the next_cursor of a previous page', 400);
-    }
-    return { channel, ...(await opts.presence.page(channel, cursor ?? null, limit)) };
+    const { cursor, limit } = parsePageQuery(req.query);
+    return { channel, ...(await opts.presence.page(channel, cursor, limit)) };
   });
 }
