@@ -185,7 +185,9 @@ export class Presence {
         // mode ends only after the diff's publish started, ahead of any later single event.
         const data = diff.take(count, this.#opts.diffMaxMembers);
         if (data !== null) this.#track(this.#opts.publish(channel, SystemEvent.presenceDiff, data));
-        if (count < this.#opts.diffThreshold) this.#coalesced.delete(channel);
+        // Small again, or none of the room's members are here any more (a sweep's leave re-enters
+        // the mode by its count): this node stops ticking for the channel.
+        if (count < this.#opts.diffThreshold || !this.#local.has(channel)) this.#coalesced.delete(channel);
       }),
     );
   }
