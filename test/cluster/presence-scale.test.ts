@@ -49,7 +49,7 @@ const presenceUrl = (node: RunningGateway, channel: string, query = '') => `${no
 
 describe('presence at scale', () => {
   it('coalesces joins and leaves into one presence.diff per node per interval above the threshold, single events below', async () => {
-    const INTERVAL = 300;
+    const INTERVAL = 1000;
     const [n1, n2] = await cluster(2, 8, INTERVAL);
     const watcher = await member(n1, 'room:big');
     const small = [await member(n1, 'room:big'), await member(n2, 'room:big'), await member(n2, 'room:big')];
