@@ -7,10 +7,12 @@ import type { Database, Migration } from './store/index.js';
 import type { Identity } from './auth/permissions.js';
 import type { ChannelHandler, ChannelSender } from './hub/app-channels.js';
 import type { Publisher, PublishOptions } from './hub/publisher.js';
-import type { PresenceMember } from './hub/presence.js';
+import type { PresenceMember, PresencePage } from './hub/presence.js';
 import type { ServerApiGuard } from './transports/http/api-key.js';
 
-export type { ChannelHandler, ChannelSender, Identity, Publisher, PublishOptions, PresenceMember, Migration, Database, ServerApiGuard };
+export type { ChannelHandler, ChannelSender, Identity, Publisher, PublishOptions, PresenceMember, PresencePage, Migration, Database, ServerApiGuard };
+/** `?cursor=&limit=` of a member list, checked as the presence endpoint checks it (for applications' own member routes). */
+export { parsePageQuery } from './transports/http/presence-routes.js';
 
 /** A dependency the gateway checks for readiness (`/readyz`) and closes on shutdown, in reverse order of registration. */
 export interface Component {
@@ -126,8 +128,10 @@ export interface AppContext {
   component(component: Component): void;
   /** An HTML page at `path`, served with the gateway's page headers (CSP, nosniff, no framing). */
   page(path: string, html: string): void;
-  /** Who is present on `channel`, cluster-wide; null when the channel has no presence. */
-  presenceOf(channel: string): Promise<PresenceMember[]> | null;
+  /** One page of who is present on `channel` (`cursor`: a previous page's `next_cursor`), with the whole count; null when the channel has no presence. */
+  presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null;
+  /** How many are present on `channel`, cluster-wide (no listing); null when the channel has no presence. */
+  presenceCount(channel: string): Promise<number> | null;
 }
 
 /** Identity for an application object: type-checks its fields and gives the examples one shape to copy. */

@@ -16,7 +16,8 @@ import { RetentionPolicy } from './hub/retention.js';
 import { RedisPresenceStore } from './bus/presence-redis.js';
 import { RedisPeerRegistry } from './bus/peer-registry-redis.js';
 import { ClusterSignalRelay, PEER_TTL_MS } from './transports/webrtc/cluster-relay.js';
-import { MemoryPresenceStore, Presence, type PresenceMember } from './hub/presence.js';
+import { Presence, type PresencePage } from './hub/presence.js';
+import { MemoryPresenceStore } from './hub/presence-memory.js';
 import { AppChannels } from './hub/app-channels.js';
 import { createDatabase, type Database } from './store/index.js';
 import { presenceRoutes } from './transports/http/presence-routes.js';
@@ -178,7 +179,8 @@ export class Gateway {
       serverApiGuard: apiGuard,
       database: () => this.database(),
       page: (path, html) => servePage(this.app, path, html),
-      presenceOf: (channel) => this.presenceOf(channel),
+      presencePage: (channel, cursor, limit) => this.presencePage(channel, cursor, limit),
+      presenceCount: (channel) => this.presenceCount(channel),
     };
     this.applications = new Applications({
       log: this.log,
@@ -195,14 +197,28 @@ export class Gateway {
     const config = this.config;
     this.presence = new Presence(
       config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
-      { patterns, nodeId: config.nodeId, ttlMs: config.presenceTtlMs, publish: (c, e, d) => this.hub.publishEvent(c, e, d), logger: this.log },
+      {
+        patterns,
+        nodeId: config.nodeId,
+        ttlMs: config.presenceTtlMs,
+        diffThreshold: config.presenceDiffThreshold,
+        diffIntervalMs: config.presenceDiffIntervalMs,
+        diffMaxMembers: config.presenceDiffMaxMembers,
+        publish: (c, e, d) => this.hub.publishEvent(c, e, d),
+        logger: this.log,
+      },
     );
     this.hub.setMembershipListener(this.presence);
   }
 
-  /** Who is present on `channel`, cluster-wide; null when the channel has no presence. */
-  presenceOf(channel: string): Promise<PresenceMember[]> | null {
-    return this.presence !== null && this.presence.tracks(channel) ? this.presence.list(channel) : null;
+  /** One page of who is present on `channel` (`cursor`: a previous page's `next_cursor`), with the whole count; null when the channel has no presence. */
+  presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null {
+    return this.presence !== null && this.presence.tracks(channel) ? this.presence.page(channel, cursor, limit) : null;
+  }
+
+  /** How many are present on `channel`, cluster-wide (no listing); null when the channel has no presence. */
+  presenceCount(channel: string): Promise<number> | null {
+    return this.presence !== null && this.presence.tracks(channel) ? this.presence.count(channel) : null;
   }
 
   /**

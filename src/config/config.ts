@@ -81,6 +81,9 @@ export interface Config {
   /** Channel patterns with presence; empty = presence off. */
   presenceChannels: string[];
   presenceTtlMs: number;
+  presenceDiffThreshold: number;
+  presenceDiffIntervalMs: number;
+  presenceDiffMaxMembers: number;
   /** Chat posts per second per user and node; 0 = no limit. */
   chatRateLimit: number;
   chatRateBurst: number;
@@ -208,6 +211,9 @@ function fromEnv(e: Env): Config {
     redisPrefix: e.REDIS_PREFIX,
     presenceChannels: e.PRESENCE_CHANNELS,
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    presenceDiffThreshold: e.PRESENCE_DIFF_THRESHOLD,
+    presenceDiffIntervalMs: e.PRESENCE_DIFF_INTERVAL_MS,
+    presenceDiffMaxMembers: e.PRESENCE_DIFF_MAX_MEMBERS,
     chatRateLimit: e.CHAT_RATE_LIMIT,
     chatRateBurst: e.CHAT_RATE_BURST,
     eventLogRetentionDays: e.EVENT_LOG_RETENTION_DAYS,

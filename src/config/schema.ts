@@ -235,6 +235,18 @@ export const envSchema = z.object({
     .default([]),
   /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
   PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),
+  /**
+   * From this many members on a channel (cluster-wide), its joins and leaves go out coalesced: one
+   * `presence.diff` per PRESENCE_DIFF_INTERVAL_MS from each node instead of one event per member.
+   */
+  PRESENCE_DIFF_THRESHOLD: int(1, 1_000_000).default(100),
+  /** How often a coalesced channel's `presence.diff` goes out. */
+  PRESENCE_DIFF_INTERVAL_MS: int(50, 60_000).default(1000),
+  /**
+   * Members a `presence.diff` lists in `joined` and in `left`, at most (its counts stay exact): every
+   * subscriber of a big room receives every diff, so this bounds presence bytes per subscriber.
+   */
+  PRESENCE_DIFF_MAX_MEMBERS: int(0, 10_000).default(10),
   /** Chat posts per second one user may make, per node (token-bucket refill); 0 = no limit. Over it: `rate_limited`. */
   CHAT_RATE_LIMIT: int(0, 100_000).default(5),
   /** Chat posts one user may make at once before CHAT_RATE_LIMIT applies. */

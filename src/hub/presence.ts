@@ -1,6 +1,8 @@
 import { matchPattern } from '../auth/permissions.js';
 import { SystemEvent } from '../codes.js';
 import type { Logger } from '../logger.js';
+import { PresenceDiff } from './presence-diff.js';
+import type { PresenceStore } from './presence-store.js';
 import type { Subscriber } from './subscriber.js';
 
 /** One connection present on a channel, as `GET /realtime/channels/:channel/presence` lists it. */
@@ -12,23 +14,12 @@ export interface PresenceMember {
   joined_at: string;
 }
 
-/**
- * Where presence lives: cluster-wide in Redis (`RedisPresenceStore`), or in
- * this process (`MemoryPresenceStore`). Entries expire unless refreshed, so a
- * node that dies without saying goodbye drops out after the TTL.
- * `member` strings are opaque to the store: the tracker keeps the exact string
- * it added, so refresh and remove address the same entry.
- */
-export interface PresenceStore {
-  /** Add or refresh entries on one channel, valid until `expiresAt` (ms since epoch). */
-  put(channel: string, members: string[], expiresAt: number): Promise<void>;
-  /** Remove one entry; true when it was there (the caller then announces the leave). */
-  remove(channel: string, member: string): Promise<boolean>;
-  /** Entries not expired at `now`. */
-  list(channel: string, now: number): Promise<string[]>;
-  /** Remove the entries expired at `now` and return those this call removed. */
-  sweep(channel: string, now: number): Promise<string[]>;
-  close(): Promise<void>;
+/** One page of a channel's members, with the whole channel's count. */
+export interface PresencePage {
+  count: number;
+  members: PresenceMember[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  next_cursor: string | null;
 }
 
 export interface PresenceOptions {
@@ -37,19 +28,39 @@ export interface PresenceOptions {
   nodeId: string;
   /** How long an entry lives without a heartbeat; heartbeats run every third of it. */
   ttlMs: number;
-  /** Publishes `presence.join` / `presence.leave` on the channel (the hub). */
+  /** From this many members (cluster-wide) on, a channel's joins and leaves go out as `presence.diff`. */
+  diffThreshold: number;
+  /** How often each node sends a coalesced channel's `presence.diff`. */
+  diffIntervalMs: number;
+  /** Members listed per list of a `presence.diff` at most (the counts stay exact). */
+  diffMaxMembers: number;
+  /** Publishes `presence.join` / `presence.leave` / `presence.diff` on the channel (the hub). */
   publish: (channel: string, event: string, data: unknown) => Promise<unknown>;
   logger: Logger;
 }
 
+/** The most members one page may ask for: a page is one HTTP answer, kept well under a megabyte. */
+export const PRESENCE_PAGE_MAX = 1000;
+
+/** The cursor on the wire: the last client id of the page, opaque to the caller. */
+export const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url');
+export function decodeCursor(cursor: string): string | null {
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return null;
+  const id = Buffer.from(cursor, 'base64url').toString();
+  return id.length > 0 && encodeCursor(id) === cursor ? id : null;
+}
 
 /**
  * Presence for the channels matching `patterns` (opt-in, docs/protocol.md "Presence";
  * `PRESENCE_CHANNELS=chat:*`): the hub reports every join and leave of a
  * connection; this keeps the node's own entries in the store, refreshes them
- * on a heartbeat, and announces `presence.join` / `presence.leave` with the
- * member on the channel itself. Entries of a node that died expire after the
- * TTL; the first live node whose sweep removes one announces its leave.
+ * on a heartbeat, and announces them on the channel itself. Below
+ * `diffThreshold` members each join and leave is its own `presence.join` /
+ * `presence.leave`; from it on, this node's changes on that channel wait for
+ * the next `diffIntervalMs` tick and go out as one `presence.diff`, so a
+ * room of 10,000 costs each subscriber one event per interval, not one per
+ * member. Entries of a node that died expire after the TTL; the first live
+ * node whose sweep removes one announces its leave.
  */
 export class Presence {
   readonly #opts: PresenceOptions;
@@ -59,8 +70,11 @@ export class Presence {
   readonly #log: Logger;
   /** This node's entries: channel → client id → member string. */
   readonly #local = new Map<string, Map<string, string>>();
+  /** Channels announced by `presence.diff` from this node, with the changes waiting for the next tick. */
+  readonly #coalesced = new Map<string, PresenceDiff>();
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #timer: NodeJS.Timeout;
+  readonly #heartbeatTimer: NodeJS.Timeout;
+  readonly #diffTimer: NodeJS.Timeout;
   #closed = false;
 
   constructor(store: PresenceStore, options: PresenceOptions) {
@@ -68,8 +82,10 @@ export class Presence {
     this.#opts = options;
     this.#patterns = [...options.patterns];
     this.#log = options.logger.child({ component: 'presence' });
-    this.#timer = setInterval(() => this.#track(this.#heartbeat()), Math.max(100, Math.floor(options.ttlMs / 3)));
-    this.#timer.unref();
+    this.#heartbeatTimer = setInterval(() => this.#track(this.#heartbeat()), Math.max(100, Math.floor(options.ttlMs / 3)));
+    this.#heartbeatTimer.unref();
+    this.#diffTimer = setInterval(() => this.#track(this.#flush()), options.diffIntervalMs);
+    this.#diffTimer.unref();
   }
 
   /** True when `channel` has presence. */
@@ -93,8 +109,9 @@ export class Presence {
     members.set(sub.clientId, text);
     this.#track(
       (async () => {
-        await this.#store.put(channel, [text], Date.now() + this.#opts.ttlMs);
-        await this.#opts.publish(channel, SystemEvent.presenceJoin, member);
+        const now = Date.now();
+        const count = await this.#store.put(channel, [{ id: sub.clientId, text }], now + this.#opts.ttlMs, now);
+        this.#announce(channel, count, SystemEvent.presenceJoin, member);
       })(),
     );
   }
@@ -106,34 +123,84 @@ export class Presence {
     if (members === undefined || text === undefined) return;
     members.delete(sub.clientId);
     if (members.size === 0) this.#local.delete(channel);
-    this.#track(this.#leave(channel, text));
+    this.#track(this.#leave(channel, sub.clientId, text));
   }
 
-  /** Everyone present on `channel`, cluster-wide. */
-  async list(channel: string): Promise<PresenceMember[]> {
-    const members = await this.#store.list(channel, Date.now());
-    return members.map((m) => JSON.parse(m) as PresenceMember);
+  /** Members present on `channel`, cluster-wide (a counter: no listing). */
+  count(channel: string): Promise<number> {
+    return this.#store.count(channel, Date.now());
   }
 
-  /** Stop the heartbeat; wait for the joins and leaves under way (the hub still publishes). */
+  /** Up to `limit` members after `cursor` (a `next_cursor` from the previous page), in client id order. */
+  async page(channel: string, cursor: string | null, limit: number): Promise<PresencePage> {
+    const after = cursor === null ? null : decodeCursor(cursor);
+    if (cursor !== null && after === null) throw new RangeError('cursor: expected a next_cursor of this endpoint');
+    const now = Date.now();
+    const [count, page] = await Promise.all([this.#store.count(channel, now), limit === 0 ? null : this.#store.page(channel, now, after, limit)]);
+    if (page === null) return { count, members: [], next_cursor: null };
+    return { count, members: page.texts.map((t) => JSON.parse(t) as PresenceMember), next_cursor: page.last === null ? null : encodeCursor(page.last) };
+  }
+
+  /** Stop the timers, send what waits for a diff; wait for the joins and leaves under way (the hub still publishes). */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#timer);
+    clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#diffTimer);
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    this.#track(this.#flush());
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
     await this.#store.close();
   }
 
-  async #leave(channel: string, text: string): Promise<void> {
+  async #leave(channel: string, id: string, text: string): Promise<void> {
     // Only the remover announces: a leave is published once even if a sweep raced us.
-    if (await this.#store.remove(channel, text)) await this.#opts.publish(channel, SystemEvent.presenceLeave, JSON.parse(text));
+    const { removed, count } = await this.#store.remove(channel, id, Date.now());
+    if (removed) this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
+  }
+
+  /**
+   * One join or leave, told the channel's count once the store took it: on its
+   * own below the threshold, else into the channel's next diff. A channel
+   * enters diff mode here, at once, but leaves it only on a tick, after its
+   * diff went out, so no single event overtakes a change still waiting.
+   */
+  #announce(channel: string, count: number, event: string, member: PresenceMember): void {
+    let diff = this.#coalesced.get(channel);
+    if (diff === undefined && count >= this.#opts.diffThreshold) this.#coalesced.set(channel, (diff = new PresenceDiff()));
+    if (diff === undefined) {
+      this.#track(this.#opts.publish(channel, event, member));
+      return;
+    }
+    if (event === SystemEvent.presenceJoin) diff.join(member);
+    else diff.leave(member);
+  }
+
+  /** Every tick: each coalesced channel's waiting changes as one `presence.diff`, with the count. */
+  async #flush(): Promise<void> {
+    const now = Date.now();
+    await Promise.all(
+      [...this.#coalesced].map(async ([channel, diff]) => {
+        const count = await this.#store.count(channel, now);
+        // Synchronous from here: what arrives during the count above joins this diff, and the
+        // mode ends only after the diff's publish started, ahead of any later single event.
+        const data = diff.take(count, this.#opts.diffMaxMembers);
+        if (data !== null) this.#track(this.#opts.publish(channel, SystemEvent.presenceDiff, data));
+        // Small again, or none of the room's members are here any more (a sweep's leave re-enters
+        // the mode by its count): this node stops ticking for the channel.
+        if (count < this.#opts.diffThreshold || !this.#local.has(channel)) this.#coalesced.delete(channel);
+      }),
+    );
   }
 
   async #heartbeat(): Promise<void> {
     const now = Date.now();
     for (const [channel, members] of this.#local) {
-      await this.#store.put(channel, [...members.values()], now + this.#opts.ttlMs);
+      await this.#store.put(channel, [...members].map(([id, text]) => ({ id, text })), now + this.#opts.ttlMs, now);
       // Entries of nodes that stopped heartbeating (crashed): whoever removes one announces its leave.
-      for (const text of await this.#store.sweep(channel, now)) await this.#opts.publish(channel, SystemEvent.presenceLeave, JSON.parse(text));
+      const gone = await this.#store.sweep(channel, now);
+      if (gone.length === 0) continue;
+      const count = await this.#store.count(channel, now);
+      for (const text of gone) this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
     }
   }
 
@@ -141,40 +208,5 @@ export class Presence {
     const tracked = task.catch((err: unknown) => this.#log.warn({ err: (err as Error)?.message ?? String(err) }, 'presence update failed; the next heartbeat repairs it'));
     this.#pending.add(tracked);
     void tracked.finally(() => this.#pending.delete(tracked));
-  }
-}
-
-/** Presence in this process only (no Redis): the same semantics, for a single node. */
-export class MemoryPresenceStore implements PresenceStore {
-  readonly #channels = new Map<string, Map<string, number>>();
-
-  async put(channel: string, members: string[], expiresAt: number): Promise<void> {
-    let entries = this.#channels.get(channel);
-    if (entries === undefined) this.#channels.set(channel, (entries = new Map()));
-    for (const m of members) entries.set(m, expiresAt);
-  }
-
-  async remove(channel: string, member: string): Promise<boolean> {
-    const entries = this.#channels.get(channel);
-    const removed = entries?.delete(member) ?? false;
-    if (entries !== undefined && entries.size === 0) this.#channels.delete(channel);
-    return removed;
-  }
-
-  async list(channel: string, now: number): Promise<string[]> {
-    const out: string[] = [];
-    for (const [m, expiresAt] of this.#channels.get(channel) ?? []) if (expiresAt > now) out.push(m);
-    return out;
-  }
-
-  async sweep(channel: string, now: number): Promise<string[]> {
-    const out: string[] = [];
-    for (const [m, expiresAt] of this.#channels.get(channel) ?? []) if (expiresAt <= now) out.push(m);
-    for (const m of out) await this.remove(channel, m);
-    return out;
-  }
-
-  async close(): Promise<void> {
-    this.#channels.clear();
   }
 }

@@ -135,7 +135,17 @@ export const OPERATIONS: Record<string, Operation> = {
     errors: [400, 401, 413, 415],
   },
   'GET /realtime/binary/files/:id': { summary: 'Download an uploaded file', tag: 'realtime', ok: { status: 200, type: 'application/octet-stream', description: 'The file' }, errors: [404] },
-  'GET /realtime/channels/:channel/presence': { summary: 'Users present on a channel', tag: 'server-api', apiKey: true, ok: JSON_OK, errors: [400, 401, 404] },
+  'GET /realtime/channels/:channel/presence': {
+    summary: 'Users present on a channel: the whole count, the members a page at a time',
+    tag: 'server-api',
+    apiKey: true,
+    query: [
+      { name: 'cursor', description: 'next_cursor of the previous page; omitted: the first page' },
+      { name: 'limit', description: 'Members per page, 0–1000 (0: the count alone); default 100', type: 'integer' },
+    ],
+    ok: JSON_OK,
+    errors: [400, 401, 404],
+  },
   [`GET ${SSE_PATH}`]: {
     summary: 'Server-Sent Events stream (channels, token, Last-Event-ID resume)',
     tag: 'realtime',

@@ -184,6 +184,12 @@ describe('chat with auth off', () => {
     const members = (await getJson(`${gw.url}/api/chat/rooms/lobby/members`)).body;
     assert.equal(members.count, 1);
     assert.equal(members.members[0].user_id, 'wat');
+    assert.equal(members.next_cursor, null);
+    // Paged like the presence endpoint: the count is always the whole room's.
+    assert.deepEqual((await getJson(`${gw.url}/api/chat/rooms/lobby/members?limit=0`)).body, { room: 'lobby', count: 1, members: [], next_cursor: null });
+    const bad = await getJson(`${gw.url}/api/chat/rooms/lobby/members?limit=1001`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'bad_request');
   });
 });
 

@@ -87,7 +87,12 @@ describe('presence', () => {
     const ghost = { client_id: 'ghost-1', user_id: 'u9', node: 'node-dead', joined_at: new Date().toISOString() };
     const redis = new Redis(serviceUrls().redisUrl);
     try {
-      await redis.zadd(`${prefix}presence:chat:crash`, Date.now() + 300, JSON.stringify(ghost));
+      await redis
+        .multi()
+        .zadd(`${prefix}presence:chat:crash`, Date.now() + 300, ghost.client_id)
+        .zadd(`${prefix}presence-ids:chat:crash`, 0, ghost.client_id)
+        .hset(`${prefix}presence-data:chat:crash`, ghost.client_id, JSON.stringify(ghost))
+        .exec();
       await waitFor(async () => (await presence(n1, 'chat:crash')).count === 2, 2000, 'the ghost listed while its entry lives');
       const left = await watcher.next((f) => f.event === 'presence.leave' && f.data.client_id === 'ghost-1', 5000);
       assert.deepEqual(left.data, ghost);
@@ -103,6 +108,11 @@ describe('presence', () => {
     assert.deepEqual(loadConfig({}).presenceChannels, []);
     assert.throws(() => loadConfig({ PRESENCE_CHANNELS: 'chat:*,bad pattern' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_CHANNELS');
     assert.throws(() => loadConfig({ PRESENCE_TTL_MS: '10' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_TTL_MS');
+    const dflt = loadConfig({});
+    assert.deepEqual([dflt.presenceDiffThreshold, dflt.presenceDiffIntervalMs, dflt.presenceDiffMaxMembers], [100, 1000, 10]);
+    for (const [variable, value] of [['PRESENCE_DIFF_THRESHOLD', '0'], ['PRESENCE_DIFF_INTERVAL_MS', '10'], ['PRESENCE_DIFF_MAX_MEMBERS', '-1']]) {
+      assert.throws(() => loadConfig({ [variable]: value }), (err: Error) => err instanceof ConfigError && err.variable === variable, variable);
+    }
   });
 
   it('works on a single node without Redis too', async () => {

@@ -63,7 +63,7 @@ export function chatApp(): Application {
       const store = SqlChatStore.migrated(await ctx.database());
       const limit = config.chatRateLimit > 0 ? new UserRateLimit(config.chatRateLimit, config.chatRateBurst) : null;
       const chat = (service = new ChatService(store, ctx.publisher, limit, log));
-      chatRoutes(ctx.http, { service: chat, store, access: ctx.access, presenceOf: (channel) => ctx.presenceOf(channel) });
+      chatRoutes(ctx.http, { service: chat, store, access: ctx.access, presencePage: (channel, cursor, limit) => ctx.presencePage(channel, cursor, limit), presenceCount: (channel) => ctx.presenceCount(channel) });
       ctx.page('/chat', chatPage);
       ctx.component({
         name: 'chat',

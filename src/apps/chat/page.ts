@@ -213,6 +213,8 @@ aside a{color:#0a66d8;text-decoration:none}
         Array.from(users.keys()).sort().forEach(function(u){
           var li = document.createElement('li'); li.textContent = u + (users.get(u) > 1 ? ' (' + users.get(u) + ')' : ''); ul.appendChild(li);
         });
+        // A big room lists its first page of connections; the count is the whole room's.
+        if (r.count > r.members.length) { var more = document.createElement('li'); more.textContent = '… ' + (r.count - r.members.length) + ' more'; ul.appendChild(more); }
       }).catch(function(){});
     }, 100);
   }
@@ -254,7 +256,7 @@ aside a{color:#0a66d8;text-decoration:none}
         if (f.id !== null && f.id !== undefined) lastEventId = f.id;
         if (f.event === 'chat.message') { add(f.data); rooms(); if (f.data && typingUntil.delete(f.data.user_id)) typingShow(); }
         else if (f.event === 'chat.typing') typingHeard(f.data);
-        else if (f.event === 'presence.join' || f.event === 'presence.leave') members();
+        else if (f.event === 'presence.join' || f.event === 'presence.leave' || f.event === 'presence.diff') members();
       } else if (f.type === 'error') {
         var p = f.ref !== undefined ? pending.get(f.ref) : undefined;
         if (p && f.code !== 'not_ready' && f.code !== 'rate_limited') {

@@ -17,5 +17,14 @@ export const CHAT_ROUTES: Record<string, RouteDoc> = {
     errors: [400, 401, 403, 404],
   },
   'POST /api/chat/rooms/:room/messages': { summary: 'Post a message to a room', tag: 'chat', ok: { status: 201, type: 'application/json', description: 'Created' }, errors: [400, 401, 403, 404, 429] },
-  'GET /api/chat/rooms/:room/members': { summary: 'Members present in a room', tag: 'chat', ok: JSON_OK, errors: [401, 403, 404] },
+  'GET /api/chat/rooms/:room/members': {
+    summary: 'Members present in a room: the whole count, the members a page at a time',
+    tag: 'chat',
+    query: [
+      { name: 'cursor', description: 'next_cursor of the previous page; omitted: the first page' },
+      { name: 'limit', description: 'Members per page, 0–1000; default 100', type: 'integer' },
+    ],
+    ok: JSON_OK,
+    errors: [400, 401, 403, 404],
+  },
 };

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
-import type { Access, Identity, PresenceMember } from '../../application.js';
+import { parsePageQuery, type Access, type Identity, type PresencePage } from '../../application.js';
 import { channelOf, isValidRoom, parseId } from './message.js';
 import type { ChatService } from './service.js';
 import type { ChatStore } from './store.js';
@@ -10,8 +10,10 @@ export interface ChatRoutesOptions {
   service: ChatService;
   store: ChatStore;
   access: Access;
-  /** Who is present on a channel, cluster-wide (null: no presence there). */
-  presenceOf(channel: string): Promise<PresenceMember[]> | null;
+  /** One page of who is present on a channel, cluster-wide, with the whole count (null: no presence there). */
+  presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null;
+  /** How many are present on a channel, cluster-wide, without listing them (null: no presence there). */
+  presenceCount(channel: string): Promise<number> | null;
 }
 
 const DEFAULT_LIMIT = 50;
@@ -85,14 +87,15 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     const room = roomParam(req.params.room);
     const denied = joinDenied(await identify(req), channelOf(room));
     if (denied !== null) throw new HubcastError(ErrorCode.forbidden, denied, 403);
-    const members = (await opts.presenceOf(channelOf(room))) ?? [];
-    return { room, count: members.length, members };
+    const { cursor, limit } = parsePageQuery(req.query);
+    const page = (await opts.presencePage(channelOf(room), cursor, limit)) ?? { count: 0, members: [], next_cursor: null };
+    return { room, ...page };
   });
 
   app.get('/api/chat/rooms', async (req) => {
     const identity = await identify(req);
     const rooms = (await store.rooms(ROOMS_LISTED)).filter((r) => joinDenied(identity, channelOf(r.room)) === null);
-    const members = await Promise.all(rooms.map((r) => opts.presenceOf(channelOf(r.room))?.then((m) => m.length) ?? 0));
+    const members = await Promise.all(rooms.map((r) => opts.presenceCount(channelOf(r.room)) ?? 0));
     return { rooms: rooms.map((r, i) => ({ room: r.room, members: members[i], messages: r.messages, last_message_at: r.last_message_at })) };
   });
 

@@ -16,6 +16,7 @@ export interface UsePresenceOptions extends UseChannelOptions {
    * `GET /realtime/channels/:channel/presence`, a server API route (loopback or
    * `API_KEY`), so usually a route of your own app that relays it. Without it
    * (or when it is refused) the list starts with the joins seen since mount.
+   * Pages are followed (`next_cursor` as `cursor`) to the end.
    */
   membersUrl?: string;
 }
@@ -28,7 +29,7 @@ export interface UsePresenceResult {
 
 /**
  * Who is in a channel: joins the channel (so this page counts as a member)
- * and folds its `presence.join` / `presence.leave` events over the list read
+ * and folds its `presence.join` / `presence.leave` / `presence.diff` events over the list read
  * from `membersUrl`. Shares the page's WebSocket with `useChannel`.
  */
 export function usePresence(channel: string, options: UsePresenceOptions = {}): UsePresenceResult {
@@ -39,12 +40,21 @@ export function usePresence(channel: string, options: UsePresenceOptions = {}): 
   useEffect(() => {
     if (membersUrl === undefined) return;
     let live = true;
-    fetch(membersUrl)
-      .then((r) => (r.ok ? (r.json() as Promise<{ members?: PresenceMember[] }>) : { members: [] }))
-      .then((body) => {
-        if (live && Array.isArray(body.members)) setInitial(body.members);
-      })
-      .catch(() => undefined);
+    void (async () => {
+      const all: PresenceMember[] = [];
+      let cursor: string | null = null;
+      do {
+        const url: URL = new URL(membersUrl, globalThis.location?.href);
+        if (cursor !== null) url.searchParams.set('cursor', cursor);
+        const r = await fetch(url);
+        if (!r.ok) break;
+        const body = (await r.json()) as { members?: PresenceMember[]; next_cursor?: string | null };
+        if (!Array.isArray(body.members)) break;
+        all.push(...body.members);
+        cursor = typeof body.next_cursor === 'string' ? body.next_cursor : null;
+      } while (cursor !== null && live);
+      if (live) setInitial(all);
+    })().catch(() => undefined);
     return () => {
       live = false;
     };
@@ -57,6 +67,13 @@ export function usePresence(channel: string, options: UsePresenceOptions = {}): 
     for (const e of events) {
       if (e.event === 'presence.join') byClient.set(e.data.client_id, e.data);
       else if (e.event === 'presence.leave') byClient.delete(e.data.client_id);
+      else if (e.event === 'presence.diff') {
+        // A big room's coalesced changes: leaves first, then joins (a re-join is in both). Its lists
+        // may be partial (PRESENCE_DIFF_MAX_MEMBERS): the list then shows whom this page was told of.
+        const diff = e.data as unknown as { joined: PresenceMember[]; left: PresenceMember[] };
+        for (const m of diff.left) byClient.delete(m.client_id);
+        for (const m of diff.joined) byClient.set(m.client_id, m);
+      }
     }
     return [...byClient.values()].sort((a, b) => a.joined_at.localeCompare(b.joined_at));
   }, [initial, events]);

@@ -60,6 +60,7 @@ export const SystemEvent = {
   fileUploaded: 'file.uploaded',
   presenceJoin: 'presence.join',
   presenceLeave: 'presence.leave',
+  presenceDiff: 'presence.diff',
 } as const;
 
 /** `type` values of `event: system` payloads on SSE. */
