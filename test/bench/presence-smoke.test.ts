@@ -18,5 +18,5 @@ test('bench:presence --smoke: every member joins and is paged; big-room joins go
   console.log(r.stdout.split('\n').map((l) => `# ${l}`).join('\n'));
   assert.match(r.stdout, /presence\.join 99, presence\.diff \d+/);
   assert.match(r.stdout, /full member list: 301 members in 1 pages of 1000/);
-  assert.match(r.stdout, /presence tracker \+ in-process store alone \d+ B/);
+  assert.match(r.stdout, /presence tracker \+ in-process store alone [\d,]+ B/);
 });
