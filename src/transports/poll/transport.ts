@@ -14,6 +14,7 @@ import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
 import { parseChannels } from '../sse/transport.js';
 import { TimerWheel, type WheelEntry } from './wheel.js';
+import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
 
 export const POLL_PATH = '/realtime/poll';
 
@@ -67,6 +68,8 @@ class Waiter implements WheelEntry {
     public since: number,
     readonly timeoutMs: number,
     readonly headers: Readonly<Record<string, string>>,
+    /** The same headers rendered (`Name: value\r\n` each), for the whole-answer path. */
+    readonly headLines: string,
   ) {}
 }
 
@@ -81,8 +84,10 @@ export class PollTransport {
   /** Answers sent, and polls refused 401. */
   answers = 0;
   authFailures = 0;
-  /** How long the last release pass took (ms): answering every poll a turn's publications released. */
+  /** How long the last release took (ms): from the first publication tapped to the last answer written. */
   lastReleaseMs = 0;
+  /** When the tap scheduled the pending release pass (performance.now()). */
+  private tappedAt = 0;
   /** Held waiters by channel name (`*` for broadcasts). */
   private readonly waiting = new Map<string, Set<Waiter>>();
   /** Publications the tap saw since the last release pass, by channel (only channels someone waits on). */
@@ -159,8 +164,10 @@ export class PollTransport {
     if (req.socket.destroyed) return;
     const names = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
     // Shared unless CORS adds to them: a held poll keeps its headers until it is answered.
-    const headers = Object.keys(cors).length === 0 ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
-    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, Math.round(timeoutS * 1000), headers);
+    const plain = Object.keys(cors).length === 0;
+    const headers = plain ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
+    const headLines = plain ? ANSWER_HEAD_LINES : renderHeadLines(headers);
+    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, Math.round(timeoutS * 1000), headers, headLines);
     w.res[kWaiter] = w;
     res.once('close', onResponseClose);
     if (w.timeoutMs > 0) this.hold(w);
@@ -239,20 +246,21 @@ export class PollTransport {
     list.push(p);
     if (!this.releaseScheduled) {
       this.releaseScheduled = true;
+      this.tappedAt = performance.now();
       setImmediate(this.releaseBound);
     }
   }
 
   /**
    * Answer every held waiter on a channel that got publications this turn.
-   * Waiters on the same channels with the same events share one answer body.
+   * Waiters on the same channels with the same events share one answer, head
+   * and body rendered once (see whole-answer.ts).
    */
   private readonly releaseBound = (): void => {
     this.releaseScheduled = false;
-    const started = performance.now();
     const batch = this.batch;
     this.batch = new Map();
-    const shared = new Map<string, Buffer>();
+    const shared: Shared = { bodies: new Map(), wholes: new Map(), answered: [] };
     for (const name of batch.keys()) {
       const set = this.waiting.get(name);
       if (set === undefined) continue;
@@ -270,7 +278,12 @@ export class PollTransport {
         }
       }
     }
-    this.lastReleaseMs = performance.now() - started;
+    this.lastReleaseMs = performance.now() - this.tappedAt;
+    // Every answer is on its way: now the bookkeeping, which no client waits for.
+    for (const w of shared.answered) {
+      this.cleanup(w);
+      if (w.res.headersSent && !w.res.writableEnded) w.res.end();
+    }
   };
 
   /** Its timeout passed: answer what the tap collected for it this turn, else nothing. */
@@ -289,7 +302,7 @@ export class PollTransport {
     }
   }
 
-  private answerEvents(w: Waiter, found: Publication[], shared: Map<string, Buffer> | null): void {
+  private answerEvents(w: Waiter, found: Publication[], shared: Shared | null): void {
     let n = 0;
     let bytes = 0;
     while (n < found.length && n < this.options.maxEvents && (n === 0 || bytes + found[n].tcpLine().length <= MAX_ANSWER_BYTES)) {
@@ -297,7 +310,7 @@ export class PollTransport {
       n++;
     }
     const key = shared === null ? '' : `${w.key}|${found[0].idText}|${n}`;
-    let body = shared?.get(key);
+    let body = shared?.bodies.get(key);
     if (body === undefined) {
       const parts: Buffer[] = [EVENTS_OPEN];
       for (let i = 0; i < n; i++) {
@@ -307,9 +320,9 @@ export class PollTransport {
       }
       parts.push(Buffer.from(`],"last_id":"${found[n - 1].idText}"}`));
       body = Buffer.concat(parts);
-      shared?.set(key, body);
+      shared?.bodies.set(key, body);
     }
-    this.answer(w, body);
+    this.answer(w, body, shared, key);
   }
 
   private answerEmpty(w: Waiter): void {
@@ -325,19 +338,44 @@ export class PollTransport {
     this.answer(w, Buffer.from(JSON.stringify({ events: [], last_id: lastId, recovery_failed: true, channels: failed })));
   }
 
-  private answer(w: Waiter, body: Buffer): void {
-    this.finish(w);
+  /** `key` names `body` in `shared`: polls with the same key, headers and keep-alive get the same bytes. */
+  private answer(w: Waiter, body: Buffer, shared: Shared | null = null, key = ''): void {
+    if (w.done) return;
+    w.done = true;
+    if (shared !== null) shared.answered.push(w);
+    else this.cleanup(w);
     this.answers++;
     const res = w.res;
     if (res.writableEnded || res.destroyed) return;
-    res.writeHead(200, w.headers);
-    res.end(body);
+    const keepAliveS = wholeAnswerKeepAlive(res);
+    if (keepAliveS < 0) {
+      res.writeHead(200, { ...w.headers, 'Content-Length': String(body.length) });
+      res.end(body);
+      return;
+    }
+    let whole: WholeAnswer | undefined;
+    if (shared === null) whole = renderWholeAnswer(body, w.headLines, keepAliveS);
+    else {
+      const wholeKey = `${key}\n${keepAliveS}\n${w.headLines}`;
+      whole = shared.wholes.get(wholeKey);
+      if (whole === undefined) {
+        whole = renderWholeAnswer(body, w.headLines, keepAliveS);
+        shared.wholes.set(wholeKey, whole);
+      }
+    }
+    writeWholeAnswer(res, whole);
+    // In a release pass, ended after every answer is written.
+    if (shared === null) res.end();
   }
 
   /** Out of every list, its slot given back. */
   private finish(w: Waiter): void {
     if (w.done) return;
     w.done = true;
+    this.cleanup(w);
+  }
+
+  private cleanup(w: Waiter): void {
     w.res[kWaiter] = undefined;
     w.res.removeListener('close', onResponseClose);
     if (w.held) {
@@ -392,6 +430,22 @@ export class PollTransport {
 }
 
 const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+const ANSWER_HEAD_LINES = renderHeadLines(ANSWER_HEADERS);
+
+/** Answers of one release pass, each rendered once: bodies by waiter key and events, whole answers by body, keep-alive and headers. */
+interface Shared {
+  bodies: Map<string, Buffer>;
+  wholes: Map<string, WholeAnswer>;
+  /** Answered in the pass: their bookkeeping (and `res.end()`) waits until every answer is written. */
+  answered: Waiter[];
+}
+
+/** Header values here are ours or an allowed origin (validated by the origin policy). */
+function renderHeadLines(headers: Readonly<Record<string, string>>): string {
+  let lines = '';
+  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
+  return lines;
+}
 const EVENTS_OPEN = Buffer.from('{"events":[');
 const COMMA = Buffer.from(',');
 
