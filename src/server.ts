@@ -203,7 +203,13 @@ export class Gateway {
     );
     this.poll = new PollTransport(
       this.hub,
-      { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection },
+      {
+        enabled: config.pollEnabled,
+        maxEvents: config.pollMaxEvents,
+        channelsPerConnection: config.channelsPerConnection,
+        appChannels: this.ws.appChannels,
+        maxPublishBytes: config.wsMaxFrameBytes,
+      },
       auth,
       origins,
       gate,

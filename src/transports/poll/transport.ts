@@ -14,6 +14,8 @@ import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
 import { parseChannels } from '../sse/transport.js';
 import { TimerWheel, type WheelEntry } from './wheel.js';
+import { handlePollPublish } from './publish.js';
+import type { AppChannels } from '../../hub/app-channels.js';
 import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
 
 export const POLL_PATH = '/realtime/poll';
@@ -23,6 +25,9 @@ export interface PollTransportOptions {
   /** Events in one answer at most; the client continues from its `last_id`. */
   maxEvents: number;
   channelsPerConnection: number;
+  /** `POST /realtime/poll` (a client's channel message): applications' channels, and the body limit. */
+  appChannels?: AppChannels;
+  maxPublishBytes: number;
 }
 
 /** `timeout` bounds and default, in seconds. */
@@ -121,11 +126,15 @@ export class PollTransport {
     const cors = this.corsHeaders(origin);
     if (!this.options.enabled) return sendError(res, 404, ErrorCode.transportDisabled, 'long polling is disabled', cors);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'Authorization', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '600' });
       return void res.end();
     }
-    if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, `use GET for ${POLL_PATH}`, { ...cors, Allow: 'GET' });
+    if (req.method !== 'GET' && req.method !== 'POST') return sendError(res, 405, ErrorCode.badRequest, `use GET or POST for ${POLL_PATH}`, { ...cors, Allow: 'GET, POST' });
     if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    if (req.method === 'POST') {
+      const ctx = { hub: this.hub, auth: this.auth, appChannels: this.options.appChannels ?? null, maxBytes: this.options.maxPublishBytes };
+      return handlePollPublish(ctx, req, res, url, cors);
+    }
 
     const channels = parseChannels(url.searchParams.get('channels'));
     if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
