@@ -264,6 +264,7 @@ export class WSClient {
       return Promise.reject(new ClientError(ClientErrorCode.notConnected, `cannot join ${channel}: client is disconnected; call connect() first`));
     }
     const sub = this.subs.add(channel);
+    if (options.since !== undefined && sub.lastId === null) sub.lastId = options.since;
     if (options.ack === true && !sub.ack) {
       sub.ack = true;
       sub.joined = false; // joined without ack before: join again with it
