@@ -4,7 +4,6 @@ import { ErrorCode } from '../../codes.js';
 import type { Hub, ReadResult } from '../../hub/hub.js';
 import type { Publication } from '../../hub/publication.js';
 import { BROADCAST_CHANNEL, userChannel } from '../../hub/channel-name.js';
-import { parseEventId } from '../../hub/ids.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { joinDenied } from '../../auth/permissions.js';
 import type { OriginPolicy } from '../http/cors.js';
@@ -12,8 +11,10 @@ import { sendError } from '../http/reject.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
-import { parseChannels } from '../sse/transport.js';
-import { TimerWheel, type WheelEntry } from './wheel.js';
+import { TimerWheel } from './wheel.js';
+import { kWaiter, onResponseClose, Waiter, type TaggedResponse } from './waiter.js';
+import { parsePollQuery } from './query.js';
+import { answerCount, collect, renderEventsBody, renderHeadLines } from './answer-body.js';
 import { handlePollPublish } from './publish.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
@@ -30,53 +31,9 @@ export interface PollTransportOptions {
   maxPublishBytes: number;
 }
 
-/** `timeout` bounds and default, in seconds. */
-export const POLL_MAX_TIMEOUT_S = 30;
-export const POLL_DEFAULT_TIMEOUT_S = 25;
 /** Timeout resolution: a held poll is answered up to this much after its timeout. */
 const TICK_MS = 100;
-/** Bytes of events in one answer at most (one event always fits, whatever its size). */
-const MAX_ANSWER_BYTES = 1 << 20;
-const TIMEOUT_PATTERN = /^\d{1,2}(\.\d{1,3})?$/;
 
-const kWaiter = Symbol('hubcast.pollWaiter');
-type TaggedResponse = ServerResponse & { [kWaiter]?: Waiter };
-
-/**
- * One poll request. Held ones are listed under each channel they read (and
- * `*`), released by the publications the hub reports on those channels, and
- * expired by the transport's one timer wheel.
- *
- * `since` advances while it waits: after a read that found nothing up to the
- * hub's position, every later publication on its channels reaches the
- * transport's tap, so a release answers from what the tap collected without
- * reading history again.
- */
-class Waiter implements WheelEntry {
-  wheelTick = -1;
-  /** A read from durable history is under way (cluster); a release meanwhile reads again after it. */
-  reading = false;
-  again = false;
-  /** Its timeout passed while a read was under way: answer whatever the read finds. */
-  expired = false;
-  done = false;
-  /** Listed under its channels and in the wheel. */
-  held = false;
-  constructor(
-    readonly owner: PollTransport,
-    readonly req: IncomingMessage,
-    readonly res: TaggedResponse,
-    /** Channels read, the user's own included; broadcasts (`*`) come on top. */
-    readonly names: string[],
-    /** The names, for sharing one answer between waiters that would get the same. */
-    readonly key: string,
-    public since: number,
-    readonly timeoutMs: number,
-    readonly headers: Readonly<Record<string, string>>,
-    /** The same headers rendered (`Name: value\r\n` each), for the whole-answer path. */
-    readonly headLines: string,
-  ) {}
-}
 
 /**
  * Long polling, `GET /realtime/poll` (docs/protocol.md, "Long polling"): the
@@ -136,26 +93,9 @@ export class PollTransport {
       return handlePollPublish(ctx, req, res, url, cors);
     }
 
-    const channels = parseChannels(url.searchParams.get('channels'));
-    if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
-    if (channels.length > this.options.channelsPerConnection) {
-      return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per request`, cors);
-    }
-    const rawSince = url.searchParams.get('since');
-    let since: number | null = null;
-    if (rawSince !== null && rawSince.trim() !== '') {
-      since = parseEventId(rawSince.trim());
-      if (since === null) return sendError(res, 400, ErrorCode.badRequest, `since ${JSON.stringify(rawSince).slice(0, 60)} is not an event id`, cors);
-    }
-    const rawTimeout = url.searchParams.get('timeout');
-    let timeoutS = POLL_DEFAULT_TIMEOUT_S;
-    if (rawTimeout !== null && rawTimeout.trim() !== '') {
-      const t = rawTimeout.trim();
-      timeoutS = TIMEOUT_PATTERN.test(t) ? Number(t) : NaN;
-      if (!(timeoutS <= POLL_MAX_TIMEOUT_S)) {
-        return sendError(res, 400, ErrorCode.badRequest, `timeout ${JSON.stringify(rawTimeout).slice(0, 40)}: expected seconds from 0 to ${POLL_MAX_TIMEOUT_S}`, cors);
-      }
-    }
+    const query = parsePollQuery(url.searchParams, this.options.channelsPerConnection);
+    if ('code' in query) return sendError(res, 400, query.code, query.message, cors);
+    const { channels, since } = query;
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
@@ -176,7 +116,7 @@ export class PollTransport {
     const plain = Object.keys(cors).length === 0;
     const headers = plain ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
     const headLines = plain ? ANSWER_HEAD_LINES : renderHeadLines(headers);
-    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, Math.round(timeoutS * 1000), headers, headLines);
+    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, query.timeoutMs, headers, headLines);
     w.res[kWaiter] = w;
     res.once('close', onResponseClose);
     if (w.timeoutMs > 0) this.hold(w);
@@ -280,7 +220,7 @@ export class PollTransport {
           continue;
         }
         try {
-          const found = collect(w, batch);
+          const found = collect(w.names, w.since, batch);
           if (found.length > 0) this.answerEvents(w, found, shared);
         } catch (err) {
           this.failed(w, err);
@@ -303,7 +243,7 @@ export class PollTransport {
       return;
     }
     try {
-      const found = collect(w, this.batch);
+      const found = collect(w.names, w.since, this.batch);
       if (found.length > 0) this.answerEvents(w, found, null);
       else this.answerEmpty(w);
     } catch (err) {
@@ -312,23 +252,11 @@ export class PollTransport {
   }
 
   private answerEvents(w: Waiter, found: Publication[], shared: Shared | null): void {
-    let n = 0;
-    let bytes = 0;
-    while (n < found.length && n < this.options.maxEvents && (n === 0 || bytes + found[n].tcpLine().length <= MAX_ANSWER_BYTES)) {
-      bytes += found[n].tcpLine().length;
-      n++;
-    }
+    const n = answerCount(found, this.options.maxEvents);
     const key = shared === null ? '' : `${w.key}|${found[0].idText}|${n}`;
     let body = shared?.bodies.get(key);
     if (body === undefined) {
-      const parts: Buffer[] = [EVENTS_OPEN];
-      for (let i = 0; i < n; i++) {
-        if (i > 0) parts.push(COMMA);
-        const line = found[i].tcpLine();
-        parts.push(line.subarray(0, line.length - 1));
-      }
-      parts.push(Buffer.from(`],"last_id":"${found[n - 1].idText}"}`));
-      body = Buffer.concat(parts);
+      body = renderEventsBody(found, n);
       shared?.bodies.set(key, body);
     }
     this.answer(w, body, shared, key);
@@ -449,32 +377,3 @@ interface Shared {
   answered: Waiter[];
 }
 
-/** Header values here are ours or an allowed origin (validated by the origin policy). */
-function renderHeadLines(headers: Readonly<Record<string, string>>): string {
-  let lines = '';
-  for (const [name, value] of Object.entries(headers)) lines += `${name}: ${value}\r\n`;
-  return lines;
-}
-const EVENTS_OPEN = Buffer.from('{"events":[');
-const COMMA = Buffer.from(',');
-
-/** What the tap collected for `w` after its `since`, in id order. */
-function collect(w: Waiter, batch: Map<string, Publication[]>): Publication[] {
-  const found: Publication[] = [];
-  let sources = 0;
-  const add = (list: Publication[] | undefined) => {
-    if (list === undefined) return;
-    const before = found.length;
-    for (const p of list) if (p.id > w.since) found.push(p);
-    if (found.length > before) sources++;
-  };
-  for (const name of w.names) add(batch.get(name));
-  add(batch.get(BROADCAST_CHANNEL));
-  if (sources > 1) found.sort((a, b) => a.id - b.id);
-  return found;
-}
-
-function onResponseClose(this: TaggedResponse): void {
-  const w = this[kWaiter];
-  if (w !== undefined) w.owner.gone(w);
-}
