@@ -76,7 +76,7 @@ test('WebSocket and SSE disabled: the client runs on long polling, reads and sen
  */
 async function startProxy(gw: RunningGateway) {
   const upstream = new URL(gw.url);
-  const mode = { upgrades: true, streams: true };
+  const mode = { upgrades: true, streams: true, buffer: false };
   const tunnels = new Set<Duplex>();
   const streams = new Set<ServerResponse>();
   const upstreams = new Set<ReturnType<typeof request>>();
@@ -84,6 +84,11 @@ async function startProxy(gw: RunningGateway) {
     const isStream = req.url?.startsWith('/realtime/events') ?? false;
     if (isStream && !mode.streams) {
       res.writeHead(502).end();
+      return;
+    }
+    // A buffering proxy: the stream's bytes never reach the client.
+    if (isStream && mode.buffer) {
+      streams.add(res);
       return;
     }
     const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
@@ -124,6 +129,9 @@ async function startProxy(gw: RunningGateway) {
       mode.upgrades = false;
       for (const s of tunnels) s.destroy();
     },
+    bufferStreams() {
+      mode.buffer = true;
+    },
     dropStreams() {
       mode.streams = false;
       for (const r of streams) r.destroy();
@@ -146,6 +154,23 @@ test('a proxy that drops upgrades: the client runs on SSE', async () => {
     await client.connect();
     assert.equal(client.transport, 'sse');
     await roundTrip(client, 'fb:c');
+  } finally {
+    client.close();
+    await proxy.close();
+    await gw.close();
+  }
+});
+
+test('a proxy that drops upgrades and buffers streams: SSE never shows its welcome, the client runs on long polling', async () => {
+  const gw = await startGateway();
+  const proxy = await startProxy(gw);
+  proxy.dropUpgrades();
+  proxy.bufferStreams();
+  const client = createClient(proxy.url, { ...fast, connectTimeout: 1000, channels: ['fb:d'], memory: memory() });
+  try {
+    await client.connect();
+    assert.equal(client.transport, 'poll');
+    await roundTrip(client, 'fb:d');
   } finally {
     client.close();
     await proxy.close();
