@@ -209,7 +209,7 @@ export class PollTransport {
     this.releaseScheduled = false;
     const batch = this.batch;
     this.batch = new Map();
-    const shared: Shared = { bodies: new Map(), wholes: new Map(), answered: [] };
+    const shared: Shared = { groups: new Map(), answered: [] };
     for (const name of batch.keys()) {
       const set = this.waiting.get(name);
       if (set === undefined) continue;
@@ -220,8 +220,8 @@ export class PollTransport {
           continue;
         }
         try {
-          const found = collect(w.names, w.since, batch);
-          if (found.length > 0) this.answerEvents(w, found, shared);
+          const group = groupOf(shared, w, batch);
+          if (group.found.length > 0) this.answerEvents(w, group.found, shared, group);
         } catch (err) {
           this.failed(w, err);
         }
@@ -244,22 +244,20 @@ export class PollTransport {
     }
     try {
       const found = collect(w.names, w.since, this.batch);
-      if (found.length > 0) this.answerEvents(w, found, null);
+      if (found.length > 0) this.answerEvents(w, found);
       else this.answerEmpty(w);
     } catch (err) {
       this.failed(w, err);
     }
   }
 
-  private answerEvents(w: Waiter, found: Publication[], shared: Shared | null): void {
-    const n = answerCount(found, this.options.maxEvents);
-    const key = shared === null ? '' : `${w.key}|${found[0].idText}|${n}`;
-    let body = shared?.bodies.get(key);
-    if (body === undefined) {
-      body = renderEventsBody(found, n);
-      shared?.bodies.set(key, body);
+  private answerEvents(w: Waiter, found: Publication[], shared: Shared | null = null, group: Group | null = null): void {
+    let body = group?.body ?? null;
+    if (body === null) {
+      body = renderEventsBody(found, answerCount(found, this.options.maxEvents));
+      if (group !== null) group.body = body;
     }
-    this.answer(w, body, shared, key);
+    this.answer(w, body, shared, group);
   }
 
   private answerEmpty(w: Waiter): void {
@@ -275,8 +273,8 @@ export class PollTransport {
     this.answer(w, Buffer.from(JSON.stringify({ events: [], last_id: lastId, recovery_failed: true, channels: failed })));
   }
 
-  /** `key` names `body` in `shared`: polls with the same key, headers and keep-alive get the same bytes. */
-  private answer(w: Waiter, body: Buffer, shared: Shared | null = null, key = ''): void {
+  /** In a release pass (`shared`), polls of one `group` with the same headers and keep-alive get the same bytes. */
+  private answer(w: Waiter, body: Buffer, shared: Shared | null = null, group: Group | null = null): void {
     if (w.done) return;
     w.done = true;
     if (shared !== null) shared.answered.push(w);
@@ -290,15 +288,10 @@ export class PollTransport {
       res.end(body);
       return;
     }
-    let whole: WholeAnswer | undefined;
-    if (shared === null) whole = renderWholeAnswer(body, w.headLines, keepAliveS);
-    else {
-      const wholeKey = `${key}\n${keepAliveS}\n${w.headLines}`;
-      whole = shared.wholes.get(wholeKey);
-      if (whole === undefined) {
-        whole = renderWholeAnswer(body, w.headLines, keepAliveS);
-        shared.wholes.set(wholeKey, whole);
-      }
+    let whole = group?.wholes.get(w.headLines);
+    if (whole === undefined || whole.keepAliveS !== keepAliveS) {
+      whole = renderWholeAnswer(body, w.headLines, keepAliveS);
+      group?.wholes.set(w.headLines, whole);
     }
     writeWholeAnswer(res, whole);
     // In a release pass, ended after every answer is written.
@@ -369,11 +362,32 @@ export class PollTransport {
 const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
 const ANSWER_HEAD_LINES = renderHeadLines(ANSWER_HEADERS);
 
-/** Answers of one release pass, each rendered once: bodies by waiter key and events, whole answers by body, keep-alive and headers. */
+/** One release pass: its groups, and the polls it answered. */
 interface Shared {
-  bodies: Map<string, Buffer>;
-  wholes: Map<string, WholeAnswer>;
+  /** By the polls' channels (`Waiter.key`), then `since`: no key is built per poll. */
+  groups: Map<string, Map<number, Group>>;
   /** Answered in the pass: their bookkeeping (and `res.end()`) waits until every answer is written. */
   answered: Waiter[];
+}
+
+/** Polls of a pass on the same channels from the same `since`: one collect, one body, one whole answer per head lines. */
+interface Group {
+  found: Publication[];
+  body: Buffer | null;
+  wholes: Map<string, WholeAnswer>;
+}
+
+function groupOf(shared: Shared, w: Waiter, batch: Map<string, Publication[]>): Group {
+  let bySince = shared.groups.get(w.key);
+  if (bySince === undefined) {
+    bySince = new Map();
+    shared.groups.set(w.key, bySince);
+  }
+  let group = bySince.get(w.since);
+  if (group === undefined) {
+    group = { found: collect(w.names, w.since, batch), body: null, wholes: new Map() };
+    bySince.set(w.since, group);
+  }
+  return group;
 }
 

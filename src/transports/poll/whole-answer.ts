@@ -30,6 +30,8 @@ export interface WholeAnswer {
   readonly head: string;
   /** Head and body. */
   readonly bytes: Buffer;
+  /** The `Keep-Alive: timeout` it announces. */
+  readonly keepAliveS: number;
 }
 
 interface ResponseFields {
@@ -52,7 +54,7 @@ export function renderWholeAnswer(body: Buffer, headLines: string, keepAliveS: n
   const bytes = Buffer.allocUnsafe(Buffer.byteLength(head, 'latin1') + body.length);
   const at = bytes.write(head, 0, 'latin1');
   body.copy(bytes, at);
-  return { head, bytes };
+  return { head, bytes, keepAliveS };
 }
 
 /**
