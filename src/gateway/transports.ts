@@ -76,7 +76,7 @@ export function createTransports(config: Config, deps: TransportDeps): Transport
   );
   const poll = new PollTransport(
     hub,
-    { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection, appChannels },
+    { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection, appChannels, maxPublishBytes: config.wsMaxFrameBytes },
     auth,
     origins,
     gate,

@@ -168,9 +168,51 @@ test('bad parameters are refused with a code naming what was wrong', async () =>
     assert.equal(a.status, status, query);
     assert.equal(a.body.error?.code, code, query);
   }
-  const post = await fetch(`${gw.url}/realtime/poll?channels=poll:a`, { method: 'POST' });
-  assert.equal(post.status, 405);
-  await post.text();
+  const put = await fetch(`${gw.url}/realtime/poll?channels=poll:a`, { method: 'PUT' });
+  assert.equal(put.status, 405);
+  assert.equal(put.headers.get('allow'), 'GET, POST');
+  await put.text();
+});
+
+const publish = (body: unknown, init: RequestInit = {}, base = gw.url) =>
+  fetch(`${base}/realtime/poll`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...init,
+    headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+
+test('POST /realtime/poll publishes a channel message as the WebSocket channel_message does; bad ones are refused with a code', async () => {
+  const ws = await TestWs.open(gw.wsUrl);
+  try {
+    await ws.command('join_channel', { channel: 'poll:post' });
+    const sent = await publish({ channel: 'poll:post', message: { text: 'hi' } });
+    assert.equal(sent.status, 200);
+    assert.match(sent.body.id, /^\d+$/);
+    const e = await ws.next((f: any) => f.type === 'event' && f.channel === 'poll:post');
+    assert.equal(e.event, 'message');
+    assert.equal(e.id, sent.body.id);
+    assert.deepEqual(e.data.message, { text: 'hi' });
+    assert.match(e.data.client_id, /^http-/);
+  } finally {
+    ws.close();
+  }
+  const cases: Array<[unknown, number, string]> = [
+    ['not json', 400, 'bad_request'],
+    [[1], 400, 'bad_request'],
+    [{ channel: 'poll:post' }, 400, 'bad_request'],
+    [{ channel: 'bad name', message: 1 }, 400, 'invalid_channel'],
+    [{ channel: 'poll:post', message: 1, extra: 2 }, 400, 'bad_request'],
+    [{ channel: 'poll:post', message: 'x'.repeat(2_000_000) }, 413, 'payload_too_large'],
+  ];
+  for (const [body, status, code] of cases) {
+    const r = await publish(body);
+    assert.equal(r.status, status, JSON.stringify(body).slice(0, 60));
+    assert.equal(r.body.error?.code, code, JSON.stringify(body).slice(0, 60));
+  }
+  const text = await fetch(`${gw.url}/realtime/poll`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
+  assert.equal(text.status, 415);
+  await text.text();
 });
 
 test('auth, origin, channel permissions and connection limits as for SSE', async () => {
@@ -182,6 +224,11 @@ test('auth, origin, channel permissions and connection limits as for SSE', async
     const token = await sign('alice', { channels: ['chat:*'] });
     const ok = await poll(`channels=chat:a&timeout=0&token=${token}`, {}, g.url);
     assert.equal(ok.status, 200);
+    // Publishing by POST: the same token rules as the WebSocket's channel_message.
+    assert.equal((await publish({ channel: 'chat:a', message: 1 }, {}, g.url)).body.error?.code, 'unauthorized');
+    const auth = { headers: { authorization: `Bearer ${token}` } };
+    assert.equal((await publish({ channel: 'secret:a', message: 1 }, auth, g.url)).body.error?.code, 'forbidden');
+    assert.equal((await publish({ channel: 'chat:a', message: 1 }, auth, g.url)).status, 200);
     const bearer = await poll('channels=chat:a&timeout=0', { headers: { authorization: `Bearer ${token}` } }, g.url);
     assert.equal(bearer.status, 200);
     const denied = await poll(`channels=secret:a&timeout=0&token=${token}`, {}, g.url);

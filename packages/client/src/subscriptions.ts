@@ -18,6 +18,12 @@ export interface JoinOptions {
    * redelivered event to them only if they failed on it before.
    */
   ack?: boolean;
+  /**
+   * Resume after this event id on the first join (one seen on another
+   * transport, or in an earlier session); later re-joins resume from the
+   * last event delivered.
+   */
+  since?: string;
 }
 
 interface Waiter {

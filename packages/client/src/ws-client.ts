@@ -7,7 +7,8 @@ import { loadWebSocket, unrefTimer } from './load.js';
 import { Outbox } from './outbox.js';
 import { withDefaults } from './merge.js';
 import { Subscriptions, type JoinOptions, type JoinReply, type Subscription } from './subscriptions.js';
-import { AckState } from './acker.js';
+import type { AckState } from './acker.js';
+import { WsAcks } from './ws-acks.js';
 import { afterRefusal } from './refusal.js';
 import type {
   ConnectionState,
@@ -51,9 +52,6 @@ const FINAL_CLOSE_CODES = new Set<number>([
   1010,
 ]);
 
-/** Acks handled within this window go out as one frame per channel. */
-const ACK_BATCH_MS = 20;
-
 /** The socket closed or the attempt failed locally (timeout, token error). */
 const LOCAL_FAILURE = 4999;
 
@@ -90,7 +88,7 @@ export class WSClient {
   private readonly stateEmitter = new Emitter<{ change: StateChange }>();
   private readonly subs = new Subscriptions();
   /** Acknowledged channels (and the user's own channel): what was handled, what to ack. */
-  private readonly ackStates = new Map<string, AckState>();
+  private readonly acks: WsAcks;
   private readonly outbox: Outbox;
   private connectWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
   private _state: ConnectionState = 'disconnected';
@@ -119,6 +117,7 @@ export class WSClient {
     this.url = normalizeUrl(url);
     this.options = withDefaults(DEFAULTS, options);
     this.outbox = new Outbox(this.options);
+    this.acks = new WsAcks(() => this.outbox.live, (frame) => this.write(frame), this.options.ackInbox);
   }
 
   /** Current state; see {@link ConnectionState}. */
@@ -265,10 +264,11 @@ export class WSClient {
       return Promise.reject(new ClientError(ClientErrorCode.notConnected, `cannot join ${channel}: client is disconnected; call connect() first`));
     }
     const sub = this.subs.add(channel);
+    if (options.since !== undefined && sub.lastId === null) sub.lastId = options.since;
     if (options.ack === true && !sub.ack) {
       sub.ack = true;
       sub.joined = false; // joined without ack before: join again with it
-      if (!this.ackStates.has(channel)) this.ackStates.set(channel, new AckState(channel, this.sendAckBound));
+      this.acks.add(channel);
     }
     if (sub.joined) return Promise.resolve({ channel });
     const done = new Promise<JoinReply>((resolve, reject) => sub.waiters.push({ resolve, reject }));
@@ -279,7 +279,7 @@ export class WSClient {
   /** Leave a channel and forget its resume position. */
   async leaveChannel(channel: string): Promise<{ channel: string }> {
     const sub = this.subs.delete(channel);
-    this.ackStates.delete(channel);
+    this.acks.delete(channel);
     sub?.settle(null, new ClientError(ClientErrorCode.cancelled, `leaveChannel(${channel}) called before the join completed`));
     if (!this.outbox.live || (sub !== undefined && !sub.joined && !sub.inFlight)) return { channel };
     return (await this.sendCommand('leave_channel', { channel })) as { channel: string };
@@ -492,9 +492,7 @@ export class WSClient {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     this.reconnectTimer = this.connectTimer = null;
-    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
-    this.ackTimer = null;
-    this.acksDue.clear();
+    this.acks.reset();
     const ws = this.ws;
     this.ws = null;
     if (ws !== null) ws.close(CloseCode.normal, 'client disconnect');
@@ -543,39 +541,6 @@ export class WSClient {
   }
 
   // ---- acknowledged delivery -------------------------------------------------
-
-  /** Newest id to acknowledge per channel, sent together every ACK_BATCH_MS (acks are cumulative). */
-  private readonly acksDue = new Map<string, string>();
-  private ackTimer: ReturnType<typeof setTimeout> | null = null;
-
-  /**
-   * Acks are batched — one frame per channel per ACK_BATCH_MS however many events were handled,
-   * so a busy channel does not run into the server's frame rate limit — and go out only on a
-   * live connection: one due while reconnecting is sent when its redelivery arrives.
-   */
-  private readonly sendAckBound = (channel: string, id: string): boolean => {
-    if (!this.outbox.live) return false;
-    const due = this.acksDue.get(channel);
-    if (due === undefined || Number(id) > Number(due)) this.acksDue.set(channel, id);
-    if (this.ackTimer === null) this.ackTimer = unrefTimer(this.flushAcks, ACK_BATCH_MS);
-    return true;
-  };
-
-  private readonly flushAcks = (): void => {
-    this.ackTimer = null;
-    if (!this.outbox.live) return this.acksDue.clear();
-    for (const id of this.acksDue.values()) this.write(JSON.stringify({ type: 'command', command: 'ack', data: { id } }));
-    this.acksDue.clear();
-  };
-
-  private ackStateFor(channel: string): AckState | null {
-    const state = this.ackStates.get(channel);
-    if (state !== undefined) return state;
-    if (!this.options.ackInbox || this._userId === null || channel !== `user:${this._userId}`) return null;
-    const inbox = new AckState(channel, this.sendAckBound);
-    this.ackStates.set(channel, inbox);
-    return inbox;
-  }
 
   /** An event of an acknowledged channel: to the handlers once, acknowledged after them. */
   private acknowledged(state: AckState, frame: EventFrame): void {
@@ -646,7 +611,7 @@ export class WSClient {
           this.emitter.emit('*', frame);
           return;
         }
-        const acking = typeof frame.id === 'string' ? this.ackStateFor(channel) : null;
+        const acking = typeof frame.id === 'string' ? this.acks.stateFor(channel, this._userId) : null;
         if (acking !== null) return this.acknowledged(acking, frame as EventFrame);
         if (!this.subs.accept(channel, frame.id as string | null)) return; // replayed twice
         break;

@@ -4,7 +4,6 @@ import { ErrorCode } from '../../codes.js';
 import type { Hub, ReadResult } from '../../hub/hub.js';
 import type { Publication } from '../../hub/publication.js';
 import { BROADCAST_CHANNEL, userChannel } from '../../hub/channel-name.js';
-import { parseEventId } from '../../hub/ids.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import { joinDenied } from '../../auth/permissions.js';
 import type { OriginPolicy } from '../http/cors.js';
@@ -12,9 +11,13 @@ import { sendError } from '../http/reject.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
-import { parseChannels } from '../sse/transport.js';
-import { TimerWheel, type WheelEntry } from './wheel.js';
+import { TimerWheel } from './wheel.js';
+import { kWaiter, onResponseClose, Waiter, type TaggedResponse } from './waiter.js';
+import { parsePollQuery } from './query.js';
+import { answerCount, collect, renderEventsBody, renderHeadLines } from './answer-body.js';
+import { handlePollPublish } from './publish.js';
 import type { AppChannels } from '../../hub/app-channels.js';
+import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
 
 import { POLL_PATH } from '../../wire/index.js';
 export { POLL_PATH };
@@ -26,53 +29,13 @@ export interface PollTransportOptions {
   channelsPerConnection: number;
   /** The channels applications own, and what a request naming none joins. */
   appChannels: AppChannels;
+  /** Body limit of `POST /realtime/poll` (a client's channel message). */
+  maxPublishBytes: number;
 }
 
-/** `timeout` bounds and default, in seconds. */
-export const POLL_MAX_TIMEOUT_S = 30;
-export const POLL_DEFAULT_TIMEOUT_S = 25;
 /** Timeout resolution: a held poll is answered up to this much after its timeout. */
 const TICK_MS = 100;
-/** Bytes of events in one answer at most (one event always fits, whatever its size). */
-const MAX_ANSWER_BYTES = 1 << 20;
-const TIMEOUT_PATTERN = /^\d{1,2}(\.\d{1,3})?$/;
 
-const kWaiter = Symbol('hubcast.pollWaiter');
-type TaggedResponse = ServerResponse & { [kWaiter]?: Waiter };
-
-/**
- * One poll request. Held ones are listed under each channel they read (and
- * `*`), released by the publications the hub reports on those channels, and
- * expired by the transport's one timer wheel.
- *
- * `since` advances while it waits: after a read that found nothing up to the
- * hub's position, every later publication on its channels reaches the
- * transport's tap, so a release answers from what the tap collected without
- * reading history again.
- */
-class Waiter implements WheelEntry {
-  wheelTick = -1;
-  /** A read from durable history is under way (cluster); a release meanwhile reads again after it. */
-  reading = false;
-  again = false;
-  /** Its timeout passed while a read was under way: answer whatever the read finds. */
-  expired = false;
-  done = false;
-  /** Listed under its channels and in the wheel. */
-  held = false;
-  constructor(
-    readonly owner: PollTransport,
-    readonly req: IncomingMessage,
-    readonly res: TaggedResponse,
-    /** Channels read, the user's own included; broadcasts (`*`) come on top. */
-    readonly names: string[],
-    /** The names, for sharing one answer between waiters that would get the same. */
-    readonly key: string,
-    public since: number,
-    readonly timeoutMs: number,
-    readonly headers: Readonly<Record<string, string>>,
-  ) {}
-}
 
 /**
  * Long polling, `GET /realtime/poll` (docs/protocol.md, "Long polling"): the
@@ -85,8 +48,10 @@ export class PollTransport {
   /** Answers sent, and polls refused 401. */
   answers = 0;
   authFailures = 0;
-  /** How long the last release pass took (ms): answering every poll a turn's publications released. */
+  /** How long the last release took (ms): from the first publication tapped to the last answer written. */
   lastReleaseMs = 0;
+  /** When the tap scheduled the pending release pass (performance.now()). */
+  private tappedAt = 0;
   /** Held waiters by channel name (`*` for broadcasts). */
   private readonly waiting = new Map<string, Set<Waiter>>();
   /** Publications the tap saw since the last release pass, by channel (only channels someone waits on). */
@@ -120,32 +85,19 @@ export class PollTransport {
     const cors = this.corsHeaders(origin);
     if (!this.options.enabled) return sendError(res, 404, ErrorCode.transportDisabled, 'long polling is disabled', cors);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'Authorization', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '600' });
       return void res.end();
     }
-    if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, `use GET for ${POLL_PATH}`, { ...cors, Allow: 'GET' });
+    if (req.method !== 'GET' && req.method !== 'POST') return sendError(res, 405, ErrorCode.badRequest, `use GET or POST for ${POLL_PATH}`, { ...cors, Allow: 'GET, POST' });
     if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    if (req.method === 'POST') {
+      const ctx = { hub: this.hub, auth: this.auth, appChannels: this.options.appChannels, maxBytes: this.options.maxPublishBytes };
+      return handlePollPublish(ctx, req, res, url, cors);
+    }
 
-    const channels = parseChannels(url.searchParams.get('channels'), this.options.appChannels.defaults);
-    if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
-    if (channels.length > this.options.channelsPerConnection) {
-      return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per request`, cors);
-    }
-    const rawSince = url.searchParams.get('since');
-    let since: number | null = null;
-    if (rawSince !== null && rawSince.trim() !== '') {
-      since = parseEventId(rawSince.trim());
-      if (since === null) return sendError(res, 400, ErrorCode.badRequest, `since ${JSON.stringify(rawSince).slice(0, 60)} is not an event id`, cors);
-    }
-    const rawTimeout = url.searchParams.get('timeout');
-    let timeoutS = POLL_DEFAULT_TIMEOUT_S;
-    if (rawTimeout !== null && rawTimeout.trim() !== '') {
-      const t = rawTimeout.trim();
-      timeoutS = TIMEOUT_PATTERN.test(t) ? Number(t) : NaN;
-      if (!(timeoutS <= POLL_MAX_TIMEOUT_S)) {
-        return sendError(res, 400, ErrorCode.badRequest, `timeout ${JSON.stringify(rawTimeout).slice(0, 40)}: expected seconds from 0 to ${POLL_MAX_TIMEOUT_S}`, cors);
-      }
-    }
+    const query = parsePollQuery(url.searchParams, this.options.channelsPerConnection, this.options.appChannels.defaults);
+    if ('code' in query) return sendError(res, 400, query.code, query.message, cors);
+    const { channels, since } = query;
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
@@ -163,8 +115,10 @@ export class PollTransport {
     if (req.socket.destroyed) return;
     const names = identity.userId !== null ? [...channels, userChannel(identity.userId)] : channels;
     // Shared unless CORS adds to them: a held poll keeps its headers until it is answered.
-    const headers = Object.keys(cors).length === 0 ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
-    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, Math.round(timeoutS * 1000), headers);
+    const plain = Object.keys(cors).length === 0;
+    const headers = plain ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
+    const headLines = plain ? ANSWER_HEAD_LINES : renderHeadLines(headers);
+    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, query.timeoutMs, headers, headLines);
     w.res[kWaiter] = w;
     res.once('close', onResponseClose);
     if (w.timeoutMs > 0) this.hold(w);
@@ -243,20 +197,21 @@ export class PollTransport {
     list.push(p);
     if (!this.releaseScheduled) {
       this.releaseScheduled = true;
+      this.tappedAt = performance.now();
       setImmediate(this.releaseBound);
     }
   }
 
   /**
    * Answer every held waiter on a channel that got publications this turn.
-   * Waiters on the same channels with the same events share one answer body.
+   * Waiters on the same channels with the same events share one answer, head
+   * and body rendered once (see whole-answer.ts).
    */
   private readonly releaseBound = (): void => {
     this.releaseScheduled = false;
-    const started = performance.now();
     const batch = this.batch;
     this.batch = new Map();
-    const shared = new Map<string, Buffer>();
+    const shared: Shared = { groups: new Map(), answered: [] };
     for (const name of batch.keys()) {
       const set = this.waiting.get(name);
       if (set === undefined) continue;
@@ -267,14 +222,19 @@ export class PollTransport {
           continue;
         }
         try {
-          const found = collect(w, batch);
-          if (found.length > 0) this.answerEvents(w, found, shared);
+          const group = groupOf(shared, w, batch);
+          if (group.found.length > 0) this.answerEvents(w, group.found, shared, group);
         } catch (err) {
           this.failed(w, err);
         }
       }
     }
-    this.lastReleaseMs = performance.now() - started;
+    this.lastReleaseMs = performance.now() - this.tappedAt;
+    // Every answer is on its way: now the bookkeeping, which no client waits for.
+    for (const w of shared.answered) {
+      this.cleanup(w);
+      if (w.res.headersSent && !w.res.writableEnded) w.res.end();
+    }
   };
 
   /** Its timeout passed: answer what the tap collected for it this turn, else nothing. */
@@ -285,35 +245,21 @@ export class PollTransport {
       return;
     }
     try {
-      const found = collect(w, this.batch);
-      if (found.length > 0) this.answerEvents(w, found, null);
+      const found = collect(w.names, w.since, this.batch);
+      if (found.length > 0) this.answerEvents(w, found);
       else this.answerEmpty(w);
     } catch (err) {
       this.failed(w, err);
     }
   }
 
-  private answerEvents(w: Waiter, found: Publication[], shared: Map<string, Buffer> | null): void {
-    let n = 0;
-    let bytes = 0;
-    while (n < found.length && n < this.options.maxEvents && (n === 0 || bytes + found[n].tcpLine().length <= MAX_ANSWER_BYTES)) {
-      bytes += found[n].tcpLine().length;
-      n++;
+  private answerEvents(w: Waiter, found: Publication[], shared: Shared | null = null, group: Group | null = null): void {
+    let body = group?.body ?? null;
+    if (body === null) {
+      body = renderEventsBody(found, answerCount(found, this.options.maxEvents));
+      if (group !== null) group.body = body;
     }
-    const key = shared === null ? '' : `${w.key}|${found[0].idText}|${n}`;
-    let body = shared?.get(key);
-    if (body === undefined) {
-      const parts: Buffer[] = [EVENTS_OPEN];
-      for (let i = 0; i < n; i++) {
-        if (i > 0) parts.push(COMMA);
-        const line = found[i].tcpLine();
-        parts.push(line.subarray(0, line.length - 1));
-      }
-      parts.push(Buffer.from(`],"last_id":"${found[n - 1].idText}"}`));
-      body = Buffer.concat(parts);
-      shared?.set(key, body);
-    }
-    this.answer(w, body);
+    this.answer(w, body, shared, group);
   }
 
   private answerEmpty(w: Waiter): void {
@@ -329,19 +275,39 @@ export class PollTransport {
     this.answer(w, Buffer.from(JSON.stringify({ events: [], last_id: lastId, recovery_failed: true, channels: failed })));
   }
 
-  private answer(w: Waiter, body: Buffer): void {
-    this.finish(w);
+  /** In a release pass (`shared`), polls of one `group` with the same headers and keep-alive get the same bytes. */
+  private answer(w: Waiter, body: Buffer, shared: Shared | null = null, group: Group | null = null): void {
+    if (w.done) return;
+    w.done = true;
+    if (shared !== null) shared.answered.push(w);
+    else this.cleanup(w);
     this.answers++;
     const res = w.res;
     if (res.writableEnded || res.destroyed) return;
-    res.writeHead(200, w.headers);
-    res.end(body);
+    const keepAliveS = wholeAnswerKeepAlive(res);
+    if (keepAliveS < 0) {
+      res.writeHead(200, { ...w.headers, 'Content-Length': String(body.length) });
+      res.end(body);
+      return;
+    }
+    let whole = group?.wholes.get(w.headLines);
+    if (whole === undefined || whole.keepAliveS !== keepAliveS) {
+      whole = renderWholeAnswer(body, w.headLines, keepAliveS);
+      group?.wholes.set(w.headLines, whole);
+    }
+    writeWholeAnswer(res, whole);
+    // In a release pass, ended after every answer is written.
+    if (shared === null) res.end();
   }
 
   /** Out of every list, its slot given back. */
   private finish(w: Waiter): void {
     if (w.done) return;
     w.done = true;
+    this.cleanup(w);
+  }
+
+  private cleanup(w: Waiter): void {
     w.res[kWaiter] = undefined;
     w.res.removeListener('close', onResponseClose);
     if (w.held) {
@@ -396,26 +362,34 @@ export class PollTransport {
 }
 
 const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-const EVENTS_OPEN = Buffer.from('{"events":[');
-const COMMA = Buffer.from(',');
+const ANSWER_HEAD_LINES = renderHeadLines(ANSWER_HEADERS);
 
-/** What the tap collected for `w` after its `since`, in id order. */
-function collect(w: Waiter, batch: Map<string, Publication[]>): Publication[] {
-  const found: Publication[] = [];
-  let sources = 0;
-  const add = (list: Publication[] | undefined) => {
-    if (list === undefined) return;
-    const before = found.length;
-    for (const p of list) if (p.id > w.since) found.push(p);
-    if (found.length > before) sources++;
-  };
-  for (const name of w.names) add(batch.get(name));
-  add(batch.get(BROADCAST_CHANNEL));
-  if (sources > 1) found.sort((a, b) => a.id - b.id);
-  return found;
+/** One release pass: its groups, and the polls it answered. */
+interface Shared {
+  /** By the polls' channels (`Waiter.key`), then `since`: no key is built per poll. */
+  groups: Map<string, Map<number, Group>>;
+  /** Answered in the pass: their bookkeeping (and `res.end()`) waits until every answer is written. */
+  answered: Waiter[];
 }
 
-function onResponseClose(this: TaggedResponse): void {
-  const w = this[kWaiter];
-  if (w !== undefined) w.owner.gone(w);
+/** Polls of a pass on the same channels from the same `since`: one collect, one body, one whole answer per head lines. */
+interface Group {
+  found: Publication[];
+  body: Buffer | null;
+  wholes: Map<string, WholeAnswer>;
 }
+
+function groupOf(shared: Shared, w: Waiter, batch: Map<string, Publication[]>): Group {
+  let bySince = shared.groups.get(w.key);
+  if (bySince === undefined) {
+    bySince = new Map();
+    shared.groups.set(w.key, bySince);
+  }
+  let group = bySince.get(w.since);
+  if (group === undefined) {
+    group = { found: collect(w.names, w.since, batch), body: null, wholes: new Map() };
+    bySince.set(w.since, group);
+  }
+  return group;
+}
+

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { splitLines } from './lines.js';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError, describeIssues } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
@@ -36,7 +37,6 @@ export interface TcpTransportOptions {
 const DEFAULTS = { authDeadlineMs: 10_000 };
 /** Longest one byte-rate refusal pauses reading. */
 const MAX_READ_PAUSE_MS = 5000;
-const LF = 10;
 const CR = 13;
 
 /** `auth` data. A JWT is compact; 8 KiB is far past any real one. */
@@ -146,35 +146,11 @@ export class TcpTransport {
       (conn.waiting ??= []).push(chunk);
       return;
     }
-    const max = this.options.maxLineBytes;
-    let start = 0;
-    let nl = chunk.indexOf(LF);
-    while (nl !== -1) {
-      let line = chunk.subarray(start, nl);
-      if (conn.partialBytes > 0) {
-        conn.partial.push(line);
-        line = Buffer.concat(conn.partial, conn.partialBytes + line.length);
-        conn.partial = [];
-        conn.partialBytes = 0;
-      }
-      if (line.length > max) return this.tooLong(conn);
-      this.line(conn, line);
-      start = nl + 1;
-      if (conn.closing) return;
-      if (conn.verifying) {
-        if (start < chunk.length) (conn.waiting ??= []).push(chunk.subarray(start));
-        return;
-      }
-      nl = chunk.indexOf(LF, start);
-    }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      if (conn.partialBytes + rest.length > max) return this.tooLong(conn);
-      // A copy: the unterminated tail must not keep the whole read buffer alive.
-      conn.partial.push(Buffer.from(rest));
-      conn.partialBytes += rest.length;
-    }
+    splitLines(conn, chunk, this.options.maxLineBytes, this.lineBound, this.tooLongBound);
   }
+
+  private readonly lineBound = (conn: TcpConnection, raw: Buffer): void => this.line(conn, raw);
+  private readonly tooLongBound = (conn: TcpConnection): void => this.tooLong(conn);
 
   private tooLong(conn: TcpConnection): void {
     conn.partial = [];
