@@ -18,7 +18,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { catalogChannels, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { WSClient, type EventFrame } from '../../packages/client/src/index.js';
 import { ErrorCode } from '../../src/codes.js';
 import { SECRET, sign } from '../auth/tokens.js';
@@ -63,11 +63,12 @@ test('the Python client package against a real gateway (pytest)', async () => {
   // sseRetryMs small so the SSE client's honoured retry hint keeps the restart test quick;
   // heartbeats often, so the SSE tests see some.
   const config = { port, dataDir, historySize: 10_000, sseRetryMs: 100, sseHeartbeatMs: 100 };
-  let gw: RunningGateway = await startGateway(config);
+  // The catalog's channel rules: the Python tests expect `products` to be server-owned and the default stream.
+  let gw: RunningGateway = await startGateway(config, [catalogChannels]);
   const base = `http://127.0.0.1:${port}`;
   // A second gateway with auth on and an API key, for the token and key paths.
   const apiKey = 'python-test-api-key';
-  const authGw = await startGateway({ jwtSecret: SECRET, apiKey });
+  const authGw = await startGateway({ jwtSecret: SECRET, apiKey }, [catalogChannels]);
   const authEnv = {
     HUBCAST_AUTH_URL: authGw.url,
     HUBCAST_AUTH_API_KEY: apiKey,
@@ -110,7 +111,7 @@ test('the Python client package against a real gateway (pytest)', async () => {
           send(res, 200, await ts.joinChannel(channel));
         } else if (req.method === 'POST' && req.url === '/restart') {
           await gw.close(); // WS clients get 1012, SSE streams end
-          gw = await startGateway(config);
+          gw = await startGateway(config, [catalogChannels]);
           send(res, 200, { restarted: true });
         } else {
           send(res, 404, { error: `no control route ${req.method} ${req.url}` });
