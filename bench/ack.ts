@@ -51,7 +51,12 @@ function run(ack: boolean): number {
   const ids = new EventIdSequence();
   const history = new MemoryHistory({ size: 1000, floor: ids.floor });
   const hub = new Hub(history, new MemoryBus({ nodeId: 'bench', history, ids, log: createLogger('silent') }));
-  const acks = new Acks({ timeoutMs: 600_000, window: ACK_WINDOW, positions: new MemoryAckPositions(), detach: (s) => hub.removeConnection(s) });
+  const acks = new Acks({
+    timeoutMs: 600_000,
+    window: ACK_WINDOW,
+    positions: new MemoryAckPositions(),
+    detach: (s) => hub.removeConnection(s),
+  });
   const subs = [];
   for (let i = 0; i < N; i++) {
     const conn = new Sink(`c${i}`, null);
@@ -90,6 +95,8 @@ for (const [name, ms] of [
   ['ack off', off],
   ['ack on', on],
 ] as const) {
-  console.log(`${name}: ${N} subscribers x ${EVENTS} events: ${ms.toFixed(1)} ms, ${(deliveries / (ms / 1000) / 1e6).toFixed(2)} M deliveries/s, ${((ms * 1000) / deliveries).toFixed(3)} µs per delivery`);
+  console.log(
+    `${name}: ${N} subscribers x ${EVENTS} events: ${ms.toFixed(1)} ms, ${(deliveries / (ms / 1000) / 1e6).toFixed(2)} M deliveries/s, ${((ms * 1000) / deliveries).toFixed(3)} µs per delivery`,
+  );
 }
 console.log(`bytes written ${bytes}`);

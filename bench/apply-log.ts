@@ -75,7 +75,8 @@ try {
       const started = performance.now();
       const results = await s.repo.applyChanges(events);
       const ms = performance.now() - started;
-      if (results.some((r) => r instanceof Error)) throw new Error(`a batch failed: ${results.find((r) => r instanceof Error)}`);
+      if (results.some((r) => r instanceof Error))
+        throw new Error(`a batch failed: ${results.find((r) => r instanceof Error)}`);
       if (b >= warmup) s.times.push(ms);
     }
   }
@@ -85,7 +86,9 @@ try {
     const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
     const [{ logged }] = await s.db.query(`SELECT (to_regclass('product_events') IS NOT NULL)::int AS logged`);
     const [{ rows, size }] = logged
-      ? await s.db.query(`SELECT count(*)::bigint AS rows, pg_total_relation_size('product_events')::bigint AS size FROM product_events`)
+      ? await s.db.query(
+          `SELECT count(*)::bigint AS rows, pg_total_relation_size('product_events')::bigint AS size FROM product_events`,
+        )
       : [{ rows: 0, size: 0 }];
     console.log(
       JSON.stringify({

@@ -40,7 +40,11 @@ const SECONDS = smoke ? 1 : Number(opts.seconds);
 const WINDOW = Number(opts.window);
 const DEEP = smoke ? 20_000 : Number(opts.deep);
 
-useServices({ private: false, need: ['HUBCAST_TEST_DATABASE_URL', ...(opts.redis ? ['HUBCAST_TEST_REDIS_URL'] : [])], services: ['postgres', ...(opts.redis ? ['redis'] : [])] });
+useServices({
+  private: false,
+  need: ['HUBCAST_TEST_DATABASE_URL', ...(opts.redis ? ['HUBCAST_TEST_REDIS_URL'] : [])],
+  services: ['postgres', ...(opts.redis ? ['redis'] : [])],
+});
 warnIfDistStale();
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
@@ -73,7 +77,9 @@ async function throughput(dbUrl: string): Promise<void> {
     CHAT_RATE_LIMIT: '0',
     WS_RATE_LIMIT: '0',
     REALTIME_MAX_CONNECTIONS_PER_IP: '0',
-    ...(opts.redis ? { REDIS_URL: process.env.HUBCAST_TEST_REDIS_URL!, REDIS_PREFIX: `bench-chat-${process.pid}:` } : {}),
+    ...(opts.redis
+      ? { REDIS_URL: process.env.HUBCAST_TEST_REDIS_URL!, REDIS_PREFIX: `bench-chat-${process.pid}:` }
+      : {}),
   };
   const gateway = await startGatewayProcess({ nodeArgs: [], env, port, logs, stopping: () => stopping });
   const base = `ws://127.0.0.1:${port}/realtime/ws`;
@@ -106,7 +112,14 @@ async function throughput(dbUrl: string): Promise<void> {
   let running = true;
   const post = (p: { ws: WebSocket; room: string }) => {
     if (!running) return;
-    p.ws.send(JSON.stringify({ type: 'channel_message', channel: `chat:${p.room}`, message: { text: `${nowMicros()} hello`, client_msg_id: `c${++seq}` }, ref: seq }));
+    p.ws.send(
+      JSON.stringify({
+        type: 'channel_message',
+        channel: `chat:${p.room}`,
+        message: { text: `${nowMicros()} hello`, client_msg_id: `c${++seq}` },
+        ref: seq,
+      }),
+    );
   };
   for (const p of posters) {
     p.ws.on('message', (raw) => {
@@ -133,10 +146,18 @@ async function throughput(dbUrl: string): Promise<void> {
   const used = process.cpuUsage(cpu0.clients);
   const clientCpu = (used.user + used.system) / 1e4 / elapsed;
   running = false;
-  console.log(`posts: ${ROOMS} rooms × ${MEMBERS} members, ${WINDOW} in flight per room, ${SECONDS} s${opts.redis ? ', with the Redis bus' : ''}`);
-  console.log(`  accepted ${fmtInt(Math.round(accepted / elapsed))} posts/s (stored and published), deliveries ${fmtInt(Math.round(delivered / elapsed))}/s, refused ${refused}`);
-  console.log(`  CPU: gateway ${gatewayCpu.toFixed(0)} % of one core (${fmtInt((gatewayCpu / 100) * 1e6 / (accepted / elapsed))} µs per post with its ${MEMBERS} deliveries), clients (this process) ${clientCpu.toFixed(0)} %`);
-  console.log(`  post → delivery: p50 ${fmtMs(latency.quantile(0.5))} ms, p99 ${fmtMs(latency.quantile(0.99))} ms, max ${fmtMs(latency.max)} ms`);
+  console.log(
+    `posts: ${ROOMS} rooms × ${MEMBERS} members, ${WINDOW} in flight per room, ${SECONDS} s${opts.redis ? ', with the Redis bus' : ''}`,
+  );
+  console.log(
+    `  accepted ${fmtInt(Math.round(accepted / elapsed))} posts/s (stored and published), deliveries ${fmtInt(Math.round(delivered / elapsed))}/s, refused ${refused}`,
+  );
+  console.log(
+    `  CPU: gateway ${gatewayCpu.toFixed(0)} % of one core (${fmtInt(((gatewayCpu / 100) * 1e6) / (accepted / elapsed))} µs per post with its ${MEMBERS} deliveries), clients (this process) ${clientCpu.toFixed(0)} %`,
+  );
+  console.log(
+    `  post → delivery: p50 ${fmtMs(latency.quantile(0.5))} ms, p99 ${fmtMs(latency.quantile(0.99))} ms, max ${fmtMs(latency.max)} ms`,
+  );
   for (const s of sockets) s.terminate();
   stopping = true;
   await stopChild(gateway);
@@ -159,7 +180,9 @@ async function history(dbUrl: string): Promise<void> {
           }
         }),
       );
-      console.log(`store alone: ${fmtInt(n / ((performance.now() - t) / 1000))} posts/s with ${concurrency} in flight (one statement each)`);
+      console.log(
+        `store alone: ${fmtInt(n / ((performance.now() - t) / 1000))} posts/s with ${concurrency} in flight (one statement each)`,
+      );
     }
     // Other rooms' messages interleaved, as in a real table: every 10th row is another room.
     const t0 = performance.now();
@@ -167,16 +190,21 @@ async function history(dbUrl: string): Promise<void> {
       `INSERT INTO chat_messages (room, user_id, text)
        SELECT CASE WHEN g % 10 = 0 THEN 'other-' || (g % 7) ELSE 'big' END, 'u' || (g % 100), 'message number ' || g
        FROM generate_series(1, $1::int) g`,
-      [Math.round(DEEP * 10 / 9)],
+      [Math.round((DEEP * 10) / 9)],
     );
     await db.query('ANALYZE chat_messages');
     const [{ n }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM chat_messages WHERE room = 'big'`);
-    console.log(`history: room "big" holds ${fmtInt(n)} messages (${fmtInt(Math.round(DEEP * 10 / 9))} rows loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(
+      `history: room "big" holds ${fmtInt(n)} messages (${fmtInt(Math.round((DEEP * 10) / 9))} rows loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
     const [{ id: deepId }] = await db.query<{ id: number }>(
       `SELECT id FROM chat_messages WHERE room = 'big' ORDER BY id DESC OFFSET $1 LIMIT 1`,
       [Math.min(n - 1, Math.round(n * 0.9))],
     );
-    for (const [label, before] of [['newest page', null], [`page ${fmtInt(Math.round(n * 0.9))} deep`, deepId]] as const) {
+    for (const [label, before] of [
+      ['newest page', null],
+      [`page ${fmtInt(Math.round(n * 0.9))} deep`, deepId],
+    ] as const) {
       const h = new Histogram();
       for (let i = 0; i < (smoke ? 20 : 200); i++) {
         const s = nowMicros();
@@ -186,7 +214,10 @@ async function history(dbUrl: string): Promise<void> {
       }
       console.log(`  ${label} (limit 50): p50 ${fmtMs(h.quantile(0.5))} ms, p99 ${fmtMs(h.quantile(0.99))} ms`);
     }
-    const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT id FROM chat_messages WHERE room = 'big' AND id < $1 ORDER BY id DESC LIMIT 51`, [deepId]);
+    const plan = await db.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT id FROM chat_messages WHERE room = 'big' AND id < $1 ORDER BY id DESC LIMIT 51`,
+      [deepId],
+    );
     console.log(`  plan: ${plan.map((r) => r['QUERY PLAN'].trim()).join(' | ')}`);
   } finally {
     await db.close();

@@ -34,7 +34,10 @@ const transports = opts.transport!.split(',') as Transport[];
 const perWorker = Number(opts['per-worker']);
 const pinning = canPin();
 
-const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; socketio?: boolean; nchan?: boolean }> = {
+const SERVERS: Record<
+  string,
+  { script: string; transports: Transport[]; nodeArgs?: string[]; socketio?: boolean; nchan?: boolean }
+> = {
   hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
   'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
   socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], socketio: true },
@@ -42,7 +45,18 @@ const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArg
   nchan: { script: 'bench/servers/nchan.ts', transports: ['ws', 'sse'], nchan: true },
 };
 
-async function measure(name: string, transport: Transport, n: number): Promise<{ server: string; transport: Transport; connections: number; baseKiB: number; rssKiB: number; perConnKiB: number }> {
+async function measure(
+  name: string,
+  transport: Transport,
+  n: number,
+): Promise<{
+  server: string;
+  transport: Transport;
+  connections: number;
+  baseKiB: number;
+  rssKiB: number;
+  perConnKiB: number;
+}> {
   const spec = SERVERS[name];
   const uwsPath = name === 'uws' ? ensureUws() : '';
   if (spec.nchan) ensureNchan();
@@ -60,13 +74,19 @@ async function measure(name: string, transport: Transport, n: number): Promise<{
     const k = Math.max(1, Math.ceil(n / perWorker));
     const readies = await Promise.all(
       Array.from({ length: k }, (_, i) => {
-        const child = fork(compiledScript('bench/fanout-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(compiledScript('bench/fanout-client.ts'), [], {
+          execArgv: [],
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
         if (pinning) pin(child.pid!, 1);
         workers.push(child);
         const count = Math.floor(n / k) + (i < n % k ? 1 : 0);
         return new Promise<Extract<WorkerMessage, { type: 'ready' }>>((res, rej) => {
           // A server that drops connections (Nchan past its worker_connections) never gets them all ready.
-          const timer = setTimeout(() => rej(new Error(`${name}: ${count} ${transport} subscribers not all ready within 60 s`)), 60_000);
+          const timer = setTimeout(
+            () => rej(new Error(`${name}: ${count} ${transport} subscribers not all ready within 60 s`)),
+            60_000,
+          );
           child.on('message', (m: WorkerMessage) => m.type === 'ready' && (clearTimeout(timer), res(m)));
           child.send({
             cmd: 'connect',
@@ -76,14 +96,19 @@ async function measure(name: string, transport: Transport, n: number): Promise<{
             channel: 'bench:idle',
             count,
             join: spec.socketio ? 'socketio' : spec.nchan ? 'upgrade' : 'hubcast',
-            wsPath: spec.socketio ? '/socket.io/?EIO=4&transport=websocket' : spec.nchan ? '/sub/bench_idle' : undefined,
+            wsPath: spec.socketio
+              ? '/socket.io/?EIO=4&transport=websocket'
+              : spec.nchan
+                ? '/sub/bench_idle'
+                : undefined,
             ssePath: spec.nchan ? '/sub/bench_idle' : undefined,
           } satisfies ParentMessage);
         });
       }),
     );
     const connected = readies.reduce((s, r) => s + r.connected, 0);
-    if (connected !== n) throw new Error(`${name}: only ${connected}/${n} connected: ${readies.find((r) => r.error)?.error ?? ''}`);
+    if (connected !== n)
+      throw new Error(`${name}: only ${connected}/${n} connected: ${readies.find((r) => r.error)?.error ?? ''}`);
     // Let the server settle (GC after the connection burst) before reading RSS.
     await new Promise((r) => setTimeout(r, 3000));
     const rss = rssKiB(server.pid).rss;
@@ -107,7 +132,9 @@ for (const transport of transports) {
         r = await measure(name, transport, n);
       } catch (err) {
         failures.push(`${name} ${transport} ${n}: ${(err as Error).message}`);
-        console.log(`${name.padStart(8)}  ${transport.padStart(3)}  ${String(n).padStart(11)}  FAILED: ${(err as Error).message}`);
+        console.log(
+          `${name.padStart(8)}  ${transport.padStart(3)}  ${String(n).padStart(11)}  FAILED: ${(err as Error).message}`,
+        );
         continue;
       }
       results.push(r);
@@ -117,9 +144,17 @@ for (const transport of transports) {
     }
   }
 }
-const out = opts.out ?? join(ROOT, 'bench/results', `connections-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const out =
+  opts.out ?? join(ROOT, 'bench/results', `connections-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ bench: 'connections', date: new Date().toISOString(), node: process.version, results, failures }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    { bench: 'connections', date: new Date().toISOString(), node: process.version, results, failures },
+    null,
+    2,
+  ),
+);
 console.log(`results: ${out}`);
 // A peer that cannot hold N (Nchan at 19k: its worker runs out of connections) is a figure, not a failure of the run.
 if (failures.some((f) => f.startsWith('hubcast '))) process.exitCode = 1;

@@ -115,7 +115,14 @@ function onData(sub: Sub, chunk: Buffer): void {
       if (!sub.ready) {
         const msg = JSON.parse(buf.toString('utf8', start, end)) as { type: string };
         if (msg.type === 'connected') {
-          sub.socket.write(maskedFrame(1, Buffer.from(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: 'products' }, ref: 1 }))));
+          sub.socket.write(
+            maskedFrame(
+              1,
+              Buffer.from(
+                JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: 'products' }, ref: 1 }),
+              ),
+            ),
+          );
         } else if (msg.type === 'reply') {
           sub.ready = true;
           readyCount++;
@@ -126,7 +133,8 @@ function onData(sub: Sub, chunk: Buffer): void {
         if (u >= 0 && u < end) {
           const d = buf.indexOf(MARK_DATA_ID, start);
           const vi = buf.indexOf(MARK_VERSION, d);
-          if (d >= 0 && vi >= 0 && vi < end) onUpdate(sub, readInt(buf, d + MARK_DATA_ID.length), readInt(buf, vi + MARK_VERSION.length), now);
+          if (d >= 0 && vi >= 0 && vi < end)
+            onUpdate(sub, readInt(buf, d + MARK_DATA_ID.length), readInt(buf, vi + MARK_VERSION.length), now);
         }
       }
     } else if (opcode === 9) sub.socket.write(maskedFrame(0xa, buf.subarray(start, end)));
@@ -141,7 +149,12 @@ async function start(msg: Extract<E2eParentMessage, { cmd: 'start' }>): Promise<
   base = new Map(Object.entries(msg.base).map(([k, v]) => [Number(k), v]));
   const conn = await amqp.connect(msg.brokerUrl);
   // Without the tap the version → event mapping breaks: say so, never guess.
-  conn.on('close', () => process.send?.({ type: 'tap-lost', error: 'tap connection to RabbitMQ closed (broker restarted?)' } satisfies E2eWorkerMessage));
+  conn.on('close', () =>
+    process.send?.({
+      type: 'tap-lost',
+      error: 'tap connection to RabbitMQ closed (broker restarted?)',
+    } satisfies E2eWorkerMessage),
+  );
   conn.on('error', (err: Error) => process.send?.({ type: 'tap-lost', error: err.message } satisfies E2eWorkerMessage));
   const ch = await conn.createChannel();
   await ch.checkExchange('catalog');
@@ -231,7 +244,16 @@ process.on('message', (msg: E2eParentMessage) => {
           if (have < want) lost += want - have;
         }
       }
-      process.send?.({ type: 'report', tapped, received, lost, duplicated, unmatched: pending.length, hist: hist.toJSON(), seconds } satisfies E2eWorkerMessage);
+      process.send?.({
+        type: 'report',
+        tapped,
+        received,
+        lost,
+        duplicated,
+        unmatched: pending.length,
+        hist: hist.toJSON(),
+        seconds,
+      } satisfies E2eWorkerMessage);
       return;
     }
     case 'exit':

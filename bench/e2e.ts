@@ -21,8 +21,30 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, nowMicros, backgroundLoad, cpuTimes, cpuBusyPct } from './lib/measure.js';
-import { ROOT, PRIVATE_SERVICES, compiledScript, useServices, freePort, logDir, spawnLogged, startGatewayProcess, stopChild, waitUntil } from './lib/harness.js';
+import {
+  cpuMicros,
+  pin,
+  canPin,
+  Histogram,
+  fmtMs,
+  fmtInt,
+  nowMicros,
+  backgroundLoad,
+  cpuTimes,
+  cpuBusyPct,
+} from './lib/measure.js';
+import {
+  ROOT,
+  PRIVATE_SERVICES,
+  compiledScript,
+  useServices,
+  freePort,
+  logDir,
+  spawnLogged,
+  startGatewayProcess,
+  stopChild,
+  waitUntil,
+} from './lib/harness.js';
 import type { E2eParentMessage, E2eWorkerMessage } from './e2e-client.js';
 
 /** Deliveries slower than this are counted per second of the run (issue 4's p99 goal at 1,000 events/s). */
@@ -85,7 +107,10 @@ let exiting = false;
 let idleBefore: number[] = [];
 
 async function main(): Promise<void> {
-  useServices({ private: opts['private-services']!, need: ['HUBCAST_TEST_DATABASE_URL', 'HUBCAST_TEST_BROKER_URL', 'HUBCAST_TEST_RABBITMQ_MGMT'] });
+  useServices({
+    private: opts['private-services']!,
+    need: ['HUBCAST_TEST_DATABASE_URL', 'HUBCAST_TEST_BROKER_URL', 'HUBCAST_TEST_RABBITMQ_MGMT'],
+  });
   // The test helpers create and drop an isolated database and vhost.
   const { createTestDatabase, createTestVhost } = await import('../test/helpers/services.js');
   const db = await createTestDatabase();
@@ -118,38 +143,59 @@ async function main(): Promise<void> {
       stopping: () => exiting,
     });
     const url = `http://127.0.0.1:${port}`;
-    const products = (await (await fetch(`${url}/api/products`)).json()) as Array<{ id: number; version: number }> | { products: Array<{ id: number; version: number }> };
+    const products = (await (await fetch(`${url}/api/products`)).json()) as
+      | Array<{ id: number; version: number }>
+      | { products: Array<{ id: number; version: number }> };
     const list = Array.isArray(products) ? products : products.products;
     const baseVersions = Object.fromEntries(list.map((p) => [p.id, p.version]));
 
-    worker = fork(compiledScript('bench/e2e-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    worker = fork(compiledScript('bench/e2e-client.ts'), [], {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     if (pinning) pin(worker.pid!, 1);
     let progress = { tapped: 0, complete: 0 };
     let tapLost: string | null = null;
     let reportResolve: ((m: Extract<E2eWorkerMessage, { type: 'report' }>) => void) | null = null;
     const ready = new Promise<void>((res, rej) => {
       worker!.on('message', (m: E2eWorkerMessage) => {
-        if (m.type === 'ready') (m.error ? rej(new Error(m.error)) : res());
+        if (m.type === 'ready') m.error ? rej(new Error(m.error)) : res();
         else if (m.type === 'progress') progress = m;
         else if (m.type === 'tap-lost' && !exiting) {
           tapLost = m.error;
           process.stderr.write(`[bench] ${m.error}: figures from here on are invalid\n`);
-        }
-        else if (m.type === 'report') reportResolve?.(m);
+        } else if (m.type === 'report') reportResolve?.(m);
       });
     });
-    worker.send({ cmd: 'start', port, count: subscribers, brokerUrl: vhost.url, base: baseVersions, slowMs: SLOW_MS } satisfies E2eParentMessage);
+    worker.send({
+      cmd: 'start',
+      port,
+      count: subscribers,
+      brokerUrl: vhost.url,
+      base: baseVersions,
+      slowMs: SLOW_MS,
+    } satisfies E2eParentMessage);
     await ready;
     console.log(
       `e2e: generator → RabbitMQ → gateway + PostgreSQL${opts.redis ? ' (+ Redis)' : ''} → ${subscribers} WS subscribers; ${seconds} s per rate; ` +
         `${pinning ? 'gateway on CPU 0, generator and clients on CPU 1' : 'no pinning'}; node ${process.version}`,
     );
     idleBefore = await backgroundLoad();
-    console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
-    console.log('  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event  cores busy');
+    console.log(
+      `background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`,
+    );
+    console.log(
+      '  rate/s  events  events/s  deliveries   p50 ms   p99 ms   max ms  lost  dup  gw CPU  gw µs/event  cores busy',
+    );
 
     for (const rate of rates) {
-      const generator = spawnLogged([join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)], { ...env, LOG_LEVEL: 'warn' }, logs, 'generator.log', pinning ? 1 : undefined);
+      const generator = spawnLogged(
+        [join(ROOT, 'dist/cli.js'), 'generator', '--rate', String(rate)],
+        { ...env, LOG_LEVEL: 'warn' },
+        logs,
+        'generator.log',
+        pinning ? 1 : undefined,
+      );
       // Steady state: the generator runs `warmup` seconds at the rate before the measured window
       // (JIT, pool connections, first queries); the window's own per-second series is printed.
       await new Promise((r) => setTimeout(r, warmup * 1000));
@@ -192,7 +238,12 @@ async function main(): Promise<void> {
         events: report.tapped,
         eventsPerSec: report.tapped / genSec,
         deliveries: report.received,
-        latencyMs: { p50: hist.quantile(0.5) / 1000, p99: hist.quantile(0.99) / 1000, max: hist.max / 1000, mean: hist.count ? hist.sum / hist.count / 1000 : NaN },
+        latencyMs: {
+          p50: hist.quantile(0.5) / 1000,
+          p99: hist.quantile(0.99) / 1000,
+          max: hist.max / 1000,
+          mean: hist.count ? hist.sum / hist.count / 1000 : NaN,
+        },
         perSecond: report.seconds.map((s) => ({ n: s.n, slow: s.slow, maxMs: s.max / 1000 })),
         lost: report.lost,
         duplicated: report.duplicated,
@@ -216,11 +267,16 @@ async function main(): Promise<void> {
           String(r.duplicated).padStart(3),
           `${r.gatewayCpuPct.toFixed(0)}%`.padStart(6),
           r.gatewayCpuMicrosPerEvent.toFixed(0).padStart(11),
-          r.coreBusyPct.map((x) => `${x}%`).join('/').padStart(10),
+          r.coreBusyPct
+            .map((x) => `${x}%`)
+            .join('/')
+            .padStart(10),
           r.invalid ? `INVALID: ${r.invalid}` : '',
         ].join('  '),
       );
-      console.log(`          deliveries over ${SLOW_MS} ms per second of the run: ${r.perSecond.map((s) => s.slow).join(' ')}; slowest per second (ms): ${r.perSecond.map((s) => Math.round(s.maxMs)).join(' ')}`);
+      console.log(
+        `          deliveries over ${SLOW_MS} ms per second of the run: ${r.perSecond.map((s) => s.slow).join(' ')}; slowest per second (ms): ${r.perSecond.map((s) => Math.round(s.maxMs)).join(' ')}`,
+      );
     }
   } finally {
     exiting = true;
@@ -230,14 +286,35 @@ async function main(): Promise<void> {
     await vhost.drop().catch((err) => process.stderr.write(`[bench] dropping vhost ${vhost.name}: ${err.message}\n`));
     if (opts['private-services']) {
       // Left running for the next run (start is idempotent); stop with the same env and `services.sh stop`.
-      process.stderr.write(`[bench] private services left running; stop: ${Object.entries(PRIVATE_SERVICES).map(([k, v]) => `${k}=${v}`).join(' ')} bash scripts/services.sh stop\n`);
+      process.stderr.write(
+        `[bench] private services left running; stop: ${Object.entries(PRIVATE_SERVICES)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')} bash scripts/services.sh stop\n`,
+      );
     }
   }
   const out = opts.out ?? join(ROOT, 'bench/results', `e2e-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ bench: 'e2e', date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, backgroundLoadPct: idleBefore, results }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        bench: 'e2e',
+        date: new Date().toISOString(),
+        node: process.version,
+        pinned: pinning,
+        smoke,
+        backgroundLoadPct: idleBefore,
+        results,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`results: ${out}`);
-  console.log(`lost=${results.reduce((s, r) => s + r.lost, 0)} duplicated=${results.reduce((s, r) => s + r.duplicated, 0)}`);
+  console.log(
+    `lost=${results.reduce((s, r) => s + r.lost, 0)} duplicated=${results.reduce((s, r) => s + r.duplicated, 0)}`,
+  );
   if (results.some((r) => r.lost > 0 || r.duplicated > 0 || r.events === 0 || r.invalid)) process.exitCode = 1;
 }
 

@@ -67,13 +67,17 @@ try {
   const report = await rebuildCatalog(db, { batchSize: 20_000 });
   const rebuildMs = performance.now() - rebuildStarted;
   if (report.differences.length + report.logProblems.length > 0) {
-    throw new Error(`rebuild differs: ${JSON.stringify(report.differences.slice(0, 3))} ${report.logProblems.slice(0, 3)}`);
+    throw new Error(
+      `rebuild differs: ${JSON.stringify(report.differences.slice(0, 3))} ${report.logProblems.slice(0, 3)}`,
+    );
   }
 
   const log = new CatalogRepository(db).log;
-  const [{ first, last }] = await db.query<{ first: Date; last: Date }>('SELECT min(applied_at) AS first, max(applied_at) AS last FROM product_events WHERE kind = \'changed\'');
+  const [{ first, last }] = await db.query<{ first: Date; last: Date }>(
+    "SELECT min(applied_at) AS first, max(applied_at) AS last FROM product_events WHERE kind = 'changed'",
+  );
   let seed = 7;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   const byVersion: number[] = [];
   const byTime: number[] = [];
   for (let i = 0; i < reads; i++) {
@@ -87,7 +91,9 @@ try {
     byTime.push(performance.now() - t0);
   }
   // The feed from a random position: the cursor's lookup by position, then one page in (tx, position) order.
-  const [{ lo, hi }] = await db.query<{ lo: number; hi: number }>('SELECT min(position) AS lo, max(position) AS hi FROM product_events');
+  const [{ lo, hi }] = await db.query<{ lo: number; hi: number }>(
+    'SELECT min(position) AS lo, max(position) AS hi FROM product_events',
+  );
   const feedPage: number[] = [];
   for (let i = 0; i < reads; i++) {
     const after = Number(lo) + rand(Number(hi) - Number(lo));

@@ -17,7 +17,17 @@ import { HEAD_END, eachFrame, maskedFrame, readInt } from './lib/ws-wire.js';
 export type Transport = 'ws' | 'sse';
 
 export type ParentMessage =
-  | { cmd: 'connect'; host: string; port: number; transport: Transport; channel: string; count: number; wsPath?: string; ssePath?: string; join?: 'hubcast' | 'socketio' | 'none' | 'upgrade' }
+  | {
+      cmd: 'connect';
+      host: string;
+      port: number;
+      transport: Transport;
+      channel: string;
+      count: number;
+      wsPath?: string;
+      ssePath?: string;
+      join?: 'hubcast' | 'socketio' | 'none' | 'upgrade';
+    }
   | { cmd: 'reset'; phase: number }
   | { cmd: 'report'; events: number }
   | { cmd: 'exit' };
@@ -121,7 +131,8 @@ function onWsData(sub: Sub, chunk: Buffer): void {
     if (opcode === 1) {
       if (sub.ready) {
         // Socket.IO's heartbeat: the server pings ("2"), the client answers ("3").
-        if (end - start === 1 && buf[start] === 0x32 && state.join === 'socketio') sub.socket.write(maskedFrame(1, Buffer.from('3')));
+        if (end - start === 1 && buf[start] === 0x32 && state.join === 'socketio')
+          sub.socket.write(maskedFrame(1, Buffer.from('3')));
         else onEvent(sub, buf, start, end, now);
       } else if (state.join === 'socketio') onSocketIoSetupFrame(sub, buf.toString('utf8', start, end));
       else onWsSetupFrame(sub, buf.subarray(start, end));
@@ -147,7 +158,8 @@ function onWsSetupFrame(sub: Sub, payload: Buffer): void {
 /** Engine.IO v4 over a WebSocket: open (0…) → connect the namespace (40) → join with an ack (420 → 430). */
 function onSocketIoSetupFrame(sub: Sub, text: string): void {
   if (text.startsWith('0{')) sub.socket.write(maskedFrame(1, Buffer.from('40')));
-  else if (text.startsWith('40')) sub.socket.write(maskedFrame(1, Buffer.from(`420${JSON.stringify(['join', state.channel])}`)));
+  else if (text.startsWith('40'))
+    sub.socket.write(maskedFrame(1, Buffer.from(`420${JSON.stringify(['join', state.channel])}`)));
   else if (text.startsWith('430')) markReady(sub);
   else if (text === '2') sub.socket.write(maskedFrame(1, Buffer.from('3')));
 }

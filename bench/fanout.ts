@@ -29,7 +29,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cpuMicros, cpuSplitMicros, rssKiB, nowMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
+import {
+  cpuMicros,
+  cpuSplitMicros,
+  rssKiB,
+  nowMicros,
+  pin,
+  canPin,
+  Histogram,
+  fmtMs,
+  fmtInt,
+  cpuTimes,
+  cpuBusyPct,
+  backgroundLoad,
+} from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNchan, ensureUws } from './lib/peers.js';
@@ -73,14 +86,18 @@ const seconds = Number(opts.seconds ?? (smoke ? 1 : 5));
 const payloadBytes = Number(opts['payload-bytes']);
 type Phase = 'saturate' | 'single' | 'rate';
 const phases = opts.phases!.split(',') as Phase[];
-for (const p of phases) if (p !== 'saturate' && p !== 'single' && p !== 'rate') throw new Error(`--phases: unknown phase ${p}`);
+for (const p of phases)
+  if (p !== 'saturate' && p !== 'single' && p !== 'rate') throw new Error(`--phases: unknown phase ${p}`);
 const rateNs = opts['rate-n'] ? opts['rate-n'].split(',').map(Number) : null;
 const maxSeconds = Number(opts['max-seconds']);
 const pinning = !opts['no-pin'] && canPin();
 const CHANNEL = 'bench:fanout';
 
 /** Servers the harness can drive; each speaks (a subset of) hubcast's WS protocol or plain SSE. */
-const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArgs?: string[]; protocol?: 'hubcast' | 'socketio' | 'nchan' }> = {
+const SERVERS: Record<
+  string,
+  { script: string; transports: Transport[]; nodeArgs?: string[]; protocol?: 'hubcast' | 'socketio' | 'nchan' }
+> = {
   hubcast: { script: 'bench/servers/hubcast.ts', transports: ['ws', 'sse'], nodeArgs: ['--max-semi-space-size=1'] },
   'naive-ws': { script: 'bench/servers/naive-ws.ts', transports: ['ws'] },
   socketio: { script: 'bench/servers/socketio.ts', transports: ['ws'], protocol: 'socketio' },
@@ -91,7 +108,8 @@ const SERVERS: Record<string, { script: string; transports: Transport[]; nodeArg
 /** Nchan's channel id (in a URL path). */
 const NCHAN_CHANNEL = 'bench_fanout';
 const serverNames = opts.servers!.split(',');
-for (const name of serverNames) if (!SERVERS[name]) throw new Error(`--servers: unknown server ${name}; known: ${Object.keys(SERVERS).join(', ')}`);
+for (const name of serverNames)
+  if (!SERVERS[name]) throw new Error(`--servers: unknown server ${name}; known: ${Object.keys(SERVERS).join(', ')}`);
 
 /** Events in the saturation phase: about 5M deliveries per N unless given. */
 function eventsFor(n: number): number {
@@ -128,7 +146,11 @@ function startWorker(): Worker {
   return w;
 }
 
-function request<T extends WorkerMessage['type']>(w: Worker, msg: ParentMessage, reply: T): Promise<Extract<WorkerMessage, { type: T }>> {
+function request<T extends WorkerMessage['type']>(
+  w: Worker,
+  msg: ParentMessage,
+  reply: T,
+): Promise<Extract<WorkerMessage, { type: T }>> {
   return new Promise((resolve) => {
     w.on(reply, resolve);
     w.child.send(msg);
@@ -148,7 +170,12 @@ async function openHubcastPublisher(port: number): Promise<Publisher> {
   let ack: (d: number) => void = () => undefined;
   let closed: () => void = () => undefined;
   ws.on('message', (data) => {
-    const msg = JSON.parse(String(data)) as { type: string; ok?: boolean; data?: { delivered: number }; message?: string };
+    const msg = JSON.parse(String(data)) as {
+      type: string;
+      ok?: boolean;
+      data?: { delivered: number };
+      message?: string;
+    };
     if (msg.type === 'reply') ack(msg.data?.delivered ?? 0);
     else if (msg.type === 'error') throw new Error(`publish refused: ${msg.message}`);
   });
@@ -159,7 +186,9 @@ async function openHubcastPublisher(port: number): Promise<Publisher> {
   ws.on('close', () => closed());
   return {
     publish: (seq, pad) =>
-      ws.send(`{"type":"channel_message","channel":"${CHANNEL}","message":{"s":${seq},"t":${nowMicros()},"p":"${pad}"},"ref":${seq}}`),
+      ws.send(
+        `{"type":"channel_message","channel":"${CHANNEL}","message":{"s":${seq},"t":${nowMicros()},"p":"${pad}"},"ref":${seq}}`,
+      ),
     onAck: (fn) => (ack = fn),
     onClose: (fn) => (closed = fn),
     close: () => {
@@ -181,7 +210,10 @@ async function openSocketIoPublisher(port: number): Promise<Publisher> {
   let closed: () => void = () => undefined;
   socket.on('disconnect', () => closed());
   return {
-    publish: (seq, pad) => socket.emit('publish', CHANNEL, { s: seq, t: nowMicros(), p: pad }, (r: { delivered: number }) => ack(r.delivered)),
+    publish: (seq, pad) =>
+      socket.emit('publish', CHANNEL, { s: seq, t: nowMicros(), p: pad }, (r: { delivered: number }) =>
+        ack(r.delivered),
+      ),
     onAck: (fn) => (ack = fn),
     onClose: (fn) => (closed = fn),
     close: () => {
@@ -227,7 +259,9 @@ async function openNchanPublisher(port: number): Promise<Publisher> {
   return {
     publish: (seq, pad) => {
       const body = `{"s":${seq},"t":${nowMicros()},"p":"${pad}"}`;
-      socket.write(`POST /pub?id=${NCHAN_CHANNEL} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      socket.write(
+        `POST /pub?id=${NCHAN_CHANNEL} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
     },
     onAck: (fn) => (ack = fn),
     onClose: (fn) => (closed = fn),
@@ -306,7 +340,10 @@ async function runPhase(
   // Frame ≈ payloadBytes on the wire: hubcast's envelope and channel_message
   // wrapper are ~160 bytes; Nchan sends the published body as is (+ its SSE
   // `id:`/`data:` lines), so its body gets the rest.
-  const pad = PAD.slice(0, Math.max(0, payloadBytes - (spec.protocol === 'nchan' ? (transport === 'sse' ? 70 : 45) : 160)));
+  const pad = PAD.slice(
+    0,
+    Math.max(0, payloadBytes - (spec.protocol === 'nchan' ? (transport === 'sse' ? 70 : 45) : 160)),
+  );
   const minAll = () => {
     let m = Infinity;
     for (const w of workers) if (w.min < m) m = w.min;
@@ -344,11 +381,14 @@ async function runPhase(
     });
     let ticker: NodeJS.Timeout | null = null;
     if (phase === 'rate') {
-      ticker = setInterval(() => {
-        const due = Math.min(events, Math.floor(((nowMicros() - t0) * rate) / 1e6) + 1);
-        while (seq < due) send();
-        if (seq >= events && ticker) clearInterval(ticker);
-      }, Math.max(1, Math.min(10, Math.floor(1000 / rate))));
+      ticker = setInterval(
+        () => {
+          const due = Math.min(events, Math.floor(((nowMicros() - t0) * rate) / 1e6) + 1);
+          while (seq < due) send();
+          if (seq >= events && ticker) clearInterval(ticker);
+        },
+        Math.max(1, Math.min(10, Math.floor(1000 / rate))),
+      );
     }
     const watch = setInterval(() => {
       pump();
@@ -427,13 +467,21 @@ async function runPhase(
   };
 }
 
-async function benchN(serverName: string, n: number, phaseBase: number): Promise<{ results: PhaseResult[]; rss: { baseKiB: number; connectedKiB: number; perConnKiB: number } }> {
+async function benchN(
+  serverName: string,
+  n: number,
+  phaseBase: number,
+): Promise<{ results: PhaseResult[]; rss: { baseKiB: number; connectedKiB: number; perConnKiB: number } }> {
   const spec = SERVERS[serverName];
   const server = await startServer({
     name: serverName,
     args: [compiledScript(spec.script)],
     nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? spec.nodeArgs ?? [],
-    env: { ...(serverName === 'uws' ? { UWS_PATH: ensureUws() } : {}), REALTIME_MAX_CONNECTIONS: String(Math.max(20_000, n + 100)), LOG_LEVEL: 'warn' },
+    env: {
+      ...(serverName === 'uws' ? { UWS_PATH: ensureUws() } : {}),
+      REALTIME_MAX_CONNECTIONS: String(Math.max(20_000, n + 100)),
+      LOG_LEVEL: 'warn',
+    },
     cpu: pinning ? SERVER_CPU : undefined,
   });
   const workers: Worker[] = [];
@@ -477,10 +525,13 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
       // Ready on the response head: wait until Nchan counts every subscriber on the channel.
       const until = Date.now() + 10_000;
       let count = 0;
-      while ((count = await nchanSubscribers(server.port)) < n && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while ((count = await nchanSubscribers(server.port)) < n && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
       if (count < n) throw new Error(`nchan: only ${count}/${n} subscribers on the channel`);
     }
-    process.stderr.write(`[bench] ${transport} N=${n}: ${connected} subscribers in ${((Date.now() - t) / 1000).toFixed(1)} s over ${k} worker(s)\n`);
+    process.stderr.write(
+      `[bench] ${transport} N=${n}: ${connected} subscribers in ${((Date.now() - t) / 1000).toFixed(1)} s over ${k} worker(s)\n`,
+    );
     const connectedKiB = rssKiB(server.pid).rss;
     const results: PhaseResult[] = [];
     for (const [i, phase] of phases.entries()) {
@@ -494,12 +545,32 @@ async function benchN(serverName: string, n: number, phaseBase: number): Promise
     for (const w of workers) {
       w.child.send({ cmd: 'exit' } satisfies ParentMessage);
     }
-    await Promise.all(workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))));
+    await Promise.all(
+      workers.map((w) => new Promise((r) => (w.child.exitCode !== null ? r(null) : w.child.once('exit', r)))),
+    );
     await server.stop();
   }
 }
 
-const COLUMNS = ['server', 'tr', 'N', 'phase', 'events', 'deliveries/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'lost', 'dup', 'srv CPU', 'cli CPU', 'cores', 'µs/deliv', 'note'];
+const COLUMNS = [
+  'server',
+  'tr',
+  'N',
+  'phase',
+  'events',
+  'deliveries/s',
+  'p50 ms',
+  'p99 ms',
+  'p999 ms',
+  'max ms',
+  'lost',
+  'dup',
+  'srv CPU',
+  'cli CPU',
+  'cores',
+  'µs/deliv',
+  'note',
+];
 const WIDTHS = [8, 3, 6, 8, 7, 12, 7, 7, 8, 7, 5, 4, 7, 7, 9, 20, 0];
 function row(cells: string[]): string {
   return cells.map((c, i) => (WIDTHS[i] ? c.padStart(WIDTHS[i]) : c)).join('  ');
@@ -508,7 +579,14 @@ function printRow(r: PhaseResult): void {
   const label = r.phase === 'rate' ? `rate${r.rate}` : `sat w${r.window}`;
   // CPU time on the two cores that was neither the server's nor the harness's: other work on the machine.
   const foreign = r.coreBusyPct.length >= 2 ? r.coreBusyPct[0] + r.coreBusyPct[1] - r.serverCpuPct - r.clientCpuPct : 0;
-  const note = [r.harnessBound ? 'harness-bound' : '', foreign > 30 ? `contended(+${Math.round(foreign)}% foreign CPU)` : '', r.lost || r.duplicated ? 'LOSS/DUP!' : '', r.closedByServer ? `${r.closedByServer} closed` : ''].filter(Boolean).join(' ');
+  const note = [
+    r.harnessBound ? 'harness-bound' : '',
+    foreign > 30 ? `contended(+${Math.round(foreign)}% foreign CPU)` : '',
+    r.lost || r.duplicated ? 'LOSS/DUP!' : '',
+    r.closedByServer ? `${r.closedByServer} closed` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   console.log(
     row([
       r.server,
@@ -537,11 +615,17 @@ function printRow(r: PhaseResult): void {
  * same run (saturation with --window in flight, one in flight, p99 at --rate).
  */
 function printRatios(all: PhaseResult[]): void {
-  const find = (server: string, n: number, phase: Phase) => all.find((r) => r.server === server && r.subscribers === n && r.phase === phase);
+  const find = (server: string, n: number, phase: Phase) =>
+    all.find((r) => r.server === server && r.subscribers === n && r.phase === phase);
   const lines: string[] = [];
-  const x = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-');
+  const x = (a: number, b: number) =>
+    Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-';
   for (const n of Ns) {
-    const h = { sat: find('hubcast', n, 'saturate'), single: find('hubcast', n, 'single'), rate: find('hubcast', n, 'rate') };
+    const h = {
+      sat: find('hubcast', n, 'saturate'),
+      single: find('hubcast', n, 'single'),
+      rate: find('hubcast', n, 'rate'),
+    };
     if (!h.sat && !h.single && !h.rate) continue;
     for (const peer of serverNames.filter((s) => s !== 'hubcast')) {
       const p = { sat: find(peer, n, 'saturate'), single: find(peer, n, 'single'), rate: find(peer, n, 'rate') };
@@ -550,8 +634,14 @@ function printRatios(all: PhaseResult[]): void {
         parts.push(`deliveries/s ${x(h.sat.deliveriesPerSec, p.sat.deliveriesPerSec)}`);
         parts.push(`µs/delivery ${x(h.sat.serverCpuMicrosPerDelivery, p.sat.serverCpuMicrosPerDelivery)}`);
       }
-      if (h.single && p.single) parts.push(`1 in flight: deliveries/s ${x(h.single.deliveriesPerSec, p.single.deliveriesPerSec)}, µs/delivery ${x(h.single.serverCpuMicrosPerDelivery, p.single.serverCpuMicrosPerDelivery)}`);
-      if (h.rate && p.rate) parts.push(`p99 at ${rate}/s ${fmtMs(h.rate.latencyMs.p99 * 1000)} vs ${fmtMs(p.rate.latencyMs.p99 * 1000)} ms`);
+      if (h.single && p.single)
+        parts.push(
+          `1 in flight: deliveries/s ${x(h.single.deliveriesPerSec, p.single.deliveriesPerSec)}, µs/delivery ${x(h.single.serverCpuMicrosPerDelivery, p.single.serverCpuMicrosPerDelivery)}`,
+        );
+      if (h.rate && p.rate)
+        parts.push(
+          `p99 at ${rate}/s ${fmtMs(h.rate.latencyMs.p99 * 1000)} vs ${fmtMs(p.rate.latencyMs.p99 * 1000)} ms`,
+        );
       if (parts.length > 0) lines.push(`  N=${n} hubcast/${peer}: ${parts.join('; ')}`);
     }
   }
@@ -569,10 +659,18 @@ async function main(): Promise<void> {
       `payload≈${payloadBytes} B; ${pinning ? `server pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : 'no pinning'}; node ${process.version}`,
   );
   idleBefore = await backgroundLoad();
-  console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
+  console.log(
+    `background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`,
+  );
   console.log(row(COLUMNS));
   const all: PhaseResult[] = [];
-  const memory: Array<{ server: string; subscribers: number; baseKiB: number; connectedKiB: number; perConnKiB: number }> = [];
+  const memory: Array<{
+    server: string;
+    subscribers: number;
+    baseKiB: number;
+    connectedKiB: number;
+    perConnKiB: number;
+  }> = [];
   let phaseBase = 0;
   for (const n of Ns) {
     for (const name of serverNames) {
@@ -583,7 +681,9 @@ async function main(): Promise<void> {
     }
   }
   for (const m of memory) {
-    console.log(`${m.server}: server RSS with ${m.subscribers} ${transport} subscribers: ${(m.connectedKiB / 1024).toFixed(1)} MiB (${m.perConnKiB.toFixed(1)} KiB per connection over the idle baseline)`);
+    console.log(
+      `${m.server}: server RSS with ${m.subscribers} ${transport} subscribers: ${(m.connectedKiB / 1024).toFixed(1)} MiB (${m.perConnKiB.toFixed(1)} KiB per connection over the idle baseline)`,
+    );
   }
   // hubcast must lose nothing; a peer's losses show in its row (LOSS/DUP!) without failing the run.
   const bad = all.filter((r) => r.server === 'hubcast' && (r.lost > 0 || r.duplicated > 0));
@@ -593,19 +693,39 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ bench: `fanout-${transport}`, date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, results: all, memory, backgroundLoadPct: idleBefore }, null, 2),
+    JSON.stringify(
+      {
+        bench: `fanout-${transport}`,
+        date: new Date().toISOString(),
+        node: process.version,
+        pinned: pinning,
+        smoke,
+        results: all,
+        memory,
+        backgroundLoadPct: idleBefore,
+      },
+      null,
+      2,
+    ),
   );
   const sat = all.filter((r) => r.phase === 'saturate');
   printRatios(all);
   if (sat.length > 0) {
     const label = (r: PhaseResult) => `${r.server} ${r.transport} N=${r.subscribers}`;
     const svg =
-      barChart(`fan-out ${transport}: deliveries/s at saturation (window ${window})`, '/s', sat.map((r) => ({ label: label(r), value: r.deliveriesPerSec, note: r.harnessBound ? '(harness-bound)' : '' }))) +
-      '';
+      barChart(
+        `fan-out ${transport}: deliveries/s at saturation (window ${window})`,
+        '/s',
+        sat.map((r) => ({ label: label(r), value: r.deliveriesPerSec, note: r.harnessBound ? '(harness-bound)' : '' })),
+      ) + '';
     writeFileSync(out.replace(/\.json$/, '-throughput.svg'), svg);
     writeFileSync(
       out.replace(/\.json$/, '-cpu.svg'),
-      barChart(`fan-out ${transport}: server CPU per delivery (lower is better)`, 'µs', sat.map((r) => ({ label: label(r), value: r.serverCpuMicrosPerDelivery }))),
+      barChart(
+        `fan-out ${transport}: server CPU per delivery (lower is better)`,
+        'µs',
+        sat.map((r) => ({ label: label(r), value: r.serverCpuMicrosPerDelivery })),
+      ),
     );
   }
   console.log(`results: ${out}`);

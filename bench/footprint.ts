@@ -65,7 +65,11 @@ function freePort(): Promise<number> {
 function childEnv(extra: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || ['DATABASE_URL', 'BROKER_URL', 'REDIS_URL', 'PORT', 'DATA_DIR', 'LOG_LEVEL', 'LOG_FORMAT'].includes(k)) continue;
+    if (
+      v === undefined ||
+      ['DATABASE_URL', 'BROKER_URL', 'REDIS_URL', 'PORT', 'DATA_DIR', 'LOG_LEVEL', 'LOG_FORMAT'].includes(k)
+    )
+      continue;
     env[k] = v;
   }
   return { ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...extra };
@@ -136,7 +140,10 @@ async function measure(mode: string): Promise<Record<string, number | string>> {
     const sse = firstUpdate(port);
     let firstUpdateMs: number | string = 'n/a';
     if (mode === 'start') {
-      const at = await Promise.race([sse.at, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no product.updated within 30 s')), 30_000))]);
+      const at = await Promise.race([
+        sse.at,
+        new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no product.updated within 30 s')), 30_000)),
+      ]);
       firstUpdateMs = Math.round(at - run.started);
     }
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
@@ -150,7 +157,10 @@ async function measure(mode: string): Promise<Record<string, number | string>> {
     const sse2 = firstUpdate(port);
     let restartFirstUpdateMs: number | string = 'n/a';
     if (mode === 'start') {
-      const at = await Promise.race([sse2.at, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no product.updated within 30 s')), 30_000))]);
+      const at = await Promise.race([
+        sse2.at,
+        new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no product.updated within 30 s')), 30_000)),
+      ]);
       restartFirstUpdateMs = Math.round(at - again.started);
     }
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
@@ -183,12 +193,19 @@ async function initdbPeak(): Promise<{ initdb_ms: number; initdb_peak_mb: number
   const started = performance.now();
   try {
     const out = await new Promise<string>((res, rej) => {
-      const child = spawn(process.execPath, [...NODE_ARGS, '--input-type=module', '-e', code, '--', join(dir, 'pglite')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(
+        process.execPath,
+        [...NODE_ARGS, '--input-type=module', '-e', code, '--', join(dir, 'pglite')],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       let text = '';
       child.stdout!.on('data', (c: Buffer) => (text += c.toString('utf8')));
       child.once('exit', (status) => (status === 0 ? res(text) : rej(new Error(`pglite-init exited ${status}`))));
     });
-    return { initdb_ms: Math.round(performance.now() - started), initdb_peak_mb: mb(Number(out.trim().split('\n').pop())) };
+    return {
+      initdb_ms: Math.round(performance.now() - started),
+      initdb_peak_mb: mb(Number(out.trim().split('\n').pop())),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -198,5 +215,7 @@ const rows = [];
 for (const mode of MODES) rows.push(await measure(mode));
 console.table(rows);
 const initdb = await initdbPeak();
-console.log(`initdb in its own short-lived process (npm run build, or a first start without dist/store/pglite-template): ${initdb.initdb_ms} ms, peak ${initdb.initdb_peak_mb} MB`);
+console.log(
+  `initdb in its own short-lived process (npm run build, or a first start without dist/store/pglite-template): ${initdb.initdb_ms} ms, peak ${initdb.initdb_peak_mb} MB`,
+);
 console.log(JSON.stringify({ node: process.version, node_args: NODE_ARGS, idle_s: IDLE_S, rows, ...initdb }));

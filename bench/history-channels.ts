@@ -44,7 +44,13 @@ const DATA = { sku: 'SKU-000123', price: 1999, stock: 12, name: 'a product of mo
 function hubWith(channels: number): Hub {
   const ids = new EventIdSequence();
   const retention = RetentionPolicy.parse(undefined, { count: 100, maxAgeMs: 0 });
-  const history = new MemoryHistory({ size: 100, maxChannels: channels, maxBytes: 64 * 1024 * 1024, floor: ids.floor, retention });
+  const history = new MemoryHistory({
+    size: 100,
+    maxChannels: channels,
+    maxBytes: 64 * 1024 * 1024,
+    floor: ids.floor,
+    retention,
+  });
   const hub = new Hub(history, new MemoryBus({ nodeId: 'bench', history, ids, log: createLogger('silent') }));
   for (let i = 0; i < channels; i++) void hub.publishEvent(`ch:${i}`, 'update', DATA);
   return hub;
@@ -73,5 +79,7 @@ for (const n of sizes) {
 if (values.json) console.log(JSON.stringify({ publishes, results }));
 console.log('channels   existing µs/publish   fresh-name µs/publish');
 for (const r of results) {
-  console.log(`${String(r.channels).padStart(8)}   ${r.existingMicros.toFixed(2).padStart(19)}   ${r.freshMicros.toFixed(2).padStart(21)}`);
+  console.log(
+    `${String(r.channels).padStart(8)}   ${r.existingMicros.toFixed(2).padStart(19)}   ${r.freshMicros.toFixed(2).padStart(21)}`,
+  );
 }

@@ -48,8 +48,11 @@ const autocannon = require('autocannon') as Autocannon;
 // core — the harness, not the server, was measured. Nothing here looks at bodies (byte counts come from the
 // socket), so that append is turned off. Internal module of the exact version
 // pinned in package.json: checked, so an upgrade that moves it fails loudly.
-const queue = require('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody?: (data: Buffer) => void } };
-if (typeof queue.prototype.addBody !== 'function') throw new Error('autocannon: PipelinedRequestsQueue.addBody not found (version changed?)');
+const queue = require('autocannon/lib/pipelinedRequestsQueue.js') as {
+  prototype: { addBody?: (data: Buffer) => void };
+};
+if (typeof queue.prototype.addBody !== 'function')
+  throw new Error('autocannon: PipelinedRequestsQueue.addBody not found (version changed?)');
 queue.prototype.addBody = function addBody() {};
 
 export type PhotoParentMessage =
@@ -117,7 +120,13 @@ function run(m: Extract<PhotoParentMessage, { cmd: 'run' }>): void {
   process.send!({ type: 'begin' } satisfies PhotoWorkerMessage);
   const t0 = performance.now();
   const instance = autocannon(
-    { url: `http://127.0.0.1:${m.port}`, connections: m.connections, duration: m.seconds, pipelining: 1, requests: [request] },
+    {
+      url: `http://127.0.0.1:${m.port}`,
+      connections: m.connections,
+      duration: m.seconds,
+      pipelining: 1,
+      requests: [request],
+    },
     (err, result) => {
       const seconds = (performance.now() - t0) / 1000;
       if (err) {
@@ -137,7 +146,12 @@ function run(m: Extract<PhotoParentMessage, { cmd: 'run' }>): void {
         errors: result.errors,
         timeouts: result.timeouts,
         hist: hist.toJSON(),
-        autocannon: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max, reqPerSecAvg: result.requests.average },
+        autocannon: {
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          max: result.latency.max,
+          reqPerSecAvg: result.requests.average,
+        },
       } satisfies PhotoWorkerMessage);
     },
   );

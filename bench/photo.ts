@@ -37,11 +37,30 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { cpuMicros, pin, canPin, Histogram, fmtMs, fmtInt, cpuTimes, cpuBusyPct, backgroundLoad } from './lib/measure.js';
+import {
+  cpuMicros,
+  pin,
+  canPin,
+  Histogram,
+  fmtMs,
+  fmtInt,
+  cpuTimes,
+  cpuBusyPct,
+  backgroundLoad,
+} from './lib/measure.js';
 import { startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart } from './lib/svg.js';
 import { ensureNginx } from './lib/peers.js';
-import { ROOT, compiledScript, useServices, freePort, logDir, startGatewayProcess, stopChild, warnIfDistStale } from './lib/harness.js';
+import {
+  ROOT,
+  compiledScript,
+  useServices,
+  freePort,
+  logDir,
+  startGatewayProcess,
+  stopChild,
+  warnIfDistStale,
+} from './lib/harness.js';
 import type { PhotoParentMessage, PhotoReport, PhotoWorkerMessage } from './photo-client.js';
 
 const SERVER_CPU = 0;
@@ -70,10 +89,14 @@ const pinning = !opts['no-pin'] && canPin();
 type HubcastPhase = 'hit' | 'miss' | 'revalidate';
 type Phase = HubcastPhase | 'get';
 const phases = opts.phases!.split(',') as HubcastPhase[];
-for (const p of phases) if (p !== 'hit' && p !== 'miss' && p !== 'revalidate') throw new Error(`--phases: unknown phase ${p}; known: hit, miss, revalidate`);
+for (const p of phases)
+  if (p !== 'hit' && p !== 'miss' && p !== 'revalidate')
+    throw new Error(`--phases: unknown phase ${p}; known: hit, miss, revalidate`);
 const serverNames = opts.servers!.split(',');
-for (const s of serverNames) if (s !== 'hubcast' && s !== 'nginx') throw new Error(`--servers: unknown server ${s}; known: hubcast, nginx`);
-if (!serverNames.includes('hubcast')) throw new Error('--servers: hubcast is needed (the peer serves the photos fetched from it)');
+for (const s of serverNames)
+  if (s !== 'hubcast' && s !== 'nginx') throw new Error(`--servers: unknown server ${s}; known: hubcast, nginx`);
+if (!serverNames.includes('hubcast'))
+  throw new Error('--servers: hubcast is needed (the peer serves the photos fetched from it)');
 
 const logs = logDir('photo');
 
@@ -134,7 +157,10 @@ let worker: ChildProcess | null = null;
 const waiting = new Map<string, (m: any) => void>();
 
 function startWorker(): ChildProcess {
-  const w = fork(compiledScript('bench/photo-client.ts'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const w = fork(compiledScript('bench/photo-client.ts'), [], {
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   w.on('message', (m: PhotoWorkerMessage) => {
     if (m.type === 'error') {
       console.error(`[bench] load generator: ${m.error}`);
@@ -213,18 +239,41 @@ async function evictedKeys(redis: Redis): Promise<number> {
   return Number(/evicted_keys:(\d+)/.exec(await redis.info('stats'))?.[1] ?? NaN);
 }
 
-const COLUMNS = ['server', 'phase', 'requests', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'HIT', 'MISS', 'hit %', 'bad', 'srv CPU', 'cli CPU', 'cores', 'srv µs/req', 'redis+pg µs/req', 'note'];
+const COLUMNS = [
+  'server',
+  'phase',
+  'requests',
+  'req/s',
+  'MB/s',
+  'p50 ms',
+  'p99 ms',
+  'HIT',
+  'MISS',
+  'hit %',
+  'bad',
+  'srv CPU',
+  'cli CPU',
+  'cores',
+  'srv µs/req',
+  'redis+pg µs/req',
+  'note',
+];
 const WIDTHS = [7, 10, 8, 7, 6, 6, 6, 7, 7, 5, 3, 7, 7, 7, 10, 15, 0];
 function row(cells: string[]): string {
   return cells.map((c, i) => (WIDTHS[i] ? c.padStart(WIDTHS[i]) : c)).join('  ');
 }
 function printRow(r: PhaseResult): void {
   // CPU time on the two cores that was none of the server's, the harness's, Redis's or PostgreSQL's.
-  const foreign = r.coreBusyPct.length >= 2 ? r.coreBusyPct[0] + r.coreBusyPct[1] - r.serverCpuPct - r.clientCpuPct - r.backendCpuPct : 0;
+  const foreign =
+    r.coreBusyPct.length >= 2
+      ? r.coreBusyPct[0] + r.coreBusyPct[1] - r.serverCpuPct - r.clientCpuPct - r.backendCpuPct
+      : 0;
   const note = [
     r.harnessBound ? 'harness-bound' : '',
     foreign > 30 ? `contended(+${Math.round(foreign)}% foreign CPU)` : '',
-    r.unexpected || r.errors || r.timeouts ? `BAD: ${JSON.stringify(r.statuses)} errors=${r.errors} timeouts=${r.timeouts}` : '',
+    r.unexpected || r.errors || r.timeouts
+      ? `BAD: ${JSON.stringify(r.statuses)} errors=${r.errors} timeouts=${r.timeouts}`
+      : '',
     r.evictedKeys !== undefined && r.phase === 'miss' ? `${r.evictedKeys} evicted` : '',
   ]
     .filter(Boolean)
@@ -254,9 +303,14 @@ function printRow(r: PhaseResult): void {
 
 function printRatios(all: PhaseResult[]): void {
   const find = (server: string, phase: Phase) => all.find((r) => r.server === server && r.phase === phase);
-  const x = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-');
+  const x = (a: number, b: number) =>
+    Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '-';
   const lines: string[] = [];
-  for (const [h, p] of [['hit', 'get'], ['miss', 'get'], ['revalidate', 'revalidate']] as Array<[Phase, Phase]>) {
+  for (const [h, p] of [
+    ['hit', 'get'],
+    ['miss', 'get'],
+    ['revalidate', 'revalidate'],
+  ] as Array<[Phase, Phase]>) {
     const a = find('hubcast', h);
     const b = find('nginx', p);
     if (!a || !b) continue;
@@ -265,15 +319,24 @@ function printRatios(all: PhaseResult[]): void {
         ` (${a.serverMicrosPerRequest.toFixed(1)} vs ${b.serverMicrosPerRequest.toFixed(1)}); p99 ${fmtMs(a.latencyMs.p99 * 1000)} vs ${fmtMs(b.latencyMs.p99 * 1000)} ms`,
     );
   }
-  if (lines.length > 0) console.log(`ratios (hubcast ÷ peer, same run, ${connections} connections):\n${lines.join('\n')}`);
+  if (lines.length > 0)
+    console.log(`ratios (hubcast ÷ peer, same run, ${connections} connections):\n${lines.join('\n')}`);
 }
 
-async function fetchAll(port: number, ids: number[]): Promise<Array<{ id: number; etag: string; bytes: Buffer; cache: string | null }>> {
+async function fetchAll(
+  port: number,
+  ids: number[],
+): Promise<Array<{ id: number; etag: string; bytes: Buffer; cache: string | null }>> {
   const out = [];
   for (const id of ids) {
     const res = await fetch(`http://127.0.0.1:${port}/api/products/${id}/photo`);
     if (res.status !== 200) throw new Error(`GET photo ${id} on port ${port}: HTTP ${res.status}`);
-    out.push({ id, etag: res.headers.get('etag') ?? '', bytes: Buffer.from(await res.arrayBuffer()), cache: res.headers.get('x-cache') });
+    out.push({
+      id,
+      etag: res.headers.get('etag') ?? '',
+      bytes: Buffer.from(await res.arrayBuffer()),
+      cache: res.headers.get('x-cache'),
+    });
   }
   return out;
 }
@@ -340,7 +403,10 @@ async function main(): Promise<void> {
     await pgClient.connect();
     const pgSelf = (await pgClient.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const gatewayBackends = async () => {
-      const res = await pgClient!.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [db.name]);
+      const res = await pgClient!.query<{ pid: number }>(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'",
+        [db.name],
+      );
       return res.rows.map((r) => r.pid).filter((p) => p !== pgSelf);
     };
 
@@ -352,10 +418,17 @@ async function main(): Promise<void> {
         `${pinning ? `server on CPU ${SERVER_CPU}, load generator on CPU ${CLIENT_CPU}, Redis and PostgreSQL not pinned` : 'no pinning'}; node ${process.version}`,
     );
     idleBefore = await backgroundLoad();
-    console.log(`background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`);
+    console.log(
+      `background load before the run (CPU busy %, per core): ${idleBefore.join('/')}${idleBefore.some((x) => x > 15) ? '  — machine not idle: figures are skewed' : ''}`,
+    );
     console.log(row(COLUMNS));
 
-    const hub: Target = { server: 'hubcast', port, pid: gateway.pid!, backendPids: async () => [redisPid, ...(await gatewayBackends())] };
+    const hub: Target = {
+      server: 'hubcast',
+      port,
+      pid: gateway.pid!,
+      backendPids: async () => [redisPid, ...(await gatewayBackends())],
+    };
     for (const phase of phases) {
       if (phase === 'miss') {
         // Only the photo keys go (the cluster bus keeps its sequence and streams in the same Redis,
@@ -418,20 +491,49 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
-    JSON.stringify({ bench: 'photo', date: new Date().toISOString(), node: process.version, pinned: pinning, smoke, connections, seconds, room, backgroundLoadPct: idleBefore, results: all }, null, 2),
+    JSON.stringify(
+      {
+        bench: 'photo',
+        date: new Date().toISOString(),
+        node: process.version,
+        pinned: pinning,
+        smoke,
+        connections,
+        seconds,
+        room,
+        backgroundLoadPct: idleBefore,
+        results: all,
+      },
+      null,
+      2,
+    ),
   );
   const label = (r: PhaseResult) => `${r.server} ${r.phase}`;
   writeFileSync(
     out.replace(/\.json$/, '-throughput.svg'),
-    barChart(`photo: requests/s, ${connections} connections`, 'req/s', all.map((r) => ({ label: label(r), value: r.reqPerSec, note: `p99 ${fmtMs(r.latencyMs.p99 * 1000)} ms${r.harnessBound ? ' (harness-bound)' : ''}` }))),
+    barChart(
+      `photo: requests/s, ${connections} connections`,
+      'req/s',
+      all.map((r) => ({
+        label: label(r),
+        value: r.reqPerSec,
+        note: `p99 ${fmtMs(r.latencyMs.p99 * 1000)} ms${r.harnessBound ? ' (harness-bound)' : ''}`,
+      })),
+    ),
   );
   writeFileSync(
     out.replace(/\.json$/, '-cpu.svg'),
-    barChart('photo: server CPU per request (lower is better)', 'µs', all.map((r) => ({ label: label(r), value: r.serverMicrosPerRequest }))),
+    barChart(
+      'photo: server CPU per request (lower is better)',
+      'µs',
+      all.map((r) => ({ label: label(r), value: r.serverMicrosPerRequest })),
+    ),
   );
   console.log(`results: ${out}`);
   const bad = all.filter((r) => r.unexpected > 0 || r.errors > 0 || r.timeouts > 0 || r.requests === 0);
-  console.log(`unexpected statuses=${all.reduce((s, r) => s + r.unexpected, 0)} errors=${all.reduce((s, r) => s + r.errors + r.timeouts, 0)}`);
+  console.log(
+    `unexpected statuses=${all.reduce((s, r) => s + r.unexpected, 0)} errors=${all.reduce((s, r) => s + r.errors + r.timeouts, 0)}`,
+  );
   if (bad.length > 0) process.exitCode = 1;
 }
 

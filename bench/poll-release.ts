@@ -28,7 +28,9 @@ import { parseArgs } from 'node:util';
 import { ROOT, freePort, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
 import { fmtInt, nowMicros, rssKiB } from './lib/measure.js';
 
-const { values: opts } = parseArgs({ options: { held: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } } });
+const { values: opts } = parseArgs({
+  options: { held: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } },
+});
 const HELD = Number(opts.held);
 const ROUNDS = Number(opts.rounds);
 if (!(HELD > 0) || !(ROUNDS > 0)) throw new Error('--held and --rounds: positive numbers');
@@ -113,7 +115,11 @@ async function rawWriteFloor(count: number, sockets: Socket[]): Promise<() => Pr
 }
 
 async function http(port: number, method: string, path: string, body?: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, body, headers: body ? { 'content-type': 'application/json' } : {} });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    body,
+    headers: body ? { 'content-type': 'application/json' } : {},
+  });
   return res.text();
 }
 
@@ -146,7 +152,9 @@ async function main(): Promise<void> {
     }
     await Promise.all(sockets.map((s) => (s.connecting ? new Promise((r) => s.once('connect', r)) : undefined)));
     const floor = await rawWriteFloor(HELD, sockets);
-    console.log(`${fmtInt(HELD)} held long polls, ${ROUNDS} releases (keep-alive: every client polls again on its socket)\n`);
+    console.log(
+      `${fmtInt(HELD)} held long polls, ${ROUNDS} releases (keep-alive: every client polls again on its socket)\n`,
+    );
     console.log('round   server pass ms   client first ms   median ms   last ms   floor ms');
     const rows = [];
     for (let round = 1; round <= ROUNDS; round++) {
@@ -161,22 +169,39 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 300));
       if (round === 1) {
         const after = rssKiB(pid).rss;
-        console.log(`(server RSS ${fmtInt(before)} → ${fmtInt(after)} KiB: ${((after - before) / HELD).toFixed(1)} KiB per held poll)`);
+        console.log(
+          `(server RSS ${fmtInt(before)} → ${fmtInt(after)} KiB: ${((after - before) / HELD).toFixed(1)} KiB per held poll)`,
+        );
         rows.push({ held: HELD, rss_kib_per_held_poll: (after - before) / HELD });
       }
       const publishedAt = nowMicros();
-      const sent = JSON.parse(await http(port, 'POST', '/realtime/send', JSON.stringify({ channel: CHANNEL, event: 'tick', data: { round } })));
+      const sent = JSON.parse(
+        await http(
+          port,
+          'POST',
+          '/realtime/send',
+          JSON.stringify({ channel: CHANNEL, event: 'tick', data: { round } }),
+        ),
+      );
       const bodies = await Promise.all(answers);
       for (const b of bodies) {
         const a = JSON.parse(b);
-        if (a.last_id !== sent.id || a.events.length !== 1) throw new Error(`round ${round}: answer ${b.slice(0, 200)} (published ${sent.id})`);
+        if (a.last_id !== sent.id || a.events.length !== 1)
+          throw new Error(`round ${round}: answer ${b.slice(0, 200)} (published ${sent.id})`);
       }
       since = sent.id;
       done.sort((a, b) => a - b);
       const ms = (t: number) => (t - publishedAt) / 1000;
       const serverMs = (await stats()).long_poll_last_release_ms as number;
       const floorMs = await floor();
-      const row = { round, server_release_ms: serverMs, first_ms: ms(done[0]), median_ms: ms(done[done.length >> 1]), last_ms: ms(done[done.length - 1]), floor_ms: floorMs };
+      const row = {
+        round,
+        server_release_ms: serverMs,
+        first_ms: ms(done[0]),
+        median_ms: ms(done[done.length >> 1]),
+        last_ms: ms(done[done.length - 1]),
+        floor_ms: floorMs,
+      };
       rows.push(row);
       console.log(
         `${String(round).padStart(5)} ${serverMs.toFixed(1).padStart(16)} ${row.first_ms.toFixed(1).padStart(17)} ${row.median_ms.toFixed(1).padStart(11)} ${row.last_ms.toFixed(1).padStart(9)} ${floorMs.toFixed(1).padStart(10)}`,

@@ -26,7 +26,8 @@ export async function trackerMemoryPerMember(n: number): Promise<number> {
   // Fresh subscribers, held by nobody but the joins: what stays is presence's own (and the client
   // id string, which a real gateway shares with the connection: about 56 B of the figure).
   const join = async (room: string) => {
-    for (let i = 0; i < n; i++) presence.joined({ clientId: crypto.randomUUID(), userId: null } as unknown as Subscriber, room);
+    for (let i = 0; i < n; i++)
+      presence.joined({ clientId: crypto.randomUUID(), userId: null } as unknown as Subscriber, room);
     await new Promise((r) => setImmediate(r)); // the store's puts
     for (let i = 0; i < 5; i++) gc();
   };

@@ -21,7 +21,15 @@ import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import { cpuMicros, rssKiB, fmtInt } from './lib/measure.js';
-import { freePort, logDir, startGatewayProcess, stopChild, useServices, waitUntil, warnIfDistStale } from './lib/harness.js';
+import {
+  freePort,
+  logDir,
+  startGatewayProcess,
+  stopChild,
+  useServices,
+  waitUntil,
+  warnIfDistStale,
+} from './lib/harness.js';
 import { trackerMemoryPerMember } from './presence-memory.js';
 
 const { values: opts } = parseArgs({
@@ -67,7 +75,10 @@ for (let i = 0; i < NODES; i++) {
     WS_RATE_LIMIT: '0',
     ...(opts.redis ? { REDIS_URL: process.env.HUBCAST_TEST_REDIS_URL!, REDIS_PREFIX: prefix } : {}),
   };
-  gateways.push({ child: await startGatewayProcess({ nodeArgs: [], env, port, logs, stopping: () => stopping }), port });
+  gateways.push({
+    child: await startGatewayProcess({ nodeArgs: [], env, port, logs, stopping: () => stopping }),
+    port,
+  });
 }
 
 /** Every frame after the join reply is a presence event of the room (nothing else is published). */
@@ -83,7 +94,8 @@ function member(port: number, watch: boolean): Promise<WebSocket> {
     ws.on('message', (data: Buffer) => {
       if (!joined) {
         const f = JSON.parse(String(data));
-        if (f.type === 'connected') ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: ROOM }, ref: 'j' }));
+        if (f.type === 'connected')
+          ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: ROOM }, ref: 'j' }));
         else if (f.ref === 'j') {
           joined = true;
           resolve(ws);
@@ -148,7 +160,12 @@ sockets.push(...(await Promise.all(joins)));
 const joinedMs = performance.now() - t0;
 if (lost.length > 0) throw new Error(`${lost.length} members lost their connection while joining: ${lost[0]}`);
 // Settled: the watcher's view counts everyone (or, below the threshold, one join per member came).
-if (!opts['no-presence']) await waitUntil(() => lastCount === MEMBERS + 1 || (events.get('presence.join') ?? 0) >= MEMBERS, 30_000, 'every join announced');
+if (!opts['no-presence'])
+  await waitUntil(
+    () => lastCount === MEMBERS + 1 || (events.get('presence.join') ?? 0) >= MEMBERS,
+    30_000,
+    'every join announced',
+  );
 await new Promise((r) => setTimeout(r, 1500)); // the last diffs of every node reach every member
 const phaseS = (performance.now() - t0) / 1000;
 const cpuS = (pids.reduce((s, p) => s + cpuMicros(p), 0) - cpu0) / 1e6;
@@ -163,7 +180,9 @@ async function pageAll(limit: number): Promise<{ ms: number; pages: number; list
   let listed = 0;
   do {
     const q = `limit=${limit}${cursor === null ? '' : `&cursor=${cursor}`}`;
-    const body = (await (await fetch(`http://127.0.0.1:${gateways[pages % NODES].port}/realtime/channels/${ROOM}/presence?${q}`)).json()) as { members: unknown[]; next_cursor: string | null };
+    const body = (await (
+      await fetch(`http://127.0.0.1:${gateways[pages % NODES].port}/realtime/channels/${ROOM}/presence?${q}`)
+    ).json()) as { members: unknown[]; next_cursor: string | null };
     listed += body.members.length;
     cursor = body.next_cursor;
     pages++;
@@ -177,7 +196,8 @@ let redisPerMember: number | null = null;
 if (opts.redis && !opts['no-presence']) {
   const redis = new Redis(process.env.HUBCAST_TEST_REDIS_URL!);
   let sum = 0;
-  for (const k of ['presence', 'presence-ids', 'presence-data']) sum += Number(await redis.memory('USAGE', `${prefix}${k}:${ROOM}`, 'SAMPLES', '0'));
+  for (const k of ['presence', 'presence-ids', 'presence-data'])
+    sum += Number(await redis.memory('USAGE', `${prefix}${k}:${ROOM}`, 'SAMPLES', '0'));
   redisPerMember = sum / (MEMBERS + 1);
   await redis.quit();
 }
@@ -195,13 +215,26 @@ if (opts.redis) {
 /** Bytes per member, or why not: the gateway's GC decides when memory comes back, so a delta can be negative. */
 const grew = (bytes: number) => (bytes > 0 ? `+${fmtInt(bytes / MEMBERS)} B` : 'n/a (a GC ran in between)');
 const published = [...events.values()].reduce((a, b) => a + b, 0);
-console.log(`presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts['no-presence'] ? 'presence off (the control)' : `${opts.redis ? 'Redis' : 'in-process'} store`}, PRESENCE_DIFF_THRESHOLD=${opts.threshold}, PRESENCE_DIFF_MAX_MEMBERS=${opts['diff-max'] ?? 'default'}`);
+console.log(
+  `presence: ${fmtInt(MEMBERS)} members joined ${ROOM} in ${(joinedMs / 1000).toFixed(1)} s (paced over ${SECONDS} s), ${NODES} node(s), ${opts['no-presence'] ? 'presence off (the control)' : `${opts.redis ? 'Redis' : 'in-process'} store`}, PRESENCE_DIFF_THRESHOLD=${opts.threshold}, PRESENCE_DIFF_MAX_MEMBERS=${opts['diff-max'] ?? 'default'}`,
+);
 if (retried > 0) console.log(`  (${retried} connects reset before their upgrade completed were made again)`);
-console.log(`  presence events published: ${fmtInt(published)} (${[...events].map(([e, n]) => `${e} ${fmtInt(n)}`).join(', ')}), ${(published / phaseS).toFixed(1)}/s over ${phaseS.toFixed(1)} s`);
-console.log(`  presence frames sent to clients: ${fmtInt(frames)}, ${fmtInt(frames / phaseS)}/s, ${(bytes / phaseS / 1e6).toFixed(1)} MB/s`);
-console.log(`  gateway CPU: ${cpuS.toFixed(2)} s over ${phaseS.toFixed(1)} s = ${((cpuS / phaseS) * 100).toFixed(0)} % of one core (${NODES} node(s) summed; joins, connections and presence)`);
-console.log(`  memory per member: gateway RSS ${grew((rssAfter - rssBefore) * 1024)}, heap ${grew(heapAfter - heapBefore)} (connection and subscription${opts['no-presence'] ? '' : ' and presence entry'}; rough: whenever the GC last ran)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`);
-if (!opts['no-presence']) console.log(`  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`);
+console.log(
+  `  presence events published: ${fmtInt(published)} (${[...events].map(([e, n]) => `${e} ${fmtInt(n)}`).join(', ')}), ${(published / phaseS).toFixed(1)}/s over ${phaseS.toFixed(1)} s`,
+);
+console.log(
+  `  presence frames sent to clients: ${fmtInt(frames)}, ${fmtInt(frames / phaseS)}/s, ${(bytes / phaseS / 1e6).toFixed(1)} MB/s`,
+);
+console.log(
+  `  gateway CPU: ${cpuS.toFixed(2)} s over ${phaseS.toFixed(1)} s = ${((cpuS / phaseS) * 100).toFixed(0)} % of one core (${NODES} node(s) summed; joins, connections and presence)`,
+);
+console.log(
+  `  memory per member: gateway RSS ${grew((rssAfter - rssBefore) * 1024)}, heap ${grew(heapAfter - heapBefore)} (connection and subscription${opts['no-presence'] ? '' : ' and presence entry'}; rough: whenever the GC last ran)${redisPerMember === null ? '' : `; Redis ${fmtInt(redisPerMember)} B (MEMORY USAGE of the room's 3 keys)`}; presence tracker + in-process store alone ${fmtInt(tracker)} B`,
+);
+if (!opts['no-presence'])
+  console.log(
+    `  full member list: ${fmtInt(page1000.listed)} members in ${page1000.pages} pages of 1000: ${page1000.ms.toFixed(0)} ms; ${page100.pages} pages of 100: ${page100.ms.toFixed(0)} ms`,
+  );
 if (page1000.listed !== MEMBERS + 1 || page100.listed !== MEMBERS + 1) {
   console.error(`[bench] listed ${page1000.listed} / ${page100.listed}, expected ${MEMBERS + 1}`);
   process.exit(1);

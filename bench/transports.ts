@@ -41,7 +41,8 @@ const RATE = Number(opts.rate);
 const SECONDS = Number(opts.seconds);
 type Kind = 'ws' | 'sse' | 'tcp' | 'long-poll' | 'short-poll';
 const kinds = opts.transports!.split(',') as Kind[];
-for (const k of kinds) if (!['ws', 'sse', 'tcp', 'long-poll', 'short-poll'].includes(k)) throw new Error(`--transports: unknown ${k}`);
+for (const k of kinds)
+  if (!['ws', 'sse', 'tcp', 'long-poll', 'short-poll'].includes(k)) throw new Error(`--transports: unknown ${k}`);
 const PAD = 'x'.repeat(150);
 
 interface Run {
@@ -60,12 +61,17 @@ function record(run: Run, data: { t: number }): void {
 
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
-function get(port: number, path: string, onBytes: (n: number) => void): Promise<{ res: IncomingMessage; body: string }> {
+function get(
+  port: number,
+  path: string,
+  onBytes: (n: number) => void,
+): Promise<{ res: IncomingMessage; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
       // A response head is about this many bytes plus its header lines.
       let head = 17;
-      for (let i = 0; i < res.rawHeaders.length; i += 2) head += res.rawHeaders[i].length + res.rawHeaders[i + 1].length + 4;
+      for (let i = 0; i < res.rawHeaders.length; i += 2)
+        head += res.rawHeaders[i].length + res.rawHeaders[i + 1].length + 4;
       onBytes(head);
       let body = '';
       res.setEncoding('utf8');
@@ -94,7 +100,9 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
             if (f.type === 'event') record(run, f.data);
             else if (f.type === 'reply') resolve();
           });
-          ws.on('open', () => ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 })));
+          ws.on('open', () =>
+            ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 })),
+          );
           ws.on('error', reject);
           run.closers.push(() => ws.terminate());
         }),
@@ -116,7 +124,9 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
               else if (f.type === 'reply') resolve();
             }
           });
-          s.on('connect', () => s.write(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 }) + '\n'));
+          s.on('connect', () =>
+            s.write(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 }) + '\n'),
+          );
           s.on('error', reject);
           run.closers.push(() => s.destroy());
         }),
@@ -158,7 +168,11 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
                 next += 1000;
                 await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
               }
-              const r = await get(port, `/realtime/poll?channels=${channel}&since=${since}&timeout=${short ? 0 : 25}`, (n) => (run.bytes += n + (n === 0 ? 0 : 0)));
+              const r = await get(
+                port,
+                `/realtime/poll?channels=${channel}&since=${since}&timeout=${short ? 0 : 25}`,
+                (n) => (run.bytes += n + (n === 0 ? 0 : 0)),
+              );
               run.requests++;
               const answer = JSON.parse(r.body);
               for (const e of answer.events) record(run, e.data);
@@ -183,10 +197,20 @@ async function publish(port: number, channel: string, run: Run): Promise<number>
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const body = JSON.stringify({ channel, event: 'tick', data: { t: nowMicros(), pad: PAD } });
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/realtime/send', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/realtime/send',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -209,7 +233,9 @@ async function main(): Promise<void> {
     if (m) pid = Number(m[1]);
   });
   await waitUntil(() => pid !== 0, 60_000, 'the bench server');
-  console.log(`transports: N=${N} subscribers, ${RATE} events/s × ${SECONDS} s, ~200-byte events, one transport at a time\n`);
+  console.log(
+    `transports: N=${N} subscribers, ${RATE} events/s × ${SECONDS} s, ~200-byte events, one transport at a time\n`,
+  );
   console.log('transport      deliveries   p50 ms   p99 ms   µs CPU/delivery   bytes/event   requests/s');
   const rows: unknown[] = [];
   try {
@@ -224,7 +250,11 @@ async function main(): Promise<void> {
       const cpu0 = cpuMicros(pid);
       const sent = await publish(port, channel, run);
       const expected = sent * N;
-      await waitUntil(() => run.delivered >= expected, kind === 'short-poll' ? 5000 : 10_000, `${kind}: every delivery`).catch(() => undefined);
+      await waitUntil(
+        () => run.delivered >= expected,
+        kind === 'short-poll' ? 5000 : 10_000,
+        `${kind}: every delivery`,
+      ).catch(() => undefined);
       const cpu = cpuMicros(pid) - cpu0;
       run.stop = true;
       const s = run.latency.summaryMs();
@@ -271,27 +301,44 @@ async function heldPolls(port: number, pid: number, count: number): Promise<Reco
     );
     if (i % 500 === 499) await new Promise((r) => setTimeout(r, 20));
   }
-  await waitUntil(async () => {
-    const stats = await get(port, '/realtime/stats', () => undefined);
-    return JSON.parse(stats.body).long_poll_held >= count;
-  }, 60_000, `${count} held polls`);
+  await waitUntil(
+    async () => {
+      const stats = await get(port, '/realtime/stats', () => undefined);
+      return JSON.parse(stats.body).long_poll_held >= count;
+    },
+    60_000,
+    `${count} held polls`,
+  );
   await new Promise((r) => setTimeout(r, 500));
   const after = rssKiB(pid).rss;
   const publishedAt = nowMicros();
   await new Promise<void>((resolve, reject) => {
     const body = JSON.stringify({ channel, event: 'tick', data: { t: publishedAt } });
-    const req = request({ host: '127.0.0.1', port, path: '/realtime/send', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve());
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/realtime/send',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
   await Promise.all(polls);
-  const serverMs = JSON.parse((await get(port, '/realtime/stats', () => undefined)).body).long_poll_last_release_ms as number;
+  const serverMs = JSON.parse((await get(port, '/realtime/stats', () => undefined)).body)
+    .long_poll_last_release_ms as number;
   const perPollKiB = (after - before) / count;
   const releaseMs = (lastAt - publishedAt) / 1000;
-  console.log(`\n${fmtInt(count)} held long polls: server RSS ${(perPollKiB).toFixed(1)} KiB per held poll (${fmtInt(before)} → ${fmtInt(after)} KiB); one publish answered all ${fmtInt(answered)} in ${releaseMs.toFixed(0)} ms (last answer parsed by the client; the server's release pass took ${serverMs} ms)`);
+  console.log(
+    `\n${fmtInt(count)} held long polls: server RSS ${(perPollKiB).toFixed(1)} KiB per held poll (${fmtInt(before)} → ${fmtInt(after)} KiB); one publish answered all ${fmtInt(answered)} in ${releaseMs.toFixed(0)} ms (last answer parsed by the client; the server's release pass took ${serverMs} ms)`,
+  );
   return { held: count, rss_kib_per_held_poll: perPollKiB, release_all_ms: releaseMs, server_release_ms: serverMs };
 }
 

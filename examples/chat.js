@@ -42,7 +42,14 @@ async function history() {
 
 function send(cid) {
   if (ws?.readyState === WebSocket.OPEN) {
-    ws.send(JSON.stringify({ type: 'channel_message', channel, message: { text: unsent.get(cid), client_msg_id: cid }, ref: cid }));
+    ws.send(
+      JSON.stringify({
+        type: 'channel_message',
+        channel,
+        message: { text: unsent.get(cid), client_msg_id: cid },
+        ref: cid,
+      }),
+    );
   }
 }
 
@@ -51,7 +58,14 @@ function connect() {
   ws.on('message', (raw) => {
     const f = JSON.parse(String(raw));
     if (f.type === 'connected') {
-      ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: lastEventId ? { channel, since: lastEventId } : { channel }, ref: 'join' }));
+      ws.send(
+        JSON.stringify({
+          type: 'command',
+          command: 'join_channel',
+          data: lastEventId ? { channel, since: lastEventId } : { channel },
+          ref: 'join',
+        }),
+      );
     } else if (f.type === 'reply' && f.ref === 'join') {
       attempt = 0;
       lastEventId ??= f.data.last_id;

@@ -18,6 +18,8 @@ es.addEventListener('system', (e) => {
 });
 es.addEventListener('product.updated', (e) => {
   const p = JSON.parse(e.data);
-  console.log(`product ${p.id} ${JSON.stringify(p.name)} price=${p.price.toFixed(2)} stock=${p.stock} version=${p.version}`);
+  console.log(
+    `product ${p.id} ${JSON.stringify(p.name)} price=${p.price.toFixed(2)} stock=${p.stock} version=${p.version}`,
+  );
 });
 es.onerror = () => console.error('stream interrupted; EventSource reconnects with Last-Event-ID');

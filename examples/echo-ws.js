@@ -26,7 +26,9 @@ function connect() {
     else if (msg.type === 'event' && msg.event === 'product.updated') {
       lastId = msg.id;
       const p = msg.data;
-      console.log(`product ${p.id} ${JSON.stringify(p.name)} price=${p.price.toFixed(2)} stock=${p.stock} version=${p.version}`);
+      console.log(
+        `product ${p.id} ${JSON.stringify(p.name)} price=${p.price.toFixed(2)} stock=${p.stock} version=${p.version}`,
+      );
     } else if (msg.type === 'event' && msg.event === 'system' && msg.data?.type === 'recovery_failed') {
       console.error('missed updates could not be replayed; refetch GET /api/products');
     }

@@ -18,8 +18,14 @@ function open() {
   socket = connect(port, host);
   const send = (frame) => socket.write(JSON.stringify(frame) + '\n');
   socket.on('connect', () => {
-    if (process.env.HUBCAST_TOKEN) send({ type: 'command', command: 'auth', data: { token: process.env.HUBCAST_TOKEN } });
-    send({ type: 'command', command: 'join_channel', data: lastId === null ? { channel: room } : { channel: room, since: lastId }, ref: 'join' });
+    if (process.env.HUBCAST_TOKEN)
+      send({ type: 'command', command: 'auth', data: { token: process.env.HUBCAST_TOKEN } });
+    send({
+      type: 'command',
+      command: 'join_channel',
+      data: lastId === null ? { channel: room } : { channel: room, since: lastId },
+      ref: 'join',
+    });
   });
   createInterface({ input: socket }).on('line', (line) => {
     const frame = JSON.parse(line);
@@ -32,7 +38,9 @@ function open() {
       if (frame.event === 'system') console.error('* some messages could not be replayed');
       else if (frame.event === 'message') {
         const who = frame.data.client_id === me ? 'me' : (frame.data.user_id ?? frame.data.client_id.slice(0, 8));
-        console.log(`<${who}> ${typeof frame.data.message === 'string' ? frame.data.message : JSON.stringify(frame.data.message)}`);
+        console.log(
+          `<${who}> ${typeof frame.data.message === 'string' ? frame.data.message : JSON.stringify(frame.data.message)}`,
+        );
       }
     } else if (frame.type === 'error') console.error(`* ${frame.code}: ${frame.message}`);
   });

@@ -18,7 +18,8 @@ const pkgDir = dirname(dirname(require.resolve('@electric-sql/pglite')));
 const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
 const want = `${version}\n`;
 
-if (existsSync(join(template, 'PG_VERSION')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) process.exit(0);
+if (existsSync(join(template, 'PG_VERSION')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want)
+  process.exit(0);
 
 const started = performance.now();
 const partial = `${template}.partial`;
@@ -28,5 +29,7 @@ rmSync(template, { recursive: true, force: true });
 renameSync(partial, template);
 writeFileSync(stamp, want);
 if (!process.argv.includes('--quiet')) {
-  console.log(`dist/store/pglite-template: PGlite ${version} data directory (${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `dist/store/pglite-template: PGlite ${version} data directory (${Math.round(performance.now() - started)} ms)`,
+  );
 }

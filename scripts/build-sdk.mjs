@@ -24,5 +24,7 @@ await build({
 const code = readFileSync(outfile);
 if (!process.argv.includes('--quiet')) {
   const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
-  console.log(`dist/sdk/hubcast.js: ${kib(code.length)} raw, ${kib(gzipSync(code, { level: 9 }).length)} gzipped (${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `dist/sdk/hubcast.js: ${kib(code.length)} raw, ${kib(gzipSync(code, { level: 9 }).length)} gzipped (${Math.round(performance.now() - started)} ms)`,
+  );
 }

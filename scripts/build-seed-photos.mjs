@@ -10,7 +10,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/apps/catalog/seed-photos.bin`;
 const stamp = `${out}.version`;
 const hash = createHash('sha256');
-for (const file of ['photo-art.js', 'seed-data.js', 'seed-photos.js']) hash.update(readFileSync(`${root}dist/apps/catalog/${file}`));
+for (const file of ['photo-art.js', 'seed-data.js', 'seed-photos.js'])
+  hash.update(readFileSync(`${root}dist/apps/catalog/${file}`));
 const want = `${hash.digest('hex')}\n`;
 if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) process.exit(0);
 
@@ -21,5 +22,7 @@ const bytes = encodeSeedPhotos(SEED_PRODUCTS.length);
 writeFileSync(out, bytes);
 writeFileSync(stamp, want);
 if (!process.argv.includes('--quiet')) {
-  console.log(`dist/apps/catalog/seed-photos.bin: ${SEED_PRODUCTS.length} photos, ${(bytes.length / 1024).toFixed(0)} KiB (${Math.round(performance.now() - started)} ms)`);
+  console.log(
+    `dist/apps/catalog/seed-photos.bin: ${SEED_PRODUCTS.length} photos, ${(bytes.length / 1024).toFixed(0)} KiB (${Math.round(performance.now() - started)} ms)`,
+  );
 }

@@ -34,7 +34,9 @@ function needsServices(file) {
   let needs = SERVICE_HELPERS.has(file) || SERVICE_MARKERS.some((re) => re.test(text));
   for (const [, spec] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
     if (needs) break;
-    const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts').slice(process.cwd().length + 1);
+    const target = resolve(dirname(file), spec)
+      .replace(/\.js$/, '.ts')
+      .slice(process.cwd().length + 1);
     if (target.startsWith('test/')) needs = needsServices(target);
   }
   verdicts.set(file, needs);
@@ -59,7 +61,15 @@ function run(chosen, concurrency) {
   if (chosen.length === 0) return 0;
   // --test-force-exit: a file whose tests are done exits even if a failed test left a socket or
   // a child open; without it such a file hangs the run until CI's time limit, with no output.
-  const args = ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...chosen];
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-force-exit',
+    `--test-concurrency=${concurrency}`,
+    '--test-reporter=spec',
+    ...chosen,
+  ];
   const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
   return r.status ?? 1;
 }

@@ -10,7 +10,18 @@ import type { Publisher, PublishOptions } from './hub/publisher.js';
 import type { PresenceMember, PresencePage } from './hub/presence.js';
 import type { ServerApiGuard } from './transports/http/api-key.js';
 
-export type { ChannelHandler, ChannelSender, Identity, Publisher, PublishOptions, PresenceMember, PresencePage, Migration, Database, ServerApiGuard };
+export type {
+  ChannelHandler,
+  ChannelSender,
+  Identity,
+  Publisher,
+  PublishOptions,
+  PresenceMember,
+  PresencePage,
+  Migration,
+  Database,
+  ServerApiGuard,
+};
 /** `?cursor=&limit=` of a member list, checked as the presence endpoint checks it (for applications' own member routes). */
 export { parsePageQuery } from './transports/http/presence-routes.js';
 

@@ -85,14 +85,20 @@ async function main(argv: string[]): Promise<void> {
       const { chatApp } = await import('./apps/chat/app.js');
       let gateway: Gateway;
       try {
-        gateway = await createGateway(config, { logger: log, apps: [catalogApp({ withGenerator: command === 'start' }), chatApp()] });
+        gateway = await createGateway(config, {
+          logger: log,
+          apps: [catalogApp({ withGenerator: command === 'start' }), chatApp()],
+        });
       } finally {
         await release(hold);
       }
       const address = await gateway.listen();
       const url = `http://${urlHost(config.host)}:${address.port}`;
       // The message stays fixed (scripts wait for it); the fields say how this process runs.
-      log.info({ mode: command, url, ...describeMode(config), summary: summary(config, url) }, 'hubcast gateway listening');
+      log.info(
+        { mode: command, url, ...describeMode(config), summary: summary(config, url) },
+        'hubcast gateway listening',
+      );
       onShutdown(log, () => gateway.close(), config.shutdownTimeoutMs);
       return;
     }
@@ -103,7 +109,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'rebuild':
-      return void process.exit(await (await import('./apps/catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log));
+      return void process.exit(
+        await (await import('./apps/catalog/rebuild-cli.js')).runRebuild(config, argv.slice(1), log),
+      );
     default:
       console.error(`hubcast: unknown command ${JSON.stringify(command)}${suggest(command)}\n\n${USAGE}`);
       process.exit(2);
@@ -114,7 +122,11 @@ const COMMANDS = ['start', 'gateway', 'generator', 'token', 'rebuild'];
 
 /** `; did you mean "gateway"?` for a command one edit or a prefix away. */
 function suggest(command: string): string {
-  const near = COMMANDS.find((c) => c.startsWith(command.toLowerCase()) || (Math.abs(c.length - command.length) <= 1 && distance(c, command.toLowerCase()) <= 1));
+  const near = COMMANDS.find(
+    (c) =>
+      c.startsWith(command.toLowerCase()) ||
+      (Math.abs(c.length - command.length) <= 1 && distance(c, command.toLowerCase()) <= 1),
+  );
   return near === undefined ? '' : `; did you mean ${JSON.stringify(near)}?`;
 }
 
@@ -146,12 +158,17 @@ async function printToken(config: Config, argv: string[]): Promise<void> {
   const { parseTokenArgs, signDevToken } = await import('./auth/sign-token.js');
   const args = parseTokenArgs(argv);
   if (config.jwtSecret === undefined) {
-    throw new ConfigError('JWT_SECRET', 'not set: put the gateway\'s secret (32+ bytes, e.g. `openssl rand -hex 32`) in the environment or .env');
+    throw new ConfigError(
+      'JWT_SECRET',
+      "not set: put the gateway's secret (32+ bytes, e.g. `openssl rand -hex 32`) in the environment or .env",
+    );
   }
   console.log(await signDevToken(config.jwtSecret, args));
 }
 
-const STARTING_BODY = JSON.stringify({ error: { code: ErrorCode.notReady, message: 'hubcast is starting; retry shortly' } });
+const STARTING_BODY = JSON.stringify({
+  error: { code: ErrorCode.notReady, message: 'hubcast is starting; retry shortly' },
+});
 const STARTING_RESPONSE =
   'HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n' +
   `Content-Length: ${Buffer.byteLength(STARTING_BODY)}\r\n\r\n${STARTING_BODY}`;
@@ -168,7 +185,13 @@ function holdPort(config: Config): Promise<Server | null> {
       socket.once('close', () => held.delete(socket));
     });
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE' ? new Error(`listen EADDRINUSE: ${config.host}:${config.port} is in use (another hubcast? stop it, or set PORT)`) : err);
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `listen EADDRINUSE: ${config.host}:${config.port} is in use (another hubcast? stop it, or set PORT)`,
+            )
+          : err,
+      );
     });
     server.listen({ host: config.host, port: config.port, exclusive: true }, () => resolve(server));
   });
@@ -202,7 +225,10 @@ function redact(raw: string): string {
 
 /** What this process runs on, as log fields. */
 function describeMode(config: Config): Record<string, string> {
-  const auth = config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? `on${config.authAnonymous ? ' (anonymous readers allowed)' : ''}` : 'off';
+  const auth =
+    config.jwtSecret || config.jwtPublicKey || config.jwtJwks
+      ? `on${config.authAnonymous ? ' (anonymous readers allowed)' : ''}`
+      : 'off';
   return {
     auth,
     api_key: config.apiKey ? 'required' : 'off (server API open on loopback)',

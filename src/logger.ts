@@ -23,10 +23,13 @@ export function createLogger(level: string, name = 'hubcast', options: LoggerOpt
   const out = options.stream ?? process.stdout;
   const pretty = options.format === 'pretty' || ((options.format ?? 'auto') === 'auto' && out.isTTY === true);
   const levels = options.levels ?? {};
-  const onChild = Object.keys(levels).length === 0 ? undefined : (child: Logger) => {
-    const component = (child.bindings() as { component?: unknown }).component;
-    if (typeof component === 'string' && levels[component] !== undefined) child.level = levels[component];
-  };
+  const onChild =
+    Object.keys(levels).length === 0
+      ? undefined
+      : (child: Logger) => {
+          const component = (child.bindings() as { component?: unknown }).component;
+          if (typeof component === 'string' && levels[component] !== undefined) child.level = levels[component];
+        };
   const opts = { name, level, base: { pid: process.pid }, ...(onChild ? { onChild } : {}) };
   if (pretty) return pino(opts, prettyStream(out, colours(out)));
   return options.stream ? pino(opts, options.stream as DestinationStream) : pino(opts);

@@ -95,11 +95,21 @@ export class Gateway {
 
   constructor(config: Config, options: GatewayOptions = {}) {
     this.config = config;
-    this.log = options.logger ?? createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
+    this.log =
+      options.logger ??
+      createLogger(config.logLevel, 'hubcast', { format: config.logFormat, levels: config.logLevels });
     const guard = (this.guard = new HandlerGuard(this.log.child({ component: 'guard' })));
     const ids = new EventIdSequence();
-    const retention = RetentionPolicy.parse(config.historyRetention, { count: config.historySize, maxAgeMs: config.historyMaxAgeMs });
-    this.history = new MemoryHistory({ size: config.historySize, maxBytes: config.historyMaxBytes, floor: ids.floor, retention });
+    const retention = RetentionPolicy.parse(config.historyRetention, {
+      count: config.historySize,
+      maxAgeMs: config.historyMaxAgeMs,
+    });
+    this.history = new MemoryHistory({
+      size: config.historySize,
+      maxBytes: config.historyMaxBytes,
+      floor: ids.floor,
+      retention,
+    });
     // With Redis, nodes share one bus and one durable history: any node can resume any client.
     this.bus = createBus(config, this.log, { history: this.history, ids, retention });
     this.hub = new Hub(this.history, this.bus, { log: this.log.child({ component: 'catch-up' }) });
@@ -124,11 +134,24 @@ export class Gateway {
     let relay: ClusterSignalRelay | undefined;
     if (config.redisUrl) {
       const log = this.log.child({ component: 'signaling' });
-      const registry = new RedisPeerRegistry(config.redisUrl!, log, { nodeId: config.nodeId, prefix: config.redisPrefix, ttlMs: PEER_TTL_MS });
+      const registry = new RedisPeerRegistry(config.redisUrl!, log, {
+        nodeId: config.nodeId,
+        prefix: config.redisPrefix,
+        ttlMs: PEER_TTL_MS,
+      });
       relay = new ClusterSignalRelay(this.bus, registry, log);
       this.components.push({ name: 'signaling', ready: () => relay!.isReady(), close: () => relay!.close() });
     }
-    const transports = createTransports(config, { hub: this.hub, auth, origins, gate, guard, log: this.log, appChannels: this.appChannels, relay });
+    const transports = createTransports(config, {
+      hub: this.hub,
+      auth,
+      origins,
+      gate,
+      guard,
+      log: this.log,
+      appChannels: this.appChannels,
+      relay,
+    });
     ({ ws: this.ws, sse: this.sse, poll: this.poll, tcp: this.tcp } = transports);
     this.app = createHttpApp({
       logger: this.log,
@@ -137,14 +160,39 @@ export class Gateway {
       guard,
       raw: (req, res) => this.routeRaw(req, res),
     });
-    this.app.server.on('upgrade', guard.upgradeListener((req: IncomingMessage, socket: Duplex, head: Buffer) => this.routeUpgrade(req, socket, head)));
+    this.app.server.on(
+      'upgrade',
+      guard.upgradeListener((req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        this.routeUpgrade(req, socket, head),
+      ),
+    );
 
     const stats = () => this.stats();
-    const apiGuard = makeServerApiGuard({ apiKey: config.apiKey, open: config.apiOpen, trustProxy: config.trustProxy, origins });
+    const apiGuard = makeServerApiGuard({
+      apiKey: config.apiKey,
+      open: config.apiOpen,
+      trustProxy: config.trustProxy,
+      origins,
+    });
     const statsGuard = config.metricsPublic ? undefined : apiGuard;
-    const idempotency = createIdempotencyStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, ttlSeconds: config.idempotencyTtlS, logger: this.log });
+    const idempotency = createIdempotencyStore({
+      redisUrl: config.redisUrl,
+      prefix: config.redisPrefix,
+      ttlSeconds: config.idempotencyTtlS,
+      logger: this.log,
+    });
     this.components.push(
-      realtimeRoutes(this.app, { hub: this.hub, inboxes: this.inboxes, guard: apiGuard, statsGuard, stats, idempotency, clustered: this.bus.clustered, logger: this.log, tally: new DeliveryTally(this.hub, cluster, this.bus.clustered) }),
+      realtimeRoutes(this.app, {
+        hub: this.hub,
+        inboxes: this.inboxes,
+        guard: apiGuard,
+        statsGuard,
+        stats,
+        idempotency,
+        clustered: this.bus.clustered,
+        logger: this.log,
+        tally: new DeliveryTally(this.hub, cluster, this.bus.clustered),
+      }),
     );
     // A getter: applications add presence after construction (addPresence).
     const self = this;
@@ -163,7 +211,16 @@ export class Gateway {
       statsGuard,
     });
     webRoutes(this.app, () => this.appChannels.defaults);
-    adminRoutes(this.app, { cluster, guard: apiGuard, apiKey: Boolean(config.apiKey), hub: this.hub, nodeId: config.nodeId, startedAt: this.startedAt, bufferBytes: config.clientBufferBytes, stats });
+    adminRoutes(this.app, {
+      cluster,
+      guard: apiGuard,
+      apiKey: Boolean(config.apiKey),
+      hub: this.hub,
+      nodeId: config.nodeId,
+      startedAt: this.startedAt,
+      bufferBytes: config.clientBufferBytes,
+      stats,
+    });
 
     const channels = this.appChannels;
     const context: Omit<AppContext, 'log' | 'component'> = {
@@ -196,7 +253,9 @@ export class Gateway {
     if (this.presence !== null) return this.presence.addPatterns(patterns);
     const config = this.config;
     this.presence = new Presence(
-      config.redisUrl ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log) : new MemoryPresenceStore(),
+      config.redisUrl
+        ? new RedisPresenceStore(config.redisUrl, config.redisPrefix, config.presenceTtlMs, this.log)
+        : new MemoryPresenceStore(),
       {
         patterns,
         nodeId: config.nodeId,
@@ -262,12 +321,25 @@ export class Gateway {
 
   stats(): Record<string, unknown> {
     const { config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt } = this;
-    return gatewayStats({ config, hub, gate, guard, components, ws, sse, poll, tcp, startedAt, clustered: this.bus.clustered });
+    return gatewayStats({
+      config,
+      hub,
+      gate,
+      guard,
+      components,
+      ws,
+      sse,
+      poll,
+      tcp,
+      startedAt,
+      clustered: this.bus.clustered,
+    });
   }
 
   async listen(): Promise<AddressInfo> {
     await this.app.listen({ host: this.config.host, port: this.config.port });
-    if (this.tcp !== null && this.config.tcpPort !== undefined) await this.tcp.listen(this.config.host, this.config.tcpPort);
+    if (this.tcp !== null && this.config.tcpPort !== undefined)
+      await this.tcp.listen(this.config.host, this.config.tcpPort);
     return this.app.server.address() as AddressInfo;
   }
 
@@ -302,7 +374,8 @@ export class Gateway {
     // A request-target such as `//[` is no URL at all: `new URL` would throw.
     const url = parseTarget(req.url);
     if (url === null) return rejectSocket(socket, 400, ErrorCode.badRequest, 'malformed request-target');
-    if (!this.ws.handles(url.pathname)) return rejectSocket(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
+    if (!this.ws.handles(url.pathname))
+      return rejectSocket(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
     await this.ws.upgrade(req, socket, head, url);
   }
 

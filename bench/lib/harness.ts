@@ -75,8 +75,15 @@ export function logDir(bench: string): { dir: string; tail(name: string): string
 type Logs = ReturnType<typeof logDir>;
 
 /** `node <args>` with stdout and stderr in `logs`' file `logName`, pinned to `cpu` when given. */
-export function spawnLogged(args: string[], env: Record<string, string>, logs: Logs, logName: string, cpu?: number): ChildProcess {
-  const [cmd, argv] = cpu !== undefined ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+export function spawnLogged(
+  args: string[],
+  env: Record<string, string>,
+  logs: Logs,
+  logName: string,
+  cpu?: number,
+): ChildProcess {
+  const [cmd, argv] =
+    cpu !== undefined ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
   const log = openSync(join(logs.dir, logName), 'a');
   return spawn(cmd, argv as string[], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
 }
@@ -86,15 +93,34 @@ export function spawnLogged(args: string[], env: Record<string, string>, logs: L
  * once `/readyz` answers 200 on `port`. Exiting before `stopping()` says so leaves the run without
  * figures: the log's tail is printed and the bench exits 1.
  */
-export async function startGatewayProcess(options: { nodeArgs: string[]; env: Record<string, string>; port: number; logs: Logs; cpu?: number; stopping: () => boolean }): Promise<ChildProcess> {
+export async function startGatewayProcess(options: {
+  nodeArgs: string[];
+  env: Record<string, string>;
+  port: number;
+  logs: Logs;
+  cpu?: number;
+  stopping: () => boolean;
+}): Promise<ChildProcess> {
   const { logs } = options;
-  const gateway = spawnLogged([...options.nodeArgs, join(ROOT, 'dist/cli.js'), 'gateway'], options.env, logs, 'gateway.log', options.cpu);
+  const gateway = spawnLogged(
+    [...options.nodeArgs, join(ROOT, 'dist/cli.js'), 'gateway'],
+    options.env,
+    logs,
+    'gateway.log',
+    options.cpu,
+  );
   gateway.once('exit', (code, signal) => {
     if (options.stopping()) return;
-    console.error(`[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`);
+    console.error(
+      `[bench] the gateway exited during the run (${signal ?? code}); no figures\n${logs.tail('gateway.log')}`,
+    );
     process.exit(1);
   });
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${options.port}/readyz`).catch(() => null))?.status === 200, 60_000, 'gateway /readyz');
+  await waitUntil(
+    async () => (await fetch(`http://127.0.0.1:${options.port}/readyz`).catch(() => null))?.status === 200,
+    60_000,
+    'gateway /readyz',
+  );
   return gateway;
 }
 
@@ -108,7 +134,11 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -130,7 +160,10 @@ export function warnIfDistStale(): void {
   } catch {
     // no dist/ at all: stale
   }
-  if (stale) process.stderr.write('[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n');
+  if (stale)
+    process.stderr.write(
+      '[bench] warning: src/ is newer than dist/ — run `npm run build` to measure the current code\n',
+    );
 }
 
 let benchCompiled = false;
@@ -146,7 +179,11 @@ let benchCompiled = false;
  */
 export function compiledScript(script: string): string {
   if (!benchCompiled) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'bench/tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'bench/tsconfig.build.json')],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
     benchCompiled = true;
   }
   return join(ROOT, 'dist-bench', script.replace(/^bench\//, '').replace(/\.ts$/, '.js'));

@@ -31,7 +31,8 @@ export function cpuSplitMicros(pid: number): { user: number; sys: number } {
 /** Peak and current resident set of `pid`, in KiB. */
 export function rssKiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const get = (k: string) => Number(/^(\w+):\s+(\d+)/m.exec(status.split('\n').find((l) => l.startsWith(k + ':')) ?? '')?.[2] ?? NaN);
+  const get = (k: string) =>
+    Number(/^(\w+):\s+(\d+)/m.exec(status.split('\n').find((l) => l.startsWith(k + ':')) ?? '')?.[2] ?? NaN);
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
 }
 

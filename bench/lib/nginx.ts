@@ -47,7 +47,9 @@ ${peer.http(port)}
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
-  const master = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const master = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   master.once('exit', (code, signal) => {
     process.stderr.write(`[${peer.name}] nginx exited (${signal ?? code}); log: ${dir}/error.log\n`);
     process.exit(1);
@@ -55,7 +57,11 @@ ${peer.http(port)}
 
   const workerPid = (): number | null => {
     try {
-      const kids = readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      const kids = readFileSync(`/proc/${master.pid}/task/${master.pid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
       return kids.length > 0 ? kids[0] : null;
     } catch {
       return null;

@@ -16,7 +16,11 @@ export function ensureUws(): string {
     mkdirSync(dir, { recursive: true });
     if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
     process.stderr.write(`[bench] installing @trufflesuite/uws-js-unofficial into ${dir}\n`);
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', dir, '@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefix', dir, '@trufflesuite/uws-js-unofficial@20.30.0-unofficial.0'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   }
   return pkg;
 }
@@ -28,7 +32,11 @@ export function ensureNchan(): void {
   if (existsSync('/usr/sbin/nginx') && existsSync(NCHAN_MODULE)) return;
   process.stderr.write('[bench] installing nginx + libnginx-mod-nchan (apt-get)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'nginx', 'libnginx-mod-nchan'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-q', 'nginx', 'libnginx-mod-nchan'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env,
+    });
   if (install().status !== 0) {
     execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (install().status !== 0) throw new Error('could not install nginx + libnginx-mod-nchan with apt-get');
@@ -41,7 +49,8 @@ export function ensureNginx(): void {
   if (existsSync('/usr/sbin/nginx')) return;
   process.stderr.write('[bench] installing nginx (apt-get)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-q', 'nginx'], { stdio: ['ignore', 'ignore', 'inherit'], env });
   if (install().status !== 0) {
     execFileSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
     if (install().status !== 0) throw new Error('could not install nginx with apt-get');

@@ -24,7 +24,10 @@ export async function createPostgresDatabase(adminUrl: string, name: string): Pr
   await run(`CREATE DATABASE "${name}"`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return { config: { databaseUrl: url.toString(), dataDir: 'unused' }, drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+  return {
+    config: { databaseUrl: url.toString(), dataDir: 'unused' },
+    drop: () => run(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+  };
 }
 
 /**

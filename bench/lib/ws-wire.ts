@@ -37,7 +37,11 @@ export function maskedFrame(opcode: number, payload: Buffer): Buffer {
  * at `start..end`); returns where the first incomplete frame begins
  * (`buf.length` when none).
  */
-export function eachFrame(buf: Buffer, pos: number, onFrame: (opcode: number, start: number, end: number) => void): number {
+export function eachFrame(
+  buf: Buffer,
+  pos: number,
+  onFrame: (opcode: number, start: number, end: number) => void,
+): number {
   const n = buf.length;
   while (pos + 2 <= n) {
     const opcode = buf[pos] & 0x0f;

@@ -9,7 +9,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 
 const channels = new Map<string, Set<WebSocket>>();
 let nextId = 0;
-const wss = new WebSocketServer({ host: '127.0.0.1', port: Number(process.env.PORT ?? 0), path: '/realtime/ws', perMessageDeflate: false });
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: Number(process.env.PORT ?? 0),
+  path: '/realtime/ws',
+  perMessageDeflate: false,
+});
 
 wss.on('connection', (ws) => {
   const mine = new Set<string>();
@@ -26,7 +31,13 @@ wss.on('connection', (ws) => {
     } else if (msg.type === 'channel_message') {
       const set = channels.get(msg.channel);
       const id = String(++nextId);
-      const text = JSON.stringify({ type: 'event', channel: msg.channel, event: 'message', id, data: { message: msg.message, user_id: null } });
+      const text = JSON.stringify({
+        type: 'event',
+        channel: msg.channel,
+        event: 'message',
+        id,
+        data: { message: msg.message, user_id: null },
+      });
       if (set) for (const sub of set) sub.send(text);
       ws.send(JSON.stringify({ type: 'reply', ref: msg.ref, ok: true, data: { id, delivered: set?.size ?? 0 } }));
     }

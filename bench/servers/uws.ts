@@ -25,8 +25,24 @@ app.ws('/realtime/ws', {
       ws.send(JSON.stringify({ type: 'reply', ref: msg.ref, ok: true, data: { channel: msg.data.channel } }));
     } else if (msg.type === 'channel_message') {
       const id = String(++nextId);
-      app.publish(msg.channel, JSON.stringify({ type: 'event', channel: msg.channel, event: 'message', id, data: { message: msg.message, user_id: null } }));
-      ws.send(JSON.stringify({ type: 'reply', ref: msg.ref, ok: true, data: { id, delivered: app.numSubscribers(msg.channel) } }));
+      app.publish(
+        msg.channel,
+        JSON.stringify({
+          type: 'event',
+          channel: msg.channel,
+          event: 'message',
+          id,
+          data: { message: msg.message, user_id: null },
+        }),
+      );
+      ws.send(
+        JSON.stringify({
+          type: 'reply',
+          ref: msg.ref,
+          ok: true,
+          data: { id, delivered: app.numSubscribers(msg.channel) },
+        }),
+      );
     }
   },
 });

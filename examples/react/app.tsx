@@ -62,11 +62,17 @@ function ProductList() {
 function LastChange() {
   const { data } = useSSE<Message<Product>>(stream);
   const product = data?.event === 'product.updated' ? data.data : null;
-  return <p id="last-change">{product === null ? 'waiting for a change…' : `${product.name} is now ${product.price.toFixed(2)}`}</p>;
+  return (
+    <p id="last-change">
+      {product === null ? 'waiting for a change…' : `${product.name} is now ${product.price.toFixed(2)}`}
+    </p>
+  );
 }
 
 function Notifications() {
-  const { events, state } = useChannel<{ text: string }>('notifications', { url: `${gateway.replace(/^http/, 'ws')}/realtime/ws` });
+  const { events, state } = useChannel<{ text: string }>('notifications', {
+    url: `${gateway.replace(/^http/, 'ws')}/realtime/ws`,
+  });
   return (
     <section>
       <h2>

@@ -294,7 +294,12 @@ export class Acks {
   private lastParsed: ReadonlyArray<{ id: number; json: string }> = [];
 
   stats(): Record<string, number> {
-    return { ack_subscriptions: this.subscriptions, ack_redelivered: this.redelivered, ack_window_overflows: this.overflows, acks: this.acked };
+    return {
+      ack_subscriptions: this.subscriptions,
+      ack_redelivered: this.redelivered,
+      ack_window_overflows: this.overflows,
+      acks: this.acked,
+    };
   }
 
   close(): void {

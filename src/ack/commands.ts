@@ -20,9 +20,17 @@ export interface AckReplies {
  * what the client had already been sent (ids up to its `since`) comes again
  * marked `redelivered`.
  */
-export function joinAcked(hub: Hub, acks: Acks, conn: AckConnection & Subscriber, channel: string, since: number | null, out: AckReplies): void {
+export function joinAcked(
+  hub: Hub,
+  acks: Acks,
+  conn: AckConnection & Subscriber,
+  channel: string,
+  since: number | null,
+  out: AckReplies,
+): void {
   const userId = conn.userId;
-  const stored = userId !== null && since !== null ? acks.positions.get(userId, channel).catch(() => null) : Promise.resolve(null);
+  const stored =
+    userId !== null && since !== null ? acks.positions.get(userId, channel).catch(() => null) : Promise.resolve(null);
   void stored
     .then(async (position) => {
       if (conn.socket.destroyed) return;
@@ -39,7 +47,12 @@ export function joinAcked(hub: Hub, acks: Acks, conn: AckConnection & Subscriber
       const r = await hub.join(sub, [channel], from);
       if (sub.closed) return;
       if (r.failed.length > 0) {
-        conn.write(frameFor(JSON.stringify({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } }), conn.transport));
+        conn.write(
+          frameFor(
+            JSON.stringify({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } }),
+            conn.transport,
+          ),
+        );
       }
       if (r.missed !== null) {
         const frames = r.missed.map((frame) => {
@@ -67,7 +80,8 @@ export function ackCommand(acks: Acks, conn: AckConnection, data: unknown, out: 
   const channel = parsed.data.channel;
   const sub = channel !== undefined ? acks.get(conn, channel) : acks.find(conn, id);
   if (sub === undefined) {
-    if (channel !== undefined) return out.fail(ErrorCode.notSubscribed, `no ack: true subscription to ${JSON.stringify(channel).slice(0, 140)}`);
+    if (channel !== undefined)
+      return out.fail(ErrorCode.notSubscribed, `no ack: true subscription to ${JSON.stringify(channel).slice(0, 140)}`);
     // Acknowledged already, or never sent here (a redelivery acked twice): nothing to do.
     return out.reply({ id: String(id), pending: 0 });
   }

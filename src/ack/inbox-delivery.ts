@@ -58,7 +58,13 @@ export class Inboxes implements ConnectionWatcher {
   /** After a send to `userId`: kept when the user has no connection anywhere. */
   async sent(userId: string, id: string, event: string, data: unknown): Promise<boolean> {
     if (await this.online.isOnline(userId)) return false;
-    await this.store.push(userId, { id: Number(id), event, dataJson: JSON.stringify(data) ?? 'null', text: typeof data === 'string', publishedAt: Date.now() });
+    await this.store.push(userId, {
+      id: Number(id),
+      event,
+      dataJson: JSON.stringify(data) ?? 'null',
+      text: typeof data === 'string',
+      publishedAt: Date.now(),
+    });
     return true;
   }
 

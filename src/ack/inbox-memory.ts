@@ -77,7 +77,12 @@ export class MemoryInbox implements InboxStore {
       events += list.length;
       for (const e of list) if (e.publishedAt < oldest) oldest = e.publishedAt;
     }
-    return { inbox_events: events, inbox_pushed: this.pushed, inbox_acked: this.acked, inbox_oldest_age_ms: events === 0 ? 0 : Date.now() - oldest };
+    return {
+      inbox_events: events,
+      inbox_pushed: this.pushed,
+      inbox_acked: this.acked,
+      inbox_oldest_age_ms: events === 0 ? 0 : Date.now() - oldest,
+    };
   }
 
   async close(): Promise<void> {}

@@ -30,10 +30,15 @@ export function readJwksFile(path: string): JSONWebKeySet {
     throw new Error(`not a JSON file: ${(err as Error).message}`);
   }
   const keys = (value as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => typeof k === 'object' && k !== null && typeof k.kty === 'string')) {
+  if (
+    !Array.isArray(keys) ||
+    keys.length === 0 ||
+    !keys.every((k) => typeof k === 'object' && k !== null && typeof k.kty === 'string')
+  ) {
     throw new Error('expected {"keys": [...]} with at least one JWK');
   }
-  if (keys.some((k) => 'd' in k || k.kty === 'oct')) throw new Error('a JWKS for verification holds public keys only (no "d", no "oct")');
+  if (keys.some((k) => 'd' in k || k.kty === 'oct'))
+    throw new Error('a JWKS for verification holds public keys only (no "d", no "oct")');
   return value as JSONWebKeySet;
 }
 
@@ -46,7 +51,13 @@ export function algorithmsFor(key: KeyObject): string[] {
       return ['PS256', 'PS384', 'PS512'];
     case 'ec': {
       const curve = key.asymmetricKeyDetails?.namedCurve;
-      return curve === 'prime256v1' ? ['ES256'] : curve === 'secp384r1' ? ['ES384'] : curve === 'secp521r1' ? ['ES512'] : [];
+      return curve === 'prime256v1'
+        ? ['ES256']
+        : curve === 'secp384r1'
+          ? ['ES384']
+          : curve === 'secp521r1'
+            ? ['ES512']
+            : [];
     }
     case 'ed25519':
       return ['EdDSA', 'Ed25519'];
@@ -56,7 +67,19 @@ export function algorithmsFor(key: KeyObject): string[] {
 }
 
 /** Every asymmetric algorithm a JWKS may name. */
-export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+export const JWKS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 
 function readText(path: string): string {
   try {

@@ -16,7 +16,12 @@ export interface Identity {
 }
 
 /** Shared by every anonymous connection without a user id (most of them): ~100 bytes each saved. */
-const ANONYMOUS: Identity = Object.freeze({ userId: null, patterns: Object.freeze([]) as unknown as string[], exp: null, authenticated: false });
+const ANONYMOUS: Identity = Object.freeze({
+  userId: null,
+  patterns: Object.freeze([]) as unknown as string[],
+  exp: null,
+  authenticated: false,
+});
 
 export const anonymous = (userId: string | null = null): Identity =>
   userId === null ? ANONYMOUS : { userId, patterns: [], exp: null, authenticated: false };
@@ -62,10 +67,12 @@ export const MAX_PATTERN_LENGTH = 256;
 /** Why a token's `channels` claim is unusable, or null when it is an acceptable list of patterns. */
 export function patternsProblem(channels: unknown): string | null {
   if (!Array.isArray(channels)) return 'token channels claim must be an array of strings';
-  if (channels.length > MAX_TOKEN_PATTERNS) return `token channels claim has ${channels.length} patterns; at most ${MAX_TOKEN_PATTERNS}`;
+  if (channels.length > MAX_TOKEN_PATTERNS)
+    return `token channels claim has ${channels.length} patterns; at most ${MAX_TOKEN_PATTERNS}`;
   for (const c of channels) {
     if (typeof c !== 'string') return 'token channels claim must be an array of strings';
-    if (c.length > MAX_PATTERN_LENGTH) return `token channels claim has a pattern of ${c.length} characters; at most ${MAX_PATTERN_LENGTH}`;
+    if (c.length > MAX_PATTERN_LENGTH)
+      return `token channels claim has a pattern of ${c.length} characters; at most ${MAX_PATTERN_LENGTH}`;
   }
   return null;
 }

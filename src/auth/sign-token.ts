@@ -26,7 +26,10 @@ export function parseTtl(value: string): number {
   const m = /^([0-9]{1,9})([smhd]?)$/.exec(value.trim());
   const seconds = m === null ? NaN : Number(m[1]) * UNITS[m[2] || 's'];
   if (!Number.isSafeInteger(seconds) || seconds <= 0 || seconds > 366 * 86_400) {
-    throw new ConfigError('--ttl', `expected a duration such as 30m, 1h or 7d, at most 366d (got ${JSON.stringify(value)})`);
+    throw new ConfigError(
+      '--ttl',
+      `expected a duration such as 30m, 1h or 7d, at most 366d (got ${JSON.stringify(value)})`,
+    );
   }
   return seconds;
 }
@@ -38,7 +41,8 @@ export function parseTokenArgs(argv: readonly string[]): DevTokenArgs {
     const arg = argv[i];
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name !== '--sub' && name !== '--channels' && name !== '--ttl') throw new ConfigError(arg, 'unknown argument (see hubcast token --help)');
+    if (name !== '--sub' && name !== '--channels' && name !== '--ttl')
+      throw new ConfigError(arg, 'unknown argument (see hubcast token --help)');
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(name, `expected a value after ${name}`);
     values[name] = value;
@@ -48,8 +52,12 @@ export function parseTokenArgs(argv: readonly string[]): DevTokenArgs {
   if (sub.length > 128) throw new ConfigError('--sub', 'at most 128 characters');
   const args: DevTokenArgs = { sub, ttlSeconds: parseTtl(values['--ttl'] ?? '1h') };
   if (values['--channels'] !== undefined) {
-    const channels = values['--channels'].split(',').map((c) => c.trim()).filter((c) => c !== '');
-    if (channels.length === 0) throw new ConfigError('--channels', "expected comma-separated patterns such as 'orders,chat:*'");
+    const channels = values['--channels']
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    if (channels.length === 0)
+      throw new ConfigError('--channels', "expected comma-separated patterns such as 'orders,chat:*'");
     args.channels = channels;
   }
   return args;

@@ -1,4 +1,12 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  jwtVerify,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HubcastError } from '../errors.js';
@@ -46,7 +54,12 @@ export interface AuthOptions {
  * authenticated (so permissions apply) with no user and no grants, which
  * leaves exactly the public server channels.
  */
-const ANONYMOUS_WITH_AUTH: Identity = Object.freeze({ userId: null, patterns: [], exp: null, authenticated: true }) as Identity;
+const ANONYMOUS_WITH_AUTH: Identity = Object.freeze({
+  userId: null,
+  patterns: [],
+  exp: null,
+  authenticated: true,
+}) as Identity;
 
 /**
  * Verifies connection tokens. With no key at all, auth is off: everyone is
@@ -102,7 +115,11 @@ export class Authenticator {
     const token = tokenFrom(req, url);
     if (!token) {
       if (this.allowAnonymous) return ANONYMOUS_WITH_AUTH;
-      throw new HubcastError(ErrorCode.unauthorized, 'a token is required (?token=, Authorization: Bearer, or subprotocol bearer.<token>)', 401);
+      throw new HubcastError(
+        ErrorCode.unauthorized,
+        'a token is required (?token=, Authorization: Bearer, or subprotocol bearer.<token>)',
+        401,
+      );
     }
     return this.verify(token);
   }
@@ -118,14 +135,19 @@ export class Authenticator {
       }
       let payload;
       if (typeof alg === 'string' && alg.startsWith('HS')) {
-        if (this.secret === null) throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${alg} is not accepted here`, 401);
+        if (this.secret === null)
+          throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${alg} is not accepted here`, 401);
         ({ payload } = await jwtVerify(token, this.secret, { ...this.claims, algorithms: ['HS256'] }));
       } else if (this.jwks !== null) {
         ({ payload } = await jwtVerify(token, this.jwks, { ...this.claims, algorithms: JWKS_ALGORITHMS }));
       } else if (this.publicKey !== null) {
         ({ payload } = await jwtVerify(token, this.publicKey, { ...this.claims, algorithms: this.publicAlgorithms }));
       } else {
-        throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${JSON.stringify(alg)} is not accepted`, 401);
+        throw new HubcastError(
+          ErrorCode.unauthorized,
+          `invalid token: alg ${JSON.stringify(alg)} is not accepted`,
+          401,
+        );
       }
       if (typeof payload.sub !== 'string' || payload.sub === '') {
         throw new HubcastError(ErrorCode.unauthorized, 'token has no sub claim', 401);
@@ -134,7 +156,11 @@ export class Authenticator {
         // A token without exp would never expire, and one far ahead outlives a leak by as much:
         // refused rather than clamped, since the same token would pass again after any clamp.
         if (typeof payload.exp !== 'number') {
-          throw new HubcastError(ErrorCode.unauthorized, `token has no exp claim (required: JWT_MAX_TTL_S=${this.maxTtlSeconds})`, 401);
+          throw new HubcastError(
+            ErrorCode.unauthorized,
+            `token has no exp claim (required: JWT_MAX_TTL_S=${this.maxTtlSeconds})`,
+            401,
+          );
         }
         const ahead = payload.exp - Date.now() / 1000;
         if (ahead > this.maxTtlSeconds) {

@@ -18,7 +18,11 @@ export { RabbitMQBroker, type RabbitMQOptions } from './rabbitmq.js';
  * @example
  * const broker = await createBroker(config, logger);
  */
-export async function createBroker(config: Pick<Config, 'brokerUrl'>, logger: Logger, options: RabbitMQOptions = {}): Promise<Broker> {
+export async function createBroker(
+  config: Pick<Config, 'brokerUrl'>,
+  logger: Logger,
+  options: RabbitMQOptions = {},
+): Promise<Broker> {
   const url = config.brokerUrl;
   if (url === undefined) return new MemoryBroker({ logger: logger.child({ component: 'broker', driver: 'memory' }) });
   const protocol = new URL(url).protocol;

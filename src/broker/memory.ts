@@ -78,7 +78,13 @@ export class MemoryBroker implements Broker {
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
-    const subscriber: Subscriber = { handler, prefetch: options.prefetch ?? DEFAULT_PREFETCH, unacked: 0, active: true, outstanding: new Set() };
+    const subscriber: Subscriber = {
+      handler,
+      prefetch: options.prefetch ?? DEFAULT_PREFETCH,
+      unacked: 0,
+      active: true,
+      outstanding: new Set(),
+    };
     this.#subscribers.push(subscriber);
     this.#scheduleDispatch();
     return {
@@ -169,7 +175,12 @@ export class MemoryBroker implements Broker {
 
   /** @internal */
   addDeadLetter(message: Message, reason: string): void {
-    this.#dead.push({ body: message.body, reason, routingKey: message.routingKey, deadLetteredAt: new Date().toISOString() });
+    this.#dead.push({
+      body: message.body,
+      reason,
+      routingKey: message.routingKey,
+      deadLetteredAt: new Date().toISOString(),
+    });
   }
 
   /** @internal */

@@ -35,7 +35,9 @@ export function withDefaultHeartbeat(url: string, seconds: number): string {
  */
 export function isMisconfiguration(err: unknown): boolean {
   const message = err instanceof Error ? err.message : String(err);
-  return /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|PRECONDITION[-_]FAILED|\b(403|530|406)\b/.test(message) || refusedVhost(message);
+  return (
+    /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|PRECONDITION[-_]FAILED|\b(403|530|406)\b/.test(message) || refusedVhost(message)
+  );
 }
 
 /**

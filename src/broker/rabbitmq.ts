@@ -15,7 +15,13 @@ import { invokeHandler } from './delivery.js';
 import { RabbitDelivery, type ConsumerEntry, type DeliveryOwner } from './rabbitmq-delivery.js';
 import { declareTopology } from './rabbitmq-topology.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
-import { backoffDelay, explainConnectError, isMisconfiguration, redactUrl, withDefaultHeartbeat } from './rabbitmq-util.js';
+import {
+  backoffDelay,
+  explainConnectError,
+  isMisconfiguration,
+  redactUrl,
+  withDefaultHeartbeat,
+} from './rabbitmq-util.js';
 import { Waiters } from './waiters.js';
 
 export interface RabbitMQOptions {
@@ -90,12 +96,24 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
   }
 
   publish(routingKey: string, body: Buffer): Promise<void> {
-    return this.send(CATALOG_EXCHANGE, routingKey, body, { persistent: true, contentType: 'application/json', appId: PRODUCER_APP_ID });
+    return this.send(CATALOG_EXCHANGE, routingKey, body, {
+      persistent: true,
+      contentType: 'application/json',
+      appId: PRODUCER_APP_ID,
+    });
   }
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
     if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
-    const entry: ConsumerEntry = { handler, prefetch: options.prefetch ?? DEFAULT_PREFETCH, channel: null, session: null, tag: null, unacked: 0, cancelled: false };
+    const entry: ConsumerEntry = {
+      handler,
+      prefetch: options.prefetch ?? DEFAULT_PREFETCH,
+      channel: null,
+      session: null,
+      tag: null,
+      unacked: 0,
+      cancelled: false,
+    };
     this.#consumers.add(entry);
     // Not connected right now: the reconnect starts it.
     const session = this.#session;
@@ -124,7 +142,9 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     this.#session = null;
     if (session) {
       session.alive = false;
-      await session.model.close().catch((err: unknown) => this.#logger.debug({ err }, 'closing the rabbitmq connection failed'));
+      await session.model
+        .close()
+        .catch((err: unknown) => this.#logger.debug({ err }, 'closing the rabbitmq connection failed'));
     }
     this.#consumers.clear();
   }
@@ -139,24 +159,54 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     // Connected: publish synchronously, so calls issued in order hit the channel in order.
     if (this.#session) return this.#confirm(this.#session, exchange, routingKey, body, props, deadline);
     return this.#waiters
-      .wait(this.#opts.publishTimeoutMs, () => new BrokerError(BrokerErrorCode.unavailable, `RabbitMQ at ${this.#shownUrl} is not connected (waited ${this.#opts.publishTimeoutMs} ms)`))
+      .wait(
+        this.#opts.publishTimeoutMs,
+        () =>
+          new BrokerError(
+            BrokerErrorCode.unavailable,
+            `RabbitMQ at ${this.#shownUrl} is not connected (waited ${this.#opts.publishTimeoutMs} ms)`,
+          ),
+      )
       .then((session) => this.#confirm(session, exchange, routingKey, body, props, deadline));
   }
 
-  #confirm(session: Session, exchange: string, routingKey: string, body: Buffer, props: Options.Publish, deadline: number): Promise<void> {
+  #confirm(
+    session: Session,
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    props: Options.Publish,
+    deadline: number,
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
-        done = true;
-        reject(new BrokerError(BrokerErrorCode.timeout, `no publisher confirm from RabbitMQ within ${this.#opts.publishTimeoutMs} ms`));
-      }, Math.max(1, deadline - Date.now())); // ref'd like the Waiters' timers: an awaited, bounded operation
+      const timer = setTimeout(
+        () => {
+          done = true;
+          reject(
+            new BrokerError(
+              BrokerErrorCode.timeout,
+              `no publisher confirm from RabbitMQ within ${this.#opts.publishTimeoutMs} ms`,
+            ),
+          );
+        },
+        Math.max(1, deadline - Date.now()),
+      ); // ref'd like the Waiters' timers: an awaited, bounded operation
       const onConfirm = (err: unknown) => {
         clearTimeout(timer);
         if (done) return;
         done = true;
         if (!err) resolve();
-        else if (session.alive) reject(new BrokerError(BrokerErrorCode.nacked, 'RabbitMQ refused the message (nack)', { cause: err }));
-        else reject(new BrokerError(BrokerErrorCode.connectionLost, 'RabbitMQ connection lost before the publish was confirmed', { cause: err }));
+        else if (session.alive)
+          reject(new BrokerError(BrokerErrorCode.nacked, 'RabbitMQ refused the message (nack)', { cause: err }));
+        else
+          reject(
+            new BrokerError(
+              BrokerErrorCode.connectionLost,
+              'RabbitMQ connection lost before the publish was confirmed',
+              { cause: err },
+            ),
+          );
       };
       try {
         session.pub.publish(exchange, routingKey, body, props, onConfirm);
@@ -179,27 +229,43 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
         if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
         const message = explainConnectError((err as Error)?.message ?? String(err));
         if (isMisconfiguration(err)) {
-          throw new BrokerError(BrokerErrorCode.misconfigured, `RabbitMQ at ${this.#shownUrl} refused the connection: ${message}`, { cause: err });
+          throw new BrokerError(
+            BrokerErrorCode.misconfigured,
+            `RabbitMQ at ${this.#shownUrl} refused the connection: ${message}`,
+            { cause: err },
+          );
         }
         const left = deadline - Date.now();
         if (left <= 0) {
-          throw new BrokerError(BrokerErrorCode.unavailable, `could not connect to RabbitMQ at ${this.#shownUrl} within ${this.#opts.startTimeoutMs} ms: ${message}`, { cause: err });
+          throw new BrokerError(
+            BrokerErrorCode.unavailable,
+            `could not connect to RabbitMQ at ${this.#shownUrl} within ${this.#opts.startTimeoutMs} ms: ${message}`,
+            { cause: err },
+          );
         }
         this.#logger.warn({ err: message, attempt }, 'RabbitMQ not reachable yet; retrying');
         // ref'd: the caller awaits the start, and nothing else may be keeping the process alive yet.
-        await this.#sleep(Math.min(left, backoffDelay(attempt, this.#opts.reconnectInitialMs, this.#opts.reconnectMaxMs)), true);
+        await this.#sleep(
+          Math.min(left, backoffDelay(attempt, this.#opts.reconnectInitialMs, this.#opts.reconnectMaxMs)),
+          true,
+        );
       }
     }
   }
 
   /** Connect, declare the topology, resume consumers; only then is the session current. */
   async #open(): Promise<void> {
-    const model = await amqplib().connect(this.#url, { timeout: 5000, clientProperties: { connection_name: `hubcast pid ${process.pid}` } });
+    const model = await amqplib().connect(this.#url, {
+      timeout: 5000,
+      clientProperties: { connection_name: `hubcast pid ${process.pid}` },
+    });
     let session: Session | undefined;
     try {
       // Listeners first: an 'error' without a listener would crash the process.
       model.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'rabbitmq connection error'));
-      model.on('blocked', (reason: string) => this.#logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'));
+      model.on('blocked', (reason: string) =>
+        this.#logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'),
+      );
       model.on('unblocked', () => this.#logger.info('RabbitMQ unblocked publishing'));
       const pub = await model.createConfirmChannel();
       const s: Session = { model, pub, alive: true };
@@ -215,7 +281,9 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
       this.#waiters.resolveAll(s);
     } catch (err) {
       if (session) session.alive = false;
-      await model.close().catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'closing a half-open connection failed'));
+      await model
+        .close()
+        .catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'closing a half-open connection failed'));
       throw err;
     }
     // consume() calls that arrived during the setup above, after its loop had passed. The session is
@@ -238,7 +306,9 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     await ch.prefetch(entry.prefetch);
     entry.channel = ch;
     entry.unacked = 0;
-    const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.#onMessage(session, entry, ch, msg), { noAck: false });
+    const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.#onMessage(session, entry, ch, msg), {
+      noAck: false,
+    });
     entry.tag = consumerTag;
     // cancel() ran while we were subscribing (it saw no tag yet): finish its job now.
     if (entry.cancelled) await this.#stopConsumer(entry, entry.returnUnsettled === true);
@@ -270,10 +340,14 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
       // each at its original place; on a single-active-consumer queue the next consumer becomes
       // active only then. Later settles see a lost channel and do nothing.
       entry.channel = null;
-      await channel.close().catch((err: unknown) => this.#logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
+      await channel
+        .close()
+        .catch((err: unknown) => this.#logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
       return;
     }
-    await channel.cancel(tag).catch((err: unknown) => this.#logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
+    await channel
+      .cancel(tag)
+      .catch((err: unknown) => this.#logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
     // Deliveries already handed out still need this channel to be acked on.
     if (entry.unacked === 0) this.closeConsumerChannel(entry);
   }
@@ -295,7 +369,9 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     if (this.#closed) return;
     this.#logger.warn({ err: err.message }, 'RabbitMQ connection lost; reconnecting');
     // A channel-level loss leaves the connection open: close it so the session is replaced whole.
-    session.model.close().catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'connection already closed'));
+    session.model
+      .close()
+      .catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'connection already closed'));
     this.#reconnect();
   }
 
@@ -318,7 +394,10 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
         if (this.#closed) return;
         // A restart takes ~10 s of refused attempts: say so once, then every 10th try, not on each one.
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
-        this.#logger[level]({ err: explainConnectError((err as Error)?.message ?? String(err)), attempt }, 'reconnect to RabbitMQ failed; retrying');
+        this.#logger[level](
+          { err: explainConnectError((err as Error)?.message ?? String(err)), attempt },
+          'reconnect to RabbitMQ failed; retrying',
+        );
       }
     }
   }

@@ -25,7 +25,9 @@ export class Waiters<T> {
 
   wait(timeoutMs: number, onTimeout: () => Error): Promise<T> {
     if (this.#pending.size >= this.#max) {
-      return Promise.reject(new BrokerError(BrokerErrorCode.overloaded, `${this.#max} publishes already waiting for the broker connection`));
+      return Promise.reject(
+        new BrokerError(BrokerErrorCode.overloaded, `${this.#max} publishes already waiting for the broker connection`),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const waiter: Waiter<T> = {

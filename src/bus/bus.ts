@@ -79,7 +79,14 @@ export interface ClusterBus {
    * version, or a later one, was published already. With `tally`: the
    * publication carries it (see `BusPublication.tally`).
    */
-  publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce, tally?: string): Promise<number | null>;
+  publish(
+    channel: string,
+    event: string,
+    dataJson: string,
+    text: boolean,
+    once?: PublishOnce,
+    tally?: string,
+  ): Promise<number | null>;
   /** Every publication, in id order, this node's own included. */
   onPublication(handler: (p: BusPublication) => void): void;
   /** Send a binary message to every other node (best effort, like the WS delivery itself). */

@@ -67,7 +67,12 @@ export class RedisPeerRegistry {
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-peers`;
     // Queued while connecting (the first upgrades may come before the connection is up); while
     // Redis is away a command fails after one reconnect attempt and the client is told.
-    this.#redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true, connectionName: name }) as RegistryRedis;
+    this.#redis = new (ioredis().Redis)(url, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      enableOfflineQueue: true,
+      connectionName: name,
+    }) as RegistryRedis;
     this.#redis.defineCommand('hubcastPeerClaim', { numberOfKeys: 1, lua: CLAIM });
     this.#redis.defineCommand('hubcastPeerRelease', { numberOfKeys: 1, lua: RELEASE });
     this.#redis.defineCommand('hubcastPeerRefresh', { lua: REFRESH });
@@ -92,7 +97,12 @@ export class RedisPeerRegistry {
     const lost: string[] = [];
     for (let i = 0; i < peerIds.length; i += REFRESH_BATCH) {
       const batch = peerIds.slice(i, i + REFRESH_BATCH);
-      const positions = await this.#redis.hubcastPeerRefresh(batch.length, ...batch.map((id) => this.#prefix + id), this.#nodeId, this.ttlMs);
+      const positions = await this.#redis.hubcastPeerRefresh(
+        batch.length,
+        ...batch.map((id) => this.#prefix + id),
+        this.#nodeId,
+        this.ttlMs,
+      );
       for (const p of positions) lost.push(batch[p - 1]);
     }
     return lost;

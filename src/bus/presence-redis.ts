@@ -44,7 +44,11 @@ export class RedisPresenceStore implements PresenceStore {
     this.#prefix = prefix;
     this.#keyTtlMs = ttlMs * 2;
     // Presence can wait for a reconnect (heartbeats repair what was missed): queue while offline.
-    this.#redis = new (ioredis().Redis)(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true }) as SweepingRedis;
+    this.#redis = new (ioredis().Redis)(url, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      enableOfflineQueue: true,
+    }) as SweepingRedis;
     this.#redis.defineCommand('presenceSweep', { numberOfKeys: 3, lua: SWEEP });
     this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis presence connection error'));
   }
@@ -76,7 +80,9 @@ export class RedisPresenceStore implements PresenceStore {
 
   async remove(channel: string, id: string, now: number): Promise<{ removed: boolean; count: number }> {
     const [exp, ids, data] = this.#keys(channel);
-    const res = checked(await this.#redis.multi().zrem(exp, id).zrem(ids, id).hdel(data, id).zcount(exp, `(${now}`, '+inf').exec());
+    const res = checked(
+      await this.#redis.multi().zrem(exp, id).zrem(ids, id).hdel(data, id).zcount(exp, `(${now}`, '+inf').exec(),
+    );
     return { removed: Number(res[0]) === 1, count: Number(res[3]) };
   }
 
@@ -88,7 +94,13 @@ export class RedisPresenceStore implements PresenceStore {
     const [exp, idsKey, data] = this.#keys(channel);
     const ids = await this.#redis.zrangebylex(idsKey, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit);
     if (ids.length === 0) return { texts: [], last: null };
-    const res = checked(await this.#redis.multi().zmscore(exp, ...ids).hmget(data, ...ids).exec());
+    const res = checked(
+      await this.#redis
+        .multi()
+        .zmscore(exp, ...ids)
+        .hmget(data, ...ids)
+        .exec(),
+    );
     const scores = res[0] as Array<string | null>;
     const found = res[1] as Array<string | null>;
     const texts: string[] = [];

@@ -1,7 +1,15 @@
 import type { Redis } from 'ioredis';
 import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
-import { EVERY_NODE, type BusBinary, type BusPublication, type ClusterBus, type DurableRecovery, type NodeTopic, type PublishOnce } from './bus.js';
+import {
+  EVERY_NODE,
+  type BusBinary,
+  type BusPublication,
+  type ClusterBus,
+  type DurableRecovery,
+  type NodeTopic,
+  type PublishOnce,
+} from './bus.js';
 import type { RetentionPolicy } from '../hub/retention.js';
 
 export interface RedisBusOptions {
@@ -166,7 +174,11 @@ export class RedisBus implements ClusterBus {
   private subscribedOnce = false;
   private closed = false;
 
-  constructor(url: string, private readonly log: Logger, options: RedisBusOptions) {
+  constructor(
+    url: string,
+    private readonly log: Logger,
+    options: RedisBusOptions,
+  ) {
     this.nodeId = options.nodeId;
     this.prefix = options.prefix ?? 'hubcast:';
     this.busChannel = `${this.prefix}bus`;
@@ -184,19 +196,30 @@ export class RedisBus implements ClusterBus {
     // CLIENT SETNAME takes no spaces; NODE_ID is validated, a default host name may not be.
     const name = `hubcast-${this.nodeId.replace(/[^\w.:-]/g, '_')}-bus`;
     // Named so `CLIENT LIST` tells an operator which node and role a connection is.
-    this.pub = new (ioredis().Redis)(url, { ...common, enableOfflineQueue: false, connectionName: `${name}-pub` }) as RedisWithScript;
+    this.pub = new (ioredis().Redis)(url, {
+      ...common,
+      enableOfflineQueue: false,
+      connectionName: `${name}-pub`,
+    }) as RedisWithScript;
     this.pub.defineCommand('hubcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     // Re-subscribing after a reconnect is done here (the 'ready' handler
     // below), not by ioredis: its own re-subscribe is fire-and-forget, so a
     // connection that drops again mid-way (or a close during it) becomes an
     // unhandled rejection that ends the process (ioredis PR #2187, not in
     // 6.0.0).
-    this.sub = new (ioredis().Redis)(url, { ...common, enableOfflineQueue: true, autoResubscribe: false, connectionName: `${name}-sub` });
+    this.sub = new (ioredis().Redis)(url, {
+      ...common,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      connectionName: `${name}-sub`,
+    });
     this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (publish) connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis bus (subscribe) connection error'));
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      if (channel.length === this.binaryChannelBytes.length && channel.equals(this.binaryChannelBytes)) this.receiveBinary(message);
-      else if (channel.length === this.nodeChannelBytes.length && channel.equals(this.nodeChannelBytes)) this.receiveNode(message);
+      if (channel.length === this.binaryChannelBytes.length && channel.equals(this.binaryChannelBytes))
+        this.receiveBinary(message);
+      else if (channel.length === this.nodeChannelBytes.length && channel.equals(this.nodeChannelBytes))
+        this.receiveNode(message);
       else this.receive(message);
     });
     // After a reconnect this handler re-subscribes; messages published while
@@ -216,7 +239,8 @@ export class RedisBus implements ClusterBus {
         // Handled here at once: a failure is followed by another reconnect
         // (hence another 'ready' and another attempt) or by close().
         resubscribed.catch((err: Error) => {
-          if (!this.closed) this.log.warn({ err: err.message }, 'redis bus re-subscribe failed; retrying on the next reconnect');
+          if (!this.closed)
+            this.log.warn({ err: err.message }, 'redis bus re-subscribe failed; retrying on the next reconnect');
         });
         for (const h of this.gapHandlers) h(resubscribed);
       }
@@ -277,7 +301,14 @@ export class RedisBus implements ClusterBus {
     this.gapHandlers.push(handler);
   }
 
-  async publish(channel: string, event: string, dataJson: string, text: boolean, once?: PublishOnce, tally?: string): Promise<number | null> {
+  async publish(
+    channel: string,
+    event: string,
+    dataJson: string,
+    text: boolean,
+    once?: PublishOnce,
+    tally?: string,
+  ): Promise<number | null> {
     const body: Body = { c: channel, e: event, d: dataJson, t: text ? 1 : 0, at: Date.now(), n: this.nodeId };
     if (tally !== undefined) body.q = tally;
     const p = this.prefix;
@@ -333,7 +364,15 @@ export class RedisBus implements ClusterBus {
     for (const [entryId, fields] of entries) {
       const id = Number(entryId.slice(0, entryId.indexOf('-')));
       const body = JSON.parse(fields[1]) as Body;
-      out.push({ id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n });
+      out.push({
+        id,
+        channel: body.c,
+        event: body.e,
+        dataJson: body.d,
+        text: body.t === 1,
+        publishedAt: body.at,
+        node: body.n,
+      });
     }
     return { ok: true, entries: out };
   }
@@ -405,7 +444,16 @@ export class RedisBus implements ClusterBus {
       this.log.error({ err }, 'malformed bus message dropped');
       return;
     }
-    const p: BusPublication = { id, channel: body.c, event: body.e, dataJson: body.d, text: body.t === 1, publishedAt: body.at, node: body.n, tally: body.q };
+    const p: BusPublication = {
+      id,
+      channel: body.c,
+      event: body.e,
+      dataJson: body.d,
+      text: body.t === 1,
+      publishedAt: body.at,
+      node: body.n,
+      tally: body.q,
+    };
     for (const h of this.handlers) h(p);
   }
 }

@@ -84,7 +84,9 @@ export class ClusterNodes {
     const { token, done } = this.gather.start<T>(this.directory.live(), timeoutMs);
     const message: AskMessage = { t: token, q: question, p: payload };
     // Not sent: the other nodes stay missing in the answer, which says so.
-    this.link.sendToNode(EVERY_NODE, JSON.stringify(message), 'ask').catch((err: Error) => this.log.warn({ err: err.message, question }, 'cluster question not sent'));
+    this.link
+      .sendToNode(EVERY_NODE, JSON.stringify(message), 'ask')
+      .catch((err: Error) => this.log.warn({ err: err.message, question }, 'cluster question not sent'));
     this.run(answerer, payload).then(
       (value) => this.gather.reply(token, this.nodeId, value),
       (err: Error) => this.gather.fail(token, this.nodeId, err.message),
@@ -101,7 +103,9 @@ export class ClusterNodes {
   replyTo(to: string, token: string, value: unknown): void {
     if (to === this.nodeId) return this.gather.reply(token, to, value);
     const message: ReplyMessage = { t: token, v: value };
-    this.link.sendToNode(to, JSON.stringify(message), 'reply').catch((err: Error) => this.log.warn({ err: err.message, to }, 'cluster answer not sent'));
+    this.link
+      .sendToNode(to, JSON.stringify(message), 'reply')
+      .catch((err: Error) => this.log.warn({ err: err.message, to }, 'cluster answer not sent'));
   }
 
   start(): Promise<void> {
@@ -114,7 +118,11 @@ export class ClusterNodes {
 
   async close(): Promise<void> {
     this.gather.close();
-    await this.link.sendToNode(EVERY_NODE, '', 'leave').catch((err: Error) => this.log.warn({ err: err.message }, 'leaving not announced: other nodes drop this one at their next heartbeat'));
+    await this.link
+      .sendToNode(EVERY_NODE, '', 'leave')
+      .catch((err: Error) =>
+        this.log.warn({ err: err.message }, 'leaving not announced: other nodes drop this one at their next heartbeat'),
+      );
     await this.directory.close();
   }
 
@@ -136,7 +144,10 @@ export class ClusterNodes {
     }
     const answerer = this.answerers.get(m.q);
     // A node of another version may ask what this one does not know: it hears so at once.
-    const answered = answerer === undefined ? Promise.reject(new Error(`node ${this.nodeId} does not answer ${JSON.stringify(m.q)}`)) : this.run(answerer, m.p);
+    const answered =
+      answerer === undefined
+        ? Promise.reject(new Error(`node ${this.nodeId} does not answer ${JSON.stringify(m.q)}`))
+        : this.run(answerer, m.p);
     answered.then(
       (value) => this.send(from, { t: m.t, v: value }),
       (err: Error) => this.send(from, { t: m.t, e: err.message }),
@@ -144,7 +155,9 @@ export class ClusterNodes {
   }
 
   private send(to: string, message: ReplyMessage): void {
-    this.link.sendToNode(to, JSON.stringify(message), 'reply').catch((err: Error) => this.log.warn({ err: err.message, to }, 'cluster answer not sent'));
+    this.link
+      .sendToNode(to, JSON.stringify(message), 'reply')
+      .catch((err: Error) => this.log.warn({ err: err.message, to }, 'cluster answer not sent'));
   }
 
   private replied(from: string, body: string): void {

@@ -51,7 +51,12 @@ export class RedisNodeDirectory implements NodeDirectory {
     this.#log = log;
     this.#nodes = [options.nodeId];
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-nodes`;
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, enableOfflineQueue: true, connectionName: name }) as DirectoryRedis;
+    this.#redis = new Redis(url, {
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      enableOfflineQueue: true,
+      connectionName: name,
+    }) as DirectoryRedis;
     this.#redis.defineCommand('hubcastNodeBeat', { numberOfKeys: 1, lua: BEAT });
     this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis node directory connection error'));
   }
@@ -67,11 +72,15 @@ export class RedisNodeDirectory implements NodeDirectory {
   async start(): Promise<void> {
     await this.beat();
     this.#log.info({ nodes: this.#nodes }, `joined the cluster: ${this.#nodes.length} live node(s)`);
-    this.#timer = setInterval(() => {
-      this.beat().catch((err: Error) => {
-        if (!this.#closed) this.#log.warn({ err: err.message }, 'node heartbeat failed: other nodes drop this one if it lasts');
-      });
-    }, Math.max(50, Math.floor(this.#ttlMs / 3)));
+    this.#timer = setInterval(
+      () => {
+        this.beat().catch((err: Error) => {
+          if (!this.#closed)
+            this.#log.warn({ err: err.message }, 'node heartbeat failed: other nodes drop this one if it lasts');
+        });
+      },
+      Math.max(50, Math.floor(this.#ttlMs / 3)),
+    );
     this.#timer.unref();
   }
 
@@ -84,7 +93,11 @@ export class RedisNodeDirectory implements NodeDirectory {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     // Leaving at once: nobody waits for this node's answers until its entry would expire.
-    await this.#redis.zrem(this.#key, this.nodeId).catch((err: Error) => this.#log.warn({ err: err.message }, 'node not removed from the directory: it expires on its own'));
+    await this.#redis
+      .zrem(this.#key, this.nodeId)
+      .catch((err: Error) =>
+        this.#log.warn({ err: err.message }, 'node not removed from the directory: it expires on its own'),
+      );
     this.#redis.disconnect();
   }
 
@@ -92,7 +105,8 @@ export class RedisNodeDirectory implements NodeDirectory {
     const nodes = await this.#redis.hubcastNodeBeat(this.#key, this.nodeId, this.#ttlMs);
     const joined = nodes.filter((n) => !this.#nodes.includes(n));
     const left = this.#nodes.filter((n) => !nodes.includes(n) && n !== this.nodeId);
-    if (this.#timer !== null && (joined.length > 0 || left.length > 0)) this.#log.info({ joined, left, nodes }, 'cluster nodes changed');
+    if (this.#timer !== null && (joined.length > 0 || left.length > 0))
+      this.#log.info({ joined, left, nodes }, 'cluster nodes changed');
     this.#nodes = nodes.includes(this.nodeId) ? nodes : [this.nodeId, ...nodes];
   }
 }

@@ -31,7 +31,10 @@ export class Gatherer {
   private next = 0;
   private readonly rounds = new Map<string, Round>();
 
-  start<T>(expected: readonly string[], timeoutMs: number): { token: string; done: Promise<Gathered<T>>; cancel(): void } {
+  start<T>(
+    expected: readonly string[],
+    timeoutMs: number,
+  ): { token: string; done: Promise<Gathered<T>>; cancel(): void } {
     const token = `${this.prefix}.${(this.next++).toString(36)}`;
     let resolve!: (g: Gathered<unknown>) => void;
     const done = new Promise<Gathered<unknown>>((r) => (resolve = r));

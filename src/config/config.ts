@@ -129,7 +129,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length === 0 ? undefined : items;
 }
 

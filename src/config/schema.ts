@@ -161,10 +161,16 @@ export const envSchema = z.object({
     .default('')
     .transform((raw, ctx) => {
       const levels: Record<string, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'> = {};
-      for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const item of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const m = /^([A-Za-z0-9_.-]+)=(fatal|error|warn|info|debug|trace|silent)$/.exec(item);
         if (m === null) {
-          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(item.slice(0, 40))} is not component=level (level: fatal, error, warn, info, debug, trace or silent)` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(item.slice(0, 40))} is not component=level (level: fatal, error, warn, info, debug, trace or silent)`,
+          });
           return z.NEVER;
         }
         levels[m[1]] = m[2] as (typeof levels)[string];
@@ -203,26 +209,44 @@ export const envSchema = z.object({
    * Channel that announces uploads (`file.uploaded`). `files` is joinable by every connection;
    * `user:<id>` keeps announcements to one user, any other name to tokens granting it.
    */
-  UPLOAD_CHANNEL: z.string().trim().regex(/^[A-Za-z0-9_\-:.@/=]{1,128}$/, { message: 'a channel name: 1-128 of letters, digits and _ - : . @ / =' }).default('files'),
+  UPLOAD_CHANNEL: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_\-:.@/=]{1,128}$/, { message: 'a channel name: 1-128 of letters, digits and _ - : . @ / =' })
+    .default('files'),
   CHANNELS_PER_CONNECTION: int(1, 100_000).default(100),
   SHUTDOWN_TIMEOUT_MS: int(100, 60_000).default(8000),
   /** Per-pattern history retention: `chat:*=500/1h,products=1000/10m` (first match wins; others keep HISTORY_SIZE). */
   HISTORY_RETENTION: z
     .string()
     .trim()
-    .refine((v) => {
-      try {
-        RetentionPolicy.parse(v, { count: 1, maxAgeMs: 0 });
-        return true;
-      } catch {
-        return false; // the message below says which form is expected
-      }
-    }, { message: 'expected comma-separated pattern=count or pattern=count/age (age like 90s, 10m, 24h), e.g. chat:*=500/1h' })
+    .refine(
+      (v) => {
+        try {
+          RetentionPolicy.parse(v, { count: 1, maxAgeMs: 0 });
+          return true;
+        } catch {
+          return false; // the message below says which form is expected
+        }
+      },
+      {
+        message:
+          'expected comma-separated pattern=count or pattern=count/age (age like 90s, 10m, 24h), e.g. chat:*=500/1h',
+      },
+    )
     .optional(),
   /** This node's name in the cluster (logs, stats, bus messages); default: host-pid. */
-  NODE_ID: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).optional(),
+  NODE_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' })
+    .optional(),
   /** Namespace of every Redis key and bus channel hubcast uses. */
-  REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' }).default('hubcast:'),
+  REDIS_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'letters, digits and _ . : - (1-64)' })
+    .default('hubcast:'),
   /**
    * Comma-separated channel patterns with presence (`chat:*,room:?`); unset = none. Cluster-wide
    * with REDIS_URL: `GET /realtime/channels/:channel/presence` and presence.join/leave events.
@@ -230,8 +254,21 @@ export const envSchema = z.object({
   PRESENCE_CHANNELS: z
     .string()
     .trim()
-    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.:@*?-]{1,128}$/, { message: 'patterns: letters, digits, _ . : @ - and the wildcards * ?' })))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9_.:@*?-]{1,128}$/, {
+            message: 'patterns: letters, digits, _ . : @ - and the wildcards * ?',
+          }),
+      ),
+    )
     .default([]),
   /** A presence entry lives this long without a heartbeat (a crashed node's clients drop out after it). */
   PRESENCE_TTL_MS: int(300, 3_600_000).default(30_000),

@@ -14,7 +14,9 @@ import { uploadRoutes } from './routes.js';
  * No `migrations`: the PostgreSQL store migrates its table on first use, so a
  * gateway that never stores a file never waits for the database.
  */
-export function uploadsApp(config: Pick<Config, 'uploadChannel' | 'uploadMaxBytes' | 'databaseUrl' | 'dataDir'>): Application {
+export function uploadsApp(
+  config: Pick<Config, 'uploadChannel' | 'uploadMaxBytes' | 'databaseUrl' | 'dataDir'>,
+): Application {
   return {
     name: 'uploads',
     // A user's own channel (UPLOAD_CHANNEL=user:<id>) is the core's, server-owned already.
@@ -22,7 +24,13 @@ export function uploadsApp(config: Pick<Config, 'uploadChannel' | 'uploadMaxByte
     events: [SystemEvent.fileUploaded],
     async setup(ctx) {
       const files = createFileStore(config, () => ctx.database(), ctx.log);
-      await ctx.http.register(uploadRoutes, { publisher: ctx.publisher, files, maxBytes: config.uploadMaxBytes, channel: config.uploadChannel, guard: ctx.serverApiGuard });
+      await ctx.http.register(uploadRoutes, {
+        publisher: ctx.publisher,
+        files,
+        maxBytes: config.uploadMaxBytes,
+        channel: config.uploadChannel,
+        guard: ctx.serverApiGuard,
+      });
     },
   };
 }

@@ -12,7 +12,11 @@ export type { FileStore, FileContent, StoredFile } from './store.js';
  * (the gateway's database, `open`), which every node of a cluster reads;
  * otherwise DATA_DIR on disk (embedded mode, one process).
  */
-export function createFileStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>, open: () => Promise<Database>, logger: Logger): FileStore {
+export function createFileStore(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  open: () => Promise<Database>,
+  logger: Logger,
+): FileStore {
   const log = logger.child({ component: 'files' });
   const store = config.databaseUrl ? new SqlFileStore(open, log) : new DiskFileStore(config.dataDir);
   log.info({ driver: store.driver }, 'upload store chosen');

@@ -47,7 +47,9 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
     if (err instanceof HubcastError) return reply.code(err.status).send(errorBody(err.code, err.message));
     const e = err as { code?: string; statusCode?: number; message: string };
     if (e.code === 'FST_REQ_FILE_TOO_LARGE' || e.statusCode === 413) {
-      return reply.code(413).send(errorBody(ErrorCode.payloadTooLarge, `file is larger than ${options.maxBytes} bytes`));
+      return reply
+        .code(413)
+        .send(errorBody(ErrorCode.payloadTooLarge, `file is larger than ${options.maxBytes} bytes`));
     }
     if (e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE' || e.statusCode === 406 || e.statusCode === 415) {
       return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, 'send the file as multipart/form-data'));
@@ -65,7 +67,11 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
       throw new HubcastError(ErrorCode.unsupportedMediaType, 'send the file as multipart/form-data', 415);
     }
     if (!BOUNDARY.test(req.headers['content-type'] ?? '')) {
-      throw new HubcastError(ErrorCode.badRequest, 'multipart/form-data needs a boundary parameter (1-70 characters)', 400);
+      throw new HubcastError(
+        ErrorCode.badRequest,
+        'multipart/form-data needs a boundary parameter (1-70 characters)',
+        400,
+      );
     }
     let part: Awaited<ReturnType<typeof req.file>>;
     let bytes: Buffer;
@@ -78,7 +84,11 @@ export async function uploadRoutes(app: FastifyInstance, options: UploadRoutesOp
     }
     const contentType = part.mimetype || 'application/octet-stream';
     if (!/^[\w.+-]+\/[\w.+-]+$/.test(contentType.split(';')[0].trim())) {
-      throw new HubcastError(ErrorCode.badRequest, `content type ${JSON.stringify(contentType).slice(0, 80)} is not a media type`, 400);
+      throw new HubcastError(
+        ErrorCode.badRequest,
+        `content type ${JSON.stringify(contentType).slice(0, 80)} is not a media type`,
+        400,
+      );
     }
     const mismatch = contentMismatch(contentType, bytes);
     if (mismatch !== null) throw new HubcastError(ErrorCode.unsupportedMediaType, mismatch, 415);

@@ -70,5 +70,11 @@ export class SqlFileStore implements FileStore {
 }
 
 function toFile(row: Row): StoredFile {
-  return { id: row.id, filename: row.filename, content_type: row.content_type, size: row.size, url: `/realtime/binary/files/${row.id}` };
+  return {
+    id: row.id,
+    filename: row.filename,
+    content_type: row.content_type,
+    size: row.size,
+    url: `/realtime/binary/files/${row.id}`,
+  };
 }

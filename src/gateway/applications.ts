@@ -67,14 +67,20 @@ export class Applications {
    */
   async register(app: Application): Promise<void> {
     const host = this.#host;
-    if (!APP_NAME.test(app.name)) throw new Error(`application name ${JSON.stringify(app.name)}: 1–40 characters of a-z 0-9 -, starting with a letter`);
+    if (!APP_NAME.test(app.name))
+      throw new Error(
+        `application name ${JSON.stringify(app.name)}: 1–40 characters of a-z 0-9 -, starting with a letter`,
+      );
     if (this.#names.has(app.name)) throw new Error(`application ${app.name} is registered already`);
     for (const c of app.defaultChannels ?? []) {
-      if (!isValidChannelName(c)) throw new Error(`${app.name}: default channel ${JSON.stringify(c)} is not a valid channel name`);
+      if (!isValidChannelName(c))
+        throw new Error(`${app.name}: default channel ${JSON.stringify(c)} is not a valid channel name`);
     }
     for (const [key, spec] of Object.entries(app.metrics ?? {})) {
-      if (this.#metrics[key] !== undefined) throw new Error(`${app.name}: stats field ${key} has a metric already (${this.#metrics[key].name})`);
-      if (!/^hubcast_[a-z0-9_]+$/.test(spec.name)) throw new Error(`${app.name}: metric ${spec.name} must be hubcast_ and lower-case letters, digits, _`);
+      if (this.#metrics[key] !== undefined)
+        throw new Error(`${app.name}: stats field ${key} has a metric already (${this.#metrics[key].name})`);
+      if (!/^hubcast_[a-z0-9_]+$/.test(spec.name))
+        throw new Error(`${app.name}: metric ${spec.name} must be hubcast_ and lower-case letters, digits, _`);
     }
     for (const key of Object.keys(app.routes ?? {})) {
       if (this.#routes[key] !== undefined) throw new Error(`${app.name}: route ${key} is documented already`);

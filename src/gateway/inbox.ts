@@ -17,7 +17,9 @@ import { MemoryOnlineUsers, RedisOnlineUsers } from '../ack/online.js';
  */
 export function createInboxes(config: Config, hub: Hub, log: Logger): { inboxes: Inboxes; component: Component } {
   const inboxOptions = { max: config.inboxMax, ttlS: config.inboxTtlS };
-  const inboxStore = config.redisUrl ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions) : new MemoryInbox(inboxOptions);
+  const inboxStore = config.redisUrl
+    ? new RedisInbox(config.redisUrl, config.redisPrefix, inboxOptions)
+    : new MemoryInbox(inboxOptions);
   const acks = (hub.acks = new Acks({
     timeoutMs: config.ackTimeoutMs,
     // An inbox is delivered as one subscription: the window holds a full one.

@@ -48,7 +48,8 @@ export function createTransports(config: Config, deps: TransportDeps): Transport
       byteRate: { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes },
       signaling: {
         maxSignalBytes: config.webrtcSignalMaxBytes,
-        rate: config.webrtcSignalRate > 0 ? { perSecond: config.webrtcSignalRate, burst: config.webrtcSignalBurst } : null,
+        rate:
+          config.webrtcSignalRate > 0 ? { perSecond: config.webrtcSignalRate, burst: config.webrtcSignalBurst } : null,
       },
       relay: deps.relay,
       appChannels,
@@ -76,7 +77,13 @@ export function createTransports(config: Config, deps: TransportDeps): Transport
   );
   const poll = new PollTransport(
     hub,
-    { enabled: config.pollEnabled, maxEvents: config.pollMaxEvents, channelsPerConnection: config.channelsPerConnection, appChannels, maxPublishBytes: config.wsMaxFrameBytes },
+    {
+      enabled: config.pollEnabled,
+      maxEvents: config.pollMaxEvents,
+      channelsPerConnection: config.channelsPerConnection,
+      appChannels,
+      maxPublishBytes: config.wsMaxFrameBytes,
+    },
     auth,
     origins,
     gate,
@@ -92,7 +99,10 @@ export function createTransports(config: Config, deps: TransportDeps): Transport
             bufferBytes: config.clientBufferBytes,
             channelsPerConnection: config.channelsPerConnection,
             rate: config.wsRateLimit > 0 ? { perSecond: config.wsRateLimit, burst: config.wsRateBurst } : null,
-            byteRate: config.wsRateLimitBytes > 0 ? { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes } : null,
+            byteRate:
+              config.wsRateLimitBytes > 0
+                ? { perSecond: config.wsRateLimitBytes, burst: config.wsRateBurstBytes }
+                : null,
             appChannels,
           },
           auth,

@@ -48,14 +48,26 @@ export class AppChannels implements ChannelOwnership {
     const exact = !pattern.endsWith('*');
     const prefix = exact ? pattern : pattern.slice(0, -1);
     if (prefix.length === 0 || !/^[A-Za-z0-9_\-:.@/=]{1,128}$/.test(prefix)) {
-      throw new Error(`${app}: channel pattern ${JSON.stringify(pattern)} must be a channel name, optionally ending in * (a prefix)`);
+      throw new Error(
+        `${app}: channel pattern ${JSON.stringify(pattern)} must be a channel name, optionally ending in * (a prefix)`,
+      );
     }
     if (prefix.startsWith('user:') || prefix.startsWith('$') || (!exact && 'user:'.startsWith(prefix))) {
       throw new Error(`${app}: channel pattern ${pattern} overlaps the gateway's own user:* or $* channels`);
     }
     for (const c of this.#claims) {
-      const overlaps = exact && c.exact ? prefix === c.prefix : exact ? prefix.startsWith(c.prefix) : c.exact ? c.prefix.startsWith(prefix) : prefix.startsWith(c.prefix) || c.prefix.startsWith(prefix);
-      if (overlaps) throw new Error(`${app}: channel pattern ${pattern} overlaps ${c.prefix}${c.exact ? '' : '*'}, claimed by ${c.app}`);
+      const overlaps =
+        exact && c.exact
+          ? prefix === c.prefix
+          : exact
+            ? prefix.startsWith(c.prefix)
+            : c.exact
+              ? c.prefix.startsWith(prefix)
+              : prefix.startsWith(c.prefix) || c.prefix.startsWith(prefix);
+      if (overlaps)
+        throw new Error(
+          `${app}: channel pattern ${pattern} overlaps ${c.prefix}${c.exact ? '' : '*'}, claimed by ${c.app}`,
+        );
     }
     this.#claims.push({ app, prefix, exact, owner });
   }

@@ -123,7 +123,13 @@ export class CatchUp {
       for (const [reason, channels] of byReason) {
         this.counts.catchUpFailures += channels.length;
         this.log?.error(
-          { channels: channels.slice(0, 50), channelCount: channels.length, reason, after: from, upTo: live[0]?.id ?? null },
+          {
+            channels: channels.slice(0, 50),
+            channelCount: channels.length,
+            reason,
+            after: from,
+            upTo: live[0]?.id ?? null,
+          },
           'cluster catch-up failed: subscribers of these channels may have missed events after `after` and are told recovery_failed',
         );
         this.target.lost(channels, reason);
@@ -133,7 +139,13 @@ export class CatchUp {
     const all = found.length === 0 ? live : [...found, ...live].sort((a, b) => a.id - b.id);
     for (const p of all) this.target.deliver(p);
     this.log?.info(
-      { after: from, recovered: found.length, held: live.length, failedChannels: failed.size, ms: Date.now() - startedAt },
+      {
+        after: from,
+        recovered: found.length,
+        held: live.length,
+        failedChannels: failed.size,
+        ms: Date.now() - startedAt,
+      },
       'cluster catch-up done',
     );
   }
@@ -151,7 +163,8 @@ export class CatchUp {
         return await this.bus.since(channel, from);
       } catch (err) {
         lastError = (err as Error).message;
-        if (attempt + 1 < attempts) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, retryMs * 2 ** attempt)));
+        if (attempt + 1 < attempts)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, retryMs * 2 ** attempt)));
       }
     }
     this.log?.warn({ channel, attempts, err: lastError }, 'cluster catch-up: durable history did not answer');

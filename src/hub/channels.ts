@@ -154,5 +154,11 @@ export function setOf(ch: Channel, sub: Subscriber): Set<Subscriber> {
 }
 
 function setOfTransport(ch: Channel, transport: Transport): Set<Subscriber> {
-  return transport === Transport.ws ? ch.ws : transport === Transport.sse ? ch.sse : transport === Transport.tcp ? ch.tcp : ch.sseMessage;
+  return transport === Transport.ws
+    ? ch.ws
+    : transport === Transport.sse
+      ? ch.sse
+      : transport === Transport.tcp
+        ? ch.tcp
+        : ch.sseMessage;
 }

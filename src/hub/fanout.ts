@@ -80,18 +80,31 @@ class Round {
   }
 
   get remaining(): number {
-    return this.ws.length - this.wsAt + this.sse.length - this.sseAt + this.tcp.length - this.tcpAt + this.sm.length - this.smAt;
+    return (
+      this.ws.length -
+      this.wsAt +
+      this.sse.length -
+      this.sseAt +
+      this.tcp.length -
+      this.tcpAt +
+      this.sm.length -
+      this.smAt
+    );
   }
 
   /** Append `more` for the subscribers not written yet. */
   extend(more: Pending[]): void {
-    if (this.wsChunk !== null && this.wsAt < this.ws.length) this.wsChunk = Buffer.concat([this.wsChunk, concatFrames(more, Transport.ws)]);
+    if (this.wsChunk !== null && this.wsAt < this.ws.length)
+      this.wsChunk = Buffer.concat([this.wsChunk, concatFrames(more, Transport.ws)]);
     else this.wsChunk = null;
-    if (this.sseChunk !== null && this.sseAt < this.sse.length) this.sseChunk = Buffer.concat([this.sseChunk, concatFrames(more, Transport.sse)]);
+    if (this.sseChunk !== null && this.sseAt < this.sse.length)
+      this.sseChunk = Buffer.concat([this.sseChunk, concatFrames(more, Transport.sse)]);
     else this.sseChunk = null;
-    if (this.tcpChunk !== null && this.tcpAt < this.tcp.length) this.tcpChunk = Buffer.concat([this.tcpChunk, concatFrames(more, Transport.tcp)]);
+    if (this.tcpChunk !== null && this.tcpAt < this.tcp.length)
+      this.tcpChunk = Buffer.concat([this.tcpChunk, concatFrames(more, Transport.tcp)]);
     else this.tcpChunk = null;
-    if (this.smChunk !== null && this.smAt < this.sm.length) this.smChunk = Buffer.concat([this.smChunk, concatFrames(more, Transport.sseMessage)]);
+    if (this.smChunk !== null && this.smAt < this.sm.length)
+      this.smChunk = Buffer.concat([this.smChunk, concatFrames(more, Transport.sseMessage)]);
     else this.smChunk = null;
     for (const p of more) this.items.push(p);
     this.sseCount += countText(more);
@@ -213,7 +226,17 @@ export class FanOut {
       let first = this.rounds.length;
       while (first > 0 && this.rounds[first - 1].channel === ch) first--;
       if (first === this.rounds.length) {
-        this.push(new Round(this.slice, ch, items, Array.from(ch.ws), Array.from(ch.sse), ch.tcp.size === 0 ? NONE : Array.from(ch.tcp), ch.sseMessage.size === 0 ? NONE : Array.from(ch.sseMessage)));
+        this.push(
+          new Round(
+            this.slice,
+            ch,
+            items,
+            Array.from(ch.ws),
+            Array.from(ch.sse),
+            ch.tcp.size === 0 ? NONE : Array.from(ch.tcp),
+            ch.sseMessage.size === 0 ? NONE : Array.from(ch.sseMessage),
+          ),
+        );
         continue;
       }
       // Those the tail rounds have yet to reach get the items from them; everyone else from a new round.
@@ -227,7 +250,8 @@ export class FanOut {
       const sse = unmarked(ch.sse, mark);
       const tcp = ch.tcp.size === 0 ? NONE : unmarked(ch.tcp, mark);
       const sm = ch.sseMessage.size === 0 ? NONE : unmarked(ch.sseMessage, mark);
-      if (ws.length + sse.length + tcp.length + sm.length > 0) this.push(new Round(this.slice, ch, items.slice(), ws, sse, tcp, sm));
+      if (ws.length + sse.length + tcp.length + sm.length > 0)
+        this.push(new Round(this.slice, ch, items.slice(), ws, sse, tcp, sm));
     }
   }
 
@@ -264,7 +288,10 @@ export class FanOut {
     if (round.sseAt < round.sse.length) {
       const at = round.sseAt;
       const chunk = round.sseCount > 0 ? round.sseFrames() : null;
-      const end = chunk === null ? round.sse.length : this.writeRange(round.sse, at, chunk, continued ? round.channel.sse : null, since, deadline);
+      const end =
+        chunk === null
+          ? round.sse.length
+          : this.writeRange(round.sse, at, chunk, continued ? round.channel.sse : null, since, deadline);
       round.sseAt = end;
       this.messagesOut += (end - at) * round.sseCount;
       this.queuedWrites -= end - at;
@@ -273,7 +300,10 @@ export class FanOut {
     if (round.tcpAt < round.tcp.length) {
       const at = round.tcpAt;
       const chunk = round.sseCount > 0 ? round.tcpFrames() : null;
-      const end = chunk === null ? round.tcp.length : this.writeRange(round.tcp, at, chunk, continued ? round.channel.tcp : null, since, deadline);
+      const end =
+        chunk === null
+          ? round.tcp.length
+          : this.writeRange(round.tcp, at, chunk, continued ? round.channel.tcp : null, since, deadline);
       round.tcpAt = end;
       this.messagesOut += (end - at) * round.sseCount;
       this.queuedWrites -= end - at;
@@ -282,7 +312,10 @@ export class FanOut {
     if (round.smAt < round.sm.length) {
       const at = round.smAt;
       const chunk = round.sseCount > 0 ? round.smFrames() : null;
-      const end = chunk === null ? round.sm.length : this.writeRange(round.sm, at, chunk, continued ? round.channel.sseMessage : null, since, deadline);
+      const end =
+        chunk === null
+          ? round.sm.length
+          : this.writeRange(round.sm, at, chunk, continued ? round.channel.sseMessage : null, since, deadline);
       round.smAt = end;
       this.messagesOut += (end - at) * round.sseCount;
       this.queuedWrites -= end - at;
@@ -292,7 +325,14 @@ export class FanOut {
   }
 
   /** Write `chunk` to subs[from…]; returns where it stopped (subs.length when done). */
-  private writeRange(subs: Subscriber[], from: number, chunk: Buffer, members: Set<Subscriber> | null, formedIn: number, deadline: number): number {
+  private writeRange(
+    subs: Subscriber[],
+    from: number,
+    chunk: Buffer,
+    members: Set<Subscriber> | null,
+    formedIn: number,
+    deadline: number,
+  ): number {
     let i = from;
     while (i < subs.length) {
       const stop = Math.min(subs.length, i + CLOCK_EVERY);
@@ -334,7 +374,8 @@ export function concatFrames(items: ReadonlyArray<Pending>, transport: Transport
   const parts: Buffer[] = [];
   let total = 0;
   for (const p of items) {
-    const part = transport === Transport.ws ? p.wsFrame() : !(p instanceof Publication) ? null : publicationFrame(p, transport);
+    const part =
+      transport === Transport.ws ? p.wsFrame() : !(p instanceof Publication) ? null : publicationFrame(p, transport);
     if (part !== null) {
       parts.push(part);
       total += part.length;

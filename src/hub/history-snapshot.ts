@@ -31,7 +31,8 @@ export async function saveHistorySnapshot(dir: string, history: MemoryHistory, i
     publications: [],
     lost: history.lossState(),
   };
-  for (const p of history.entries()) snapshot.publications.push([p.id, p.channel, p.event, p.dataJson, p.publishedAt, p.isText ? 1 : 0]);
+  for (const p of history.entries())
+    snapshot.publications.push([p.id, p.channel, p.event, p.dataJson, p.publishedAt, p.isText ? 1 : 0]);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(snapshot));
@@ -39,7 +40,11 @@ export async function saveHistorySnapshot(dir: string, history: MemoryHistory, i
 }
 
 /** Load and consume a snapshot; returns how many publications came back (0 when none). */
-export async function restoreHistorySnapshot(dir: string, history: MemoryHistory, ids: EventIdSequence): Promise<number> {
+export async function restoreHistorySnapshot(
+  dir: string,
+  history: MemoryHistory,
+  ids: EventIdSequence,
+): Promise<number> {
   const path = join(dir, FILE);
   let text: string;
   try {

@@ -275,7 +275,8 @@ export class MemoryHistory implements History {
         if (lost > ring.lostMax) ring.lostMax = lost;
         continue;
       }
-      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length)
+        this.forgetOldestTombstone();
       if (lost > (this.tombstones.get(name) ?? 0)) this.tombstones.set(name, lost);
       this.tombOrder.push(name);
     }
@@ -403,7 +404,8 @@ export class MemoryHistory implements History {
     ring.items = [];
     ring.head = 0;
     if (lost > 0) {
-      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length) this.forgetOldestTombstone();
+      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length)
+        this.forgetOldestTombstone();
       this.tombstones.set(ring.name, lost);
       this.tombOrder.push(ring.name);
       // Names whose tombstone went pile up when channels come and go: drop them now and then (amortized O(1)).

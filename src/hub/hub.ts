@@ -168,7 +168,12 @@ export class Hub implements Publisher {
    * are held back while durable history is read, then merged behind the replay.
    * Callers write `missed` before anything else reaches the subscriber.
    */
-  join(sub: Subscriber, names: string[], since: number | null, withBroadcasts = false): JoinResult | Promise<JoinResult> {
+  join(
+    sub: Subscriber,
+    names: string[],
+    since: number | null,
+    withBroadcasts = false,
+  ): JoinResult | Promise<JoinResult> {
     return this.resume.join(sub, names, since, withBroadcasts);
   }
 
@@ -228,7 +233,14 @@ export class Hub implements Publisher {
    */
   async publishEvent(channel: string, event: string, data: unknown, tally?: string): Promise<PublishResult> {
     const delivered = this.localAudience(channel);
-    const id = await this.bus.publish(channel, event, JSON.stringify(data) ?? 'null', typeof data === 'string', undefined, tally);
+    const id = await this.bus.publish(
+      channel,
+      event,
+      JSON.stringify(data) ?? 'null',
+      typeof data === 'string',
+      undefined,
+      tally,
+    );
     return { id: String(id), delivered };
   }
 
@@ -313,4 +325,3 @@ export class Hub implements Publisher {
     this.channels.fanOut.flush();
   }
 }
-

@@ -25,12 +25,16 @@ export function recoveryFailedTcpLine(channel: string, reason: string): Buffer {
 
 /** The SSE form: one event naming every affected channel of the stream. */
 export function recoveryFailedSseChunk(channels: string[], reason: string): Buffer {
-  return Buffer.from(formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })));
+  return Buffer.from(
+    formatSseEvent(null, 'system', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })),
+  );
 }
 
 /** The `format=message` form of the same notice. */
 export function recoveryFailedSseMessageChunk(channels: string[], reason: string): Buffer {
-  return Buffer.from(formatSseMessage(null, 'system', 'null', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })));
+  return Buffer.from(
+    formatSseMessage(null, 'system', 'null', JSON.stringify({ type: SystemType.recoveryFailed, channels, reason })),
+  );
 }
 
 /**
@@ -72,9 +76,12 @@ export function tellRecoveryFailed(channels: Channels, names: string[], reason: 
     }
   }
   for (const [sub, list] of sse) {
-    sub.write(sub.transport === Transport.sseMessage ? recoveryFailedSseMessageChunk(list, reason) : recoveryFailedSseChunk(list, reason));
+    sub.write(
+      sub.transport === Transport.sseMessage
+        ? recoveryFailedSseMessageChunk(list, reason)
+        : recoveryFailedSseChunk(list, reason),
+    );
     written++;
   }
   return written;
 }
-

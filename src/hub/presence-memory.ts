@@ -37,7 +37,8 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async remove(channel: string, id: string, now: number): Promise<{ removed: boolean; count: number }> {
     const ch = this.#channels.get(channel);
-    if (ch === undefined || !this.#drop(channel, ch, id)) return { removed: false, count: ch === undefined ? 0 : this.#live(ch, now) };
+    if (ch === undefined || !this.#drop(channel, ch, id))
+      return { removed: false, count: ch === undefined ? 0 : this.#live(ch, now) };
     return { removed: true, count: this.#live(ch, now) };
   }
 

@@ -82,7 +82,10 @@ export class Presence {
     this.#opts = options;
     this.#patterns = [...options.patterns];
     this.#log = options.logger.child({ component: 'presence' });
-    this.#heartbeatTimer = setInterval(() => this.#track(this.#heartbeat()), Math.max(100, Math.floor(options.ttlMs / 3)));
+    this.#heartbeatTimer = setInterval(
+      () => this.#track(this.#heartbeat()),
+      Math.max(100, Math.floor(options.ttlMs / 3)),
+    );
     this.#heartbeatTimer.unref();
     this.#diffTimer = setInterval(() => this.#track(this.#flush()), options.diffIntervalMs);
     this.#diffTimer.unref();
@@ -102,7 +105,12 @@ export class Presence {
   /** The hub: `sub` joined `channel`. */
   joined(sub: Subscriber, channel: string): void {
     if (this.#closed || !this.tracks(channel)) return;
-    const member: PresenceMember = { client_id: sub.clientId, user_id: sub.userId, node: this.#opts.nodeId, joined_at: new Date().toISOString() };
+    const member: PresenceMember = {
+      client_id: sub.clientId,
+      user_id: sub.userId,
+      node: this.#opts.nodeId,
+      joined_at: new Date().toISOString(),
+    };
     const text = JSON.stringify(member);
     let members = this.#local.get(channel);
     if (members === undefined) this.#local.set(channel, (members = new Map()));
@@ -136,9 +144,16 @@ export class Presence {
     const after = cursor === null ? null : decodeCursor(cursor);
     if (cursor !== null && after === null) throw new RangeError('cursor: expected a next_cursor of this endpoint');
     const now = Date.now();
-    const [count, page] = await Promise.all([this.#store.count(channel, now), limit === 0 ? null : this.#store.page(channel, now, after, limit)]);
+    const [count, page] = await Promise.all([
+      this.#store.count(channel, now),
+      limit === 0 ? null : this.#store.page(channel, now, after, limit),
+    ]);
     if (page === null) return { count, members: [], next_cursor: null };
-    return { count, members: page.texts.map((t) => JSON.parse(t) as PresenceMember), next_cursor: page.last === null ? null : encodeCursor(page.last) };
+    return {
+      count,
+      members: page.texts.map((t) => JSON.parse(t) as PresenceMember),
+      next_cursor: page.last === null ? null : encodeCursor(page.last),
+    };
   }
 
   /** Stop the timers, send what waits for a diff; wait for the joins and leaves under way (the hub still publishes). */
@@ -166,7 +181,8 @@ export class Presence {
    */
   #announce(channel: string, count: number, event: string, member: PresenceMember): void {
     let diff = this.#coalesced.get(channel);
-    if (diff === undefined && count >= this.#opts.diffThreshold) this.#coalesced.set(channel, (diff = new PresenceDiff()));
+    if (diff === undefined && count >= this.#opts.diffThreshold)
+      this.#coalesced.set(channel, (diff = new PresenceDiff()));
     if (diff === undefined) {
       this.#track(this.#opts.publish(channel, event, member));
       return;
@@ -195,17 +211,28 @@ export class Presence {
   async #heartbeat(): Promise<void> {
     const now = Date.now();
     for (const [channel, members] of this.#local) {
-      await this.#store.put(channel, [...members].map(([id, text]) => ({ id, text })), now + this.#opts.ttlMs, now);
+      await this.#store.put(
+        channel,
+        [...members].map(([id, text]) => ({ id, text })),
+        now + this.#opts.ttlMs,
+        now,
+      );
       // Entries of nodes that stopped heartbeating (crashed): whoever removes one announces its leave.
       const gone = await this.#store.sweep(channel, now);
       if (gone.length === 0) continue;
       const count = await this.#store.count(channel, now);
-      for (const text of gone) this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
+      for (const text of gone)
+        this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
     }
   }
 
   #track(task: Promise<unknown>): void {
-    const tracked = task.catch((err: unknown) => this.#log.warn({ err: (err as Error)?.message ?? String(err) }, 'presence update failed; the next heartbeat repairs it'));
+    const tracked = task.catch((err: unknown) =>
+      this.#log.warn(
+        { err: (err as Error)?.message ?? String(err) },
+        'presence update failed; the next heartbeat repairs it',
+      ),
+    );
     this.#pending.add(tracked);
     void tracked.finally(() => this.#pending.delete(tracked));
   }

@@ -41,7 +41,14 @@ export class Publication {
    * is trusted JSON text, parsed only for string data (`text`). Through the
    * constructor, so every publication has the same shape on the fan-out path.
    */
-  static fromJson(id: number, channel: string, event: string, dataJson: string, text: boolean, publishedAt: number): Publication {
+  static fromJson(
+    id: number,
+    channel: string,
+    event: string,
+    dataJson: string,
+    text: boolean,
+    publishedAt: number,
+  ): Publication {
     return new Publication(id, channel, event, text ? (JSON.parse(dataJson) as string) : null, publishedAt, dataJson);
   }
 
@@ -80,7 +87,10 @@ export class Publication {
    * Built only for channels with such streams.
    */
   sseMessageChunk(): Buffer {
-    if (this.sseMessage === null) this.sseMessage = Buffer.from(formatSseMessage(this.idText, this.event, JSON.stringify(this.channel), this.dataJson));
+    if (this.sseMessage === null)
+      this.sseMessage = Buffer.from(
+        formatSseMessage(this.idText, this.event, JSON.stringify(this.channel), this.dataJson),
+      );
     return this.sseMessage;
   }
 

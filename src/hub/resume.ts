@@ -51,7 +51,12 @@ export class Resume {
   ) {}
 
   /** See Hub.join. */
-  join(sub: Subscriber, names: string[], since: number | null, withBroadcasts: boolean): JoinResult | Promise<JoinResult> {
+  join(
+    sub: Subscriber,
+    names: string[],
+    since: number | null,
+    withBroadcasts: boolean,
+  ): JoinResult | Promise<JoinResult> {
     const channels = names.map((name) => this.channels.enter(sub, name));
     if (since === null) {
       for (const ch of channels) setOf(ch, sub).add(sub);
@@ -162,7 +167,8 @@ export class Resume {
           if (remote[i] !== BROADCAST_CHANNEL) failed.push(remote[i]);
           return;
         }
-        for (const e of r.entries) found.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
+        for (const e of r.entries)
+          found.push(Publication.fromJson(e.id, e.channel, e.event, e.dataJson, e.text, e.publishedAt));
       });
       return { publications: inOrder(found), failed };
     });
@@ -185,7 +191,10 @@ export class Resume {
    */
   private read(channel: string, since: number): Promise<DurableRecovery> {
     return this.bus.since(channel, since).catch((err: Error) => {
-      this.log?.warn({ channel, since, err: err.message }, 'resume: durable history did not answer; the client is told recovery_failed');
+      this.log?.warn(
+        { channel, since, err: err.message },
+        'resume: durable history did not answer; the client is told recovery_failed',
+      );
       return { ok: false, reason: 'unknown_position' } as const;
     });
   }

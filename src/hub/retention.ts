@@ -30,7 +30,10 @@ export class RetentionPolicy {
 
   static parse(spec: string | undefined, fallback: Retention): RetentionPolicy {
     const rules: Rule[] = [];
-    for (const part of (spec ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of (spec ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = /^([A-Za-z0-9_\-:.@/=*?]{1,128})=(\d{1,7})(?:\/(\d{1,9})(ms|s|m|h|d))?$/.exec(part);
       if (m === null) throw new Error(`"${part}" is not pattern=count or pattern=count/age (age like 90s, 10m, 24h)`);
       rules.push({ pattern: m[1], count: Number(m[2]), maxAgeMs: m[3] === undefined ? 0 : Number(m[3]) * UNITS[m[4]] });

@@ -14,19 +14,41 @@ type Operation = RouteDoc;
 const JSON_OK = { status: 200, type: 'application/json', description: 'OK' };
 const HTML_OK = { status: 200, type: 'text/html', description: 'HTML page' };
 
-const int = (description?: string) => (description ? { type: 'integer', minimum: 0, description } : { type: 'integer', minimum: 0 });
+const int = (description?: string) =>
+  description ? { type: 'integer', minimum: 0, description } : { type: 'integer', minimum: 0 };
 /** `?count=cluster` on the publish routes: the cluster-wide figures beside `delivered`. */
-const COUNT_QUERY = { name: 'count', description: '"node" (default): `delivered` only, no wait; "cluster": also `delivered_cluster`, `nodes`, `nodes_answered`, after at most 1 s' };
+const COUNT_QUERY = {
+  name: 'count',
+  description:
+    '"node" (default): `delivered` only, no wait; "cluster": also `delivered_cluster`, `nodes`, `nodes_answered`, after at most 1 s',
+};
 const CLUSTER_COUNT = {
   delivered: int("Connections on this node the event was queued for (this node's count, whatever `count` says)"),
-  delivered_cluster: int('With count=cluster: connections the event was queued for on every node that answered, this one included'),
+  delivered_cluster: int(
+    'With count=cluster: connections the event was queued for on every node that answered, this one included',
+  ),
   nodes: int('With count=cluster: live nodes asked (plus any other that answered)'),
-  nodes_answered: int('With count=cluster: nodes whose count is in delivered_cluster; below `nodes`, the figure is a lower bound'),
+  nodes_answered: int(
+    'With count=cluster: nodes whose count is in delivered_cluster; below `nodes`, the figure is a lower bound',
+  ),
   id: { type: 'string', description: 'Event id (resume position), the same on every node' },
 };
-const SEND_OK = { ...JSON_OK, schema: { type: 'object', properties: { ...CLUSTER_COUNT, channel: { type: 'string' } }, required: ['delivered', 'id', 'channel'] } };
-const BROADCAST_OK = { ...JSON_OK, schema: { type: 'object', properties: CLUSTER_COUNT, required: ['delivered', 'id'] } };
-const CONNECTIONS = { type: 'object', properties: { websocket: int(), sse: int(), tcp: int(), long_poll: int('Long-poll requests held'), total: int() } };
+const SEND_OK = {
+  ...JSON_OK,
+  schema: {
+    type: 'object',
+    properties: { ...CLUSTER_COUNT, channel: { type: 'string' } },
+    required: ['delivered', 'id', 'channel'],
+  },
+};
+const BROADCAST_OK = {
+  ...JSON_OK,
+  schema: { type: 'object', properties: CLUSTER_COUNT, required: ['delivered', 'id'] },
+};
+const CONNECTIONS = {
+  type: 'object',
+  properties: { websocket: int(), sse: int(), tcp: int(), long_poll: int('Long-poll requests held'), total: int() },
+};
 const ADMIN_OK = {
   ...JSON_OK,
   schema: {
@@ -37,7 +59,11 @@ const ADMIN_OK = {
       nodes_asked: int('Live nodes asked (plus any other that answered)'),
       nodes_answered: int('Nodes whose report is in `nodes`'),
       missing: { type: 'array', items: { type: 'string' }, description: 'Live nodes that did not answer within 1 s' },
-      errors: { type: 'object', additionalProperties: { type: 'string' }, description: 'Nodes that answered with an error: node id → message' },
+      errors: {
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description: 'Nodes that answered with an error: node id → message',
+      },
       nodes: {
         type: 'array',
         items: {
@@ -47,7 +73,10 @@ const ADMIN_OK = {
             uptime_seconds: int(),
             started_at: { type: 'string', format: 'date-time' },
             connections: CONNECTIONS,
-            memory: { type: 'object', properties: { rss_bytes: int(), heap_used_bytes: int(), heap_total_bytes: int() } },
+            memory: {
+              type: 'object',
+              properties: { rss_bytes: int(), heap_used_bytes: int(), heap_total_bytes: int() },
+            },
             channels: int('Channels with a subscriber on this node'),
             publications: int('Publications this node delivered since start'),
             messages_out: int('Deliveries to clients since start'),
@@ -73,8 +102,15 @@ const ADMIN_OK = {
       },
       channels: {
         type: 'array',
-        description: 'Biggest channels cluster-wide, summed from each node\'s 200 biggest',
-        items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: int('On every node that answered'), nodes: int('Nodes with a subscriber') } },
+        description: "Biggest channels cluster-wide, summed from each node's 200 biggest",
+        items: {
+          type: 'object',
+          properties: {
+            channel: { type: 'string' },
+            subscribers: int('On every node that answered'),
+            nodes: int('Nodes with a subscriber'),
+          },
+        },
       },
     },
   },
@@ -88,9 +124,16 @@ const ADMIN_OK = {
  */
 export const OPERATIONS: Record<string, Operation> = {
   'GET /realtime/sse-test': { summary: 'SSE test page', tag: 'pages', ok: HTML_OK },
-  'GET /admin': { summary: 'Admin page: nodes, channels, slowest clients (API key or local caller; with API_KEY the page asks for it)', tag: 'pages', ok: HTML_OK, errors: [403] },
+  'GET /admin': {
+    summary:
+      'Admin page: nodes, channels, slowest clients (API key or local caller; with API_KEY the page asks for it)',
+    tag: 'pages',
+    ok: HTML_OK,
+    errors: [403],
+  },
   'GET /admin/cluster': {
-    summary: "Every live node's report (uptime, connections, memory, slowest clients) and the biggest channels cluster-wide",
+    summary:
+      "Every live node's report (uptime, connections, memory, slowest clients) and the biggest channels cluster-wide",
     tag: 'server-api',
     apiKey: true,
     query: [
@@ -100,15 +143,39 @@ export const OPERATIONS: Record<string, Operation> = {
     ok: ADMIN_OK,
     errors: [400, 401, 403],
   },
-  'GET /sdk/hubcast.js': { summary: 'The client SDK as one ES module (ETag, gzip)', tag: 'pages', ok: { status: 200, type: 'text/javascript', description: 'ES module' }, errors: [404] },
+  'GET /sdk/hubcast.js': {
+    summary: 'The client SDK as one ES module (ETag, gzip)',
+    tag: 'pages',
+    ok: { status: 200, type: 'text/javascript', description: 'ES module' },
+    errors: [404],
+  },
   'GET /sdk/hubcast.js.map': { summary: 'Source map of the SDK module', tag: 'pages', ok: JSON_OK, errors: [404] },
-  'GET /favicon.ico': { summary: 'The gateway icon', tag: 'pages', ok: { status: 200, type: 'image/x-icon', description: 'icon' } },
+  'GET /favicon.ico': {
+    summary: 'The gateway icon',
+    tag: 'pages',
+    ok: { status: 200, type: 'image/x-icon', description: 'icon' },
+  },
   'GET /healthz': { summary: 'Liveness: the process answers', tag: 'ops', ok: JSON_OK },
-  'GET /readyz': { summary: 'Readiness: every component and the cluster bus are ready', tag: 'ops', ok: JSON_OK, errors: [503] },
-  'GET /metrics': { summary: 'Prometheus metrics', tag: 'ops', ok: { status: 200, type: 'text/plain', description: 'Prometheus text format' }, errors: [401] },
+  'GET /readyz': {
+    summary: 'Readiness: every component and the cluster bus are ready',
+    tag: 'ops',
+    ok: JSON_OK,
+    errors: [503],
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics',
+    tag: 'ops',
+    ok: { status: 200, type: 'text/plain', description: 'Prometheus text format' },
+    errors: [401],
+  },
   'GET /openapi.json': { summary: 'This document', tag: 'ops', ok: JSON_OK },
   'GET /docs': { summary: 'This document as a page', tag: 'pages', ok: HTML_OK },
-  'GET /realtime/stats': { summary: 'Gateway statistics (every numeric field is also a metric)', tag: 'ops', ok: JSON_OK, errors: [401] },
+  'GET /realtime/stats': {
+    summary: 'Gateway statistics (every numeric field is also a metric)',
+    tag: 'ops',
+    ok: JSON_OK,
+    errors: [401],
+  },
   'POST /realtime/send': {
     summary: 'Publish an event to one channel or to one user',
     tag: 'server-api',
@@ -134,7 +201,12 @@ export const OPERATIONS: Record<string, Operation> = {
     ok: JSON_OK,
     errors: [400, 401, 413, 415],
   },
-  'GET /realtime/binary/files/:id': { summary: 'Download an uploaded file', tag: 'realtime', ok: { status: 200, type: 'application/octet-stream', description: 'The file' }, errors: [404] },
+  'GET /realtime/binary/files/:id': {
+    summary: 'Download an uploaded file',
+    tag: 'realtime',
+    ok: { status: 200, type: 'application/octet-stream', description: 'The file' },
+    errors: [404],
+  },
   'GET /realtime/channels/:channel/presence': {
     summary: 'Users present on a channel: the whole count, the members a page at a time',
     tag: 'server-api',
@@ -193,7 +265,13 @@ export const RAW_ROUTES: readonly RouteEntry[] = [
 
 const ERROR_BODY = {
   type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+      required: ['code', 'message'],
+    },
+  },
   required: ['error'],
 };
 
@@ -206,35 +284,74 @@ function jsonSchema(schema: z.ZodType): Json {
  * The OpenAPI 3.1 document of the given routes (those this gateway
  * registered), request bodies from the zod schemas that validate them.
  */
-export function buildOpenApi(routes: readonly RouteEntry[], operations: Readonly<Record<string, Operation>>, version = packageVersion()): Json {
+export function buildOpenApi(
+  routes: readonly RouteEntry[],
+  operations: Readonly<Record<string, Operation>>,
+  version = packageVersion(),
+): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of [...routes, ...RAW_ROUTES]) {
     const op = operations[`${r.method} ${r.url}`];
     if (op === undefined) continue;
     const path = r.url.replace(/:([A-Za-z_]+)/g, '{$1}');
-    const params: Json[] = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    for (const q of op.query ?? []) params.push({ name: q.name, in: 'query', required: false, description: q.description, schema: { type: q.type ?? 'string' } });
+    const params: Json[] = [...r.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    for (const q of op.query ?? [])
+      params.push({
+        name: q.name,
+        in: 'query',
+        required: false,
+        description: q.description,
+        schema: { type: q.type ?? 'string' },
+      });
     const ok: NonNullable<Operation['ok']> = op.ok ?? JSON_OK;
-    const responses: Json = { [String(ok.status)]: { description: ok.description, content: { [ok.type]: { schema: ok.schema ?? {} } } } };
-    for (const status of op.errors ?? []) responses[String(status)] = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-    const operation: Json = { operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`, summary: op.summary, tags: [op.tag], responses };
+    const responses: Json = {
+      [String(ok.status)]: { description: ok.description, content: { [ok.type]: { schema: ok.schema ?? {} } } },
+    };
+    for (const status of op.errors ?? [])
+      responses[String(status)] = {
+        description: 'Error',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+    const operation: Json = {
+      operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      summary: op.summary,
+      tags: [op.tag],
+      responses,
+    };
     if (params.length > 0) operation.parameters = params;
     if (op.apiKey) operation.security = [{ apiKey: [] }];
-    if (op.body) operation.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(op.body.schema), example: op.body.example } } };
+    if (op.body)
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: jsonSchema(op.body.schema), example: op.body.example } },
+      };
     (paths[path] ??= {})[r.method.toLowerCase()] = operation;
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'hubcast', version, description: 'Realtime event gateway: HTTP API. Frames on the WebSocket, SSE, TCP and long-poll channels: docs/asyncapi.json and docs/protocol.md.' },
+    info: {
+      title: 'hubcast',
+      version,
+      description:
+        'Realtime event gateway: HTTP API. Frames on the WebSocket, SSE, TCP and long-poll channels: docs/asyncapi.json and docs/protocol.md.',
+    },
     paths,
     components: {
       schemas: { Error: ERROR_BODY },
-      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'API_KEY; when unset, loopback callers only' } },
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'API_KEY; when unset, loopback callers only' },
+      },
     },
   };
 }
 
 function packageVersion(): string {
   // src/openapi/ and dist/openapi/ are both two levels below package.json.
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }

@@ -35,7 +35,8 @@ export async function migrate(
   table: string,
 ): Promise<MigrateResult> {
   checkOrder(migrations);
-  if (!/^[a-z_]{1,63}$/.test(table)) throw new Error(`migration table name ${JSON.stringify(table)}: lower-case letters and _ only`);
+  if (!/^[a-z_]{1,63}$/.test(table))
+    throw new Error(`migration table name ${JSON.stringify(table)}: lower-case letters and _ only`);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(`CREATE TABLE IF NOT EXISTS ${table} (
@@ -61,6 +62,7 @@ export async function migrate(
 /** A mis-numbered list is a programming error: refuse before touching the database. */
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration #${i + 1} has version ${m.version}; versions must be 1, 2, 3, …`);
+    if (m.version !== i + 1)
+      throw new Error(`migration #${i + 1} has version ${m.version}; versions must be 1, 2, 3, …`);
   });
 }

@@ -18,7 +18,8 @@ const parsers = {
 // PGlite's own bytea serializer builds one string per byte (Array.from(bytes).map(…)):
 // a 50 KB photo made megabytes of garbage and grew the heap for good.
 const serializers = {
-  [pgliteTypes.BYTEA]: (value: Uint8Array) => '\\x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex'),
+  [pgliteTypes.BYTEA]: (value: Uint8Array) =>
+    '\\x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex'),
 };
 
 /**
@@ -108,7 +109,9 @@ export const PGLITE_TEMPLATE_DIR = fileURLToPath(new URL('../../dist/store/pglit
  */
 async function createDataDir(dir: string): Promise<void> {
   if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new Error(`${dir} holds files but no database (no PG_VERSION): move it away, and the next start creates a new one`);
+    throw new Error(
+      `${dir} holds files but no database (no PG_VERSION): move it away, and the next start creates a new one`,
+    );
   }
   if (!existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) {
     mkdirSync(dir, { recursive: true });
@@ -131,7 +134,11 @@ function initInChild(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [...process.execArgv, script, dir], { timeout: 120_000 }, (err, _stdout, stderr) => {
       if (err === null) return resolve();
-      reject(new Error(`creating the embedded database in ${dir} failed: ${(stderr.trim().split('\n').pop() ?? '') || err.message}`));
+      reject(
+        new Error(
+          `creating the embedded database in ${dir} failed: ${(stderr.trim().split('\n').pop() ?? '') || err.message}`,
+        ),
+      );
     });
   });
 }

@@ -33,19 +33,38 @@ export interface Turned {
  * back; no step after this one has to remember to. A refusal here gives it
  * back at once, since an SSE refusal leaves a keep-alive socket open.
  */
-export async function admit(gate: ConnectionGate, auth: Authenticator, req: IncomingMessage, url: URL): Promise<Admitted | Turned> {
+export async function admit(
+  gate: ConnectionGate,
+  auth: Authenticator,
+  req: IncomingMessage,
+  url: URL,
+): Promise<Admitted | Turned> {
   const socket = req.socket;
   const address = socket.remoteAddress ?? '';
   const refusal = gate.acquireFor(socket, address);
-  if (refusal === Refusal.gone) return { refused: true, status: 400, code: ErrorCode.badRequest, message: 'connection closed during admission', retryLater: false };
+  if (refusal === Refusal.gone)
+    return {
+      refused: true,
+      status: 400,
+      code: ErrorCode.badRequest,
+      message: 'connection closed during admission',
+      retryLater: false,
+    };
   if (refusal !== Refusal.none) {
-    return { refused: true, status: refusal === Refusal.address ? 429 : 503, code: ErrorCode.tooManyConnections, message: gate.describe(refusal), retryLater: true };
+    return {
+      refused: true,
+      status: refusal === Refusal.address ? 429 : 503,
+      code: ErrorCode.tooManyConnections,
+      message: gate.describe(refusal),
+      retryLater: true,
+    };
   }
   try {
     return { refused: false, address, identity: await auth.identify(req, url) };
   } catch (err) {
     gate.releaseFor(socket);
-    if (err instanceof HubcastError) return { refused: true, status: err.status, code: err.code, message: err.message, retryLater: false };
+    if (err instanceof HubcastError)
+      return { refused: true, status: err.status, code: err.code, message: err.message, retryLater: false };
     throw err;
   }
 }

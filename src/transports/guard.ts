@@ -58,7 +58,8 @@ export class HandlerGuard {
 
   static answer(err: unknown): Answer {
     if (err instanceof HubcastError) return { status: err.status, code: err.code, message: err.message };
-    if (isRequestInputError(err)) return { status: 400, code: ErrorCode.badRequest, message: 'malformed request-target' };
+    if (isRequestInputError(err))
+      return { status: 400, code: ErrorCode.badRequest, message: 'malformed request-target' };
     return { status: 500, code: ErrorCode.internal, message: 'internal server error' };
   }
 
@@ -68,7 +69,10 @@ export class HandlerGuard {
     this.caught++;
     try {
       const level = answer.status >= 500 ? 'error' : 'warn';
-      this.log[level]({ err, handler: kind, ...detail }, `${kind} handler failed: answered ${answer.status} ${answer.code}`);
+      this.log[level](
+        { err, handler: kind, ...detail },
+        `${kind} handler failed: answered ${answer.status} ${answer.code}`,
+      );
     } catch {
       // A logger that throws must not turn a contained error into a crash: the count above still shows it.
     }
@@ -77,7 +81,11 @@ export class HandlerGuard {
 
   /** An exception while answering an HTTP request: a JSON error if the head is not out yet, else the socket is closed. */
   response(kind: HandlerKind, err: unknown, res: ServerResponse, req?: IncomingMessage): void {
-    const answer = this.record(kind, err, req === undefined ? undefined : { method: req.method, path: pathOf(req.url) });
+    const answer = this.record(
+      kind,
+      err,
+      req === undefined ? undefined : { method: req.method, path: pathOf(req.url) },
+    );
     try {
       if (!res.headersSent && !res.writableEnded) {
         sendError(res, answer.status, answer.code, answer.message, { Connection: 'close' });
@@ -91,7 +99,11 @@ export class HandlerGuard {
 
   /** An exception while handling an upgrade (before the WebSocket is open): a JSON error on the raw socket, then close. */
   socket(kind: HandlerKind, err: unknown, socket: Duplex, req?: IncomingMessage): void {
-    const answer = this.record(kind, err, req === undefined ? undefined : { method: req.method, path: pathOf(req.url) });
+    const answer = this.record(
+      kind,
+      err,
+      req === undefined ? undefined : { method: req.method, path: pathOf(req.url) },
+    );
     try {
       if (isFresh(socket)) rejectSocket(socket, answer.status, answer.code, answer.message);
       else socket.destroy();
@@ -115,7 +127,9 @@ export class HandlerGuard {
    * node:http's `request` listener running `handler` under this guard,
    * whether it throws or returns a promise that rejects.
    */
-  requestListener(handler: (req: IncomingMessage, res: ServerResponse) => unknown): (req: IncomingMessage, res: ServerResponse) => void {
+  requestListener(
+    handler: (req: IncomingMessage, res: ServerResponse) => unknown,
+  ): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
       try {
         const out = handler(req, res);
@@ -131,7 +145,9 @@ export class HandlerGuard {
    * socket gets an `error` listener first: node:http takes its own away
    * before `upgrade`, and an `error` with no listener ends the process.
    */
-  upgradeListener(handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  upgradeListener(
+    handler: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown,
+  ): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
     return (req, socket, head) => {
       socket.on('error', ignoreSocketError);
       try {

@@ -50,7 +50,9 @@ export function sdkRoutes(app: FastifyInstance): void {
 
 function serve(req: FastifyRequest, reply: FastifyReply, asset: Asset | null): FastifyReply {
   if (asset === null) {
-    return reply.code(404).send({ error: { code: ErrorCode.notFound, message: 'the SDK bundle is not built: run npm run build' } });
+    return reply
+      .code(404)
+      .send({ error: { code: ErrorCode.notFound, message: 'the SDK bundle is not built: run npm run build' } });
   }
   reply.headers({
     'Content-Type': asset.type,

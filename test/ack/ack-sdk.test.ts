@@ -43,7 +43,12 @@ test('destroyed between receipt and ack, reconnected to another node: every even
     }
   }
   const token = await sign('ack-sdk-user', { channels: ['orders'] });
-  const client = new WSClient(n1.wsUrl, { WebSocket: Routed as unknown as WebSocketConstructor, token, minReconnectDelay: 50, maxReconnectDelay: 200 });
+  const client = new WSClient(n1.wsUrl, {
+    WebSocket: Routed as unknown as WebSocketConstructor,
+    token,
+    minReconnectDelay: 50,
+    maxReconnectDelay: 200,
+  });
 
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
@@ -58,24 +63,44 @@ test('destroyed between receipt and ack, reconnected to another node: every even
   assert.equal(joined.ack, true);
 
   const ids: string[] = [];
-  for (let i = 1; i <= 5; i++) ids.push((await postJson(`${n1.url}/realtime/send`, { channel: 'orders', event: 'order', data: { n: i } })).body.id);
+  for (let i = 1; i <= 5; i++)
+    ids.push(
+      (await postJson(`${n1.url}/realtime/send`, { channel: 'orders', event: 'order', data: { n: i } })).body.id,
+    );
   await waitFor(() => calls.size === 5, 5000, 'all five handed to the app');
 
   // Gone before any ack; the next connection lands on node 2.
   target = n2;
   destroyAll(n1);
-  await waitFor(() => n2.gateway.hub.connectionCount === 1 && client.state === 'connected', 5000, 'reconnected to node 2');
-  await waitFor(() => ids.every((id) => redelivered.includes(id)), 5000, 'every unacknowledged event sent again by node 2');
+  await waitFor(
+    () => n2.gateway.hub.connectionCount === 1 && client.state === 'connected',
+    5000,
+    'reconnected to node 2',
+  );
+  await waitFor(
+    () => ids.every((id) => redelivered.includes(id)),
+    5000,
+    'every unacknowledged event sent again by node 2',
+  );
   release();
   await waitFor(async () => Number(n2.gateway.stats().acks) >= 1, 5000, 'acknowledged on node 2');
-  assert.deepEqual([...calls.entries()], ids.map((id) => [id, 1]), 'each event once to the application');
+  assert.deepEqual(
+    [...calls.entries()],
+    ids.map((id) => [id, 1]),
+    'each event once to the application',
+  );
 
   // Acknowledged: a reconnect (back to node 1) brings none of them again.
   const before = redelivered.length;
   target = n1;
   destroyAll(n2);
-  await waitFor(() => n1.gateway.hub.connectionCount === 1 && client.state === 'connected', 5000, 'reconnected to node 1');
-  const next = (await postJson(`${n1.url}/realtime/send`, { channel: 'orders', event: 'order', data: { n: 6 } })).body.id;
+  await waitFor(
+    () => n1.gateway.hub.connectionCount === 1 && client.state === 'connected',
+    5000,
+    'reconnected to node 1',
+  );
+  const next = (await postJson(`${n1.url}/realtime/send`, { channel: 'orders', event: 'order', data: { n: 6 } })).body
+    .id;
   await waitFor(() => calls.has(next), 5000, 'a new event arrives');
   assert.equal(redelivered.length, before, `redelivered after the ack: ${redelivered.slice(before)}`);
   assert.equal(calls.size, 6);
@@ -95,13 +120,26 @@ test('a burst on an ack channel is acknowledged in batches: within the frame rat
   await client.joinChannel('burst', { ack: true });
   const N = 500;
   for (let i = 0; i < N; i += 50) {
-    await Promise.all(Array.from({ length: 50 }, (_, j) => postJson(`${g.url}/realtime/send`, { channel: 'burst', event: 'b', data: i + j })));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, j) =>
+        postJson(`${g.url}/realtime/send`, { channel: 'burst', event: 'b', data: i + j }),
+      ),
+    );
   }
   await waitFor(() => seen.length >= N, 10_000, 'all delivered');
-  await waitFor(async () => {
-    const sub = [...g.gateway.hub.connections(Transport.ws)].length === 1;
-    return sub && Number(g.gateway.stats().acks) > 0 && g.gateway.hub.acks!.stats().ack_redelivered === 0 && pendingOf(g) === 0;
-  }, 5000, 'everything acknowledged');
+  await waitFor(
+    async () => {
+      const sub = [...g.gateway.hub.connections(Transport.ws)].length === 1;
+      return (
+        sub &&
+        Number(g.gateway.stats().acks) > 0 &&
+        g.gateway.hub.acks!.stats().ack_redelivered === 0 &&
+        pendingOf(g) === 0
+      );
+    },
+    5000,
+    'everything acknowledged',
+  );
   const acks = Number(g.gateway.stats().acks);
   console.log(`# ${N} events acknowledged with ${acks} ack frames`);
   assert.ok(acks < N / 2, `acks are batched (${acks} for ${N})`);

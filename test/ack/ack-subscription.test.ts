@@ -30,11 +30,17 @@ const frame = (id: number, t = Transport.ws) => {
   const p = new Publication(id, 'orders', 'order', { id, s: 'a "quoted" ,"id":"9" string' });
   return t === Transport.ws ? p.wsFrame() : p.tcpLine();
 };
-const ids = (chunks: Buffer[], t = Transport.ws) => chunks.flatMap((c) => messagesOf(c, t)).map((j) => [eventId(j), JSON.parse(j).redelivered === true]);
+const ids = (chunks: Buffer[], t = Transport.ws) =>
+  chunks.flatMap((c) => messagesOf(c, t)).map((j) => [eventId(j), JSON.parse(j).redelivered === true]);
 
 test('partial redeliveries keep id order: a cumulative ack still covers exactly the earlier ids', () => {
   const TIMEOUT = 1000;
-  const acks = new Acks({ timeoutMs: TIMEOUT, window: 100, positions: new MemoryAckPositions(), detach: () => undefined });
+  const acks = new Acks({
+    timeoutMs: TIMEOUT,
+    window: 100,
+    positions: new MemoryAckPositions(),
+    detach: () => undefined,
+  });
   const conn = fakeConn();
   const sub = acks.open(conn, 'orders');
   sub.observe(Buffer.concat([frame(1), frame(2)]));

@@ -13,7 +13,8 @@ before(async () => {
 after(() => gw.close());
 
 const send = (channel: string, data: unknown) => postJson(`${gw.url}/realtime/send`, { channel, event: 'tick', data });
-const open = async (user = `u${Math.random().toString(36).slice(2)}`) => TestWs.open(`${gw.wsUrl}?token=${await sign(user, { channels: ['ack:*'] })}`);
+const open = async (user = `u${Math.random().toString(36).slice(2)}`) =>
+  TestWs.open(`${gw.wsUrl}?token=${await sign(user, { channels: ['ack:*'] })}`);
 const ack = (ws: TestWs, id: string) => ws.send({ type: 'command', command: 'ack', data: { id } });
 
 test('an unacknowledged event comes again with the same id and redelivered: true; an ack (cumulative) stops it', async () => {
@@ -36,7 +37,10 @@ test('an unacknowledged event comes again with the same id and redelivered: true
   assert.equal(r.data.pending, 1);
   const mark = ws.frames.length;
   await ws.next((f) => f.type === 'event' && f.redelivered === true && f.id === ids[2], 5000, mark);
-  const after = ws.frames.slice(mark).filter((f) => f.type === 'event').map((f) => f.id);
+  const after = ws.frames
+    .slice(mark)
+    .filter((f) => f.type === 'event')
+    .map((f) => f.id);
   assert.ok(!after.includes(ids[0]) && !after.includes(ids[1]), `acknowledged ids came again: ${after}`);
   ack(ws, ids[2]);
   const r2 = await ws.command('ack', { id: ids[2] });

@@ -23,7 +23,8 @@ async function gateway(overrides: Record<string, unknown> = {}): Promise<Running
   return g;
 }
 
-const sendTo = (g: RunningGateway, user: string, data: unknown) => postJson(`${g.url}/realtime/send`, { user_id: user, event: 'note', data });
+const sendTo = (g: RunningGateway, user: string, data: unknown) =>
+  postJson(`${g.url}/realtime/send`, { user_id: user, event: 'note', data });
 const connect = async (g: RunningGateway, user: string) => {
   const ws = await TestWs.open(`${g.wsUrl}?token=${await sign(user)}`);
   await ws.next((f) => f.type === 'connected');
@@ -39,7 +40,12 @@ test('alone: sends while offline are delivered in order on connect; acknowledged
   const ws = await connect(g, user);
   await waitFor(() => inboxEvents(ws, user).length >= 3, 3000, 'inbox delivered');
   // INBOX_MAX 3: the oldest went.
-  assert.deepEqual(inboxEvents(ws, user).slice(0, 3).map((f) => f.id), ids.slice(1));
+  assert.deepEqual(
+    inboxEvents(ws, user)
+      .slice(0, 3)
+      .map((f) => f.id),
+    ids.slice(1),
+  );
   assert.deepEqual(inboxEvents(ws, user)[0].data, { n: 2 });
   // Unacknowledged: sent again, flagged.
   await ws.next((f) => f.redelivered === true && f.id === ids[3], 5000);
@@ -78,7 +84,13 @@ test('two nodes on Redis: sent via node 1 while offline, delivered on node 2, ac
 
   const ws = await connect(n2, user);
   await waitFor(() => inboxEvents(ws, user).length >= 5, 5000, 'inbox delivered on node 2');
-  assert.deepEqual(inboxEvents(ws, user).slice(0, 5).map((f) => f.id), ids, 'oldest first');
+  assert.deepEqual(
+    inboxEvents(ws, user)
+      .slice(0, 5)
+      .map((f) => f.id),
+    ids,
+    'oldest first',
+  );
   // The user is online on node 2: a send through node 1 is delivered live, not kept.
   const live = (await sendTo(n1, user, 'live')).body.id;
   await ws.next((f) => f.id === live, 5000);
@@ -106,7 +118,12 @@ test('alone: the inbox survives a graceful restart; what was acknowledged does n
   const second = await startGateway({ jwtSecret: SECRET, ackTimeoutMs: 300, dataDir });
   const ws = await connect(second, user);
   await waitFor(() => inboxEvents(ws, user).length >= 3, 3000, 'inbox delivered after the restart');
-  assert.deepEqual(inboxEvents(ws, user).slice(0, 3).map((f) => f.id), ids);
+  assert.deepEqual(
+    inboxEvents(ws, user)
+      .slice(0, 3)
+      .map((f) => f.id),
+    ids,
+  );
   await ws.command('ack', { id: ids[1] });
   ws.ws.close();
   await ws.waitClosed();
@@ -117,6 +134,12 @@ test('alone: the inbox survives a graceful restart; what was acknowledged does n
   const left = await again.next((f) => f.type === 'event' && f.channel === `user:${user}`);
   assert.equal(left.id, ids[2]);
   await again.command('ping');
-  assert.deepEqual(inboxEvents(again, user).map((f) => f.id).filter((id) => id !== ids[2]), [], 'acknowledged ones stay gone');
+  assert.deepEqual(
+    inboxEvents(again, user)
+      .map((f) => f.id)
+      .filter((id) => id !== ids[2]),
+    [],
+    'acknowledged ones stay gone',
+  );
   again.ws.close();
 });

@@ -13,7 +13,12 @@ import { SECRET, sign } from '../auth/tokens.js';
 
 test('a Redis crash and restart loses no unacknowledged inbox event and brings back no acknowledged one', async () => {
   const redis = await startPrivateRedis({ persistent: true });
-  const gw = await startGateway({ jwtSecret: SECRET, ackTimeoutMs: 60_000, redisUrl: redis.url, redisPrefix: redisPrefix() });
+  const gw = await startGateway({
+    jwtSecret: SECRET,
+    ackTimeoutMs: 60_000,
+    redisUrl: redis.url,
+    redisPrefix: redisPrefix(),
+  });
   const user = `rr-${Date.now()}`;
   const connect = async () => {
     const ws = await TestWs.open(`${gw.wsUrl}?token=${await sign(user)}`);
@@ -22,7 +27,8 @@ test('a Redis crash and restart loses no unacknowledged inbox event and brings b
   };
   try {
     const ids: string[] = [];
-    for (let i = 1; i <= 4; i++) ids.push((await postJson(`${gw.url}/realtime/send`, { user_id: user, event: 'note', data: { n: i } })).body.id);
+    for (let i = 1; i <= 4; i++)
+      ids.push((await postJson(`${gw.url}/realtime/send`, { user_id: user, event: 'note', data: { n: i } })).body.id);
     const first = await connect();
     await waitFor(() => first.events(`user:${user}`).length >= 4, 5000, 'the inbox delivered');
     assert.equal((await first.command('ack', { id: ids[0] })).ok, true);
@@ -36,7 +42,11 @@ test('a Redis crash and restart loses no unacknowledged inbox event and brings b
     const again = await connect();
     await waitFor(() => again.events(`user:${user}`).length >= 3, 10_000, 'the unacknowledged events again');
     await again.command('ping');
-    assert.deepEqual(again.events(`user:${user}`).map((f) => f.id), ids.slice(1), 'every unacknowledged one, in order; the acknowledged one not');
+    assert.deepEqual(
+      again.events(`user:${user}`).map((f) => f.id),
+      ids.slice(1),
+      'every unacknowledged one, in order; the acknowledged one not',
+    );
     again.close();
   } finally {
     await gw.close();

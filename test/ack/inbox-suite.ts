@@ -5,7 +5,13 @@ import type { InboxEntry, InboxOptions, InboxStore } from '../../src/ack/inbox.j
 /** A fresh, isolated store per test (its own Redis prefix for the Redis driver). */
 export type MakeInbox = (options: InboxOptions) => Promise<InboxStore>;
 
-const entry = (id: number, publishedAt = Date.now()): InboxEntry => ({ id, event: 'note', dataJson: JSON.stringify({ n: id }), text: false, publishedAt });
+const entry = (id: number, publishedAt = Date.now()): InboxEntry => ({
+  id,
+  event: 'note',
+  dataJson: JSON.stringify({ n: id }),
+  text: false,
+  publishedAt,
+});
 
 /** The behaviour every inbox driver shares: the memory and the Redis driver run these same tests. */
 export function runInboxSuite(name: string, make: MakeInbox): void {
@@ -17,9 +23,18 @@ export function runInboxSuite(name: string, make: MakeInbox): void {
       try {
         for (const id of [12, 10, 11]) await inbox.push('alice', entry(id));
         await inbox.push('bob', entry(13));
-        assert.deepEqual((await inbox.list('alice')).map((e) => e.id), [10, 11, 12]);
-        assert.deepEqual(await inbox.list('alice').then((l) => l[0]), entry(10, (await inbox.list('alice'))[0].publishedAt));
-        assert.deepEqual((await inbox.list('bob')).map((e) => e.id), [13]);
+        assert.deepEqual(
+          (await inbox.list('alice')).map((e) => e.id),
+          [10, 11, 12],
+        );
+        assert.deepEqual(
+          await inbox.list('alice').then((l) => l[0]),
+          entry(10, (await inbox.list('alice'))[0].publishedAt),
+        );
+        assert.deepEqual(
+          (await inbox.list('bob')).map((e) => e.id),
+          [13],
+        );
         assert.deepEqual(await inbox.list('carol'), []);
       } finally {
         await inbox.close();
@@ -31,7 +46,10 @@ export function runInboxSuite(name: string, make: MakeInbox): void {
       try {
         for (const id of [1, 2, 3, 4]) await inbox.push('alice', entry(id));
         assert.equal(await inbox.ack('alice', 2), 2);
-        assert.deepEqual((await inbox.list('alice')).map((e) => e.id), [3, 4]);
+        assert.deepEqual(
+          (await inbox.list('alice')).map((e) => e.id),
+          [3, 4],
+        );
         assert.equal(await inbox.ack('alice', 2), 0, 'acknowledged again: nothing');
         assert.equal(await inbox.ack('alice', 99), 2);
         assert.deepEqual(await inbox.list('alice'), []);
@@ -45,7 +63,10 @@ export function runInboxSuite(name: string, make: MakeInbox): void {
       const inbox = await make(opts);
       try {
         for (let id = 1; id <= 8; id++) await inbox.push('alice', entry(id));
-        assert.deepEqual((await inbox.list('alice')).map((e) => e.id), [4, 5, 6, 7, 8]);
+        assert.deepEqual(
+          (await inbox.list('alice')).map((e) => e.id),
+          [4, 5, 6, 7, 8],
+        );
       } finally {
         await inbox.close();
       }
@@ -56,7 +77,10 @@ export function runInboxSuite(name: string, make: MakeInbox): void {
       try {
         await inbox.push('alice', entry(1, Date.now() - 120_000));
         await inbox.push('alice', entry(2));
-        assert.deepEqual((await inbox.list('alice')).map((e) => e.id), [2]);
+        assert.deepEqual(
+          (await inbox.list('alice')).map((e) => e.id),
+          [2],
+        );
       } finally {
         await inbox.close();
       }

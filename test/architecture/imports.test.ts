@@ -28,7 +28,8 @@ function walk(dir: string): string[] {
 export function importsOf(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
   const found: string[] = [];
-  for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g)) found.push(m[2]);
+  for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"]+)\1/g))
+    found.push(m[2]);
   return found;
 }
 
@@ -46,9 +47,12 @@ function violations(files: string[], read: (f: string) => string): string[] {
     for (const spec of importsOf(read(file))) {
       const to = target(file, spec);
       const toApp = /^apps\/([^/]+)\//.exec(to)?.[1];
-      if (app === undefined && toApp !== undefined && !COMPOSITION_ROOTS.has(here)) out.push(`${here} → ${spec} (the core imports no application)`);
-      if (app !== undefined && toApp !== undefined && toApp !== app) out.push(`${here} → ${spec} (an application imports no other application)`);
-      if (app !== undefined && CORE_INSIDES.some((p) => to === p || to.startsWith(p))) out.push(`${here} → ${spec} (an application uses AppContext, not the gateway's insides)`);
+      if (app === undefined && toApp !== undefined && !COMPOSITION_ROOTS.has(here))
+        out.push(`${here} → ${spec} (the core imports no application)`);
+      if (app !== undefined && toApp !== undefined && toApp !== app)
+        out.push(`${here} → ${spec} (an application imports no other application)`);
+      if (app !== undefined && CORE_INSIDES.some((p) => to === p || to.startsWith(p)))
+        out.push(`${here} → ${spec} (an application uses AppContext, not the gateway's insides)`);
     }
   }
   return out;
@@ -56,8 +60,14 @@ function violations(files: string[], read: (f: string) => string): string[] {
 
 test('the core imports nothing from src/apps/; applications import no gateway insides and no other application', () => {
   const files = walk(SRC);
-  assert.ok(files.some((f) => f.includes('/apps/catalog/')) && files.some((f) => f.includes('/apps/chat/')), 'the applications are where the scan looks');
-  assert.deepEqual(violations(files, (f) => readFileSync(f, 'utf8')), []);
+  assert.ok(
+    files.some((f) => f.includes('/apps/catalog/')) && files.some((f) => f.includes('/apps/chat/')),
+    'the applications are where the scan looks',
+  );
+  assert.deepEqual(
+    violations(files, (f) => readFileSync(f, 'utf8')),
+    [],
+  );
 });
 
 test('the scan catches each kind of breach (static, dynamic, re-export), and ignores comments', () => {
@@ -65,15 +75,20 @@ test('the scan catches each kind of breach (static, dynamic, re-export), and ign
     [join(SRC, 'hub/leak.ts')]: "import { catalogApp } from '../apps/catalog/app.js';",
     [join(SRC, 'transports/lazy.ts')]: "const m = await import('../apps/chat/app.js');",
     [join(SRC, 'web/again.ts')]: "export { dashboardPage } from '../apps/catalog/dashboard-page.js';",
-    [join(SRC, 'apps/chat/peek.ts')]: "import type { Hub } from '../../hub/hub.js';\nimport { migrations } from '../catalog/migrations/index.js';",
-    [join(SRC, 'apps/catalog/fine.ts')]: "// import x from '../../server.js'\nimport type { Application } from '../../application.js';\nimport { seedCatalog } from './seed.js';",
+    [join(SRC, 'apps/chat/peek.ts')]:
+      "import type { Hub } from '../../hub/hub.js';\nimport { migrations } from '../catalog/migrations/index.js';",
+    [join(SRC, 'apps/catalog/fine.ts')]:
+      "// import x from '../../server.js'\nimport type { Application } from '../../application.js';\nimport { seedCatalog } from './seed.js';",
     [join(SRC, 'cli.ts')]: "const { chatApp } = await import('./apps/chat/app.js');",
   };
-  assert.deepEqual(violations(Object.keys(fake), (f) => fake[f]), [
-    'hub/leak.ts → ../apps/catalog/app.js (the core imports no application)',
-    'transports/lazy.ts → ../apps/chat/app.js (the core imports no application)',
-    'web/again.ts → ../apps/catalog/dashboard-page.js (the core imports no application)',
-    "apps/chat/peek.ts → ../../hub/hub.js (an application uses AppContext, not the gateway's insides)",
-    'apps/chat/peek.ts → ../catalog/migrations/index.js (an application imports no other application)',
-  ]);
+  assert.deepEqual(
+    violations(Object.keys(fake), (f) => fake[f]),
+    [
+      'hub/leak.ts → ../apps/catalog/app.js (the core imports no application)',
+      'transports/lazy.ts → ../apps/chat/app.js (the core imports no application)',
+      'web/again.ts → ../apps/catalog/dashboard-page.js (the core imports no application)',
+      "apps/chat/peek.ts → ../../hub/hub.js (an application uses AppContext, not the gateway's insides)",
+      'apps/chat/peek.ts → ../catalog/migrations/index.js (an application imports no other application)',
+    ],
+  );
 });

@@ -38,7 +38,8 @@ for (const carrier of ['query', 'header', 'subprotocol'] as const) {
       if (token === null && carrier !== 'query') continue; // "no token" is one case, tried once
       let res;
       if (carrier === 'query') res = await upgradeStatus(token === null ? gw.wsUrl : `${gw.wsUrl}?token=${q(token)}`);
-      else if (carrier === 'header') res = await upgradeStatus(gw.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
+      else if (carrier === 'header')
+        res = await upgradeStatus(gw.wsUrl, { headers: { Authorization: `Bearer ${token}` } });
       else {
         // A subprotocol is a token in the RFC 7230 sense: a JWT's base64url parts and dots fit.
         if (!/^[A-Za-z0-9._-]+$/.test(token!)) continue;
@@ -118,7 +119,9 @@ test('with auth on, ?user_id= cannot name someone else', async () => {
 test('SSE: a valid token by query or Authorization header opens the stream', async () => {
   const token = await sign('carol');
   const viaQuery = new AuthSse(`${gw.url}/realtime/events?channels=products&token=${q(token)}`, ['system']);
-  const viaHeader = new AuthSse(`${gw.url}/realtime/events?channels=products`, ['system'], { Authorization: `Bearer ${token}` });
+  const viaHeader = new AuthSse(`${gw.url}/realtime/events?channels=products`, ['system'], {
+    Authorization: `Bearer ${token}`,
+  });
   for (const sse of [viaQuery, viaHeader]) {
     const hello = JSON.parse((await sse.next((e) => e.type === 'system')).data);
     assert.equal(hello.type, 'connected');

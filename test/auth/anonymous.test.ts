@@ -12,8 +12,10 @@ test('AUTH_ANONYMOUS lets token-less clients read public channels only', async (
   const gw = await startGateway({ jwtSecret: SECRET, authAnonymous: true }, [catalogChannels]);
   const { ws, connected } = await connectWs(`${gw.wsUrl}?user_id=alice`);
   assert.equal(connected.user_id, null, 'user_id cannot be claimed anonymously');
-  for (const channel of ['products', 'product:3', 'files']) assert.equal((await ws.command('join_channel', { channel })).ok, true, channel);
-  for (const channel of ['chat:general', 'user:alice', 'room:1']) assert.equal((await ws.command('join_channel', { channel })).code, 'forbidden', channel);
+  for (const channel of ['products', 'product:3', 'files'])
+    assert.equal((await ws.command('join_channel', { channel })).ok, true, channel);
+  for (const channel of ['chat:general', 'user:alice', 'room:1'])
+    assert.equal((await ws.command('join_channel', { channel })).code, 'forbidden', channel);
   ws.send({ type: 'channel_message', channel: 'chat:general', message: 'hi', ref: 'p' });
   assert.equal((await ws.next((f) => f.ref === 'p')).code, 'forbidden');
 
@@ -28,7 +30,10 @@ test('AUTH_ANONYMOUS lets token-less clients read public channels only', async (
   await postJson(`${gw.url}/realtime/send`, { user_id: 'alice', event: 'private', data: 1 });
   await postJson(`${gw.url}/realtime/send`, { channel: 'products', event: 'sentinel', data: 2 });
   await ws.next((f) => f.event === 'sentinel');
-  assert.deepEqual(ws.events().map((f) => f.channel), ['products']);
+  assert.deepEqual(
+    ws.events().map((f) => f.channel),
+    ['products'],
+  );
   ws.close();
   await gw.close();
 });

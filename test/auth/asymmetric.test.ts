@@ -22,7 +22,11 @@ const q = encodeURIComponent;
 const exp = () => Math.floor(Date.now() / 1000) + 600;
 
 async function signAs(alg: string, key: import('node:crypto').KeyObject, sub: string, kid?: string): Promise<string> {
-  return new SignJWT({ channels: ['chat:*'] }).setProtectedHeader({ alg, ...(kid ? { kid } : {}) }).setSubject(sub).setExpirationTime(exp()).sign(key);
+  return new SignJWT({ channels: ['chat:*'] })
+    .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
+    .setSubject(sub)
+    .setExpirationTime(exp())
+    .sign(key);
 }
 
 let pem: RunningGateway;
@@ -62,7 +66,14 @@ test('JWT_PUBLIC_KEY: ES256 tokens of that key are accepted beside HS256 ones; o
     ['another EC key', await signAs('ES256', stranger.privateKey, 'alice')],
     ['an RSA key the server does not know', await signAs('RS256', rsa.privateKey, 'alice')],
     // The classic confusion attack: HS256 "signed" with the public key's PEM as the secret.
-    ['HS256 keyed with the public PEM', await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(exp()).sign(new TextEncoder().encode(ec.publicKey.export({ type: 'spki', format: 'pem' }) as string))],
+    [
+      'HS256 keyed with the public PEM',
+      await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('alice')
+        .setExpirationTime(exp())
+        .sign(new TextEncoder().encode(ec.publicKey.export({ type: 'spki', format: 'pem' }) as string)),
+    ],
   ];
   for (const [name, token] of bad) {
     const res = await upgradeStatus(`${pem.wsUrl}?token=${q(token)}`);
@@ -72,8 +83,13 @@ test('JWT_PUBLIC_KEY: ES256 tokens of that key are accepted beside HS256 ones; o
 });
 
 test('JWT_JWKS_FILE: tokens are verified with the key their kid names', async () => {
-  for (const [alg, key, kid] of [['RS256', rsa.privateKey, 'rsa-1'], ['EdDSA', ed.privateKey, 'ed-1']] as const) {
-    const { ws, connected } = await connectWs(jwks.wsUrl, { headers: { Authorization: `Bearer ${await signAs(alg, key, 'carol', kid)}` } });
+  for (const [alg, key, kid] of [
+    ['RS256', rsa.privateKey, 'rsa-1'],
+    ['EdDSA', ed.privateKey, 'ed-1'],
+  ] as const) {
+    const { ws, connected } = await connectWs(jwks.wsUrl, {
+      headers: { Authorization: `Bearer ${await signAs(alg, key, 'carol', kid)}` },
+    });
     assert.equal(connected.user_id, 'carol', alg);
     ws.close();
   }
@@ -82,7 +98,8 @@ test('JWT_JWKS_FILE: tokens are verified with the key their kid names', async ()
     ['right kid, wrong key', await signAs('ES256', stranger.privateKey, 'carol', 'rsa-1')],
     ['HS256 when no secret is configured', await sign('carol')],
   ];
-  for (const [name, token] of refused) assert.equal((await upgradeStatus(`${jwks.wsUrl}?token=${q(token)}`)).status, 401, name);
+  for (const [name, token] of refused)
+    assert.equal((await upgradeStatus(`${jwks.wsUrl}?token=${q(token)}`)).status, 401, name);
 });
 
 test('bad key configuration fails at start with one line naming the variable', async () => {
@@ -100,13 +117,16 @@ test('bad key configuration fails at start with one line naming the variable', a
     [{ AUTH_ANONYMOUS: 'maybe' }, 'AUTH_ANONYMOUS', /true or false/],
   ];
   for (const [env, variable, message] of cases) {
-    assert.throws(() => loadConfig(env), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.variable, variable);
-      assert.match(err.message, message);
-      assert.ok(!err.message.includes('\n'), 'one line');
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(env),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, variable);
+        assert.match(err.message, message);
+        assert.ok(!err.message.includes('\n'), 'one line');
+        return true;
+      },
+    );
   }
   // An inline PEM with \n escapes (as env files often carry it) is fine too.
   const inline = (ec.publicKey.export({ type: 'spki', format: 'pem' }) as string).replace(/\n/g, '\\n');

@@ -52,7 +52,7 @@ test('WS join: a token without channels reaches only public server channels and 
   eve.close();
 });
 
-test('a `*` pattern grants every shared channel but never someone else\'s user channel', async () => {
+test("a `*` pattern grants every shared channel but never someone else's user channel", async () => {
   const root = await ws('root', ['*']);
   assert.equal((await root.command('join_channel', { channel: 'chat:x' })).ok, true);
   assert.equal((await root.command('join_channel', { channel: 'user:alice' })).code, 'forbidden');
@@ -82,14 +82,16 @@ test('WS publish: only to granted channels; server-owned channels are refused fo
   assert.equal((await eve.next((f) => f.ref === 'e1')).code, 'forbidden');
   // Binary messages are publishes too.
   const before = eve.frames.length;
-  eve.ws.send(encodeBinaryMessage({ content_type: 'text/plain', filename: 'a.txt', channel: 'chat:general' }, Buffer.from('hi')));
+  eve.ws.send(
+    encodeBinaryMessage({ content_type: 'text/plain', filename: 'a.txt', channel: 'chat:general' }, Buffer.from('hi')),
+  );
   const err = await eve.next((f) => f.type === 'error', 2000, before);
   assert.equal(err.code, 'forbidden');
   alice.close();
   eve.close();
 });
 
-test('SSE: a channel the token does not grant, or someone else\'s user channel, is refused with 403 before the stream', async () => {
+test("SSE: a channel the token does not grant, or someone else's user channel, is refused with 403 before the stream", async () => {
   const bob = await sign('bob', { channels: ['chat:general'] });
   const cases: Array<[string, number]> = [
     ['chat:general', 200],
@@ -122,21 +124,47 @@ test('no event reaches a client that may not see it (WS and SSE), by any route',
   assert.equal((await bob.command('join_channel', { channel: 'chat:general' })).ok, true);
   // Refused joins must leave no subscription behind.
   for (const c of [bob, eve]) {
-    for (const channel of ['chat:secret', 'user:alice']) assert.equal((await c.command('join_channel', { channel })).code, 'forbidden');
+    for (const channel of ['chat:secret', 'user:alice'])
+      assert.equal((await c.command('join_channel', { channel })).code, 'forbidden');
   }
-  const bobSse = new AuthSse(`${gw.url}/realtime/events?channels=products,chat:general&token=${q(await sign('bob', { channels: ['chat:general'] }))}`, ['system', 'message', 'private', 'sentinel', 'leak']);
-  const eveSse = new AuthSse(`${gw.url}/realtime/events?channels=products&token=${q(await sign('eve'))}`, ['system', 'message', 'private', 'sentinel', 'leak']);
+  const bobSse = new AuthSse(
+    `${gw.url}/realtime/events?channels=products,chat:general&token=${q(await sign('bob', { channels: ['chat:general'] }))}`,
+    ['system', 'message', 'private', 'sentinel', 'leak'],
+  );
+  const eveSse = new AuthSse(`${gw.url}/realtime/events?channels=products&token=${q(await sign('eve'))}`, [
+    'system',
+    'message',
+    'private',
+    'sentinel',
+    'leak',
+  ]);
   await bobSse.next((e) => e.type === 'system');
   await eveSse.next((e) => e.type === 'system');
   // Refused SSE requests for the same channels open nothing.
-  assert.equal((await sseStatus(`${gw.url}/realtime/events?channels=chat:secret&token=${q(await sign('eve'))}`)).status, 403);
+  assert.equal(
+    (await sseStatus(`${gw.url}/realtime/events?channels=chat:secret&token=${q(await sign('eve'))}`)).status,
+    403,
+  );
 
   // Forbidden traffic by every route: server API to a channel and to a user, client publish, binary publish.
-  assert.equal((await postJson(`${gw.url}/realtime/send`, { channel: 'chat:secret', event: 'leak', data: 'api-channel' })).body.delivered, 1);
-  assert.equal((await postJson(`${gw.url}/realtime/send`, { user_id: 'alice', event: 'private', data: 'api-user' })).body.delivered, 1);
+  assert.equal(
+    (await postJson(`${gw.url}/realtime/send`, { channel: 'chat:secret', event: 'leak', data: 'api-channel' })).body
+      .delivered,
+    1,
+  );
+  assert.equal(
+    (await postJson(`${gw.url}/realtime/send`, { user_id: 'alice', event: 'private', data: 'api-user' })).body
+      .delivered,
+    1,
+  );
   alice.send({ type: 'channel_message', channel: 'chat:secret', message: 'client-publish', ref: 'm1' });
   assert.equal((await alice.next((f) => f.ref === 'm1')).ok, true);
-  alice.ws.send(encodeBinaryMessage({ content_type: 'text/plain', filename: 's.txt', channel: 'chat:secret' }, Buffer.from('binary-leak')));
+  alice.ws.send(
+    encodeBinaryMessage(
+      { content_type: 'text/plain', filename: 's.txt', channel: 'chat:secret' },
+      Buffer.from('binary-leak'),
+    ),
+  );
   // eve's and bob's own attempts to publish there are refused.
   eve.send({ type: 'channel_message', channel: 'chat:secret', message: 'eve-publish', ref: 'e1' });
   assert.equal((await eve.next((f) => f.ref === 'e1')).code, 'forbidden');
@@ -150,7 +178,10 @@ test('no event reaches a client that may not see it (WS and SSE), by any route',
   await eveSse.next((e) => e.type === 'sentinel');
 
   // alice saw her own traffic; nobody else saw any of it.
-  assert.deepEqual(alice.events('chat:secret').map((f) => f.data.message ?? f.data), ['api-channel', 'client-publish']);
+  assert.deepEqual(
+    alice.events('chat:secret').map((f) => f.data.message ?? f.data),
+    ['api-channel', 'client-publish'],
+  );
   assert.equal(alice.events('user:alice')[0].data, 'api-user');
   assert.equal(alice.binaries.length, 1);
   for (const c of [bob, eve]) {
@@ -183,9 +214,13 @@ test('WS resume with `since` on a forbidden channel replays nothing', async () =
   await eve.next((f) => f.event === 'sentinel');
   assert.equal(eve.events('chat:vault').length, 0);
   // SSE: Last-Event-ID replays only the requested (granted) channels.
-  const sse = new AuthSse(`${gw.url}/realtime/events?channels=products&token=${q(await sign('eve'))}`, ['system', 'leak', 'sentinel'], {
-    'Last-Event-ID': String(Number(first.body.id) - 1),
-  });
+  const sse = new AuthSse(
+    `${gw.url}/realtime/events?channels=products&token=${q(await sign('eve'))}`,
+    ['system', 'leak', 'sentinel'],
+    {
+      'Last-Event-ID': String(Number(first.body.id) - 1),
+    },
+  );
   await sse.next((e) => e.type === 'sentinel');
   assert.equal(sse.events.filter((e) => e.type === 'leak').length, 0);
   eve.close();

@@ -3,7 +3,10 @@ import WebSocket from 'ws';
 import { TestWs } from '../helpers/ws-client.js';
 
 /** Status of a refused WS upgrade, or 101 when it opened (the socket is closed again). */
-export async function upgradeStatus(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}): Promise<{ status: number; body: any }> {
+export async function upgradeStatus(
+  url: string,
+  options: WebSocket.ClientOptions & { protocols?: string[] } = {},
+): Promise<{ status: number; body: any }> {
   const ws = new WebSocket(url, options.protocols ?? [], options);
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
@@ -29,7 +32,10 @@ export async function upgradeStatus(url: string, options: WebSocket.ClientOption
 }
 
 /** Status and JSON error body of an SSE request that is expected to be refused (the stream is aborted if it opens). */
-export async function sseStatus(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; contentType: string | null }> {
+export async function sseStatus(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; contentType: string | null }> {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   const contentType = res.headers.get('content-type');
@@ -52,7 +58,8 @@ export class AuthSse {
 
   constructor(url: string, names: string[], headers: Record<string, string> = {}) {
     this.es = new EventSource(url, {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
+      fetch: (input, init) =>
+        fetch(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...headers } }),
     });
     this.es.onopen = () => {
       this.opened = true;
@@ -68,12 +75,16 @@ export class AuthSse {
     }
   }
 
-  async next(pred: (e: { type: string; data: string }) => boolean, timeoutMs = 5000): Promise<{ type: string; data: string; lastEventId: string }> {
+  async next(
+    pred: (e: { type: string; data: string }) => boolean,
+    timeoutMs = 5000,
+  ): Promise<{ type: string; data: string; lastEventId: string }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.find(pred);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events.slice(-5))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events.slice(-5))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -84,7 +95,10 @@ export class AuthSse {
 }
 
 /** Open a WS and wait for its `connected` frame. */
-export async function connectWs(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}): Promise<{ ws: TestWs; connected: any }> {
+export async function connectWs(
+  url: string,
+  options: WebSocket.ClientOptions & { protocols?: string[] } = {},
+): Promise<{ ws: TestWs; connected: any }> {
   const ws = await TestWs.open(url, options);
   const connected = await ws.next((f) => f.type === 'connected');
   return { ws, connected };

@@ -27,8 +27,11 @@ test('expiry while connected: told and closed 4001 unless refreshed; refresh is 
   const noExp = (await connectWs(`${gw.wsUrl}?token=${q(await sign('erin', { exp: nowS() + 7200 }))}`)).ws;
 
   // bob joins two channels, then refreshes with a token that grants only one of them.
-  for (const channel of ['chat:a', 'chat:b']) assert.equal((await refreshed.command('join_channel', { channel })).ok, true);
-  const r = await refreshed.command('refresh_token', { token: await sign('bob', { channels: ['chat:a'], expiresIn: 3600 }) });
+  for (const channel of ['chat:a', 'chat:b'])
+    assert.equal((await refreshed.command('join_channel', { channel })).ok, true);
+  const r = await refreshed.command('refresh_token', {
+    token: await sign('bob', { channels: ['chat:a'], expiresIn: 3600 }),
+  });
   assert.equal(r.type, 'reply', JSON.stringify(r));
   assert.equal(r.ok, true);
   assert.ok(r.data.exp > exp);
@@ -40,7 +43,11 @@ test('expiry while connected: told and closed 4001 unless refreshed; refresh is 
   assert.equal(wrongSub.code, 'forbidden');
   assert.match(wrongSub.message, /same sub/);
   // dave sends tokens that fail verification: refused, the connection stays (until its own exp).
-  for (const token of [await sign('dave', { secret: 'not-the-secret-0123456789abcdef' }), await sign('dave', { expiresIn: -10 }), 'junk']) {
+  for (const token of [
+    await sign('dave', { secret: 'not-the-secret-0123456789abcdef' }),
+    await sign('dave', { expiresIn: -10 }),
+    'junk',
+  ]) {
     const res = await badRefresh.command('refresh_token', { token });
     assert.equal(res.code, 'unauthorized', token);
   }

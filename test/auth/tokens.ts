@@ -34,6 +34,8 @@ export function unsigned(sub: string): string {
 /** A valid token whose payload was altered after signing (signature no longer matches). */
 export async function tampered(sub: string, as: string): Promise<string> {
   const [h, , s] = (await sign(sub)).split('.');
-  const payload = Buffer.from(JSON.stringify({ sub: as, exp: Math.floor(Date.now() / 1000) + 3600 })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ sub: as, exp: Math.floor(Date.now() / 1000) + 3600 })).toString(
+    'base64url',
+  );
   return `${h}.${payload}.${s}`;
 }

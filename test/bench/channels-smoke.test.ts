@@ -13,11 +13,26 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 test('bench:channels --smoke prints µs per publish at 10 and 10,000 channels', { timeout: 60_000 }, () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/history-channels.ts', '--smoke', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 50_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/history-channels.ts', '--smoke', '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 50_000,
+  });
   assert.equal(r.status, 0, `bench exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  console.log(r.stdout.split('\n').slice(1).map((l) => `# ${l}`).join('\n'));
-  const { results } = JSON.parse(r.stdout.split('\n')[0]) as { results: Array<{ channels: number; existingMicros: number; freshMicros: number }> };
-  assert.deepEqual(results.map((x) => x.channels), [10, 10_000]);
+  console.log(
+    r.stdout
+      .split('\n')
+      .slice(1)
+      .map((l) => `# ${l}`)
+      .join('\n'),
+  );
+  const { results } = JSON.parse(r.stdout.split('\n')[0]) as {
+    results: Array<{ channels: number; existingMicros: number; freshMicros: number }>;
+  };
+  assert.deepEqual(
+    results.map((x) => x.channels),
+    [10, 10_000],
+  );
   const [small, large] = results;
   // Loose: the machine is shared. The old scan cost ~150 µs at 10,000 channels.
   assert.ok(large.freshMicros < 50, `new-name publish at 10,000 channels: ${large.freshMicros.toFixed(1)} µs`);

@@ -34,11 +34,20 @@ test('bench:connections --smoke measures RSS per idle WS and SSE connection', { 
   });
   assert.equal(r.status, 0, `bench exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /KiB\/conn/);
-  const { results, failures } = JSON.parse(readFileSync(out, 'utf8')) as { results: ConnectionsResult[]; failures: string[] };
+  const { results, failures } = JSON.parse(readFileSync(out, 'utf8')) as {
+    results: ConnectionsResult[];
+    failures: string[];
+  };
   assert.deepEqual(failures, []);
-  assert.deepEqual(results.map((x) => `${x.server} ${x.transport} ${x.connections}`), ['hubcast ws 500', 'hubcast sse 500']);
+  assert.deepEqual(
+    results.map((x) => `${x.server} ${x.transport} ${x.connections}`),
+    ['hubcast ws 500', 'hubcast sse 500'],
+  );
   for (const x of results) {
     assert.ok(x.rssKiB > x.baseKiB, `${x.transport}: RSS grew with the connections`);
-    assert.ok(x.perConnKiB > 0 && x.perConnKiB < 100, `${x.transport}: a plausible per-connection figure, got ${x.perConnKiB}`);
+    assert.ok(
+      x.perConnKiB > 0 && x.perConnKiB < 100,
+      `${x.transport}: a plausible per-connection figure, got ${x.perConnKiB}`,
+    );
   }
 });

@@ -28,7 +28,14 @@ test('bench:e2e --smoke prints latency figures with nothing lost or duplicated',
   assert.match(r.stdout, /p99 ms/);
   assert.match(r.stdout, /lost=0 duplicated=0/);
   const { results } = JSON.parse(readFileSync(out, 'utf8')) as {
-    results: Array<{ events: number; deliveries: number; subscribers: number; lost: number; duplicated: number; latencyMs: { p99: number } }>;
+    results: Array<{
+      events: number;
+      deliveries: number;
+      subscribers: number;
+      lost: number;
+      duplicated: number;
+      latencyMs: { p99: number };
+    }>;
   };
   assert.equal(results.length, 1);
   const [x] = results;

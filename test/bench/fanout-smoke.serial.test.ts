@@ -27,20 +27,29 @@ interface FanoutResult {
 }
 
 for (const transport of ['ws', 'sse'] as const) {
-  test(`bench:fanout --smoke over ${transport} prints its figures with nothing lost or duplicated`, { timeout: 60_000 }, (t) => {
+  test(`bench:fanout --smoke over ${transport} prints its figures with nothing lost or duplicated`, {
+    timeout: 60_000,
+  }, (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'hubcast-bench-smoke-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const out = join(dir, 'fanout.json');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/fanout.ts', '--smoke', '--transport', transport, '--out', out], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 50_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'bench/fanout.ts', '--smoke', '--transport', transport, '--out', out],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 50_000,
+      },
+    );
     assert.equal(r.status, 0, `bench exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /deliveries\/s/);
     assert.match(r.stdout, /lost=0 duplicated=0/);
     const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: FanoutResult[] };
-    assert.deepEqual(results.map((x) => x.phase), ['saturate', 'rate']);
+    assert.deepEqual(
+      results.map((x) => x.phase),
+      ['saturate', 'rate'],
+    );
     for (const x of results) {
       assert.equal(x.lost, 0);
       assert.equal(x.duplicated, 0);

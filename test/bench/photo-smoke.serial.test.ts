@@ -30,7 +30,9 @@ interface PhotoResult {
   serverMicrosPerRequest: number;
 }
 
-test('bench:photo --smoke measures HITs, MISSes and 304s against nginx with every response as expected', { timeout: 90_000 }, (t) => {
+test('bench:photo --smoke measures HITs, MISSes and 304s against nginx with every response as expected', {
+  timeout: 90_000,
+}, (t) => {
   serviceUrls(); // fails clearly when the services are not configured
   const dir = mkdtempSync(join(tmpdir(), 'hubcast-bench-smoke-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +45,10 @@ test('bench:photo --smoke measures HITs, MISSes and 304s against nginx with ever
   assert.equal(r.status, 0, `bench exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /req\/s/);
   assert.match(r.stdout, /unexpected statuses=0 errors=0/);
-  assert.ok(existsSync(out.replace(/\.json$/, '-throughput.svg')) && existsSync(out.replace(/\.json$/, '-cpu.svg')), 'SVG charts written');
+  assert.ok(
+    existsSync(out.replace(/\.json$/, '-throughput.svg')) && existsSync(out.replace(/\.json$/, '-cpu.svg')),
+    'SVG charts written',
+  );
   const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: PhotoResult[] };
   assert.deepEqual(
     results.map((x) => `${x.server} ${x.phase}`),

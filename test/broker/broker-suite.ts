@@ -59,7 +59,10 @@ export function runBrokerSuite(name: string, make: () => Promise<BrokerHarness>)
       const c = await h.broker.consume(inbox.handler, { prefetch: 10 });
       for (const m of ['a', 'b', 'c']) await h.broker.publish(PRODUCT_CHANGED, text(m));
       const got = await inbox.take(3);
-      assert.deepEqual(got.map((d) => d.body.toString()), ['a', 'b', 'c']);
+      assert.deepEqual(
+        got.map((d) => d.body.toString()),
+        ['a', 'b', 'c'],
+      );
       for (const d of got) {
         assert.equal(d.redelivered, false);
         assert.equal(d.routingKey, PRODUCT_CHANGED);
@@ -89,7 +92,10 @@ export function runBrokerSuite(name: string, make: () => Promise<BrokerHarness>)
         got.push(d.body.toString());
         d.ack();
       }
-      assert.deepEqual(got, Array.from({ length: n }, (_, i) => String(i)));
+      assert.deepEqual(
+        got,
+        Array.from({ length: n }, (_, i) => String(i)),
+      );
     });
 
     it('respects prefetch: no more unacked deliveries than allowed', async () => {
@@ -125,7 +131,10 @@ export function runBrokerSuite(name: string, make: () => Promise<BrokerHarness>)
       const got = await inbox.take(3);
       for (const d of got) d.retry();
       const again = await inbox.take(3);
-      assert.deepEqual(again.map((d) => d.body.toString()), ['x', 'y', 'z']);
+      assert.deepEqual(
+        again.map((d) => d.body.toString()),
+        ['x', 'y', 'z'],
+      );
       assert.ok(again.every((d) => d.redelivered));
       for (const d of again) d.ack();
     });
@@ -191,7 +200,10 @@ export function runBrokerSuite(name: string, make: () => Promise<BrokerHarness>)
       const d = await inbox.next();
       assert.equal(d.body.toString(), 'fine');
       d.ack();
-      const dead = await waitFor(() => h.deadLetters(), (l) => l.length > 0);
+      const dead = await waitFor(
+        () => h.deadLetters(),
+        (l) => l.length > 0,
+      );
       assert.equal(dead[0].body, 'boom');
       assert.match(dead[0].reason, /handler bug/);
     });
@@ -205,7 +217,12 @@ export function runBrokerSuite(name: string, make: () => Promise<BrokerHarness>)
 }
 
 /** Poll a condition (no fixed sleeps): resolves with the value once `ok`, fails after `timeoutMs`. */
-export async function waitFor<T>(get: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  get: () => Promise<T> | T,
+  ok: (v: T) => boolean,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await get();

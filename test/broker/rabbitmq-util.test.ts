@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BrokerErrorCode } from '../../src/broker/errors.js';
-import { backoffDelay, explainConnectError, isMisconfiguration, redactUrl, withDefaultHeartbeat } from '../../src/broker/rabbitmq-util.js';
+import {
+  backoffDelay,
+  explainConnectError,
+  isMisconfiguration,
+  redactUrl,
+  withDefaultHeartbeat,
+} from '../../src/broker/rabbitmq-util.js';
 import { Waiters } from '../../src/broker/waiters.js';
 
 describe('rabbitmq helpers', () => {
@@ -25,12 +31,20 @@ describe('rabbitmq helpers', () => {
   });
 
   it('tells misconfiguration from unavailability', () => {
-    assert.equal(isMisconfiguration(new Error('Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED"')), true);
+    assert.equal(
+      isMisconfiguration(
+        new Error('Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED"'),
+      ),
+      true,
+    );
     assert.equal(isMisconfiguration(new Error('Expected ConnectionOpenOk; got <ConnectionClose channel:0>')), true);
     assert.equal(isMisconfiguration(new Error('Channel closed by server: 406 (PRECONDITION-FAILED)')), true);
     assert.equal(isMisconfiguration(new Error('connect ECONNREFUSED 127.0.0.1:5672')), false);
     assert.equal(isMisconfiguration(new Error('Socket closed abruptly during opening handshake')), false);
-    assert.match(explainConnectError('Expected ConnectionOpenOk; got <ConnectionClose channel:0>'), /vhost does not exist/);
+    assert.match(
+      explainConnectError('Expected ConnectionOpenOk; got <ConnectionClose channel:0>'),
+      /vhost does not exist/,
+    );
   });
 });
 
@@ -47,14 +61,20 @@ describe('Waiters', () => {
 
   it('times a waiter out with the given error', async () => {
     const w = new Waiters<string>(10);
-    await assert.rejects(w.wait(10, () => new Error('gave up')), /gave up/);
+    await assert.rejects(
+      w.wait(10, () => new Error('gave up')),
+      /gave up/,
+    );
     assert.equal(w.size, 0);
   });
 
   it('refuses waiters past its bound', async () => {
     const w = new Waiters<string>(1);
     const first = w.wait(1000, () => new Error('late'));
-    await assert.rejects(w.wait(1000, () => new Error('late')), { code: BrokerErrorCode.overloaded });
+    await assert.rejects(
+      w.wait(1000, () => new Error('late')),
+      { code: BrokerErrorCode.overloaded },
+    );
     w.rejectAll(new Error('closed'));
     await assert.rejects(first, /closed/);
   });

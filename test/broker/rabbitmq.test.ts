@@ -138,7 +138,10 @@ describe('rabbitmq driver specifics', () => {
 
   it('gives up at start after startTimeoutMs when nothing listens', async () => {
     const started = Date.now();
-    await assert.rejects(RabbitMQBroker.connect('amqp://guest:guest@127.0.0.1:1', logger, { startTimeoutMs: 400, ...fast }), { code: BrokerErrorCode.unavailable });
+    await assert.rejects(
+      RabbitMQBroker.connect('amqp://guest:guest@127.0.0.1:1', logger, { startTimeoutMs: 400, ...fast }),
+      { code: BrokerErrorCode.unavailable },
+    );
     assert.ok(Date.now() - started < 3000);
   });
 
@@ -151,10 +154,25 @@ describe('rabbitmq driver specifics', () => {
       await broker.publish(PRODUCT_CHANGED, Buffer.from('before'));
       const first = await inbox.next();
       // Held unacked across the loss: RabbitMQ must redeliver it.
-      await waitFor(() => closeConnections(vhostOf(url)), (n) => n > 0, 5000, 'a connection to close');
-      await waitFor(() => broker.isReady(), (r) => !r, 5000, 'broker notices the loss');
+      await waitFor(
+        () => closeConnections(vhostOf(url)),
+        (n) => n > 0,
+        5000,
+        'a connection to close',
+      );
+      await waitFor(
+        () => broker.isReady(),
+        (r) => !r,
+        5000,
+        'broker notices the loss',
+      );
       first.ack(); // on the dead channel: a no-op, not a crash
-      await waitFor(() => broker.isReady(), (r) => r, 10_000, 'broker reconnected');
+      await waitFor(
+        () => broker.isReady(),
+        (r) => r,
+        10_000,
+        'broker reconnected',
+      );
       const again = await inbox.next();
       assert.equal(again.body.toString(), 'before');
       assert.equal(again.redelivered, true);
@@ -172,8 +190,18 @@ describe('rabbitmq driver specifics', () => {
     const url = await freshVhost();
     const broker = await RabbitMQBroker.connect(url, logger, fast);
     try {
-      await waitFor(() => closeConnections(vhostOf(url)), (n) => n > 0, 5000, 'a connection to close');
-      await waitFor(() => broker.isReady(), (r) => !r, 5000, 'broker notices the loss');
+      await waitFor(
+        () => closeConnections(vhostOf(url)),
+        (n) => n > 0,
+        5000,
+        'a connection to close',
+      );
+      await waitFor(
+        () => broker.isReady(),
+        (r) => !r,
+        5000,
+        'broker notices the loss',
+      );
       await broker.publish(PRODUCT_CHANGED, Buffer.from('while-away'));
       const inbox = new Inbox();
       await broker.consume(inbox.handler);
@@ -197,7 +225,10 @@ describe('rabbitmq driver specifics', () => {
         async () => {
           // A probe sent while the driver is still reconnecting may be rejected
           // (connection lost before its confirm): that is the documented answer, try again.
-          const sent = await broker.publish(PRODUCT_CHANGED, Buffer.from('probe')).then(() => true, () => false);
+          const sent = await broker.publish(PRODUCT_CHANGED, Buffer.from('probe')).then(
+            () => true,
+            () => false,
+          );
           return sent ? inbox.buffered : 0;
         },
         (n) => n > 0,
@@ -216,7 +247,12 @@ describe('rabbitmq driver specifics', () => {
     try {
       // Deleting the vhost drops the connection and makes every reconnect fail.
       await deleteVhost(vhostOf(url));
-      await waitFor(() => broker.isReady(), (r) => !r, 5000, 'broker notices the loss');
+      await waitFor(
+        () => broker.isReady(),
+        (r) => !r,
+        5000,
+        'broker notices the loss',
+      );
       const started = Date.now();
       await assert.rejects(broker.publish(PRODUCT_CHANGED, Buffer.from('lost')), { code: BrokerErrorCode.unavailable });
       assert.ok(Date.now() - started >= 350);
@@ -232,14 +268,27 @@ describe('rabbitmq driver specifics', () => {
       const broker = await RabbitMQBroker.connect(url, logger, fast);
       await broker.consume(() => undefined);
       await deleteVhost(vhostOf(url)); // now it is stuck reconnecting
-      await waitFor(() => broker.isReady(), (r) => !r, 5000, 'broker notices the loss');
+      await waitFor(
+        () => broker.isReady(),
+        (r) => !r,
+        5000,
+        'broker notices the loss',
+      );
       const publish = broker.publish(PRODUCT_CHANGED, Buffer.from('x'));
       await broker.close();
       await assert.rejects(publish, { code: BrokerErrorCode.closed });
       timers.freeze();
-      await waitFor(() => timers.live(), (n) => n === 0, 2000, 'timers released');
+      await waitFor(
+        () => timers.live(),
+        (n) => n === 0,
+        2000,
+        'timers released',
+      );
       assert.equal(broker.isReady(), false);
-      await assert.rejects(broker.consume(() => undefined), { code: BrokerErrorCode.closed });
+      await assert.rejects(
+        broker.consume(() => undefined),
+        { code: BrokerErrorCode.closed },
+      );
     } finally {
       timers.stop();
     }

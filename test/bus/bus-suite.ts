@@ -51,9 +51,17 @@ export function runBusSuite(name: string, make: () => Promise<BusHarness>): void
       );
       await until(() => seen.length === 20, 'every publication handed back');
       const ids = seen.map((p) => p.id);
-      assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in id order');
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        'in id order',
+      );
       assert.equal(new Set(ids).size, 20, 'no id twice');
-      assert.deepEqual([...ids].sort((a, b) => a - b), [...(sent as number[])].sort((a, b) => a - b), 'the ids publish resolved');
+      assert.deepEqual(
+        [...ids].sort((a, b) => a - b),
+        [...(sent as number[])].sort((a, b) => a - b),
+        'the ids publish resolved',
+      );
       for (const p of seen) {
         assert.equal(p.node, bus.nodeId);
         assert.equal(p.event, 'tick');
@@ -111,20 +119,31 @@ export function runBusSuite(name: string, make: () => Promise<BusHarness>): void
       assert.deepEqual(await bus.since('g', ids[0]), { ok: false, reason: 'history_gap' });
       const kept = await bus.since('g', ids[2]);
       assert.ok(kept.ok);
-      assert.deepEqual(kept.entries.map((e) => e.id), ids.slice(3));
+      assert.deepEqual(
+        kept.entries.map((e) => e.id),
+        ids.slice(3),
+      );
     });
 
     it('publishes once per version under a key: a version at or below the last one is skipped', async () => {
-      const once = (version: number) => bus.publish('product:1', 'updated', String(version), false, { key: '1', version });
+      const once = (version: number) =>
+        bus.publish('product:1', 'updated', String(version), false, { key: '1', version });
       const first = await once(1);
       assert.equal(typeof first, 'number');
       assert.equal(await once(1), null, 'the same version again');
       const third = await once(3);
       assert.ok(third! > first!);
       assert.equal(await once(2), null, 'an older version');
-      assert.equal(typeof (await bus.publish('product:2', 'updated', '1', false, { key: '1', version: 1 })), 'number', 'per channel');
+      assert.equal(
+        typeof (await bus.publish('product:2', 'updated', '1', false, { key: '1', version: 1 })),
+        'number',
+        'per channel',
+      );
       await until(() => seen.length === 3, 'handed back');
-      assert.deepEqual(seen.map((p) => p.dataJson), ['1', '3', '1']);
+      assert.deepEqual(
+        seen.map((p) => p.dataJson),
+        ['1', '3', '1'],
+      );
     });
 
     it('hands a binary message back to every node, its own included, byte for byte', async () => {

@@ -33,7 +33,11 @@ describe('memory bus specifics', () => {
   const config = { redisPrefix: 'hubcast:', nodeId: 'n', dataDir: '/nonexistent', historyMaxBytes: 0 };
   const parts = () => {
     const ids = new EventIdSequence();
-    return { ids, history: new MemoryHistory({ size: 10, floor: ids.floor }), retention: RetentionPolicy.parse(undefined, { count: 10, maxAgeMs: 0 }) };
+    return {
+      ids,
+      history: new MemoryHistory({ size: 10, floor: ids.floor }),
+      retention: RetentionPolicy.parse(undefined, { count: 10, maxAgeMs: 0 }),
+    };
   };
 
   it('createBus picks the in-process bus when REDIS_URL is unset, and Redis when it is set', async () => {
@@ -43,11 +47,15 @@ describe('memory bus specifics', () => {
     const redisParts = parts();
     const redis = createBus({ ...config, redisUrl: 'redis://127.0.0.1:1' }, log, redisParts);
     assert.equal(redis.clustered, true);
-    assert.deepEqual(redisParts.history.since('any', redisParts.ids.current), { ok: false, reason: 'unknown_position' }, 'a cluster node covers nothing before the bus delivers');
+    assert.deepEqual(
+      redisParts.history.since('any', redisParts.ids.current),
+      { ok: false, reason: 'unknown_position' },
+      'a cluster node covers nothing before the bus delivers',
+    );
     await redis.close();
   });
 
-  it('delivers before publish returns: the publisher\'s turn queues it, as a direct call would', () => {
+  it("delivers before publish returns: the publisher's turn queues it, as a direct call would", () => {
     const { bus, hub } = node();
     let handed = 0;
     bus.onPublication(() => handed++);
@@ -69,7 +77,10 @@ describe('memory bus specifics', () => {
     assert.equal(await second.bus.currentId(), b, 'ids go on from the last process');
     const r = await second.bus.since('room', a);
     assert.ok(r.ok);
-    assert.deepEqual(r.entries.map((e) => [e.id, e.text, e.dataJson]), [[b, true, '"b"']]);
+    assert.deepEqual(
+      r.entries.map((e) => [e.id, e.text, e.dataJson]),
+      [[b, true, '"b"']],
+    );
     assert.deepEqual(await readdir(dir), [], 'consumed: a crash after this start cannot reuse it');
     const c = (await second.bus.publish('room', 'e', '"c"', true))!;
     assert.ok(c > b);
@@ -82,7 +93,10 @@ describe('a gateway alone', () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'hubcast-alone-'));
     const first = await startGateway({ dataDir });
     try {
-      const ready = (await (await fetch(`${first.url}/readyz`)).json()) as { status: string; checks: Record<string, boolean> };
+      const ready = (await (await fetch(`${first.url}/readyz`)).json()) as {
+        status: string;
+        checks: Record<string, boolean>;
+      };
       assert.equal(ready.status, 'ready');
       assert.equal(ready.checks.bus, true);
       assert.equal(first.gateway.stats().cluster, false);
@@ -94,7 +108,10 @@ describe('a gateway alone', () => {
       try {
         const read = await second.gateway.hub.eventsSince(['room'], Number(a.body.id), false);
         assert.deepEqual(read.failed, []);
-        assert.deepEqual(read.publications.map((p) => [p.idText, p.dataJson]), [[b.body.id, '"b"']]);
+        assert.deepEqual(
+          read.publications.map((p) => [p.idText, p.dataJson]),
+          [[b.body.id, '"b"']],
+        );
         const c = await postJson(`${second.url}/realtime/send`, { channel: 'room', data: 'c' });
         assert.ok(Number(c.body.id) > Number(b.body.id), 'ids go on rising');
       } finally {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 // The hub and the gateway have one code path for every bus: the in-process case is a driver
 // (src/bus/memory.ts), not a missing one. A branch on an absent bus would make two hubs again.
-const ABSENT_BUS = /\bbus\s*[!=]==?\s*null\b|\bnull\s*[!=]==?\s*(this\.)?bus\b|!\s*this\.bus\b|\bbus\?\.|\bbus\s*\?\?|\bbus!\./;
+const ABSENT_BUS =
+  /\bbus\s*[!=]==?\s*null\b|\bnull\s*[!=]==?\s*(this\.)?bus\b|!\s*this\.bus\b|\bbus\?\.|\bbus\s*\?\?|\bbus!\./;
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -27,8 +28,17 @@ test('nothing in src/ branches on an absent bus', () => {
 });
 
 test('the pattern catches each form of the branch it forbids', () => {
-  for (const line of ['if (this.bus === null)', 'bus !== null &&', 'null == bus', '!this.bus', 'this.bus?.close()', 'bus ?? fallback', 'this.bus!.since']) {
+  for (const line of [
+    'if (this.bus === null)',
+    'bus !== null &&',
+    'null == bus',
+    '!this.bus',
+    'this.bus?.close()',
+    'bus ?? fallback',
+    'this.bus!.since',
+  ]) {
     assert.ok(ABSENT_BUS.test(line), line);
   }
-  for (const line of ['this.bus.clustered', 'const bus = createBus()', 'busy === null']) assert.ok(!ABSENT_BUS.test(line), line);
+  for (const line of ['this.bus.clustered', 'const bus = createBus()', 'busy === null'])
+    assert.ok(!ABSENT_BUS.test(line), line);
 });

@@ -45,7 +45,12 @@ export function runCacheSuite(name: string, make: () => Promise<CacheHarness>): 
 
     test('binary round trip keeps every byte value, including 0x00 and 0xff', async () => {
       const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-      const value = Buffer.concat([Buffer.from([0x00, 0xff, 0x00]), all, randomBytes(50_000), Buffer.from([0xff, 0x00])]);
+      const value = Buffer.concat([
+        Buffer.from([0x00, 0xff, 0x00]),
+        all,
+        randomBytes(50_000),
+        Buffer.from([0xff, 0x00]),
+      ]);
       await h.cache.set('bin', value, 60);
       const got = await h.cache.get('bin');
       assert.ok(Buffer.isBuffer(got));

@@ -64,7 +64,9 @@ test('a server that never answers: commands still reject within the timeout', as
 
 test('createCache with an unreachable REDIS_URL starts anyway, not ready', async () => {
   const started = performance.now();
-  const cache = await createCache({ redisUrl: `redis://127.0.0.1:${await closedPort()}` }, silent, { connectWaitMs: 300 });
+  const cache = await createCache({ redisUrl: `redis://127.0.0.1:${await closedPort()}` }, silent, {
+    connectWaitMs: 300,
+  });
   try {
     assert.equal(cache.driver, 'redis');
     assert.equal(cache.isReady(), false);

@@ -7,7 +7,10 @@ import { makeChangeEvent, type ChangeEvent } from '../../src/apps/catalog/change
 /** Records each applyChanges call; answers 'applied' with the event's product id, or what `answer` says. */
 class FakeBatch implements BatchApplier<{ id: number }> {
   readonly calls: ChangeEvent[][] = [];
-  answer: (e: ChangeEvent) => ApplyResult<{ id: number }> | Error = (e) => ({ status: 'applied', product: { id: e.product_id } });
+  answer: (e: ChangeEvent) => ApplyResult<{ id: number }> | Error = (e) => ({
+    status: 'applied',
+    product: { id: e.product_id },
+  });
   /** While set, calls wait for it. */
   hold: Promise<void> | null = null;
   fail: Error | null = null;
@@ -25,7 +28,12 @@ describe('ApplyBatcher', () => {
   it('applies the events asked for in one turn in one call, and answers each with its own result', async () => {
     const target = new FakeBatch();
     const bad = new Error('numeric field overflow');
-    target.answer = (e) => (e.product_id === 2 ? bad : e.product_id === 3 ? { status: 'unknown_product' } : { status: 'applied', product: { id: e.product_id } });
+    target.answer = (e) =>
+      e.product_id === 2
+        ? bad
+        : e.product_id === 3
+          ? { status: 'unknown_product' }
+          : { status: 'applied', product: { id: e.product_id } };
     const batcher = new ApplyBatcher(target);
     const events = [ev(1), ev(2), ev(3)];
     const settled = await Promise.allSettled(events.map((e) => batcher.applyChange(e)));
@@ -49,18 +57,28 @@ describe('ApplyBatcher', () => {
     await new Promise((r) => setImmediate(r));
     const more = batcher.applyChange(ev(4));
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(target.calls.map((c) => c.map((e) => e.product_id)), [[1]], 'nothing else starts while one batch runs');
+    assert.deepEqual(
+      target.calls.map((c) => c.map((e) => e.product_id)),
+      [[1]],
+      'nothing else starts while one batch runs',
+    );
     target.hold = null;
     release();
     await Promise.all([first, ...later, more]);
-    assert.deepEqual(target.calls.map((c) => c.map((e) => e.product_id)), [[1], [2, 3, 4]]);
+    assert.deepEqual(
+      target.calls.map((c) => c.map((e) => e.product_id)),
+      [[1], [2, 3, 4]],
+    );
   });
 
   it('splits at maxBatch, running up to maxConcurrent batches at once', async () => {
     const target = new FakeBatch();
     const batcher = new ApplyBatcher(target, { maxConcurrent: 2, maxBatch: 2 });
     await Promise.all([1, 2, 3, 4, 5].map((p) => batcher.applyChange(ev(p))));
-    assert.deepEqual(target.calls.map((c) => c.map((e) => e.product_id)), [[1, 2], [3, 4], [5]]);
+    assert.deepEqual(
+      target.calls.map((c) => c.map((e) => e.product_id)),
+      [[1, 2], [3, 4], [5]],
+    );
   });
 
   it('a batch that fails as a whole rejects each of its events with the error; the next batch runs', async () => {

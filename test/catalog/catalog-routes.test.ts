@@ -25,7 +25,10 @@ describe('GET /api/products and /api/products/:id', () => {
     for (const p of list) {
       assert.deepEqual(Object.keys(p).sort(), ['id', 'name', 'photo_url', 'price', 'stock', 'updated_at', 'version']);
     }
-    assert.deepEqual(list.map((p) => p.id), [...list.map((p) => p.id as number)].sort((a, b) => a - b));
+    assert.deepEqual(
+      list.map((p) => p.id),
+      [...list.map((p) => p.id as number)].sort((a, b) => a - b),
+    );
     assert.deepEqual(list, await ctx.repository.list());
   });
 

@@ -41,7 +41,12 @@ describe('parseChangeEvent: valid events', () => {
     const input = { ...valid(), source: 'erp' };
     const r = parse(input);
     assert.ok(r.ok);
-    assert.deepEqual(r.event, { event_id: input.event_id, product_id: 7, changes: { price: 19.99, stock: 3 }, occurred_at: input.occurred_at });
+    assert.deepEqual(r.event, {
+      event_id: input.event_id,
+      product_id: 7,
+      changes: { price: 19.99, stock: 3 },
+      occurred_at: input.occurred_at,
+    });
   });
 });
 
@@ -67,21 +72,41 @@ describe('parseChangeEvent: malformed events name the problem', () => {
     ['changes null', { ...valid(), changes: null }, /^changes: /],
     ['changes an array', { ...valid(), changes: [] }, /^changes: /],
     ['changes empty', { ...valid(), changes: {} }, /^changes: must contain price or stock/],
-    ['unknown key in changes', { ...valid(), changes: { price: 1, colour: 'red' } }, /^changes: unknown key\(s\) "colour"/],
+    [
+      'unknown key in changes',
+      { ...valid(), changes: { price: 1, colour: 'red' } },
+      /^changes: unknown key\(s\) "colour"/,
+    ],
     ['price zero', { ...valid(), changes: { price: 0 } }, /^changes\.price: must be greater than 0/],
     ['price negative', { ...valid(), changes: { price: -1 } }, /^changes\.price: must be greater than 0/],
-    ['price three decimals', { ...valid(), changes: { price: 19.999 } }, /^changes\.price: must have at most 2 decimal places/],
+    [
+      'price three decimals',
+      { ...valid(), changes: { price: 19.999 } },
+      /^changes\.price: must have at most 2 decimal places/,
+    ],
     ['price a string', { ...valid(), changes: { price: '19.99' } }, /^changes\.price: expected a number/],
     ['price null', { ...valid(), changes: { price: null } }, /^changes\.price: /],
     ['price too large', { ...valid(), changes: { price: 1e9 } }, /^changes\.price: must be at most/],
-    ['price infinite (1e400)', `{"event_id":"${randomUUID()}","product_id":1,"changes":{"price":1e400},"occurred_at":"2025-01-01T00:00:00Z"}`, /^changes\.price: /],
+    [
+      'price infinite (1e400)',
+      `{"event_id":"${randomUUID()}","product_id":1,"changes":{"price":1e400},"occurred_at":"2025-01-01T00:00:00Z"}`,
+      /^changes\.price: /,
+    ],
     ['stock negative', { ...valid(), changes: { stock: -1 } }, /^changes\.stock: must be 0 or more/],
     ['stock fractional', { ...valid(), changes: { stock: 2.5 } }, /^changes\.stock: expected an integer/],
     ['stock a string', { ...valid(), changes: { stock: '3' } }, /^changes\.stock: expected an integer/],
     ['stock beyond int32', { ...valid(), changes: { stock: 2 ** 31 } }, /^changes\.stock: must be at most/],
     ['missing occurred_at', { ...valid(), occurred_at: undefined }, /^occurred_at: /],
-    ['occurred_at not a date', { ...valid(), occurred_at: 'yesterday' }, /^occurred_at: expected an ISO-8601 date-time/],
-    ['occurred_at date only', { ...valid(), occurred_at: '2025-01-01' }, /^occurred_at: expected an ISO-8601 date-time/],
+    [
+      'occurred_at not a date',
+      { ...valid(), occurred_at: 'yesterday' },
+      /^occurred_at: expected an ISO-8601 date-time/,
+    ],
+    [
+      'occurred_at date only',
+      { ...valid(), occurred_at: '2025-01-01' },
+      /^occurred_at: expected an ISO-8601 date-time/,
+    ],
     ['occurred_at epoch number', { ...valid(), occurred_at: 1735732800000 }, /^occurred_at: /],
   ];
   for (const [name, value, reason] of cases) {
@@ -102,7 +127,8 @@ describe('parseChangeEvent: malformed events name the problem', () => {
     const r = parse({ event_id: 'x', product_id: -1, changes: { price: 1.234 }, occurred_at: 'no' });
     assert.equal(r.ok, false);
     if (!r.ok) {
-      for (const field of ['event_id', 'product_id', 'changes.price', 'occurred_at']) assert.match(r.reason, new RegExp(`${field.replace('.', '\\.')}: `));
+      for (const field of ['event_id', 'product_id', 'changes.price', 'occurred_at'])
+        assert.match(r.reason, new RegExp(`${field.replace('.', '\\.')}: `));
     }
   });
 

@@ -35,11 +35,23 @@ describe('CatalogConsumer on RabbitMQ', () => {
     const { vhost, broker, consumer } = await setup();
     try {
       await broker.publish(PRODUCT_CHANGED, Buffer.from('{"product_id": 1}'));
-      await broker.publish(PRODUCT_CHANGED, encodeChangeEvent(makeChangeEvent({ productId: 77, changes: { stock: 1 } })));
-      await broker.publish(PRODUCT_CHANGED, encodeChangeEvent(makeChangeEvent({ productId: 1, changes: { stock: 1 } })));
-      await waitFor(() => consumer.stats(), (s) => s.deadLettered === 2 && s.applied === 1 && s.inFlight === 0);
+      await broker.publish(
+        PRODUCT_CHANGED,
+        encodeChangeEvent(makeChangeEvent({ productId: 77, changes: { stock: 1 } })),
+      );
+      await broker.publish(
+        PRODUCT_CHANGED,
+        encodeChangeEvent(makeChangeEvent({ productId: 1, changes: { stock: 1 } })),
+      );
+      await waitFor(
+        () => consumer.stats(),
+        (s) => s.deadLettered === 2 && s.applied === 1 && s.inFlight === 0,
+      );
       const dead = await peekDeadLetters(vhost.url);
-      assert.deepEqual(dead.map((d) => d.body), ['{"product_id": 1}', dead[1].body]);
+      assert.deepEqual(
+        dead.map((d) => d.body),
+        ['{"product_id": 1}', dead[1].body],
+      );
       assert.match(dead[0].reason, /malformed event: event_id: is required/);
       assert.match(dead[1].reason, /unknown product_id 77/);
     } finally {
@@ -48,7 +60,9 @@ describe('CatalogConsumer on RabbitMQ', () => {
     }
   });
 
-  it('a connection loss mid-stream: redeliveries are deduplicated, order per product kept', { timeout: 60_000 }, async () => {
+  it('a connection loss mid-stream: redeliveries are deduplicated, order per product kept', {
+    timeout: 60_000,
+  }, async () => {
     const { vhost, broker, catalog, publisher, consumer } = await setup();
     // Applies are frozen until the connection is gone, so a full prefetch window is certainly unacked then.
     let release!: () => void;
@@ -60,13 +74,36 @@ describe('CatalogConsumer on RabbitMQ', () => {
         sent.push(event);
         await broker.publish(PRODUCT_CHANGED, encodeChangeEvent(event));
       }
-      await waitFor(() => consumer.stats().received, (n) => n === 32, 10_000, 'prefetch window filled');
-      await waitFor(() => closeConnections(vhost.name), (n) => n > 0, 10_000, 'a connection to close');
-      await waitFor(() => broker.isReady(), (r) => !r, 10_000, 'the loss noticed');
+      await waitFor(
+        () => consumer.stats().received,
+        (n) => n === 32,
+        10_000,
+        'prefetch window filled',
+      );
+      await waitFor(
+        () => closeConnections(vhost.name),
+        (n) => n > 0,
+        10_000,
+        'a connection to close',
+      );
+      await waitFor(
+        () => broker.isReady(),
+        (r) => !r,
+        10_000,
+        'the loss noticed',
+      );
       catalog.hold = null;
       release();
-      await waitFor(() => catalog.applied.size, (n) => n === sent.length, 30_000, 'every event applied');
-      await waitFor(() => consumer.stats(), (s) => s.inFlight === 0);
+      await waitFor(
+        () => catalog.applied.size,
+        (n) => n === sent.length,
+        30_000,
+        'every event applied',
+      );
+      await waitFor(
+        () => consumer.stats(),
+        (s) => s.inFlight === 0,
+      );
     } finally {
       await consumer.stop();
       await broker.close();
@@ -78,8 +115,16 @@ describe('CatalogConsumer on RabbitMQ', () => {
     assert.equal(new Set(ids).size, ids.length, 'nothing applied twice');
     for (const id of IDS) {
       const stocks = catalog.commits.filter((e) => e.product_id === id).map((e) => e.changes.stock!);
-      assert.deepEqual(stocks, [...stocks].sort((a, b) => a - b), `product ${id} in order`);
-      assert.deepEqual(publisher.on(`product:${id}`).map((p) => p.data.stock), stocks, `product ${id} published once per apply, in order`);
+      assert.deepEqual(
+        stocks,
+        [...stocks].sort((a, b) => a - b),
+        `product ${id} in order`,
+      );
+      assert.deepEqual(
+        publisher.on(`product:${id}`).map((p) => p.data.stock),
+        stocks,
+        `product ${id} published once per apply, in order`,
+      );
     }
   });
 });

@@ -4,7 +4,12 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { PRODUCT_CHANGED } from '../../src/broker/broker.js';
 import { MemoryBroker } from '../../src/broker/memory.js';
 import type { ChangeApplier } from '../../src/apps/catalog/applier.js';
-import { encodeChangeEvent, makeChangeEvent, type ChangeEvent, type ProductChanges } from '../../src/apps/catalog/change-event.js';
+import {
+  encodeChangeEvent,
+  makeChangeEvent,
+  type ChangeEvent,
+  type ProductChanges,
+} from '../../src/apps/catalog/change-event.js';
 import { CatalogConsumer, consumerStatsFields, type CatalogConsumerOptions } from '../../src/apps/catalog/consumer.js';
 import type { Publisher } from '../../src/hub/publisher.js';
 import { createLogger } from '../../src/logger.js';
@@ -21,7 +26,15 @@ describe('CatalogConsumer', () => {
 
   async function start(ids: number[], options: Partial<CatalogConsumerOptions> = {}) {
     catalog = new MemoryCatalog(ids);
-    consumer = new CatalogConsumer({ broker, applier: catalog, publisher, logger, retryDelayMs: 5, retryMaxDelayMs: 20, ...options });
+    consumer = new CatalogConsumer({
+      broker,
+      applier: catalog,
+      publisher,
+      logger,
+      retryDelayMs: 5,
+      retryMaxDelayMs: 20,
+      ...options,
+    });
     await consumer.start();
   }
 
@@ -29,7 +42,13 @@ describe('CatalogConsumer', () => {
     const event = makeChangeEvent({ productId, changes, eventId });
     return broker.publish(PRODUCT_CHANGED, encodeChangeEvent(event)).then(() => event);
   };
-  const settledAll = () => waitFor(() => broker.depth(), (d) => d.ready === 0 && d.unacked === 0, 10_000, 'queue drained');
+  const settledAll = () =>
+    waitFor(
+      () => broker.depth(),
+      (d) => d.ready === 0 && d.unacked === 0,
+      10_000,
+      'queue drained',
+    );
 
   beforeEach(() => {
     broker = new MemoryBroker({ logger });
@@ -52,7 +71,17 @@ describe('CatalogConsumer', () => {
         ['product:2', 'product.updated', { id: 2, price: 12.5, stock: 5, version: 2 }],
       ],
     );
-    assert.deepEqual(consumer.stats(), { received: 1, applied: 1, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, republished: 0, inFlight: 0 });
+    assert.deepEqual(consumer.stats(), {
+      received: 1,
+      applied: 1,
+      duplicates: 0,
+      deadLettered: 0,
+      retried: 0,
+      applyErrors: 0,
+      publishFailed: 0,
+      republished: 0,
+      inFlight: 0,
+    });
     const fields = consumerStatsFields(consumer.stats());
     assert.equal(fields.events_applied, 1);
     assert.equal(fields.events_dead_lettered, 0);
@@ -64,7 +93,10 @@ describe('CatalogConsumer', () => {
     await send(1, { stock: 9 }, id);
     await send(1, { stock: 9 }, id);
     await send(1, { stock: 9 }, id);
-    await waitFor(() => consumer.stats(), (s) => s.received === 3 && s.inFlight === 0);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.received === 3 && s.inFlight === 0,
+    );
     await settledAll();
     assert.equal(catalog.commits.length, 1);
     assert.equal(catalog.products.get(1)!.version, 2);
@@ -75,7 +107,7 @@ describe('CatalogConsumer', () => {
     assert.equal(s.duplicates, 2);
   });
 
-  it('a copy of an applied event_id naming another product announces nothing on that product\'s channel', async () => {
+  it("a copy of an applied event_id naming another product announces nothing on that product's channel", async () => {
     // Found by the broker-message fuzz: the duplicate's answer is the first event's product,
     // and it used to be published on product:<the copy's product_id>.
     await start([1, 2]);
@@ -84,19 +116,41 @@ describe('CatalogConsumer', () => {
     await settledAll();
     catalog.products.set(1, { ...catalog.products.get(1)!, version: 3 }); // a later version, not yet announced
     await send(2, { stock: 1 }, id);
-    await waitFor(() => consumer.stats(), (s) => s.duplicates === 1 && s.inFlight === 0);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.duplicates === 1 && s.inFlight === 0,
+    );
     assert.deepEqual(publisher.on('product:2'), []);
-    assert.deepEqual(publisher.on('product:1').map((p) => [p.data.id, p.data.version]), [[1, 2], [1, 3]]);
+    assert.deepEqual(
+      publisher.on('product:1').map((p) => [p.data.id, p.data.version]),
+      [
+        [1, 2],
+        [1, 3],
+      ],
+    );
     assert.equal(catalog.products.get(2)!.stock, 5, 'product 2 unchanged');
   });
 
   it('a malformed event is dead-lettered with the reason and consumption goes on', async () => {
     await start([1]);
     await broker.publish(PRODUCT_CHANGED, Buffer.from('{"event_id": "oops"'));
-    await broker.publish(PRODUCT_CHANGED, Buffer.from(JSON.stringify({ event_id: randomUUID(), product_id: 1, changes: { price: 1.234 }, occurred_at: new Date().toISOString() })));
+    await broker.publish(
+      PRODUCT_CHANGED,
+      Buffer.from(
+        JSON.stringify({
+          event_id: randomUUID(),
+          product_id: 1,
+          changes: { price: 1.234 },
+          occurred_at: new Date().toISOString(),
+        }),
+      ),
+    );
     await send(1, { stock: 42 });
     await settledAll();
-    await waitFor(() => consumer.stats(), (s) => s.inFlight === 0 && s.deadLettered === 2);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.inFlight === 0 && s.deadLettered === 2,
+    );
     const dead = broker.deadLetters();
     assert.equal(dead.length, 2);
     assert.match(dead[0].reason, /not valid JSON/);
@@ -109,7 +163,10 @@ describe('CatalogConsumer', () => {
   it('an unknown product is dead-lettered, not retried', async () => {
     await start([1]);
     await send(999, { stock: 1 });
-    await waitFor(() => consumer.stats(), (s) => s.deadLettered === 1 && s.inFlight === 0);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.deadLettered === 1 && s.inFlight === 0,
+    );
     assert.match(broker.deadLetters()[0].reason, /unknown product_id 999/);
     assert.equal(catalog.calls, 1);
     assert.equal(publisher.published.length, 0);
@@ -129,7 +186,10 @@ describe('CatalogConsumer', () => {
     consumer = new CatalogConsumer({ broker, applier: failing, publisher, logger });
     await consumer.start();
     await send(1, { price: 3 });
-    await waitFor(() => consumer.stats(), (s) => s.deadLettered === 1);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.deadLettered === 1,
+    );
     assert.match(broker.deadLetters()[0].reason, /change rejected: changes\.price/);
   });
 
@@ -141,10 +201,18 @@ describe('CatalogConsumer', () => {
     const perProduct = 25;
     const sent: ChangeEvent[] = [];
     for (let i = 0; i < perProduct; i++) for (const id of ids) sent.push(await send(id, { stock: i }));
-    await waitFor(() => consumer.stats(), (s) => s.applied === sent.length && s.inFlight === 0, 20_000);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.applied === sent.length && s.inFlight === 0,
+      20_000,
+    );
     for (const id of ids) {
       const committed = catalog.commits.filter((e) => e.product_id === id).map((e) => e.changes.stock);
-      assert.deepEqual(committed, Array.from({ length: perProduct }, (_, i) => i), `product ${id} applied in order`);
+      assert.deepEqual(
+        committed,
+        Array.from({ length: perProduct }, (_, i) => i),
+        `product ${id} applied in order`,
+      );
       const announced = publisher.on(`product:${id}`).map((p) => p.data.stock);
       assert.deepEqual(announced, committed, `product ${id} published in order`);
       assert.equal(catalog.products.get(id)!.stock, perProduct - 1);
@@ -159,10 +227,18 @@ describe('CatalogConsumer', () => {
     const a = await send(1, { stock: 1 });
     const b = await send(1, { stock: 2 });
     const c = await send(2, { price: 7 });
-    await waitFor(() => consumer.stats(), (s) => s.retried >= 2, 10_000, 'events handed back');
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.retried >= 2,
+      10_000,
+      'events handed back',
+    );
     const callsWhileDown = catalog.calls;
     catalog.down = false;
-    await waitFor(() => consumer.stats(), (s) => s.applied === 3 && s.inFlight === 0);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.applied === 3 && s.inFlight === 0,
+    );
     await settledAll();
     assert.deepEqual(
       catalog.commits.filter((e) => e.product_id === 1).map((e) => e.event_id),
@@ -185,9 +261,15 @@ describe('CatalogConsumer', () => {
     // Healthy traffic on another product shows the database is up.
     for (let i = 0; i < 40 && consumer.stats().deadLettered === 0; i++) {
       await send(2, { stock: i });
-      await waitFor(() => consumer.stats(), (s) => s.inFlight <= 1);
+      await waitFor(
+        () => consumer.stats(),
+        (s) => s.inFlight <= 1,
+      );
     }
-    await waitFor(() => consumer.stats(), (s) => s.deadLettered === 1);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.deadLettered === 1,
+    );
     assert.match(broker.deadLetters()[0].reason, /apply failed repeatedly.*numeric field overflow/);
   });
 
@@ -195,27 +277,51 @@ describe('CatalogConsumer', () => {
     await start([1], { maxAttempts: 1, retryDelayMs: 1, poisonAfter: 2 });
     catalog.down = true;
     await send(1, { stock: 3 });
-    await waitFor(() => consumer.stats(), (s) => s.applyErrors >= 20);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.applyErrors >= 20,
+    );
     catalog.down = false;
-    await waitFor(() => consumer.stats(), (s) => s.applied === 1);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.applied === 1,
+    );
     assert.equal(consumer.stats().deadLettered, 0);
   });
 
   it('an applied change whose realtime publish fails is handed back unacked, and announced once the hub is back', async () => {
     catalog = new MemoryCatalog([1]);
     let down = true;
-    const flaky: Publisher = { publish: (...args) => (down ? Promise.reject(new Error('hub down')) : publisher.publish(...args)) };
-    consumer = new CatalogConsumer({ broker, applier: catalog, publisher: flaky, logger, maxAttempts: 2, retryDelayMs: 1 });
+    const flaky: Publisher = {
+      publish: (...args) => (down ? Promise.reject(new Error('hub down')) : publisher.publish(...args)),
+    };
+    consumer = new CatalogConsumer({
+      broker,
+      applier: catalog,
+      publisher: flaky,
+      logger,
+      maxAttempts: 2,
+      retryDelayMs: 1,
+    });
     await consumer.start();
     await send(1, { stock: 8 });
     // Applied once; the publish keeps failing, so the delivery goes back and comes round as a duplicate.
-    await waitFor(() => consumer.stats(), (s) => s.applied === 1 && s.retried >= 2 && s.duplicates >= 1);
+    await waitFor(
+      () => consumer.stats(),
+      (s) => s.applied === 1 && s.retried >= 2 && s.duplicates >= 1,
+    );
     assert.equal(catalog.commits.length, 1);
     assert.ok(consumer.stats().publishFailed >= 4);
     assert.equal(publisher.published.length, 0);
     down = false;
     await settledAll();
-    assert.deepEqual(publisher.published.map((p) => [p.channel, p.data.version]), [['products', 2], ['product:1', 2]]);
+    assert.deepEqual(
+      publisher.published.map((p) => [p.channel, p.data.version]),
+      [
+        ['products', 2],
+        ['product:1', 2],
+      ],
+    );
     assert.equal(consumer.stats().republished, 1);
     assert.equal(catalog.commits.length, 1, 'never applied twice');
   });
@@ -224,14 +330,20 @@ describe('CatalogConsumer', () => {
     await start([1, 2, 3]);
     catalog.latencyMs = () => 30;
     for (const id of [1, 2, 3]) await send(id, { stock: 11 });
-    await waitFor(() => catalog.concurrent, (n) => n > 0);
+    await waitFor(
+      () => catalog.concurrent,
+      (n) => n > 0,
+    );
     await consumer.stop();
     const s = consumer.stats();
     assert.equal(s.inFlight, 0, 'nothing left in flight after stop');
     assert.equal(s.applied + s.retried, s.received);
     await send(1, { stock: 99 });
     // After stop the message stays queued for the next consumer.
-    await waitFor(() => broker.depth(), (d) => d.ready >= 1);
+    await waitFor(
+      () => broker.depth(),
+      (d) => d.ready >= 1,
+    );
     assert.equal(catalog.products.get(1)!.stock === 99, false);
   });
 });

@@ -27,7 +27,16 @@ test('hubcast rebuild arguments: --swap, --batch <n> / --batch=<n>; anything els
   assert.deepEqual(parseRebuildArgs([]), { swap: false });
   assert.deepEqual(parseRebuildArgs(['--swap', '--batch', '200']), { swap: true, batchSize: 200 });
   assert.deepEqual(parseRebuildArgs(['--batch=7']), { swap: false, batchSize: 7 });
-  for (const [argv, name] of [[['--batch'], '--batch'], [['--batch', '0'], '--batch'], [['--batch=1e3'], '--batch'], [['--swpa'], '--swpa']] as const) {
-    assert.throws(() => parseRebuildArgs(argv), (err: Error) => err instanceof ConfigError && err.message.includes(name), argv.join(' '));
+  for (const [argv, name] of [
+    [['--batch'], '--batch'],
+    [['--batch', '0'], '--batch'],
+    [['--batch=1e3'], '--batch'],
+    [['--swpa'], '--swpa'],
+  ] as const) {
+    assert.throws(
+      () => parseRebuildArgs(argv),
+      (err: Error) => err instanceof ConfigError && err.message.includes(name),
+      argv.join(' '),
+    );
   }
 });

@@ -43,7 +43,10 @@ test('npx hubcast rebuild: exit 0 on a consistent database; after tampering, exi
     const repo = new CatalogRepository(db);
     for (let i = 1; i <= 20; i++) await repo.applyChange(change(i, { stock: i }));
     const rebuild = () =>
-      execFileAsync(process.execPath, [BIN, 'rebuild'], { env: { PATH: process.env.PATH, DATABASE_URL: testDb.url }, timeout: 30_000 }).then(
+      execFileAsync(process.execPath, [BIN, 'rebuild'], {
+        env: { PATH: process.env.PATH, DATABASE_URL: testDb.url },
+        timeout: 30_000,
+      }).then(
         (r) => ({ code: 0, stdout: r.stdout }),
         (err: { code?: number; stdout?: string }) => ({ code: err.code, stdout: err.stdout ?? '' }),
       );

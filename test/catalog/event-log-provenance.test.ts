@@ -12,7 +12,13 @@ import { silent } from './fixture.js';
 function amqpMessage(properties: Record<string, unknown>): ConsumeMessage {
   return {
     content: Buffer.from('{}'),
-    fields: { routingKey: 'product.changed', redelivered: false, deliveryTag: 1, exchange: 'catalog', consumerTag: 't' },
+    fields: {
+      routingKey: 'product.changed',
+      redelivered: false,
+      deliveryTag: 1,
+      exchange: 'catalog',
+      consumerTag: 't',
+    },
     properties: { headers: {}, ...properties },
   } as unknown as ConsumeMessage;
 }
@@ -20,13 +26,25 @@ function amqpMessage(properties: Record<string, unknown>): ConsumeMessage {
 test('a RabbitMQ delivery carries the message-id and app-id properties as messageId and producer', () => {
   const owner = {} as DeliveryOwner;
   const entry = {} as ConsumerEntry;
-  const withIds = new RabbitDelivery(owner, entry, {} as never, amqpMessage({ messageId: 'order-77', appId: 'pricing-service' }), silent);
+  const withIds = new RabbitDelivery(
+    owner,
+    entry,
+    {} as never,
+    amqpMessage({ messageId: 'order-77', appId: 'pricing-service' }),
+    silent,
+  );
   assert.deepEqual([withIds.messageId, withIds.producer], ['order-77', 'pricing-service']);
-  const without = new RabbitDelivery(owner, entry, {} as never, amqpMessage({ messageId: undefined, appId: '' }), silent);
+  const without = new RabbitDelivery(
+    owner,
+    entry,
+    {} as never,
+    amqpMessage({ messageId: undefined, appId: '' }),
+    silent,
+  );
   assert.deepEqual([without.messageId, without.producer], [undefined, undefined]);
 });
 
-test('the consumer hands the delivery\'s provenance to the applier as event.source', async () => {
+test("the consumer hands the delivery's provenance to the applier as event.source", async () => {
   let deliver!: DeliveryHandler;
   const broker = {
     driver: 'memory',
@@ -62,5 +80,8 @@ test('the consumer hands the delivery\'s provenance to the applier as event.sour
   deliver(delivery());
   for (let i = 0; i < 1000 && acked.length < 2; i++) await new Promise((r) => setImmediate(r));
   await consumer.stop();
-  assert.deepEqual(seen.map((e) => e.source), [{ message_id: 'm-1', producer: 'shop' }, undefined]);
+  assert.deepEqual(
+    seen.map((e) => e.source),
+    [{ message_id: 'm-1', producer: 'shop' }, undefined],
+  );
 });

@@ -45,7 +45,11 @@ interface EventJson {
   producer: string | null;
 }
 
-export const change = (product_id: number, changes: { price?: number; stock?: number }, extra: Partial<ProductChange> = {}): ProductChange => ({
+export const change = (
+  product_id: number,
+  changes: { price?: number; stock?: number },
+  extra: Partial<ProductChange> = {},
+): ProductChange => ({
   event_id: randomUUID(),
   product_id,
   changes,
@@ -86,7 +90,10 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       await seedCatalog(db);
       repo = new CatalogRepository(db);
       app = Fastify({ logger: false });
-      await app.register(catalogRoutes, { repository: repo, photos: new PhotoService({ repository: repo, cache: new MemoryCache(), logger: silent }) });
+      await app.register(catalogRoutes, {
+        repository: repo,
+        photos: new PhotoService({ repository: repo, cache: new MemoryCache(), logger: silent }),
+      });
       await app.ready();
     });
     after(async () => {
@@ -97,14 +104,36 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
 
     test('seeding logs each product as created at version 1, with its whole state', async () => {
       const products = await repo.list();
-      const rows = await db.query<{ product_id: number; version: number; kind: string; changes: Record<string, unknown>; price: number; stock: number; applied_at: Date }>(
+      const rows = await db.query<{
+        product_id: number;
+        version: number;
+        kind: string;
+        changes: Record<string, unknown>;
+        price: number;
+        stock: number;
+        applied_at: Date;
+      }>(
         `SELECT product_id, version, kind, changes, price, stock, applied_at FROM product_events WHERE kind = 'created' ORDER BY product_id`,
       );
       assert.equal(rows.length, products.length);
       for (const [i, p] of products.entries()) {
         assert.deepEqual(
-          { id: rows[i].product_id, version: rows[i].version, changes: rows[i].changes, price: rows[i].price, stock: rows[i].stock, at: rows[i].applied_at.toISOString() },
-          { id: p.id, version: 1, changes: { name: p.name, price: p.price, stock: p.stock }, price: p.price, stock: p.stock, at: p.updated_at },
+          {
+            id: rows[i].product_id,
+            version: rows[i].version,
+            changes: rows[i].changes,
+            price: rows[i].price,
+            stock: rows[i].stock,
+            at: rows[i].applied_at.toISOString(),
+          },
+          {
+            id: p.id,
+            version: 1,
+            changes: { name: p.name, price: p.price, stock: p.stock },
+            price: p.price,
+            stock: p.stock,
+            at: p.updated_at,
+          },
         );
       }
     });
@@ -121,7 +150,17 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       assert.equal(statements(), 1, 'the batch, its log rows included, is one statement');
       const products = results.map((x) => (x as { product: Product }).product);
       for (const [i, e] of batch.entries()) {
-        const [row] = await db.query<{ kind: string; version: number; changes: unknown; price: number; stock: number; occurred_at: Date; applied_at: Date; message_id: string | null; producer: string | null }>(
+        const [row] = await db.query<{
+          kind: string;
+          version: number;
+          changes: unknown;
+          price: number;
+          stock: number;
+          occurred_at: Date;
+          applied_at: Date;
+          message_id: string | null;
+          producer: string | null;
+        }>(
           'SELECT kind, version, changes, price, stock, occurred_at, applied_at, message_id, producer FROM product_events WHERE event_id = $1',
           [e.event_id],
         );
@@ -152,7 +191,9 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       assert.ok(again.every((x) => !(x instanceof Error) && x.status === 'duplicate'));
       assert.equal((await logRows(4)).length, before);
       assert.equal((await repo.applyChange(change(999_999, { stock: 1 }))).status, 'unknown_product');
-      const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events WHERE product_id = 999999');
+      const [{ n }] = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM product_events WHERE product_id = 999999',
+      );
       assert.equal(n, 0);
     });
 
@@ -162,7 +203,10 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       try {
         const refused = change(5, { stock: 2_000_000 });
         await assert.rejects(repo.applyChange(refused), { name: 'InvalidChangeError' });
-        assert.equal((await db.query('SELECT 1 FROM product_events WHERE event_id = $1', [refused.event_id])).length, 0);
+        assert.equal(
+          (await db.query('SELECT 1 FROM product_events WHERE event_id = $1', [refused.event_id])).length,
+          0,
+        );
       } finally {
         await db.exec('ALTER TABLE products DROP CONSTRAINT test_stock_cap');
       }
@@ -178,7 +222,10 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         assert.ok(result instanceof Error, 'the apply fails with its log row');
         const afterwards = (await repo.get(5))!;
         assert.deepEqual([afterwards.version, afterwards.stock], [before.version, before.stock]);
-        assert.equal((await db.query('SELECT 1 FROM applied_events WHERE event_id = $1', [blocked.event_id])).length, 0);
+        assert.equal(
+          (await db.query('SELECT 1 FROM applied_events WHERE event_id = $1', [blocked.event_id])).length,
+          0,
+        );
       } finally {
         await db.query(`DELETE FROM product_events WHERE product_id = 5 AND version = $1`, [before.version + 1]);
       }
@@ -189,18 +236,30 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       for (let i = 0; i < 5; i++) await repo.applyChange(change(id, { stock: 10 + i }));
       const all = await get<{ events: EventJson[] }>(`/api/products/${id}/events`);
       assert.equal(all.status, 200);
-      assert.deepEqual(all.body.events.map((e) => e.version), [1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(
+        all.body.events.map((e) => e.version),
+        [1, 2, 3, 4, 5, 6],
+      );
       assert.equal(all.body.events[0].kind, 'created');
       assert.equal(all.body.events[0].event_id, null);
-      assert.deepEqual(all.body.events.slice(1).map((e) => e.stock), [10, 11, 12, 13, 14]);
-      assert.deepEqual(all.body.events.slice(1).map((e) => e.changes), [10, 11, 12, 13, 14].map((stock) => ({ stock })));
+      assert.deepEqual(
+        all.body.events.slice(1).map((e) => e.stock),
+        [10, 11, 12, 13, 14],
+      );
+      assert.deepEqual(
+        all.body.events.slice(1).map((e) => e.changes),
+        [10, 11, 12, 13, 14].map((stock) => ({ stock })),
+      );
       for (const e of all.body.events.slice(1)) {
         assert.match(e.event_id!, /^[0-9a-f-]{36}$/);
         assert.equal(typeof e.occurred_at, 'string');
         assert.equal(typeof e.applied_at, 'string');
       }
       const page = await get<{ events: EventJson[] }>(`/api/products/${id}/events?after_version=2&limit=2`);
-      assert.deepEqual(page.body.events.map((e) => e.version), [3, 4]);
+      assert.deepEqual(
+        page.body.events.map((e) => e.version),
+        [3, 4],
+      );
       const end = await get<{ events: EventJson[] }>(`/api/products/${id}/events?after_version=6`);
       assert.deepEqual([end.status, end.body.events], [200, []]);
       const max = await get<{ events: EventJson[] }>(`/api/products/${id}/events?limit=1000`);
@@ -231,7 +290,11 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         assert.equal(res.body.error.code, 'bad_request', url);
         assert.match(res.body.error.message, new RegExp(`"${param}"`), url);
       }
-      for (const url of ['/api/products/424242/events', '/api/products/424242?version=1', '/api/products/424242?at=2026-01-01T00:00:00Z']) {
+      for (const url of [
+        '/api/products/424242/events',
+        '/api/products/424242?version=1',
+        '/api/products/424242?at=2026-01-01T00:00:00Z',
+      ]) {
         const res = await get<{ error: { code: string } }>(url);
         assert.deepEqual([res.status, res.body.error.code], [404, 'not_found'], url);
       }
@@ -253,13 +316,19 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         const byTime = await get<Product>(`/api/products/${id}?at=${encodeURIComponent(p.updated_at)}`);
         assert.deepEqual([byTime.status, byTime.body], [200, p], `at ${p.updated_at}`);
       }
-      const live = await get<Product>(`/api/products/${id}?at=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+      const live = await get<Product>(
+        `/api/products/${id}?at=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+      );
       assert.deepEqual(live.body, seen.at(-1));
-      const tooNew = await get<{ error: { code: string; message: string } }>(`/api/products/${id}?version=${seen.at(-1)!.version + 1}`);
+      const tooNew = await get<{ error: { code: string; message: string } }>(
+        `/api/products/${id}?version=${seen.at(-1)!.version + 1}`,
+      );
       assert.equal(tooNew.status, 404);
       assert.match(tooNew.body.error.message, /latest is/);
       const beforeCreation = new Date(Date.parse(seen[0].updated_at) - 1).toISOString();
-      const early = await get<{ error: { code: string; message: string } }>(`/api/products/${id}?at=${encodeURIComponent(beforeCreation)}`);
+      const early = await get<{ error: { code: string; message: string } }>(
+        `/api/products/${id}?at=${encodeURIComponent(beforeCreation)}`,
+      );
       assert.deepEqual([early.status, early.body.error.code], [404, 'not_found']);
       assert.match(early.body.error.message, /did not exist/);
       // A time without an offset is UTC.
@@ -279,11 +348,18 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         db.transaction(async (tx: Queryable) => {
           const log = new EventLog(tx);
           // One version per second from t0, so each moment names one version.
-          await tx.query(`UPDATE product_events SET applied_at = $2::timestamptz + version * interval '1 second' WHERE product_id = $1`, [id, new Date(t0)]);
+          await tx.query(
+            `UPDATE product_events SET applied_at = $2::timestamptz + version * interval '1 second' WHERE product_id = $1`,
+            [id, new Date(t0)],
+          );
           for (const r of rows) {
             for (const plus of [0, 999]) {
               const p = await log.productAt(id, at(r.version, plus));
-              assert.deepEqual([p.version, p.price, p.stock], [r.version, r.price, r.stock], `at version ${r.version} + ${plus} ms`);
+              assert.deepEqual(
+                [p.version, p.price, p.stock],
+                [r.version, r.price, r.stock],
+                `at version ${r.version} + ${plus} ms`,
+              );
             }
           }
           await assert.rejects(log.productAt(id, at(rows[0].version, -1)), /did not exist/);
@@ -318,7 +394,10 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       // Per product, the feed is in version order.
       const last = new Map<number, number>();
       for (const e of seen) {
-        assert.ok((last.get(e.product_id) ?? 0) < e.version, `product ${e.product_id} version ${e.version} out of order`);
+        assert.ok(
+          (last.get(e.product_id) ?? 0) < e.version,
+          `product ${e.product_id} version ${e.version} out of order`,
+        );
         last.set(e.product_id, e.version);
       }
       const unknown = await get<{ error: { code: string } }>('/api/events?after=987654321');
@@ -345,11 +424,18 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         const event = change(id, { stock: 31 });
         const copies = [repo.applyChanges([event]), new CatalogRepository(peer).applyChanges([event])];
         const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-        await pollUntil(() => db.query<{ n: number }>(waiting).then(([r]) => r.n), (n) => n === 2, { intervalMs: 10, what: 'both copies waiting on the row lock' });
+        await pollUntil(
+          () => db.query<{ n: number }>(waiting).then(([r]) => r.n),
+          (n) => n === 2,
+          { intervalMs: 10, what: 'both copies waiting on the row lock' },
+        );
         release();
         await blocker;
         const results = (await Promise.all(copies)).flat();
-        assert.deepEqual(results.map((r) => (r instanceof Error ? r.message : r.status)).sort(), ['applied', 'duplicate']);
+        assert.deepEqual(results.map((r) => (r instanceof Error ? r.message : r.status)).sort(), [
+          'applied',
+          'duplicate',
+        ]);
         const now = (await repo.get(id))!;
         assert.deepEqual([now.version, now.stock], [before.version + 1, 31]);
         assert.equal((await db.query('SELECT 1 FROM product_events WHERE event_id = $1', [event.event_id])).length, 1);
@@ -389,7 +475,13 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         release();
         await slow;
         const later = await get<{ events: EventJson[] }>(`/api/events?after=${after}&limit=1000`);
-        assert.deepEqual(later.body.events.map((e) => [e.product_id, e.version]), [[8, 100000], [9, (await repo.get(9))!.version]]);
+        assert.deepEqual(
+          later.body.events.map((e) => [e.product_id, e.version]),
+          [
+            [8, 100000],
+            [9, (await repo.get(9))!.version],
+          ],
+        );
       } finally {
         await db.query('DELETE FROM product_events WHERE product_id = 8 AND version = 100000');
         await peer.close();
@@ -400,14 +492,23 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       const batcher = new ApplyBatcher(repo);
       const ids = await repo.productIds();
       let seed = 42;
-      const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+      const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
       const sent: ProductChange[] = [];
       for (let round = 0; round < 10; round++) {
         // One change per product per round (the consumer's lanes keep a product's events in order);
         // every fifth event also comes again, as a redelivery would.
-        const round_: ProductChange[] = ids.filter(() => rand(3) > 0).map((id) =>
-          change(id, rand(2) ? { price: 1 + rand(100_000) / 100 } : rand(2) ? { stock: rand(500) } : { price: 2 + rand(900) / 10, stock: rand(50) }),
-        );
+        const round_: ProductChange[] = ids
+          .filter(() => rand(3) > 0)
+          .map((id) =>
+            change(
+              id,
+              rand(2)
+                ? { price: 1 + rand(100_000) / 100 }
+                : rand(2)
+                  ? { stock: rand(500) }
+                  : { price: 2 + rand(900) / 10, stock: rand(50) },
+            ),
+          );
         const copies = sent.filter(() => rand(5) === 0).slice(0, 10);
         sent.push(...round_);
         const results = await Promise.all([...round_, ...copies].map((e) => batcher.applyChange(e)));
@@ -421,7 +522,10 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
 
       await db.query('UPDATE products SET stock = stock + 1 WHERE id = 3');
       const tampered = await rebuildCatalog(db);
-      assert.deepEqual(tampered.differences.map((d) => d.id), [3]);
+      assert.deepEqual(
+        tampered.differences.map((d) => d.id),
+        [3],
+      );
       assert.match(describeDifference(tampered.differences[0]), /^product 3: stock live \d+, rebuilt \d+$/);
       const swapped = await rebuildCatalog(db, { swap: true });
       assert.equal(swapped.swapped, 1);
@@ -429,32 +533,51 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
     });
 
     test('rebuild: a log that contradicts itself (a gap) is reported, not papered over', async () => {
-      const [{ version }] = await db.query<{ version: number }>(`SELECT max(version) AS version FROM product_events WHERE product_id = 10`);
+      const [{ version }] = await db.query<{ version: number }>(
+        `SELECT max(version) AS version FROM product_events WHERE product_id = 10`,
+      );
       assert.ok(version >= 3);
       const [removed] = await db.query('DELETE FROM product_events WHERE product_id = 10 AND version = 2 RETURNING *');
       try {
         const report = await rebuildCatalog(db);
         assert.deepEqual(report.logProblems, ['product 10 version 3: follows version 1 (a gap in the log)']);
-        assert.deepEqual(report.differences.map((d) => [d.id, d.rebuilt]), [[10, null]]);
+        assert.deepEqual(
+          report.differences.map((d) => [d.id, d.rebuilt]),
+          [[10, null]],
+        );
       } finally {
         const r = removed as Record<string, unknown>;
         await db.query(
           `INSERT INTO product_events (position, tx, product_id, version, kind, event_id, changes, price, stock, occurred_at, applied_at, message_id, producer)
            VALUES ($1, $2::text::xid8, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          [r.position, String(r.tx), r.product_id, r.version, r.kind, r.event_id, r.changes, r.price, r.stock, r.occurred_at, r.applied_at, r.message_id, r.producer],
+          [
+            r.position,
+            String(r.tx),
+            r.product_id,
+            r.version,
+            r.kind,
+            r.event_id,
+            r.changes,
+            r.price,
+            r.stock,
+            r.occurred_at,
+            r.applied_at,
+            r.message_id,
+            r.producer,
+          ],
         );
       }
       assert.deepEqual((await rebuildCatalog(db)).logProblems, []);
     });
 
-    test('compaction keeps each product\'s newest old state as its baseline: rebuild stays exact, later states unchanged', async () => {
+    test("compaction keeps each product's newest old state as its baseline: rebuild stays exact, later states unchanged", async () => {
       const id = 11;
       const kept: Product[] = [];
       const compacted = [change(id, { price: 3.33 }), change(id, { stock: 4 })];
-      for (const c of compacted) kept.push((await repo.applyChange(c) as { product: Product }).product);
+      for (const c of compacted) kept.push(((await repo.applyChange(c)) as { product: Product }).product);
       const cutoff = new Date(Date.parse(kept[1].updated_at) + 1);
       for (let i = 0; i < 1e7 && Date.now() <= cutoff.getTime(); i++); // the next apply must come after the cutoff
-      const newer = (await repo.applyChange(change(id, { stock: 5 })) as { product: Product }).product;
+      const newer = ((await repo.applyChange(change(id, { stock: 5 }))) as { product: Product }).product;
       const [{ n: before }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM product_events');
 
       const result = await compactEventLog(db, cutoff);
@@ -465,17 +588,29 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
       // Their rows are gone or rebased, their ids are not: a redelivery changes nothing.
       for (const c of compacted) assert.equal((await repo.applyChange(c)).status, 'duplicate');
       const ids = compacted.map((c) => c.event_id);
-      const [{ n: listed }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM applied_events WHERE event_id = ANY($1::uuid[])', [ids]);
+      const [{ n: listed }] = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM applied_events WHERE event_id = ANY($1::uuid[])',
+        [ids],
+      );
       assert.equal(listed, 2, 'applied_events lists each compacted event once');
 
       const report = await rebuildCatalog(db);
       assert.deepEqual([report.differences, report.logProblems], [[], []]);
       const rows = (await get<{ events: EventJson[] }>(`/api/products/${id}/events`)).body.events;
-      assert.deepEqual(rows.map((e) => [e.kind, e.version]), [['baseline', kept[1].version], ['changed', newer.version]]);
+      assert.deepEqual(
+        rows.map((e) => [e.kind, e.version]),
+        [
+          ['baseline', kept[1].version],
+          ['changed', newer.version],
+        ],
+      );
       assert.deepEqual(rows[0].changes, { name: kept[1].name, price: kept[1].price, stock: kept[1].stock });
       assert.deepEqual((await get<Product>(`/api/products/${id}?version=${kept[1].version}`)).body, kept[1]);
       assert.deepEqual((await get<Product>(`/api/products/${id}?version=${newer.version}`)).body, newer);
-      assert.deepEqual((await get<Product>(`/api/products/${id}?at=${encodeURIComponent(kept[1].updated_at)}`)).body, kept[1]);
+      assert.deepEqual(
+        (await get<Product>(`/api/products/${id}?at=${encodeURIComponent(kept[1].updated_at)}`)).body,
+        kept[1],
+      );
       const gone = await get<{ error: { message: string } }>(`/api/products/${id}?version=${kept[0].version}`);
       assert.equal(gone.status, 404);
       assert.match(gone.body.error.message, /starts at version/);
@@ -487,12 +622,20 @@ export function runEventLogSuite(name: string, makeHarness: () => Promise<EventL
         await migrate(fresh, undefined, migrations.slice(0, 1), CATALOG_MIGRATIONS_TABLE);
         await fresh.query(`INSERT INTO products (name, price, stock, version) VALUES ('Old Lamp', 19.5, 4, 7)`);
         const old = change(1, { stock: 4 });
-        await fresh.query('INSERT INTO applied_events (event_id, product_id) SELECT $1, id FROM products', [old.event_id]);
+        await fresh.query('INSERT INTO applied_events (event_id, product_id) SELECT $1, id FROM products', [
+          old.event_id,
+        ]);
         await migrateCatalog(fresh);
-        const rows = await fresh.query<{ version: number; kind: string; changes: unknown; price: number; stock: number }>(
-          'SELECT version, kind, changes, price, stock FROM product_events',
-        );
-        assert.deepEqual(rows, [{ version: 7, kind: 'baseline', changes: { name: 'Old Lamp', price: 19.5, stock: 4 }, price: 19.5, stock: 4 }]);
+        const rows = await fresh.query<{
+          version: number;
+          kind: string;
+          changes: unknown;
+          price: number;
+          stock: number;
+        }>('SELECT version, kind, changes, price, stock FROM product_events');
+        assert.deepEqual(rows, [
+          { version: 7, kind: 'baseline', changes: { name: 'Old Lamp', price: 19.5, stock: 4 }, price: 19.5, stock: 4 },
+        ]);
         const r = new CatalogRepository(fresh);
         const [{ id }] = await fresh.query<{ id: number }>('SELECT id FROM products');
         await assert.rejects(r.log.productAtVersion(id, 3), /starts at version 7/);

@@ -50,11 +50,26 @@ describe('generator and consumer survive a RabbitMQ restart', () => {
     });
     await generator.start();
     try {
-      await waitFor(() => catalog.commits.length, (n) => n >= 50, 20_000, 'traffic before the restart');
+      await waitFor(
+        () => catalog.commits.length,
+        (n) => n >= 50,
+        20_000,
+        'traffic before the restart',
+      );
       await restartService('rabbitmq');
       const after = generator.stats().confirmed;
-      await waitFor(() => generator.stats().confirmed, (n) => n >= after + 50, 60_000, 'publishing resumed after the restart');
-      await waitFor(() => catalog.commits.length, (n) => n >= after + 50, 60_000, 'consuming resumed after the restart');
+      await waitFor(
+        () => generator.stats().confirmed,
+        (n) => n >= after + 50,
+        60_000,
+        'publishing resumed after the restart',
+      );
+      await waitFor(
+        () => catalog.commits.length,
+        (n) => n >= after + 50,
+        60_000,
+        'consuming resumed after the restart',
+      );
     } finally {
       const report = await generator.stop();
       assert.deepEqual(report.unconfirmed, [], 'every generated event was confirmed in the end');
@@ -62,7 +77,12 @@ describe('generator and consumer survive a RabbitMQ restart', () => {
     }
 
     // All confirmed events reach the catalog; then the consumer is stopped.
-    await waitFor(() => catalog.applied.size, (n) => n >= generated.length, 30_000, 'all confirmed events applied');
+    await waitFor(
+      () => catalog.applied.size,
+      (n) => n >= generated.length,
+      30_000,
+      'all confirmed events applied',
+    );
     await consumer.stop();
     await producerBroker.close();
     await gatewayBroker.close();
@@ -78,11 +98,19 @@ describe('generator and consumer survive a RabbitMQ restart', () => {
 
     // Per product, the catalog saw the changes in the order they were generated.
     const generationOrder = new Map<string, number>();
-    for (const e of [...generated].sort((a, b) => a.occurred_at.localeCompare(b.occurred_at))) generationOrder.set(e.event_id, generationOrder.size);
+    for (const e of [...generated].sort((a, b) => a.occurred_at.localeCompare(b.occurred_at)))
+      generationOrder.set(e.event_id, generationOrder.size);
     for (const id of IDS) {
       const seq = catalog.commits.filter((e) => e.product_id === id).map((e) => generationOrder.get(e.event_id)!);
-      assert.deepEqual(seq, [...seq].sort((a, b) => a - b), `product ${id} applied in generation order`);
+      assert.deepEqual(
+        seq,
+        [...seq].sort((a, b) => a - b),
+        `product ${id} applied in generation order`,
+      );
     }
-    logger.info({ confirmed: confirmedIds.size, resent: resent.size, duplicates: s.duplicates }, 'restart test summary');
+    logger.info(
+      { confirmed: confirmedIds.size, resent: resent.size, duplicates: s.duplicates },
+      'restart test summary',
+    );
   });
 });

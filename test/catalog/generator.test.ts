@@ -60,7 +60,10 @@ describe('EventGenerator', () => {
     const got = await collect(broker);
     const gen = make({ broker, intervalMs: 2 });
     await gen.start();
-    await waitFor(() => got.length, (n) => n >= 60);
+    await waitFor(
+      () => got.length,
+      (n) => n >= 60,
+    );
     for (const e of got) {
       assert.ok(IDS.includes(e.product_id));
       const { price, stock } = e.changes;
@@ -84,7 +87,10 @@ describe('EventGenerator', () => {
     const gen = make({ broker, rate: 400 });
     const t0 = Date.now();
     await gen.start();
-    await waitFor(() => got.length, (n) => n >= 200);
+    await waitFor(
+      () => got.length,
+      (n) => n >= 200,
+    );
     const elapsed = Date.now() - t0;
     await gen.stop();
     const observed = (got.length / elapsed) * 1000;
@@ -99,16 +105,32 @@ describe('EventGenerator', () => {
     const confirmed: ChangeEvent[] = [];
     const gen = make({ broker, intervalMs: 2, onConfirmed: (e) => confirmed.push(e) });
     await gen.start();
-    await waitFor(() => got.length, (n) => n >= 10);
+    await waitFor(
+      () => got.length,
+      (n) => n >= 10,
+    );
     broker.up = false;
-    await waitFor(() => gen.stats(), (s) => s.failed >= 3 && s.pending >= 20, 10_000, 'events held while down');
+    await waitFor(
+      () => gen.stats(),
+      (s) => s.failed >= 3 && s.pending >= 20,
+      10_000,
+      'events held while down',
+    );
     broker.up = true;
-    await waitFor(() => gen.stats(), (s) => s.failed > 0 && s.pending < 5, 15_000, 'backlog delivered');
+    await waitFor(
+      () => gen.stats(),
+      (s) => s.failed > 0 && s.pending < 5,
+      15_000,
+      'backlog delivered',
+    );
     const report = await gen.stop();
     assert.equal(report.unconfirmed.length, 0);
     assert.equal(report.pending, 0);
     // Confirmed means in the queue; the consumer sees it a moment later.
-    await waitFor(() => got.length, (n) => n >= report.confirmed);
+    await waitFor(
+      () => got.length,
+      (n) => n >= report.confirmed,
+    );
     // Every confirmed event arrived exactly once, and nothing arrived unconfirmed.
     const arrived = got.map((e) => e.event_id);
     assert.equal(new Set(arrived).size, arrived.length, 'no duplicates');
@@ -129,7 +151,10 @@ describe('EventGenerator', () => {
     broker.up = false;
     const gen = make({ broker, intervalMs: 1, maxPending: 5, flushTimeoutMs: 20 });
     await gen.start();
-    await waitFor(() => gen.stats(), (s) => s.skipped >= 10);
+    await waitFor(
+      () => gen.stats(),
+      (s) => s.skipped >= 10,
+    );
     assert.ok(gen.stats().pending <= 5);
     const report = await gen.stop();
     assert.equal(report.confirmed, 0);
@@ -145,7 +170,10 @@ describe('EventGenerator', () => {
     const slow: Pick<Broker, 'publish'> = { publish: async (k, b) => gate.then(() => inner.publish(k, b)) };
     const gen = make({ broker: slow, intervalMs: 1 });
     await gen.start();
-    await waitFor(() => gen.stats(), (s) => s.pending >= 3);
+    await waitFor(
+      () => gen.stats(),
+      (s) => s.pending >= 3,
+    );
     const stopping = gen.stop();
     release();
     const report = await stopping;
@@ -159,7 +187,10 @@ describe('EventGenerator', () => {
     cleanups.push(() => broker.close());
     const gen = make({ broker, productIds: async () => [], intervalMs: 1 });
     await gen.start();
-    await waitFor(() => gen.stats(), (s) => s.skipped >= 3);
+    await waitFor(
+      () => gen.stats(),
+      (s) => s.skipped >= 3,
+    );
     assert.equal(gen.stats().sent, 0);
   });
 
@@ -170,12 +201,20 @@ describe('EventGenerator', () => {
     try {
       const gen = make({ broker, intervalMs: 1, rate: 50 });
       await gen.start();
-      await waitFor(() => gen.stats(), (s) => s.confirmed >= 2);
+      await waitFor(
+        () => gen.stats(),
+        (s) => s.confirmed >= 2,
+      );
       assert.ok(timers.live() > 0);
       await gen.stop();
       timers.freeze();
       // destroy hooks run after the current tick
-      await waitFor(() => timers.live(), (n) => n === 0, 2000, 'timers released');
+      await waitFor(
+        () => timers.live(),
+        (n) => n === 0,
+        2000,
+        'timers released',
+      );
     } finally {
       timers.stop();
     }
@@ -183,8 +222,14 @@ describe('EventGenerator', () => {
 
   it('refuses a non-positive rate', () => {
     const broker = new MemoryBroker();
-    assert.throws(() => new EventGenerator({ broker, productIds: async () => IDS, intervalMs: 10, rate: 0, logger }), /rate must be a positive number/);
-    assert.throws(() => new EventGenerator({ broker, productIds: async () => IDS, intervalMs: 10, rate: NaN, logger }), /rate must be a positive number/);
+    assert.throws(
+      () => new EventGenerator({ broker, productIds: async () => IDS, intervalMs: 10, rate: 0, logger }),
+      /rate must be a positive number/,
+    );
+    assert.throws(
+      () => new EventGenerator({ broker, productIds: async () => IDS, intervalMs: 10, rate: NaN, logger }),
+      /rate must be a positive number/,
+    );
   });
 
   it('publishes with the product.changed routing key', async () => {
@@ -192,7 +237,10 @@ describe('EventGenerator', () => {
     const broker: Pick<Broker, 'publish'> = { publish: async (k) => void keys.push(k) };
     const gen = make({ broker, intervalMs: 1 });
     await gen.start();
-    await waitFor(() => keys.length, (n) => n >= 3);
+    await waitFor(
+      () => keys.length,
+      (n) => n >= 3,
+    );
     assert.ok(keys.every((k) => k === PRODUCT_CHANGED));
   });
 });
@@ -203,7 +251,8 @@ describe('RandomChanges', () => {
     for (let i = 0; i < 20_000; i++) {
       const c = changes.next(1 + (i % 3));
       assert.ok(c.price !== undefined || c.stock !== undefined);
-      if (c.price !== undefined) assert.ok(c.price >= PRICE_MIN && c.price <= PRICE_MAX && hasAtMostTwoDecimals(c.price), `price ${c.price}`);
+      if (c.price !== undefined)
+        assert.ok(c.price >= PRICE_MIN && c.price <= PRICE_MAX && hasAtMostTwoDecimals(c.price), `price ${c.price}`);
       if (c.stock !== undefined) assert.ok(Number.isInteger(c.stock) && c.stock >= 0);
     }
   });
@@ -237,7 +286,10 @@ describe('parseGeneratorArgs', () => {
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${JSON.stringify(argv)}`, () => {
-      assert.throws(() => parseGeneratorArgs(argv), (err: Error) => err.name === 'ConfigError' && message.test(err.message));
+      assert.throws(
+        () => parseGeneratorArgs(argv),
+        (err: Error) => err.name === 'ConfigError' && message.test(err.message),
+      );
     });
   }
 });

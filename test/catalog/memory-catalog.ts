@@ -47,7 +47,8 @@ export class MemoryCatalog implements ChangeApplier<TestProduct> {
       if (this.poison.has(event.event_id)) throw new Error('numeric field overflow');
       // Like the repository: a duplicate answers with the product's current state.
       // (That is the product of the event first applied under this id, whatever product a copy names.)
-      if (this.applied.has(event.event_id)) return { status: 'duplicate', product: { ...this.products.get(this.appliedTo.get(event.event_id)!)! } };
+      if (this.applied.has(event.event_id))
+        return { status: 'duplicate', product: { ...this.products.get(this.appliedTo.get(event.event_id)!)! } };
       const p = this.products.get(event.product_id);
       if (!p) return { status: 'unknown_product' };
       this.applied.add(event.event_id);
@@ -79,4 +80,3 @@ export class RecordingPublisher implements Publisher {
     return this.published.filter((p) => p.channel === channel);
   }
 }
-

@@ -41,7 +41,9 @@ test('photos are served from the database while the cache is unreachable', async
 
 test('concurrent requests still share one database read with the cache down', async () => {
   const reads = ctx.repository.photoReads;
-  const responses = await Promise.all(Array.from({ length: 10 }, () => ctx.app.inject({ url: '/api/products/2/photo' })));
+  const responses = await Promise.all(
+    Array.from({ length: 10 }, () => ctx.app.inject({ url: '/api/products/2/photo' })),
+  );
   assert.ok(responses.every((r) => r.statusCode === 200));
   assert.equal(ctx.repository.photoReads - reads, 1);
 });

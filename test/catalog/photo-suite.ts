@@ -4,7 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Cache } from '../../src/cache/cache.js';
 import { catalogApp, seededPglite, type CatalogApp, type SeededDb } from './fixture.js';
 
-export function runPhotoSuite(name: string, makeCache: () => Promise<{ cache: Cache; cleanup(): Promise<void> }>): void {
+export function runPhotoSuite(
+  name: string,
+  makeCache: () => Promise<{ cache: Cache; cleanup(): Promise<void> }>,
+): void {
   describe(`photos via HTTP: ${name}`, () => {
     let seeded: SeededDb;
     let made: { cache: Cache; cleanup(): Promise<void> };
@@ -60,7 +63,9 @@ export function runPhotoSuite(name: string, makeCache: () => Promise<{ cache: Ca
 
     test('N concurrent misses for one photo cost one database read', async () => {
       const reads = ctx.repository.photoReads;
-      const responses = await Promise.all(Array.from({ length: 20 }, () => ctx.app.inject({ url: '/api/products/3/photo' })));
+      const responses = await Promise.all(
+        Array.from({ length: 20 }, () => ctx.app.inject({ url: '/api/products/3/photo' })),
+      );
       assert.ok(responses.every((r) => r.statusCode === 200));
       assert.equal(ctx.repository.photoReads - reads, 1);
       assert.ok(responses.every((r) => r.rawPayload.equals(responses[0].rawPayload)));

@@ -28,7 +28,7 @@ test('seed photos come from the file when it holds exactly the photos asked for,
   }
 });
 
-test('the build\'s seed photos are what the renderer draws for every seeded product', (t) => {
+test("the build's seed photos are what the renderer draws for every seeded product", (t) => {
   if (!existsSync(SEED_PHOTOS_FILE)) return t.skip('no dist/apps/catalog/seed-photos.bin: run npm run build');
   const photos = seedPhotos(SEED_PRODUCTS.length);
   assert.equal(photos.length, SEED_PRODUCTS.length);

@@ -45,7 +45,8 @@ async function say(s: TestWs, channel: string, message: unknown): Promise<any> {
   return s.next((f) => f.ref === ref);
 }
 
-const history = async (url: string, room: string, query = '') => (await getJson(`${url}/api/chat/rooms/${room}/messages${query}`)).body;
+const history = async (url: string, room: string, query = '') =>
+  (await getJson(`${url}/api/chat/rooms/${room}/messages${query}`)).body;
 
 describe('chat with auth off', () => {
   let gw: RunningGateway;
@@ -76,7 +77,13 @@ describe('chat with auth off', () => {
     assert.deepEqual(again.data.message, m);
     const next = await say(ann, 'chat:lobby', { text: 'second' });
     await watcher.next((f) => f.event === 'chat.message' && f.data.id === next.data.message.id);
-    assert.deepEqual(watcher.events('chat:lobby').filter((f) => f.event === 'chat.message').map((f) => f.data.text), ['hello <b>all</b>', 'second']);
+    assert.deepEqual(
+      watcher
+        .events('chat:lobby')
+        .filter((f) => f.event === 'chat.message')
+        .map((f) => f.data.text),
+      ['hello <b>all</b>', 'second'],
+    );
     assert.equal((await history(gw.url, 'lobby')).messages.length, 2);
   });
 
@@ -129,11 +136,19 @@ describe('chat with auth off', () => {
   });
 
   test('HTTP post: 201 with the chat message, published, idempotent', async () => {
-    const first = await postJson(`${gw.url}/api/chat/rooms/lobby/messages`, { user_id: 'bob', text: 'via http', client_msg_id: 'h1' });
+    const first = await postJson(`${gw.url}/api/chat/rooms/lobby/messages`, {
+      user_id: 'bob',
+      text: 'via http',
+      client_msg_id: 'h1',
+    });
     assert.equal(first.status, 201);
     assert.equal(first.body.user_id, 'bob');
     await watcher.next((f) => f.event === 'chat.message' && f.data.id === first.body.id);
-    const again = await postJson(`${gw.url}/api/chat/rooms/lobby/messages`, { user_id: 'bob', text: 'via http', client_msg_id: 'h1' });
+    const again = await postJson(`${gw.url}/api/chat/rooms/lobby/messages`, {
+      user_id: 'bob',
+      text: 'via http',
+      client_msg_id: 'h1',
+    });
     assert.equal(again.status, 201);
     assert.deepEqual(again.body, first.body);
     const marker = await postJson(`${gw.url}/api/chat/rooms/lobby/messages`, { user_id: 'bob', text: 'marker' });
@@ -153,19 +168,33 @@ describe('chat with auth off', () => {
     assert.equal((await say(ann, 'chat:lobby', { typing: true })).type, 'reply', 'a repeat is answered');
     const marker = await say(ann, 'chat:lobby', { text: 'after typing' });
     await watcher.next((f) => f.event === 'chat.message' && f.data.id === marker.data.message.id);
-    assert.equal(watcher.events('chat:lobby').filter((f) => f.event === 'chat.typing').length, 1, 'the repeat within 2 s was folded');
+    assert.equal(
+      watcher.events('chat:lobby').filter((f) => f.event === 'chat.typing').length,
+      1,
+      'the repeat within 2 s was folded',
+    );
     assert.equal((await history(gw.url, 'lobby', '?limit=200')).messages.length, stored + 1, 'typing stored nothing');
     assert.equal((await say(ann, 'chat:lobby', { typing: false })).code, 'invalid_message');
   });
 
   test('history pages with limit and before; bad parameters are refused', async () => {
-    for (let i = 0; i < 5; i++) await postJson(`${gw.url}/api/chat/rooms/paged/messages`, { user_id: 'ann', text: `p${i}` });
+    for (let i = 0; i < 5; i++)
+      await postJson(`${gw.url}/api/chat/rooms/paged/messages`, { user_id: 'ann', text: `p${i}` });
     const p1 = await history(gw.url, 'paged', '?limit=2');
-    assert.deepEqual(p1.messages.map((m: any) => m.text), ['p3', 'p4']);
+    assert.deepEqual(
+      p1.messages.map((m: any) => m.text),
+      ['p3', 'p4'],
+    );
     const p2 = await history(gw.url, 'paged', `?limit=2&before=${p1.next_before}`);
-    assert.deepEqual(p2.messages.map((m: any) => m.text), ['p1', 'p2']);
+    assert.deepEqual(
+      p2.messages.map((m: any) => m.text),
+      ['p1', 'p2'],
+    );
     const p3 = await history(gw.url, 'paged', `?limit=2&before=${Number(p2.next_before)}`);
-    assert.deepEqual(p3.messages.map((m: any) => m.text), ['p0']);
+    assert.deepEqual(
+      p3.messages.map((m: any) => m.text),
+      ['p0'],
+    );
     assert.equal(p3.next_before, null);
     for (const q of ['?limit=0', '?limit=201', '?limit=x', '?before=abc', '?before=-1']) {
       const r = await getJson(`${gw.url}/api/chat/rooms/paged/messages${q}`);
@@ -186,7 +215,12 @@ describe('chat with auth off', () => {
     assert.equal(members.members[0].user_id, 'wat');
     assert.equal(members.next_cursor, null);
     // Paged like the presence endpoint: the count is always the whole room's.
-    assert.deepEqual((await getJson(`${gw.url}/api/chat/rooms/lobby/members?limit=0`)).body, { room: 'lobby', count: 1, members: [], next_cursor: null });
+    assert.deepEqual((await getJson(`${gw.url}/api/chat/rooms/lobby/members?limit=0`)).body, {
+      room: 'lobby',
+      count: 1,
+      members: [],
+      next_cursor: null,
+    });
     const bad = await getJson(`${gw.url}/api/chat/rooms/lobby/members?limit=1001`);
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.code, 'bad_request');
@@ -226,7 +260,8 @@ describe('chat limits and failures', () => {
     const gw = await gateway({ chatRateLimit: 1, chatRateBurst: 2 });
     const erin = await ws(`${gw.wsUrl}?user_id=erin`);
     const codes = [];
-    for (let i = 0; i < 3; i++) codes.push((await say(erin, 'chat:rl', { text: `r${i}` })).type === 'reply' ? 'ok' : 'refused');
+    for (let i = 0; i < 3; i++)
+      codes.push((await say(erin, 'chat:rl', { text: `r${i}` })).type === 'reply' ? 'ok' : 'refused');
     assert.deepEqual(codes, ['ok', 'ok', 'refused']);
     const http = await postJson(`${gw.url}/api/chat/rooms/rl/messages`, { user_id: 'erin', text: 'more' });
     assert.equal(http.status, 429);

@@ -20,7 +20,9 @@ test('the console chat prints history, then live messages, and sends lines', asy
   cleanups.push(() => gw.close());
   await postJson(`${gw.url}/api/chat/rooms/term/messages`, { user_id: 'ann', text: 'said before' });
 
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'examples/chat.js'), 'tom', 'term', gw.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'examples/chat.js'), 'tom', 'term', gw.url], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   cleanups.push(() => void child.kill());
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -28,7 +30,11 @@ test('the console chat prints history, then live messages, and sends lines', asy
   await postJson(`${gw.url}/api/chat/rooms/term/messages`, { user_id: 'ann', text: 'live one' });
   await waitFor(() => / ann: live one\n/.test(out), 5000, 'live message printed');
   child.stdin.write('hello from the terminal\n');
-  await waitFor(async () => (await getJson(`${gw.url}/api/chat/rooms/term/messages`)).body.messages.length === 3, 5000, 'line stored');
+  await waitFor(
+    async () => (await getJson(`${gw.url}/api/chat/rooms/term/messages`)).body.messages.length === 3,
+    5000,
+    'line stored',
+  );
   await waitFor(() => / tom: hello from the terminal\n/.test(out), 5000, 'own line printed');
   assert.equal(out.split('\n').filter((l) => l.endsWith('live one')).length, 1, 'printed once');
   assert.equal(out.split('\n').filter((l) => l.endsWith('hello from the terminal')).length, 1, 'printed once');

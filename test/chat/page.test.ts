@@ -37,9 +37,16 @@ after(async () => {
 
 /** The messages B's page shows, in page order: [id, user, text]. */
 const shown = (page: Page) =>
-  page.$$eval('#log li[data-id]', (lis) => lis.map((li) => [(li as HTMLElement).dataset.id, li.querySelector('.user')?.textContent, li.querySelector('.text')?.textContent]));
+  page.$$eval('#log li[data-id]', (lis) =>
+    lis.map((li) => [
+      (li as HTMLElement).dataset.id,
+      li.querySelector('.user')?.textContent,
+      li.querySelector('.text')?.textContent,
+    ]),
+  );
 
-const connected = (page: Page) => page.waitForFunction(() => document.body.dataset.state === 'connected', undefined, { timeout: 10_000 });
+const connected = (page: Page) =>
+  page.waitForFunction(() => document.body.dataset.state === 'connected', undefined, { timeout: 10_000 });
 
 async function send(page: Page, text: string): Promise<void> {
   await page.fill('#text', text);
@@ -60,13 +67,24 @@ test('two people chat across two nodes; reload and a node restart lose and doubl
   // A's message reaches B on the other node; markup is shown as text.
   const hostile = '<img src=x onerror="window.__owned=1"><b>bold</b> & "quotes"';
   await send(pageA, hostile);
-  await pageB.waitForFunction((t) => [...document.querySelectorAll('#log .text')].some((e) => e.textContent === t), hostile);
+  await pageB.waitForFunction(
+    (t) => [...document.querySelectorAll('#log .text')].some((e) => e.textContent === t),
+    hostile,
+  );
   assert.equal(await pageB.$$eval('#log img, #log b', (els) => els.length), 0, 'no element was injected');
   assert.equal(await pageB.evaluate(() => (window as any).__owned), undefined);
   // A sees its own message once: the optimistic line became the stored one.
-  await pageA.waitForFunction(() => document.querySelectorAll('#log li.pending').length === 0 && document.querySelectorAll('#log li[data-id]').length === 1);
+  await pageA.waitForFunction(
+    () =>
+      document.querySelectorAll('#log li.pending').length === 0 &&
+      document.querySelectorAll('#log li[data-id]').length === 1,
+  );
   // Presence: B sees both people.
-  await pageB.waitForFunction(() => /alice/.test(document.getElementById('members')!.textContent!) && /bob/.test(document.getElementById('members')!.textContent!));
+  await pageB.waitForFunction(
+    () =>
+      /alice/.test(document.getElementById('members')!.textContent!) &&
+      /bob/.test(document.getElementById('members')!.textContent!),
+  );
 
   // Typing shows on the other side, and clears when the message arrives.
   await pageA.fill('#text', 'typing something');
@@ -74,20 +92,27 @@ test('two people chat across two nodes; reload and a node restart lose and doubl
   await pageA.fill('#text', '');
 
   await send(pageB, 'hi alice');
-  await pageA.waitForFunction(() => [...document.querySelectorAll('#log .text')].some((e) => e.textContent === 'hi alice'));
+  await pageA.waitForFunction(() =>
+    [...document.querySelectorAll('#log .text')].some((e) => e.textContent === 'hi alice'),
+  );
 
   // B reloads: the history is there, each message once.
   await pageB.reload();
   await connected(pageB);
   await pageB.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 2);
-  assert.deepEqual((await shown(pageB)).map((m) => m[2]), [hostile, 'hi alice']);
+  assert.deepEqual(
+    (await shown(pageB)).map((m) => m[2]),
+    [hostile, 'hi alice'],
+  );
 
   // B's node goes down; A sends three messages meanwhile; B's node comes back on the same port.
   await b.close();
   nodes[1] = undefined as unknown as RunningGateway;
   await pageB.waitForFunction(() => document.body.dataset.state !== 'connected');
   for (const t of ['one', 'two', 'three']) await send(pageA, t);
-  await pageA.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 5 && !document.querySelector('#log li.pending'));
+  await pageA.waitForFunction(
+    () => document.querySelectorAll('#log li[data-id]').length === 5 && !document.querySelector('#log li.pending'),
+  );
   // One more from the server API side, posted over HTTP while B is away.
   const viaHttp = await postJson(`${a.url}/api/chat/rooms/lobby/messages`, { user_id: 'carol', text: 'four (http)' });
   assert.equal(viaHttp.status, 201);
@@ -96,21 +121,30 @@ test('two people chat across two nodes; reload and a node restart lose and doubl
   await pageB.waitForFunction(() => document.querySelectorAll('#log li.pending').length === 1);
   nodes[1] = await startGateway({ ...env, nodeId: 'page-b', port: portB }, [chatApp()]);
   await connected(pageB);
-  await pageB.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length >= 7 && !document.querySelector('#log li.pending'), undefined, { timeout: 10_000 });
+  await pageB.waitForFunction(
+    () => document.querySelectorAll('#log li[data-id]').length >= 7 && !document.querySelector('#log li.pending'),
+    undefined,
+    { timeout: 10_000 },
+  );
   const seen = await shown(pageB);
   assert.deepEqual(
     seen.map((m) => m[2]),
     [hostile, 'hi alice', 'one', 'two', 'three', 'four (http)', 'written while away'],
     'every message once, in order',
   );
-  await pageA.waitForFunction(() => [...document.querySelectorAll('#log .text')].filter((e) => e.textContent === 'written while away').length === 1);
+  await pageA.waitForFunction(
+    () =>
+      [...document.querySelectorAll('#log .text')].filter((e) => e.textContent === 'written while away').length === 1,
+  );
   assert.equal(new Set(seen.map((m) => m[0])).size, seen.length);
   const ids = seen.map((m) => m[0]!);
   assert.deepEqual([...ids].sort(), ids, 'ids in page order');
 
   // B sends after the restart: A gets it once.
   await send(pageB, 'back');
-  await pageA.waitForFunction(() => [...document.querySelectorAll('#log .text')].filter((e) => e.textContent === 'back').length === 1);
+  await pageA.waitForFunction(
+    () => [...document.querySelectorAll('#log .text')].filter((e) => e.textContent === 'back').length === 1,
+  );
 
   if (process.env.UPDATE_SCREENSHOTS === '1') {
     await pageA.setViewportSize({ width: 960, height: 560 });
@@ -132,7 +166,9 @@ test('the page without room and name asks for them, then opens the room', async 
   await connected(page);
   assert.match(page.url(), /room=side&name=dora/);
   await send(page, 'first in side');
-  await page.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 1 && !document.querySelector('#log li.pending'));
+  await page.waitForFunction(
+    () => document.querySelectorAll('#log li[data-id]').length === 1 && !document.querySelector('#log li.pending'),
+  );
   await ctx.close();
 });
 
@@ -153,7 +189,10 @@ test('the page loads the newest messages and scrolls back through older ones', a
   await page.$eval('#log', (el) => (el.scrollTop = 0));
   await page.waitForFunction(() => document.querySelectorAll('#log li[data-id]').length === 130);
   const texts = (await shown(page)).map((m) => m[2]);
-  assert.deepEqual(texts, Array.from({ length: 130 }, (_, i) => `n${i}`));
+  assert.deepEqual(
+    texts,
+    Array.from({ length: 130 }, (_, i) => `n${i}`),
+  );
   await page.waitForFunction(() => document.getElementById('older-row')!.hidden);
   await ctx.close();
 });

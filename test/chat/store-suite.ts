@@ -18,7 +18,12 @@ export interface ChatStoreHarness {
   cleanup(): Promise<void>;
 }
 
-const post = (room: string, userId: string, text: string, clientMsgId: string | null = null): ChatPost => ({ room, userId, text, clientMsgId });
+const post = (room: string, userId: string, text: string, clientMsgId: string | null = null): ChatPost => ({
+  room,
+  userId,
+  text,
+  clientMsgId,
+});
 
 export function runChatStoreSuite(name: string, makeHarness: () => Promise<ChatStoreHarness>): void {
   describe(`chat store suite: ${name}`, () => {
@@ -57,7 +62,10 @@ export function runChatStoreSuite(name: string, makeHarness: () => Promise<ChatS
       assert.equal((await store.post(post('idem', 'bob', 'mine', 'k1'))).created, true);
       assert.equal((await store.post(post('idem2', 'ann', 'elsewhere', 'k1'))).created, true);
       const page = await store.history('idem', 50, null);
-      assert.deepEqual(page.messages.map((m) => m.text), ['once', 'mine']);
+      assert.deepEqual(
+        page.messages.map((m) => m.text),
+        ['once', 'mine'],
+      );
       const rooms = await store.rooms(100);
       assert.equal(rooms.find((r) => r.room === 'idem')?.messages, 2, 'a repeat is not counted');
     });
@@ -66,7 +74,9 @@ export function runChatStoreSuite(name: string, makeHarness: () => Promise<ChatS
       const peer = harness.openPeer ? await harness.openPeer() : null;
       try {
         const other = peer === null ? store : await SqlChatStore.open(peer);
-        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).post(post('race', 'ann', `try ${i}`, 'same'))));
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : store).post(post('race', 'ann', `try ${i}`, 'same'))),
+        );
         assert.equal(results.filter((r) => r.created).length, 1);
         assert.equal(new Set(results.map((r) => r.message.id)).size, 1);
         assert.equal((await store.history('race', 50, null)).messages.length, 1);
@@ -79,12 +89,21 @@ export function runChatStoreSuite(name: string, makeHarness: () => Promise<ChatS
       const ids: string[] = [];
       for (let i = 0; i < 7; i++) ids.push((await store.post(post('pages', 'ann', `m${i}`))).message.id);
       const p1 = await store.history('pages', 3, null);
-      assert.deepEqual(p1.messages.map((m) => m.text), ['m4', 'm5', 'm6']);
+      assert.deepEqual(
+        p1.messages.map((m) => m.text),
+        ['m4', 'm5', 'm6'],
+      );
       assert.equal(p1.next_before, ids[4]);
       const p2 = await store.history('pages', 3, Number(p1.next_before));
-      assert.deepEqual(p2.messages.map((m) => m.text), ['m1', 'm2', 'm3']);
+      assert.deepEqual(
+        p2.messages.map((m) => m.text),
+        ['m1', 'm2', 'm3'],
+      );
       const p3 = await store.history('pages', 3, Number(p2.next_before));
-      assert.deepEqual(p3.messages.map((m) => m.text), ['m0']);
+      assert.deepEqual(
+        p3.messages.map((m) => m.text),
+        ['m0'],
+      );
       assert.equal(p3.next_before, null);
       const exact = await store.history('pages', 7, null);
       assert.equal(exact.messages.length, 7);

@@ -12,7 +12,12 @@ const logger = pino({ level: 'silent' });
 runChatStoreSuite('postgres', async () => {
   const testDb = await createTestDatabase();
   const open = () => createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, logger);
-  return { open, reopen: open, openPeer: async () => new PostgresDatabase(testDb.url, logger), cleanup: () => testDb.drop() };
+  return {
+    open,
+    reopen: open,
+    openPeer: async () => new PostgresDatabase(testDb.url, logger),
+    cleanup: () => testDb.drop(),
+  };
 });
 
 runChatStoreSuite('pglite', async () => {

@@ -4,7 +4,12 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { createClient, type FallbackClient, type TransportMemory, type TransportName } from '../../packages/client/src/index.js';
+import {
+  createClient,
+  type FallbackClient,
+  type TransportMemory,
+  type TransportName,
+} from '../../packages/client/src/index.js';
 
 // The SDK's fallback (packages/client/src/fallback.ts) against real gateways with
 // transports switched off, and behind a proxy that starts dropping WebSocket
@@ -91,14 +96,17 @@ async function startProxy(gw: RunningGateway) {
       streams.add(res);
       return;
     }
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      if (isStream) {
-        streams.add(res);
-        res.on('close', () => streams.delete(res));
-      }
-      r.pipe(res);
-    });
+    const up = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        if (isStream) {
+          streams.add(res);
+          res.on('close', () => streams.delete(res));
+        }
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     upstreams.add(up);
     up.on('close', () => upstreams.delete(up));
@@ -215,7 +223,11 @@ test('transport changes mid-stream (WebSocket → SSE → long polling): every e
     await waitFor(() => got.length >= sent, 10_000, `all ${sent} events`);
     assert.deepEqual(transports, ['websocket', 'sse', 'poll']);
     assert.equal(got.length, sent, 'each event once');
-    assert.deepEqual(got, Array.from({ length: sent }, (_, i) => i), 'in order, none missing');
+    assert.deepEqual(
+      got,
+      Array.from({ length: sent }, (_, i) => i),
+      'in order, none missing',
+    );
     console.log(`${sent} events across websocket → sse → poll, each once and in order`);
   } finally {
     stop = true;

@@ -4,7 +4,13 @@ import WebSocket from 'ws';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
-import { WSClient, CloseCode, type StateChange, type EventFrame, type WebSocketConstructor } from '../../packages/client/src/index.js';
+import {
+  WSClient,
+  CloseCode,
+  type StateChange,
+  type EventFrame,
+  type WebSocketConstructor,
+} from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {
@@ -12,7 +18,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, n: number, pad = '') => postJson(`${gw.url}/realtime/send`, { channel, event: 'n', data: { n, pad } });
+const send = (channel: string, n: number, pad = '') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event: 'n', data: { n, pad } });
 const serverConnections = () => [...gw.gateway.hub.connections(Transport.ws)] as WsConnection[];
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
@@ -54,7 +61,10 @@ test('a 1012 close reconnects, re-joins with since, and replays exactly what was
   assert.deepEqual(failed, []);
   const drop = changes.find((c) => c.to === 'reconnecting');
   assert.equal(drop?.closeCode, CloseCode.serviceRestart);
-  assert.deepEqual(changes.map((c) => c.to), ['connecting', 'connected', 'reconnecting', 'connected']);
+  assert.deepEqual(
+    changes.map((c) => c.to),
+    ['connecting', 'connected', 'reconnecting', 'connected'],
+  );
   client.disconnect();
 });
 
@@ -67,7 +77,10 @@ test('a slow consumer closed with 1013 reconnects and resumes with no gap and no
       sockets.push(this);
     }
   }
-  const client = new WSClient(gw.wsUrl, { WebSocket: RecordingWebSocket as unknown as WebSocketConstructor, minReconnectDelay: 50 });
+  const client = new WSClient(gw.wsUrl, {
+    WebSocket: RecordingWebSocket as unknown as WebSocketConstructor,
+    minReconnectDelay: 50,
+  });
   const changes: StateChange[] = [];
   client.onStateChange((c) => changes.push(c));
   const seen = numbers(client, 'resume:slow');

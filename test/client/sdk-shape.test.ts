@@ -9,7 +9,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'n') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'n') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 
 test('SSEClient has the WS client shape: connect, on/off, disconnect, connect again resuming from the last id', async () => {
   const sse = new SSEClient(gw.url, { channels: ['shape:sse'] });

@@ -1,7 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
-import { createSSEClient, ClientErrorCode, type ClientError, type SSEEvent, type StateChange } from '../../packages/client/src/index.js';
+import {
+  createSSEClient,
+  ClientErrorCode,
+  type ClientError,
+  type SSEEvent,
+  type StateChange,
+} from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {
@@ -9,7 +15,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'n') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'n') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 test('onEvent gets JSON and string payloads with their ids; ready resolves on the welcome', async () => {
@@ -75,5 +82,8 @@ test('a stream refused with an HTTP error is re-created with backoff, then given
   sse.onStateChange((c) => changes.push(c));
   await assert.rejects(sse.ready, (err: ClientError) => err.code === ClientErrorCode.closed);
   assert.equal(sse.state, 'disconnected');
-  assert.deepEqual(changes.map((c) => c.to), ['reconnecting', 'disconnected']);
+  assert.deepEqual(
+    changes.map((c) => c.to),
+    ['reconnecting', 'disconnected'],
+  );
 });

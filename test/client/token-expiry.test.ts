@@ -28,8 +28,14 @@ test('SDK clients with getToken ride through token expiry without missing events
     await new Promise((r) => setTimeout(r, 100));
   }
   await waitFor(() => got.length >= 40 && wsGot.length >= 40, 15_000, 'every event on both clients');
-  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i + 1));
-  assert.deepEqual(wsGot, Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    wsGot,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
   assert.ok(issued >= 3, `tokens were renewed (${issued} issued)`);
   sse.close();
   ws.disconnect();

@@ -25,7 +25,8 @@ for (const kind of ['sse', 'ws'] as const) {
   test(`${kind}: a 401 gives state unauthorized and no request for the backoff cap; setToken connects at once`, async () => {
     const gw = await startGateway({ jwtSecret: SECRET }, [catalogChannels]);
     const options = { minReconnectDelay: 20, maxReconnectDelay: CAP, token: 'not-a-token' };
-    const client = kind === 'sse' ? createSSEClient(gw.url, { ...options, channels: ['products'] }) : new WSClient(gw.url, options);
+    const client =
+      kind === 'sse' ? createSSEClient(gw.url, { ...options, channels: ['products'] }) : new WSClient(gw.url, options);
     track(client);
     try {
       if (client instanceof WSClient) void client.connect().catch(() => undefined);
@@ -35,7 +36,9 @@ for (const kind of ['sse', 'ws'] as const) {
       // Waiting is the point here: nothing may happen for most of the cap.
       await new Promise((r) => setTimeout(r, CAP * 0.8));
       const after = await authFailures(gw.url);
-      console.log(`[unauthorized ${kind}] refused requests: ${failures} on entering the state, ${after} after ${Date.now() - at} ms`);
+      console.log(
+        `[unauthorized ${kind}] refused requests: ${failures} on entering the state, ${after} after ${Date.now() - at} ms`,
+      );
       assert.equal(after, failures, 'requests were sent while unauthorized');
       assert.equal(client.state, 'unauthorized');
       client.setToken(await sign('alice'));

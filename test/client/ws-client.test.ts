@@ -4,7 +4,16 @@ import { SignJWT } from 'jose';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 import { Transport } from '../../src/hub/subscriber.js';
 import type { WsConnection } from '../../src/transports/ws/connection.js';
-import { WSClient, BinaryMessage, ClientError, ClientErrorCode, ErrorCode, CloseCode, type StateChange, type EventFrame } from '../../packages/client/src/index.js';
+import {
+  WSClient,
+  BinaryMessage,
+  ClientError,
+  ClientErrorCode,
+  ErrorCode,
+  CloseCode,
+  type StateChange,
+  type EventFrame,
+} from '../../packages/client/src/index.js';
 
 let gw: RunningGateway;
 before(async () => {
@@ -12,10 +21,14 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'tick') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'tick') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 
 /** Collect messages of one type; `next` waits for the first one matching. */
-function collect<T>(client: WSClient, type: string): { items: T[]; next(pred?: (m: T) => boolean, timeoutMs?: number): Promise<T> } {
+function collect<T>(
+  client: WSClient,
+  type: string,
+): { items: T[]; next(pred?: (m: T) => boolean, timeoutMs?: number): Promise<T> } {
   const items: T[] = [];
   client.onMessage(type, (m: any) => items.push(m));
   return {
@@ -37,10 +50,20 @@ test('connect walks disconnected → connecting → connected and learns its cli
   assert.match(client.clientId ?? '', /^[0-9a-f-]{36}$/);
   await client.connect(); // already connected: resolves, no transition
   client.disconnect();
-  assert.deepEqual(changes.map((c) => `${c.from}>${c.to}`), ['disconnected>connecting', 'connecting>connected', 'connected>disconnected']);
-  assert.throws(() => client.sendText('x'), (err: ClientError) => err.code === ClientErrorCode.notConnected);
+  assert.deepEqual(
+    changes.map((c) => `${c.from}>${c.to}`),
+    ['disconnected>connecting', 'connecting>connected', 'connected>disconnected'],
+  );
+  assert.throws(
+    () => client.sendText('x'),
+    (err: ClientError) => err.code === ClientErrorCode.notConnected,
+  );
   await assert.rejects(client.joinChannel('a'), (err: ClientError) => err.code === ClientErrorCode.notConnected);
-  await waitFor(async () => (await (await fetch(`${gw.url}/realtime/stats`)).json() as any).websocket_count === 0, 5000, 'server to see the close');
+  await waitFor(
+    async () => ((await (await fetch(`${gw.url}/realtime/stats`)).json()) as any).websocket_count === 0,
+    5000,
+    'server to see the close',
+  );
   assert.equal(client.state, 'disconnected', 'no reconnect after disconnect()');
 });
 
@@ -71,8 +94,14 @@ test('error frames reject sendCommand and joinChannel with the server code', asy
   });
   await assert.rejects(client.joinChannel('bad channel!'), (err: ClientError) => err.code === ErrorCode.invalidChannel);
   assert.deepEqual(client.channels, [], 'a refused join is forgotten');
-  await assert.rejects(client.sendCommand('leave_channel', { channel: 'never-joined' }), (err: ClientError) => err.code === ErrorCode.notSubscribed);
-  await assert.rejects(client.sendWebRTCSignal({ signal_type: 'bye', target_peer_id: 'nobody' }), (err: ClientError) => err.code === ErrorCode.peerNotFound);
+  await assert.rejects(
+    client.sendCommand('leave_channel', { channel: 'never-joined' }),
+    (err: ClientError) => err.code === ErrorCode.notSubscribed,
+  );
+  await assert.rejects(
+    client.sendWebRTCSignal({ signal_type: 'bye', target_peer_id: 'nobody' }),
+    (err: ClientError) => err.code === ErrorCode.peerNotFound,
+  );
   client.disconnect();
 });
 
@@ -92,7 +121,10 @@ test('joinChannel delivers channel events, drops after leaveChannel', async () =
   assert.deepEqual(client.channels, []);
   await send('sdk:events', { n: 2 });
   await client.sendCommand('ping'); // anything sent before the reply has arrived
-  assert.deepEqual(events.items.map((e) => e.data.n), [1]);
+  assert.deepEqual(
+    events.items.map((e) => e.data.n),
+    [1],
+  );
   client.disconnect();
 });
 
@@ -127,7 +159,10 @@ test('WebRTC signals are relayed to the target peer', async () => {
   await Promise.all([a.connect(), b.connect()]);
   const signals = collect<{ signal_type: string; from_peer_id: string; sdp: unknown }>(b, 'webrtc_signal');
   // Peers are reached by their peer id, never by the client id other clients see in channel messages.
-  await assert.rejects(a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.clientId!, sdp: 'v=0 fake' }), (err: ClientError) => err.code === ErrorCode.peerNotFound);
+  await assert.rejects(
+    a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.clientId!, sdp: 'v=0 fake' }),
+    (err: ClientError) => err.code === ErrorCode.peerNotFound,
+  );
   await a.sendWebRTCSignal({ signal_type: 'offer', target_peer_id: b.peerId!, sdp: 'v=0 fake' });
   const got = await signals.next();
   assert.equal(got.signal_type, 'offer');
@@ -140,7 +175,12 @@ test('WebRTC signals are relayed to the target peer', async () => {
 test('tokens travel as subprotocol or query; getToken is asked again on reconnect', async () => {
   const secret = 'client-sdk-test-secret-0123456789';
   const authed = await startGateway({ jwtSecret: secret });
-  const sign = (sub: string) => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+  const sign = (sub: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(secret));
   try {
     const viaProtocol = new WSClient(authed.wsUrl, { token: await sign('alice') });
     await viaProtocol.connect();
@@ -148,11 +188,20 @@ test('tokens travel as subprotocol or query; getToken is asked again on reconnec
     viaProtocol.disconnect();
 
     let asked = 0;
-    const viaQuery = new WSClient(authed.wsUrl, { tokenTransport: 'query', getToken: () => sign(`bob${++asked}`), minReconnectDelay: 20 });
+    const viaQuery = new WSClient(authed.wsUrl, {
+      tokenTransport: 'query',
+      getToken: () => sign(`bob${++asked}`),
+      minReconnectDelay: 20,
+    });
     await viaQuery.connect();
     assert.equal(viaQuery.userId, 'bob1');
-    for (const c of authed.gateway.hub.connections(Transport.ws)) (c as WsConnection).close(CloseCode.serviceRestart, 'restart');
-    await waitFor(() => viaQuery.state === 'connected' && viaQuery.userId === 'bob2', 5000, 'reconnect with a fresh token');
+    for (const c of authed.gateway.hub.connections(Transport.ws))
+      (c as WsConnection).close(CloseCode.serviceRestart, 'restart');
+    await waitFor(
+      () => viaQuery.state === 'connected' && viaQuery.userId === 'bob2',
+      5000,
+      'reconnect with a fresh token',
+    );
     viaQuery.disconnect();
 
     // A refusal waits maxReconnectDelay before the next attempt: kept short here.

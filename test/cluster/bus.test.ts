@@ -13,7 +13,9 @@ after(async () => {
 
 async function cluster(n: number, redisUrl: string, prefix: string, historySize = 100): Promise<RunningGateway[]> {
   const nodes = await Promise.all(
-    Array.from({ length: n }, (_, i) => startGateway({ redisUrl, redisPrefix: prefix, nodeId: `node-${i + 1}`, historySize })),
+    Array.from({ length: n }, (_, i) =>
+      startGateway({ redisUrl, redisPrefix: prefix, nodeId: `node-${i + 1}`, historySize }),
+    ),
   );
   running.push(...nodes);
   return nodes;
@@ -47,13 +49,20 @@ test('a client that leaves node 1 resumes on node 2 from durable history, in ord
   await postJson(`${n1.url}/realtime/send`, { channel: 'room:r', event: 'n', data: 1 });
   const seen = await first.next((e) => e.type === 'n');
   first.close();
-  for (let i = 2; i <= 6; i++) await postJson(`${(i % 2 ? n1 : n2).url}/realtime/send`, { channel: 'room:r', event: 'n', data: i });
+  for (let i = 2; i <= 6; i++)
+    await postJson(`${(i % 2 ? n1 : n2).url}/realtime/send`, { channel: 'room:r', event: 'n', data: i });
   const second = new TestSse(`${n2.url}/realtime/events?channels=room:r`, ['system', 'n'], seen.lastEventId);
   const replayed = await second.count(5, (e) => e.type === 'n');
-  assert.deepEqual(replayed.map((e) => Number(e.data)), [2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    replayed.map((e) => Number(e.data)),
+    [2, 3, 4, 5, 6],
+  );
   await postJson(`${n1.url}/realtime/send`, { channel: 'room:r', event: 'n', data: 7 });
   const all = await second.count(6, (e) => e.type === 'n');
-  assert.deepEqual(all.map((e) => Number(e.data)), [2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(
+    all.map((e) => Number(e.data)),
+    [2, 3, 4, 5, 6, 7],
+  );
   second.close();
 
   // WS join with since on another node than the one that published
@@ -61,7 +70,10 @@ test('a client that leaves node 1 resumes on node 2 from durable history, in ord
   const reply = await ws.command('join_channel', { channel: 'room:r', since: seen.lastEventId });
   assert.equal(reply.data.recovered, true);
   await waitFor(() => ws.events('room:r').length === 6, 3000, 'six replayed events');
-  assert.deepEqual(ws.events('room:r').map((f) => f.data), [2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(
+    ws.events('room:r').map((f) => f.data),
+    [2, 3, 4, 5, 6, 7],
+  );
   ws.close();
 });
 
@@ -76,14 +88,17 @@ test('durable history reports gaps honestly', async () => {
   ws.close();
 });
 
-test('a binary message sent on one node reaches the channel\'s WS subscribers on every node, once each', async () => {
+test("a binary message sent on one node reaches the channel's WS subscribers on every node, once each", async () => {
   const [n1, n2] = await cluster(2, serviceUrls().redisUrl, redisPrefix());
   const far = await TestWs.open(n1.wsUrl);
   const near = await TestWs.open(n2.wsUrl);
   const sender = await TestWs.open(n2.wsUrl);
   await far.command('join_channel', { channel: 'files:x' });
   await near.command('join_channel', { channel: 'files:x' });
-  const message = encodeBinaryMessage({ content_type: 'application/octet-stream', filename: 'a.bin', channel: 'files:x' }, Buffer.from([0, 10, 255, 10, 7]));
+  const message = encodeBinaryMessage(
+    { content_type: 'application/octet-stream', filename: 'a.bin', channel: 'files:x' },
+    Buffer.from([0, 10, 255, 10, 7]),
+  );
   sender.ws.send(message);
   await waitFor(() => far.binaries.length >= 1 && near.binaries.length >= 1, 5000, 'the binary message on both nodes');
   assert.deepEqual(far.binaries[0], message, 'same layout, same bytes, across the bus');
@@ -99,7 +114,7 @@ test('a binary message sent on one node reaches the channel\'s WS subscribers on
   for (const c of [far, near, sender]) c.close();
 });
 
-test('with the bus down, a binary message still reaches this node\'s subscribers and the sender is told the rest missed it', async () => {
+test("with the bus down, a binary message still reaches this node's subscribers and the sender is told the rest missed it", async () => {
   const redis = await startPrivateRedis();
   try {
     const [n1] = await cluster(1, redis.url, redisPrefix());
@@ -107,7 +122,10 @@ test('with the bus down, a binary message still reaches this node\'s subscribers
     const sender = await TestWs.open(n1.wsUrl);
     await local.command('join_channel', { channel: 'files:y' });
     await redis.kill();
-    const message = encodeBinaryMessage({ content_type: 'text/plain', filename: 'y.txt', channel: 'files:y' }, Buffer.from('still here'));
+    const message = encodeBinaryMessage(
+      { content_type: 'text/plain', filename: 'y.txt', channel: 'files:y' },
+      Buffer.from('still here'),
+    );
     sender.ws.send(message);
     const refused = await sender.next((f) => f.type === 'error');
     assert.equal(refused.code, 'internal_error');
@@ -142,7 +160,10 @@ test('after the bus reconnects, a node catches up on what it missed while away',
     }
     for (let i = 1; i <= 5; i++) await postJson(`${n2.url}/realtime/send`, { channel: 'room:k', data: i });
     await waitFor(() => ws.events('room:k').length >= 6, 10_000, 'catch-up after the bus reconnected');
-    assert.deepEqual(ws.events('room:k').map((f) => f.data), ['before', 1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      ws.events('room:k').map((f) => f.data),
+      ['before', 1, 2, 3, 4, 5],
+    );
     await admin.quit();
     ws.close();
   } finally {
@@ -154,7 +175,9 @@ test('after the bus reconnects, a node catches up on what it missed while away',
 test('durable history drops events past their channel pattern age and says so on resume', async () => {
   const redisUrl = serviceUrls().redisUrl;
   const prefix = redisPrefix();
-  const [n1] = await Promise.all([startGateway({ redisUrl, redisPrefix: prefix, nodeId: 'ret-1', historyRetention: 'short:*=100/1s' })]);
+  const [n1] = await Promise.all([
+    startGateway({ redisUrl, redisPrefix: prefix, nodeId: 'ret-1', historyRetention: 'short:*=100/1s' }),
+  ]);
   running.push(n1);
   const old = await postJson(`${n1.url}/realtime/send`, { channel: 'short:a', data: 'old' });
   await postJson(`${n1.url}/realtime/send`, { channel: 'long:a', data: 'old' });

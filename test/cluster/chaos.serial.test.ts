@@ -52,7 +52,9 @@ const SIGNAL = process.env.CHAOS_SIGNAL === 'SIGTERM' ? 'SIGTERM' : 'SIGKILL';
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK clients and 4 plain ones, five faults`, { timeout: 600_000 }, () => {
+describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK clients and 4 plain ones, five faults`, {
+  timeout: 600_000,
+}, () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -62,7 +64,12 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     const redis = await startPrivateRedis(); // no persistence: fault 5 empties it
     cleanups.push(() => redis.stop());
     // Default history settings: HISTORY_SIZE and the rest are not raised for the run.
-    const cluster = await TestCluster.start({ nodes: 3, redisUrl: redis.url, startOrder: [1, 2, 3], env: { SSE_RETRY_MS: '250' } });
+    const cluster = await TestCluster.start({
+      nodes: 3,
+      redisUrl: redis.url,
+      startOrder: [1, 2, 3],
+      env: { SSE_RETRY_MS: '250' },
+    });
     cleanups.push(() => cluster.close());
     let passed = false;
     cleanups.push(() => {
@@ -128,7 +135,10 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       const from = deliveries();
       await redis.kill();
       await redis.restart();
-      faults.redis_restart_empty = { restart_ms: Date.now() - t, delivering_again_after_ms: await resumed(t, from, deliveries, 'redis restart') };
+      faults.redis_restart_empty = {
+        restart_ms: Date.now() - t,
+        delivering_again_after_ms: await resumed(t, from, deliveries, 'redis restart'),
+      };
     }
     await at(0.25);
     // Resumes from before the empty Redis have been told by now (plain clients resume within 0.7 s):
@@ -148,7 +158,10 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       const t = Date.now();
       const from = await applied();
       await restartService('postgres');
-      faults.postgres_restart = { restart_ms: Date.now() - t, applying_again_after_ms: await resumed(t, from, applied, 'postgres restart') };
+      faults.postgres_restart = {
+        restart_ms: Date.now() - t,
+        applying_again_after_ms: await resumed(t, from, applied, 'postgres restart'),
+      };
     }
     await at(0.55);
     {
@@ -175,7 +188,10 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       const t = Date.now();
       const from = await applied();
       await restartService('rabbitmq');
-      faults.rabbitmq_restart = { restart_ms: Date.now() - t, applying_again_after_ms: await resumed(t, from, applied, 'rabbitmq restart') };
+      faults.rabbitmq_restart = {
+        restart_ms: Date.now() - t,
+        applying_again_after_ms: await resumed(t, from, applied, 'rabbitmq restart'),
+      };
     }
     await pacing.done;
     assert.equal(confirmed, EVENTS, 'the broker confirmed every event');
@@ -183,7 +199,8 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     let final = initial;
     const applyDeadline = Date.now() + 60_000;
     while (bumps((final = await productVersions(url).catch(() => initial))) < EVENTS) {
-      if (Date.now() > applyDeadline) assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 60 s\n${cluster.describe()}`);
+      if (Date.now() > applyDeadline)
+        assert.fail(`only ${bumps(final)} of ${EVENTS} events applied after 60 s\n${cluster.describe()}`);
       await sleep(200);
     }
     assert.equal(bumps(final), EVENTS, 'no event applied twice');
@@ -221,8 +238,18 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
     assert.equal(figures.silent_gaps, 0, `versions missed without recovery_failed:\n${examples}`);
     assert.equal(figures.repeated_versions, 0, `versions delivered twice:\n${examples}`);
     assert.equal(wire.id_repeats, 0, `repeated or backwards ids on the wire:\n${wire.examples.join('\n')}`);
-    assert.deepEqual(trackers().filter((t) => !t.holds(final)).map((t) => t.name), [], 'every client shows every product’s final version');
-    assert.equal(notices() - noticesAfterRedis, 0, 'node kills and PostgreSQL / RabbitMQ restarts lost nothing from history');
+    assert.deepEqual(
+      trackers()
+        .filter((t) => !t.holds(final))
+        .map((t) => t.name),
+      [],
+      'every client shows every product’s final version',
+    );
+    assert.equal(
+      notices() - noticesAfterRedis,
+      0,
+      'node kills and PostgreSQL / RabbitMQ restarts lost nothing from history',
+    );
     assert.ok(fleet.reconnects >= 1, 'clients did reconnect');
     passed = true;
   });

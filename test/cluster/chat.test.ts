@@ -39,18 +39,33 @@ describe('chat across gateway nodes', () => {
     const bob = await ws(wsUrl(2, 'bob'));
     await bob.command('join_channel', { channel: 'chat:x1' });
     const ann = await ws(wsUrl(1, 'ann'));
-    ann.send({ type: 'channel_message', channel: 'chat:x1', message: { text: 'from node 1', client_msg_id: 'a1' }, ref: 'p1' });
+    ann.send({
+      type: 'channel_message',
+      channel: 'chat:x1',
+      message: { text: 'from node 1', client_msg_id: 'a1' },
+      ref: 'p1',
+    });
     const reply = await ann.next((f) => f.ref === 'p1');
     assert.equal(reply.type, 'reply', JSON.stringify(reply));
     const ev = await bob.next((f) => f.event === 'chat.message');
     assert.deepEqual(ev.data, reply.data.message);
     assert.deepEqual((await history(2, 'x1')).messages, [reply.data.message]);
     // A repeat on the other node: the stored message, nothing published.
-    const again = await postJson(`${cluster.node(2).url}/api/chat/rooms/x1/messages`, { user_id: 'ann', text: 'from node 1', client_msg_id: 'a1' });
+    const again = await postJson(`${cluster.node(2).url}/api/chat/rooms/x1/messages`, {
+      user_id: 'ann',
+      text: 'from node 1',
+      client_msg_id: 'a1',
+    });
     assert.deepEqual(again.body, reply.data.message);
-    const marker = await postJson(`${cluster.node(2).url}/api/chat/rooms/x1/messages`, { user_id: 'ann', text: 'marker' });
+    const marker = await postJson(`${cluster.node(2).url}/api/chat/rooms/x1/messages`, {
+      user_id: 'ann',
+      text: 'marker',
+    });
     await bob.next((f) => f.event === 'chat.message' && f.data.id === marker.body.id);
-    assert.deepEqual(chatEvents(bob, 'x1').map((f) => f.data.text), ['from node 1', 'marker']);
+    assert.deepEqual(
+      chatEvents(bob, 'x1').map((f) => f.data.text),
+      ['from node 1', 'marker'],
+    );
   });
 
   it('the same client_msg_id posted concurrently to both nodes: one row, one chat.message', async () => {
@@ -61,26 +76,41 @@ describe('chat across gateway nodes', () => {
       const answers = await Promise.all(
         [1, 2, 1, 2, 1, 2].map((i) => postJson(`${cluster.node(i).url}/api/chat/rooms/race/messages`, body)),
       );
-      assert.ok(answers.every((a) => a.status === 201), JSON.stringify(answers.map((a) => a.body)));
+      assert.ok(
+        answers.every((a) => a.status === 201),
+        JSON.stringify(answers.map((a) => a.body)),
+      );
       assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'every answer is the one stored message');
     }
-    const marker = await postJson(`${cluster.node(2).url}/api/chat/rooms/race/messages`, { user_id: 'ann', text: 'marker' });
+    const marker = await postJson(`${cluster.node(2).url}/api/chat/rooms/race/messages`, {
+      user_id: 'ann',
+      text: 'marker',
+    });
     await watcher.next((f) => f.event === 'chat.message' && f.data.id === marker.body.id);
     const texts = chatEvents(watcher, 'race').map((f) => f.data.text);
     assert.deepEqual(texts, ['race 0', 'race 1', 'race 2', 'race 3', 'race 4', 'marker'], 'each published once');
     assert.equal((await history(1, 'race')).messages.length, 6, 'each stored once');
     const rooms = (await getJson(`${cluster.node(2).url}/api/chat/rooms`)).body.rooms;
     assert.equal(rooms.find((r: any) => r.room === 'race').messages, 6);
-    assert.equal(rooms.find((r: any) => r.room === 'race').members, 1, 'presence is cluster-wide: the watcher is on node 1');
+    assert.equal(
+      rooms.find((r: any) => r.room === 'race').members,
+      1,
+      'presence is cluster-wide: the watcher is on node 1',
+    );
   });
 
   it('invalid posts store nothing; pagination order and next_before agree on both nodes; a crash keeps history', async () => {
-    for (const body of [{ user_id: 'ann', text: '' }, { user_id: 'ann', text: 'y'.repeat(4001) }, { user_id: 'ann', text: 'ok', nope: 1 }]) {
+    for (const body of [
+      { user_id: 'ann', text: '' },
+      { user_id: 'ann', text: 'y'.repeat(4001) },
+      { user_id: 'ann', text: 'ok', nope: 1 },
+    ]) {
       const r = await postJson(`${cluster.node(1).url}/api/chat/rooms/pg/messages`, body);
       assert.equal(r.body.error?.code, 'invalid_message');
     }
     assert.deepEqual((await history(2, 'pg')).messages, []);
-    for (let i = 0; i < 7; i++) await postJson(`${cluster.node((i % 2) + 1).url}/api/chat/rooms/pg/messages`, { user_id: 'ann', text: `m${i}` });
+    for (let i = 0; i < 7; i++)
+      await postJson(`${cluster.node((i % 2) + 1).url}/api/chat/rooms/pg/messages`, { user_id: 'ann', text: `m${i}` });
     const walk = async (node: number) => {
       const out: string[] = [];
       let before: string | null = null;

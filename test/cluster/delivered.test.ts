@@ -29,7 +29,8 @@ after(async () => {
   await b?.close();
 });
 
-const send = (gw: RunningGateway, body: unknown, query = '?count=cluster') => postJson(`${gw.url}/realtime/send${query}`, body);
+const send = (gw: RunningGateway, body: unknown, query = '?count=cluster') =>
+  postJson(`${gw.url}/realtime/send${query}`, body);
 
 test('a client on node B, a publish on node A: delivered 0 (this node), delivered_cluster 1, both nodes answered', async () => {
   const sse = new TestSse(`${b.url}/realtime/events?channels=dl:orders`, ['order.created']);
@@ -38,7 +39,14 @@ test('a client on node B, a publish on node A: delivered 0 (this node), delivere
 
   const r = await send(a, { channel: 'dl:orders', event: 'order.created', data: { id: 1 } });
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body, { delivered: 0, delivered_cluster: 1, nodes: 2, nodes_answered: 2, id: r.body.id, channel: 'dl:orders' });
+  assert.deepEqual(r.body, {
+    delivered: 0,
+    delivered_cluster: 1,
+    nodes: 2,
+    nodes_answered: 2,
+    id: r.body.id,
+    channel: 'dl:orders',
+  });
   const got = await sse.next((e) => e.type === 'order.created');
   assert.equal(got.lastEventId, r.body.id, 'the client on B got that very event');
 
@@ -61,15 +69,20 @@ test('a client on node B, a publish on node A: delivered 0 (this node), delivere
     plain.push(performance.now() - t0);
   }
   const median = (list: number[]) => list.sort((x, y) => x - y)[list.length >> 1];
-  assert.ok(median(times) < TALLY_TIMEOUT_MS / 2, `answered as soon as both nodes counted (median ${median(times).toFixed(1)} ms)`);
-  console.log(`2 nodes, 20 sequential sends each: count=cluster median ${median(times).toFixed(1)} ms, without ${median(plain).toFixed(1)} ms`);
+  assert.ok(
+    median(times) < TALLY_TIMEOUT_MS / 2,
+    `answered as soon as both nodes counted (median ${median(times).toFixed(1)} ms)`,
+  );
+  console.log(
+    `2 nodes, 20 sequential sends each: count=cluster median ${median(times).toFixed(1)} ms, without ${median(plain).toFixed(1)} ms`,
+  );
 
   // The same publish on node B counts the same.
   const fromB = await send(b, { channel: 'dl:orders', event: 'order.created', data: { id: 3 } });
   assert.deepEqual([fromB.body.delivered, fromB.body.delivered_cluster, fromB.body.nodes], [1, 2, 2]);
 });
 
-test('without count=cluster the answer is this node\'s count alone; a bad count is refused', async () => {
+test("without count=cluster the answer is this node's count alone; a bad count is refused", async () => {
   const plain = await send(a, { channel: 'dl:nobody', data: 1 }, '');
   assert.equal(plain.status, 200);
   assert.deepEqual(Object.keys(plain.body).sort(), ['channel', 'delivered', 'id']);
@@ -99,7 +112,10 @@ test('a live node that does not answer: the count of those that did, after a bou
     const r = await send(a, { channel: 'dl:orders', event: 'order.created', data: { id: 4 } });
     const ms = performance.now() - t0;
     assert.deepEqual([r.body.delivered, r.body.delivered_cluster, r.body.nodes, r.body.nodes_answered], [1, 2, 3, 2]);
-    assert.ok(ms >= TALLY_TIMEOUT_MS - 20 && ms < TALLY_TIMEOUT_MS + 1000, `waited for the deadline, no longer (${ms.toFixed(0)} ms)`);
+    assert.ok(
+      ms >= TALLY_TIMEOUT_MS - 20 && ms < TALLY_TIMEOUT_MS + 1000,
+      `waited for the deadline, no longer (${ms.toFixed(0)} ms)`,
+    );
   } finally {
     await raw.zrem(`${prefix}nodes`, 'dl-crashed');
     raw.disconnect();
@@ -107,7 +123,11 @@ test('a live node that does not answer: the count of those that did, after a bou
 });
 
 test('a node that stops is dropped by the others at once: no wait for its answer', async () => {
-  await waitFor(() => a.gateway.cluster.nodes().sort().join() === 'dl-a,dl-b', 8000, 'the crashed node of the last test gone from node A\'s list');
+  await waitFor(
+    () => a.gateway.cluster.nodes().sort().join() === 'dl-a,dl-b',
+    8000,
+    "the crashed node of the last test gone from node A's list",
+  );
   await b.close();
   // Within a second: node A's next heartbeat, which would notice too, is up to 5 s away.
   await waitFor(() => a.gateway.cluster.nodes().join() === 'dl-a', 1000, 'node A to hear node B leave');
@@ -121,7 +141,14 @@ test('a single node (no Redis) answers the cluster figures from its own count', 
   const solo = await startGateway();
   try {
     const r = await send(solo, { channel: 'dl:solo', data: 1 });
-    assert.deepEqual(r.body, { delivered: 0, delivered_cluster: 0, nodes: 1, nodes_answered: 1, id: r.body.id, channel: 'dl:solo' });
+    assert.deepEqual(r.body, {
+      delivered: 0,
+      delivered_cluster: 0,
+      nodes: 1,
+      nodes_answered: 1,
+      id: r.body.id,
+      channel: 'dl:solo',
+    });
   } finally {
     await solo.close();
   }

@@ -39,7 +39,11 @@ test('live nodes: each sees the others; one that stops beating drops out after i
   const [secs, micros] = await raw.time();
   await raw.zadd(`${prefix}nodes`, Number(secs) * 1000 + Math.floor(Number(micros) / 1000) + ttlMs, 'crashed');
   await waitFor(() => one.live().includes('crashed'), 3000, 'the crashed node seen while its entry lives');
-  await waitFor(() => !one.live().includes('crashed') && !two.live().includes('crashed'), ttlMs * 4, 'its entry expired');
+  await waitFor(
+    () => !one.live().includes('crashed') && !two.live().includes('crashed'),
+    ttlMs * 4,
+    'its entry expired',
+  );
   assert.deepEqual(one.live().sort(), ['n1', 'n2'], 'beating nodes stay');
 
   await two.close();
@@ -72,7 +76,10 @@ test('a question reaches every live node; the answers come back; a live node tha
   const asked = await nodes[1].ask<{ node: string; twice: number }>('double', 21);
   assert.ok(Date.now() - started < 500, 'every node answered: no wait for the deadline');
   assert.deepEqual([...asked.replies.keys()].sort(), ids);
-  assert.deepEqual([...asked.replies.values()].map((v) => v.twice), [42, 42, 42]);
+  assert.deepEqual(
+    [...asked.replies.values()].map((v) => v.twice),
+    [42, 42, 42],
+  );
   assert.deepEqual(asked.missing, []);
 
   const sums = await nodes[0].ask<number>('sum', 10);
@@ -84,7 +91,11 @@ test('a question reaches every live node; the answers come back; a live node tha
   const slow = await nodes[0].ask<string>('slow', null, 150);
   assert.deepEqual(Object.fromEntries(slow.replies), { q1: 'here' });
   assert.deepEqual(slow.missing, ['q2'], 'q2 answers after the deadline');
-  assert.match(slow.errors.get('q3') ?? '', /node q3 does not answer "slow"/, 'a node that does not know the question says so at once');
+  assert.match(
+    slow.errors.get('q3') ?? '',
+    /node q3 does not answer "slow"/,
+    'a node that does not know the question says so at once',
+  );
   assert.deepEqual(slow.nodes.sort(), ids);
 });
 
@@ -99,7 +110,7 @@ test('alone, the cluster is this node: a question is answered locally', async ()
   await alone.close();
 });
 
-test('node messages keep their topics apart; signals keep the previous version\'s format both ways', async () => {
+test("node messages keep their topics apart; signals keep the previous version's format both ways", async () => {
   const prefix = redisPrefix();
   const { redisUrl } = serviceUrls();
   const buses = ['t1', 't2'].map((nodeId) => new RedisBus(redisUrl, log, { nodeId, prefix, retention }));
@@ -123,5 +134,9 @@ test('node messages keep their topics apart; signals keep the previous version\'
   await raw.publish(`${prefix}bus:node`, 'old-node\nt2\n{"to":"q"}');
   await waitFor(() => got.length === 3, 3000, 'three messages');
   assert.deepEqual(got, ['signal t1 {"to":"p"}', 'ask t1 {"q":1}', 'signal old-node {"to":"q"}']);
-  assert.deepEqual(wire.slice(0, 2), ['t1\nt2\n{"to":"p"}', 't1\n*\n@ask\n{"q":1}'], 'a signal on the wire as the previous version wrote it');
+  assert.deepEqual(
+    wire.slice(0, 2),
+    ['t1\nt2\n{"to":"p"}', 't1\n*\n@ask\n{"q":1}'],
+    'a signal on the wire as the previous version wrote it',
+  );
 });

@@ -25,7 +25,8 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
   let nginx: RunningNginx;
   const open: TestWs[] = [];
 
-  const signaling = (gw: RunningGateway | RunningNginx, peerId: string) => `${gw.url.replace(/^http/, 'ws')}/realtime/webrtc/signaling?peer_id=${encodeURIComponent(peerId)}`;
+  const signaling = (gw: RunningGateway | RunningNginx, peerId: string) =>
+    `${gw.url.replace(/^http/, 'ws')}/realtime/webrtc/signaling?peer_id=${encodeURIComponent(peerId)}`;
   const connect = async (url: string) => {
     const ws = await TestWs.open(url);
     open.push(ws);
@@ -40,7 +41,12 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
 
   before(async () => {
     db = await createTestDatabase();
-    const shared = { redisUrl: serviceUrls().redisUrl, redisPrefix: redisPrefix(), databaseUrl: db.url, apiKey: API_KEY };
+    const shared = {
+      redisUrl: serviceUrls().redisUrl,
+      redisPrefix: redisPrefix(),
+      databaseUrl: db.url,
+      apiKey: API_KEY,
+    };
     a = await startGateway({ ...shared, nodeId: 'node-a' });
     b = await startGateway({ ...shared, nodeId: 'node-b' });
     nginx = await startNginx([new URL(a.url).port, new URL(b.url).port].map(Number));
@@ -56,9 +62,19 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
   it('an offer from a peer on node A reaches a peer on node B, the answer comes back, and a bye when A leaves', async () => {
     const alice = await connect(signaling(a, 'alice'));
     const bob = await connect(signaling(b, 'bob'));
-    assert.deepEqual(await signal(alice, { signal_type: 'offer', target_peer_id: 'bob', sdp: OFFER }), { type: 'reply', ref: alice.frames.at(-1).ref, ok: true });
+    assert.deepEqual(await signal(alice, { signal_type: 'offer', target_peer_id: 'bob', sdp: OFFER }), {
+      type: 'reply',
+      ref: alice.frames.at(-1).ref,
+      ok: true,
+    });
     const offer = await bob.next((f) => f.type === 'webrtc_signal');
-    assert.deepEqual(offer, { type: 'webrtc_signal', signal_type: 'offer', from_peer_id: 'alice', target_peer_id: 'bob', sdp: OFFER });
+    assert.deepEqual(offer, {
+      type: 'webrtc_signal',
+      signal_type: 'offer',
+      from_peer_id: 'alice',
+      target_peer_id: 'bob',
+      sdp: OFFER,
+    });
 
     assert.equal((await signal(bob, { signal_type: 'answer', target_peer_id: 'alice', sdp: ANSWER })).ok, true);
     const answer = await alice.next((f) => f.type === 'webrtc_signal');
@@ -80,7 +96,9 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
       times.push(performance.now() - t0);
     }
     times.sort((x, y) => x - y);
-    console.log(`[every-node] cross-node signal A→B: median ${times[15].toFixed(2)} ms, max ${times[29].toFixed(2)} ms over 30`);
+    console.log(
+      `[every-node] cross-node signal A→B: median ${times[15].toFixed(2)} ms, max ${times[29].toFixed(2)} ms over 30`,
+    );
     assert.ok(times[15] < 500, `median ${times[15]} ms`);
 
     alice.close();
@@ -131,7 +149,11 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
     open.push(wsClient);
     const { peer_id: wsPeer } = await wsClient.next((f) => f.type === 'connected');
     // Registered asynchronously once connected.
-    await waitFor(async () => (await signal(frank, { signal_type: 'offer', target_peer_id: wsPeer, sdp: OFFER })).ok === true, 5000, 'ws peer registered');
+    await waitFor(
+      async () => (await signal(frank, { signal_type: 'offer', target_peer_id: wsPeer, sdp: OFFER })).ok === true,
+      5000,
+      'ws peer registered',
+    );
     const got = await wsClient.next((f) => f.type === 'webrtc_signal');
     assert.equal(got.from_peer_id, 'frank');
     frank.close();
@@ -170,7 +192,8 @@ describe('two gateway nodes behind nginx: signaling and uploads reach across nod
     const viaNginx = await fetch(`${nginx.url}/realtime/binary/upload`, { method: 'POST', body: form, headers: AUTH });
     assert.equal(viaNginx.status, 200, `${await viaNginx.clone().text()} ${nginx.errors(5)}`);
     const second = (await viaNginx.json()) as { url: string };
-    for (const gw of [a, b]) assert.ok(Buffer.from(await (await fetch(`${gw.url}${second.url}`)).arrayBuffer()).equals(bytes));
+    for (const gw of [a, b])
+      assert.ok(Buffer.from(await (await fetch(`${gw.url}${second.url}`)).arrayBuffer()).equals(bytes));
     assert.equal((await fetch(`${b.url}/realtime/binary/files/00000000-0000-4000-8000-000000000000`)).status, 404);
   });
 

@@ -26,7 +26,9 @@ describe('gateway nodes competing for the catalog queue', () => {
     for (const v of vhosts) await v.drop();
   });
 
-  it('one node applies at a time; a stopping node hands over in order, nothing lost or applied twice', { timeout: 60_000 }, async () => {
+  it('one node applies at a time; a stopping node hands over in order, nothing lost or applied twice', {
+    timeout: 60_000,
+  }, async () => {
     const vhost = await createTestVhost();
     vhosts.push(vhost);
     // One shared catalog, as the nodes share one database; each apply takes a few ms.
@@ -48,7 +50,13 @@ describe('gateway nodes competing for the catalog queue', () => {
           return r;
         },
       };
-      const consumer = new CatalogConsumer({ broker, applier, publisher: new RecordingPublisher(), logger, prefetch: 16 });
+      const consumer = new CatalogConsumer({
+        broker,
+        applier,
+        publisher: new RecordingPublisher(),
+        logger,
+        prefetch: 16,
+      });
       const held = () => started > quota;
       return { name, broker, consumer, release, held };
     };
@@ -67,12 +75,22 @@ describe('gateway nodes competing for the catalog queue', () => {
       );
       // a subscribes first and is the active consumer; b and c wait.
       for (const n of [a, b, c]) await n.consumer.start();
-      const info = await waitFor(() => queueInfo(vhost, 'catalog.gateway'), (q) => q !== null && q.consumers === 3, 10_000, 'three consumers');
+      const info = await waitFor(
+        () => queueInfo(vhost, 'catalog.gateway'),
+        (q) => q !== null && q.consumers === 3,
+        10_000,
+        'three consumers',
+      );
       assert.equal(info!.arguments['x-single-active-consumer'], true);
       // Stop the active node mid-stream, as a SIGTERM would: it finishes what it is applying and
       // hands the rest back; the next node takes over from there.
       for (const n of [a, b]) {
-        await waitFor(() => n.held(), (h) => h, 20_000, `${n.name} holding events`);
+        await waitFor(
+          () => n.held(),
+          (h) => h,
+          20_000,
+          `${n.name} holding events`,
+        );
         const stopped = n.consumer.stop();
         n.release();
         await stopped;
@@ -80,7 +98,12 @@ describe('gateway nodes competing for the catalog queue', () => {
         assert.equal(s.inFlight, 0, `${n.name}: nothing left in hand`);
         assert.ok(s.retried > 0, `${n.name}: what it had not started went back to the queue (${s.retried})`);
       }
-      await waitFor(() => catalog.commits.length, (n) => n === 300, 20_000, 'all applied');
+      await waitFor(
+        () => catalog.commits.length,
+        (n) => n === 300,
+        20_000,
+        'all applied',
+      );
 
       const names = [...new Set(sent.map((e) => appliedBy.get(e.event_id)))];
       assert.deepEqual(names, ['a', 'b', 'c'], 'a, then b, then c applied: one at a time, in turn');
@@ -104,11 +127,14 @@ describe('gateway nodes competing for the catalog queue', () => {
     const conn = await amqp.connect(vhost.url);
     await (await conn.createChannel()).assertQueue('catalog.gateway', { durable: true });
     await conn.close();
-    await assert.rejects(RabbitMQBroker.connect(vhost.url, logger, { startTimeoutMs: 2000 }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, BrokerErrorCode.misconfigured);
-      assert.match(err.message, /x-single-active-consumer/);
-      assert.match(err.message, /rabbitmqctl delete_queue catalog\.gateway/);
-      return true;
-    });
+    await assert.rejects(
+      RabbitMQBroker.connect(vhost.url, logger, { startTimeoutMs: 2000 }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, BrokerErrorCode.misconfigured);
+        assert.match(err.message, /x-single-active-consumer/);
+        assert.match(err.message, /rabbitmqctl delete_queue catalog\.gateway/);
+        return true;
+      },
+    );
   });
 });

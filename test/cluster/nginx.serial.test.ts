@@ -46,7 +46,11 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
         wsClients.push(ws);
         await ws.command('join_channel', { channel: 'room:x' });
         await ws.command('join_channel', { channel: 'products' });
-        const sse = new TestSse(`${nginx.url}/realtime/events?channels=room:x,products`, ['system', 'hello', 'product.updated']);
+        const sse = new TestSse(`${nginx.url}/realtime/events?channels=room:x,products`, [
+          'system',
+          'hello',
+          'product.updated',
+        ]);
         sseClients.push(sse);
         await sse.next((e) => e.type === 'system');
         perNode = await Promise.all([1, 2, 3].map((i) => cluster.stats(i)));
@@ -58,7 +62,11 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       );
 
       // The send, made on node 3 directly.
-      const sent = await postJson(`${cluster.node(3).url}/realtime/send`, { channel: 'room:x', event: 'hello', data: { from: 'node-3' } });
+      const sent = await postJson(`${cluster.node(3).url}/realtime/send`, {
+        channel: 'room:x',
+        event: 'hello',
+        data: { from: 'node-3' },
+      });
       assert.equal(sent.status, 200);
       for (const ws of wsClients) {
         const f = await ws.next((x) => x.type === 'event' && x.event === 'hello');
@@ -71,8 +79,16 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       const conn = await amqp.connect(cluster.env.BROKER_URL);
       try {
         const ch = await conn.createConfirmChannel();
-        const event = { event_id: randomUUID(), product_id: 7, changes: { stock: 777 }, occurred_at: new Date().toISOString() };
-        ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json' });
+        const event = {
+          event_id: randomUUID(),
+          product_id: 7,
+          changes: { stock: 777 },
+          occurred_at: new Date().toISOString(),
+        };
+        ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(event)), {
+          persistent: true,
+          contentType: 'application/json',
+        });
         await ch.waitForConfirms();
       } finally {
         await conn.close();
@@ -120,7 +136,8 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
     await member.command('join_channel', { channel: 'chat:room' });
     await watcher.next((f) => f.event === 'presence.join' && f.data.client_id === memberId);
     // Read from node 1, which holds neither member: through nginx a keyless read is a relayed request, which the nodes refuse.
-    const list = async () => (await (await fetch(`${cluster.node(1).url}/realtime/channels/chat:room/presence`)).json()) as any;
+    const list = async () =>
+      (await (await fetch(`${cluster.node(1).url}/realtime/channels/chat:room/presence`)).json()) as any;
     const before = await list();
     assert.deepEqual(before.members.map((m: any) => m.node).sort(), ['node-2', 'node-3']);
     const killedAt = Date.now();
@@ -151,10 +168,12 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       return c;
     });
     try {
-      await Promise.all(ws.map(async (c) => {
-        await c.connect();
-        await c.joinChannel('room:drain');
-      }));
+      await Promise.all(
+        ws.map(async (c) => {
+          await c.connect();
+          await c.joinChannel('room:drain');
+        }),
+      );
       await Promise.all(sse.map((c) => c.ready));
       const before = await Promise.all([1, 2, 3].map((i) => cluster.stats(i)));
       const onNode1 = before[0].websocket_count + before[0].sse_count;
@@ -165,7 +184,11 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       let sending = true;
       const sender = (async () => {
         while (sending) {
-          const r = await postJson(`${cluster.node(2).url}/realtime/send`, { channel: 'room:drain', event: 'n', data: ++n });
+          const r = await postJson(`${cluster.node(2).url}/realtime/send`, {
+            channel: 'room:drain',
+            event: 'n',
+            data: ++n,
+          });
           assert.equal(r.status, 200);
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
@@ -180,7 +203,11 @@ describe('three gateway nodes behind nginx', { timeout: 120_000 }, () => {
       const expected = Array.from({ length: n }, (_, i) => i + 1);
       for (const r of received) assert.deepEqual(r, expected);
       const after = await Promise.all([2, 3].map((i) => cluster.stats(i)));
-      assert.equal(after.reduce((a, s) => a + s.websocket_count + s.sse_count, 0), 12, 'all twelve clients are now on nodes 2 and 3');
+      assert.equal(
+        after.reduce((a, s) => a + s.websocket_count + s.sse_count, 0),
+        12,
+        'all twelve clients are now on nodes 2 and 3',
+      );
     } finally {
       for (const c of ws) c.disconnect();
       for (const c of sse) c.close();

@@ -12,7 +12,12 @@ import { TestWs } from '../helpers/ws-client.js';
 
 test('after Redis comes back empty, heartbeats restore the members unannounced; a later leave is announced once', async () => {
   const redis = await startPrivateRedis();
-  const gw = await startGateway({ redisUrl: redis.url, redisPrefix: redisPrefix(), presenceChannels: ['room:*'], presenceTtlMs: 900 });
+  const gw = await startGateway({
+    redisUrl: redis.url,
+    redisPrefix: redisPrefix(),
+    presenceChannels: ['room:*'],
+    presenceTtlMs: 900,
+  });
   const sockets: TestWs[] = [];
   try {
     const presence = async () => (await getJson(`${gw.url}/realtime/channels/room:r/presence`)).body;
@@ -30,14 +35,24 @@ test('after Redis comes back empty, heartbeats restore the members unannounced; 
 
     await redis.kill();
     await redis.restart();
-    await waitFor(async () => (await presence().catch(() => ({ count: -1 }))).count === 2, 5000, 'both members back after heartbeats');
+    await waitFor(
+      async () => (await presence().catch(() => ({ count: -1 }))).count === 2,
+      5000,
+      'both members back after heartbeats',
+    );
     const listed = (await presence()).members.map((m: any) => m.client_id).sort();
     assert.deepEqual(listed, [watcher.id, member.id].sort());
 
     member.ws.close();
     await watcher.ws.next((f) => f.event === 'presence.leave' && f.data.client_id === member.id, 5000);
-    const announced = watcher.ws.events('room:r').filter((f) => f.event.startsWith('presence.') && f.data.client_id === member.id);
-    assert.deepEqual(announced.map((f) => f.event), ['presence.join', 'presence.leave'], 'joined once, left once: the restore announced nothing');
+    const announced = watcher.ws
+      .events('room:r')
+      .filter((f) => f.event.startsWith('presence.') && f.data.client_id === member.id);
+    assert.deepEqual(
+      announced.map((f) => f.event),
+      ['presence.join', 'presence.leave'],
+      'joined once, left once: the restore announced nothing',
+    );
     assert.equal((await presence()).count, 1);
   } finally {
     for (const s of sockets) s.close();

@@ -45,7 +45,8 @@ async function member(node: RunningGateway, channel: string): Promise<{ ws: Test
   return { ws, id };
 }
 
-const presenceUrl = (node: RunningGateway, channel: string, query = '') => `${node.url}/realtime/channels/${encodeURIComponent(channel)}/presence${query}`;
+const presenceUrl = (node: RunningGateway, channel: string, query = '') =>
+  `${node.url}/realtime/channels/${encodeURIComponent(channel)}/presence${query}`;
 
 describe('presence at scale', () => {
   it('coalesces joins and leaves into one presence.diff per node per interval above the threshold, single events below', async () => {
@@ -60,8 +61,19 @@ describe('presence at scale', () => {
     const crowdIds = new Set(crowd.map((m) => m.id));
     const diffs = () => watcher.ws.events('room:big').filter((f) => f.event === 'presence.diff');
     const joinedByDiff = () => new Set(diffs().flatMap((f) => f.data.joined.map((m: any) => m.client_id)));
-    await waitFor(() => [...crowdIds].every((id) => joinedByDiff().has(id) || watcher.ws.events('room:big').some((f) => f.event === 'presence.join' && f.data.client_id === id)), 5000, 'every newcomer announced');
-    const singles = watcher.ws.events('room:big').filter((f) => f.event === 'presence.join' && crowdIds.has(f.data.client_id));
+    await waitFor(
+      () =>
+        [...crowdIds].every(
+          (id) =>
+            joinedByDiff().has(id) ||
+            watcher.ws.events('room:big').some((f) => f.event === 'presence.join' && f.data.client_id === id),
+        ),
+      5000,
+      'every newcomer announced',
+    );
+    const singles = watcher.ws
+      .events('room:big')
+      .filter((f) => f.event === 'presence.join' && crowdIds.has(f.data.client_id));
     // Each join learns the cluster-wide count atomically with its own write: the three that
     // brought the room to 5, 6 and 7 went out alone, the nine from 8 on in diffs.
     assert.equal(singles.length, 3);
@@ -78,10 +90,15 @@ describe('presence at scale', () => {
       const node = (d.data.joined[0] ?? d.data.left[0]).node as string;
       byNode.set(node, (byNode.get(node) ?? 0) + 1);
     }
-    for (const [node, count] of byNode) assert.ok(count <= 3, `${node}: ${count} diffs for 12 joins within a few intervals`);
+    for (const [node, count] of byNode)
+      assert.ok(count <= 3, `${node}: ${count} diffs for 12 joins within a few intervals`);
 
     // The full count on either node; the list paged.
-    await waitFor(async () => (await getJson(presenceUrl(n2, 'room:big', '?limit=0'))).body.count === 16, 3000, 'sixteen members');
+    await waitFor(
+      async () => (await getJson(presenceUrl(n2, 'room:big', '?limit=0'))).body.count === 16,
+      3000,
+      'sixteen members',
+    );
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -120,7 +137,12 @@ describe('presence at scale', () => {
       assert.equal(res.status, 400, q);
       assert.equal(res.body.error.code, 'bad_request', q);
     }
-    assert.deepEqual((await getJson(presenceUrl(n1, 'room:q', '?limit=0'))).body, { channel: 'room:q', count: 1, members: [], next_cursor: null });
+    assert.deepEqual((await getJson(presenceUrl(n1, 'room:q', '?limit=0'))).body, {
+      channel: 'room:q',
+      count: 1,
+      members: [],
+      next_cursor: null,
+    });
     const whole = (await getJson(presenceUrl(n1, 'room:q'))).body;
     assert.equal(whole.members.length, 1);
     assert.equal(whole.next_cursor, null);

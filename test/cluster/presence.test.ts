@@ -21,14 +21,21 @@ after(async () => {
 async function cluster(n: number, prefix = redisPrefix(), ttlMs = 30_000): Promise<RunningGateway[]> {
   const nodes = await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      startGateway({ redisUrl: serviceUrls().redisUrl, redisPrefix: prefix, nodeId: `node-${i + 1}`, presenceChannels: ['chat:*'], presenceTtlMs: ttlMs }),
+      startGateway({
+        redisUrl: serviceUrls().redisUrl,
+        redisPrefix: prefix,
+        nodeId: `node-${i + 1}`,
+        presenceChannels: ['chat:*'],
+        presenceTtlMs: ttlMs,
+      }),
     ),
   );
   running.push(...nodes);
   return nodes;
 }
 
-const presence = async (node: RunningGateway, channel: string) => (await getJson(`${node.url}/realtime/channels/${encodeURIComponent(channel)}/presence`)).body;
+const presence = async (node: RunningGateway, channel: string) =>
+  (await getJson(`${node.url}/realtime/channels/${encodeURIComponent(channel)}/presence`)).body;
 
 describe('presence', () => {
   it('lists the connections of every node, on any node, and announces joins and leaves on the channel', async () => {
@@ -40,7 +47,11 @@ describe('presence', () => {
     const ws = await TestWs.open(n1.wsUrl);
     const wsId = (await ws.next((f) => f.type === 'connected')).client_id;
     await ws.command('join_channel', { channel: 'chat:lobby' });
-    const sse = new TestSse(`${n2.url}/realtime/events?channels=chat:lobby`, ['system', 'presence.join', 'presence.leave']);
+    const sse = new TestSse(`${n2.url}/realtime/events?channels=chat:lobby`, [
+      'system',
+      'presence.join',
+      'presence.leave',
+    ]);
     const sseId = JSON.parse((await sse.next((e) => e.type === 'system')).data).client_id;
 
     await waitFor(async () => (await presence(n3, 'chat:lobby')).count === 3, 3000, 'three members, seen from node 3');
@@ -63,7 +74,10 @@ describe('presence', () => {
     await watcher.next((f) => f.event === 'presence.leave' && f.data.client_id === sseId);
     assert.equal((await presence(n1, 'chat:lobby')).count, 1, 'only the watcher is left');
     // Each join and leave announced exactly once.
-    const announced = watcher.events('chat:lobby').filter((f) => f.event.startsWith('presence.')).map((f) => `${f.event} ${f.data.client_id}`);
+    const announced = watcher
+      .events('chat:lobby')
+      .filter((f) => f.event.startsWith('presence.'))
+      .map((f) => `${f.event} ${f.data.client_id}`);
     assert.equal(new Set(announced).size, announced.length);
     ws.close();
     watcher.close();
@@ -93,7 +107,11 @@ describe('presence', () => {
         .zadd(`${prefix}presence-ids:chat:crash`, 0, ghost.client_id)
         .hset(`${prefix}presence-data:chat:crash`, ghost.client_id, JSON.stringify(ghost))
         .exec();
-      await waitFor(async () => (await presence(n1, 'chat:crash')).count === 2, 2000, 'the ghost listed while its entry lives');
+      await waitFor(
+        async () => (await presence(n1, 'chat:crash')).count === 2,
+        2000,
+        'the ghost listed while its entry lives',
+      );
       const left = await watcher.next((f) => f.event === 'presence.leave' && f.data.client_id === 'ghost-1', 5000);
       assert.deepEqual(left.data, ghost);
       assert.equal((await presence(n1, 'chat:crash')).count, 1);
@@ -106,12 +124,29 @@ describe('presence', () => {
   it('PRESENCE_CHANNELS is a comma-separated list of patterns; a bad one fails the start naming the variable', () => {
     assert.deepEqual(loadConfig({ PRESENCE_CHANNELS: ' chat:*, room:?,,' }).presenceChannels, ['chat:*', 'room:?']);
     assert.deepEqual(loadConfig({}).presenceChannels, []);
-    assert.throws(() => loadConfig({ PRESENCE_CHANNELS: 'chat:*,bad pattern' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_CHANNELS');
-    assert.throws(() => loadConfig({ PRESENCE_TTL_MS: '10' }), (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_TTL_MS');
+    assert.throws(
+      () => loadConfig({ PRESENCE_CHANNELS: 'chat:*,bad pattern' }),
+      (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_CHANNELS',
+    );
+    assert.throws(
+      () => loadConfig({ PRESENCE_TTL_MS: '10' }),
+      (err: Error) => err instanceof ConfigError && err.variable === 'PRESENCE_TTL_MS',
+    );
     const dflt = loadConfig({});
-    assert.deepEqual([dflt.presenceDiffThreshold, dflt.presenceDiffIntervalMs, dflt.presenceDiffMaxMembers], [100, 1000, 10]);
-    for (const [variable, value] of [['PRESENCE_DIFF_THRESHOLD', '0'], ['PRESENCE_DIFF_INTERVAL_MS', '10'], ['PRESENCE_DIFF_MAX_MEMBERS', '-1']]) {
-      assert.throws(() => loadConfig({ [variable]: value }), (err: Error) => err instanceof ConfigError && err.variable === variable, variable);
+    assert.deepEqual(
+      [dflt.presenceDiffThreshold, dflt.presenceDiffIntervalMs, dflt.presenceDiffMaxMembers],
+      [100, 1000, 10],
+    );
+    for (const [variable, value] of [
+      ['PRESENCE_DIFF_THRESHOLD', '0'],
+      ['PRESENCE_DIFF_INTERVAL_MS', '10'],
+      ['PRESENCE_DIFF_MAX_MEMBERS', '-1'],
+    ]) {
+      assert.throws(
+        () => loadConfig({ [variable]: value }),
+        (err: Error) => err instanceof ConfigError && err.variable === variable,
+        variable,
+      );
     }
   });
 

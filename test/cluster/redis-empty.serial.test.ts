@@ -25,7 +25,9 @@ const RATE = Number(process.env.REDIS_EMPTY_RATE || 300);
 const logger = createLogger(process.env.HUBCAST_TEST_LOG ?? 'silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, two nodes)`, { timeout: 120_000 }, () => {
+describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, two nodes)`, {
+  timeout: 120_000,
+}, () => {
   const cleanups: Array<() => Promise<void> | void> = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();
@@ -69,7 +71,8 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     const upAt = Date.now();
     const before = (await cluster.stats(1)).publications as number;
     while (((await cluster.stats(1)).publications as number) < before + 50) {
-      if (Date.now() - upAt > 30_000) assert.fail(`node 1 did not publish within 30 s of Redis coming back\n${cluster.describe()}`);
+      if (Date.now() - upAt > 30_000)
+        assert.fail(`node 1 did not publish within 30 s of Redis coming back\n${cluster.describe()}`);
       await sleep(50);
     }
     const node1ResumedMs = Date.now() - upAt;
@@ -86,7 +89,9 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
     const stats = await Promise.all([1, 2].map((i) => cluster.stats(i)));
     const sdk = summarize(fleet.trackers);
     const wire = summarize(plain.map((c) => c.tracker));
-    const lagging = trackers().filter((t) => !t.holds(final)).map((t) => t.name);
+    const lagging = trackers()
+      .filter((t) => !t.holds(final))
+      .map((t) => t.name);
     const figures = {
       events: EVENTS,
       redis_down_ms: upAt - downAt,
@@ -99,8 +104,16 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
       lagging,
     };
     console.log(`[redis-empty] ${JSON.stringify(figures)}`);
-    assert.equal(sdk.silent_gaps + wire.silent_gaps, 0, `versions missed without recovery_failed:\n${[...sdk.examples, ...wire.examples].join('\n')}`);
-    assert.equal(sdk.repeats + wire.repeats, 0, `versions delivered twice:\n${[...sdk.examples, ...wire.examples].join('\n')}`);
+    assert.equal(
+      sdk.silent_gaps + wire.silent_gaps,
+      0,
+      `versions missed without recovery_failed:\n${[...sdk.examples, ...wire.examples].join('\n')}`,
+    );
+    assert.equal(
+      sdk.repeats + wire.repeats,
+      0,
+      `versions delivered twice:\n${[...sdk.examples, ...wire.examples].join('\n')}`,
+    );
     assert.equal(wire.id_repeats, 0, `repeated or backwards ids on the wire:\n${wire.examples.join('\n')}`);
     assert.deepEqual(lagging, [], 'every client shows every product’s final version');
     assert.ok(stats[1].bus_catch_up_failures >= 1, 'node 2 could not prove its catch-up complete, and said so');

@@ -18,7 +18,12 @@ after(async () => {
 });
 
 async function bus(prefix: string, maxBytes = 0, nodeId = 'n1'): Promise<{ bus: RedisBus; seen: number[] }> {
-  const b = new RedisBus(serviceUrls().redisUrl, log, { nodeId, prefix, retention: RetentionPolicy.parse(undefined, { count: 100_000, maxAgeMs: 0 }), maxBytes });
+  const b = new RedisBus(serviceUrls().redisUrl, log, {
+    nodeId,
+    prefix,
+    retention: RetentionPolicy.parse(undefined, { count: 100_000, maxAgeMs: 0 }),
+    maxBytes,
+  });
   buses.push(b);
   await b.start();
   const seen: number[] = [];
@@ -47,10 +52,18 @@ test('durable history stays under HISTORY_MAX_BYTES over all channels: the oldes
   const counted = Number(await admin.get(`${prefix}bytes`));
   const lengths = await Promise.all(['a', 'b', 'c'].map((c) => admin.xlen(`${prefix}h:${c}`)));
   const entryBytes = JSON.stringify({ c: 'a', e: 'e', d: payload, t: 1, at: Date.now(), n: 'n1' }).length + 64;
-  console.log(`[redis-history] bound ${maxBytes} B, counted ${counted} B, entries kept per channel ${lengths.join('/')} of 100, ~${entryBytes} B each`);
+  console.log(
+    `[redis-history] bound ${maxBytes} B, counted ${counted} B, entries kept per channel ${lengths.join('/')} of 100, ~${entryBytes} B each`,
+  );
   assert.ok(counted <= maxBytes, `counted ${counted} B over the bound`);
-  assert.ok(lengths.reduce((n, l) => n + l, 0) * entryBytes <= maxBytes + entryBytes, 'what the streams hold is within the bound');
-  assert.ok(lengths.every((l) => l >= 10), 'every channel keeps its newest');
+  assert.ok(
+    lengths.reduce((n, l) => n + l, 0) * entryBytes <= maxBytes + entryBytes,
+    'what the streams hold is within the bound',
+  );
+  assert.ok(
+    lengths.every((l) => l >= 10),
+    'every channel keeps its newest',
+  );
   assert.deepEqual(await b.since('a', ids.a[0]), { ok: false, reason: 'history_gap' });
   const recent = await b.since('a', ids.a[ids.a.length - 3]);
   assert.ok(recent.ok && recent.entries.map((e) => e.id).join() === ids.a.slice(-2).join());
@@ -65,10 +78,18 @@ test('a Redis that lost acknowledged writes starts a new epoch: a resume from th
   // What an append-only file fsynced every second can lose in a crash: the last writes.
   await admin.set(`${prefix}seq`, String(ids[2]));
   await admin.xdel(`${prefix}h:room`, `${ids[3]}-0`, `${ids[4]}-0`);
-  assert.deepEqual(await b.since('room', ids[3]), { ok: false, reason: 'unknown_position' }, 'a position past the sequence is unknown');
+  assert.deepEqual(
+    await b.since('room', ids[3]),
+    { ok: false, reason: 'unknown_position' },
+    'a position past the sequence is unknown',
+  );
   const next = (await b.publish('room', 'e', '"after"', true))!;
   assert.ok(next > ids[4], 'ids keep rising past what any node saw');
-  assert.deepEqual(await b.since('room', ids[3]), { ok: false, reason: 'unknown_position' }, 'a position from the lost stretch is before the new epoch');
+  assert.deepEqual(
+    await b.since('room', ids[3]),
+    { ok: false, reason: 'unknown_position' },
+    'a position from the lost stretch is before the new epoch',
+  );
   assert.deepEqual(await b.since('room', ids[1]), { ok: false, reason: 'unknown_position' });
   const fresh = await b.since('room', next - 1);
   assert.ok(fresh.ok && fresh.entries.length === 1, 'the new epoch resumes');

@@ -13,7 +13,15 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../src/logger.js';
-import { ClientFleet, TestCluster, percentile, productVersions, startPacedGenerator, untilApplied, versionBumps } from '../helpers/cluster.js';
+import {
+  ClientFleet,
+  TestCluster,
+  percentile,
+  productVersions,
+  startPacedGenerator,
+  untilApplied,
+  versionBumps,
+} from '../helpers/cluster.js';
 import { startPrivateRedis } from '../helpers/services.js';
 
 const EVENTS = Number(process.env.REDIS_CHAOS_EVENTS || 2000);
@@ -31,7 +39,11 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
   it('nodes reconnect, delivery resumes, and what was missed is recovered from history', async () => {
     const redis = await startPrivateRedis({ persistent: true });
     cleanups.push(() => redis.stop());
-    const cluster = await TestCluster.start({ nodes: 3, redisUrl: redis.url, env: { HISTORY_SIZE: '20000', SSE_RETRY_MS: '250' } });
+    const cluster = await TestCluster.start({
+      nodes: 3,
+      redisUrl: redis.url,
+      env: { HISTORY_SIZE: '20000', SSE_RETRY_MS: '250' },
+    });
     cleanups.push(() => cluster.close());
     const url = cluster.nginx.url;
     const initial = await productVersions(url);
@@ -51,7 +63,8 @@ describe(`Redis restarted mid-run (${EVENTS} events at ${RATE}/s)`, { timeout: 3
     const atRestart = fleet.deliveries;
     // Delivery resumes: every client gets new events again (ten each, say).
     while (fleet.deliveries < atRestart + 40 * 10) {
-      if (Date.now() - upAt > 30_000) assert.fail(`no delivery within 30 s of Redis coming back\n${cluster.describe()}`);
+      if (Date.now() - upAt > 30_000)
+        assert.fail(`no delivery within 30 s of Redis coming back\n${cluster.describe()}`);
       await sleep(20);
     }
     const resumedAfterMs = Date.now() - upAt;

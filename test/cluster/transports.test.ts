@@ -14,11 +14,24 @@ before(async () => {
   const redisUrl = serviceUrls().redisUrl;
   const prefix = redisPrefix();
   [n1, n2] = await Promise.all(
-    [1, 2].map((i) => startGateway({ redisUrl, redisPrefix: prefix, nodeId: `tr-${i}`, tcpPort: 0, historySize: 5000, pollMaxEvents: 50 })),
+    [1, 2].map((i) =>
+      startGateway({
+        redisUrl,
+        redisPrefix: prefix,
+        nodeId: `tr-${i}`,
+        tcpPort: 0,
+        historySize: 5000,
+        pollMaxEvents: 50,
+      }),
+    ),
   );
   // The cluster's history begins with its first publication: positions from before it resume nowhere.
   await postJson(`${n1.url}/realtime/send`, { channel: 'cl:warmup', event: 'x', data: 0 });
-  await waitFor(async () => (await poll(n2.url, 'channels=cl:warmup&timeout=0')).last_id !== '0', 5000, 'the first publication on both nodes');
+  await waitFor(
+    async () => (await poll(n2.url, 'channels=cl:warmup&timeout=0')).last_id !== '0',
+    5000,
+    'the first publication on both nodes',
+  );
 });
 after(async () => {
   await Promise.all([n1?.close(), n2?.close()]);
@@ -35,7 +48,8 @@ test('a poll that alternates nodes, following last_id, sees every event once and
   let since = start.last_id;
   const TOTAL = 300;
   const publisher = (async () => {
-    for (let i = 0; i < TOTAL; i++) await postJson(`${(i % 2 ? n1 : n2).url}/realtime/send`, { channel: 'cl:poll', event: 'n', data: i });
+    for (let i = 0; i < TOTAL; i++)
+      await postJson(`${(i % 2 ? n1 : n2).url}/realtime/send`, { channel: 'cl:poll', event: 'n', data: i });
   })();
   const seen: number[] = [];
   const deadline = Date.now() + 15_000;
@@ -46,7 +60,10 @@ test('a poll that alternates nodes, following last_id, sees every event once and
     since = a.last_id;
   }
   await publisher;
-  assert.deepEqual(seen, Array.from({ length: TOTAL }, (_, i) => i));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: TOTAL }, (_, i) => i),
+  );
 });
 
 test('a poll held on one node is released by a publish on the other', async () => {
@@ -55,7 +72,10 @@ test('a poll held on one node is released by a publish on the other', async () =
   await waitFor(() => n2.gateway.poll.held === 1, 5000, 'the poll to be held');
   const sent = await postJson(`${n1.url}/realtime/send`, { channel: 'cl:held', event: 'x', data: 'across' });
   const a = await pending;
-  assert.deepEqual(a.events.map((e: any) => e.id), [sent.body.id]);
+  assert.deepEqual(
+    a.events.map((e: any) => e.id),
+    [sent.body.id],
+  );
 });
 
 test('a TCP client on one node and a WS client on the other see each other', async () => {
@@ -72,7 +92,10 @@ test('a TCP client on one node and a WS client on the other see each other', asy
   const t2 = await TestTcp.open(n2.gateway.tcp!.address!.port);
   const r = await t2.command('join_channel', { channel: 'room:cl', since: got.id });
   assert.equal(r.data.recovered, true);
-  assert.deepEqual(t2.frames.filter((f) => f.type === 'event').map((f) => f.data.message), ['later']);
+  assert.deepEqual(
+    t2.frames.filter((f) => f.type === 'event').map((f) => f.data.message),
+    ['later'],
+  );
   t.close();
   t2.close();
   w.close();

@@ -19,7 +19,13 @@ test('defaults are the embedded setup of docs/protocol.md', () => {
 });
 
 test('values are parsed and empty strings count as unset', () => {
-  const c = loadConfig({ PORT: '9001', WEBSOCKET_ENABLED: 'false', SSE_ENABLED: '0', REDIS_URL: '', ALLOWED_ORIGINS: 'https://a.example, https://b.example' });
+  const c = loadConfig({
+    PORT: '9001',
+    WEBSOCKET_ENABLED: 'false',
+    SSE_ENABLED: '0',
+    REDIS_URL: '',
+    ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+  });
   assert.equal(c.port, 9001);
   assert.equal(c.websocketEnabled, false);
   assert.equal(c.sseEnabled, false);
@@ -42,7 +48,11 @@ test('a bad value fails with one message naming the variable and the value', () 
   for (const [env, variable] of cases) {
     assert.throws(
       () => loadConfig(env),
-      (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.includes(variable) && !err.message.includes('\n'),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.variable === variable &&
+        err.message.includes(variable) &&
+        !err.message.includes('\n'),
       JSON.stringify(env),
     );
   }

@@ -15,12 +15,25 @@ const doc = readFileSync(join(ROOT, 'docs', 'guarantees.md'), 'utf8');
 test('every test file docs/guarantees.md names exists', () => {
   const named = [...new Set([...doc.matchAll(/`(test\/[^`\s]+\.ts)`/g)].map((m) => m[1]))];
   assert.ok(named.length > 30, `found ${named.length} test paths: the extractor sees the tables`);
-  assert.deepEqual(named.filter((f) => !existsSync(join(ROOT, f))), []);
+  assert.deepEqual(
+    named.filter((f) => !existsSync(join(ROOT, f))),
+    [],
+  );
 });
 
 test('docs/guarantees.md covers every delivery path', () => {
   const sections = [...doc.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-  for (const path of ['Broker → database', 'Database → client', 'Client → client', 'Acknowledged subscriptions', 'The user inbox', 'Presence']) {
-    assert.ok(sections.some((s) => s.startsWith(path)), `a section for ${path}; got ${sections.join(' | ')}`);
+  for (const path of [
+    'Broker → database',
+    'Database → client',
+    'Client → client',
+    'Acknowledged subscriptions',
+    'The user inbox',
+    'Presence',
+  ]) {
+    assert.ok(
+      sections.some((s) => s.startsWith(path)),
+      `a section for ${path}; got ${sections.join(' | ')}`,
+    );
   }
 });

@@ -8,7 +8,10 @@ import { catalogApp } from '../../src/apps/catalog/app.js';
 import { chatApp } from '../../src/apps/chat/app.js';
 
 /** Event names the server publishes: the core's and those the built-in applications declare. */
-const SERVER_EVENTS = [...Object.values(SystemEvent), ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? [])];
+const SERVER_EVENTS = [
+  ...Object.values(SystemEvent),
+  ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? []),
+];
 import { parseClientFrame, signalTypes } from '../../src/transports/ws/protocol.js';
 
 /**
@@ -21,13 +24,41 @@ const PROTOCOL = join(ROOT, 'docs', 'protocol.md');
 const read = (path: string) => readFileSync(path, 'utf8');
 
 /** Where references to outside documents would hide. */
-const SCANNED = ['src', 'test', 'docs', 'examples', 'bench', 'scripts', 'deploy', 'bin', '.ci', 'README.md', 'package.json'];
-const TEXT = new Set(['.ts', '.js', '.mjs', '.cjs', '.md', '.sh', '.json', '.conf', '.yml', '.yaml', '.html', '.txt', '']);
+const SCANNED = [
+  'src',
+  'test',
+  'docs',
+  'examples',
+  'bench',
+  'scripts',
+  'deploy',
+  'bin',
+  '.ci',
+  'README.md',
+  'package.json',
+];
+const TEXT = new Set([
+  '.ts',
+  '.js',
+  '.mjs',
+  '.cjs',
+  '.md',
+  '.sh',
+  '.json',
+  '.conf',
+  '.yml',
+  '.yaml',
+  '.html',
+  '.txt',
+  '',
+]);
 
 function files(path: string): string[] {
   if (!existsSync(path)) return [];
   if (!statSync(path).isDirectory()) return TEXT.has(extname(path)) ? [path] : [];
-  return readdirSync(path).flatMap((name) => (name === 'node_modules' || name.startsWith('dist') ? [] : files(join(path, name))));
+  return readdirSync(path).flatMap((name) =>
+    name === 'node_modules' || name.startsWith('dist') ? [] : files(join(path, name)),
+  );
 }
 
 // Spelled in pieces so this file does not match itself.
@@ -39,7 +70,8 @@ test('nothing in the repository refers to a specification outside it', () => {
     read(file)
       .split('\n')
       .forEach((line, i) => {
-        if (OUTSIDE.some((re) => re.test(line))) hits.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
+        if (OUTSIDE.some((re) => re.test(line)))
+          hits.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim().slice(0, 120)}`);
       });
   }
   assert.deepEqual(hits, [], 'point at docs/protocol.md instead');
@@ -70,7 +102,10 @@ function clientFrameTypes(): string[] {
 function dispatchedNames(): string[] {
   const source = read(join(ROOT, 'src', 'transports', 'ws', 'dispatch.ts'));
   const tcp = read(join(ROOT, 'src', 'transports', 'tcp', 'transport.ts'));
-  return [...[...source.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]), ...[...tcp.matchAll(/command !== '([a-z_]+)'/g)].map((m) => m[1])];
+  return [
+    ...[...source.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]),
+    ...[...tcp.matchAll(/command !== '([a-z_]+)'/g)].map((m) => m[1]),
+  ];
 }
 
 /** `type` values of frames the server writes (transports, signaling, hub publications, SDK frame types). */
@@ -98,12 +133,17 @@ function serverFrameTypes(): string[] {
 function missingFromProtocol(doc: string): string[] {
   const missing: string[] = [];
   const mentioned = (name: string | number) => doc.includes(`\`${name}\``) || doc.includes(`"${name}"`);
-  const row = (name: string | number) => new RegExp(`^\\| \`${String(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`[ |]`, 'm').test(doc);
-  for (const code of Object.values(ErrorCode)) if (!row(code)) missing.push(`error code ${code} (a row of the Errors table)`);
-  for (const code of Object.values(CloseCode)) if (!row(code)) missing.push(`close code ${code} (a row of the close code table)`);
-  for (const type of Object.values(SystemType)) if (!row(type)) missing.push(`system event type ${type} (a row of the System events table)`);
+  const row = (name: string | number) =>
+    new RegExp(`^\\| \`${String(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\`[ |]`, 'm').test(doc);
+  for (const code of Object.values(ErrorCode))
+    if (!row(code)) missing.push(`error code ${code} (a row of the Errors table)`);
+  for (const code of Object.values(CloseCode))
+    if (!row(code)) missing.push(`close code ${code} (a row of the close code table)`);
+  for (const type of Object.values(SystemType))
+    if (!row(type)) missing.push(`system event type ${type} (a row of the System events table)`);
   for (const event of SERVER_EVENTS) if (!mentioned(event)) missing.push(`event name ${event}`);
-  for (const type of clientFrameTypes()) if (!row(type)) missing.push(`client frame type ${type} (a row of the client frame table)`);
+  for (const type of clientFrameTypes())
+    if (!row(type)) missing.push(`client frame type ${type} (a row of the client frame table)`);
   for (const name of dispatchedNames()) if (!row(name)) missing.push(`frame type or command ${name} (a table row)`);
   for (const type of serverFrameTypes()) if (!mentioned(type)) missing.push(`server frame type ${type}`);
   for (const signal of signalTypes) if (!mentioned(signal)) missing.push(`signal_type ${signal}`);

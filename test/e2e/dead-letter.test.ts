@@ -5,7 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Cleanup, TestProducer, TestSql, changeEvent, drainDeadLetters, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
+import {
+  Cleanup,
+  TestProducer,
+  TestSql,
+  changeEvent,
+  drainDeadLetters,
+  gatewayStats,
+  getProduct,
+  pollUntil,
+  isolatedServices,
+} from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
 import { queueInfo } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
@@ -40,7 +50,10 @@ describe('malformed broker messages', { timeout: 60_000 }, () => {
     const bad: Array<{ body: string; reason: RegExp }> = [
       { body: 'this is not json {', reason: /not valid JSON/i },
       { body: '', reason: /empty/i },
-      { body: JSON.stringify({ product_id: id, changes: { stock: 1 }, occurred_at: new Date().toISOString() }), reason: /event_id/ },
+      {
+        body: JSON.stringify({ product_id: id, changes: { stock: 1 }, occurred_at: new Date().toISOString() }),
+        reason: /event_id/,
+      },
       { body: JSON.stringify({ ...changeEvent(id, { price: -5 }) }), reason: /price/ },
       { body: JSON.stringify({ ...changeEvent(id, { stock: 1.5 }) }), reason: /stock/ },
       { body: JSON.stringify({ ...changeEvent(id, { colour: 'red' } as never) }), reason: /colour|changes/ },
@@ -64,11 +77,23 @@ describe('malformed broker messages', { timeout: 60_000 }, () => {
     );
     assert.equal(stats.events_received, bad.length + 1);
     assert.equal(stats.events_in_flight, 0);
-    await pollUntil(() => queueInfo(vhost, 'catalog.dead'), (q) => q !== null && q.messages === bad.length, { what: `${bad.length} messages in catalog.dead` });
-    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q !== null && q.messages === 0, { what: 'catalog.gateway empty' });
+    await pollUntil(
+      () => queueInfo(vhost, 'catalog.dead'),
+      (q) => q !== null && q.messages === bad.length,
+      { what: `${bad.length} messages in catalog.dead` },
+    );
+    await pollUntil(
+      () => queueInfo(vhost, 'catalog.gateway'),
+      (q) => q !== null && q.messages === 0,
+      { what: 'catalog.gateway empty' },
+    );
 
     const dead = await drainDeadLetters(vhost.url);
-    assert.deepEqual(dead.map((d) => d.body), bad.map((b) => b.body), 'the original bodies, in order');
+    assert.deepEqual(
+      dead.map((d) => d.body),
+      bad.map((b) => b.body),
+      'the original bodies, in order',
+    );
     dead.forEach((d, i) => {
       const reason = String(d.headers[REASON] ?? '');
       assert.match(reason, bad[i].reason, `reason of ${JSON.stringify(bad[i].body)}: ${reason}`);
@@ -81,7 +106,10 @@ describe('malformed broker messages', { timeout: 60_000 }, () => {
     assert.equal(ready.status, 200, await ready.text());
     const next = changeEvent(id, { stock: 5 });
     await producer.publish(next);
-    const again = await ws.next((f) => f.type === 'event' && f.channel === 'products' && f.data.version === before.version + 2, 10_000);
+    const again = await ws.next(
+      (f) => f.type === 'event' && f.channel === 'products' && f.data.version === before.version + 2,
+      10_000,
+    );
     assert.equal(again.data.stock, 5);
     assert.equal(gw.logs.filter((r) => r.level >= 50).length, 0, `no error logs:\n${gw.tail()}`);
   });

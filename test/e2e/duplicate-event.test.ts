@@ -7,7 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { catalogApp } from '../../src/apps/catalog/app.js';
-import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
+import {
+  Cleanup,
+  TestProducer,
+  TestSql,
+  changeEvent,
+  gatewayStats,
+  getProduct,
+  pollUntil,
+  isolatedServices,
+} from '../helpers/e2e.js';
 import { startGateway } from '../helpers/gateway.js';
 import { queueInfo } from '../helpers/services.js';
 import { TestSse } from '../helpers/sse-client.js';
@@ -19,7 +28,10 @@ describe('duplicated event_id', { timeout: 60_000 }, () => {
 
   it('is applied once and announced once', async () => {
     const { db, vhost, redis } = await isolatedServices(cleanup);
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogApp({ withGenerator: false })]);
+    const gw = await startGateway(
+      { databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix },
+      [catalogApp({ withGenerator: false })],
+    );
     cleanup.add(() => gw.close());
     const sql = await TestSql.open(db.url);
     cleanup.add(() => sql.close());
@@ -51,18 +63,32 @@ describe('duplicated event_id', { timeout: 60_000 }, () => {
     assert.equal(stats.events_dead_lettered, 0);
 
     // Both acked: nothing left on the gateway queue (management counters lag: poll).
-    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q !== null && q.messages === 0, { what: 'catalog.gateway empty' });
+    await pollUntil(
+      () => queueInfo(vhost, 'catalog.gateway'),
+      (q) => q !== null && q.messages === 0,
+      { what: 'catalog.gateway empty' },
+    );
 
     // A later event of the same product is a marker: per-product order means a second
     // product.updated for the duplicate, had there been one, would have arrived before it.
     const marker = changeEvent(id, { stock: before.stock + 18 });
     await producer.publish(marker);
-    await ws.next((f) => f.type === 'event' && f.channel === `product:${id}` && f.data.version === before.version + 2, 10_000);
-    await ws.next((f) => f.type === 'event' && f.channel === 'products' && f.data.version === before.version + 2, 10_000);
+    await ws.next(
+      (f) => f.type === 'event' && f.channel === `product:${id}` && f.data.version === before.version + 2,
+      10_000,
+    );
+    await ws.next(
+      (f) => f.type === 'event' && f.channel === 'products' && f.data.version === before.version + 2,
+      10_000,
+    );
     await sse.count(2, (e) => e.type === 'product.updated', 10_000);
 
     const versions = (channel: string) => ws.events(channel).map((f) => f.data.version);
-    assert.deepEqual(versions(`product:${id}`), [before.version + 1, before.version + 2], 'one update for the duplicated event, one for the marker');
+    assert.deepEqual(
+      versions(`product:${id}`),
+      [before.version + 1, before.version + 2],
+      'one update for the duplicated event, one for the marker',
+    );
     assert.deepEqual(versions('products'), [before.version + 1, before.version + 2]);
     const sseVersions = sse.events.filter((e) => e.type === 'product.updated').map((e) => JSON.parse(e.data).version);
     assert.deepEqual(sseVersions, [before.version + 1, before.version + 2]);

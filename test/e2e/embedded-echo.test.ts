@@ -30,7 +30,10 @@ describe('embedded mode (npm start) with the echo clients', { timeout: 90_000 },
   it('runs on PGlite, the in-process broker and cache', () => {
     const listening = server.logs.find((r) => r.msg === 'hubcast gateway listening')!;
     assert.equal(listening.mode, 'start');
-    assert.ok(server.logs.some((r) => r.driver === 'pglite'), `embedded PostgreSQL chosen:\n${server.tail()}`);
+    assert.ok(
+      server.logs.some((r) => r.driver === 'pglite'),
+      `embedded PostgreSQL chosen:\n${server.tail()}`,
+    );
   });
 
   for (const script of ['examples/echo-sse.js', 'examples/echo-ws.js']) {
@@ -42,21 +45,34 @@ describe('embedded mode (npm start) with the echo clients', { timeout: 90_000 },
       const connectedAt = Date.now();
 
       const lines = () => echo.stdout.split('\n').filter((l) => LINE.test(l));
-      await echo.until(() => lines().length >= 1 || undefined, 2 * TICK_MS, `a product update within two ticks (${2 * TICK_MS} ms)`);
+      await echo.until(
+        () => lines().length >= 1 || undefined,
+        2 * TICK_MS,
+        `a product update within two ticks (${2 * TICK_MS} ms)`,
+      );
       const firstAfterMs = Date.now() - connectedAt;
       // And they keep coming, one per tick (with slack for a busy machine).
       await echo.until(() => lines().length >= 3 || undefined, 3 * TICK_MS + 1000, 'three updates');
 
       const printed = lines().map((l) => {
         const [, id, quotedName, price, stock, version] = LINE.exec(l)!;
-        return { id: Number(id), name: JSON.parse(quotedName) as string, price: Number(price), stock: Number(stock), version: Number(version) };
+        return {
+          id: Number(id),
+          name: JSON.parse(quotedName) as string,
+          price: Number(price),
+          stock: Number(stock),
+          version: Number(version),
+        };
       });
       // What the echo client printed is what the API serves (the same product, that version or later).
       for (const p of printed) {
         const { status, body } = await getJson(`${server.url}/api/products/${p.id}`);
         assert.equal(status, 200);
         assert.equal(body.name, p.name);
-        assert.ok(body.version >= p.version && p.version >= 2, `version ${p.version} of product ${p.id} (API has ${body.version})`);
+        assert.ok(
+          body.version >= p.version && p.version >= 2,
+          `version ${p.version} of product ${p.id} (API has ${body.version})`,
+        );
       }
       assert.equal(echo.exit, null);
       assert.equal(server.exit, null);

@@ -13,7 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Cleanup } from '../helpers/e2e.js';
-import { assertRebuildClean, assertStateAt, E2E_PRODUCER, expectedLogCounts, killedGatewayRun, liveProducts } from '../helpers/event-log-run.js';
+import {
+  assertRebuildClean,
+  assertStateAt,
+  E2E_PRODUCER,
+  expectedLogCounts,
+  killedGatewayRun,
+  liveProducts,
+} from '../helpers/event-log-run.js';
 import { killAll, startHubcast, type HubcastServer } from '../helpers/processes.js';
 import { createTestVhost } from '../helpers/services.js';
 

@@ -9,7 +9,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Cleanup, TestSql, isolatedServices } from '../helpers/e2e.js';
-import { assertRebuildClean, assertStateAt, E2E_PRODUCER, expectedLogCounts, killedGatewayRun } from '../helpers/event-log-run.js';
+import {
+  assertRebuildClean,
+  assertStateAt,
+  E2E_PRODUCER,
+  expectedLogCounts,
+  killedGatewayRun,
+} from '../helpers/event-log-run.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
 
 describe('event log through a killed gateway (PostgreSQL)', { timeout: 120_000 }, () => {
@@ -38,10 +44,13 @@ describe('event log through a killed gateway (PostgreSQL)', { timeout: 120_000 }
         cleanup.add(() => second.stop());
         return second;
       },
-      applied: () => sql.client.query('SELECT count(*)::int AS n FROM applied_events').then((r) => r.rows[0].n as number),
+      applied: () =>
+        sql.client.query('SELECT count(*)::int AS n FROM applied_events').then((r) => r.rows[0].n as number),
     });
 
-    const { rows: [counts] } = await sql.client.query(
+    const {
+      rows: [counts],
+    } = await sql.client.query(
       `SELECT count(*) FILTER (WHERE kind = 'changed')::int AS changed, count(DISTINCT event_id)::int AS ids,
               count(*) FILTER (WHERE kind = 'created')::int AS created,
               count(*) FILTER (WHERE producer = $1 AND message_id LIKE 'm-%')::int AS provenance

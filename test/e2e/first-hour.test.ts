@@ -44,7 +44,10 @@ function alive(pid: number): boolean {
 
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0);
   } catch {
     return []; // ps exits 1 when there is none
   }
@@ -87,7 +90,9 @@ async function firstEvent(url: string, event: string, ms: number): Promise<strin
   }
 }
 
-test('fresh clone: the README line as written serves product updates; SIGTERM to npm leaves nothing; hubcast token works; SIGTERM to npx stops its gateway', { timeout: 240_000 }, async () => {
+test('fresh clone: the README line as written serves product updates; SIGTERM to npm leaves nothing; hubcast token works; SIGTERM to npx stops its gateway', {
+  timeout: 240_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hubcast-fresh-'));
   const repo = join(dir, 'repo');
   const procs: TestProcess[] = [];
@@ -98,7 +103,16 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // The line as written; the npm cache keeps the install short (prefer-offline is npm config, not a changed line).
-    const env = childEnv({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), GENERATOR_INTERVAL_MS: '200', LOG_LEVEL: 'info', npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false' });
+    const env = childEnv({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: join(dir, 'data'),
+      GENERATOR_INTERVAL_MS: '200',
+      LOG_LEVEL: 'info',
+      npm_config_prefer_offline: 'true',
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+    });
     const started = Date.now();
     const sh = new TestProcess('readme line', 'sh', ['-c', line], env, repo);
     procs.push(sh);
@@ -118,22 +132,41 @@ test('fresh clone: the README line as written serves product updates; SIGTERM to
     process.kill(npm[0], 'SIGTERM');
     await until(() => !alive(gatewayPid), 15_000, `gateway ${gatewayPid} to exit after SIGTERM to npm ${npm[0]}`);
     await sh.waitExit(10_000);
-    assert.ok(sh.logs.some((r) => r.msg === 'shutdown complete'), 'the gateway logged shutdown complete');
+    assert.ok(
+      sh.logs.some((r) => r.msg === 'shutdown complete'),
+      'the gateway logged shutdown complete',
+    );
 
     // A development token from the CLI, accepted by a gateway with the same secret.
     const authEnv = childEnv({ JWT_SECRET: SECRET, LOG_LEVEL: 'info', npm_config_prefer_offline: 'true' });
-    const token = execFileSync('npx', ['hubcast', 'token', '--sub', 'alice', '--channels', 'orders,chat:*', '--ttl', '1h'], { cwd: repo, env: authEnv, encoding: 'utf8' }).trim();
+    const token = execFileSync(
+      'npx',
+      ['hubcast', 'token', '--sub', 'alice', '--channels', 'orders,chat:*', '--ttl', '1h'],
+      { cwd: repo, env: authEnv, encoding: 'utf8' },
+    ).trim();
     assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     const port2 = await freePort();
     const url2 = `http://127.0.0.1:${port2}`;
-    const npx = new TestProcess('npx hubcast gateway', 'npx', ['hubcast', 'gateway'], { ...authEnv, PORT: String(port2), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data2') }, repo);
+    const npx = new TestProcess(
+      'npx hubcast gateway',
+      'npx',
+      ['hubcast', 'gateway'],
+      { ...authEnv, PORT: String(port2), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data2') },
+      repo,
+    );
     procs.push(npx);
-    const listening = await npx.until(() => npx.logs.find((r) => r.msg === 'hubcast gateway listening'), 60_000, 'the gateway start-up line');
+    const listening = await npx.until(
+      () => npx.logs.find((r) => r.msg === 'hubcast gateway listening'),
+      60_000,
+      'the gateway start-up line',
+    );
     assert.equal(listening.auth, 'on');
     const refused = await fetch(`${url2}/realtime/events?channels=orders`);
     assert.equal(refused.status, 401);
     await refused.body?.cancel();
-    const connected = JSON.parse(await firstEvent(`${url2}/realtime/events?channels=orders&token=${token}`, 'system', 10_000));
+    const connected = JSON.parse(
+      await firstEvent(`${url2}/realtime/events?channels=orders&token=${token}`, 'system', 10_000),
+    );
     assert.equal(connected.type, 'connected');
     npx.signal('SIGTERM');
     await until(() => !alive(Number(listening.pid)), 15_000, `gateway ${listening.pid} to exit after SIGTERM to npx`);

@@ -9,7 +9,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Cleanup, TestProducer, TestSql, changeEvent, gatewayStats, getProduct, pollUntil, isolatedServices } from '../helpers/e2e.js';
+import {
+  Cleanup,
+  TestProducer,
+  TestSql,
+  changeEvent,
+  gatewayStats,
+  getProduct,
+  pollUntil,
+  isolatedServices,
+} from '../helpers/e2e.js';
 import { killAll, startHubcast } from '../helpers/processes.js';
 import { queueInfo } from '../helpers/services.js';
 
@@ -41,30 +50,53 @@ describe('gateway SIGKILLed mid-apply', { timeout: 90_000 }, () => {
 
     // The gateway took the delivery and its apply is now waiting for our row lock.
     await pollUntil(
-      async () => (await sql.client.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
+      async () =>
+        (
+          await sql.client.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-      )).rows[0].n as number,
+          )
+        ).rows[0].n as number,
       (n) => n >= 1,
       { what: 'the gateway’s apply to block on the row lock' },
     );
-    const held = await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages_unacknowledged === 1, { what: 'the delivery unacked' });
+    const held = await pollUntil(
+      () => queueInfo(vhost, 'catalog.gateway'),
+      (q) => q?.messages_unacknowledged === 1,
+      { what: 'the delivery unacked' },
+    );
     assert.equal(held!.messages_ready, 0);
     assert.equal((await gatewayStats(first.url)).events_applied, 0);
 
     assert.deepEqual(await first.kill(), { code: null, signal: 'SIGKILL' });
     // RabbitMQ noticed the dead connection and put the message back.
-    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages_ready === 1 && q.messages_unacknowledged === 0, {
-      what: 'the message requeued',
-    });
+    await pollUntil(
+      () => queueInfo(vhost, 'catalog.gateway'),
+      (q) => q?.messages_ready === 1 && q.messages_unacknowledged === 0,
+      {
+        what: 'the message requeued',
+      },
+    );
 
     await locker.client.query('ROLLBACK');
     const second = await startHubcast('gateway', env, { name: 'gateway #2' });
     cleanup.add(() => second.stop());
 
-    await pollUntil(() => sql.appliedCount(event.event_id), (n) => n === 1, { what: 'the event applied by the new gateway' });
-    await pollUntil(() => queueInfo(vhost, 'catalog.gateway'), (q) => q?.messages === 0, { what: 'the redelivery acked' });
-    const stats = await pollUntil(() => gatewayStats(second.url), (s) => s.events_in_flight === 0 && s.events_received >= 1, { what: 'settled' });
+    await pollUntil(
+      () => sql.appliedCount(event.event_id),
+      (n) => n === 1,
+      { what: 'the event applied by the new gateway' },
+    );
+    await pollUntil(
+      () => queueInfo(vhost, 'catalog.gateway'),
+      (q) => q?.messages === 0,
+      { what: 'the redelivery acked' },
+    );
+    const stats = await pollUntil(
+      () => gatewayStats(second.url),
+      (s) => s.events_in_flight === 0 && s.events_received >= 1,
+      { what: 'settled' },
+    );
     // Usually the killed gateway's statement is cancelled (client_connection_check_interval)
     // and the new one applies it; if the lock is released before PostgreSQL noticed the dead
     // client, that orphaned statement commits and the redelivery is a duplicate. Either way

@@ -37,7 +37,8 @@ async function ws(wsUrl: string, channels: string[]): Promise<TestWs> {
   return client;
 }
 
-const updates = (sseClient: TestSse) => sseClient.events.filter((e) => e.type === 'product.updated').map((e) => JSON.parse(e.data));
+const updates = (sseClient: TestSse) =>
+  sseClient.events.filter((e) => e.type === 'product.updated').map((e) => JSON.parse(e.data));
 
 describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clients', { timeout: 90_000 }, () => {
   const cleanup = new Cleanup();
@@ -48,7 +49,10 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
 
   it('in-process gateway, EventGenerator on its own connection: one event, exact state', async () => {
     const { db, vhost, redis } = await isolatedServices(cleanup);
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix }, [catalogApp({ withGenerator: false })]);
+    const gw = await startGateway(
+      { databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redis.prefix },
+      [catalogApp({ withGenerator: false })],
+    );
     cleanup.add(() => gw.close());
 
     const id = 7;
@@ -57,13 +61,22 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
     cleanup.add(() => wsClient.close());
     const sseAll = await sse(gw.url, ['products']);
     const sseOne = await sse(gw.url, [`product:${id}`]);
-    cleanup.add(() => sseAll.close(), () => sseOne.close());
+    cleanup.add(
+      () => sseAll.close(),
+      () => sseOne.close(),
+    );
 
     // The real generator, aimed at one product, emitting exactly one event by hand (its timer never fires).
     const broker = await RabbitMQBroker.connect(vhost.url, logger);
     cleanup.add(() => broker.close());
     const confirmed: ChangeEvent[] = [];
-    const generator = new EventGenerator({ broker, productIds: async () => [id], intervalMs: 3_600_000, logger, onConfirmed: (e) => confirmed.push(e) });
+    const generator = new EventGenerator({
+      broker,
+      productIds: async () => [id],
+      intervalMs: 3_600_000,
+      logger,
+      onConfirmed: (e) => confirmed.push(e),
+    });
     await generator.start();
     assert.equal(generator.emitOne(), true);
     const report = await generator.stop();
@@ -77,8 +90,14 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
       ...(event.changes.stock !== undefined ? { stock: event.changes.stock } : {}),
       version: before.version + 1,
     };
-    const onProducts = await wsClient.next((f) => f.type === 'event' && f.channel === 'products' && f.event === 'product.updated', 10_000);
-    const onProduct = await wsClient.next((f) => f.type === 'event' && f.channel === `product:${id}` && f.event === 'product.updated', 10_000);
+    const onProducts = await wsClient.next(
+      (f) => f.type === 'event' && f.channel === 'products' && f.event === 'product.updated',
+      10_000,
+    );
+    const onProduct = await wsClient.next(
+      (f) => f.type === 'event' && f.channel === `product:${id}` && f.event === 'product.updated',
+      10_000,
+    );
     const { updated_at: _u, ...expectedState } = expected;
     for (const frame of [onProducts, onProduct]) {
       const { updated_at, ...state } = frame.data;
@@ -107,7 +126,9 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
     const gw = await startHubcast('gateway', env);
     cleanup.add(() => gw.stop());
 
-    const initial = new Map<number, any>(((await getJson(`${gw.url}/api/products`)).body as any[]).map((p) => [p.id, p]));
+    const initial = new Map<number, any>(
+      ((await getJson(`${gw.url}/api/products`)).body as any[]).map((p) => [p.id, p]),
+    );
     assert.ok(initial.size >= 50, `seeded ≥ 50 products, got ${initial.size}`);
     const productChannels = [...initial.keys()].map((id) => `product:${id}`);
     // The generator picks products at random: listen on every product channel.
@@ -115,11 +136,17 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
     cleanup.add(() => wsClient.close());
     const sseAll = await sse(gw.url, ['products']);
     const sseOne = await sse(gw.url, productChannels);
-    cleanup.add(() => sseAll.close(), () => sseOne.close());
+    cleanup.add(
+      () => sseAll.close(),
+      () => sseOne.close(),
+    );
 
     const generator = spawnHubcast(['generator'], { ...env, GENERATOR_INTERVAL_MS: '250' });
     cleanup.add(() => generator.stop());
-    const first = await wsClient.next((f) => f.type === 'event' && f.channel === 'products' && f.event === 'product.updated', 20_000);
+    const first = await wsClient.next(
+      (f) => f.type === 'event' && f.channel === 'products' && f.event === 'product.updated',
+      20_000,
+    );
     const id: number = first.data.id;
     const before = initial.get(id);
     assert.equal(first.data.version, before.version + 1, 'the first change of a product is version + 1');
@@ -128,9 +155,11 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
     assert.ok(first.data.price > 0 && Number.isInteger(Math.round(first.data.price * 100)));
     assert.ok(Number.isInteger(first.data.stock) && first.data.stock >= 0);
 
-    const sameOn = (f: any) => f.type === 'event' && f.channel === `product:${id}` && f.data.version === first.data.version;
+    const sameOn = (f: any) =>
+      f.type === 'event' && f.channel === `product:${id}` && f.data.version === first.data.version;
     assert.deepEqual((await wsClient.next(sameOn, 10_000)).data, first.data);
-    const isFirst = (e: { type: string; data: string }) => e.type === 'product.updated' && JSON.parse(e.data).id === id && JSON.parse(e.data).version === first.data.version;
+    const isFirst = (e: { type: string; data: string }) =>
+      e.type === 'product.updated' && JSON.parse(e.data).id === id && JSON.parse(e.data).version === first.data.version;
     assert.deepEqual(JSON.parse((await sseAll.next(isFirst, 10_000)).data), first.data);
     assert.deepEqual(JSON.parse((await sseOne.next(isFirst, 10_000)).data), first.data);
 
@@ -148,9 +177,15 @@ describe('generator → RabbitMQ → gateway → PostgreSQL → WS and SSE clien
     );
     assert.deepEqual(shown, wsClient.events(`product:${id}`).find((f) => f.data.version === shown.version)!.data);
     const versions = wsClient.events(`product:${id}`).map((f) => f.data.version);
-    assert.deepEqual(versions, versions.map((_, i) => before.version + 1 + i));
+    assert.deepEqual(
+      versions,
+      versions.map((_, i) => before.version + 1 + i),
+    );
     // Every update went to both channels, in the same order.
-    const onProducts = wsClient.events('products').filter((f) => f.data.id === id).map((f) => f.data.version);
+    const onProducts = wsClient
+      .events('products')
+      .filter((f) => f.data.id === id)
+      .map((f) => f.data.version);
     assert.deepEqual(onProducts, versions);
   });
 });

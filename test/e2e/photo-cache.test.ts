@@ -53,7 +53,10 @@ describe('product photos cached in Redis', { timeout: 60_000 }, () => {
     cleanup.add(() => vhost.drop());
     const redis = await startPrivateRedis();
     cleanup.add(() => redis.stop());
-    const gw = await startGateway({ databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redisPrefix() }, [catalogApp({ withGenerator: false })]);
+    const gw = await startGateway(
+      { databaseUrl: db.url, brokerUrl: vhost.url, redisUrl: redis.url, redisPrefix: redisPrefix() },
+      [catalogApp({ withGenerator: false })],
+    );
     cleanup.add(() => gw.close());
     assert.equal(await readyz(gw.url), 200);
 
@@ -105,11 +108,19 @@ describe('product photos cached in Redis', { timeout: 60_000 }, () => {
       if (id === 1) assert.ok(down.bytes.equals(first.bytes));
       assert.ok(Date.now() - started < 2_000, 'a dead cache costs little latency');
     }
-    await pollUntil(() => readyz(gw.url), (s) => s === 503, { what: '/readyz 503 while Redis is down' });
+    await pollUntil(
+      () => readyz(gw.url),
+      (s) => s === 503,
+      { what: '/readyz 503 while Redis is down' },
+    );
 
     // Redis back (empty): the gateway reconnects by itself and caches again.
     await redis.restart();
-    await pollUntil(() => readyz(gw.url), (s) => s === 200, { timeoutMs: 15_000, what: '/readyz 200 once Redis is back' });
+    await pollUntil(
+      () => readyz(gw.url),
+      (s) => s === 200,
+      { timeoutMs: 15_000, what: '/readyz 200 once Redis is back' },
+    );
     assert.equal((await photo(gw.url, 1)).cache, 'MISS');
     const cachedAgain = await photo(gw.url, 1);
     assert.equal(cachedAgain.cache, 'HIT');

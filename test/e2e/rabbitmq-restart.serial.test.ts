@@ -52,7 +52,11 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
     });
 
     const started = Date.now();
-    await pollUntil(async () => (await sql.appliedIds()).length, (n) => n >= 200, { timeoutMs: 20_000, what: '200 events applied before the restart' });
+    await pollUntil(
+      async () => (await sql.appliedIds()).length,
+      (n) => n >= 200,
+      { timeoutMs: 20_000, what: '200 events applied before the restart' },
+    );
     const beforeRestart = generator.stats().confirmed;
     const restartAt = Date.now();
     // Sampled, not awaited: proves the generator's connection really went away.
@@ -71,8 +75,16 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
     }
     const restartMs = Date.now() - restartAt;
     assert.ok(generatorDisconnected, 'the generator lost its connection during the restart');
-    await pollUntil(() => generator.stats().confirmed, (n) => n >= beforeRestart + 300, { timeoutMs: 60_000, intervalMs: 100, what: 'publishing resumed after the restart' });
-    const gatewayBack = await pollUntil(() => gatewayStats(gw.url), (s) => s.events_applied > 0, { timeoutMs: 30_000, what: 'the gateway still serving' });
+    await pollUntil(
+      () => generator.stats().confirmed,
+      (n) => n >= beforeRestart + 300,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'publishing resumed after the restart' },
+    );
+    const gatewayBack = await pollUntil(
+      () => gatewayStats(gw.url),
+      (s) => s.events_applied > 0,
+      { timeoutMs: 30_000, what: 'the gateway still serving' },
+    );
     assert.ok(gatewayBack);
 
     const report = await generator.stop();
@@ -87,17 +99,34 @@ describe('RabbitMQ restart under load', { timeout: 150_000 }, () => {
       (set) => [...confirmed].every((id) => set.has(id)),
       { timeoutMs: 30_000, intervalMs: 200, what: `all ${confirmed.size} confirmed events applied` },
     );
-    await pollUntil(() => gatewayStats(gw.url), (s) => s.events_in_flight === 0, { what: 'the gateway idle' });
+    await pollUntil(
+      () => gatewayStats(gw.url),
+      (s) => s.events_in_flight === 0,
+      { what: 'the gateway idle' },
+    );
     const final = new Set(await sql.appliedIds());
-    assert.deepEqual([...final].filter((id) => !confirmed.has(id)), [], 'nothing applied that was not generated');
+    assert.deepEqual(
+      [...final].filter((id) => !confirmed.has(id)),
+      [],
+      'nothing applied that was not generated',
+    );
     assert.equal(final.size, applied.size);
     // applied_events has a primary key; versions prove each applied event bumped a version exactly once.
     assert.equal(await sql.versionBumps(), final.size, 'sum of version increments equals the applied events');
     const s = await gatewayStats(gw.url);
     assert.equal(s.events_dead_lettered, 0);
     assert.equal(gw.exit, null, 'the gateway survived the restart');
-    assert.ok(gw.logs.some((r) => r.msg === 'RabbitMQ connection lost; reconnecting'), 'the gateway saw the restart');
-    assert.ok(gw.logs.some((r) => r.msg === 'reconnected to RabbitMQ'), 'and reconnected');
-    logger.info({ confirmed: confirmed.size, publishFailures: report.failed, duplicates: s.events_duplicate, restartMs, runMs }, 'rabbitmq restart e2e');
+    assert.ok(
+      gw.logs.some((r) => r.msg === 'RabbitMQ connection lost; reconnecting'),
+      'the gateway saw the restart',
+    );
+    assert.ok(
+      gw.logs.some((r) => r.msg === 'reconnected to RabbitMQ'),
+      'and reconnected',
+    );
+    logger.info(
+      { confirmed: confirmed.size, publishFailures: report.failed, duplicates: s.events_duplicate, restartMs, runMs },
+      'rabbitmq restart e2e',
+    );
   });
 });

@@ -53,13 +53,25 @@ describe('REDIS_PREFIX', { timeout: 60_000 }, () => {
     cleanup.add(() => conn.close().catch(() => undefined));
     const ch = await conn.createConfirmChannel();
     await ch.assertExchange('catalog', 'topic', { durable: true });
-    const change = { event_id: randomUUID(), product_id: 2, changes: { stock: 3 }, occurred_at: new Date().toISOString() };
-    ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(change)), { persistent: true, contentType: 'application/json' });
+    const change = {
+      event_id: randomUUID(),
+      product_id: 2,
+      changes: { stock: 3 },
+      occurred_at: new Date().toISOString(),
+    };
+    ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(change)), {
+      persistent: true,
+      contentType: 'application/json',
+    });
     await ch.waitForConfirms();
     await ws.next((f) => f.type === 'event' && f.event === 'product.updated', 10_000);
     const sql = await TestSql.open(db.url);
     cleanup.add(() => sql.close());
-    await pollUntil(() => sql.product(2), (p) => p.stock === 3, { what: 'the change applied' });
+    await pollUntil(
+      () => sql.product(2),
+      (p) => p.stock === 3,
+      { what: 'the change applied' },
+    );
 
     const keys: string[] = [];
     let cursor = '0';
@@ -68,12 +80,23 @@ describe('REDIS_PREFIX', { timeout: 60_000 }, () => {
       keys.push(...batch);
       cursor = next;
     } while (cursor !== '0');
-    assert.deepEqual(keys.filter((k) => !k.startsWith(PREFIX)), [], 'keys outside the prefix');
+    assert.deepEqual(
+      keys.filter((k) => !k.startsWith(PREFIX)),
+      [],
+      'keys outside the prefix',
+    );
     for (const family of ['photo:', 'idem:']) {
-      assert.ok(keys.some((k) => k.startsWith(PREFIX + family)), `a ${family} key among ${JSON.stringify(keys)}`);
+      assert.ok(
+        keys.some((k) => k.startsWith(PREFIX + family)),
+        `a ${family} key among ${JSON.stringify(keys)}`,
+      );
     }
     const channels = (await raw.pubsub('CHANNELS')) as string[];
     assert.ok(channels.length > 0, 'the gateway subscribes to its bus');
-    assert.deepEqual(channels.filter((c) => !c.startsWith(PREFIX)), [], 'channels outside the prefix');
+    assert.deepEqual(
+      channels.filter((c) => !c.startsWith(PREFIX)),
+      [],
+      'channels outside the prefix',
+    );
   });
 });

@@ -21,7 +21,11 @@ describe('SHUTDOWN_TIMEOUT_MS bounds a shutdown that cannot finish', { timeout: 
   /** A gateway stuck in shutdown: SIGTERM while its apply of product 1 waits on our lock. Resolves with exit and elapsed ms. */
   async function stuckShutdown(budgetMs: number) {
     const { vhost, db, env } = await isolatedServices(cleanup);
-    const gw = await startHubcast('gateway', { ...env, SHUTDOWN_TIMEOUT_MS: String(budgetMs) }, { name: `gateway (budget ${budgetMs} ms)` });
+    const gw = await startHubcast(
+      'gateway',
+      { ...env, SHUTDOWN_TIMEOUT_MS: String(budgetMs) },
+      { name: `gateway (budget ${budgetMs} ms)` },
+    );
     cleanup.add(() => gw.stop());
     const sql = await TestSql.open(db.url);
     cleanup.add(() => sql.close());
@@ -33,11 +37,23 @@ describe('SHUTDOWN_TIMEOUT_MS bounds a shutdown that cannot finish', { timeout: 
     cleanup.add(() => conn.close().catch(() => undefined));
     const ch = await conn.createConfirmChannel();
     await ch.assertExchange('catalog', 'topic', { durable: true });
-    const body = { event_id: randomUUID(), product_id: 1, changes: { stock: 5 }, occurred_at: new Date().toISOString() };
-    ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(body)), { persistent: true, contentType: 'application/json' });
+    const body = {
+      event_id: randomUUID(),
+      product_id: 1,
+      changes: { stock: 5 },
+      occurred_at: new Date().toISOString(),
+    };
+    ch.publish('catalog', 'product.changed', Buffer.from(JSON.stringify(body)), {
+      persistent: true,
+      contentType: 'application/json',
+    });
     await ch.waitForConfirms();
     const waiting = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-    await pollUntil(() => sql.client.query(waiting).then((r) => r.rows[0].n as number), (n) => n >= 1, { what: 'the apply waiting on the row lock' });
+    await pollUntil(
+      () => sql.client.query(waiting).then((r) => r.rows[0].n as number),
+      (n) => n >= 1,
+      { what: 'the apply waiting on the row lock' },
+    );
 
     const started = Date.now();
     gw.signal('SIGTERM');
@@ -52,7 +68,10 @@ describe('SHUTDOWN_TIMEOUT_MS bounds a shutdown that cannot finish', { timeout: 
     assert.deepEqual(long.exit, { code: 1, signal: null }, long.gw.tail());
     assert.ok(long.ms >= 10_900 && long.ms < 16_000, `budget 11000 ms: exited after ${long.ms} ms`);
     for (const { gw } of [short, long]) {
-      assert.ok(gw.logs.some((r) => r.level >= 50 && /took longer than SHUTDOWN_TIMEOUT_MS/.test(r.msg)), gw.tail());
+      assert.ok(
+        gw.logs.some((r) => r.level >= 50 && /took longer than SHUTDOWN_TIMEOUT_MS/.test(r.msg)),
+        gw.tail(),
+      );
     }
   });
 });

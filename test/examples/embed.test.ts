@@ -43,7 +43,11 @@ test('the embedding example serves its application: default stream, its route, i
   await waitFor(() => sse.includes('"type":"connected"'), 5000, 'the stream connected');
 
   assert.deepEqual((await postJson(`${url}/api/vote/yes`, {})).body, { yes: 1, no: 0 });
-  await waitFor(() => sse.includes('event: vote.counted\ndata: {"yes":1,"no":0}'), 5000, 'the vote on the default stream');
+  await waitFor(
+    () => sse.includes('event: vote.counted\ndata: {"yes":1,"no":0}'),
+    5000,
+    'the vote on the default stream',
+  );
   const bad = await postJson(`${url}/api/vote/maybe`, {});
   assert.equal(bad.status, 404);
   assert.equal(bad.body.error.code, 'not_found');

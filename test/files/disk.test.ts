@@ -16,10 +16,17 @@ runFileStoreSuite('disk', async () => {
 test('disk: chosen without DATABASE_URL, files under DATA_DIR/uploads, the database never opened', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'hubcast-files-'));
   try {
-    const store = createFileStore({ databaseUrl: undefined, dataDir: dir }, () => assert.fail('the database is not opened in embedded mode'), pino({ level: 'silent' }));
+    const store = createFileStore(
+      { databaseUrl: undefined, dataDir: dir },
+      () => assert.fail('the database is not opened in embedded mode'),
+      pino({ level: 'silent' }),
+    );
     assert.equal(store.driver, 'disk');
     const id = '0b7e2f6c-8a51-4c0e-9d3a-2f1e5b6c7d8e';
-    await store.put({ id, filename: 'a.txt', content_type: 'text/plain', size: 2, url: `/realtime/binary/files/${id}` }, Buffer.from('hi'));
+    await store.put(
+      { id, filename: 'a.txt', content_type: 'text/plain', size: 2, url: `/realtime/binary/files/${id}` },
+      Buffer.from('hi'),
+    );
     assert.deepEqual((await readdir(join(dir, 'uploads'))).sort(), [id, `${id}.json`]);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -17,7 +17,14 @@ export interface FileStoreHarness {
 
 function describeFile(size: number, over: Partial<StoredFile> = {}): StoredFile {
   const id = randomUUID();
-  return { id, filename: 'report.pdf', content_type: 'application/pdf', size, url: `/realtime/binary/files/${id}`, ...over };
+  return {
+    id,
+    filename: 'report.pdf',
+    content_type: 'application/pdf',
+    size,
+    url: `/realtime/binary/files/${id}`,
+    ...over,
+  };
 }
 
 export function runFileStoreSuite(name: string, make: () => Promise<FileStoreHarness>): void {

@@ -13,7 +13,8 @@ runFileStoreSuite('postgres', async () => {
   const testDb = await createTestDatabase();
   // Two pools on one database: two gateway nodes, each migrating on first use.
   const dbs: Database[] = [];
-  const open = (): Promise<Database> => createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, logger).then((db) => (dbs.push(db), db));
+  const open = (): Promise<Database> =>
+    createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, logger).then((db) => (dbs.push(db), db));
   const [a, b] = [open(), open()];
   return {
     store: new SqlFileStore(() => a, logger),
@@ -40,5 +41,8 @@ test('postgres: chosen by DATABASE_URL, over the database it is given; the table
   assert.equal(await store.stat('0b7e2f6c-8a51-4c0e-9d3a-2f1e5b6c7d8f'), null);
   assert.equal(opened, 1, 'opened and migrated once');
   const rows = await db.query<{ version: number }>('SELECT version FROM file_schema_migrations');
-  assert.deepEqual(rows.map((r) => r.version), [1]);
+  assert.deepEqual(
+    rows.map((r) => r.version),
+    [1],
+  );
 });

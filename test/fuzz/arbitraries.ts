@@ -10,9 +10,29 @@ export const channelish = fc
   .oneof(
     fc.stringMatching(/^[A-Za-z0-9_\-:.@/=]{1,24}$/),
     fc.constantFrom(
-      'products', 'product:1', 'files', 'user:alice', 'user:', 'chat:general', '*', 'chat:*', 'room:?', '', ' ',
-      'a'.repeat(128), 'a'.repeat(129), '../../etc/passwd', 'x\u0000y', '__proto__', 'constructor', 'toString',
-      'ch\u202eannel', '\ud800', 'a,b', 'ä', '$sys',
+      'products',
+      'product:1',
+      'files',
+      'user:alice',
+      'user:',
+      'chat:general',
+      '*',
+      'chat:*',
+      'room:?',
+      '',
+      ' ',
+      'a'.repeat(128),
+      'a'.repeat(129),
+      '../../etc/passwd',
+      'x\u0000y',
+      '__proto__',
+      'constructor',
+      'toString',
+      'ch\u202eannel',
+      '\ud800',
+      'a,b',
+      'ä',
+      '$sys',
     ),
     fc.string({ maxLength: 40 }),
     fc.string({ unit: 'binary', maxLength: 20 }),
@@ -25,17 +45,41 @@ export const structuredFrame = fc.oneof(
   fc.record(
     {
       type: fc.constant('command'),
-      command: fc.oneof(fc.constantFrom('join_channel', 'leave_channel', 'ping', 'refresh_token'), fc.string({ maxLength: 70 }), anyValue),
+      command: fc.oneof(
+        fc.constantFrom('join_channel', 'leave_channel', 'ping', 'refresh_token'),
+        fc.string({ maxLength: 70 }),
+        anyValue,
+      ),
       data: fc.oneof(
-        fc.record({ channel: channelish, since: fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.constantFrom('0', '-1', '1e400', '9007199254740993'), anyValue) }, { requiredKeys: [] }),
+        fc.record(
+          {
+            channel: channelish,
+            since: fc.oneof(
+              fc.string({ maxLength: 20 }),
+              fc.integer(),
+              fc.constantFrom('0', '-1', '1e400', '9007199254740993'),
+              anyValue,
+            ),
+          },
+          { requiredKeys: [] },
+        ),
         fc.record({ token: fc.oneof(fc.string({ maxLength: 100 }), anyValue) }, { requiredKeys: [] }),
         anyValue,
       ),
     },
     { requiredKeys: ['type'] },
   ),
-  fc.record({ type: fc.constant('channel_message'), channel: channelish, message: anyValue }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('text'), data: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue) }, { requiredKeys: ['type'] }),
+  fc.record(
+    { type: fc.constant('channel_message'), channel: channelish, message: anyValue },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('text'),
+      data: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue),
+    },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: fc.constant('json'), data: anyValue }, { requiredKeys: ['type'] }),
   fc.record(
     {
@@ -53,7 +97,19 @@ export const structuredFrame = fc.oneof(
 /** How a structured frame carries its ref: a tracked one (must be answered exactly once), a hostile value, or none. */
 export const refMode = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ mode: 'tracked' as const }) },
-  { weight: 1, arbitrary: fc.record({ mode: fc.constant('random' as const), value: fc.oneof(fc.string({ maxLength: 10 }), fc.string({ minLength: 129, maxLength: 140 }), fc.integer(), fc.double(), anyValue) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      mode: fc.constant('random' as const),
+      value: fc.oneof(
+        fc.string({ maxLength: 10 }),
+        fc.string({ minLength: 129, maxLength: 140 }),
+        fc.integer(),
+        fc.double(),
+        anyValue,
+      ),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ mode: 'none' as const }) },
 );
 
@@ -85,7 +141,9 @@ export const garbageText = fc.oneof(
   // nesting far past any sane depth, bare and inside a frame
   fc.integer({ min: 60, max: 20_000 }).map((d) => '['.repeat(d) + ']'.repeat(d)),
   fc.integer({ min: 60, max: 10_000 }).map((d) => `{"type":"json","data":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}`),
-  fc.integer({ min: 60, max: 20_000 }).map((d) => `{"type":"channel_message","channel":"fuzz:deep","message":${'['.repeat(d)}${']'.repeat(d)}}`),
+  fc
+    .integer({ min: 60, max: 20_000 })
+    .map((d) => `{"type":"channel_message","channel":"fuzz:deep","message":${'['.repeat(d)}${']'.repeat(d)}}`),
   // prototype keys, duplicate keys, big values
   fc.constantFrom(
     '{"type":"command","command":"join_channel","data":{"__proto__":{"channel":"x"}}}',
@@ -109,15 +167,31 @@ export const garbageText = fc.oneof(
 /** Binary frames: random bytes, bad header lengths, fuzzed headers around real bytes. */
 export const binaryFrame = fc.oneof(
   fc.uint8Array({ maxLength: 512 }).map((b) => Buffer.from(b)),
-  fc.tuple(fc.oneof(fc.constantFrom(0, 1, 3, 16 * 1024, 16 * 1024 + 1, 0xffffffff), fc.nat()), fc.uint8Array({ maxLength: 128 })).map(([len, rest]) => {
-    const b = Buffer.alloc(4 + rest.length);
-    b.writeUInt32BE(len >>> 0, 0);
-    b.set(rest, 4);
-    return b;
-  }),
   fc
     .tuple(
-      fc.record({ content_type: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ minLength: 256, maxLength: 300 }), anyValue), filename: fc.oneof(fc.string({ maxLength: 40 }), anyValue), channel: channelish }, { requiredKeys: [] }),
+      fc.oneof(fc.constantFrom(0, 1, 3, 16 * 1024, 16 * 1024 + 1, 0xffffffff), fc.nat()),
+      fc.uint8Array({ maxLength: 128 }),
+    )
+    .map(([len, rest]) => {
+      const b = Buffer.alloc(4 + rest.length);
+      b.writeUInt32BE(len >>> 0, 0);
+      b.set(rest, 4);
+      return b;
+    }),
+  fc
+    .tuple(
+      fc.record(
+        {
+          content_type: fc.oneof(
+            fc.string({ minLength: 1, maxLength: 40 }),
+            fc.string({ minLength: 256, maxLength: 300 }),
+            anyValue,
+          ),
+          filename: fc.oneof(fc.string({ maxLength: 40 }), anyValue),
+          channel: channelish,
+        },
+        { requiredKeys: [] },
+      ),
       fc.uint8Array({ maxLength: 256 }),
     )
     .map(([header, body]) => encodeBinaryMessage(header as never, body)),

@@ -141,18 +141,98 @@ function valueArb(paths: string[]) {
   return fc.oneof(
     { weight: 3, arbitrary: fc.integer({ min: -10, max: 2 ** 37 }).map(String) },
     { weight: 2, arbitrary: digits },
-    { weight: 2, arbitrary: fc.tuple(fc.constantFrom('', ' ', '\t', '\n', '\u00a0', '\ufeff', '\u2003'), fc.integer({ min: 0, max: 70000 }), fc.constantFrom('', ' ', '\r\n', '\u3000')).map(([a, n, b]) => `${a}${n}${b}`) },
-    { weight: 2, arbitrary: fc.constantFrom(
-      '0', '-0', '+1', '1.0', '1e3', '0x10', '0b1', '1_000', 'NaN', 'Infinity', '-1', '00000000000000000000001', '１２３', '٣', '9'.repeat(400),
-      'true', 'TRUE', ' yes ', 'On', 'off', 'no', 'y', 'enabled', 'ｔｒｕｅ', 'tru\u0000e',
-      'info', 'INFO', ' debug', 'silent', 'trace\n', 'loud',
-      'postgres://u:p@localhost:5432/db', 'postgresql://[::1]/x', 'postgres:', 'postgres://%zz', 'mysql://x', 'amqp://guest:guest@127.0.0.1', 'amqps://h', 'AMQP://H',
-      'redis://127.0.0.1:6379/0', 'rediss://h', 'redis://h:99999', 'http://example.com', '//x', 'redis', 'javascript:alert(1)',
-      'hubcast:', 'node-1', 'a'.repeat(64), 'a'.repeat(65), 'bad id', 'ünïcode',
-      '*', 'https://a.example, https://b.example', ',,,', 'null', 'undefined', '{}', '[]', '__proto__', 'constructor',
-      '\u0000', '\n', '\r\n', ' ', '\t', '\u202e', '\ud800', '$(reboot)', '${HOME}', '%s%n', '../../../../etc/passwd', '/dev/null',
-    ) },
-    { weight: 1, arbitrary: fc.webUrl({ validSchemes: ['http', 'https', 'postgres', 'amqp', 'redis', 'rediss', 'ftp'] }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('', ' ', '\t', '\n', '\u00a0', '\ufeff', '\u2003'),
+          fc.integer({ min: 0, max: 70000 }),
+          fc.constantFrom('', ' ', '\r\n', '\u3000'),
+        )
+        .map(([a, n, b]) => `${a}${n}${b}`),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '0',
+        '-0',
+        '+1',
+        '1.0',
+        '1e3',
+        '0x10',
+        '0b1',
+        '1_000',
+        'NaN',
+        'Infinity',
+        '-1',
+        '00000000000000000000001',
+        '１２３',
+        '٣',
+        '9'.repeat(400),
+        'true',
+        'TRUE',
+        ' yes ',
+        'On',
+        'off',
+        'no',
+        'y',
+        'enabled',
+        'ｔｒｕｅ',
+        'tru\u0000e',
+        'info',
+        'INFO',
+        ' debug',
+        'silent',
+        'trace\n',
+        'loud',
+        'postgres://u:p@localhost:5432/db',
+        'postgresql://[::1]/x',
+        'postgres:',
+        'postgres://%zz',
+        'mysql://x',
+        'amqp://guest:guest@127.0.0.1',
+        'amqps://h',
+        'AMQP://H',
+        'redis://127.0.0.1:6379/0',
+        'rediss://h',
+        'redis://h:99999',
+        'http://example.com',
+        '//x',
+        'redis',
+        'javascript:alert(1)',
+        'hubcast:',
+        'node-1',
+        'a'.repeat(64),
+        'a'.repeat(65),
+        'bad id',
+        'ünïcode',
+        '*',
+        'https://a.example, https://b.example',
+        ',,,',
+        'null',
+        'undefined',
+        '{}',
+        '[]',
+        '__proto__',
+        'constructor',
+        '\u0000',
+        '\n',
+        '\r\n',
+        ' ',
+        '\t',
+        '\u202e',
+        '\ud800',
+        '$(reboot)',
+        '${HOME}',
+        '%s%n',
+        '../../../../etc/passwd',
+        '/dev/null',
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.webUrl({ validSchemes: ['http', 'https', 'postgres', 'amqp', 'redis', 'rediss', 'ftp'] }),
+    },
     { weight: 1, arbitrary: fc.constantFrom(...paths) },
     { weight: 3, arbitrary: fc.string({ maxLength: 30 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
@@ -174,11 +254,19 @@ test('hostile env values: a frozen Config or a ConfigError naming a set variable
   try {
     const values = valueArb(keyFiles(dir));
     const single = fc.tuple(fc.constantFrom(...VARIABLES), values);
-    const several = fc.dictionary(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...VARIABLES) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }), values, { maxKeys: 6 });
+    const several = fc.dictionary(
+      fc.oneof(
+        { weight: 5, arbitrary: fc.constantFrom(...VARIABLES) },
+        { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+      ),
+      values,
+      { maxKeys: 6 },
+    );
     const total = cases(3000, 100_000);
     const started = Date.now();
     const problems: string[] = [];
-    const show = (env: Record<string, string>) => JSON.stringify(env, (_k, v) => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v));
+    const show = (env: Record<string, string>) =>
+      JSON.stringify(env, (_k, v) => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v));
     let done = 0;
     let refused = 0;
     const BATCH = 500;
@@ -187,7 +275,9 @@ test('hostile env values: a frozen Config or a ConfigError naming a set variable
       const samples = fc.sample(fc.oneof(single, several), { seed: SEED + batch * 104_729, numRuns: n });
       for (const sample of samples) {
         done++;
-        const env: Record<string, string> = Array.isArray(sample) ? { [sample[0]]: sample[1] } : (sample as Record<string, string>);
+        const env: Record<string, string> = Array.isArray(sample)
+          ? { [sample[0]]: sample[1] }
+          : (sample as Record<string, string>);
         const r = attempt(env);
         if ('error' in r) {
           refused++;
@@ -199,7 +289,8 @@ test('hostile env values: a frozen Config or a ConfigError naming a set variable
           const set = Object.keys(env).filter((k) => VARIABLES.includes(k) && env[k] !== '');
           if (!set.includes(e.variable)) problems.push(`${show(env)} → names ${e.variable}, which was not set`);
           if (!e.message.includes(e.variable)) problems.push(`${show(env)} → message does not name ${e.variable}`);
-          if (/[\r\n\u2028\u2029]/.test(e.message)) problems.push(`${show(env)} → more than one line: ${JSON.stringify(e.message.slice(0, 300))}`);
+          if (/[\r\n\u2028\u2029]/.test(e.message))
+            problems.push(`${show(env)} → more than one line: ${JSON.stringify(e.message.slice(0, 300))}`);
           if (e.message.length > 1000) problems.push(`${show(env)} → a ${e.message.length}-character line`);
         } else if (!Object.isFrozen(r.config)) {
           problems.push(`${show(env)} → a config that is not frozen`);
@@ -210,10 +301,19 @@ test('hostile env values: a frozen Config or a ConfigError naming a set variable
           if (rule === undefined || value === '') continue;
           const want = model(rule, value);
           const refusedHere = 'error' in r && r.error instanceof ConfigError && r.error.variable === variable;
-          if (want.ok && 'error' in r) problems.push(`${show(env)} → refused, the rule accepts it: ${(r.error as Error).message.slice(0, 200)}`);
+          if (want.ok && 'error' in r)
+            problems.push(`${show(env)} → refused, the rule accepts it: ${(r.error as Error).message.slice(0, 200)}`);
           if (!want.ok && !refusedHere) problems.push(`${show(env)} → accepted, the rule refuses it`);
-          if (want.ok && 'config' in r && want.parsed !== undefined && 'field' in rule && r.config[rule.field] !== want.parsed) {
-            problems.push(`${show(env)} → ${String(rule.field)} = ${JSON.stringify(r.config[rule.field])}, the rule says ${JSON.stringify(want.parsed)}`);
+          if (
+            want.ok &&
+            'config' in r &&
+            want.parsed !== undefined &&
+            'field' in rule &&
+            r.config[rule.field] !== want.parsed
+          ) {
+            problems.push(
+              `${show(env)} → ${String(rule.field)} = ${JSON.stringify(r.config[rule.field])}, the rule says ${JSON.stringify(want.parsed)}`,
+            );
           }
         }
         if (problems.length > 20) break;
@@ -222,7 +322,9 @@ test('hostile env values: a frozen Config or a ConfigError naming a set variable
       if (problems.length > 20) break;
     }
     assert.deepEqual(problems, [], `seed ${SEED}`);
-    console.log(`[fuzz env-values] seed=${SEED} cases=${done} in ${Date.now() - started} ms: ${refused} refused with ConfigError, ${done - refused} accepted`);
+    console.log(
+      `[fuzz env-values] seed=${SEED} cases=${done} in ${Date.now() - started} ms: ${refused} refused with ConfigError, ${done - refused} accepted`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -107,7 +107,8 @@ export class ChildGateway {
     for (;;) {
       const m = await this.memory();
       if (m.slots.inUse === 0 && m.slots.addresses === 0) return m;
-      if (Date.now() > deadline) throw new Error(`connection slots still held: ${JSON.stringify(m.slots)} (connections ${m.stats.connections})`);
+      if (Date.now() > deadline)
+        throw new Error(`connection slots still held: ${JSON.stringify(m.slots)} (connections ${m.stats.connections})`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -125,7 +126,11 @@ export class ChildGateway {
  * an asynchronous answer) unless `halfClose`. `abort`: reset the connection
  * right after writing (a client that vanishes mid-handshake).
  */
-export function rawExchange(port: number, bytes: string | Buffer, options: { abort?: boolean; halfClose?: boolean; timeoutMs?: number } = {}): Promise<string> {
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  options: { abort?: boolean; halfClose?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     let got = '';
@@ -163,7 +168,14 @@ export function errorOf(answer: string): { code: string; message: string } | nul
   try {
     const parsed = JSON.parse(body);
     const e = parsed?.error;
-    if (Object.keys(parsed).length === 1 && typeof e?.code === 'string' && typeof e?.message === 'string' && KNOWN_CODES.has(e.code) && Object.keys(e).length === 2) return e;
+    if (
+      Object.keys(parsed).length === 1 &&
+      typeof e?.code === 'string' &&
+      typeof e?.message === 'string' &&
+      KNOWN_CODES.has(e.code) &&
+      Object.keys(e).length === 2
+    )
+      return e;
   } catch {
     // not JSON: the caller reports the raw answer
   }
@@ -181,7 +193,9 @@ export class FuzzWs {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
-      this.log.push(isBinary ? { kind: 'binary', value: data as Buffer } : { kind: 'text', value: JSON.parse(String(data)) });
+      this.log.push(
+        isBinary ? { kind: 'binary', value: data as Buffer } : { kind: 'text', value: JSON.parse(String(data)) },
+      );
       this.wake?.();
     });
     ws.on('close', (code) => {
@@ -267,7 +281,14 @@ export class Bystander {
         }
       });
     });
-    ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: 'bystander' }, ref: 'bystander-join' }));
+    ws.send(
+      JSON.stringify({
+        type: 'command',
+        command: 'join_channel',
+        data: { channel: 'bystander' },
+        ref: 'bystander-join',
+      }),
+    );
     await joined;
     const es = new EventSource(`${url}/realtime/events?channels=bystander${auth ? `&${auth}` : ''}`);
     await new Promise<void>((resolve, reject) => {
@@ -307,8 +328,10 @@ export class Bystander {
     }
     const expected = Array.from({ length: this.sent }, (_, i) => i + 1);
     const problems: string[] = [];
-    if (JSON.stringify(this.wsSeen) !== JSON.stringify(expected)) problems.push(`ws saw ${this.wsSeen.length}/${this.sent}, in order: ${isSorted(this.wsSeen)}`);
-    if (JSON.stringify(this.sseSeen) !== JSON.stringify(expected)) problems.push(`sse saw ${this.sseSeen.length}/${this.sent}, in order: ${isSorted(this.sseSeen)}`);
+    if (JSON.stringify(this.wsSeen) !== JSON.stringify(expected))
+      problems.push(`ws saw ${this.wsSeen.length}/${this.sent}, in order: ${isSorted(this.wsSeen)}`);
+    if (JSON.stringify(this.sseSeen) !== JSON.stringify(expected))
+      problems.push(`sse saw ${this.sseSeen.length}/${this.sent}, in order: ${isSorted(this.sseSeen)}`);
     if (problems.length > 0) throw new Error(`bystander deliveries disturbed: ${problems.join('; ')}`);
     return { sent: this.sent };
   }

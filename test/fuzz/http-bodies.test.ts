@@ -15,12 +15,18 @@ const CHANNEL = /^[A-Za-z0-9_\-:.@/=]{1,128}$/;
 const EVENT = /^[A-Za-z0-9_.:\-]+$/;
 
 const anyValue = fc.jsonValue({ maxDepth: 3 });
-const eventish = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.string({ maxLength: 70 }), anyValue).map((e) => (e === 'tick' ? 'tock' : e));
+const eventish = fc
+  .oneof(fc.stringMatching(/^[A-Za-z0-9_.:-]{1,64}$/), fc.string({ maxLength: 70 }), anyValue)
+  .map((e) => (e === 'tick' ? 'tock' : e));
 const deep = fc.integer({ min: 65, max: 1000 }).map((d) => JSON.parse('['.repeat(d) + ']'.repeat(d)));
 
 const sendBody = fc.record(
   {
-    user_id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ minLength: 129, maxLength: 140 }), anyValue),
+    user_id: fc.oneof(
+      fc.string({ minLength: 1, maxLength: 20 }),
+      fc.string({ minLength: 129, maxLength: 140 }),
+      anyValue,
+    ),
     channel: channelish,
     event: eventish,
     data: fc.oneof({ weight: 6, arbitrary: anyValue }, { weight: 1, arbitrary: deep }),
@@ -29,10 +35,24 @@ const sendBody = fc.record(
   { requiredKeys: [] },
 );
 const validSendBody = fc.oneof(
-  fc.record({ channel: fc.stringMatching(/^[A-Za-z0-9_\-:.@/=]{1,30}$/).filter((c) => c !== 'bystander'), event: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,20}$/).filter((e) => e !== 'tick'), data: anyValue }, { requiredKeys: ['channel', 'data'] }),
+  fc.record(
+    {
+      channel: fc.stringMatching(/^[A-Za-z0-9_\-:.@/=]{1,30}$/).filter((c) => c !== 'bystander'),
+      event: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,20}$/).filter((e) => e !== 'tick'),
+      data: anyValue,
+    },
+    { requiredKeys: ['channel', 'data'] },
+  ),
   fc.record({ user_id: fc.string({ minLength: 1, maxLength: 128 }), data: anyValue }),
 );
-const broadcastBody = fc.record({ event: eventish, data: fc.oneof({ weight: 6, arbitrary: anyValue }, { weight: 1, arbitrary: deep }), extra: anyValue }, { requiredKeys: [] });
+const broadcastBody = fc.record(
+  {
+    event: eventish,
+    data: fc.oneof({ weight: 6, arbitrary: anyValue }, { weight: 1, arbitrary: deep }),
+    extra: anyValue,
+  },
+  { requiredKeys: [] },
+);
 
 /** Raw body text: JSON of a (maybe) valid body, garbage, or damaged JSON. */
 const bodyText = (body: fc.Arbitrary<Record<string, unknown>>, valid?: fc.Arbitrary<Record<string, unknown>>) =>
@@ -41,7 +61,13 @@ const bodyText = (body: fc.Arbitrary<Record<string, unknown>>, valid?: fc.Arbitr
     ...(valid ? [{ weight: 4, arbitrary: valid.map((b) => JSON.stringify(b)) }] : []),
     { weight: 1, arbitrary: anyValue.map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 100 }) },
-    { weight: 1, arbitrary: fc.tuple(body, fc.nat()).map(([b, n]) => { const t = JSON.stringify(b); return t.slice(0, n % Math.max(1, t.length)); }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(body, fc.nat()).map(([b, n]) => {
+        const t = JSON.stringify(b);
+        return t.slice(0, n % Math.max(1, t.length));
+      }),
+    },
     {
       weight: 1,
       arbitrary: fc.constantFrom(
@@ -65,25 +91,51 @@ interface Request {
   auth: string | null;
 }
 
-const request = fc.oneof(
-  fc.record({ path: fc.constant('/realtime/send' as const), text: bodyText(sendBody, validSendBody) }),
-  fc.record({ path: fc.constant('/realtime/broadcast' as const), text: bodyText(broadcastBody, fc.record({ data: anyValue })) }),
-).chain((r) =>
-  fc.record({
-    path: fc.constant(r.path),
-    text: fc.constant(r.text),
-    contentType: fc.oneof(
-      { weight: 12, arbitrary: fc.constant('application/json') },
-      { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'Application/JSON') },
-      { weight: 1, arbitrary: fc.constant(null) },
-    ),
-    auth: fc.oneof(
-      { weight: 12, arbitrary: fc.constant(`Bearer ${API_KEY}`) },
-      { weight: 1, arbitrary: fc.constantFrom(`bearer ${API_KEY}`, `Bearer ${API_KEY}x`, `Bearer ${API_KEY.slice(1)}`, 'Bearer', 'Basic Zm9vOmJhcg==', API_KEY, '') },
-      { weight: 1, arbitrary: fc.constant(null) },
-    ),
-  }),
-);
+const request = fc
+  .oneof(
+    fc.record({ path: fc.constant('/realtime/send' as const), text: bodyText(sendBody, validSendBody) }),
+    fc.record({
+      path: fc.constant('/realtime/broadcast' as const),
+      text: bodyText(broadcastBody, fc.record({ data: anyValue })),
+    }),
+  )
+  .chain((r) =>
+    fc.record({
+      path: fc.constant(r.path),
+      text: fc.constant(r.text),
+      contentType: fc.oneof(
+        { weight: 12, arbitrary: fc.constant('application/json') },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            'application/json; charset=utf-8',
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/jsonx',
+            'Application/JSON',
+          ),
+        },
+        { weight: 1, arbitrary: fc.constant(null) },
+      ),
+      auth: fc.oneof(
+        { weight: 12, arbitrary: fc.constant(`Bearer ${API_KEY}`) },
+        {
+          weight: 1,
+          arbitrary: fc.constantFrom(
+            `bearer ${API_KEY}`,
+            `Bearer ${API_KEY}x`,
+            `Bearer ${API_KEY.slice(1)}`,
+            'Bearer',
+            'Basic Zm9vOmJhcg==',
+            API_KEY,
+            '',
+          ),
+        },
+        { weight: 1, arbitrary: fc.constant(null) },
+      ),
+    }),
+  );
 
 /** JSON.parse that reports what Fastify's secure parser refuses: `__proto__` keys, `constructor.prototype`. */
 function parseLikeServer(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -92,7 +144,8 @@ function parseLikeServer(text: string): { ok: true; value: unknown } | { ok: fal
   try {
     value = JSON.parse(text, function (key, v) {
       if (key === '__proto__') poisoned = true;
-      if (key === 'constructor' && typeof v === 'object' && v !== null && Object.hasOwn(v, 'prototype')) poisoned = true;
+      if (key === 'constructor' && typeof v === 'object' && v !== null && Object.hasOwn(v, 'prototype'))
+        poisoned = true;
       return v;
     });
   } catch {
@@ -128,9 +181,19 @@ function expected(r: Request): number[] {
   const allowed = r.path === '/realtime/send' ? ['user_id', 'channel', 'event', 'data'] : ['event', 'data'];
   if (Object.keys(o).some((k) => !allowed.includes(k))) return [400];
   if (!('data' in o)) return [400];
-  if ('event' in o && !(typeof o.event === 'string' && o.event.length >= 1 && o.event.length <= 64 && EVENT.test(o.event) && o.event !== 'system')) return [400];
+  if (
+    'event' in o &&
+    !(
+      typeof o.event === 'string' &&
+      o.event.length >= 1 &&
+      o.event.length <= 64 &&
+      EVENT.test(o.event) &&
+      o.event !== 'system'
+    )
+  )
+    return [400];
   if (r.path === '/realtime/send') {
-    if (('user_id' in o) === ('channel' in o)) return [400];
+    if ('user_id' in o === 'channel' in o) return [400];
     // user_id names channel user:<user_id>, so it follows the channel-name rules
     if ('user_id' in o && !(typeof o.user_id === 'string' && CHANNEL.test(`user:${o.user_id}`))) return [400];
     if ('channel' in o && !(typeof o.channel === 'string' && CHANNEL.test(o.channel))) return [400];
@@ -172,9 +235,14 @@ test('hostile server-API bodies: the status the protocol gives, never a 5xx; bys
           } catch {
             body = null; // checked just below: every answer must be JSON
           }
-          const shape = res.status === 200 ? typeof body?.id === 'string' : KNOWN_CODES.has(body?.error?.code) && body.error.code !== 'internal_error';
+          const shape =
+            res.status === 200
+              ? typeof body?.id === 'string'
+              : KNOWN_CODES.has(body?.error?.code) && body.error.code !== 'internal_error';
           if (!want.includes(res.status) || !shape || res.status >= 500) {
-            problems.push(`${r.path} ${JSON.stringify(r).slice(0, 300)} → ${res.status} ${text.slice(0, 200)} (model: ${want})`);
+            problems.push(
+              `${r.path} ${JSON.stringify(r).slice(0, 300)} → ${res.status} ${text.slice(0, 200)} (model: ${want})`,
+            );
           }
         }
       }),
@@ -188,7 +256,10 @@ test('hostile server-API bodies: the status the protocol gives, never a 5xx; bys
   const end = await gw.settled();
   // Every hostile input is refused on purpose: none may reach the handler guard (src/transports/guard.ts).
   assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
-  t.diagnostic(rssReport('http-bodies', base!, end, Math.min(done, total), Date.now() - started) + `; statuses ${JSON.stringify(Object.fromEntries(statuses))}; bystander events ${sent}`);
+  t.diagnostic(
+    rssReport('http-bodies', base!, end, Math.min(done, total), Date.now() - started) +
+      `; statuses ${JSON.stringify(Object.fromEntries(statuses))}; bystander events ${sent}`,
+  );
   assert.ok((statuses.get(200) ?? 0) > Math.min(done, total) / 10, 'a fair share of valid bodies was generated');
   assert.ok(end.rss <= base!.rss * 1.1 + 8 * 1048576, `RSS ${end.rss} vs ${base!.rss} after the warm-up`);
   await gw.stop();

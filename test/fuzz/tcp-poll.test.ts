@@ -2,7 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import fc from 'fast-check';
-import { Bystander, ChildGateway, KNOWN_CODES, SEED, cases, debug, errorOf, outOfTime, rawExchange, statusOf } from './harness.js';
+import {
+  Bystander,
+  ChildGateway,
+  KNOWN_CODES,
+  SEED,
+  cases,
+  debug,
+  errorOf,
+  outOfTime,
+  rawExchange,
+  statusOf,
+} from './harness.js';
 import { channelish, garbageText, structuredFrame } from './arbitraries.js';
 
 // Hostile input to the transports that came after the WS/SSE suites: raw TCP lines and long-poll
@@ -84,9 +95,22 @@ const enc = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString
 /** A query string for /realtime/poll: channels, since and timeout, each absent, plausible or hostile. */
 const pollQueryArb = fc
   .record({
-    channels: fc.option(fc.oneof(channelText, fc.array(channelText, { maxLength: 4 }).map((a) => a.join(',')), fc.string({ maxLength: 40 })), { nil: undefined }),
-    since: fc.option(fc.oneof(fc.nat().map(String), fc.string({ maxLength: 20 }), fc.constant('-1'), fc.constant('1e99')), { nil: undefined }),
-    timeout: fc.option(fc.oneof(fc.constant('0'), fc.integer({ min: -5, max: 40 }).map(String), fc.string({ maxLength: 8 })), { nil: undefined }),
+    channels: fc.option(
+      fc.oneof(
+        channelText,
+        fc.array(channelText, { maxLength: 4 }).map((a) => a.join(',')),
+        fc.string({ maxLength: 40 }),
+      ),
+      { nil: undefined },
+    ),
+    since: fc.option(
+      fc.oneof(fc.nat().map(String), fc.string({ maxLength: 20 }), fc.constant('-1'), fc.constant('1e99')),
+      { nil: undefined },
+    ),
+    timeout: fc.option(
+      fc.oneof(fc.constant('0'), fc.integer({ min: -5, max: 40 }).map(String), fc.string({ maxLength: 8 })),
+      { nil: undefined },
+    ),
     extra: fc.option(fc.string({ maxLength: 30 }), { nil: undefined }),
   })
   .map((q) => {
@@ -104,7 +128,13 @@ const pollQueryArb = fc
 
 test('hostile TCP lines and long-poll queries: known codes, no 5xx, no crash; slots back to 0; bystanders unaffected', async (t) => {
   const tcpPort = await freePort();
-  const gw = await ChildGateway.start({ tcpPort, wsRateLimit: 0, wsRateLimitBytes: 0, wsMaxFrameBytes: 64 * 1024, historySize: 50 });
+  const gw = await ChildGateway.start({
+    tcpPort,
+    wsRateLimit: 0,
+    wsRateLimitBytes: 0,
+    wsMaxFrameBytes: 64 * 1024,
+    historySize: 50,
+  });
   t.after(() => gw.proc.kill('SIGKILL'));
   const bystander = await Bystander.start(gw.url);
   t.after(() => bystander.close());
@@ -113,7 +143,10 @@ test('hostile TCP lines and long-poll queries: known codes, no 5xx, no crash; sl
   const started = Date.now();
 
   // TCP: each line is followed by a marker ping; what lies between two markers' replies is that line's answer.
-  const lines = fc.sample(lineArb.filter((l) => !l.includes('\n') && !l.includes('\r')), { seed: SEED, numRuns: cases(1500, 30_000) });
+  const lines = fc.sample(
+    lineArb.filter((l) => !l.includes('\n') && !l.includes('\r')),
+    { seed: SEED, numRuns: cases(1500, 30_000) },
+  );
   let client = await TcpLines.open(tcpPort);
   t.after(() => client.socket.destroy());
   for (let i = 0; i < lines.length && !outOfTime(started); i++) {
@@ -138,22 +171,32 @@ test('hostile TCP lines and long-poll queries: known codes, no 5xx, no crash; sl
   const statuses: Record<string, number> = {};
   for (const q of queries) {
     if (outOfTime(started)) break;
-    const answer = await rawExchange(port, `GET /realtime/poll?${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, { timeoutMs: 5000 });
+    const answer = await rawExchange(
+      port,
+      `GET /realtime/poll?${q} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      { timeoutMs: 5000 },
+    );
     const status = statusOf(answer);
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (!/^[24]\d\d$/.test(status)) problems.push(`poll ?${q} → ${answer.slice(0, 200)}`);
     else if (status !== '200') {
       const error = errorOf(answer);
-      if (error === null || !KNOWN_CODES.has(error.code)) problems.push(`poll ?${q} → not our error shape: ${answer.slice(0, 200)}`);
+      if (error === null || !KNOWN_CODES.has(error.code))
+        problems.push(`poll ?${q} → not our error shape: ${answer.slice(0, 200)}`);
     }
   }
   assert.deepEqual(problems.slice(0, 5), [], `poll queries (seed ${SEED})`);
-  assert.ok((statuses['200'] ?? 0) > 0 && (statuses['400'] ?? 0) > 0, `both answered and refused polls: ${JSON.stringify(statuses)}`);
+  assert.ok(
+    (statuses['200'] ?? 0) > 0 && (statuses['400'] ?? 0) > 0,
+    `both answered and refused polls: ${JSON.stringify(statuses)}`,
+  );
 
   const { sent } = await bystander.verify();
   client.socket.destroy();
   bystander.close();
   const end = await gw.slotsFree();
   assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
-  t.diagnostic(`[fuzz tcp-poll] seed=${SEED} lines=${lines.length} polls=${queries.length} statuses ${JSON.stringify(statuses)} bystander events ${sent} in ${Date.now() - started} ms`);
+  t.diagnostic(
+    `[fuzz tcp-poll] seed=${SEED} lines=${lines.length} polls=${queries.length} statuses ${JSON.stringify(statuses)} bystander events ${sent} in ${Date.now() - started} ms`,
+  );
 });

@@ -2,7 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { Bystander, ChildGateway, FuzzWs, KNOWN_CODES, SEED, cases, debug, outOfTime, rssReport, type Received } from './harness.js';
+import {
+  Bystander,
+  ChildGateway,
+  FuzzWs,
+  KNOWN_CODES,
+  SEED,
+  cases,
+  debug,
+  outOfTime,
+  rssReport,
+  type Received,
+} from './harness.js';
 import { binaryFrame, garbageText, refMode, structuredFrame } from './arbitraries.js';
 
 // Hostile WS frames, text and binary, against a gateway in its own process:
@@ -19,20 +30,22 @@ type Case =
   | { kind: 'binary'; bytes: Buffer };
 
 const caseArb = (index: () => number) =>
-  fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(structuredFrame, refMode) },
-    { weight: 3, arbitrary: garbageText },
-    { weight: 2, arbitrary: binaryFrame },
-  ).map((v): Case => {
-    if (Buffer.isBuffer(v)) return { kind: 'binary', bytes: v };
-    if (typeof v === 'string') return { kind: 'garbage', text: v };
-    const [frame, ref] = v as [Record<string, unknown>, { mode: string; value?: unknown }];
-    const out: Record<string, unknown> = { ...frame };
-    let tracked: string | null = null;
-    if (ref.mode === 'tracked') out.ref = tracked = `t${index()}`;
-    else if (ref.mode === 'random') out.ref = ref.value;
-    return { kind: 'structured', text: JSON.stringify(out), tracked, type: frame.type };
-  });
+  fc
+    .oneof(
+      { weight: 4, arbitrary: fc.tuple(structuredFrame, refMode) },
+      { weight: 3, arbitrary: garbageText },
+      { weight: 2, arbitrary: binaryFrame },
+    )
+    .map((v): Case => {
+      if (Buffer.isBuffer(v)) return { kind: 'binary', bytes: v };
+      if (typeof v === 'string') return { kind: 'garbage', text: v };
+      const [frame, ref] = v as [Record<string, unknown>, { mode: string; value?: unknown }];
+      const out: Record<string, unknown> = { ...frame };
+      let tracked: string | null = null;
+      if (ref.mode === 'tracked') out.ref = tracked = `t${index()}`;
+      else if (ref.mode === 'random') out.ref = ref.value;
+      return { kind: 'structured', text: JSON.stringify(out), tracked, type: frame.type };
+    });
 
 /** Is this text a JSON object naming a frame type? (Then it is not garbage, whatever else is wrong with it.) */
 function namesFrameType(text: string): boolean {
@@ -45,7 +58,8 @@ function namesFrameType(text: string): boolean {
 }
 
 function checkCase(c: Case, got: Received[], problems: string[]): void {
-  const show = () => (c.kind === 'binary' ? `binary ${c.bytes.toString('hex').slice(0, 80)}` : JSON.stringify(c.text.slice(0, 200)));
+  const show = () =>
+    c.kind === 'binary' ? `binary ${c.bytes.toString('hex').slice(0, 80)}` : JSON.stringify(c.text.slice(0, 200));
   for (const r of got) {
     if (r.kind !== 'text' || r.value.type !== 'error') continue;
     if (!KNOWN_CODES.has(r.value.code) || r.value.code === 'internal_error' || typeof r.value.message !== 'string') {
@@ -54,19 +68,34 @@ function checkCase(c: Case, got: Received[], problems: string[]): void {
   }
   const errors = got.filter((r) => r.kind === 'text' && r.value.type === 'error');
   if (c.kind === 'garbage' && !namesFrameType(c.text)) {
-    if (errors.length !== 1 || !['invalid_json', 'invalid_frame', 'unknown_type'].includes((errors[0] as any).value.code)) {
+    if (
+      errors.length !== 1 ||
+      !['invalid_json', 'invalid_frame', 'unknown_type'].includes((errors[0] as any).value.code)
+    ) {
       problems.push(`garbage ${show()} → ${JSON.stringify(got.map((r) => r.value))}`);
     }
   }
   if (c.kind === 'binary') {
     const answers = got.filter((r) => r.kind === 'binary' || r.value.type === 'error');
-    const ok = answers.length <= 1 && answers.every((r) => (r.kind === 'binary' ? r.value.equals(c.bytes) : ['invalid_frame', 'forbidden'].includes(r.value.code)));
-    if (!ok) problems.push(`${show()} → ${JSON.stringify(answers.map((r) => (r.kind === 'binary' ? `binary(${r.value.length})` : r.value)))}`);
+    const ok =
+      answers.length <= 1 &&
+      answers.every((r) =>
+        r.kind === 'binary' ? r.value.equals(c.bytes) : ['invalid_frame', 'forbidden'].includes(r.value.code),
+      );
+    if (!ok)
+      problems.push(
+        `${show()} → ${JSON.stringify(answers.map((r) => (r.kind === 'binary' ? `binary(${r.value.length})` : r.value)))}`,
+      );
   }
 }
 
 test('hostile WS frames: always an answer with a known code, never a crash; bystanders unaffected; RSS comes back', async (t) => {
-  const gw = await ChildGateway.start({ wsRateLimit: 0, wsRateLimitBytes: 0, wsMaxFrameBytes: 64 * 1024, historySize: 50 });
+  const gw = await ChildGateway.start({
+    wsRateLimit: 0,
+    wsRateLimitBytes: 0,
+    wsMaxFrameBytes: 64 * 1024,
+    historySize: 50,
+  });
   t.after(() => gw.proc.kill('SIGKILL')); // a failed assertion must not leave the child (and this test) running
   const bystander = await Bystander.start(gw.url);
   t.after(() => bystander.close());
@@ -101,7 +130,8 @@ test('hostile WS frames: always an answer with a known code, never a crash; byst
       from = at + 1;
     }
     for (const r of client.log.slice(start)) {
-      if (r.kind === 'text' && typeof r.value.ref === 'string' && tracked.has(r.value.ref)) tracked.set(r.value.ref, tracked.get(r.value.ref)! + 1);
+      if (r.kind === 'text' && typeof r.value.ref === 'string' && tracked.has(r.value.ref))
+        tracked.set(r.value.ref, tracked.get(r.value.ref)! + 1);
     }
     // Start over on a fresh connection now and then: channels and history per connection stay realistic.
     if (batch % 8 === 7) {
@@ -137,7 +167,9 @@ test('hostile WS frames: always an answer with a known code, never a crash; byst
   const end = await gw.settled();
   // Every hostile input is refused on purpose: none may reach the handler guard (src/transports/guard.ts).
   assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
-  t.diagnostic(rssReport('ws-frames', base!, end, Math.min(done, total), Date.now() - started) + `; bystander events ${sent}`);
+  t.diagnostic(
+    rssReport('ws-frames', base!, end, Math.min(done, total), Date.now() - started) + `; bystander events ${sent}`,
+  );
   assert.ok(end.rss <= base!.rss * 1.1 + 8 * 1048576, `RSS ${end.rss} vs ${base!.rss} after the warm-up`);
   await gw.stop();
 });

@@ -46,7 +46,9 @@ export function serveApp(app: Uint8Array, scriptPath: string): Promise<TestSite>
       return void res.end(app);
     }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="${scriptPath}"></script>`);
+    res.end(
+      `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="root"></div><script type="module" src="${scriptPath}"></script>`,
+    );
   });
 }
 

@@ -25,7 +25,14 @@ import { RabbitMQBroker, type RabbitMQOptions } from '../../src/broker/rabbitmq.
 import { EventGenerator, type EventGeneratorOptions } from '../../src/apps/catalog/generator.js';
 import type { Logger } from '../../src/logger.js';
 import { REPO_ROOT, startHubcast, type ExitInfo, type HubcastServer } from './processes.js';
-import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls, type TestDatabase, type TestVhost } from './services.js';
+import {
+  createTestDatabase,
+  createTestVhost,
+  redisPrefix,
+  serviceUrls,
+  type TestDatabase,
+  type TestVhost,
+} from './services.js';
 import { VersionTracker } from './wire-clients.js';
 
 const execFileAsync = promisify(execFile);
@@ -73,7 +80,10 @@ export function renderNginxConfig(prefix: string, listen: string, upstreamPorts:
     .map((line) =>
       /^\s*#/.test(line)
         ? line
-        : line.replaceAll('__PREFIX__', prefix).replaceAll('__LISTEN__', listen).replace('__UPSTREAM_SERVERS__', servers),
+        : line
+            .replaceAll('__PREFIX__', prefix)
+            .replaceAll('__LISTEN__', listen)
+            .replace('__UPSTREAM_SERVERS__', servers),
     )
     .join('\n');
 }
@@ -109,9 +119,12 @@ export async function startNginx(upstreamPorts: number[]): Promise<RunningNginx>
   const errorLog = join(prefix, 'error.log');
   let config = renderNginxConfig(prefix, `127.0.0.1:${port}`, upstreamPorts);
   // HUBCAST_NGINX_LOG=info (or debug): a chattier error log, for investigating a failure.
-  if (process.env.HUBCAST_NGINX_LOG) config = config.replace(/^(error_log \S+) warn;/m, `$1 ${process.env.HUBCAST_NGINX_LOG};`);
+  if (process.env.HUBCAST_NGINX_LOG)
+    config = config.replace(/^(error_log \S+) warn;/m, `$1 ${process.env.HUBCAST_NGINX_LOG};`);
   writeFileSync(conf, config);
-  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', errorLog, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('nginx', ['-p', prefix, '-c', conf, '-e', errorLog, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   liveNginx.add(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
@@ -222,7 +235,9 @@ export class TestCluster {
         ...options.env,
       };
       const ports = await freePorts(n);
-      const nodes = ports.map((port, i): ClusterNode => ({ index: i + 1, port, url: `http://127.0.0.1:${port}`, proc: null, starts: 0 }));
+      const nodes = ports.map(
+        (port, i): ClusterNode => ({ index: i + 1, port, url: `http://127.0.0.1:${port}`, proc: null, starts: 0 }),
+      );
       return new TestCluster(nodes, env, cleanups);
     })().catch(async (err) => {
       for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -251,7 +266,11 @@ export class TestCluster {
     const node = this.node(i);
     if (node.proc !== null && node.proc.exit === null) throw new Error(`node ${i} is already running`);
     node.starts++;
-    node.proc = await startHubcast('gateway', { ...this.env, ...this.nodeEnv(i), PORT: String(node.port), NODE_ID: `node-${i}` }, { timeoutMs, name: `node-${i}#${node.starts}` });
+    node.proc = await startHubcast(
+      'gateway',
+      { ...this.env, ...this.nodeEnv(i), PORT: String(node.port), NODE_ID: `node-${i}` },
+      { timeoutMs, name: `node-${i}#${node.starts}` },
+    );
     this.processes.push(node.proc);
     return node.proc;
   }
@@ -363,7 +382,10 @@ export class ClientFleet {
   static async open(options: FleetOptions): Promise<ClientFleet> {
     const { WSClient, createSSEClient } = await import('../../packages/client/src/index.js');
     const fleet = new ClientFleet();
-    const backoff = { minReconnectDelay: options.minReconnectDelay ?? 100, maxReconnectDelay: options.maxReconnectDelay ?? 1000 };
+    const backoff = {
+      minReconnectDelay: options.minReconnectDelay ?? 100,
+      maxReconnectDelay: options.maxReconnectDelay ?? 1000,
+    };
     fleet.#initial = options.initial ?? null;
     fleet.#url = options.url;
     for (let i = 0; i < options.ws; i++) {
@@ -438,7 +460,10 @@ export class ClientFleet {
         const ok = seen.length === last - from && seen.every((v, i) => v === from + 1 + i);
         if (ok) continue;
         gaps++;
-        if (examples.length < 5) examples.push(`${l.name} product ${id}: expected ${from + 1}…${last}, got [${seen.slice(0, 40).join(',')}${seen.length > 40 ? ',…' : ''}]`);
+        if (examples.length < 5)
+          examples.push(
+            `${l.name} product ${id}: expected ${from + 1}…${last}, got [${seen.slice(0, 40).join(',')}${seen.length > 40 ? ',…' : ''}]`,
+          );
       }
     }
     return { gaps, examples };
@@ -473,7 +498,15 @@ export class ClientFleet {
 
   #newLog(name: string): ClientLog {
     const tracker = this.#initial === null ? null : new VersionTracker(name, this.#initial);
-    const log: ClientLog = { name, versions: new Map(), deliveries: 0, reconnects: 0, recoveryFailed: 0, tracker, droppedAt: null };
+    const log: ClientLog = {
+      name,
+      versions: new Map(),
+      deliveries: 0,
+      reconnects: 0,
+      recoveryFailed: 0,
+      tracker,
+      droppedAt: null,
+    };
     this.logs.push(log);
     return log;
   }
@@ -525,7 +558,11 @@ export interface PacedGenerator {
  * Drives `generator` one event at a time so exactly `events` go out at `rate` per second
  * (give it an interval that never ticks by itself: emitOne() here sets the pace).
  */
-export function paceGenerator(generator: { emitOne(): boolean; stop(): Promise<unknown> }, events: number, rate: number): PacedGenerator {
+export function paceGenerator(
+  generator: { emitOne(): boolean; stop(): Promise<unknown> },
+  events: number,
+  rate: number,
+): PacedGenerator {
   let emitted = 0;
   const startedAt = Date.now();
   const done = (async () => {
@@ -560,7 +597,13 @@ export interface PacedRunOptions {
 export async function startPacedGenerator(cluster: TestCluster, o: PacedRunOptions): Promise<PacedGenerator> {
   const broker = await RabbitMQBroker.connect(cluster.env.BROKER_URL, o.logger, o.broker);
   o.cleanups.push(() => broker.close());
-  const generator = new EventGenerator({ broker, productIds: async () => [...o.initial.keys()], intervalMs: 86_400_000, logger: o.logger, ...o.generator });
+  const generator = new EventGenerator({
+    broker,
+    productIds: async () => [...o.initial.keys()],
+    intervalMs: 86_400_000,
+    logger: o.logger,
+    ...o.generator,
+  });
   await generator.start();
   return paceGenerator(generator, o.events, o.rate);
 }
@@ -571,11 +614,19 @@ export function versionBumps(versions: Map<number, number>, initial: Map<number,
 }
 
 /** Polls the catalog through nginx until `events` versions past `initial` are applied; the versions then. */
-export async function untilApplied(cluster: TestCluster, initial: Map<number, number>, events: number, timeoutMs: number): Promise<Map<number, number>> {
+export async function untilApplied(
+  cluster: TestCluster,
+  initial: Map<number, number>,
+  events: number,
+  timeoutMs: number,
+): Promise<Map<number, number>> {
   const deadline = Date.now() + timeoutMs;
   let final: Map<number, number>;
   while (versionBumps((final = await productVersions(cluster.nginx.url)), initial) < events) {
-    if (Date.now() > deadline) assert.fail(`only ${versionBumps(final, initial)} of ${events} events applied after ${timeoutMs / 1000} s\n${cluster.describe()}`);
+    if (Date.now() > deadline)
+      assert.fail(
+        `only ${versionBumps(final, initial)} of ${events} events applied after ${timeoutMs / 1000} s\n${cluster.describe()}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
   return final;

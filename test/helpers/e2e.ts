@@ -13,13 +13,20 @@ import { createTestDatabase, createTestVhost, redisPrefix, serviceUrls } from '.
 export async function pollUntil<T>(
   get: () => T | Promise<T>,
   pred: (value: T) => boolean,
-  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 50,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await get();
     if (pred(value)) return value;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 500)}`);
+    if (Date.now() >= deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(value)?.slice(0, 500)}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -32,7 +39,11 @@ export interface ChangeEventBody {
 }
 
 /** A valid change event body as docs/protocol.md spells it. */
-export function changeEvent(productId: number, changes: ChangeEventBody['changes'], eventId: string = randomUUID()): ChangeEventBody {
+export function changeEvent(
+  productId: number,
+  changes: ChangeEventBody['changes'],
+  eventId: string = randomUUID(),
+): ChangeEventBody {
   return { event_id: eventId, product_id: productId, changes, occurred_at: new Date().toISOString() };
 }
 
@@ -61,7 +72,11 @@ export class TestProducer {
 
   async publish(body: unknown, options: amqp.Options.Publish = {}): Promise<void> {
     const bytes = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    this.ch.publish('catalog', 'product.changed', bytes, { persistent: true, contentType: 'application/json', ...options });
+    this.ch.publish('catalog', 'product.changed', bytes, {
+      persistent: true,
+      contentType: 'application/json',
+      ...options,
+    });
     await this.ch.waitForConfirms();
   }
 
@@ -105,13 +120,19 @@ export class TestSql {
   }
 
   async product(id: number): Promise<{ id: number; price: string; stock: number; version: number }> {
-    const { rows } = await this.client.query('SELECT id, price::text AS price, stock, version::int AS version FROM products WHERE id = $1', [id]);
+    const { rows } = await this.client.query(
+      'SELECT id, price::text AS price, stock, version::int AS version FROM products WHERE id = $1',
+      [id],
+    );
     return rows[0];
   }
 
   /** How many times an event_id is recorded as applied. */
   async appliedCount(eventId: string): Promise<number> {
-    const { rows } = await this.client.query('SELECT count(*)::int AS n FROM applied_events WHERE event_id = $1::uuid', [eventId]);
+    const { rows } = await this.client.query(
+      'SELECT count(*)::int AS n FROM applied_events WHERE event_id = $1::uuid',
+      [eventId],
+    );
     return rows[0].n;
   }
 

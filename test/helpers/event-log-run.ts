@@ -53,14 +53,24 @@ export interface RandomChanges {
 /** `events` seeded random changes over `ids`; every tenth also goes again a little later (a producer's retry). */
 export function randomChanges(ids: readonly number[], events: number): RandomChanges {
   let seed = 15;
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   const bodies: Buffer[] = [];
   const distinct = new Set<string>();
   for (let i = 0; i < events; i++) {
     const r = rand(3);
     // Prices from whole cents: 1 + 0.07 is not 1.07 in binary, and the gateway rightly refuses a third decimal.
-    const changes = r === 0 ? { price: (100 + rand(100_000)) / 100 } : r === 1 ? { stock: rand(1000) } : { price: (100 + rand(5000)) / 100, stock: rand(50) };
-    const body = { event_id: randomUUID(), product_id: ids[rand(ids.length)], changes, occurred_at: new Date().toISOString() };
+    const changes =
+      r === 0
+        ? { price: (100 + rand(100_000)) / 100 }
+        : r === 1
+          ? { stock: rand(1000) }
+          : { price: (100 + rand(5000)) / 100, stock: rand(50) };
+    const body = {
+      event_id: randomUUID(),
+      product_id: ids[rand(ids.length)],
+      changes,
+      occurred_at: new Date().toISOString(),
+    };
     distinct.add(body.event_id);
     bodies.push(Buffer.from(JSON.stringify(body)));
     if (i % 10 === 0) bodies.splice(Math.max(0, bodies.length - 1 - rand(50)), 0, bodies[bodies.length - 1]);
@@ -75,7 +85,12 @@ export async function publishChanges(brokerUrl: string, bodies: readonly Buffer[
   const ch = await conn.createConfirmChannel();
   await ch.assertExchange('catalog', 'topic', { durable: true });
   for (const [i, bytes] of bodies.entries()) {
-    ch.publish('catalog', 'product.changed', bytes, { persistent: true, contentType: 'application/json', appId: E2E_PRODUCER, messageId: `m-${i}` });
+    ch.publish('catalog', 'product.changed', bytes, {
+      persistent: true,
+      contentType: 'application/json',
+      appId: E2E_PRODUCER,
+      messageId: `m-${i}`,
+    });
     if (i % 500 === 499) await ch.waitForConfirms();
   }
   await ch.waitForConfirms();
@@ -112,14 +127,30 @@ export async function killedGatewayRun(options: KilledGatewayRunOptions): Promis
   const changes = randomChanges(ids, events);
   await publishChanges(options.brokerUrl, changes.bodies, cleanup);
 
-  await pollUntil(() => options.applied(first), (n) => n >= events / 4, { timeoutMs: 60_000, what: 'a quarter applied' });
+  await pollUntil(
+    () => options.applied(first),
+    (n) => n >= events / 4,
+    { timeoutMs: 60_000, what: 'a quarter applied' },
+  );
   const seen = await liveProducts(first.url);
   assert.deepEqual(await first.kill(), { code: null, signal: 'SIGKILL' });
   const second = await options.restart();
 
-  await pollUntil(() => options.applied(second), (n) => n === changes.distinct.size, { timeoutMs: 90_000, what: 'every distinct event applied' });
-  await pollUntil(() => queueInfo(options.vhost, 'catalog.gateway'), (q) => q?.messages === 0, { timeoutMs: 30_000, what: 'the queue drained' });
-  await pollUntil(() => gatewayStats(second.url), (s) => s.events_in_flight === 0, { what: 'settled' });
+  await pollUntil(
+    () => options.applied(second),
+    (n) => n === changes.distinct.size,
+    { timeoutMs: 90_000, what: 'every distinct event applied' },
+  );
+  await pollUntil(
+    () => queueInfo(options.vhost, 'catalog.gateway'),
+    (q) => q?.messages === 0,
+    { timeoutMs: 30_000, what: 'the queue drained' },
+  );
+  await pollUntil(
+    () => gatewayStats(second.url),
+    (s) => s.events_in_flight === 0,
+    { what: 'settled' },
+  );
   return { ...changes, second, seen };
 }
 
@@ -144,8 +175,18 @@ export async function assertStateAt(url: string, seen: readonly LiveProduct[]): 
  * database; asserts it exits 0 and reports the whole log replayed and no
  * difference. Resolves with its stdout.
  */
-export async function assertRebuildClean(env: Record<string, string>, products: number, distinct: number): Promise<string> {
-  const { stdout } = await execFileAsync(process.execPath, [BIN, 'rebuild'], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 });
-  assert.match(stdout, new RegExp(`rebuild: ${products} products from ${distinct + products} log rows .*the live table matches the log`));
+export async function assertRebuildClean(
+  env: Record<string, string>,
+  products: number,
+  distinct: number,
+): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [BIN, 'rebuild'], {
+    env: { PATH: process.env.PATH, ...env },
+    timeout: 60_000,
+  });
+  assert.match(
+    stdout,
+    new RegExp(`rebuild: ${products} products from ${distinct + products} log rows .*the live table matches the log`),
+  );
   return stdout;
 }

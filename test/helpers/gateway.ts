@@ -11,7 +11,11 @@ import { CATALOG_CHANNELS } from '../../src/apps/catalog/app.js';
  * `product:*` server-owned, `products` the default stream, exactly as
  * `hubcast gateway` has them, for tests of channel rules that need no database.
  */
-export const catalogChannels: Application = { name: 'catalog', channels: CATALOG_CHANNELS, defaultChannels: ['products'] };
+export const catalogChannels: Application = {
+  name: 'catalog',
+  channels: CATALOG_CHANNELS,
+  defaultChannels: ['products'],
+};
 import { createLogger } from '../../src/logger.js';
 
 export interface RunningGateway {
@@ -35,7 +39,11 @@ export async function startGateway(overrides: Partial<Config> = {}, apps: Applic
   return { gateway, url, wsUrl: url.replace(/^http/, 'ws') + '/realtime/ws', close: () => gateway.close() };
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -57,7 +65,11 @@ export async function getJson(url: string): Promise<{ status: number; body: any 
 }
 
 /** Poll `check` until it returns true or `timeoutMs` passes (conditions, not sleeps). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

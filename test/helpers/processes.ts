@@ -122,7 +122,8 @@ export class TestProcess {
     for (;;) {
       const found = check();
       if (found !== undefined && found !== false) return found;
-      if (this.exit) throw new Error(`${this.name} exited (${this.exit.signal ?? this.exit.code}) before ${what}\n${this.tail()}`);
+      if (this.exit)
+        throw new Error(`${this.name} exited (${this.exit.signal ?? this.exit.code}) before ${what}\n${this.tail()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`);
       await this.#changed(left);
@@ -130,12 +131,22 @@ export class TestProcess {
   }
 
   /** The first log record (from index `from`) matching `pred`. */
-  waitForLog(pred: (rec: Record<string, any>) => boolean, timeoutMs: number, what: string, from = 0): Promise<Record<string, any>> {
+  waitForLog(
+    pred: (rec: Record<string, any>) => boolean,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<Record<string, any>> {
     return this.until(() => this.logs.slice(from).find(pred), timeoutMs, what);
   }
 
   /** The first stdout line (from line index `from`) matching `pred`. */
-  waitForLine(pred: (line: string) => boolean, timeoutMs: number, what: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<string> {
+  waitForLine(
+    pred: (line: string) => boolean,
+    timeoutMs: number,
+    what: string,
+    stream: 'stdout' | 'stderr' = 'stdout',
+  ): Promise<string> {
     return this.until(() => this[stream].split('\n').find(pred), timeoutMs, what);
   }
 
@@ -143,7 +154,10 @@ export class TestProcess {
   async waitExit(timeoutMs: number): Promise<ExitInfo> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.name} still running after ${timeoutMs} ms\n${this.tail()}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.name} still running after ${timeoutMs} ms\n${this.tail()}`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.#exited, timeout]);
@@ -191,10 +205,20 @@ function assertBuilt(): void {
  * cluster per prefix: without it, parallel tests would see each other's events).
  * Returns at once.
  */
-export function spawnHubcast(args: string[], env: Record<string, string | undefined> = {}, name = `hubcast ${args[0]}`): TestProcess {
+export function spawnHubcast(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  name = `hubcast ${args[0]}`,
+): TestProcess {
   assertBuilt();
   const cwd = mkdtempSync(join(tmpdir(), 'hubcast-e2e-'));
-  return new TestProcess(name, process.execPath, [CLI, ...args], childEnv({ DATA_DIR: join(cwd, 'data'), LOG_LEVEL: 'info', REDIS_PREFIX: redisPrefix(), ...env }), cwd);
+  return new TestProcess(
+    name,
+    process.execPath,
+    [CLI, ...args],
+    childEnv({ DATA_DIR: join(cwd, 'data'), LOG_LEVEL: 'info', REDIS_PREFIX: redisPrefix(), ...env }),
+    cwd,
+  );
 }
 
 export interface HubcastServer extends TestProcess {
@@ -216,7 +240,11 @@ export async function startHubcast(
 ): Promise<HubcastServer> {
   const proc = spawnHubcast([command], { PORT: '0', ...env }, name) as HubcastServer;
   try {
-    const rec = await proc.waitForLog((r) => r.msg === 'hubcast gateway listening' && typeof r.url === 'string', timeoutMs, `${proc.name} to listen`);
+    const rec = await proc.waitForLog(
+      (r) => r.msg === 'hubcast gateway listening' && typeof r.url === 'string',
+      timeoutMs,
+      `${proc.name} to listen`,
+    );
     proc.url = rec.url;
     proc.wsUrl = `${rec.url.replace(/^http/, 'ws')}/realtime/ws`;
     return proc;
@@ -227,7 +255,11 @@ export async function startHubcast(
 }
 
 /** `node <script> <args>` from the repository root (examples/…), with a clean environment. */
-export function spawnScript(script: string, args: string[] = [], env: Record<string, string | undefined> = {}): TestProcess {
+export function spawnScript(
+  script: string,
+  args: string[] = [],
+  env: Record<string, string | undefined> = {},
+): TestProcess {
   const cwd = mkdtempSync(join(tmpdir(), 'hubcast-e2e-'));
   return new TestProcess(script, process.execPath, [join(REPO_ROOT, script), ...args], childEnv(env), cwd);
 }

@@ -7,7 +7,11 @@ import pg from 'pg';
 import { TestServicesError, restartService, serviceUrls, startService, stopService } from './services.js';
 
 async function redisPid(): Promise<number | null> {
-  const c = new Redis(serviceUrls().redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const c = new Redis(serviceUrls().redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   c.on('error', () => undefined);
   try {
     await c.connect();
@@ -70,7 +74,9 @@ describe('shared service control', () => {
       // @ts-expect-error: an unknown service name reaches the script's own check
       startService('mysql'),
       (err: unknown) =>
-        err instanceof TestServicesError && err.code === 'service_script_failed' && /unknown service 'mysql'/.test(err.message),
+        err instanceof TestServicesError &&
+        err.code === 'service_script_failed' &&
+        /unknown service 'mysql'/.test(err.message),
     );
   });
 });

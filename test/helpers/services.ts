@@ -305,10 +305,25 @@ function redisAnswers(port: number): Promise<boolean> {
 
 async function spawnRedis(port: number, dataDir?: string): Promise<ChildProcess> {
   const logFile = join(tmpdir(), `hubcast-private-redis-${port}.log`);
-  const persistence = dataDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
+  const persistence =
+    dataDir === undefined
+      ? ['--appendonly', 'no']
+      : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir];
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no', '--logfile', logFile],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      ...persistence,
+      '--daemonize',
+      'no',
+      '--logfile',
+      logFile,
+    ],
     { stdio: 'ignore' },
   );
   // A test that forgets stop() must not hang its process; the exit hook above still kills it.
@@ -335,7 +350,10 @@ async function spawnRedis(port: number, dataDir?: string): Promise<ChildProcess>
     if (await redisAnswers(port)) return child;
     if (Date.now() >= deadline) {
       child.kill('SIGKILL');
-      throw new TestServicesError('service_timeout', `private redis-server on port ${port} not ready after 10 s:\n${readLogTail(logFile)}`);
+      throw new TestServicesError(
+        'service_timeout',
+        `private redis-server on port ${port} not ready after 10 s:\n${readLogTail(logFile)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -390,7 +408,10 @@ export type ServiceName = 'postgres' | 'redis' | 'rabbitmq';
 async function runServicesScript(command: 'start' | 'stop' | 'restart', name: ServiceName): Promise<void> {
   try {
     // --adopt: the tests use the shared services whoever started them.
-    await execFileAsync('bash', [SERVICES_SCRIPT, command, ...(command === 'start' ? ['--adopt'] : []), name], { cwd: REPO_ROOT, timeout: 180_000 });
+    await execFileAsync('bash', [SERVICES_SCRIPT, command, ...(command === 'start' ? ['--adopt'] : []), name], {
+      cwd: REPO_ROOT,
+      timeout: 180_000,
+    });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new TestServicesError(

@@ -22,7 +22,10 @@ export class TestSse {
       fetch: (input, init) =>
         fetch(input, {
           ...init,
-          headers: { ...(init?.headers as Record<string, string>), ...(lastEventId && !this.opened ? { 'Last-Event-ID': lastEventId } : {}) },
+          headers: {
+            ...(init?.headers as Record<string, string>),
+            ...(lastEventId && !this.opened ? { 'Last-Event-ID': lastEventId } : {}),
+          },
         }),
     });
     this.es.onopen = () => {
@@ -44,7 +47,8 @@ export class TestSse {
     for (;;) {
       const found = this.events.find(pred);
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events.slice(-5))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events.slice(-5))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -54,7 +58,8 @@ export class TestSse {
     for (;;) {
       const got = this.events.filter(pred);
       if (got.length >= n) return got;
-      if (Date.now() > deadline) throw new Error(`expected ${n} events, got ${got.length}: ${JSON.stringify(got.slice(-5))}`);
+      if (Date.now() > deadline)
+        throw new Error(`expected ${n} events, got ${got.length}: ${JSON.stringify(got.slice(-5))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -65,7 +70,10 @@ export class TestSse {
 }
 
 /** Open a raw SSE response with fetch and collect its text (exact framing checks). */
-export async function rawSse(url: string, headers: Record<string, string> = {}): Promise<{ res: Response; text: () => string; close: () => void }> {
+export async function rawSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ res: Response; text: () => string; close: () => void }> {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   let buffer = '';

@@ -45,7 +45,8 @@ export class TestTcp {
     return this.waiters.until(
       () => {
         const found = this.frames.slice(from).find(pred);
-        if (found === undefined && this.closed) throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames).slice(0, 400)}`);
+        if (found === undefined && this.closed)
+          throw new Error(`closed before a matching frame; got ${JSON.stringify(this.frames).slice(0, 400)}`);
         return found;
       },
       timeoutMs,
@@ -61,7 +62,12 @@ export class TestTcp {
   }
 
   async waitClosed(timeoutMs = 5000): Promise<void> {
-    await this.waiters.until(() => (this.closed ? true : undefined), timeoutMs, () => 'timed out waiting for the server to close', 50);
+    await this.waiters.until(
+      () => (this.closed ? true : undefined),
+      timeoutMs,
+      () => 'timed out waiting for the server to close',
+      50,
+    );
   }
 
   close(): void {

@@ -224,7 +224,10 @@ export function resumingSse(nodeUrls: string[], channel: string, tracker: Versio
       const ctl = (abort = new AbortController());
       const timer = setTimeout(() => ctl.abort(), periodMs);
       try {
-        const res = await fetch(url, { signal: ctl.signal, headers: position === null ? {} : { 'Last-Event-ID': position } });
+        const res = await fetch(url, {
+          signal: ctl.signal,
+          headers: position === null ? {} : { 'Last-Event-ID': position },
+        });
         const reader = res.body!.getReader();
         const decoder = new TextDecoder();
         let buffered = '';

@@ -29,7 +29,9 @@ export class TestWs {
     const client = new TestWs(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(client));
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })),
+      );
       ws.once('error', reject);
     });
   }
@@ -59,11 +61,18 @@ export class TestWs {
   }
 
   events(channel?: string): any[] {
-    return this.frames.filter((f) => f.type === 'event' && f.event !== 'system' && (channel === undefined || f.channel === channel));
+    return this.frames.filter(
+      (f) => f.type === 'event' && f.event !== 'system' && (channel === undefined || f.channel === channel),
+    );
   }
 
   async waitClosed(timeoutMs = 5000): Promise<number> {
-    return this.waiters.until(() => this.closeCode ?? undefined, timeoutMs, () => 'socket did not close', 50);
+    return this.waiters.until(
+      () => this.closeCode ?? undefined,
+      timeoutMs,
+      () => 'socket did not close',
+      50,
+    );
   }
 
   close(): void {

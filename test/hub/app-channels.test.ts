@@ -25,8 +25,10 @@ test('overlapping, malformed or core-reserved patterns are refused, naming the o
   assert.throws(() => apps.claim('x', 'chat:lobby', 'server'), /overlaps chat:\*/);
   assert.throws(() => apps.claim('x', 'products', 'server'), /overlaps products, claimed by catalog/);
   assert.throws(() => apps.claim('x', 'prod*', 'server'), /overlaps products/);
-  for (const bad of ['', '*', 'a b', 'a*b*']) assert.throws(() => apps.claim('x', bad, 'server'), /must be a channel name/, bad);
-  for (const core of ['user:*', 'user:ann', 'u*']) assert.throws(() => apps.claim('x', core, 'server'), /user:\* or \$\*/, core);
+  for (const bad of ['', '*', 'a b', 'a*b*'])
+    assert.throws(() => apps.claim('x', bad, 'server'), /must be a channel name/, bad);
+  for (const core of ['user:*', 'user:ann', 'u*'])
+    assert.throws(() => apps.claim('x', core, 'server'), /user:\* or \$\*/, core);
   apps.claim('x', 'productsx', 'server');
   assert.equal(apps.isServerOwned('productsx'), true, 'an exact claim is not a prefix of another');
 });

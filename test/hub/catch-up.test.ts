@@ -16,7 +16,10 @@ class Sink implements Subscriber {
   readonly writes: Buffer[] = [];
   fanoutMark = 0;
   fanoutChangedAt = 0;
-  constructor(readonly transport: Transport, readonly clientId: string) {}
+  constructor(
+    readonly transport: Transport,
+    readonly clientId: string,
+  ) {}
   write(chunk: Buffer): void {
     this.writes.push(chunk);
   }
@@ -137,7 +140,10 @@ for (const [reason, since] of [
 }
 
 test('a catch-up that reads what was missed delivers it in order, once, and tells nobody anything', async () => {
-  const bus = new ScriptedBus(async (_c, after) => ({ ok: true, entries: [20, 25].filter((id) => id > after).map((id) => pub(id)) }));
+  const bus = new ScriptedBus(async (_c, after) => ({
+    ok: true,
+    entries: [20, 25].filter((id) => id > after).map((id) => pub(id)),
+  }));
   const { hub, ws, sse } = setup(bus);
   bus.deliver(10);
   bus.gap();
@@ -153,7 +159,10 @@ test('a catch-up that reads what was missed delivers it in order, once, and tell
 
 test('a resume served from durable history leaves out what this node has not fanned out yet: no id twice, none backwards', async () => {
   const history = [8, 9, 10];
-  const bus = new ScriptedBus(async (_c, after) => ({ ok: true, entries: history.filter((id) => id > after).map((id) => pub(id)) }));
+  const bus = new ScriptedBus(async (_c, after) => ({
+    ok: true,
+    entries: history.filter((id) => id > after).map((id) => pub(id)),
+  }));
   const { hub } = setup(bus);
   bus.deliver(10);
   hub.flush();
@@ -217,7 +226,8 @@ function capturingLogger(): { log: Logger; lines: Array<Record<string, unknown>>
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -249,7 +259,9 @@ test('a catch-up that gives up logs the channels and the gap, and tells raw TCP 
   const notice = frames.find((f) => f.id === null && f.channel === 'room');
   assert.deepEqual(notice?.data, { type: 'recovery_failed', reason: 'unreachable' }, 'a silent gap for nobody');
   await until(() => lines.some((l) => l.msg === 'cluster catch-up done'));
-  const gaveUp = lines.find((l) => l.msg === 'cluster catch-up: durable history did not answer' && l.channel === 'room');
+  const gaveUp = lines.find(
+    (l) => l.msg === 'cluster catch-up: durable history did not answer' && l.channel === 'room',
+  );
   assert.equal(gaveUp?.attempts, 3);
   assert.equal(gaveUp?.err, 'connection refused');
   const failed = lines.find((l) => String(l.msg).startsWith('cluster catch-up failed'));

@@ -79,7 +79,10 @@ test('publications that arrive during a slow fan-out join it: one write carries 
   await settle([...subs, ...sse]);
   for (const s of [...subs, ...sse]) assert.deepEqual(s.ids, published, `${s.clientId} got every event once, in order`);
   const writes = subs.reduce((n, s) => n + s.writes, 0);
-  assert.ok(writes < subs.length * published.length * 0.5, `merged: ${writes} writes for ${subs.length * published.length} deliveries`);
+  assert.ok(
+    writes < subs.length * published.length * 0.5,
+    `merged: ${writes} writes for ${subs.length * published.length} deliveries`,
+  );
   assert.equal(hub.stats().messagesOut, 600 * 20);
 });
 

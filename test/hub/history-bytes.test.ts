@@ -39,7 +39,11 @@ test('retained bytes stay under HISTORY_MAX_BYTES however big the messages; the 
     rest.filter((p) => p.channel === 'a').map((p) => p.id),
     'a resume from a1 on gets everything after it',
   );
-  assert.deepEqual(idsOf(h.since('b', b1.id - 1)), [b1.id, ...rest.filter((p) => p.channel === 'b').map((p) => p.id)], 'b lost nothing yet');
+  assert.deepEqual(
+    idsOf(h.since('b', b1.id - 1)),
+    [b1.id, ...rest.filter((p) => p.channel === 'b').map((p) => p.id)],
+    'b lost nothing yet',
+  );
 
   // A flood of big messages on one channel pushes out the older history of every channel, and no more than needed.
   for (let i = 0; i < 1000; i++) {
@@ -114,7 +118,11 @@ test('the byte bound, the per-channel ring and the channel bound agree on what i
         const kept = model.filter((q) => q.channel === c).map((q) => q.id);
         const gap = gaps.get(c) ?? 0;
         const from = kept.length > 0 ? kept[0] - 1 : gap;
-        assert.deepEqual(idsOf(h.since(c, from)), from >= gap ? kept.filter((id) => id > from) : 'history_gap', `${c} from ${from} at ${i}`);
+        assert.deepEqual(
+          idsOf(h.since(c, from)),
+          from >= gap ? kept.filter((id) => id > from) : 'history_gap',
+          `${c} from ${from} at ${i}`,
+        );
         if (gap > 0 && kept.length > 0) assert.equal(idsOf(h.since(c, gap - 1)), 'history_gap');
       }
       for (let k = 0; k < 8; k++) {
@@ -128,7 +136,10 @@ test('the byte bound, the per-channel ring and the channel bound agree on what i
       }
     }
   }
-  assert.deepEqual([...h.entries()].map((p) => p.id).sort((a, b) => a - b), model.map((p) => p.id));
+  assert.deepEqual(
+    [...h.entries()].map((p) => p.id).sort((a, b) => a - b),
+    model.map((p) => p.id),
+  );
 });
 
 test('per-publish cost stays flat: a million small publishes under a tight budget with many channels', () => {
@@ -146,6 +157,9 @@ test('HISTORY_MAX_BYTES: default 256 MiB, 0 turns the byte bound off, bad values
   assert.equal(loadConfig({ HISTORY_MAX_BYTES: '0' }).historyMaxBytes, 0);
   assert.equal(loadConfig({ HISTORY_MAX_BYTES: '1048576' }).historyMaxBytes, 1048576);
   for (const bad of ['-1', 'lots', '1.5', '99999999999999999']) {
-    assert.throws(() => loadConfig({ HISTORY_MAX_BYTES: bad }), (e: unknown) => e instanceof ConfigError && e.variable === 'HISTORY_MAX_BYTES');
+    assert.throws(
+      () => loadConfig({ HISTORY_MAX_BYTES: bad }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'HISTORY_MAX_BYTES',
+    );
   }
 });

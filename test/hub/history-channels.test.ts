@@ -143,7 +143,11 @@ test('channels that come and go: tombstones stay bounded and a resume never skip
       for (const [name, ids] of kept) {
         // From what it lost on, a channel the history holds replays exactly what it kept.
         const from = Math.max(lost.get(name) ?? 0, ids[0] - 1);
-        assert.deepEqual(idsOf(h.since(name, from)), ids.filter((id) => id > from), `${name} from ${from} at ${i}`);
+        assert.deepEqual(
+          idsOf(h.since(name, from)),
+          ids.filter((id) => id > from),
+          `${name} from ${from} at ${i}`,
+        );
       }
     }
   }

@@ -56,7 +56,15 @@ test('a snapshot keeps what each channel lost: a restored ring does not replay a
   const ids2 = new EventIdSequence(2_000_000);
   const h2 = new MemoryHistory({ size: 2, maxChannels: 2, floor: ids2.floor });
   await restoreHistorySnapshot(dir, h2, ids2);
-  assert.deepEqual(h2.since('ring', first - 1), { ok: false, reason: 'history_gap' }, 'the ring still knows it lost `first`');
-  assert.deepEqual(h2.since('dropped', gone - 1), { ok: false, reason: 'history_gap' }, 'the dropped channel still knows');
+  assert.deepEqual(
+    h2.since('ring', first - 1),
+    { ok: false, reason: 'history_gap' },
+    'the ring still knows it lost `first`',
+  );
+  assert.deepEqual(
+    h2.since('dropped', gone - 1),
+    { ok: false, reason: 'history_gap' },
+    'the dropped channel still knows',
+  );
   assert.equal(h2.since('other', first - 1).ok, true, 'a channel that lost nothing still resumes');
 });

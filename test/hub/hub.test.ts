@@ -10,7 +10,11 @@ class Sink implements Subscriber {
   readonly writes: Buffer[] = [];
   fanoutMark = 0;
   fanoutChangedAt = 0;
-  constructor(readonly transport: Transport, readonly clientId: string, readonly userId: string | null = null) {}
+  constructor(
+    readonly transport: Transport,
+    readonly clientId: string,
+    readonly userId: string | null = null,
+  ) {}
   write(chunk: Buffer): void {
     this.writes.push(chunk);
   }
@@ -93,5 +97,6 @@ test('ids rise across sequences seeded later and parse back from the wire', () =
   assert.ok(b.next() > a.next());
   assert.equal(parseEventId('1234'), 1234);
   assert.equal(parseEventId(1234), 1234);
-  for (const bad of ['', '-1', '1e3', 'abc', '12345678901234567', 1.5, -2, null, {}]) assert.equal(parseEventId(bad), null);
+  for (const bad of ['', '-1', '1e3', 'abc', '12345678901234567', 1.5, -2, null, {}])
+    assert.equal(parseEventId(bad), null);
 });

@@ -55,9 +55,17 @@ export function runPresenceStoreSuite(name: string, make: () => Promise<Presence
       assert.equal(await h.store.count('c', later), 2);
       assert.deepEqual(ids((await h.store.page('c', later, null, 10)).texts), ['live1', 'live2']);
       const [a, b] = await Promise.all([h.store.sweep('c', later), h.peer.sweep('c', later)]);
-      assert.deepEqual(ids([...a, ...b]).sort(), ['dead1', 'dead2'], 'each expired entry returned by exactly one sweep');
+      assert.deepEqual(
+        ids([...a, ...b]).sort(),
+        ['dead1', 'dead2'],
+        'each expired entry returned by exactly one sweep',
+      );
       assert.deepEqual(await h.store.sweep('c', later), []);
-      assert.deepEqual((await h.store.remove('c', 'dead1', later)).removed, false, 'a swept entry is not removed again');
+      assert.deepEqual(
+        (await h.store.remove('c', 'dead1', later)).removed,
+        false,
+        'a swept entry is not removed again',
+      );
     });
 
     it('a refresh keeps an entry past its old expiry; the sweep leaves it', async () => {

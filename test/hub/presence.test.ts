@@ -24,7 +24,11 @@ afterEach(async () => {
   open = [];
 });
 
-function tracker(diffThreshold: number, diffIntervalMs = 60_000, diffMaxMembers = 50): { presence: Presence; sent: Sent[]; waitFor: (pred: (s: Sent[]) => boolean) => Promise<void> } {
+function tracker(
+  diffThreshold: number,
+  diffIntervalMs = 60_000,
+  diffMaxMembers = 50,
+): { presence: Presence; sent: Sent[]; waitFor: (pred: (s: Sent[]) => boolean) => Promise<void> } {
   const sent: Sent[] = [];
   const presence = new Presence(new MemoryPresenceStore(), {
     patterns: ['room:*'],
@@ -77,12 +81,19 @@ describe('presence tracker', () => {
     presence.left(sub('a'), 'room:1');
     presence.joined(sub('a'), 'room:1');
     await waitFor((s) => s.length === 3);
-    assert.deepEqual(sent.map((s) => s.event), ['presence.join', 'presence.join', 'presence.diff'], 'from the threshold on, nothing on its own');
+    assert.deepEqual(
+      sent.map((s) => s.event),
+      ['presence.join', 'presence.join', 'presence.diff'],
+      'from the threshold on, nothing on its own',
+    );
     const diff = sent[2];
     assert.equal(diff.event, 'presence.diff');
     const data = diff.data as PresenceDiffData;
     assert.deepEqual(data.joined.map((m) => m.client_id).sort(), ['a', 'c', 'd', 'e', 'f']);
-    assert.deepEqual(data.left.map((m) => m.client_id), ['a']);
+    assert.deepEqual(
+      data.left.map((m) => m.client_id),
+      ['a'],
+    );
     assert.equal(data.count, 6);
     assert.equal(data.joined_count, 5);
     assert.equal(data.left_count, 1);
@@ -96,7 +107,10 @@ describe('presence tracker', () => {
     const { presence, sent, waitFor } = tracker(3, 100);
     for (const id of ['a', 'b', 'c']) presence.joined(sub(id), 'room:1');
     await waitFor((s) => s.some((x) => x.event === 'presence.diff'));
-    assert.deepEqual(sent.map((s) => `${s.event} ${s.data.client_id ?? s.data.joined.map((m: PresenceMember) => m.client_id)}`), ['presence.join a', 'presence.join b', 'presence.diff c']);
+    assert.deepEqual(
+      sent.map((s) => `${s.event} ${s.data.client_id ?? s.data.joined.map((m: PresenceMember) => m.client_id)}`),
+      ['presence.join a', 'presence.join b', 'presence.diff c'],
+    );
     presence.left(sub('b'), 'room:1');
     presence.left(sub('c'), 'room:1');
     await waitFor((s) => s.filter((x) => x.event === 'presence.diff').length === 2);
@@ -112,7 +126,11 @@ describe('presence tracker', () => {
     for (let i = 0; i < 10; i++) presence.joined(sub(`m${i}`), 'room:1');
     await waitFor((s) => s.length === 1);
     const data = sent[0].data as PresenceDiffData;
-    assert.deepEqual(data.joined.map((m) => m.client_id), ['m0', 'm1', 'm2'], 'the first to come');
+    assert.deepEqual(
+      data.joined.map((m) => m.client_id),
+      ['m0', 'm1', 'm2'],
+      'the first to come',
+    );
     assert.deepEqual([data.joined_count, data.left_count, data.count, data.left.length], [10, 0, 10, 0]);
   });
 
@@ -123,8 +141,14 @@ describe('presence tracker', () => {
     assert.equal(sent.length, 0);
     await presence.close();
     open = [];
-    assert.deepEqual(sent.map((s) => s.event), ['presence.diff']);
-    assert.deepEqual(sent[0].data.joined.map((m: PresenceMember) => m.client_id), ['a']);
+    assert.deepEqual(
+      sent.map((s) => s.event),
+      ['presence.diff'],
+    );
+    assert.deepEqual(
+      sent[0].data.joined.map((m: PresenceMember) => m.client_id),
+      ['a'],
+    );
   });
 
   it('pages members in client id order behind an opaque cursor; limit 0 is the count alone', async () => {

@@ -13,7 +13,11 @@ test('retention rules match by pattern, first match wins, others keep the defaul
 
 test('a malformed HISTORY_RETENTION fails config naming the variable', () => {
   for (const bad of ['chat:*', 'chat:*=x', 'chat:*=10/5y', 'bad name=1']) {
-    assert.throws(() => loadConfig({ HISTORY_RETENTION: bad }), (e: unknown) => e instanceof ConfigError && e.variable === 'HISTORY_RETENTION', bad);
+    assert.throws(
+      () => loadConfig({ HISTORY_RETENTION: bad }),
+      (e: unknown) => e instanceof ConfigError && e.variable === 'HISTORY_RETENTION',
+      bad,
+    );
   }
   assert.equal(loadConfig({ HISTORY_RETENTION: 'chat:*=10/5m' }).historyRetention, 'chat:*=10/5m');
 });
@@ -39,6 +43,10 @@ test('memory history keeps each channel by its pattern: count and age', async ()
   assert.ok(h.since('other', o0 - 1).ok, 'default count 10 elsewhere');
   const y0 = put('young:a', Date.now() - 1000);
   put('young:a');
-  assert.deepEqual(h.since('young:a', y0 - 1), { ok: false, reason: 'history_gap' }, 'older than 50 ms is not replayed');
+  assert.deepEqual(
+    h.since('young:a', y0 - 1),
+    { ok: false, reason: 'history_gap' },
+    'older than 50 ms is not replayed',
+  );
   assert.ok(h.since('young:a', y0).ok);
 });

@@ -12,7 +12,10 @@ import { addressKey, ConnectionGate, Refusal } from '../../src/transports/connec
 // on 127.0.0.1 with that source address.
 
 /** Open an SSE stream from `localAddress`; resolves with the status, and a closer when it is 200. */
-function sseFrom(gw: RunningGateway, localAddress: string): Promise<{ status: number; body: string; close: () => void }> {
+function sseFrom(
+  gw: RunningGateway,
+  localAddress: string,
+): Promise<{ status: number; body: string; close: () => void }> {
   return new Promise((resolve, reject) => {
     const req = http.get(`${gw.url}/realtime/events?channels=products`, { localAddress }, (res) => {
       if (res.statusCode === 200) {
@@ -47,10 +50,15 @@ test('a per-IP flood is refused at the limit (429) while another address still c
     Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? wsFrom(gw, '127.0.0.1') : sseFrom(gw, '127.0.0.1'))),
   );
   const admitted = attempts.filter((a) => (typeof a === 'number' ? false : a instanceof TestWs || a.status === 200));
-  const refused = attempts.filter((a) => a === 429 || (typeof a === 'object' && !(a instanceof TestWs) && a.status === 429));
+  const refused = attempts.filter(
+    (a) => a === 429 || (typeof a === 'object' && !(a instanceof TestWs) && a.status === 429),
+  );
   assert.equal(admitted.length, 10, 'exactly the limit was admitted');
   assert.equal(refused.length, 30, 'every other attempt was refused with 429');
-  const sseRefusal = attempts.find((a): a is { status: number; body: string; close: () => void } => typeof a === 'object' && !(a instanceof TestWs) && a.status === 429);
+  const sseRefusal = attempts.find(
+    (a): a is { status: number; body: string; close: () => void } =>
+      typeof a === 'object' && !(a instanceof TestWs) && a.status === 429,
+  );
   assert.ok(sseRefusal);
   assert.equal(JSON.parse(sseRefusal.body).error.code, 'too_many_connections');
   assert.match(JSON.parse(sseRefusal.body).error.message, /per client address/);

@@ -47,7 +47,11 @@ test('a flooding WS client gets rate_limited errors, then close 1008; a bystande
   await eager.next((f) => f.type === 'connected');
   for (let i = 0; i < 25; i++) eager.send({ type: 'text', data: `e${i}` });
   await eager.next((f) => f.type === 'error' && f.code === 'rate_limited');
-  await waitFor(() => eager.frames.filter((f) => f.type === 'text' || f.type === 'error').length === 25, 3000, 'all 25 answered');
+  await waitFor(
+    () => eager.frames.filter((f) => f.type === 'text' || f.type === 'error').length === 25,
+    3000,
+    'all 25 answered',
+  );
   assert.equal(eager.closeCode, null);
   // …and once its bucket refilled it is served again.
   await new Promise((r) => setTimeout(r, 500)); // the refill itself is the condition: 20 tokens at 50/s

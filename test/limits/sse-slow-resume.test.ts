@@ -40,7 +40,9 @@ async function rawSse(url: string, lastEventId: string | null, pause: boolean) {
   socket.on('data', (c) => chunks.push(c));
   const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(Buffer.concat(chunks).toString())));
   socket.on('error', () => {}); // the drop may reset: what was read is what counts
-  socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}\r\n`);
+  socket.write(
+    `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\n${lastEventId ? `Last-Event-ID: ${lastEventId}\r\n` : ''}\r\n`,
+  );
   return { socket, closed, text: () => Buffer.concat(chunks).toString() };
 }
 
@@ -56,19 +58,37 @@ test('an SSE client dropped for a full buffer resumes with Last-Event-ID and mis
       publishNow(gw.gateway.hub, 'flood', 'big', { i, payload });
       await new Promise((r) => setImmediate(r)); // one flush per event
     }
-    await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) === 1, 10_000, 'the slow SSE client to be dropped');
+    await waitFor(
+      () => Number(gw.gateway.stats().slow_clients_dropped) === 1,
+      10_000,
+      'the slow SSE client to be dropped',
+    );
     slow.socket.resume();
     const first = parseEvents(await slow.closed).filter((e) => e.event === 'big');
-    assert.ok(first.length > 0 && first.length < TOTAL, `dropped part-way (${first.length} of ${TOTAL} events before the drop)`);
+    assert.ok(
+      first.length > 0 && first.length < TOTAL,
+      `dropped part-way (${first.length} of ${TOTAL} events before the drop)`,
+    );
     const lastId = first[first.length - 1].id!;
 
     // Reconnect as EventSource does, with the id of the last complete event.
     const again = await rawSse(url, lastId, false);
-    await waitFor(() => parseEvents(again.text()).some((e) => e.event === 'big' && JSON.parse(e.data).i === TOTAL - 1), 10_000, 'the replay to reach the last event');
+    await waitFor(
+      () => parseEvents(again.text()).some((e) => e.event === 'big' && JSON.parse(e.data).i === TOTAL - 1),
+      10_000,
+      'the replay to reach the last event',
+    );
     const second = parseEvents(again.text());
-    assert.ok(!second.some((e) => e.event === 'system' && e.data.includes('recovery_failed')), 'history covered the gap');
+    assert.ok(
+      !second.some((e) => e.event === 'system' && e.data.includes('recovery_failed')),
+      'history covered the gap',
+    );
     const seen = [...first, ...second.filter((e) => e.event === 'big')].map((e) => JSON.parse(e.data).i);
-    assert.deepEqual(seen, Array.from({ length: TOTAL }, (_, i) => i), 'every event once, in order');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: TOTAL }, (_, i) => i),
+      'every event once, in order',
+    );
     again.socket.destroy();
   } finally {
     await gw.close();

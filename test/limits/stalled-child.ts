@@ -64,7 +64,10 @@ async function fill(channel: string, timeoutMs: number): Promise<number> {
   const pad = 'f'.repeat(16 * 1024);
   const deadline = Date.now() + timeoutMs;
   let n = 0;
-  const subs = () => [...hub.connections(Transport.ws), ...hub.connections(Transport.sse)].filter((s) => s.channels.has(channel)) as unknown as Array<{ socket: Socket }>;
+  const subs = () =>
+    [...hub.connections(Transport.ws), ...hub.connections(Transport.sse)].filter((s) =>
+      s.channels.has(channel),
+    ) as unknown as Array<{ socket: Socket }>;
   while (subs().some((s) => !s.socket.destroyed && s.socket.writableLength === 0) && Date.now() < deadline) {
     publishNow(hub, channel, 'fill', { n: ++n, pad });
     await new Promise((r) => setTimeout(r, 1));
@@ -72,31 +75,34 @@ async function fill(channel: string, timeoutMs: number): Promise<number> {
   return n;
 }
 
-process.on('message', async (m: { type: string } & Partial<StreamRequest> & { channels?: string[]; channel?: string }) => {
-  if (m.type === 'fill') {
-    const events = await fill(m.channel!, 60_000);
-    process.send!({ type: 'filled', events, stats: gw.gateway.stats() });
-  } else if (m.type === 'stream') {
-    peak = 0;
-    const ticks = await stream(m as StreamRequest);
-    process.send!({ type: 'streamed', ticks, peak, ...rss() });
-  } else if (m.type === 'state') {
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (m.channels === undefined) {
-      gc?.();
-      gc?.();
+process.on(
+  'message',
+  async (m: { type: string } & Partial<StreamRequest> & { channels?: string[]; channel?: string }) => {
+    if (m.type === 'fill') {
+      const events = await fill(m.channel!, 60_000);
+      process.send!({ type: 'filled', events, stats: gw.gateway.stats() });
+    } else if (m.type === 'stream') {
+      peak = 0;
+      const ticks = await stream(m as StreamRequest);
+      process.send!({ type: 'streamed', ticks, peak, ...rss() });
+    } else if (m.type === 'state') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (m.channels === undefined) {
+        gc?.();
+        gc?.();
+      }
+      process.send!({
+        type: 'state',
+        ...rss(),
+        stats: gw.gateway.stats(),
+        subscribers: Object.fromEntries((m.channels ?? []).map((c) => [c, hub.subscriberCount(c)])),
+      });
+    } else if (m.type === 'stop') {
+      clearInterval(sampler);
+      await gw.close();
+      process.send!({ type: 'stopped' }, () => process.exit(0));
     }
-    process.send!({
-      type: 'state',
-      ...rss(),
-      stats: gw.gateway.stats(),
-      subscribers: Object.fromEntries((m.channels ?? []).map((c) => [c, hub.subscriberCount(c)])),
-    });
-  } else if (m.type === 'stop') {
-    clearInterval(sampler);
-    await gw.close();
-    process.send!({ type: 'stopped' }, () => process.exit(0));
-  }
-});
+  },
+);
 process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready', url: gw.url });

@@ -26,7 +26,10 @@ function resolvePointer(pointer: string): unknown {
   return pointer
     .slice(2)
     .split('/')
-    .reduce<any>((node, key) => (node === undefined ? undefined : node[key.replace(/~1/g, '/').replace(/~0/g, '~')]), doc);
+    .reduce<any>(
+      (node, key) => (node === undefined ? undefined : node[key.replace(/~1/g, '/').replace(/~0/g, '~')]),
+      doc,
+    );
 }
 
 function refs(node: unknown, out: string[] = []): string[] {
@@ -56,9 +59,11 @@ test('AsyncAPI 3 document: structure and references', () => {
   for (const [name, op] of Object.entries<any>(doc.operations)) {
     assert.ok(op.action === 'send' || op.action === 'receive', `${name}.action`);
     // An operation's messages must be messages of its own channel (AsyncAPI 3 rule).
-    for (const m of op.messages) assert.ok(m.$ref.startsWith(`${op.channel.$ref}/messages/`), `${name}: ${m.$ref} on ${op.channel.$ref}`);
+    for (const m of op.messages)
+      assert.ok(m.$ref.startsWith(`${op.channel.$ref}/messages/`), `${name}: ${m.$ref} on ${op.channel.$ref}`);
   }
-  for (const name of ['websocket', 'tcp', 'sse', 'poll', 'catalogBroker', 'webrtcSignaling']) assert.ok(doc.channels[name], `channel ${name}`);
+  for (const name of ['websocket', 'tcp', 'sse', 'poll', 'catalogBroker', 'webrtcSignaling'])
+    assert.ok(doc.channels[name], `channel ${name}`);
 });
 
 test('every client frame type the parser accepts is a message the gateway receives', () => {
@@ -66,7 +71,10 @@ test('every client frame type the parser accepts is a message the gateway receiv
   assert.ok(!r.ok);
   const accepted = /expected one of (.+)$/.exec(r.message)![1].split(', ');
   assert.ok(accepted.length >= 5);
-  assert.deepEqual(accepted.filter((t) => !frameTypes('wsClientFrames').includes(t)), []);
+  assert.deepEqual(
+    accepted.filter((t) => !frameTypes('wsClientFrames').includes(t)),
+    [],
+  );
 });
 
 test('every frame type the transports write is a message the gateway sends', () => {
@@ -76,7 +84,9 @@ test('every frame type the transports write is a message the gateway sends', () 
       for (const m of readFileSync(file, 'utf8').matchAll(/\btype: '([a-z_]+)'/g)) written.add(m[1]);
     }
   }
-  for (const file of files(join(ROOT, 'src', 'hub'))) for (const m of readFileSync(file, 'utf8').matchAll(/"type":"([a-z_]+)"|\btype: '([a-z_]+)'/g)) written.add(m[1] ?? m[2]);
+  for (const file of files(join(ROOT, 'src', 'hub')))
+    for (const m of readFileSync(file, 'utf8').matchAll(/"type":"([a-z_]+)"|\btype: '([a-z_]+)'/g))
+      written.add(m[1] ?? m[2]);
   const sent = new Set([...frameTypes('wsServerFrames'), ...frameTypes('wsClientFrames')]);
   const systemTypes = new Set<string>(Object.values(SystemType));
   const missing = [...written].filter((t) => !sent.has(t) && !systemTypes.has(t));
@@ -85,15 +95,34 @@ test('every frame type the transports write is a message the gateway sends', () 
 });
 
 test('error codes, system events, system notices, signal types and commands are all named', () => {
-  assert.deepEqual([...doc.components.schemas.Error.properties.code.enum].sort(), [...Object.values(ErrorCode)].sort(), 'error code enum = ErrorCode');
-  assert.deepEqual([...doc.components.schemas.SystemNotice.properties.type.enum].sort(), [...Object.values(SystemType)].sort());
-  assert.deepEqual([...doc.components.schemas.WebrtcSignal.properties.signal_type.enum].sort(), [...signalTypes].sort());
-  const events = [...Object.values(SystemEvent), ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? [])];
+  assert.deepEqual(
+    [...doc.components.schemas.Error.properties.code.enum].sort(),
+    [...Object.values(ErrorCode)].sort(),
+    'error code enum = ErrorCode',
+  );
+  assert.deepEqual(
+    [...doc.components.schemas.SystemNotice.properties.type.enum].sort(),
+    [...Object.values(SystemType)].sort(),
+  );
+  assert.deepEqual(
+    [...doc.components.schemas.WebrtcSignal.properties.signal_type.enum].sort(),
+    [...signalTypes].sort(),
+  );
+  const events = [
+    ...Object.values(SystemEvent),
+    ...[catalogApp({ withGenerator: false }), chatApp()].flatMap((a) => a.events ?? []),
+  ];
   assert.ok(events.includes('product.updated') && events.includes('chat.message'));
   for (const event of events) assert.ok(text.includes(event), `event ${event}`);
   const dispatch = readFileSync(join(ROOT, 'src', 'transports', 'ws', 'dispatch.ts'), 'utf8');
-  const commands = [...dispatch.matchAll(/case '([a-z_]+)':/g)].map((m) => m[1]).filter((c) => !['command', 'channel_message', 'text', 'json', 'webrtc_signal'].includes(c));
+  const commands = [...dispatch.matchAll(/case '([a-z_]+)':/g)]
+    .map((m) => m[1])
+    .filter((c) => !['command', 'channel_message', 'text', 'json', 'webrtc_signal'].includes(c));
   assert.ok(commands.includes('join_channel'));
   const documented: string[] = doc.components.schemas.ClientCommand.properties.command.enum;
-  assert.deepEqual(commands.filter((c) => !documented.includes(c)), [], 'commands missing from ClientCommand');
+  assert.deepEqual(
+    commands.filter((c) => !documented.includes(c)),
+    [],
+    'commands missing from ClientCommand',
+  );
 });

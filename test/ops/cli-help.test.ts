@@ -15,9 +15,14 @@ const COMMANDS = ['start', 'gateway', 'generator', 'token', 'rebuild'];
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: childEnv({}), cwd: REPO_ROOT, timeout: 20_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: childEnv({}), cwd: REPO_ROOT, timeout: 20_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -56,7 +61,10 @@ test('unknown commands and flags are refused with a hint, exit 2', async () => {
   assert.match(flag.stderr, /unknown option "--bogus" \(see hubcast --help\)/);
   assert.equal(gatewayFlag.code, 2);
   assert.match(gatewayFlag.stderr, /unknown argument "--bogus" \(see hubcast gateway --help\)/);
-  for (const [r, c] of [[rebuildFlag, 'rebuild'], [generatorFlag, 'generator']] as const) {
+  for (const [r, c] of [
+    [rebuildFlag, 'rebuild'],
+    [generatorFlag, 'generator'],
+  ] as const) {
     assert.equal(r.code, 2, `${c} --bogus exits 2: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`--bogus: unknown argument \\(usage: hubcast ${c}`));
   }

@@ -21,7 +21,12 @@ test('default metrics keep their standard names; hubcast metrics are hubcast_*',
   const gw = await startGateway();
   try {
     const names = exported(await (await fetch(`${gw.url}/metrics`)).text());
-    for (const standard of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+    for (const standard of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+    ]) {
       assert.ok(names.has(standard), `${standard} on /metrics`);
     }
     const stray = [...names].filter((n) => !/^(hubcast|process|nodejs)_/.test(n) || n.includes('hubcast_process'));
@@ -32,7 +37,9 @@ test('default metrics keep their standard names; hubcast metrics are hubcast_*',
 });
 
 test('every metric the Grafana dashboard and the alert examples query is exported', async () => {
-  const dashboard = JSON.parse(await readFile(new URL('../../deploy/grafana/hubcast.json', import.meta.url), 'utf8')) as {
+  const dashboard = JSON.parse(
+    await readFile(new URL('../../deploy/grafana/hubcast.json', import.meta.url), 'utf8'),
+  ) as {
     panels: { type: string; targets?: { expr: string }[] }[];
     templating: { list: { query?: { query: string } }[] };
   };
@@ -47,7 +54,10 @@ test('every metric the Grafana dashboard and the alert examples query is exporte
   const alertExprs = [...alerts.matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1]);
   assert.ok(alertExprs.length >= 4, 'alert examples present');
   const referenced = new Set([...exprs, ...alertExprs].flatMap((e) => [...e.matchAll(METRIC_NAME)].map((m) => m[0])));
-  assert.ok([...referenced].filter((n) => n.startsWith('hubcast_')).length >= 30, 'the dashboard covers hubcast metrics');
+  assert.ok(
+    [...referenced].filter((n) => n.startsWith('hubcast_')).length >= 30,
+    'the dashboard covers hubcast metrics',
+  );
 
   // The core's metrics are registered whatever runs; the applications' with the application.
   const gw = await startGateway({}, [catalogApp({ withGenerator: false }), chatApp()]);

@@ -33,7 +33,9 @@ function sink(isTTY: boolean): { stream: Writable & { isTTY: boolean }; lines: s
 
 test('auto: pretty on a terminal, JSON otherwise; LOG_FORMAT forces either', () => {
   const tty = sink(true);
-  createLogger('info', 'hubcast', { stream: tty.stream }).child({ component: 'ws' }).info({ channel: 'products', n: 3, err: new Error('boom\nsecond') }, 'joined');
+  createLogger('info', 'hubcast', { stream: tty.stream })
+    .child({ component: 'ws' })
+    .info({ channel: 'products', n: 3, err: new Error('boom\nsecond') }, 'joined');
   assert.equal(tty.lines.length, 1);
   const plain = tty.lines[0].replace(ANSI, '');
   assert.match(plain, PRETTY);
@@ -56,8 +58,14 @@ test('auto: pretty on a terminal, JSON otherwise; LOG_FORMAT forces either', () 
 test('LOG_LEVELS: per-component levels over LOG_LEVEL', () => {
   const config = loadConfig({ LOG_LEVELS: 'ws=debug, http=error' });
   assert.deepEqual(config.logLevels, { ws: 'debug', http: 'error' });
-  assert.throws(() => loadConfig({ LOG_LEVELS: 'ws:debug' }), (e: unknown) => e instanceof ConfigError && /LOG_LEVELS/.test(e.message));
-  assert.throws(() => loadConfig({ LOG_FORMAT: 'fancy' }), (e: unknown) => e instanceof ConfigError && /LOG_FORMAT/.test(e.message));
+  assert.throws(
+    () => loadConfig({ LOG_LEVELS: 'ws:debug' }),
+    (e: unknown) => e instanceof ConfigError && /LOG_LEVELS/.test(e.message),
+  );
+  assert.throws(
+    () => loadConfig({ LOG_FORMAT: 'fancy' }),
+    (e: unknown) => e instanceof ConfigError && /LOG_FORMAT/.test(e.message),
+  );
   const out = sink(false);
   const log = createLogger('info', 'hubcast', { stream: out.stream, levels: config.logLevels });
   log.child({ component: 'ws' }).debug('ws debug');
@@ -65,17 +73,37 @@ test('LOG_LEVELS: per-component levels over LOG_LEVEL', () => {
   log.child({ component: 'http' }).error('http error');
   log.child({ component: 'bus' }).debug('bus debug');
   log.child({ component: 'bus' }).info('bus info');
-  assert.deepEqual(out.lines.map((l) => JSON.parse(l).msg), ['ws debug', 'http error', 'bus info']);
+  assert.deepEqual(
+    out.lines.map((l) => JSON.parse(l).msg),
+    ['ws debug', 'http error', 'bus info'],
+  );
 });
 
 /** Run the real CLI until its `listening` line; `tty` puts it under a pseudo-terminal. */
 async function listeningLine(tty: boolean, env: Record<string, string> = {}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'hubcast-logs-'));
-  const childenv = childEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', NO_COLOR: '', ...env });
+  const childenv = childEnv({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: join(dir, 'data'),
+    LOG_LEVEL: 'info',
+    NO_COLOR: '',
+    ...env,
+  });
   const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} gateway`;
   const child = tty
-    ? spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: dir, env: childenv, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
-    : spawn(process.execPath, [CLI, 'gateway'], { cwd: dir, env: childenv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    ? spawn('script', ['-qfec', cmd, '/dev/null'], {
+        cwd: dir,
+        env: childenv,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      })
+    : spawn(process.execPath, [CLI, 'gateway'], {
+        cwd: dir,
+        env: childenv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
   let text = '';
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -108,7 +136,10 @@ test('the CLI: readable coloured lines on a terminal, JSON lines through a pipe'
   const [onTty, piped] = await Promise.all([listeningLine(true), listeningLine(false)]);
   console.log(`tty: ${JSON.stringify(onTty)}\npipe: ${piped.slice(0, 100)}…`);
   assert.match(onTty, ANSI, 'coloured on a terminal');
-  assert.match(onTty.replace(ANSI, ''), /^\d\d:\d\d:\d\d\.\d{3} INFO  hubcast gateway listening mode=gateway url=http:\/\/127\.0\.0\.1:\d+/);
+  assert.match(
+    onTty.replace(ANSI, ''),
+    /^\d\d:\d\d:\d\d\.\d{3} INFO  hubcast gateway listening mode=gateway url=http:\/\/127\.0\.0\.1:\d+/,
+  );
   const json = JSON.parse(piped) as { msg: string; level: number; mode: string };
   assert.equal(json.msg, 'hubcast gateway listening');
   assert.equal(json.mode, 'gateway');

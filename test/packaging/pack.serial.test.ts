@@ -8,7 +8,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createReadStream, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,10 +34,22 @@ const CLIENT_TARBALL_LIMIT = 30 * 1024;
 function cleanEnv(env: Record<string, string> = {}): Record<string, string> {
   const out = childEnv({});
   for (const k of Object.keys(out)) if (/^npm_/i.test(k) || k === 'INIT_CWD' || k === 'NODE_PATH') delete out[k];
-  return { ...out, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false', ...env };
+  return {
+    ...out,
+    npm_config_prefer_offline: 'true',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+    ...env,
+  };
 }
 
-async function sh(cmd: string, args: string[], cwd: string, timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
+async function sh(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 120_000,
+): Promise<{ stdout: string; stderr: string }> {
   try {
     return await run(cmd, args, { cwd, env: cleanEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {
@@ -50,13 +71,18 @@ function treeBytes(dir: string): number {
 
 /** Packages npm installed into `project` (its hidden lock file lists each one once). */
 function installedPackages(project: string): string[] {
-  const lock = JSON.parse(readFileSync(join(project, 'node_modules', '.package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+  const lock = JSON.parse(readFileSync(join(project, 'node_modules', '.package-lock.json'), 'utf8')) as {
+    packages: Record<string, unknown>;
+  };
   return Object.keys(lock.packages).filter((k) => k.startsWith('node_modules/'));
 }
 
 function emptyProject(dir: string): string {
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true, type: 'module' }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'fresh-app', version: '1.0.0', private: true, type: 'module' }),
+  );
   return dir;
 }
 
@@ -107,7 +133,9 @@ await ws.joinChannel('products');
 </script>`;
 }
 
-test('both packages pack, install into an empty project, and the installed server and client talk (Node and Chromium)', { timeout: 420_000 }, async () => {
+test('both packages pack, install into an empty project, and the installed server and client talk (Node and Chromium)', {
+  timeout: 420_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'hubcast-pack-'));
   const procs: TestProcess[] = [];
   let gatewayPid = 0;
@@ -115,48 +143,127 @@ test('both packages pack, install into an empty project, and the installed serve
     // Pack: prepack builds each package first.
     const tarballs = join(dir, 'tarballs');
     mkdirSync(tarballs);
-    const packed = await sh('npm', ['pack', '--workspaces', '--include-workspace-root', '--pack-destination', tarballs, '--json'], REPO_ROOT, 240_000);
-    const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as Array<{ name: string; filename: string; size: number; unpackedSize: number; files: Array<{ path: string }> }>;
+    const packed = await sh(
+      'npm',
+      ['pack', '--workspaces', '--include-workspace-root', '--pack-destination', tarballs, '--json'],
+      REPO_ROOT,
+      240_000,
+    );
+    const report = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[\n'))) as Array<{
+      name: string;
+      filename: string;
+      size: number;
+      unpackedSize: number;
+      files: Array<{ path: string }>;
+    }>;
     const server = report.find((p) => p.name === 'hubcast');
     const client = report.find((p) => p.name === '@hubcast/client');
     assert.ok(server && client, `npm pack reported ${report.map((p) => p.name)}`);
-    console.log(`[pack] hubcast: ${kib(server.size)} tarball, ${kib(server.unpackedSize)} unpacked, ${server.files.length} files`);
-    console.log(`[pack] @hubcast/client: ${kib(client.size)} tarball, ${kib(client.unpackedSize)} unpacked, ${client.files.length} files`);
-    assert.ok(client.size < CLIENT_TARBALL_LIMIT, `the client tarball is ${client.size} bytes, over ${CLIENT_TARBALL_LIMIT}`);
-    const stray = server.files.map((f) => f.path).filter((p) => /^(test|bench|scripts|src|packages|node_modules)\//.test(p));
+    console.log(
+      `[pack] hubcast: ${kib(server.size)} tarball, ${kib(server.unpackedSize)} unpacked, ${server.files.length} files`,
+    );
+    console.log(
+      `[pack] @hubcast/client: ${kib(client.size)} tarball, ${kib(client.unpackedSize)} unpacked, ${client.files.length} files`,
+    );
+    assert.ok(
+      client.size < CLIENT_TARBALL_LIMIT,
+      `the client tarball is ${client.size} bytes, over ${CLIENT_TARBALL_LIMIT}`,
+    );
+    const stray = server.files
+      .map((f) => f.path)
+      .filter((p) => /^(test|bench|scripts|src|packages|node_modules)\//.test(p));
     assert.deepEqual(stray, [], 'the server tarball holds only what runs');
-    assert.ok(server.files.some((f) => f.path === 'dist/cli.js') && server.files.some((f) => f.path === 'dist/sdk/hubcast.js'), 'dist/ is built into the tarball');
-    assert.ok(client.files.some((f) => f.path === 'dist/index.d.ts') && client.files.some((f) => f.path === 'dist/react/index.js'), 'the client ships its JS and types');
+    assert.ok(
+      server.files.some((f) => f.path === 'dist/cli.js') && server.files.some((f) => f.path === 'dist/sdk/hubcast.js'),
+      'dist/ is built into the tarball',
+    );
+    assert.ok(
+      client.files.some((f) => f.path === 'dist/index.d.ts') &&
+        client.files.some((f) => f.path === 'dist/react/index.js'),
+      'the client ships its JS and types',
+    );
     const clientTgz = join(tarballs, client.filename);
     const serverTgz = join(tarballs, server.filename);
 
     // The client alone: no dependency, importable in Node, its types resolve for a TypeScript user.
     const clientApp = emptyProject(join(dir, 'client-app'));
     await sh('npm', ['install', clientTgz], clientApp);
-    assert.deepEqual(installedPackages(clientApp), ['node_modules/@hubcast/client'], 'the client installs with 0 dependencies');
-    console.log(`[install] @hubcast/client alone: 1 package, ${kib(treeBytes(join(clientApp, 'node_modules')))} installed`);
-    const probe = await sh(process.execPath, ['--input-type=module', '-e', `
+    assert.deepEqual(
+      installedPackages(clientApp),
+      ['node_modules/@hubcast/client'],
+      'the client installs with 0 dependencies',
+    );
+    console.log(
+      `[install] @hubcast/client alone: 1 package, ${kib(treeBytes(join(clientApp, 'node_modules')))} installed`,
+    );
+    const probe = await sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import * as sdk from '@hubcast/client';
       import { decodeBinary, encodeBinary, CloseCode } from '@hubcast/client/wire';
       const frame = encodeBinary({ content_type: 'text/plain', filename: 'a.txt' }, new TextEncoder().encode('hi'));
       const back = decodeBinary(frame);
       console.log(JSON.stringify({ ws: typeof sdk.WSClient, sse: typeof sdk.createSSEClient, close: CloseCode.tokenExpired, body: new TextDecoder().decode(back.body) }));
-    `], clientApp);
+    `,
+      ],
+      clientApp,
+    );
     assert.deepEqual(JSON.parse(probe.stdout), { ws: 'function', sse: 'function', close: 4001, body: 'hi' });
-    writeFileSync(join(clientApp, 'check.ts'), `import { WSClient, type EventFrame } from '@hubcast/client';\nimport { ErrorCode, type ServerFrame } from '@hubcast/client/wire';\nconst c: WSClient = new WSClient('ws://h/realtime/ws');\nc.onMessage('event', (e: EventFrame<{ id: number }>) => e.data.id.toFixed());\nconst f: ServerFrame = { type: 'error', code: ErrorCode.forbidden, message: '' };\nexport { f };\n`);
-    await sh(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2023,dom', 'check.ts'], clientApp);
+    writeFileSync(
+      join(clientApp, 'check.ts'),
+      `import { WSClient, type EventFrame } from '@hubcast/client';\nimport { ErrorCode, type ServerFrame } from '@hubcast/client/wire';\nconst c: WSClient = new WSClient('ws://h/realtime/ws');\nc.onMessage('event', (e: EventFrame<{ id: number }>) => e.data.id.toFixed());\nconst f: ServerFrame = { type: 'error', code: ErrorCode.forbidden, message: '' };\nexport { f };\n`,
+    );
+    await sh(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules/typescript/bin/tsc'),
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        '--lib',
+        'es2023,dom',
+        'check.ts',
+      ],
+      clientApp,
+    );
 
     // The server next to it, as `npm install` leaves it: no EBADENGINE on this Node.
     const app = emptyProject(join(dir, 'app'));
     const installed = await sh('npm', ['install', clientTgz, serverTgz], app, 240_000);
     assert.doesNotMatch(installed.stdout + installed.stderr, /EBADENGINE/);
     const packages = installedPackages(app);
-    console.log(`[install] hubcast + @hubcast/client: ${packages.length} packages, ${mib(treeBytes(join(app, 'node_modules')))} installed (node ${process.version})`);
+    console.log(
+      `[install] hubcast + @hubcast/client: ${packages.length} packages, ${mib(treeBytes(join(app, 'node_modules')))} installed (node ${process.version})`,
+    );
 
     // `npx hubcast start` from the install: embedded mode, a free port.
-    const npx = new TestProcess('npx hubcast start', 'npx', ['hubcast', 'start'], cleanEnv({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), GENERATOR_INTERVAL_MS: '200', LOG_LEVEL: 'info' }), app);
+    const npx = new TestProcess(
+      'npx hubcast start',
+      'npx',
+      ['hubcast', 'start'],
+      cleanEnv({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: join(dir, 'data'),
+        GENERATOR_INTERVAL_MS: '200',
+        LOG_LEVEL: 'info',
+      }),
+      app,
+    );
     procs.push(npx);
-    const listening = await npx.waitForLog((r) => r.msg === 'hubcast gateway listening' && typeof r.url === 'string', 180_000, 'the installed gateway to listen');
+    const listening = await npx.waitForLog(
+      (r) => r.msg === 'hubcast gateway listening' && typeof r.url === 'string',
+      180_000,
+      'the installed gateway to listen',
+    );
     const url = listening.url as string;
     gatewayPid = Number(listening.pid);
     const sdk = await fetch(`${url}/sdk/hubcast.js`);
@@ -165,7 +272,10 @@ test('both packages pack, install into an empty project, and the installed serve
 
     // Node: the installed client receives a product update over WS and SSE.
     writeFileSync(join(app, 'node-client.mjs'), NODE_CLIENT);
-    const got = JSON.parse((await sh(process.execPath, ['node-client.mjs', url], app, 30_000)).stdout) as { ws: { id: number }; sse: { id: number } };
+    const got = JSON.parse((await sh(process.execPath, ['node-client.mjs', url], app, 30_000)).stdout) as {
+      ws: { id: number };
+      sse: { id: number };
+    };
     assert.equal(typeof got.ws.id, 'number');
     assert.equal(typeof got.sse.id, 'number');
 
@@ -177,7 +287,9 @@ test('both packages pack, install into an empty project, and the installed serve
         const file = normalize(join(pkgRoot, path.slice('/pkg/'.length)));
         if (!file.startsWith(pkgRoot) || extname(file) !== '.js') return void res.writeHead(404).end();
         res.writeHead(200, { 'Content-Type': 'text/javascript' });
-        return void createReadStream(file).on('error', () => res.destroy()).pipe(res);
+        return void createReadStream(file)
+          .on('error', () => res.destroy())
+          .pipe(res);
       }
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(page(url));
@@ -186,10 +298,14 @@ test('both packages pack, install into an empty project, and the installed serve
     try {
       const { page: tab, problems } = await openPage(browser);
       await tab.goto(site.url);
-      await tab.waitForFunction(() => {
-        const u = (window as any).updates as Array<[string, unknown]>;
-        return u.some(([t]) => t === 'ws') && u.some(([t]) => t === 'sse');
-      }, undefined, { timeout: 20_000 });
+      await tab.waitForFunction(
+        () => {
+          const u = (window as any).updates as Array<[string, unknown]>;
+          return u.some(([t]) => t === 'ws') && u.some(([t]) => t === 'sse');
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
       assert.deepEqual(problems, []);
     } finally {
       await browser.close();
@@ -206,7 +322,12 @@ test('both packages pack, install into an empty project, and the installed serve
   } finally {
     for (const p of procs) await p.kill();
     // npx runs the gateway as its child: make sure a failed run leaves none behind.
-    if (gatewayPid > 0) try { process.kill(gatewayPid, 'SIGKILL'); } catch { /* already gone */ }
+    if (gatewayPid > 0)
+      try {
+        process.kill(gatewayPid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -80,15 +80,23 @@ test('the Python client package against a real gateway (pytest)', async () => {
 
   // The TypeScript side: an SDK client that records what it receives, and an SDK WebRTC peer
   // that answers every offer.
-  const ts = new WSClient(`${base.replace('http', 'ws')}/realtime/ws`, { minReconnectDelay: 50, maxReconnectDelay: 500 });
+  const ts = new WSClient(`${base.replace('http', 'ws')}/realtime/ws`, {
+    minReconnectDelay: 50,
+    maxReconnectDelay: 500,
+  });
   const received: EventFrame[] = [];
   ts.onMessage('event', (e) => received.push(e));
-  const peer = new WSClient(`${base.replace('http', 'ws')}/realtime/ws`, { minReconnectDelay: 50, maxReconnectDelay: 500 });
+  const peer = new WSClient(`${base.replace('http', 'ws')}/realtime/ws`, {
+    minReconnectDelay: 50,
+    maxReconnectDelay: 500,
+  });
   const signals: unknown[] = [];
   peer.onMessage('webrtc_signal', (s) => {
     signals.push(s);
     if (s.signal_type === 'offer' && s.from_peer_id !== undefined) {
-      peer.sendWebRTCSignal({ signal_type: 'answer', target_peer_id: s.from_peer_id, sdp: `answer to ${String(s.sdp)}` }).catch((err) => signals.push({ answer_failed: String(err) }));
+      peer
+        .sendWebRTCSignal({ signal_type: 'answer', target_peer_id: s.from_peer_id, sdp: `answer to ${String(s.sdp)}` })
+        .catch((err) => signals.push({ answer_failed: String(err) }));
     }
   });
   await Promise.all([ts.connect(), peer.connect()]);
@@ -97,7 +105,12 @@ test('the Python client package against a real gateway (pytest)', async () => {
     void (async () => {
       try {
         if (req.method === 'GET' && req.url === '/state') {
-          send(res, 200, { received, signals, peer_id: peer.state === 'connected' ? peer.peerId : null, ts_state: ts.state });
+          send(res, 200, {
+            received,
+            signals,
+            peer_id: peer.state === 'connected' ? peer.peerId : null,
+            ts_state: ts.state,
+          });
         } else if (req.method === 'POST' && req.url === '/publish') {
           const { channel, event, data } = await readJson(req);
           const answer = await fetch(`${base}/realtime/send`, {
@@ -126,10 +139,20 @@ test('the Python client package against a real gateway (pytest)', async () => {
 
   try {
     const started = Date.now();
-    const child = spawn(PYTHON, ['-m', 'pytest', `${PACKAGE}/tests`, '-q', '-p', 'no:cacheprovider', '-x', '--durations=5'], {
-      env: { ...process.env, ...authEnv, HUBCAST_URL: base, HUBCAST_CONTROL_URL: controlUrl, PYTHONDONTWRITEBYTECODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      PYTHON,
+      ['-m', 'pytest', `${PACKAGE}/tests`, '-q', '-p', 'no:cacheprovider', '-x', '--durations=5'],
+      {
+        env: {
+          ...process.env,
+          ...authEnv,
+          HUBCAST_URL: base,
+          HUBCAST_CONTROL_URL: controlUrl,
+          PYTHONDONTWRITEBYTECODE: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -153,12 +176,22 @@ test('the Python client package against a real gateway (pytest)', async () => {
 
 test('the Python client has an exception class for every server error code', () => {
   requirePython();
-  const probe = spawnSync(PYTHON, ['-c', 'import json, sys; sys.path.insert(0, "src"); from hubcast.errors import SERVER_ERRORS; print(json.dumps(sorted(SERVER_ERRORS)))'], {
-    cwd: PACKAGE,
-    encoding: 'utf8',
-  });
+  const probe = spawnSync(
+    PYTHON,
+    [
+      '-c',
+      'import json, sys; sys.path.insert(0, "src"); from hubcast.errors import SERVER_ERRORS; print(json.dumps(sorted(SERVER_ERRORS)))',
+    ],
+    {
+      cwd: PACKAGE,
+      encoding: 'utf8',
+    },
+  );
   assert.equal(probe.status, 0, probe.stderr);
   const known = new Set<string>(JSON.parse(probe.stdout));
   // Every code the server sends has its exception class (the client may know codes of a newer gateway).
-  assert.deepEqual(Object.values(ErrorCode).filter((code) => !known.has(code)), []);
+  assert.deepEqual(
+    Object.values(ErrorCode).filter((code) => !known.has(code)),
+    [],
+  );
 });

@@ -22,5 +22,9 @@ test('the Python client type-checks with mypy --strict', () => {
     timeout: 60_000,
   });
   console.log(`mypy (${Date.now() - started} ms): ${(run.stdout || '').trim().split('\n').pop()}`);
-  assert.equal(run.status, 0, `mypy --strict failed (install python3-mypy with \`bash scripts/services.sh tools\`):\n${run.stdout}${run.stderr}`);
+  assert.equal(
+    run.status,
+    0,
+    `mypy --strict failed (install python3-mypy with \`bash scripts/services.sh tools\`):\n${run.stdout}${run.stderr}`,
+  );
 });

@@ -28,7 +28,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-test('a flood of new channel names: the bystander ping stays fast and `products` still resumes', { timeout: 60_000 }, async (t) => {
+test('a flood of new channel names: the bystander ping stays fast and `products` still resumes', {
+  timeout: 60_000,
+}, async (t) => {
   const gw = await startGateway({});
   const sockets: WebSocket[] = [];
   t.after(async () => {
@@ -77,9 +79,17 @@ test('a flood of new channel names: the bystander ping stays fast and `products`
           let i = 0;
           const timer = setInterval(() => {
             const last = ++i === PER_FLOODER;
-            ws.send(JSON.stringify({ type: 'channel_message', channel: `flood:${k}:${i}`, message: 'x', ...(last ? { ref: 'last' } : {}) }));
+            ws.send(
+              JSON.stringify({
+                type: 'channel_message',
+                channel: `flood:${k}:${i}`,
+                message: 'x',
+                ...(last ? { ref: 'last' } : {}),
+              }),
+            );
             // `products` stays busy, as a catalog keeps it: its history is not the one evicted.
-            if (k === 0 && i % 20 === 0) products.push(String(publishNow(hub, 'products', 'product_updated', { sku: 'A', n: i })));
+            if (k === 0 && i % 20 === 0)
+              products.push(String(publishNow(hub, 'products', 'product_updated', { sku: 'A', n: i })));
             if (last) clearInterval(timer);
           }, INTERVAL_MS);
         }),
@@ -105,7 +115,12 @@ test('a flood of new channel names: the bystander ping stays fast and `products`
   // `products` kept its history through the flood: a resume from before it replays everything.
   const client = await TestWs.open(gw.wsUrl);
   sockets.push(client.ws);
-  client.send({ type: 'command', command: 'join_channel', ref: 1, data: { channel: 'products', since: String(since) } });
+  client.send({
+    type: 'command',
+    command: 'join_channel',
+    ref: 1,
+    data: { channel: 'products', since: String(since) },
+  });
   const reply = await client.next((f) => f.ref === 1);
   assert.equal(reply.data.recovered, true, `products resumed: ${JSON.stringify(client.frames.slice(-3))}`);
   assert.deepEqual(
@@ -113,6 +128,11 @@ test('a flood of new channel names: the bystander ping stays fast and `products`
     products,
   );
   // A flooded name that was dropped knows it lost its event.
-  client.send({ type: 'command', command: 'join_channel', ref: 2, data: { channel: 'room:0', since: String(since - 10_000) } });
+  client.send({
+    type: 'command',
+    command: 'join_channel',
+    ref: 2,
+    data: { channel: 'room:0', since: String(since - 10_000) },
+  });
   assert.equal((await client.next((f) => f.ref === 2)).data.recovered, false);
 });

@@ -9,7 +9,19 @@ import type { Config } from '../../src/config/config.js';
 // an API key, origins restricted, WebSocket off). Each answer must be our JSON
 // error (or a close), and the gateway must go on answering.
 
-const TARGETS = ['//[', 'http://[', '//[/realtime/ws', '/realtime/ws?%', '%', '/%', '/realtime/events?%ZZ', 'http://[::1', '//', 'http://x:99999/realtime/ws', 'http:'];
+const TARGETS = [
+  '//[',
+  'http://[',
+  '//[/realtime/ws',
+  '/realtime/ws?%',
+  '%',
+  '/%',
+  '/realtime/events?%ZZ',
+  'http://[::1',
+  '//',
+  'http://x:99999/realtime/ws',
+  'http:',
+];
 const UPGRADES: Array<[string, string]> = [
   ['Upgrade', 'foo'],
   ['Upgrade', 'websocket'],
@@ -73,7 +85,12 @@ test('the probe request (Upgrade + request-target //[) answers 400 and the gatew
 
 test('the probe request answers 400 and the gateway stays up: auth on, API key, origins restricted, WebSocket off', async () => {
   await probe(
-    { jwtSecret: 'edge-crash-secret-0123456789abcdef', apiKey: 'edge-crash-key', allowedOrigins: ['https://app.example'], websocketEnabled: false },
+    {
+      jwtSecret: 'edge-crash-secret-0123456789abcdef',
+      apiKey: 'edge-crash-key',
+      allowedOrigins: ['https://app.example'],
+      websocketEnabled: false,
+    },
     'hardened',
   );
 });

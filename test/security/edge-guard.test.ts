@@ -64,7 +64,11 @@ async function stillServing(gw: RunningGateway): Promise<void> {
 }
 
 function slotsFree(g: Gateway): Promise<void> {
-  return waitFor(() => g.gate.inUse === 0 && g.gate.addresses === 0, 5000, `connection slots back to 0 (in use ${g.gate.inUse})`);
+  return waitFor(
+    () => g.gate.inUse === 0 && g.gate.addresses === 0,
+    5000,
+    `connection slots back to 0 (in use ${g.gate.inUse})`,
+  );
 }
 
 test('an exception in any handler answers that client only; the process goes on', async (t) => {
@@ -112,7 +116,10 @@ test('an exception in any handler answers that client only; the process goes on'
 
   await t.test('HTTP upgrade: the transport throws, and ws throws opening the connection', async () => {
     let restore = inject(g.ws, 'upgrade', boom);
-    let answer = await rawExchange(port, `GET /realtime/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    let answer = await rawExchange(
+      port,
+      `GET /realtime/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     restore();
     assert.equal(statusOf(answer), '500', answer);
     assert.equal(errorOf(answer)?.code, 'internal_error');
@@ -125,7 +132,10 @@ test('an exception in any handler answers that client only; the process goes on'
     assert.equal(code, 1011, 'the half-open connection is closed 1011');
     await counted('open');
     await stillServing(gw);
-    answer = await rawExchange(port, `GET /realtime/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    answer = await rawExchange(
+      port,
+      `GET /realtime/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
     assert.equal(statusOf(answer), '101');
   });
 
@@ -178,7 +188,10 @@ test('an exception in any handler answers that client only; the process goes on'
       setImmediate(() => socket.emit('error', Object.assign(new Error('injected reset'), { code: 'ECONNRESET' })));
     };
     g.app.server.prependListener('upgrade', inject404);
-    const answer = await rawExchange(port, `GET /nope HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
+    const answer = await rawExchange(
+      port,
+      `GET /nope HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`,
+    );
     g.app.server.removeListener('upgrade', inject404);
     assert.ok(['404', 'closed'].includes(statusOf(answer)), answer);
     await stillServing(gw);
@@ -186,7 +199,10 @@ test('an exception in any handler answers that client only; the process goes on'
 
   await t.test('a request-target URL cannot parse, on the upgrade route: refused, not caught', async () => {
     const before = g.guard.caught;
-    const upgrade = await rawExchange(port, `GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n`);
+    const upgrade = await rawExchange(
+      port,
+      `GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n`,
+    );
     assert.equal(statusOf(upgrade), '400', upgrade);
     assert.deepEqual(errorOf(upgrade), { code: 'bad_request', message: 'malformed request-target' });
     assert.equal(g.guard.caught, before, 'refused on purpose, not caught');
@@ -256,9 +272,11 @@ test('the guard logs the handler kind and the path, never the query (it may carr
     },
   });
   const guard = new HandlerGuard(pino({ level: 'warn' }, sink));
-  const server = http.createServer(guard.requestListener(() => {
-    throw new Error('injected failure');
-  }));
+  const server = http.createServer(
+    guard.requestListener(() => {
+      throw new Error('injected failure');
+    }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const { port } = server.address() as { port: number };
@@ -277,5 +295,16 @@ test('the guard logs the handler kind and the path, never the query (it may carr
   assert.ok(!lines[0].includes('SECRET-TOKEN-VALUE'), lines[0]);
   // And what a client's request cannot be read from is its fault, not a bug.
   assert.equal(HandlerGuard.answer(new URIError('URI malformed')).status, 400);
-  assert.equal(HandlerGuard.answer((() => { try { new URL('//['); } catch (e) { return e; } })()).status, 400);
+  assert.equal(
+    HandlerGuard.answer(
+      (() => {
+        try {
+          new URL('//[');
+        } catch (e) {
+          return e;
+        }
+      })(),
+    ).status,
+    400,
+  );
 });

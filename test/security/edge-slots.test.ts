@@ -26,7 +26,15 @@ const TOKEN = sign({ sub: 'edge', channels: ['edge:*'], exp: Math.floor(Date.now
 
 /** A raw upgrade request to `path` with `headers` (null drops a default). */
 function upgrade(path: string, headers: Record<string, string | null> = {}, method = 'GET'): string {
-  const all: Record<string, string | null> = { Host: '127.0.0.1', Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': KEY, 'Sec-WebSocket-Version': '13', Origin: ORIGIN, ...headers };
+  const all: Record<string, string | null> = {
+    Host: '127.0.0.1',
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+    'Sec-WebSocket-Key': KEY,
+    'Sec-WebSocket-Version': '13',
+    Origin: ORIGIN,
+    ...headers,
+  };
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (const [k, v] of Object.entries(all)) if (v !== null) head += `${k}: ${v}\r\n`;
   return head + '\r\n';
@@ -54,7 +62,12 @@ function closeWs(ws: WebSocket): Promise<void> {
 }
 
 test('every refused or abandoned WS and SSE handshake gives its connection slot back', async (t) => {
-  const gw = await ChildGateway.start({ jwtSecret: SECRET, maxConnectionsPerIp: PER_IP, maxConnections: 50, allowedOrigins: [ORIGIN] });
+  const gw = await ChildGateway.start({
+    jwtSecret: SECRET,
+    maxConnectionsPerIp: PER_IP,
+    maxConnections: 50,
+    allowedOrigins: [ORIGIN],
+  });
   t.after(() => gw.proc.kill('SIGKILL'));
   const port = Number(new URL(gw.url).port);
   const wsUrl = `${gw.wsUrl}?token=${TOKEN}`;
@@ -71,9 +84,17 @@ test('every refused or abandoned WS and SSE handshake gives its connection slot 
     ['ws: bad origin (before admission)', upgrade(WS, { Origin: 'https://evil.example' }), '403'],
     ['ws: no token', upgrade('/realtime/ws'), '401'],
     ['ws: bad token', upgrade('/realtime/ws?token=x.y.z'), '401'],
-    ['ws: signaling with a peer_id that is not the token\'s', upgrade(`/realtime/webrtc/signaling?token=${TOKEN}&peer_id=someone-else`), '403'],
+    [
+      "ws: signaling with a peer_id that is not the token's",
+      upgrade(`/realtime/webrtc/signaling?token=${TOKEN}&peer_id=someone-else`),
+      '403',
+    ],
     ['sse: no token', sse('channels=edge:a'), '401'],
-    ['sse: bad origin (before admission)', sse(`channels=edge:a&token=${TOKEN}`, { Origin: 'https://evil.example' }), '403'],
+    [
+      'sse: bad origin (before admission)',
+      sse(`channels=edge:a&token=${TOKEN}`, { Origin: 'https://evil.example' }),
+      '403',
+    ],
     ['sse: channel not granted', sse(`channels=secret&token=${TOKEN}`), '403'],
   ];
   for (const [name, request, want] of refusals) {
@@ -103,7 +124,9 @@ test('every refused or abandoned WS and SSE handshake gives its connection slot 
   for (let round = 0; round < 3; round++) {
     await Promise.all([
       ...Array.from({ length: 30 }, () => rawExchange(port, upgrade(WS), { abort: true })),
-      ...Array.from({ length: 30 }, () => rawExchange(port, upgrade(WS, { 'Sec-WebSocket-Key': null }), { abort: true })),
+      ...Array.from({ length: 30 }, () =>
+        rawExchange(port, upgrade(WS, { 'Sec-WebSocket-Key': null }), { abort: true }),
+      ),
       ...Array.from({ length: 30 }, () => rawExchange(port, sse(`channels=edge:a&token=${TOKEN}`), { abort: true })),
     ]);
   }
@@ -117,7 +140,10 @@ test('the probe: 1,000 bad handshakes from one address, then that address is sti
   const gw = await ChildGateway.start({ maxConnectionsPerIp: PER_IP, maxConnections: 10 });
   t.after(() => gw.proc.kill('SIGKILL'));
   const port = Number(new URL(gw.url).port);
-  const bad = [upgrade('/realtime/ws', { 'Sec-WebSocket-Key': null, Origin: null }), upgrade('/realtime/ws', { Upgrade: 'foo', Origin: null })];
+  const bad = [
+    upgrade('/realtime/ws', { 'Sec-WebSocket-Key': null, Origin: null }),
+    upgrade('/realtime/ws', { Upgrade: 'foo', Origin: null }),
+  ];
   const started = Date.now();
   let next = 0;
   const statuses = new Map<string, number>();
@@ -130,7 +156,9 @@ test('the probe: 1,000 bad handshakes from one address, then that address is sti
       }
     }),
   );
-  console.log(`[edge-slots] 1,000 bad handshakes in ${Date.now() - started} ms: statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+  console.log(
+    `[edge-slots] 1,000 bad handshakes in ${Date.now() - started} ms: statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+  );
   assert.deepEqual([...statuses.keys()], ['400'], 'every bad handshake is refused 400, none 429/503');
   await gw.slotsFree();
   // A normal client from the same address, on both transports.

@@ -19,7 +19,11 @@ async function token(claims: JWTPayload): Promise<string> {
 describe('JWT_AUDIENCE and JWT_ISSUER', () => {
   let gw: RunningGateway;
   before(async () => {
-    gw = await startGateway({ jwtSecret: SECRET, jwtAudience: ['hubcast', 'hubcast-staging'], jwtIssuer: ['https://id.example'] });
+    gw = await startGateway({
+      jwtSecret: SECRET,
+      jwtAudience: ['hubcast', 'hubcast-staging'],
+      jwtIssuer: ['https://id.example'],
+    });
   });
   after(() => gw.close());
 

@@ -30,13 +30,41 @@ after(async () => {
 test('nginx refuses the server API to addresses outside $server_api_allowed, with a JSON 403', async () => {
   const outside = '127.0.0.2'; // not in the default allow list (127.0.0.1, ::1)
   const answers = [
-    await raw(nginxKeyed.url, 'POST', '/realtime/send', { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, JSON.stringify(SEND), outside),
-    await raw(nginxKeyed.url, 'POST', '/realtime/broadcast', { 'content-type': 'application/json' }, '{"data":1}', outside),
-    await raw(nginxKeyed.url, 'POST', '/realtime/binary/upload', { 'content-type': 'multipart/form-data; boundary=x' }, '--x--', outside),
+    await raw(
+      nginxKeyed.url,
+      'POST',
+      '/realtime/send',
+      { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      JSON.stringify(SEND),
+      outside,
+    ),
+    await raw(
+      nginxKeyed.url,
+      'POST',
+      '/realtime/broadcast',
+      { 'content-type': 'application/json' },
+      '{"data":1}',
+      outside,
+    ),
+    await raw(
+      nginxKeyed.url,
+      'POST',
+      '/realtime/binary/upload',
+      { 'content-type': 'multipart/form-data; boundary=x' },
+      '--x--',
+      outside,
+    ),
     await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a/presence', {}, undefined, outside),
     // nginx matches the decoded path; a `/` in the channel name must not slip past the location
     await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a%2Fb/presence', {}, undefined, outside),
-    await raw(nginxKeyed.url, 'POST', '/realtime/%73end', { 'content-type': 'application/json' }, JSON.stringify(SEND), outside),
+    await raw(
+      nginxKeyed.url,
+      'POST',
+      '/realtime/%73end',
+      { 'content-type': 'application/json' },
+      JSON.stringify(SEND),
+      outside,
+    ),
   ];
   for (const r of answers) {
     assert.equal(r.status, 403, JSON.stringify(r.body));
@@ -55,6 +83,8 @@ test('from an allowed address the gateway still asks for the key; without API_KE
   assert.equal((await postRaw(nginxKeyed.url, '/realtime/send', SEND)).status, 401);
   const ok = await postRaw(nginxKeyed.url, '/realtime/send', SEND, { authorization: `Bearer ${KEY}` });
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
-  const presence = await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a/presence', { authorization: `Bearer ${KEY}` });
+  const presence = await raw(nginxKeyed.url, 'GET', '/realtime/channels/chat:a/presence', {
+    authorization: `Bearer ${KEY}`,
+  });
   assert.equal(presence.status, 200);
 });

@@ -34,7 +34,9 @@ async function stalledResume(gw: RunningGateway, channel: string, since: number)
     ws.once('error', reject);
   });
   (ws as unknown as { _socket: { pause(): void } })._socket.pause();
-  ws.send(JSON.stringify({ type: 'command', command: 'join_channel', ref: 1, data: { channel, since: String(since) } }));
+  ws.send(
+    JSON.stringify({ type: 'command', command: 'join_channel', ref: 1, data: { channel, since: String(since) } }),
+  );
   return ws;
 }
 
@@ -69,36 +71,57 @@ async function measure(gw: RunningGateway, channel: string, since: number) {
   return { clients, bytes, rssGrowth };
 }
 
-test('20 resuming clients that do not read a ~13 MB replay: a few frames queued each; live events past the bound drop them', { timeout: 30_000 }, async (t) => {
+test('20 resuming clients that do not read a ~13 MB replay: a few frames queued each; live events past the bound drop them', {
+  timeout: 30_000,
+}, async (t) => {
   const { gw, hub, since, clientsGone } = await withBacklog(t, 'room:big', 1000); // ~13 MB of history
   const { clients, bytes, rssGrowth } = await measure(gw, 'room:big', since);
   clientsGone.push(() => clients.forEach((c) => c.terminate()));
-  console.log(`# ${CLIENTS} stalled resumes of a ~13 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB (bound ${mib(CLIENTS * BUFFER)} MiB)`);
-  assert.ok(bytes <= CLIENTS * BUFFER, `queued ${bytes} bytes for ${CLIENTS} clients, over ${CLIENTS} × CLIENT_BUFFER_BYTES`);
+  console.log(
+    `# ${CLIENTS} stalled resumes of a ~13 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB (bound ${mib(CLIENTS * BUFFER)} MiB)`,
+  );
+  assert.ok(
+    bytes <= CLIENTS * BUFFER,
+    `queued ${bytes} bytes for ${CLIENTS} clients, over ${CLIENTS} × CLIENT_BUFFER_BYTES`,
+  );
   assert.ok(rssGrowth < 100 * 1024 * 1024, `RSS grew ${mib(rssGrowth)} MiB`);
 
   // A client that reads gets the whole replay, then the reply, then live events, in order.
   const reader = await TestWs.open(gw.wsUrl);
   clientsGone.push(() => reader.ws.terminate());
-  reader.send({ type: 'command', command: 'join_channel', ref: 7, data: { channel: 'room:big', since: String(since) } });
+  reader.send({
+    type: 'command',
+    command: 'join_channel',
+    ref: 7,
+    data: { channel: 'room:big', since: String(since) },
+  });
   const reply = await reader.next((f) => f.ref === 7, 20_000);
   assert.equal(reply.data.recovered, true);
   const replayed = reader.frames.filter((f) => f.event === 'update');
   assert.equal(replayed.length, 1000, 'the whole backlog before the reply');
-  assert.ok(replayed.every((f, i) => i === 0 || BigInt(f.id) > BigInt(replayed[i - 1].id)), 'in id order');
+  assert.ok(
+    replayed.every((f, i) => i === 0 || BigInt(f.id) > BigInt(replayed[i - 1].id)),
+    'in id order',
+  );
 
   // Live events for the stalled clients wait behind their replays, within the bound: past it they are dropped.
   const slowBefore = Number(gw.gateway.stats().slow_clients_dropped);
   for (let i = 0; i < 400; i++) publishNow(hub, 'room:big', 'update', EVENT); // ~5 MB > 4 MiB
   hub.flush();
   await reader.next((f) => f.event === 'update' && f.data.blob !== undefined, 5000, reader.frames.length - 1);
-  await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) - slowBefore === CLIENTS, 10_000, 'the stalled clients to be dropped');
+  await waitFor(
+    () => Number(gw.gateway.stats().slow_clients_dropped) - slowBefore === CLIENTS,
+    10_000,
+    'the stalled clients to be dropped',
+  );
   const after = buffered(gw);
   console.log(`# after 5 MB of live events: ${mib(after)} MiB queued`);
   assert.ok(after <= CLIENTS * BUFFER);
 });
 
-test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames queued each, then the whole replay once read', { timeout: 30_000 }, async (t) => {
+test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames queued each, then the whole replay once read', {
+  timeout: 30_000,
+}, async (t) => {
   const { gw, hub, since, clientsGone } = await withBacklog(t, 'room:sse', 800); // ~10 MB
   const { port } = new URL(gw.url);
   const rssBefore = process.memoryUsage().rss;
@@ -112,14 +135,19 @@ test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames 
     });
     socket.on('error', () => {}); // closed by the test
     socket.pause();
-    socket.write(`GET /realtime/events?channels=room:sse HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: ${since}\r\n\r\n`);
+    socket.write(
+      `GET /realtime/events?channels=room:sse HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: ${since}\r\n\r\n`,
+    );
     sockets.push(socket);
   }
   await waitFor(() => hub.subscriberCount('room:sse') === CLIENTS, 10_000, 'every stalled stream joined');
   let bytes = 0;
-  for (const conn of hub.connections(Transport.sse)) bytes += (conn as unknown as { socket: Socket }).socket.writableLength;
+  for (const conn of hub.connections(Transport.sse))
+    bytes += (conn as unknown as { socket: Socket }).socket.writableLength;
   const rssGrowth = process.memoryUsage().rss - rssBefore;
-  console.log(`# ${CLIENTS} stalled SSE resumes of a ~10 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB`);
+  console.log(
+    `# ${CLIENTS} stalled SSE resumes of a ~10 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB`,
+  );
   assert.ok(bytes <= CLIENTS * BUFFER, `queued ${bytes} bytes`);
   assert.ok(rssGrowth < 60 * 1024 * 1024, `RSS grew ${mib(rssGrowth)} MiB for ${CLIENTS} replays of the same frames`);
 
@@ -135,5 +163,8 @@ test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames 
   const events = [...text.matchAll(/id: (\d+)\nevent: (update|live)\n/g)].map((m) => [Number(m[1]), m[2]] as const);
   assert.equal(events.length, 805);
   assert.ok(events.slice(0, 800).every(([, e]) => e === 'update') && events.slice(800).every(([, e]) => e === 'live'));
-  assert.ok(events.every(([id], i) => i === 0 || id > events[i - 1][0]), 'in id order, no repeats');
+  assert.ok(
+    events.every(([id], i) => i === 0 || id > events[i - 1][0]),
+    'in id order, no repeats',
+  );
 });

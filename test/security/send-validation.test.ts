@@ -48,6 +48,9 @@ test('the server API may not publish the reserved system event, on send or broad
   const first = await ws.next((f) => f.type === 'event' && !(f.channel === 'user:alice' && f.event === 'message'));
   assert.equal(first.event, 'sentinel');
   // names that merely contain it are ordinary events
-  assert.equal((await postJson(`${gw.url}/realtime/send`, { channel: 'room:sys', event: 'system.note', data: 1 })).status, 200);
+  assert.equal(
+    (await postJson(`${gw.url}/realtime/send`, { channel: 'room:sys', event: 'system.note', data: 1 })).status,
+    200,
+  );
   ws.close();
 });

@@ -15,7 +15,13 @@ const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0
 
 function upload(gw: RunningGateway, headers: Record<string, string> = {}) {
   const form = multipart('a.png', 'image/png', png);
-  return raw(gw.url, 'POST', '/realtime/binary/upload', { 'content-type': form.contentType, 'content-length': String(form.body.length), ...headers }, form.body);
+  return raw(
+    gw.url,
+    'POST',
+    '/realtime/binary/upload',
+    { 'content-type': form.contentType, 'content-length': String(form.body.length), ...headers },
+    form.body,
+  );
 }
 
 describe('without API_KEY: local callers only, judged by address, Host, proxy headers and Origin', () => {
@@ -68,7 +74,12 @@ describe('without API_KEY: local callers only, judged by address, Host, proxy he
   });
 
   test('a Host that is not a loopback name (DNS rebinding) is refused', async () => {
-    for (const host of [`evil.example:${port}`, 'localhost.evil.example', `127.0.0.1.nip.io:${port}`, `[::2]:${port}`]) {
+    for (const host of [
+      `evil.example:${port}`,
+      'localhost.evil.example',
+      `127.0.0.1.nip.io:${port}`,
+      `[::2]:${port}`,
+    ]) {
       const r = await postRaw(gw.url, '/realtime/send', SEND, { host });
       assert.equal(r.status, 403, host);
       assert.equal(r.body.error.code, 'forbidden');
@@ -81,7 +92,11 @@ describe('without API_KEY: local callers only, judged by address, Host, proxy he
   });
 
   test('a request relayed by a proxy on the host (forwarding headers) is refused', async () => {
-    const relays: Array<Record<string, string>> = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }];
+    const relays: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9' },
+      { 'x-real-ip': '203.0.113.9' },
+    ];
     for (const h of relays) {
       const r = await postRaw(gw.url, '/realtime/send', SEND, h);
       assert.equal(r.status, 403, JSON.stringify(h));
@@ -91,12 +106,23 @@ describe('without API_KEY: local callers only, judged by address, Host, proxy he
 
   test('preflights of the server API never answer `*`: only listed origins are named', async () => {
     const pre = (origin: string, path: string, method = 'POST') =>
-      raw(gw.url, 'OPTIONS', path, { origin, 'access-control-request-method': method, 'access-control-request-headers': 'content-type' });
+      raw(gw.url, 'OPTIONS', path, {
+        origin,
+        'access-control-request-method': method,
+        'access-control-request-headers': 'content-type',
+      });
     for (const path of ['/realtime/send', '/realtime/broadcast', '/realtime/binary/upload']) {
       assert.equal((await pre(EVIL, path)).headers['access-control-allow-origin'], undefined, path);
-      assert.equal((await pre('https://app.example', path)).headers['access-control-allow-origin'], 'https://app.example', path);
+      assert.equal(
+        (await pre('https://app.example', path)).headers['access-control-allow-origin'],
+        'https://app.example',
+        path,
+      );
     }
-    assert.equal((await pre(EVIL, '/realtime/channels/chat:x/presence', 'GET')).headers['access-control-allow-origin'], undefined);
+    assert.equal(
+      (await pre(EVIL, '/realtime/channels/chat:x/presence', 'GET')).headers['access-control-allow-origin'],
+      undefined,
+    );
   });
 });
 
@@ -111,7 +137,10 @@ describe('ALLOWED_ORIGINS=* (the default) lists no origin for the server API', (
     const r = await postRaw(gw.url, '/realtime/send', SEND, { origin: EVIL });
     assert.equal(r.status, 403);
     assert.equal(r.body.error.code, 'origin_not_allowed');
-    const pre = await raw(gw.url, 'OPTIONS', '/realtime/send', { origin: EVIL, 'access-control-request-method': 'POST' });
+    const pre = await raw(gw.url, 'OPTIONS', '/realtime/send', {
+      origin: EVIL,
+      'access-control-request-method': 'POST',
+    });
     assert.equal(pre.headers['access-control-allow-origin'], undefined);
     const up = await upload(gw, { origin: EVIL });
     assert.equal(up.status, 403);
@@ -131,7 +160,11 @@ describe('TRUST_PROXY: a configured proxy turns loopback trust off', () => {
   after(() => gw.close());
 
   test('send, presence and upload from loopback are refused without a key', async () => {
-    for (const r of [await postRaw(gw.url, '/realtime/send', SEND), await raw(gw.url, 'GET', '/realtime/channels/chat:x/presence'), await upload(gw)]) {
+    for (const r of [
+      await postRaw(gw.url, '/realtime/send', SEND),
+      await raw(gw.url, 'GET', '/realtime/channels/chat:x/presence'),
+      await upload(gw),
+    ]) {
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, 'forbidden');
       assert.match(r.body.error.message, /TRUST_PROXY.*API_KEY/);
@@ -153,12 +186,24 @@ describe('API_KEY set: the key is required whatever the address', () => {
     assert.equal(none.body.error.code, 'unauthorized');
     assert.equal((await upload(gw)).status, 401);
     const auth = { authorization: `Bearer ${KEY}` };
-    assert.equal((await postRaw(gw.url, '/realtime/send', SEND, { ...auth, 'x-forwarded-for': '203.0.113.9', host: 'hub.example' })).status, 200);
+    assert.equal(
+      (
+        await postRaw(gw.url, '/realtime/send', SEND, {
+          ...auth,
+          'x-forwarded-for': '203.0.113.9',
+          host: 'hub.example',
+        })
+      ).status,
+      200,
+    );
     assert.equal((await upload(gw, auth)).status, 200);
     const evil = await postRaw(gw.url, '/realtime/send', SEND, { ...auth, origin: EVIL });
     assert.equal(evil.status, 403);
     assert.equal(evil.body.error.code, 'origin_not_allowed');
-    assert.equal((await postRaw(gw.url, '/realtime/send', SEND, { ...auth, origin: 'https://app.example' })).status, 200);
+    assert.equal(
+      (await postRaw(gw.url, '/realtime/send', SEND, { ...auth, origin: 'https://app.example' })).status,
+      200,
+    );
   });
 });
 
@@ -170,7 +215,10 @@ describe('API_OPEN: the explicit opt-in to answer every address without a key', 
   after(() => gw.close());
 
   test('answers relayed and non-loopback-Host requests, still refuses unlisted browser origins', async () => {
-    assert.equal((await postRaw(gw.url, '/realtime/send', SEND, { host: 'hub.example', 'x-forwarded-for': '203.0.113.9' })).status, 200);
+    assert.equal(
+      (await postRaw(gw.url, '/realtime/send', SEND, { host: 'hub.example', 'x-forwarded-for': '203.0.113.9' })).status,
+      200,
+    );
     const evil = await postRaw(gw.url, '/realtime/send', SEND, { origin: EVIL });
     assert.equal(evil.status, 403);
     assert.equal(evil.body.error.code, 'origin_not_allowed');

@@ -62,7 +62,14 @@ test('auth on: peer ids belong to token subjects; anonymous clients cannot signa
     const b = await TestWs.open(`${base}?token=${bob}`);
     open.push(b);
     await connected(b);
-    b.send({ type: 'webrtc_signal', signal_type: 'offer', target_peer_id: 'alice', sdp: 'v=0 offer', from_peer_id: 'alice', ref: 'o' });
+    b.send({
+      type: 'webrtc_signal',
+      signal_type: 'offer',
+      target_peer_id: 'alice',
+      sdp: 'v=0 offer',
+      from_peer_id: 'alice',
+      ref: 'o',
+    });
     assert.equal((await b.next((f) => f.ref === 'o')).ok, true);
     const offer = await a1.next((f) => f.type === 'webrtc_signal');
     assert.equal(offer.from_peer_id, 'bob');
@@ -72,7 +79,11 @@ test('auth on: peer ids belong to token subjects; anonymous clients cannot signa
     // An unknown target: an error frame with a code.
     b.send({ type: 'webrtc_signal', signal_type: 'bye', target_peer_id: 'carol', ref: 'u' });
     assert.equal((await b.next((f) => f.ref === 'u')).code, 'peer_not_found');
-    assert.equal(a1.frames.filter((f) => f.type === 'webrtc_signal').length, 1, 'alice got the one offer and nothing of the stranger');
+    assert.equal(
+      a1.frames.filter((f) => f.type === 'webrtc_signal').length,
+      1,
+      'alice got the one offer and nothing of the stranger',
+    );
   } finally {
     for (const ws of open) ws.close();
     await gw.close();
@@ -90,19 +101,42 @@ test('signals are bounded in size and rate; a victim is not pushed out by big si
     await connected(attacker);
     // 1 MB offers (a few of them got the victim dropped as a slow consumer before): every one refused.
     const big = 'a'.repeat(1_000_000 - 200);
-    for (let i = 0; i < 5; i++) attacker.send({ type: 'webrtc_signal', signal_type: 'offer', target_peer_id: 'victim', sdp: big, ref: `big${i}` });
+    for (let i = 0; i < 5; i++)
+      attacker.send({
+        type: 'webrtc_signal',
+        signal_type: 'offer',
+        target_peer_id: 'victim',
+        sdp: big,
+        ref: `big${i}`,
+      });
     for (let i = 0; i < 5; i++) {
       const r = await attacker.next((f) => f.ref === `big${i}`);
       assert.equal(r.code, 'payload_too_large', JSON.stringify(r));
       assert.match(r.message, /sdp: \d+ bytes, over the 16384-byte limit/);
     }
-    attacker.send({ type: 'webrtc_signal', signal_type: 'ice_candidate', target_peer_id: 'victim', candidate: { c: 'x'.repeat(20_000) }, ref: 'bigc' });
+    attacker.send({
+      type: 'webrtc_signal',
+      signal_type: 'ice_candidate',
+      target_peer_id: 'victim',
+      candidate: { c: 'x'.repeat(20_000) },
+      ref: 'bigc',
+    });
     assert.equal((await attacker.next((f) => f.ref === 'bigc')).code, 'payload_too_large');
     // A signal at the limit passes.
-    attacker.send({ type: 'webrtc_signal', signal_type: 'offer', target_peer_id: 'victim', sdp: 's'.repeat(16 * 1024), ref: 'fits' });
+    attacker.send({
+      type: 'webrtc_signal',
+      signal_type: 'offer',
+      target_peer_id: 'victim',
+      sdp: 's'.repeat(16 * 1024),
+      ref: 'fits',
+    });
     assert.equal((await attacker.next((f) => f.ref === 'fits')).ok, true);
     await victim.next((f) => f.type === 'webrtc_signal');
-    assert.deepEqual(victim.frames.filter((f) => f.type === 'webrtc_signal').map((f) => f.sdp.length), [16 * 1024], 'only the signal within the limit');
+    assert.deepEqual(
+      victim.frames.filter((f) => f.type === 'webrtc_signal').map((f) => f.sdp.length),
+      [16 * 1024],
+      'only the signal within the limit',
+    );
     assert.equal(victim.closeCode, null);
   } finally {
     victim.close();
@@ -118,7 +152,14 @@ test('signals are bounded in size and rate; a victim is not pushed out by big si
   try {
     await connected(callee);
     await connected(caller);
-    for (let i = 0; i < 40; i++) caller.send({ type: 'webrtc_signal', signal_type: 'ice_candidate', target_peer_id: 'callee', candidate: { i }, ref: i });
+    for (let i = 0; i < 40; i++)
+      caller.send({
+        type: 'webrtc_signal',
+        signal_type: 'ice_candidate',
+        target_peer_id: 'callee',
+        candidate: { i },
+        ref: i,
+      });
     await waitFor(() => caller.frames.filter((f) => f.ref !== undefined).length === 40, 5000, '40 answers');
     const limited = caller.frames.filter((f) => f.type === 'error' && f.code === 'rate_limited');
     const delivered = callee.frames.filter((f) => f.type === 'webrtc_signal').length;
@@ -152,7 +193,13 @@ test('/realtime/ws clients are reached by a private peer id, never by the client
     assert.equal(seen.data.client_id, hello.client_id);
     assert.ok(!JSON.stringify(snoop.frames).includes(hello.peer_id));
 
-    snoop.send({ type: 'webrtc_signal', signal_type: 'offer', target_peer_id: seen.data.client_id, sdp: 'v=0', ref: 'c' });
+    snoop.send({
+      type: 'webrtc_signal',
+      signal_type: 'offer',
+      target_peer_id: seen.data.client_id,
+      sdp: 'v=0',
+      ref: 'c',
+    });
     assert.equal((await snoop.next((f) => f.ref === 'c')).code, 'peer_not_found');
     assert.equal(victim.frames.filter((f) => f.type === 'webrtc_signal').length, 0);
 
@@ -160,7 +207,13 @@ test('/realtime/ws clients are reached by a private peer id, never by the client
     snoop.send({ type: 'webrtc_signal', signal_type: 'offer', target_peer_id: hello.peer_id, sdp: 'v=0', ref: 'p' });
     assert.equal((await snoop.next((f) => f.ref === 'p')).ok, true);
     const offer = await victim.next((f) => f.type === 'webrtc_signal');
-    victim.send({ type: 'webrtc_signal', signal_type: 'answer', target_peer_id: offer.from_peer_id, sdp: 'v=0 answer', ref: 'a' });
+    victim.send({
+      type: 'webrtc_signal',
+      signal_type: 'answer',
+      target_peer_id: offer.from_peer_id,
+      sdp: 'v=0 answer',
+      ref: 'a',
+    });
     assert.equal((await victim.next((f) => f.ref === 'a')).ok, true);
     assert.equal((await snoop.next((f) => f.type === 'webrtc_signal')).from_user_id, 'victim');
 

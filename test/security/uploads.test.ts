@@ -15,7 +15,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const upload = (headers: Record<string, string>, body: string | Buffer) => raw(gw.url, 'POST', '/realtime/binary/upload', headers, body);
+const upload = (headers: Record<string, string>, body: string | Buffer) =>
+  raw(gw.url, 'POST', '/realtime/binary/upload', headers, body);
 
 test('multipart without a boundary, with an empty one, or with a broken body: 400 with a code, never 500', async () => {
   const cases: Array<[string, string]> = [
@@ -23,7 +24,10 @@ test('multipart without a boundary, with an empty one, or with a broken body: 40
     ['multipart/form-data; boundary=', 'hello'],
     ['multipart/form-data; charset=utf-8', '--x\r\n'],
     ['multipart/form-data; boundary=abc', 'hello'],
-    ['multipart/form-data; boundary=abc', '--abc\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhalf a fi'],
+    [
+      'multipart/form-data; boundary=abc',
+      '--abc\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhalf a fi',
+    ],
     ['multipart/form-data; boundary=abc', '--abc\r\nbroken header line\r\n\r\nx\r\n--abc--\r\n'],
   ];
   for (const [type, body] of cases) {

@@ -28,7 +28,12 @@ test('six `*` against a 128-character name: decided in well under 50 ms', () => 
 
 test('the matcher agrees with the glob meaning (`*` any run, `?` one character, the rest literal)', () => {
   const reference = (pattern: string, name: string) =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\/-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name);
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\/-]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(name);
   const alphabet = fc.constantFrom('a', 'b', ':', '.');
   const patternChar = fc.constantFrom('a', 'b', ':', '.', '*', '?');
   fc.assert(
@@ -63,15 +68,20 @@ test('a token claim is bounded in pattern count and length', async () => {
   assert.match(patternsProblem([1])!, /array of strings/);
   assert.match(patternsProblem('chat:*')!, /array of strings/);
   const auth = new Authenticator(SECRET);
-  await assert.rejects(auth.verify(await sign('u1', { channels: Array(1000).fill('chat:*') })), (err: { code: string; message: string }) => {
-    assert.equal(err.code, ErrorCode.unauthorized);
-    assert.match(err.message, /1000 patterns; at most 256/);
-    return true;
-  });
+  await assert.rejects(
+    auth.verify(await sign('u1', { channels: Array(1000).fill('chat:*') })),
+    (err: { code: string; message: string }) => {
+      assert.equal(err.code, ErrorCode.unauthorized);
+      assert.match(err.message, /1000 patterns; at most 256/);
+      return true;
+    },
+  );
   assert.deepEqual((await auth.verify(await sign('u1', { channels: [HOSTILE] }))).patterns, [HOSTILE]);
 });
 
-test('through a gateway: joining a 128-character channel with a six-`*` grant is answered at once', { timeout: 15_000 }, async (t) => {
+test('through a gateway: joining a 128-character channel with a six-`*` grant is answered at once', {
+  timeout: 15_000,
+}, async (t) => {
   const gw = await startGateway({ jwtSecret: SECRET });
   t.after(() => gw.close());
   const token = await sign('u1', { channels: [HOSTILE] });

@@ -108,7 +108,12 @@ test('byte bucket: burst, refill, refusals forgiven once full again, close after
 
 test('a client over the byte rate is refused, paused, and closed 1008 when it keeps on; a burst within the bucket is not', async () => {
   // 4 KiB frames against 40 KiB/s and a 16 KiB bucket: each refusal pauses reading ~100 ms.
-  const gw = await startGateway({ wsMaxFrameBytes: 4096, wsRateLimitBytes: 40 * 1024, wsRateBurstBytes: 16 * 1024, wsRateLimit: 0 });
+  const gw = await startGateway({
+    wsMaxFrameBytes: 4096,
+    wsRateLimitBytes: 40 * 1024,
+    wsRateBurstBytes: 16 * 1024,
+    wsRateLimit: 0,
+  });
   try {
     const polite = await TestWs.open(gw.wsUrl);
     await polite.next((f) => f.type === 'connected');
@@ -143,7 +148,7 @@ test('a client over the byte rate is refused, paused, and closed 1008 when it ke
   }
 });
 
-test('a heavy frame waits its turn but keeps its place: one connection\'s answers stay in order', async () => {
+test("a heavy frame waits its turn but keeps its place: one connection's answers stay in order", async () => {
   const gw = await startGateway();
   try {
     const ws = await TestWs.open(gw.wsUrl);

@@ -48,7 +48,7 @@ test('pglite persists under DATA_DIR/pglite across restarts; seeding is fast', a
   }
 });
 
-test('a first start copies the build\'s template (no initdb) and leaves no partial copy behind', async (t) => {
+test("a first start copies the build's template (no initdb) and leaves no partial copy behind", async (t) => {
   if (!existsSync(join(PGLITE_TEMPLATE_DIR, 'PG_VERSION'))) return t.skip('no template: run npm run build');
   const dataDir = mkdtempSync(join(tmpdir(), 'hubcast-pglite-'));
   try {

@@ -55,12 +55,18 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
 
     test('migrations apply once and are idempotent', async () => {
       const first = await migrateCatalog(db);
-      assert.deepEqual(first.applied, migrations.map((m) => m.version));
+      assert.deepEqual(
+        first.applied,
+        migrations.map((m) => m.version),
+      );
       const second = await migrateCatalog(db);
       assert.deepEqual(second.applied, []);
       assert.equal(second.current, migrations.length);
       const rows = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(rows.map((r) => r.version), migrations.map((m) => m.version));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        migrations.map((m) => m.version),
+      );
     });
 
     test('concurrent migrate and seed (several nodes starting) do the work once', async () => {
@@ -103,7 +109,10 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
         hashes.add(photo.etag);
       }
       assert.equal(hashes.size, products.length, 'photos are distinct');
-      assert.deepEqual(await repo.productIds(), products.map((p) => p.id));
+      assert.deepEqual(
+        await repo.productIds(),
+        products.map((p) => p.id),
+      );
     });
 
     test('get and photoMeta agree with list; unknown ids are null', async () => {
@@ -131,7 +140,10 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
 
       // A duplicate changes nothing and answers with the product as it is now (for republishing).
       assert.deepEqual(await repo.applyChange(event), { status: 'duplicate', product: first.product });
-      assert.deepEqual(await repo.applyChange({ ...event, changes: { stock: 99 } }), { status: 'duplicate', product: first.product });
+      assert.deepEqual(await repo.applyChange({ ...event, changes: { stock: 99 } }), {
+        status: 'duplicate',
+        product: first.product,
+      });
       const afterDup = (await repo.get(1))!;
       assert.equal(afterDup.version, before.version + 1);
       assert.equal(afterDup.stock, 7);
@@ -157,10 +169,15 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
 
     test('applyChange: many distinct concurrent events each bump the version once', async () => {
       const before = (await repo.get(4))!;
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => repo.applyChange(change(4, { stock: i }))));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => repo.applyChange(change(4, { stock: i }))),
+      );
       assert.ok(results.every((r) => r.status === 'applied'));
       const versions = results.map((r) => (r.status === 'applied' ? r.product.version : 0)).sort((a, b) => a - b);
-      assert.deepEqual(versions, Array.from({ length: 10 }, (_, i) => before.version + 1 + i));
+      assert.deepEqual(
+        versions,
+        Array.from({ length: 10 }, (_, i) => before.version + 1 + i),
+      );
     });
 
     test('applyChange: unknown product changes nothing and records nothing', async () => {
@@ -220,11 +237,16 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
       assert.ok(!(c instanceof Error) && c.status === 'applied');
       assert.deepEqual([c.product.price, c.product.stock, c.product.version], [9.5, 2, p9!.version + 2]);
       assert.deepEqual(await repo.get(9), c.product);
-      const recorded = await db.query('SELECT 1 FROM applied_events WHERE event_id::text = ANY($1)', [[batch[2].event_id, batch[3].event_id]]);
+      const recorded = await db.query('SELECT 1 FROM applied_events WHERE event_id::text = ANY($1)', [
+        [batch[2].event_id, batch[3].event_id],
+      ]);
       assert.equal(recorded.length, 0, 'neither the unknown nor the refused event is recorded');
       // The whole batch again: every event is a duplicate now (or stays unknown / refused).
       const again = await repo.applyChanges(batch);
-      assert.deepEqual(again.map((r) => (r instanceof Error ? r.name : r.status)), ['duplicate', 'duplicate', 'unknown_product', 'InvalidChangeError', 'duplicate', 'duplicate']);
+      assert.deepEqual(
+        again.map((r) => (r instanceof Error ? r.name : r.status)),
+        ['duplicate', 'duplicate', 'unknown_product', 'InvalidChangeError', 'duplicate', 'duplicate'],
+      );
       assert.equal((await repo.get(9))!.version, p9!.version + 2);
     });
 
@@ -240,8 +262,14 @@ export function runStoreSuite(name: string, makeHarness: () => Promise<StoreHarn
     });
 
     test('SQL constraints hold for any writer, not just the repository', async () => {
-      await assert.rejects(db.query('UPDATE products SET stock = -1 WHERE id = 6'), (err: { code?: string }) => err.code === '23514');
-      await assert.rejects(db.query('UPDATE products SET price = 0 WHERE id = 6'), (err: { code?: string }) => err.code === '23514');
+      await assert.rejects(
+        db.query('UPDATE products SET stock = -1 WHERE id = 6'),
+        (err: { code?: string }) => err.code === '23514',
+      );
+      await assert.rejects(
+        db.query('UPDATE products SET price = 0 WHERE id = 6'),
+        (err: { code?: string }) => err.code === '23514',
+      );
       await assert.rejects(
         db.query("INSERT INTO products (name, price, stock) VALUES ('x', -5, 1)"),
         (err: { code?: string }) => err.code === '23514',

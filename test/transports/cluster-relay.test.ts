@@ -57,7 +57,13 @@ function peer(peerId: string): SignalPeer & { got: RelayedSignal[] } {
   return { peerId, userId: null, got, send: (m) => got.push(m as RelayedSignal) };
 }
 
-const offer = (from: string, to: string): RelayedSignal => ({ type: 'webrtc_signal', signal_type: 'offer', from_peer_id: from, target_peer_id: to, sdp: 'v=0' });
+const offer = (from: string, to: string): RelayedSignal => ({
+  type: 'webrtc_signal',
+  signal_type: 'offer',
+  from_peer_id: from,
+  target_peer_id: to,
+  sdp: 'v=0',
+});
 
 test('ids are claimed cluster-wide and released when their connection leaves', async () => {
   const net = new Network();
@@ -111,7 +117,11 @@ test('leaving sends bye to the peers it talked to on other nodes, in both direct
   const alice = { ...peer('alice'), signalRate: null };
   const bob = { ...peer('bob'), signalRate: null };
   const carol = { ...peer('carol'), signalRate: null };
-  for (const [s, p] of [[s1, alice], [s2, bob], [s2, carol]] as const) {
+  for (const [s, p] of [
+    [s1, alice],
+    [s2, bob],
+    [s2, carol],
+  ] as const) {
     assert.equal(await s.relay.claim(p.peerId!), true);
     s.relay.add(p);
   }
@@ -120,8 +130,18 @@ test('leaving sends bye to the peers it talked to on other nodes, in both direct
   await waitFor(() => bob.got.length === 1 && alice.got.length === 1, 1000, 'offers delivered');
   s1.leave(alice);
   await waitFor(() => bob.got.length === 2 && carol.got.length === 1, 1000, 'byes delivered');
-  assert.deepEqual(bob.got[1], { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: 'alice', target_peer_id: 'bob' });
-  assert.deepEqual(carol.got[0], { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: 'alice', target_peer_id: 'carol' });
+  assert.deepEqual(bob.got[1], {
+    type: 'webrtc_signal',
+    signal_type: 'bye',
+    from_peer_id: 'alice',
+    target_peer_id: 'bob',
+  });
+  assert.deepEqual(carol.got[0], {
+    type: 'webrtc_signal',
+    signal_type: 'bye',
+    from_peer_id: 'alice',
+    target_peer_id: 'carol',
+  });
   await waitFor(() => !net.holders.has('alice'), 1000, 'alice released');
 });
 
@@ -130,7 +150,8 @@ test('a malformed message from another node is dropped, the relay keeps working'
   const one = net.relay('n1');
   const bob = peer('bob');
   one.add(bob);
-  for (const body of ['not json', '{}', '{"to":"bob","signal":{"type":"event"}}', 'null']) net.handlers.get('n1')!('n2', body);
+  for (const body of ['not json', '{}', '{"to":"bob","signal":{"type":"event"}}', 'null'])
+    net.handlers.get('n1')!('n2', body);
   assert.equal(bob.got.length, 0);
   net.handlers.get('n1')!('n2', JSON.stringify({ to: 'bob', signal: offer('x', 'bob') }));
   assert.equal(bob.got.length, 1);

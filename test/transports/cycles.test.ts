@@ -19,7 +19,9 @@ test('1,000 open/close cycles each of SSE and WS leave zero connections, zero ch
     await Promise.all(
       Array.from({ length: BATCH }, async (_, i) => {
         const ctl = new AbortController();
-        const res = await fetch(`${gw.url}/realtime/events?channels=cycle:${(done + i) % 7},products`, { signal: ctl.signal });
+        const res = await fetch(`${gw.url}/realtime/events?channels=cycle:${(done + i) % 7},products`, {
+          signal: ctl.signal,
+        });
         const reader = res.body!.getReader();
         await reader.read(); // the head and the welcome event
         ctl.abort();
@@ -27,16 +29,24 @@ test('1,000 open/close cycles each of SSE and WS leave zero connections, zero ch
       }),
     );
     await Promise.all(
-      Array.from({ length: BATCH }, (_, i) =>
-        new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(gw.wsUrl);
-          ws.on('message', () => {
-            ws.send(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel: `cycle:${(done + i) % 7}` } }));
-            ws.close();
-          });
-          ws.on('close', () => resolve());
-          ws.on('error', reject);
-        }),
+      Array.from(
+        { length: BATCH },
+        (_, i) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(gw.wsUrl);
+            ws.on('message', () => {
+              ws.send(
+                JSON.stringify({
+                  type: 'command',
+                  command: 'join_channel',
+                  data: { channel: `cycle:${(done + i) % 7}` },
+                }),
+              );
+              ws.close();
+            });
+            ws.on('close', () => resolve());
+            ws.on('error', reject);
+          }),
       ),
     );
   }
@@ -46,9 +56,16 @@ test('1,000 open/close cycles each of SSE and WS leave zero connections, zero ch
   assert.equal(stats.sse_count, 0);
   assert.equal(stats.channels, 0);
   // Client sockets in this process close asynchronously too: wait for the handle count to settle.
-  await waitFor(() => (resources().TCPSocketWrap ?? 0) <= (before.TCPSocketWrap ?? 0) + 2, 10_000, 'sockets to be released');
+  await waitFor(
+    () => (resources().TCPSocketWrap ?? 0) <= (before.TCPSocketWrap ?? 0) + 2,
+    10_000,
+    'sockets to be released',
+  );
   const after = resources();
-  assert.ok((after.Timeout ?? 0) <= (before.Timeout ?? 0) + 2, `timers: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+  assert.ok(
+    (after.Timeout ?? 0) <= (before.Timeout ?? 0) + 2,
+    `timers: ${JSON.stringify(before)} → ${JSON.stringify(after)}`,
+  );
   const server = gw.gateway.app.server;
   assert.ok(server.listenerCount('upgrade') <= 1);
   await gw.close();

@@ -19,7 +19,11 @@ test('one POST /realtime/send reaches a ws client and an eventsource client on t
   const sse = new TestSse(`${gw.url}/realtime/events?channels=room:1`, ['system', 'greeting']);
   await sse.next((e) => e.type === 'system' && JSON.parse(e.data).type === 'connected');
 
-  const sent = await postJson(`${gw.url}/realtime/send`, { channel: 'room:1', event: 'greeting', data: { hello: 'world' } });
+  const sent = await postJson(`${gw.url}/realtime/send`, {
+    channel: 'room:1',
+    event: 'greeting',
+    data: { hello: 'world' },
+  });
   assert.equal(sent.status, 200);
   assert.equal(sent.body.delivered, 2);
 
@@ -95,10 +99,14 @@ test('stats count connections per transport and channels', async () => {
   await sse.next((e) => e.type === 'system');
   const read = async () => (await (await fetch(`${gw.url}/realtime/stats`)).json()) as any;
   // Earlier tests' clients may still be closing: wait for exactly these two.
-  await waitFor(async () => {
-    const s = await read();
-    return s.websocket_count === 1 && s.sse_count === 1;
-  }, 5000, 'one ws and one sse connection');
+  await waitFor(
+    async () => {
+      const s = await read();
+      return s.websocket_count === 1 && s.sse_count === 1;
+    },
+    5000,
+    'one ws and one sse connection',
+  );
   const stats = await read();
   assert.ok(stats.channels >= 2);
   assert.ok(stats.messages_in >= 1);

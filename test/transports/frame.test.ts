@@ -7,7 +7,8 @@ import { encodeFrame, encodeTextFrame, OPCODE_BINARY } from '../../src/wire/ws-f
 function parse(frames: Buffer): Array<{ data: Buffer; binary: boolean }> {
   const out: Array<{ data: Buffer; binary: boolean }> = [];
   // ws exports its frame parser at runtime; its type definitions do not declare it.
-  const Receiver = (wsModule as unknown as { Receiver: new (o: object) => NodeJS.WritableStream & NodeJS.EventEmitter }).Receiver;
+  const Receiver = (wsModule as unknown as { Receiver: new (o: object) => NodeJS.WritableStream & NodeJS.EventEmitter })
+    .Receiver;
   const receiver = new Receiver({ isServer: false, maxPayload: 0 });
   receiver.on('message', (data: Buffer, binary: boolean) => out.push({ data, binary }));
   receiver.write(frames);
@@ -29,5 +30,8 @@ test('text and binary frames decode with ws at 0, 125, 126, 65535, 65536 and 700
 
 test('concatenated frames decode as separate messages in order', () => {
   const all = Buffer.concat([encodeTextFrame('a'), encodeTextFrame('b'.repeat(300)), encodeTextFrame('c')]);
-  assert.deepEqual(parse(all).map((m) => m.data.toString().slice(0, 1)), ['a', 'b', 'c']);
+  assert.deepEqual(
+    parse(all).map((m) => m.data.toString().slice(0, 1)),
+    ['a', 'b', 'c'],
+  );
 });

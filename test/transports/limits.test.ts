@@ -51,7 +51,11 @@ test('a client that stops reading is dropped at its buffer bound (WS 1013) while
     publishNow(gw.gateway.hub, 'flood', 'big', { i, payload });
     await new Promise((r) => setImmediate(r)); // one flush per event: many writes
   }
-  await waitFor(() => Number(gw.gateway.stats().slow_clients_dropped) === 1, 10_000, 'the stalled client to be dropped');
+  await waitFor(
+    () => Number(gw.gateway.stats().slow_clients_dropped) === 1,
+    10_000,
+    'the stalled client to be dropped',
+  );
   await live.next((f) => f.type === 'event' && f.data.i === 399, 10_000);
   // Reading again, the stalled client drains what was queued and finds the close frame.
   (stalled.ws as any)._socket.resume();

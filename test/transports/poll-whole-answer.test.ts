@@ -46,7 +46,9 @@ class RawClient {
       const headEnd = this.buf.indexOf('\r\n\r\n');
       if (headEnd < 0) return;
       const lines = this.buf.subarray(0, headEnd).toString('latin1').split('\r\n');
-      const headers = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      const headers = new Map(
+        lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       let body: string;
       let end: number;
       if (headers.has('content-length')) {
@@ -73,7 +75,9 @@ test('a released poll is one keep-alive HTTP/1.1 answer with Content-Length; the
   const c = new RawClient(new URL(gw.url).port);
   const first = await c.request(get('/realtime/poll?channels=whole:a&timeout=0'));
   const since = JSON.parse(first.body).last_id;
-  const held = c.request(get(`/realtime/poll?channels=whole:a&since=${since}&timeout=20`, 'Origin: https://app.example\r\n'));
+  const held = c.request(
+    get(`/realtime/poll?channels=whole:a&since=${since}&timeout=20`, 'Origin: https://app.example\r\n'),
+  );
   await waitFor(() => gw.gateway.poll.held === 1, 5000, 'the poll to be held');
   const sent = await send('whole:a', { n: 1 });
   const a = await held;
@@ -87,7 +91,10 @@ test('a released poll is one keep-alive HTTP/1.1 answer with Content-Length; the
   assert.equal(Number(a.headers.get('content-length')), Buffer.byteLength(a.body));
   assert.equal(a.headers.has('transfer-encoding'), false);
   const body = JSON.parse(a.body);
-  assert.deepEqual(body.events.map((e: { id: string }) => e.id), [sent.body.id]);
+  assert.deepEqual(
+    body.events.map((e: { id: string }) => e.id),
+    [sent.body.id],
+  );
   assert.equal(body.last_id, sent.body.id);
 
   // Same socket: node:http took the next request after the answer.
@@ -95,7 +102,10 @@ test('a released poll is one keep-alive HTTP/1.1 answer with Content-Length; the
   await waitFor(() => gw.gateway.poll.held === 1, 5000, 'the second poll to be held');
   const next = await send('whole:a', { n: 2 });
   const b = JSON.parse((await again).body);
-  assert.deepEqual(b.events.map((e: { data: unknown }) => e.data), [{ n: 2 }]);
+  assert.deepEqual(
+    b.events.map((e: { data: unknown }) => e.data),
+    [{ n: 2 }],
+  );
   assert.equal(b.last_id, next.body.id);
   assert.equal(c.ended, false);
   c.socket.destroy();
@@ -136,8 +146,14 @@ test('5,000 held polls: one publish answers every one, each exactly once (releas
     const all = await Promise.all(answers);
     const clientMs = lastAt - published;
     const serverMs = gw.gateway.poll.lastReleaseMs;
-    console.log(`${N} held polls: last answer written ${serverMs.toFixed(0)} ms after the publication reached the transport, read by the last client ${clientMs.toFixed(0)} ms after the publish request`);
-    for (const a of all) assert.deepEqual(JSON.parse(a.body).events.map((e: { id: string }) => e.id), [sent.body.id]);
+    console.log(
+      `${N} held polls: last answer written ${serverMs.toFixed(0)} ms after the publication reached the transport, read by the last client ${clientMs.toFixed(0)} ms after the publish request`,
+    );
+    for (const a of all)
+      assert.deepEqual(
+        JSON.parse(a.body).events.map((e: { id: string }) => e.id),
+        [sent.body.id],
+      );
     // Loose: writeHead + end per answer took ≈ 1 s here under load; whole answers ≈ 0.1–0.3 s.
     assert.ok(serverMs < 1000, `release pass ${serverMs.toFixed(0)} ms`);
     assert.equal(gw.gateway.poll.held, 0);

@@ -13,7 +13,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'tick') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'tick') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 
 interface Answer {
   status: number;
@@ -58,7 +59,10 @@ test('held until a publish releases it; a timeout answers with no events and a l
   const a = await pending;
   const latency = performance.now() - published;
   console.log(`held poll released ${latency.toFixed(1)} ms after the publish`);
-  assert.deepEqual(a.body.events.map((e: any) => e.id), [sent.body.id]);
+  assert.deepEqual(
+    a.body.events.map((e: any) => e.id),
+    [sent.body.id],
+  );
   assert.equal(a.body.last_id, sent.body.id);
   assert.ok(latency < 5000);
 
@@ -76,7 +80,10 @@ test('without since: only events published after the request arrived', async () 
   await waitFor(() => gw.gateway.poll.held === 1, 5000, 'the poll to be held');
   await send('poll:fresh', 'after');
   const a = await pending;
-  assert.deepEqual(a.body.events.map((e: any) => e.data), ['after']);
+  assert.deepEqual(
+    a.body.events.map((e: any) => e.data),
+    ['after'],
+  );
 });
 
 test('broadcasts and the several channels of one poll come in id order', async () => {
@@ -86,14 +93,18 @@ test('broadcasts and the several channels of one poll come in id order', async (
   await postJson(`${gw.url}/realtime/broadcast`, { event: 'tick', data: 3 });
   await send('poll:m2', 4);
   const a = await poll(`channels=poll:m1,poll:m2&since=${start.body.last_id}`);
-  assert.deepEqual(a.body.events.map((e: any) => e.data), [1, 2, 3, 4]);
+  assert.deepEqual(
+    a.body.events.map((e: any) => e.data),
+    [1, 2, 3, 4],
+  );
 });
 
 test('history that no longer reaches since: recovery_failed, at once', async () => {
   const small = await startGateway({ historySize: 5 });
   try {
     const first = await postJson(`${small.url}/realtime/send`, { channel: 'poll:gap', event: 'x', data: 0 });
-    for (let i = 1; i <= 10; i++) await postJson(`${small.url}/realtime/send`, { channel: 'poll:gap', event: 'x', data: i });
+    for (let i = 1; i <= 10; i++)
+      await postJson(`${small.url}/realtime/send`, { channel: 'poll:gap', event: 'x', data: i });
     const a = await poll(`channels=poll:gap&since=${first.body.id}&timeout=20`, {}, small.url);
     assert.equal(a.status, 200);
     assert.equal(a.body.recovery_failed, true);
@@ -151,7 +162,10 @@ test('following last_id under a publish burst sees every event exactly once, in 
   await churn;
   console.log(`${TOTAL} events in ${answers} answers, at most ${biggest} per answer`);
   assert.equal(seen.length, TOTAL);
-  assert.deepEqual(seen, Array.from({ length: TOTAL }, (_, i) => i));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: TOTAL }, (_, i) => i),
+  );
   assert.ok(biggest <= 100, 'capped at POLL_MAX_EVENTS');
 });
 
@@ -210,7 +224,11 @@ test('POST /realtime/poll publishes a channel message as the WebSocket channel_m
     assert.equal(r.status, status, JSON.stringify(body).slice(0, 60));
     assert.equal(r.body.error?.code, code, JSON.stringify(body).slice(0, 60));
   }
-  const text = await fetch(`${gw.url}/realtime/poll`, { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain' } });
+  const text = await fetch(`${gw.url}/realtime/poll`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'text/plain' },
+  });
   assert.equal(text.status, 415);
   await text.text();
 });
@@ -234,11 +252,18 @@ test('auth, origin, channel permissions and connection limits as for SSE', async
     const denied = await poll(`channels=secret:a&timeout=0&token=${token}`, {}, g.url);
     assert.equal(denied.status, 403);
     assert.equal(denied.body.error.code, 'forbidden');
-    const origin = await poll(`channels=chat:a&timeout=0&token=${token}`, { headers: { origin: 'https://evil.example' } }, g.url);
+    const origin = await poll(
+      `channels=chat:a&timeout=0&token=${token}`,
+      { headers: { origin: 'https://evil.example' } },
+      g.url,
+    );
     assert.equal(origin.status, 403);
 
     // Two held polls fill the node; a third is refused; answers give the slots back.
-    const held = [poll(`channels=chat:a&timeout=20&token=${token}`, {}, g.url), poll(`channels=chat:b&timeout=20&token=${token}`, {}, g.url)];
+    const held = [
+      poll(`channels=chat:a&timeout=20&token=${token}`, {}, g.url),
+      poll(`channels=chat:b&timeout=20&token=${token}`, {}, g.url),
+    ];
     await waitFor(() => g.gateway.poll.held === 2, 5000, 'two held polls');
     const third = await poll(`channels=chat:c&timeout=0&token=${token}`, {}, g.url);
     assert.equal(third.status, 503);
@@ -246,7 +271,10 @@ test('auth, origin, channel permissions and connection limits as for SSE', async
     await postJson(`${g.url}/realtime/send`, { channel: 'chat:a', event: 'x', data: 1 });
     await postJson(`${g.url}/realtime/send`, { channel: 'chat:b', event: 'x', data: 2 });
     const answers = await Promise.all(held);
-    assert.deepEqual(answers.map((a) => a.body.events.length), [1, 1]);
+    assert.deepEqual(
+      answers.map((a) => a.body.events.length),
+      [1, 1],
+    );
     await waitFor(() => g.gateway.gate.inUse === 0, 5000, 'slots given back');
     const again = await poll(`channels=chat:c&timeout=0&token=${token}`, {}, g.url);
     assert.equal(again.status, 200);
@@ -257,7 +285,9 @@ test('auth, origin, channel permissions and connection limits as for SSE', async
 
 test('a client that goes away while held gives its slot back', async () => {
   const ac = new AbortController();
-  const pending = fetch(`${gw.url}/realtime/poll?channels=poll:gone&timeout=20`, { signal: ac.signal }).catch(() => null);
+  const pending = fetch(`${gw.url}/realtime/poll?channels=poll:gone&timeout=20`, { signal: ac.signal }).catch(
+    () => null,
+  );
   await waitFor(() => gw.gateway.poll.held === 1, 5000, 'the poll to be held');
   ac.abort();
   await pending;
@@ -276,7 +306,9 @@ test('500 held polls: one publish releases them all; memory per held poll printe
   await send('poll:many', 'go');
   const answers = await Promise.all(all);
   const releasedIn = performance.now() - published;
-  console.log(`${N} held polls released in ${releasedIn.toFixed(0)} ms; heap per held poll (client and server in this process) ≈ ${(heapPer / 1024).toFixed(1)} KiB`);
+  console.log(
+    `${N} held polls released in ${releasedIn.toFixed(0)} ms; heap per held poll (client and server in this process) ≈ ${(heapPer / 1024).toFixed(1)} KiB`,
+  );
   assert.ok(answers.every((a) => a.body.events.length === 1 && a.body.events[0].data === 'go'));
   assert.ok(releasedIn < 10_000);
   assert.equal(gw.gateway.poll.held, 0);

@@ -10,7 +10,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'tick') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'tick') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 
 test('SSE reconnect with Last-Event-ID gets exactly the missed events in order, then live ones', async () => {
   const first = new TestSse(`${gw.url}/realtime/events?channels=resume:a`, ['system', 'tick']);
@@ -25,13 +26,26 @@ test('SSE reconnect with Last-Event-ID gets exactly the missed events in order, 
 
   const second = new TestSse(`${gw.url}/realtime/events?channels=resume:a`, ['system', 'tick'], lastId);
   const replayed = await second.count(5, (e) => e.type === 'tick');
-  assert.deepEqual(replayed.map((e) => JSON.parse(e.data).n), [4, 5, 6, 7, 8]);
+  assert.deepEqual(
+    replayed.map((e) => JSON.parse(e.data).n),
+    [4, 5, 6, 7, 8],
+  );
   await send('resume:a', { n: 9 });
   const all = await second.count(6, (e) => e.type === 'tick');
-  assert.deepEqual(all.map((e) => JSON.parse(e.data).n), [4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    all.map((e) => JSON.parse(e.data).n),
+    [4, 5, 6, 7, 8, 9],
+  );
   const ids = all.map((e) => Number(e.lastEventId));
-  assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'ids rise');
-  assert.equal(second.events.filter((e) => e.type === 'system' && JSON.parse(e.data).type === 'recovery_failed').length, 0);
+  assert.deepEqual(
+    [...ids].sort((a, b) => a - b),
+    ids,
+    'ids rise',
+  );
+  assert.equal(
+    second.events.filter((e) => e.type === 'system' && JSON.parse(e.data).type === 'recovery_failed').length,
+    0,
+  );
   second.close();
 });
 
@@ -42,7 +56,8 @@ test('the last_event_id query parameter resumes like the header', async () => {
   const stream = await rawSse(`${gw.url}/realtime/events?channels=resume:q&last_event_id=${a.body.id}`);
   assert.equal(stream.res.status, 200);
   const start = Date.now();
-  while (!stream.text().includes('data: three') && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 10));
+  while (!stream.text().includes('data: three') && Date.now() - start < 3000)
+    await new Promise((r) => setTimeout(r, 10));
   const text = stream.text();
   assert.ok(text.indexOf('data: two') < text.indexOf('data: three'));
   assert.ok(!text.includes('data: one'));
@@ -87,7 +102,8 @@ test('SSE framing: headers, retry hint, system welcome first, ids on channel eve
   assert.equal(stream.res.headers.get('x-accel-buffering'), 'no');
   await send('resume:f', { a: 1 }, 'thing');
   const start = Date.now();
-  while (!stream.text().includes('event: thing') && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 10));
+  while (!stream.text().includes('event: thing') && Date.now() - start < 3000)
+    await new Promise((r) => setTimeout(r, 10));
   const text = stream.text();
   assert.match(text, /^retry: \d+\n\n/);
   assert.match(text, /event: system\ndata: \{"type":"connected","client_id":"[^"]+"/);
@@ -100,7 +116,8 @@ test('SSE heartbeat comments arrive on the configured interval', async () => {
   const fast = await startGateway({ sseHeartbeatMs: 100 });
   const stream = await rawSse(`${fast.url}/realtime/events`);
   const start = Date.now();
-  while ((stream.text().match(/: heartbeat\n\n/g) ?? []).length < 2 && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 20));
+  while ((stream.text().match(/: heartbeat\n\n/g) ?? []).length < 2 && Date.now() - start < 3000)
+    await new Promise((r) => setTimeout(r, 20));
   assert.ok((stream.text().match(/: heartbeat\n\n/g) ?? []).length >= 2);
   stream.close();
   await fast.close();
@@ -127,11 +144,16 @@ test('WS join_channel with since replays the missed events in order', async () =
   assert.equal(reply.data.recovered, true);
   await send('resume:w', { n: 6 });
   await ws.next((f) => f.type === 'event' && f.data.n === 6);
-  assert.deepEqual(ws.events('resume:w').map((f) => f.data.n), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    ws.events('resume:w').map((f) => f.data.n),
+    [1, 2, 3, 4, 5, 6],
+  );
 
   const gap = await ws.command('join_channel', { channel: 'resume:w2', since: '1000' });
   assert.equal(gap.data.recovered, false);
-  assert.ok(ws.frames.some((f) => f.event === 'system' && f.data.type === 'recovery_failed' && f.channel === 'resume:w2'));
+  assert.ok(
+    ws.frames.some((f) => f.event === 'system' && f.data.type === 'recovery_failed' && f.channel === 'resume:w2'),
+  );
   ws.close();
 });
 
@@ -144,12 +166,16 @@ test('a join reply and the SSE welcome carry a resume position that works before
   await send('resume:quiet', 'b');
   await ws.command('join_channel', { channel: 'resume:quiet', since: joined.data.last_id });
   await ws.next((f) => f.type === 'event' && f.data === 'b');
-  assert.deepEqual(ws.events('resume:quiet').map((f) => f.data), ['a', 'b']);
+  assert.deepEqual(
+    ws.events('resume:quiet').map((f) => f.data),
+    ['a', 'b'],
+  );
   ws.close();
 
   const stream = await rawSse(`${gw.url}/realtime/events?channels=resume:quiet2`);
   const start = Date.now();
-  while (!stream.text().includes('"connected"') && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 10));
+  while (!stream.text().includes('"connected"') && Date.now() - start < 3000)
+    await new Promise((r) => setTimeout(r, 10));
   const position = /id: (\d+)\nevent: system/.exec(stream.text())?.[1];
   assert.ok(position, stream.text());
   stream.close();

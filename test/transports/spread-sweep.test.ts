@@ -10,11 +10,15 @@ test('each connection is visited about once per interval, on its own phase, neve
   const interval = 400;
   const conns: Conn[] = [];
   const ticks = new Map<number, number>();
-  const sweep = new SpreadSweep<Conn>(interval, () => conns, (c) => {
-    const now = Date.now();
-    c.visits.push(now);
-    ticks.set(now, (ticks.get(now) ?? 0) + 1);
-  });
+  const sweep = new SpreadSweep<Conn>(
+    interval,
+    () => conns,
+    (c) => {
+      const now = Date.now();
+      c.visits.push(now);
+      ticks.set(now, (ticks.get(now) ?? 0) + 1);
+    },
+  );
   t.after(() => sweep.stop());
   // A burst of connections arriving together, as after a restart.
   for (let i = 0; i < 200; i++) conns.push({ sweepDue: sweep.firstDue(), visits: [] });
@@ -36,7 +40,11 @@ test('each connection is visited about once per interval, on its own phase, neve
 
 test('a connection no longer listed is not visited', async (t) => {
   const conns: Conn[] = [{ sweepDue: 0, visits: [] }];
-  const sweep = new SpreadSweep<Conn>(100, () => conns, (c) => c.visits.push(Date.now()));
+  const sweep = new SpreadSweep<Conn>(
+    100,
+    () => conns,
+    (c) => c.visits.push(Date.now()),
+  );
   t.after(() => sweep.stop());
   await new Promise((r) => setTimeout(r, 60));
   const gone = conns.pop()!;

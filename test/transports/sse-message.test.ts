@@ -18,7 +18,11 @@ test('format=message: a bare EventSource sees product updates in onmessage, the 
     seen.push({ ...JSON.parse(e.data), id: e.lastEventId });
   };
   try {
-    await waitFor(() => seen.some((m) => m.channel === 'products' && m.event !== 'system'), 20_000, 'a product update in onmessage');
+    await waitFor(
+      () => seen.some((m) => m.channel === 'products' && m.event !== 'system'),
+      20_000,
+      'a product update in onmessage',
+    );
     const first = seen[0];
     assert.equal(first.event, 'system', 'the welcome comes first, also unnamed');
     assert.equal(first.channel, null);
@@ -58,8 +62,11 @@ async function rawStream(path: string, until: (text: string) => boolean): Promis
 test('a default stream and a format=message stream on one channel: the default bytes are as before, the message ones carry the name in data', async () => {
   const channel = 'fmt:bytes';
   const both = Promise.all([
-    rawStream(`/realtime/events?channels=${channel}`, (t) => t.includes('event: greeting')  && t.endsWith('\n\n')),
-    rawStream(`/realtime/events?channels=${channel}&format=message`, (t) => t.includes('"event":"greeting"') && t.endsWith('\n\n')),
+    rawStream(`/realtime/events?channels=${channel}`, (t) => t.includes('event: greeting') && t.endsWith('\n\n')),
+    rawStream(
+      `/realtime/events?channels=${channel}&format=message`,
+      (t) => t.includes('"event":"greeting"') && t.endsWith('\n\n'),
+    ),
   ]);
   await waitFor(() => gw.gateway.hub.subscriberCount(channel) === 2, 5000, 'both streams joined');
   const sent = await postJson(`${gw.url}/realtime/send`, { channel, event: 'greeting', data: { hello: 'a\nb' } });
@@ -68,7 +75,10 @@ test('a default stream and a format=message stream on one channel: the default b
   const [plain, message] = await both;
   const id = sent.body.id;
   assert.ok(plain.endsWith(`id: ${id}\nevent: greeting\ndata: {"hello":"a\\nb"}\n\n`), plain);
-  assert.ok(message.endsWith(`id: ${id}\ndata: {"event":"greeting","channel":"${channel}","data":{"hello":"a\\nb"}}\n\n`), message);
+  assert.ok(
+    message.endsWith(`id: ${id}\ndata: {"event":"greeting","channel":"${channel}","data":{"hello":"a\\nb"}}\n\n`),
+    message,
+  );
   assert.doesNotMatch(message.split('\r\n\r\n')[1], /^event:/m, 'no event: field at all in the message format');
   assert.match(plain.split('\r\n\r\n')[1], /^event: system\n/m, 'the default welcome is still a named system event');
 });
@@ -77,7 +87,10 @@ test('format=message resumes with Last-Event-ID in the same format', async () =>
   const channel = 'fmt:resume';
   const first = await postJson(`${gw.url}/realtime/send`, { channel, event: 'a', data: 1 });
   await postJson(`${gw.url}/realtime/send`, { channel, event: 'b', data: 'two' });
-  const text = await rawStream(`/realtime/events?channels=${channel}&format=message&last_event_id=${first.body.id}`, (t) => t.includes('"event":"b"'));
+  const text = await rawStream(
+    `/realtime/events?channels=${channel}&format=message&last_event_id=${first.body.id}`,
+    (t) => t.includes('"event":"b"'),
+  );
   assert.match(text, /data: \{"event":"b","channel":"fmt:resume","data":"two"\}\n\n/);
   assert.doesNotMatch(text, /"event":"a"/);
 });

@@ -44,10 +44,17 @@ test('after release the socket holds no parser, request or node:http listener', 
   assert.equal((server as Socket & { parser?: unknown }).parser, null);
   for (const event of ['data', 'end', 'close', 'drain', 'error', 'timeout', 'resume', 'pause']) {
     for (const fn of server.listeners(event)) {
-      assert.doesNotMatch((fn as { name: string }).name, /socketOn|onSocket(Resume|Pause)/, `${event}: ${(fn as { name: string }).name} left`);
+      assert.doesNotMatch(
+        (fn as { name: string }).name,
+        /socketOn|onSocket(Resume|Pause)/,
+        `${event}: ${(fn as { name: string }).name} left`,
+      );
     }
   }
-  assert.equal(Object.prototype.hasOwnProperty.call(server, 'on') ? server.on : undefined, Object.getPrototypeOf(server).on);
+  assert.equal(
+    Object.prototype.hasOwnProperty.call(server, 'on') ? server.on : undefined,
+    Object.getPrototypeOf(server).on,
+  );
   // Bytes from the client are ignored; writes still go out.
   client.write('more bytes, or a pipelined GET / HTTP/1.1\r\n\r\n');
   server.write('data: x\n\n');

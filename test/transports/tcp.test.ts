@@ -19,7 +19,8 @@ before(async () => {
 });
 after(() => gw.close());
 
-const send = (channel: string, data: unknown, event = 'tick') => postJson(`${gw.url}/realtime/send`, { channel, event, data });
+const send = (channel: string, data: unknown, event = 'tick') =>
+  postJson(`${gw.url}/realtime/send`, { channel, event, data });
 
 test('the first line is connected; join, then publications arrive as lines; ping and echo work', async () => {
   const c = await TestTcp.open(port);
@@ -74,7 +75,10 @@ test('join with since replays what was missed, in order', async () => {
   const r = await c.command('join_channel', { channel: 'tcp:resume', since: first.body.id });
   assert.equal(r.data.recovered, true);
   const events = c.frames.filter((f) => f.type === 'event');
-  assert.deepEqual(events.map((e) => e.data), [1, 2]);
+  assert.deepEqual(
+    events.map((e) => e.data),
+    [1, 2],
+  );
   c.close();
 });
 
@@ -98,7 +102,9 @@ test('a heavy line (64 KiB and more) is answered, and the lines behind it stay i
     const c = await TestTcp.open(g.gateway.tcp!.address!.port);
     await c.next((f) => f.type === 'connected');
     const big = 'b'.repeat(200_000);
-    c.socket.write(JSON.stringify({ type: 'text', data: big }) + '\n' + JSON.stringify({ type: 'text', data: 'small' }) + '\n');
+    c.socket.write(
+      JSON.stringify({ type: 'text', data: big }) + '\n' + JSON.stringify({ type: 'text', data: 'small' }) + '\n',
+    );
     await c.next((f) => f.type === 'text' && f.data === 'small');
     const texts = c.frames.filter((f) => f.type === 'text').map((f) => f.data.length);
     assert.deepEqual(texts, [200_000, 5]);
@@ -139,9 +145,16 @@ test('a stalled TCP reader is dropped; another client on the channel gets everyt
     }
     console.log(`stalled reader dropped after ${sent} events of ~4 KB`);
     assert.equal(g.gateway.tcp!.slowClients, 1);
-    await waitFor(() => reader.frames.filter((f) => f.type === 'event').length === sent, 10_000, 'the reader to get every event');
+    await waitFor(
+      () => reader.frames.filter((f) => f.type === 'event').length === sent,
+      10_000,
+      'the reader to get every event',
+    );
     const got = reader.frames.filter((f) => f.type === 'event').map((f) => f.data.i);
-    assert.deepEqual(got, Array.from({ length: sent }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: sent }, (_, i) => i),
+    );
     reader.close();
     stalled.close();
   } finally {
@@ -206,7 +219,9 @@ test('the connection limit applies to TCP as to WS and SSE', async () => {
 });
 
 test('examples/tcp-echo.js gets its echoes back', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['examples/tcp-echo.js', String(port)], { timeout: 10_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['examples/tcp-echo.js', String(port)], {
+    timeout: 10_000,
+  });
   assert.match(stdout, /"type":"connected"/);
   assert.match(stdout, /"data":"hello over TCP"/);
   assert.match(stdout, /"ref":"p1"/);

@@ -22,7 +22,10 @@ test('an upload is stored, announced on channel files as file.uploaded, and serv
   const ws = await TestWs.open(gw.wsUrl);
   await ws.command('join_channel', { channel: 'files' });
   const png = renderProductPhoto(7, 64);
-  const res = await fetch(`${gw.url}/realtime/binary/upload`, { method: 'POST', body: form(png, '../../etc/pa"ss\nwd.png', 'image/png') });
+  const res = await fetch(`${gw.url}/realtime/binary/upload`, {
+    method: 'POST',
+    body: form(png, '../../etc/pa"ss\nwd.png', 'image/png'),
+  });
   assert.equal(res.status, 200);
   const file = (await res.json()) as any;
   assert.equal(file.size, png.length);
@@ -47,15 +50,25 @@ test('an upload is stored, announced on channel files as file.uploaded, and serv
 });
 
 test('uploads are refused with a JSON error when the bytes lie, the file is too big, or it is not multipart', async () => {
-  const lie = await fetch(`${gw.url}/realtime/binary/upload`, { method: 'POST', body: form(Buffer.from('<script>alert(1)</script>'), 'x.png', 'image/png') });
+  const lie = await fetch(`${gw.url}/realtime/binary/upload`, {
+    method: 'POST',
+    body: form(Buffer.from('<script>alert(1)</script>'), 'x.png', 'image/png'),
+  });
   assert.equal(lie.status, 415);
   assert.equal(((await lie.json()) as any).error.code, 'unsupported_media_type');
 
-  const big = await fetch(`${gw.url}/realtime/binary/upload`, { method: 'POST', body: form(Buffer.alloc(100 * 1024, 1), 'big.bin', 'application/octet-stream') });
+  const big = await fetch(`${gw.url}/realtime/binary/upload`, {
+    method: 'POST',
+    body: form(Buffer.alloc(100 * 1024, 1), 'big.bin', 'application/octet-stream'),
+  });
   assert.equal(big.status, 413);
   assert.equal(((await big.json()) as any).error.code, 'payload_too_large');
 
-  const json = await fetch(`${gw.url}/realtime/binary/upload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const json = await fetch(`${gw.url}/realtime/binary/upload`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   assert.ok(json.status === 415 || json.status === 400, String(json.status));
   const missing = await fetch(`${gw.url}/realtime/binary/files/00000000-0000-0000-0000-000000000000`);
   assert.equal(missing.status, 404);

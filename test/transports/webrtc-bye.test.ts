@@ -35,8 +35,18 @@ test('a disconnect sends bye to the peers signalled and the peers that signalled
   await b.next((f) => f.signal_type === 'offer');
   await a.next((f) => f.signal_type === 'offer');
   a.close();
-  assert.deepEqual(await b.next((f) => f.signal_type === 'bye'), { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: 'bye-a', target_peer_id: 'bye-b' });
-  assert.deepEqual(await c.next((f) => f.signal_type === 'bye'), { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: 'bye-a', target_peer_id: 'bye-c' });
+  assert.deepEqual(await b.next((f) => f.signal_type === 'bye'), {
+    type: 'webrtc_signal',
+    signal_type: 'bye',
+    from_peer_id: 'bye-a',
+    target_peer_id: 'bye-b',
+  });
+  assert.deepEqual(await c.next((f) => f.signal_type === 'bye'), {
+    type: 'webrtc_signal',
+    signal_type: 'bye',
+    from_peer_id: 'bye-a',
+    target_peer_id: 'bye-c',
+  });
   // A ping round trip after the byes went out: the bystander got none.
   await bystander.command('ping');
   assert.equal(bystander.frames.filter((f) => f.type === 'webrtc_signal').length, 0);

@@ -37,7 +37,11 @@ test('malformed frames each get an error frame and the socket keeps working', as
     ['{"type":"command","command":"join_channel","data":{"channel":7}}', 'invalid_frame', /channel/],
     ['{"type":"command","command":"join_channel","data":{"channel":"has space"}}', 'invalid_channel', /has space/],
     ['{"type":"command","command":"join_channel","data":{"channel":"ok","since":"soon"}}', 'invalid_frame', /since/],
-    ['{"type":"command","command":"leave_channel","data":{"channel":"never-joined"}}', 'not_subscribed', /never-joined/],
+    [
+      '{"type":"command","command":"leave_channel","data":{"channel":"never-joined"}}',
+      'not_subscribed',
+      /never-joined/,
+    ],
     ['{"type":"channel_message","channel":"chat:1"}', 'invalid_frame', /message/],
     ['{"type":"channel_message","channel":"products","message":"spoof"}', 'forbidden', /server/],
     ['{"type":"webrtc_signal","signal_type":"offer","target_peer_id":"nobody","sdp":"x"}', 'peer_not_found', /nobody/],
@@ -95,7 +99,10 @@ test('binary frames reach the channel binary subscribers in the same layout', as
   const receiver = await TestWs.open(gw.wsUrl);
   await receiver.command('join_channel', { channel: 'files:raw' });
   const bytes = Buffer.from([0, 1, 2, 250, 255, 0, 42]);
-  const message = encodeBinaryMessage({ content_type: 'application/octet-stream', filename: 'x.bin', channel: 'files:raw' }, bytes);
+  const message = encodeBinaryMessage(
+    { content_type: 'application/octet-stream', filename: 'x.bin', channel: 'files:raw' },
+    bytes,
+  );
   sender.ws.send(message);
   const start = Date.now();
   while (receiver.binaries.length === 0 && Date.now() - start < 3000) await new Promise((r) => setTimeout(r, 10));
@@ -132,7 +139,12 @@ test('webrtc signals are relayed between peers on the signaling endpoint', async
   assert.equal(offer.signal_type, 'offer');
   assert.equal(offer.from_peer_id, 'alice');
   assert.equal(offer.sdp, 'v=0 offer');
-  bob.send({ type: 'webrtc_signal', signal_type: 'ice_candidate', target_peer_id: 'alice', candidate: { candidate: 'c1' } });
+  bob.send({
+    type: 'webrtc_signal',
+    signal_type: 'ice_candidate',
+    target_peer_id: 'alice',
+    candidate: { candidate: 'c1' },
+  });
   assert.deepEqual((await alice.next((f) => f.type === 'webrtc_signal')).candidate, { candidate: 'c1' });
   await assert.rejects(TestWs.open(`${base}?peer_id=alice`), /409/);
   await assert.rejects(TestWs.open(base), /400/);

@@ -36,7 +36,12 @@ async function ws(gw: RunningGateway, channels: string[]): Promise<TestWs> {
 
 before(async () => {
   // A short history: the bulk sends below need not stay in the shared Redis.
-  const shared = { redisUrl: serviceUrls().redisUrl, redisPrefix: redisPrefix(), clientBufferBytes: 256 * 1024 * 1024, historySize: 8 };
+  const shared = {
+    redisUrl: serviceUrls().redisUrl,
+    redisPrefix: redisPrefix(),
+    clientBufferBytes: 256 * 1024 * 1024,
+    historySize: 8,
+  };
   a = await startGateway({ ...shared, nodeId: 'admin-a' });
   b = await startGateway({ ...shared, nodeId: 'admin-b' });
   browser = await launchBrowser();
@@ -63,13 +68,23 @@ after(async () => {
 
 test('GET /admin/cluster on either node: both nodes, channels summed over the cluster, the stalled client first among the slowest', async () => {
   let view: any;
-  await waitFor(async () => {
-    view = (await json(`${b.url}/admin/cluster`)).body;
-    return view.nodes_answered === 2 && view.nodes.find((n: any) => n.node_id === 'admin-a')?.slowest[0]?.buffered_bytes > 0;
-  }, 10_000, 'both nodes answering, the stalled client buffered at A');
+  await waitFor(
+    async () => {
+      view = (await json(`${b.url}/admin/cluster`)).body;
+      return (
+        view.nodes_answered === 2 &&
+        view.nodes.find((n: any) => n.node_id === 'admin-a')?.slowest[0]?.buffered_bytes > 0
+      );
+    },
+    10_000,
+    'both nodes answering, the stalled client buffered at A',
+  );
   assert.equal(view.node, 'admin-b');
   assert.deepEqual(view.missing, []);
-  assert.deepEqual(view.nodes.map((n: any) => n.node_id), ['admin-a', 'admin-b']);
+  assert.deepEqual(
+    view.nodes.map((n: any) => n.node_id),
+    ['admin-a', 'admin-b'],
+  );
   const [na, nb] = view.nodes;
   assert.deepEqual(na.connections, { websocket: 3, sse: 0, tcp: 0, long_poll: 0, total: 3 });
   assert.deepEqual(nb.connections, { websocket: 0, sse: 3, tcp: 0, long_poll: 0, total: 3 });
@@ -87,18 +102,27 @@ test('GET /admin/cluster on either node: both nodes, channels summed over the cl
   assert.equal(slow.buffer_limit_bytes, 256 * 1024 * 1024);
   assert.equal(slow.channels, 1);
   assert.equal(slow.address, '127.0.0.1');
-  assert.ok(na.slowest.slice(1).every((c: any) => c.buffered_bytes <= slow.buffered_bytes), 'most buffered first');
+  assert.ok(
+    na.slowest.slice(1).every((c: any) => c.buffered_bytes <= slow.buffered_bytes),
+    'most buffered first',
+  );
   assert.equal(nb.slowest.length, 3);
   assert.ok(nb.slowest.every((c: any) => c.transport === 'sse'));
 
   // Callers within a second share one gathering: the nodes walk their connections once for both.
-  const [first, second] = await Promise.all([json(`${a.url}/admin/cluster?top=3`), json(`${a.url}/admin/cluster?top=4`)]);
+  const [first, second] = await Promise.all([
+    json(`${a.url}/admin/cluster?top=3`),
+    json(`${a.url}/admin/cluster?top=4`),
+  ]);
   assert.deepEqual(first.body.nodes, second.body.nodes, 'the same reports (heap figures included)');
   assert.equal(first.body.generated_at, second.body.generated_at);
   assert.deepEqual([first.body.channels.length, second.body.channels.length], [3, 4], 'cut per request');
 
   const cut = (await json(`${a.url}/admin/cluster?top=1&slowest=1`)).body;
-  assert.deepEqual(cut.channels.map((c: any) => c.channel), ['orders']);
+  assert.deepEqual(
+    cut.channels.map((c: any) => c.channel),
+    ['orders'],
+  );
   assert.ok(cut.nodes.every((n: any) => n.slowest.length === 1));
   for (const bad of ['top=0', 'top=201', 'slowest=x']) {
     const r = await json(`${a.url}/admin/cluster?${bad}`);
@@ -142,16 +166,26 @@ test('the admin page shows the nodes, the channels and the slowest clients, on t
   const started = Date.now();
   const response = await page.goto(`${a.url}/admin`);
   assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'self'/);
-  await page.waitForFunction(() => document.querySelectorAll('#node-rows tr').length === 2 && document.getElementById('dot')?.className === 'connected');
+  await page.waitForFunction(
+    () =>
+      document.querySelectorAll('#node-rows tr').length === 2 &&
+      document.getElementById('dot')?.className === 'connected',
+  );
   console.log(`admin page: both nodes shown ${Date.now() - started} ms after navigation`);
-  const nodes = await page.$$eval('#node-rows tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
+  const nodes = await page.$$eval('#node-rows tr', (rows) =>
+    rows.map((r) => [...r.children].map((td) => td.textContent)),
+  );
   assert.equal(nodes[0][0], 'admin-a (this page)');
   assert.equal(nodes[1][0], 'admin-b');
   assert.deepEqual(nodes[0].slice(2, 7), ['3', '0', '0', '0', '3'], 'websocket · sse · tcp · long-poll · total on A');
   assert.deepEqual(nodes[1].slice(2, 7), ['0', '3', '0', '0', '3']);
-  const channels = await page.$$eval('#channel-rows tr', (rows) => rows.map((r) => [...r.children].slice(0, 3).map((td) => td.textContent)));
+  const channels = await page.$$eval('#channel-rows tr', (rows) =>
+    rows.map((r) => [...r.children].slice(0, 3).map((td) => td.textContent)),
+  );
   assert.deepEqual(channels[0], ['orders', '4', '2']);
-  const slow = await page.$$eval('#slow-rows tr', (rows) => rows.map((r) => [...r.children].map((td) => td.textContent)));
+  const slow = await page.$$eval('#slow-rows tr', (rows) =>
+    rows.map((r) => [...r.children].map((td) => td.textContent)),
+  );
   assert.equal(slow[0][0], 'admin-a');
   assert.match(slow[0][3] ?? '', /MiB|KiB/, 'the stalled client, its buffered bytes first');
   assert.equal(await page.$eval('#conns', (el) => el.textContent), '6');
@@ -161,7 +195,7 @@ test('the admin page shows the nodes, the channels and the slowest clients, on t
   await page.waitForFunction(() => document.getElementById('conns')?.textContent === '7', undefined, { timeout: 8000 });
   // A click on a channel tails it live through the SDK's SSE client: events published on either node.
   await page.click('#channel-rows tr[data-channel="orders"]');
-  await waitFor(() => a.gateway.hub.subscriberCount('orders') === 3, 5000, 'the page\'s stream on node A');
+  await waitFor(() => a.gateway.hub.subscriberCount('orders') === 3, 5000, "the page's stream on node A");
   await postJson(`${b.url}/realtime/send`, { channel: 'orders', event: 'order.created', data: { id: 7, total: 19.9 } });
   await postJson(`${a.url}/realtime/send`, { channel: 'orders', event: 'order.paid', data: { id: 7 } });
   await page.waitForFunction(() => document.querySelectorAll('#tail-log li').length === 2);
@@ -181,7 +215,10 @@ test('with API_KEY: /admin/cluster needs the key; the page asks for it, then sho
     assert.equal((await json(`${keyed.url}/admin/cluster`)).status, 401);
     const ok = await json(`${keyed.url}/admin/cluster`, { authorization: 'Bearer admin-test-key' });
     assert.equal(ok.status, 200);
-    assert.deepEqual(ok.body.nodes.map((n: any) => n.node_id), ['keyed']);
+    assert.deepEqual(
+      ok.body.nodes.map((n: any) => n.node_id),
+      ['keyed'],
+    );
     const page = await browser.newPage();
     const problems = watch(page);
     await page.goto(`${keyed.url}/admin`);
@@ -189,7 +226,11 @@ test('with API_KEY: /admin/cluster needs the key; the page asks for it, then sho
     assert.equal(await page.$eval('#dot', (el) => el.className), 'unauthorized');
     await page.fill('#key', 'admin-test-key');
     await page.click('#keyform button');
-    await page.waitForFunction(() => document.querySelectorAll('#node-rows tr').length === 1 && document.getElementById('dot')?.className === 'connected');
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#node-rows tr').length === 1 &&
+        document.getElementById('dot')?.className === 'connected',
+    );
     assert.equal(await page.$eval('#keyform', (el) => (el as HTMLFormElement).hidden), true);
     assert.deepEqual(problems, []);
     await page.close();

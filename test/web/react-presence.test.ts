@@ -32,7 +32,11 @@ let site: TestSite;
 before(async () => {
   // Bundled as the React example is (hubcast/react from this repository's sources), from APP instead of its app.tsx.
   const { entryPoints: _, ...bundling } = exampleBuild;
-  const bundled = await build({ ...bundling, stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) }, write: false });
+  const bundled = await build({
+    ...bundling,
+    stdin: { contents: APP, loader: 'tsx', resolveDir: fileURLToPath(new URL('.', import.meta.url)) },
+    write: false,
+  });
   const app = bundled.outputFiles![0].contents;
   gw = await startGateway({ presenceChannels: ['room:*'] });
   browser = await launchBrowser();

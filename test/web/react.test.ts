@@ -31,12 +31,26 @@ test('the React example renders live updates under StrictMode with one SSE strea
   page.on('websocket', () => sockets++);
   const started = Date.now();
   await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
-  await page.waitForFunction(() => document.querySelector('[data-testid=sse-state]')?.textContent === 'connected' && document.querySelector('[data-testid=ws-state]')?.textContent === 'connected');
-  await page.waitForFunction(() => !(document.getElementById('last-change')?.textContent ?? '').startsWith('waiting'), undefined, { timeout: 15_000 });
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-testid=sse-state]')?.textContent === 'connected' &&
+      document.querySelector('[data-testid=ws-state]')?.textContent === 'connected',
+  );
+  await page.waitForFunction(
+    () => !(document.getElementById('last-change')?.textContent ?? '').startsWith('waiting'),
+    undefined,
+    { timeout: 15_000 },
+  );
   console.log(`first live update rendered ${Date.now() - started} ms after navigation`);
-  await page.waitForFunction(() => [...document.querySelectorAll('#products tr')].some((tr) => Number((tr as HTMLElement).dataset.version) > 1));
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#products tr')].some((tr) => Number((tr as HTMLElement).dataset.version) > 1),
+  );
 
-  const sent = await postJson(`${gw.url}/realtime/send`, { channel: 'notifications', event: 'notice', data: { text: 'sale starts now' } });
+  const sent = await postJson(`${gw.url}/realtime/send`, {
+    channel: 'notifications',
+    event: 'notice',
+    data: { text: 'sale starts now' },
+  });
   assert.equal(sent.status, 200);
   await page.waitForFunction(() => document.getElementById('notifications')?.textContent?.includes('sale starts now'));
 
@@ -49,5 +63,9 @@ test('the React example renders live updates under StrictMode with one SSE strea
   assert.deepEqual(problems, []);
 
   await page.close();
-  await waitFor(async () => (await getJson(`${gw.url}/realtime/stats`)).body.connections === 0, 5000, 'the page closed its connections');
+  await waitFor(
+    async () => (await getJson(`${gw.url}/realtime/stats`)).body.connections === 0,
+    5000,
+    'the page closed its connections',
+  );
 });

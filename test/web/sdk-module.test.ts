@@ -52,7 +52,11 @@ test('a page on another origin loads /sdk/hubcast.js as a module and receives pr
   page.on('requestfailed', (r) => problems.push(`${r.url()} ${r.failure()?.errorText}`));
   const started = Date.now();
   await page.goto(`${site.url}?gateway=${encodeURIComponent(gw.url)}`);
-  await page.waitForFunction(() => (window as any).updates?.length > 0 && (window as any).wsUpdates?.length > 0, undefined, { timeout: 15_000 });
+  await page.waitForFunction(
+    () => (window as any).updates?.length > 0 && (window as any).wsUpdates?.length > 0,
+    undefined,
+    { timeout: 15_000 },
+  );
   console.log(`first product update in the page after ${Date.now() - started} ms`);
   const update = await page.evaluate(() => (window as any).updates[0]);
   assert.equal(typeof update.id, 'number');
@@ -81,8 +85,13 @@ test('the module is served with an ETag (304 on revalidation), gzip, CORS and a 
   const map = await fetch(`${gw.url}/sdk/hubcast.js.map`);
   assert.equal(map.status, 200);
   const parsed = await map.json();
-  assert.ok(parsed.sources.some((s: string) => s.endsWith('client/src/ws-client.ts')), 'the map points at the TypeScript sources');
-  console.log(`/sdk/hubcast.js: ${code.length} bytes raw, ${Number(gz.headers.get('content-length') ?? 0) || '?'} gzipped`);
+  assert.ok(
+    parsed.sources.some((s: string) => s.endsWith('client/src/ws-client.ts')),
+    'the map points at the TypeScript sources',
+  );
+  console.log(
+    `/sdk/hubcast.js: ${code.length} bytes raw, ${Number(gz.headers.get('content-length') ?? 0) || '?'} gzipped`,
+  );
 });
 
 test('/favicon.ico answers with an icon, so no page logs a 404 for it', async () => {
@@ -107,14 +116,16 @@ test('the module in a page rides out a gateway restart: the SSE client resumes w
   try {
     await page.goto(`${site.url}restart?gateway=${encodeURIComponent(base)}`);
     await page.waitForFunction(() => (window as any).sse?.state === 'connected');
-    for (let n = 1; n <= 3; n++) await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
+    for (let n = 1; n <= 3; n++)
+      await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
     await page.waitForFunction(() => (window as any).seen.length === 3);
     await first.close();
     first = null;
     await page.waitForFunction(() => (window as any).sse.state !== 'connected');
     const second = await startGateway(config);
     try {
-      for (let n = 4; n <= 6; n++) await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
+      for (let n = 4; n <= 6; n++)
+        await postJson(`${base}/realtime/send`, { channel: 'restart:page', event: 'n', data: n });
       await page.waitForFunction(() => (window as any).seen.length >= 6, undefined, { timeout: 10_000 });
       assert.deepEqual(await page.evaluate(() => (window as any).seen), [1, 2, 3, 4, 5, 6]);
       assert.equal(await page.evaluate(() => (window as any).sse.state), 'connected');

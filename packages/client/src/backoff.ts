@@ -24,7 +24,12 @@ export const RECONNECT_DEFAULTS: Required<ReconnectOptions> = {
  * backoffDelay(5, 250, 10000); // somewhere in [0, 8000]
  * ```
  */
-export function backoffDelay(attempt: number, minDelay: number, maxDelay: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  minDelay: number,
+  maxDelay: number,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(maxDelay, minDelay * 2 ** Math.min(attempt, 30));
   return Math.floor(random() * cap);
 }

@@ -32,8 +32,14 @@ export class BinaryMessage {
   }
 
   /** Build a message; `bytes` may be a `Uint8Array` (Node `Buffer` too), an `ArrayBuffer` or a string (UTF-8). */
-  static fromBytes(bytes: Uint8Array | ArrayBuffer | string, contentType: string, filename: string, channel?: string): BinaryMessage {
-    const body = typeof bytes === 'string' ? encoder.encode(bytes) : bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  static fromBytes(
+    bytes: Uint8Array | ArrayBuffer | string,
+    contentType: string,
+    filename: string,
+    channel?: string,
+  ): BinaryMessage {
+    const body =
+      typeof bytes === 'string' ? encoder.encode(bytes) : bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     const header: BinaryHeader = { content_type: contentType, filename };
     if (channel !== undefined) header.channel = channel;
     return new BinaryMessage(header, body);
@@ -44,7 +50,10 @@ export class BinaryMessage {
    * when the layout is wrong.
    */
   static decode(data: ArrayBuffer | ArrayBufferView): BinaryMessage {
-    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const frame =
+      data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const layout = decodeBinary(frame);
     if (!layout.ok) throw new ClientError(ClientErrorCode.invalidBinary, layout.message);
     return new BinaryMessage(layout.header as BinaryHeader, layout.body);

@@ -5,7 +5,15 @@ import { withDefaults } from './merge.js';
 import { PollClient, httpPublish, type TransportSink } from './poll-client.js';
 import { SSEClient } from './sse-client.js';
 import { WSClient } from './ws-client.js';
-import type { ConnectionState, EventFrame, EventSourceConstructor, ReconnectOptions, StateChange, TokenSource, WebSocketConstructor } from './types.js';
+import type {
+  ConnectionState,
+  EventFrame,
+  EventSourceConstructor,
+  ReconnectOptions,
+  StateChange,
+  TokenSource,
+  WebSocketConstructor,
+} from './types.js';
 
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
@@ -57,7 +65,10 @@ interface Driver {
 }
 
 const processMemory = new Map<string, string>();
-const MEMORY_IN_PROCESS: TransportMemory = { getItem: (k) => processMemory.get(k) ?? null, setItem: (k, v) => void processMemory.set(k, v) };
+const MEMORY_IN_PROCESS: TransportMemory = {
+  getItem: (k) => processMemory.get(k) ?? null,
+  setItem: (k, v) => void processMemory.set(k, v),
+};
 
 /**
  * One subscription over whichever transport gets through: WebSocket, then
@@ -86,7 +97,11 @@ const MEMORY_IN_PROCESS: TransportMemory = { getItem: (k) => processMemory.get(k
  */
 export class FallbackClient {
   private readonly options: typeof DEFAULTS & FallbackClientOptions;
-  private readonly emitter = new Emitter<{ event: EventFrame; recovery_failed: { channel: string; reason?: string }; transport: TransportName }>();
+  private readonly emitter = new Emitter<{
+    event: EventFrame;
+    recovery_failed: { channel: string; reason?: string };
+    transport: TransportName;
+  }>();
   private readonly stateEmitter = new Emitter<{ change: StateChange }>();
   private readonly memory: TransportMemory;
   private readonly memoryKey: string;
@@ -103,7 +118,8 @@ export class FallbackClient {
     options: FallbackClientOptions,
   ) {
     this.options = withDefaults(DEFAULTS, options);
-    if (this.options.channels.length === 0) throw new ClientError(ClientErrorCode.notConnected, 'options.channels: name at least one channel');
+    if (this.options.channels.length === 0)
+      throw new ClientError(ClientErrorCode.notConnected, 'options.channels: name at least one channel');
     this.lastId = this.options.lastEventId ?? null;
     const storage = (globalThis as { localStorage?: TransportMemory }).localStorage;
     this.memory = options.memory ?? (storage !== undefined ? storage : MEMORY_IN_PROCESS);
@@ -149,7 +165,8 @@ export class FallbackClient {
 
   /** A channel message (`message` event on `channel`): over the WebSocket, else by `POST /realtime/poll`. */
   publish(channel: string, message: unknown): Promise<{ id: string; delivered: number }> {
-    if (this.current !== null) return this.current.publish(channel, message) as Promise<{ id: string; delivered: number }>;
+    if (this.current !== null)
+      return this.current.publish(channel, message) as Promise<{ id: string; delivered: number }>;
     const fetchFn = this.options.fetch ?? globalThis.fetch;
     return httpPublish(fetchFn, pollUrl(this.url), this.options, channel, message);
   }
@@ -165,7 +182,10 @@ export class FallbackClient {
   private order(lost: TransportName | null): TransportName[] {
     const list = this.options.transports;
     const remembered = this.memory.getItem(this.memoryKey) as TransportName | null;
-    let order = remembered !== null && list.includes(remembered) ? [remembered, ...list.filter((t) => t !== remembered)] : [...list];
+    let order =
+      remembered !== null && list.includes(remembered)
+        ? [remembered, ...list.filter((t) => t !== remembered)]
+        : [...list];
     // The one just lost goes last: its own reconnects already failed.
     if (lost !== null) order = [...order.filter((t) => t !== lost), lost];
     return order;
@@ -203,7 +223,9 @@ export class FallbackClient {
         return;
       }
       this.setState('reconnecting', `no transport got through: ${lastError?.message}`);
-      await new Promise((r) => setTimeout(r, backoffDelay(round, this.options.minReconnectDelay, this.options.maxReconnectDelay)));
+      await new Promise((r) =>
+        setTimeout(r, backoffDelay(round, this.options.minReconnectDelay, this.options.maxReconnectDelay)),
+      );
       if (generation !== this.generation) return;
     }
   }
@@ -214,7 +236,8 @@ export class FallbackClient {
         if (generation === this.generation) this.deliver(frame);
       },
       recoveryFailed: (channel, reason) => {
-        if (generation === this.generation) this.emitter.emit('recovery_failed', reason === undefined ? { channel } : { channel, reason });
+        if (generation === this.generation)
+          this.emitter.emit('recovery_failed', reason === undefined ? { channel } : { channel, reason });
       },
       lost: (reason) => {
         if (generation !== this.generation || this.current === null) return;
@@ -231,7 +254,20 @@ export class FallbackClient {
     const retry = { minReconnectDelay: o.minReconnectDelay, maxReconnectDelay: o.maxReconnectDelay };
     if (name === 'websocket') return wsDriver(this.url, o, retry, sink);
     if (name === 'sse') return sseDriver(this.url, o, retry, sink);
-    return new PollClient(this.url, { ...retry, channels: o.channels, token: o.token, getToken: o.getToken, fetch: o.fetch, timeout: o.pollTimeout, attempts: o.attemptsPerTransport + 1, connectTimeout: o.connectTimeout }, sink);
+    return new PollClient(
+      this.url,
+      {
+        ...retry,
+        channels: o.channels,
+        token: o.token,
+        getToken: o.getToken,
+        fetch: o.fetch,
+        timeout: o.pollTimeout,
+        attempts: o.attemptsPerTransport + 1,
+        connectTimeout: o.connectTimeout,
+      },
+      sink,
+    );
   }
 
   private deliver(frame: EventFrame): void {
@@ -254,8 +290,9 @@ export class FallbackClient {
   private settle(err: Error | null): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) if (err === null) w.resolve();
-    else w.reject(err);
+    for (const w of waiters)
+      if (err === null) w.resolve();
+      else w.reject(err);
   }
 
   private setState(to: ConnectionState, reason: string): void {
@@ -275,7 +312,14 @@ type Options = typeof DEFAULTS & FallbackClientOptions;
 type Retry = { minReconnectDelay: number; maxReconnectDelay: number };
 
 function wsDriver(url: string, o: Options, retry: Retry, sink: TransportSink): Driver {
-  const ws = new WSClient(url, { ...retry, WebSocket: o.WebSocket, token: o.token, getToken: o.getToken, connectTimeout: o.connectTimeout, maxReconnectAttempts: o.attemptsPerTransport });
+  const ws = new WSClient(url, {
+    ...retry,
+    WebSocket: o.WebSocket,
+    token: o.token,
+    getToken: o.getToken,
+    connectTimeout: o.connectTimeout,
+    maxReconnectAttempts: o.attemptsPerTransport,
+  });
   let live = false;
   ws.onMessage('event', (e) => sink.event(e));
   ws.onMessage('recovery_failed', (n) => sink.recoveryFailed(n.channel, n.reason));
@@ -324,7 +368,8 @@ function sseDriver(url: string, o: Options, retry: Retry, sink: TransportSink): 
       });
       sse = client;
       client.onEvent<{ event: string; channel: string; data: unknown }>('message', (e) => {
-        if (e.data !== null && typeof e.data === 'object') sink.event({ type: 'event', channel: e.data.channel, event: e.data.event, id: e.id, data: e.data.data });
+        if (e.data !== null && typeof e.data === 'object')
+          sink.event({ type: 'event', channel: e.data.channel, event: e.data.event, id: e.id, data: e.data.data });
       });
       client.onEvent<{ channels?: string[]; reason?: string }>('recovery_failed', (e) => {
         for (const channel of e.data.channels ?? []) sink.recoveryFailed(channel, e.data.reason);
@@ -335,7 +380,10 @@ function sseDriver(url: string, o: Options, retry: Retry, sink: TransportSink): 
       // A proxy that buffers the stream opens it and never shows the `connected` notice.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ClientError(ClientErrorCode.timeout, `no SSE stream within ${o.connectTimeout} ms`)), o.connectTimeout);
+        timer = setTimeout(
+          () => reject(new ClientError(ClientErrorCode.timeout, `no SSE stream within ${o.connectTimeout} ms`)),
+          o.connectTimeout,
+        );
       });
       try {
         await Promise.race([client.ready, timeout]);

@@ -14,7 +14,13 @@
  */
 export { WSClient, WS_PATH } from './ws-client.js';
 export { SSEClient, createSSEClient, SSE_PATH } from './sse-client.js';
-export { FallbackClient, createClient, type FallbackClientOptions, type TransportName, type TransportMemory } from './fallback.js';
+export {
+  FallbackClient,
+  createClient,
+  type FallbackClientOptions,
+  type TransportName,
+  type TransportMemory,
+} from './fallback.js';
 export { BinaryMessage, type BinaryHeader } from './binary-message.js';
 export { ClientError, ClientErrorCode } from './errors.js';
 export { backoffDelay } from './backoff.js';

@@ -21,7 +21,10 @@ export function loadWebSocket(): Promise<WebSocketConstructor> {
     (mod) => (mod.WebSocket ?? mod.default) as WebSocketConstructor,
     (err: Error) => {
       wsLoading = null;
-      throw new ClientError(ClientErrorCode.noTransport, `no WebSocket in this runtime and the "ws" package could not be loaded (${err.message}); pass options.WebSocket`);
+      throw new ClientError(
+        ClientErrorCode.noTransport,
+        `no WebSocket in this runtime and the "ws" package could not be loaded (${err.message}); pass options.WebSocket`,
+      );
     },
   );
   return wsLoading;
@@ -34,7 +37,10 @@ export function loadEventSource(): Promise<EventSourceConstructor> {
     (mod) => (mod.EventSource ?? mod.default) as EventSourceConstructor,
     (err: Error) => {
       esLoading = null;
-      throw new ClientError(ClientErrorCode.noTransport, `no EventSource in this runtime and the "eventsource" package could not be loaded (${err.message}); pass options.EventSource`);
+      throw new ClientError(
+        ClientErrorCode.noTransport,
+        `no EventSource in this runtime and the "eventsource" package could not be loaded (${err.message}); pass options.EventSource`,
+      );
     },
   );
   return esLoading;

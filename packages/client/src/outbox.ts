@@ -91,9 +91,13 @@ export class Outbox {
       this.socket.send(payload);
       return;
     }
-    if (this.closed) throw new ClientError(ClientErrorCode.notConnected, 'client is disconnected; call connect() first');
+    if (this.closed)
+      throw new ClientError(ClientErrorCode.notConnected, 'client is disconnected; call connect() first');
     if (this.queue.length >= this.limits.maxQueuedMessages) {
-      throw new ClientError(ClientErrorCode.queueFull, `send queue full (${this.limits.maxQueuedMessages} messages) while reconnecting`);
+      throw new ClientError(
+        ClientErrorCode.queueFull,
+        `send queue full (${this.limits.maxQueuedMessages} messages) while reconnecting`,
+      );
     }
     this.queue.push(ref === undefined ? { payload } : { payload, ref });
   }
@@ -105,7 +109,13 @@ export class Outbox {
       const timer = unrefTimer(() => {
         this.pending.delete(ref);
         this.queue = this.queue.filter((q) => q.ref !== ref);
-        reject(new ClientError(ClientErrorCode.timeout, `no reply to ${String(frame.command ?? frame.type)} within ${this.limits.commandTimeout} ms`, ref));
+        reject(
+          new ClientError(
+            ClientErrorCode.timeout,
+            `no reply to ${String(frame.command ?? frame.type)} within ${this.limits.commandTimeout} ms`,
+            ref,
+          ),
+        );
       }, this.limits.commandTimeout);
       this.pending.set(ref, { resolve, reject, timer, sent: this.live });
       try {

@@ -80,12 +80,17 @@ export class PollClient {
         failures = 0;
       } catch (err) {
         if (!this.running) return;
-        if (++failures >= this.options.attempts || (err instanceof ClientError && err.code !== ClientErrorCode.connectionLost)) {
+        if (
+          ++failures >= this.options.attempts ||
+          (err instanceof ClientError && err.code !== ClientErrorCode.connectionLost)
+        ) {
           this.running = false;
           this.sink.lost(`long polling failed: ${(err as Error).message}`);
           return;
         }
-        await new Promise((r) => setTimeout(r, backoffDelay(failures - 1, this.options.minReconnectDelay, this.options.maxReconnectDelay)));
+        await new Promise((r) =>
+          setTimeout(r, backoffDelay(failures - 1, this.options.minReconnectDelay, this.options.maxReconnectDelay)),
+        );
       }
     }
   }
@@ -100,9 +105,19 @@ export class PollClient {
     // A proxy that buffers or swallows the answer must not hang the client.
     const timer = setTimeout(() => abort.abort(), limitMs);
     let res: Response;
-    let body: { events?: EventFrame[]; last_id?: string; recovery_failed?: boolean; channels?: string[]; error?: { code: string; message: string } };
+    let body: {
+      events?: EventFrame[];
+      last_id?: string;
+      recovery_failed?: boolean;
+      channels?: string[];
+      error?: { code: string; message: string };
+    };
     try {
-      res = await this.fetchFn()(url, { headers: await authHeaders(this.options), signal: abort.signal, cache: 'no-store' });
+      res = await this.fetchFn()(url, {
+        headers: await authHeaders(this.options),
+        signal: abort.signal,
+        cache: 'no-store',
+      });
       body = await res.json();
     } catch (err) {
       throw new ClientError(ClientErrorCode.connectionLost, `poll failed: ${(err as Error).message}`);
@@ -112,7 +127,10 @@ export class PollClient {
     if (!this.running) return;
     if (res.status !== 200) {
       // 5xx and 429: an outage, retried; anything else will not change by asking again.
-      const code = res.status >= 500 || res.status === 429 ? ClientErrorCode.connectionLost : (body.error?.code ?? 'http_' + res.status);
+      const code =
+        res.status >= 500 || res.status === 429
+          ? ClientErrorCode.connectionLost
+          : (body.error?.code ?? 'http_' + res.status);
       throw new ClientError(code as ClientErrorCode, `poll answered ${res.status}: ${body.error?.message ?? ''}`);
     }
     if (body.recovery_failed === true) for (const channel of body.channels ?? []) this.sink.recoveryFailed(channel);
@@ -122,7 +140,8 @@ export class PollClient {
 
   private fetchFn(): typeof fetch {
     const f = this.options.fetch ?? globalThis.fetch;
-    if (typeof f !== 'function') throw new ClientError(ClientErrorCode.noTransport, 'no fetch in this runtime; pass options.fetch');
+    if (typeof f !== 'function')
+      throw new ClientError(ClientErrorCode.noTransport, 'no fetch in this runtime; pass options.fetch');
     return f;
   }
 }
@@ -152,6 +171,10 @@ export async function httpPublish(
   } catch (err) {
     throw new ClientError(ClientErrorCode.connectionLost, `publish to ${channel} failed: ${(err as Error).message}`);
   }
-  if (res.status !== 200) throw new ClientError((body.error?.code ?? ClientErrorCode.connectionLost) as ClientErrorCode, body.error?.message ?? `publish answered ${res.status}`);
+  if (res.status !== 200)
+    throw new ClientError(
+      (body.error?.code ?? ClientErrorCode.connectionLost) as ClientErrorCode,
+      body.error?.message ?? `publish answered ${res.status}`,
+    );
   return body;
 }

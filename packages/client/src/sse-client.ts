@@ -4,7 +4,14 @@ import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { loadEventSource } from './load.js';
 import { withDefaults } from './merge.js';
-import type { ConnectionState, EventSourceConstructor, EventSourceLike, SSEClientOptions, SSEEvent, StateChange } from './types.js';
+import type {
+  ConnectionState,
+  EventSourceConstructor,
+  EventSourceLike,
+  SSEClientOptions,
+  SSEEvent,
+  StateChange,
+} from './types.js';
 import { afterRefusal } from './refusal.js';
 
 import { SSE_PATH } from './wire/paths.js';
@@ -223,7 +230,11 @@ export class SSEClient {
     if (status === undefined && typeof fetch === 'function') {
       const abort = new AbortController();
       try {
-        const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort.signal, credentials: this.options.withCredentials ? 'include' : 'same-origin' });
+        const res = await fetch(url, {
+          headers: { accept: 'text/event-stream' },
+          signal: abort.signal,
+          credentials: this.options.withCredentials ? 'include' : 'same-origin',
+        });
         status = res.status;
       } catch {
         status = undefined; // unreachable: an outage, retried as such
@@ -233,14 +244,25 @@ export class SSEClient {
     }
     if (generation !== this.generation) return;
     if (status === 401 || status === 403) this.refused(status);
-    else this.retry(status === undefined ? 'stream failed and was not retried by EventSource' : `stream refused with HTTP ${status}`);
+    else
+      this.retry(
+        status === undefined
+          ? 'stream failed and was not retried by EventSource'
+          : `stream refused with HTTP ${status}`,
+      );
   }
 
   /** 401/403: a refusal. A new token reconnects now; otherwise wait the backoff cap. */
   private refused(status: 401 | 403): void {
     // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
     if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.shutdown(`gave up after ${this.attempt} attempts: refused ${status}`, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the stream (${status})`));
+      this.shutdown(
+        `gave up after ${this.attempt} attempts: refused ${status}`,
+        new ClientError(
+          ClientErrorCode.closed,
+          `gave up reconnecting after ${this.attempt} attempts: the server refused the stream (${status})`,
+        ),
+      );
       return;
     }
     this.attempt++;
@@ -250,7 +272,12 @@ export class SSEClient {
     const now = Date.now();
     const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
     this.lastRefusedAt = now;
-    this.setState(status === 401 ? 'unauthorized' : 'forbidden', status === 401 ? 'the server refused the token (401): no token, a bad or an expired one' : 'the token does not allow these channels (403)');
+    this.setState(
+      status === 401 ? 'unauthorized' : 'forbidden',
+      status === 401
+        ? 'the server refused the token (401): no token, a bad or an expired one'
+        : 'the token does not allow these channels (403)',
+    );
     const wait = () => {
       if (generation !== this.generation) return;
       this.retryTimer = setTimeout(() => {
@@ -273,7 +300,10 @@ export class SSEClient {
 
   private retry(reason: string): void {
     if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.shutdown(`gave up after ${this.attempt} attempts: ${reason}`, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: ${reason}`));
+      this.shutdown(
+        `gave up after ${this.attempt} attempts: ${reason}`,
+        new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: ${reason}`),
+      );
       return;
     }
     const delay = backoffDelay(this.attempt++, this.options.minReconnectDelay, this.options.maxReconnectDelay);
@@ -312,7 +342,11 @@ export class SSEClient {
 
   private system(e: MessageEvent, payload?: unknown): void {
     const raw = String(e.data);
-    const data = (payload === undefined ? parseData(raw) : payload) as { type?: string; client_id?: string; channels?: string[] };
+    const data = (payload === undefined ? parseData(raw) : payload) as {
+      type?: string;
+      client_id?: string;
+      channels?: string[];
+    };
     if (data !== null && typeof data === 'object') {
       if (data.type === SystemType.connected) {
         this._clientId = data.client_id ?? null;
@@ -341,7 +375,8 @@ export class SSEClient {
     if (name === 'message') {
       // A `format=message` stream sends its system notices unnamed too: {"event":"system","channel":null,"data":{…}}.
       const wrapped = parseData(String(e.data)) as { event?: unknown; channel?: unknown; data?: unknown } | null;
-      if (wrapped !== null && typeof wrapped === 'object' && wrapped.event === 'system' && wrapped.channel === null) return this.system(e, wrapped.data);
+      if (wrapped !== null && typeof wrapped === 'object' && wrapped.event === 'system' && wrapped.channel === null)
+        return this.system(e, wrapped.data);
     }
     const id = e.lastEventId ? String(e.lastEventId) : null;
     if (id !== null) {

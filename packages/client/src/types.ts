@@ -3,7 +3,19 @@
  * or the DOM at runtime: the module is types only.
  */
 import type { BinaryMessage } from './binary-message.js';
-import type { ConnectedFrame, EventFrame, ReplyFrame, ErrorFrame, TextFrame, JsonFrame, SignalType, WebRTCSignal, WebRTCSignalFrame, PongFrame, ServerFrame } from './wire/frames.js';
+import type {
+  ConnectedFrame,
+  EventFrame,
+  ReplyFrame,
+  ErrorFrame,
+  TextFrame,
+  JsonFrame,
+  SignalType,
+  WebRTCSignal,
+  WebRTCSignalFrame,
+  PongFrame,
+  ServerFrame,
+} from './wire/frames.js';
 
 /**
  * Connection states of {@link WSClient} and the SSE client.
@@ -26,7 +38,13 @@ import type { ConnectedFrame, EventFrame, ReplyFrame, ErrorFrame, TextFrame, Jso
  * The WS client sees the status with the `ws` package (Node); a browser's
  * `WebSocket` does not expose it, so there a refusal looks like a drop.
  */
-export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'forbidden';
+export type ConnectionState =
+  | 'disconnected'
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'unauthorized'
+  | 'forbidden';
 
 /** Payload of `onStateChange` listeners. */
 export interface StateChange {
@@ -40,7 +58,19 @@ export interface StateChange {
 
 // ---- frames the server sends over WebSocket: declared once, in wire/ --------
 
-export type { ConnectedFrame, EventFrame, ReplyFrame, ErrorFrame, TextFrame, JsonFrame, SignalType, WebRTCSignal, WebRTCSignalFrame, PongFrame, ServerFrame } from './wire/frames.js';
+export type {
+  ConnectedFrame,
+  EventFrame,
+  ReplyFrame,
+  ErrorFrame,
+  TextFrame,
+  JsonFrame,
+  SignalType,
+  WebRTCSignal,
+  WebRTCSignalFrame,
+  PongFrame,
+  ServerFrame,
+} from './wire/frames.js';
 
 /**
  * Not a wire frame: emitted by the SDK when the server could not replay what

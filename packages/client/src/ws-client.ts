@@ -117,7 +117,11 @@ export class WSClient {
     this.url = normalizeUrl(url);
     this.options = withDefaults(DEFAULTS, options);
     this.outbox = new Outbox(this.options);
-    this.acks = new WsAcks(() => this.outbox.live, (frame) => this.write(frame), this.options.ackInbox);
+    this.acks = new WsAcks(
+      () => this.outbox.live,
+      (frame) => this.write(frame),
+      this.options.ackInbox,
+    );
   }
 
   /** Current state; see {@link ConnectionState}. */
@@ -261,7 +265,12 @@ export class WSClient {
    */
   joinChannel(channel: string, options: JoinOptions = {}): Promise<JoinReply> {
     if (this._state === 'disconnected') {
-      return Promise.reject(new ClientError(ClientErrorCode.notConnected, `cannot join ${channel}: client is disconnected; call connect() first`));
+      return Promise.reject(
+        new ClientError(
+          ClientErrorCode.notConnected,
+          `cannot join ${channel}: client is disconnected; call connect() first`,
+        ),
+      );
     }
     const sub = this.subs.add(channel);
     if (options.since !== undefined && sub.lastId === null) sub.lastId = options.since;
@@ -280,7 +289,10 @@ export class WSClient {
   async leaveChannel(channel: string): Promise<{ channel: string }> {
     const sub = this.subs.delete(channel);
     this.acks.delete(channel);
-    sub?.settle(null, new ClientError(ClientErrorCode.cancelled, `leaveChannel(${channel}) called before the join completed`));
+    sub?.settle(
+      null,
+      new ClientError(ClientErrorCode.cancelled, `leaveChannel(${channel}) called before the join completed`),
+    );
     if (!this.outbox.live || (sub !== undefined && !sub.joined && !sub.inFlight)) return { channel };
     return (await this.sendCommand('leave_channel', { channel })) as { channel: string };
   }
@@ -414,13 +426,25 @@ export class WSClient {
     this.subs.resetConnection();
     this.outbox.suspend(code);
     if (this._state === 'disconnected') return;
-    const final = FINAL_CLOSE_CODES.has(code) || (code === CloseCode.tokenExpired && this.options.getToken === undefined);
+    const final =
+      FINAL_CLOSE_CODES.has(code) || (code === CloseCode.tokenExpired && this.options.getToken === undefined);
     if (final) {
-      this.stop(`closed with ${code}: ${reason}`, code, new ClientError(ClientErrorCode.closed, `connection closed with ${code}: ${reason}`));
+      this.stop(
+        `closed with ${code}: ${reason}`,
+        code,
+        new ClientError(ClientErrorCode.closed, `connection closed with ${code}: ${reason}`),
+      );
       return;
     }
     if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.stop(`gave up after ${this.attempt} attempts`, code, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts (last close ${code}: ${reason})`));
+      this.stop(
+        `gave up after ${this.attempt} attempts`,
+        code,
+        new ClientError(
+          ClientErrorCode.closed,
+          `gave up reconnecting after ${this.attempt} attempts (last close ${code}: ${reason})`,
+        ),
+      );
       return;
     }
     if (this.refusedStatus === 401 || this.refusedStatus === 403) return this.refused(this.refusedStatus);
@@ -450,7 +474,14 @@ export class WSClient {
   private refused(status: number): void {
     // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
     if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.stop(`gave up after ${this.attempt} attempts: refused ${status}`, 1006, new ClientError(ClientErrorCode.closed, `gave up reconnecting after ${this.attempt} attempts: the server refused the connection (${status})`));
+      this.stop(
+        `gave up after ${this.attempt} attempts: refused ${status}`,
+        1006,
+        new ClientError(
+          ClientErrorCode.closed,
+          `gave up reconnecting after ${this.attempt} attempts: the server refused the connection (${status})`,
+        ),
+      );
       return;
     }
     this.attempt++;
@@ -462,7 +493,9 @@ export class WSClient {
     this.lastRefusedAt = now;
     this.setState(
       status === 401 ? 'unauthorized' : 'forbidden',
-      status === 401 ? 'the server refused the token (401): no token, a bad or an expired one' : 'the token does not allow this connection (403)',
+      status === 401
+        ? 'the server refused the token (401): no token, a bad or an expired one'
+        : 'the token does not allow this connection (403)',
       1006,
     );
     const wait = () => {
@@ -561,7 +594,11 @@ export class WSClient {
       try {
         frame = JSON.parse(data);
       } catch (err) {
-        this.emitter.emit('error', { type: 'error', code: 'invalid_json', message: `server sent a frame that is not JSON: ${(err as Error).message}` });
+        this.emitter.emit('error', {
+          type: 'error',
+          code: 'invalid_json',
+          message: `server sent a frame that is not JSON: ${(err as Error).message}`,
+        });
         return;
       }
       this.handleFrame(frame);
@@ -604,7 +641,13 @@ export class WSClient {
       case 'event': {
         const channel = frame.channel as string;
         const data = frame.data as { type?: unknown; reason?: unknown } | null;
-        if (frame.event === 'system' && frame.id === null && data !== null && typeof data === 'object' && data.type === 'recovery_failed') {
+        if (
+          frame.event === 'system' &&
+          frame.id === null &&
+          data !== null &&
+          typeof data === 'object' &&
+          data.type === 'recovery_failed'
+        ) {
           const notice: MessageMap['recovery_failed'] = { type: 'recovery_failed', channel };
           if (typeof data.reason === 'string') notice.reason = data.reason;
           this.emitter.emit('recovery_failed', notice);

@@ -68,7 +68,12 @@ export function catalogApp(options: CatalogOptions): Application {
 
       const broker = await createBroker(config, log);
       // Events that arrive together are applied in one statement (see apply-batcher.ts).
-      const consumer = new CatalogConsumer({ broker, applier: new ApplyBatcher(repository), publisher: ctx.publisher, logger: log });
+      const consumer = new CatalogConsumer({
+        broker,
+        applier: new ApplyBatcher(repository),
+        publisher: ctx.publisher,
+        logger: log,
+      });
       let generator: EventGenerator | null = null;
       if (options.withGenerator) {
         generator = new EventGenerator({
@@ -84,7 +89,11 @@ export function catalogApp(options: CatalogOptions): Application {
         name: 'consumer',
         ready: () => true,
         close: () => consumer.stop(),
-        stats: () => ({ ...consumerStatsFields(consumer.stats()), photo_cache_hits: photos.stats.hits, photo_cache_misses: photos.stats.misses }),
+        stats: () => ({
+          ...consumerStatsFields(consumer.stats()),
+          photo_cache_hits: photos.stats.hits,
+          photo_cache_misses: photos.stats.misses,
+        }),
       });
       await consumer.start();
       if (generator !== null) {

@@ -31,5 +31,7 @@ export interface ChangeApplier<P = unknown> {
  * repository's `InvalidChangeError`, or any error with `permanent: true`.
  */
 export function isPermanentApplyError(err: unknown): err is Error {
-  return err instanceof Error && (err.name === 'InvalidChangeError' || (err as { permanent?: unknown }).permanent === true);
+  return (
+    err instanceof Error && (err.name === 'InvalidChangeError' || (err as { permanent?: unknown }).permanent === true)
+  );
 }

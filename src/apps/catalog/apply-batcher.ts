@@ -74,7 +74,8 @@ export class ApplyBatcher<P = unknown> implements ChangeApplier<P> {
 
   #pump(): void {
     while (this.#inFlight < this.#opts.maxConcurrent && this.#waiting.length > 0) {
-      const batch = this.#waiting.length <= this.#opts.maxBatch ? this.#waiting : this.#waiting.slice(0, this.#opts.maxBatch);
+      const batch =
+        this.#waiting.length <= this.#opts.maxBatch ? this.#waiting : this.#waiting.slice(0, this.#opts.maxBatch);
       this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(this.#opts.maxBatch);
       this.#inFlight++;
       void this.#run(batch);
@@ -86,7 +87,8 @@ export class ApplyBatcher<P = unknown> implements ChangeApplier<P> {
       const results = await this.#target.applyChanges(batch.map((w) => w.event));
       batch.forEach((w, i) => {
         const r = results[i];
-        if (r === undefined) w.reject(new Error(`applyChanges answered ${results.length} results for ${batch.length} events`));
+        if (r === undefined)
+          w.reject(new Error(`applyChanges answered ${results.length} results for ${batch.length} events`));
         else if (r instanceof Error) w.reject(r);
         else w.resolve(r);
       });

@@ -25,7 +25,9 @@ export function hasAtMostTwoDecimals(n: number): boolean {
 }
 
 /** zod error option: "is required" for a missing field, `message` for a wrong one. */
-const orRequired = (message: string) => ({ error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : message) });
+const orRequired = (message: string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? 'is required' : message),
+});
 
 const price = z
   .number({ error: 'expected a number' })
@@ -43,7 +45,12 @@ const changes = z
   .strictObject(
     { price: price.optional(), stock: stock.optional() },
     // zod's default names the key only ("Unrecognized key: x"); say what is allowed
-    { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key(s) ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}; allowed: price, stock` : 'expected an object with price and/or stock') },
+    {
+      error: (iss) =>
+        iss.code === 'unrecognized_keys'
+          ? `unknown key(s) ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}; allowed: price, stock`
+          : 'expected an object with price and/or stock',
+    },
   )
   .refine((c) => c.price !== undefined || c.stock !== undefined, { message: 'must contain price or stock' });
 

@@ -88,7 +88,17 @@ export class CatalogConsumer {
   readonly #tasks = new Set<Promise<void>>();
   readonly #sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
   readonly #poison: PoisonTracker;
-  readonly #stats: ConsumerStats = { received: 0, applied: 0, duplicates: 0, deadLettered: 0, retried: 0, applyErrors: 0, publishFailed: 0, republished: 0, inFlight: 0 };
+  readonly #stats: ConsumerStats = {
+    received: 0,
+    applied: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    retried: 0,
+    applyErrors: 0,
+    publishFailed: 0,
+    republished: 0,
+    inFlight: 0,
+  };
   #consumption: Consumption | null = null;
   #stopping = false;
   /** Deliveries left unsettled by stop(), handed back to the broker in one step. */
@@ -270,14 +280,20 @@ export class CatalogConsumer {
         ]);
         if (redelivered && ids.some((id) => id !== null)) {
           this.#stats.republished++;
-          this.#logger.info({ event_id: event.event_id, product_id: event.product_id, version }, 'announced a change whose first publish was lost');
+          this.#logger.info(
+            { event_id: event.event_id, product_id: event.product_id, version },
+            'announced a change whose first publish was lost',
+          );
         }
         return true;
       } catch (err) {
         this.#stats.publishFailed++;
         const message = (err as Error)?.message ?? String(err);
         const last = this.#stopping || attempt >= this.#opts.maxAttempts;
-        this.#logger[last ? 'warn' : 'debug']({ err: message, event_id: event.event_id, attempt }, 'change applied but publishing product.updated failed; will retry');
+        this.#logger[last ? 'warn' : 'debug'](
+          { err: message, event_id: event.event_id, attempt },
+          'change applied but publishing product.updated failed; will retry',
+        );
         if (last) return false;
         await this.#sleep(Math.min(this.#opts.retryMaxDelayMs, this.#opts.retryDelayMs * 2 ** (attempt - 1)));
       }
@@ -310,7 +326,10 @@ export class CatalogConsumer {
     const now = Date.now();
     const loud = now - this.#lastApplyWarn >= APPLY_WARN_INTERVAL_MS;
     if (loud) this.#lastApplyWarn = now;
-    this.#logger[loud ? 'warn' : 'debug']({ err: message, event_id: eventId, attempt, applyErrors: this.#stats.applyErrors }, 'applying a change event failed; will retry');
+    this.#logger[loud ? 'warn' : 'debug'](
+      { err: message, event_id: eventId, attempt, applyErrors: this.#stats.applyErrors },
+      'applying a change event failed; will retry',
+    );
   }
 
   #track(task: Promise<void>): void {

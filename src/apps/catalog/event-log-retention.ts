@@ -31,7 +31,9 @@ export interface CompactResult {
  */
 export async function compactEventLog(db: Database, before: Date): Promise<CompactResult> {
   return db.transaction(async (tx) => {
-    const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [COMPACT_LOCK_KEY]);
+    const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+      COMPACT_LOCK_KEY,
+    ]);
     if (!locked) return { deleted: 0, rebased: 0 };
     // The log's event_id is the apply's exactly-once claim: the ids of the rows about to lose it
     // move to the archive first. Applies wait meanwhile (they take their snapshot after this lock

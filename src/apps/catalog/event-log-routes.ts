@@ -60,10 +60,17 @@ function parseAt(raw: string): Date {
   const valid =
     m !== null &&
     !Number.isNaN(ms) &&
-    Number(m[2]) >= 1 && Number(m[2]) <= 12 && Number(m[3]) >= 1 && Number(m[3]) <= daysIn(Number(m[1]), Number(m[2])) &&
-    Number(m[4]) <= 23 && Number(m[5]) <= 59 && Number(m[6] ?? 0) <= 59;
+    Number(m[2]) >= 1 &&
+    Number(m[2]) <= 12 &&
+    Number(m[3]) >= 1 &&
+    Number(m[3]) <= daysIn(Number(m[1]), Number(m[2])) &&
+    Number(m[4]) <= 23 &&
+    Number(m[5]) <= 59 &&
+    Number(m[6] ?? 0) <= 59;
   if (!valid) {
-    throw badRequest(`parameter "at" must be an ISO-8601 date-time such as 2026-12-07T12:00:00Z, got ${JSON.stringify(raw.slice(0, 64))}`);
+    throw badRequest(
+      `parameter "at" must be an ISO-8601 date-time such as 2026-12-07T12:00:00Z, got ${JSON.stringify(raw.slice(0, 64))}`,
+    );
   }
   return new Date(ms);
 }

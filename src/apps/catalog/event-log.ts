@@ -89,14 +89,15 @@ export class EventLog {
    * @throws HubcastError `not_found` when the product or that version is not in the log
    */
   async productAtVersion(productId: number, version: number): Promise<Product> {
-    const [row] = await this.#db.query<ProductRow>(
-      `${STATE_SELECT} WHERE e.product_id = $1 AND e.version = $2`,
-      [productId, version],
-    );
+    const [row] = await this.#db.query<ProductRow>(`${STATE_SELECT} WHERE e.product_id = $1 AND e.version = $2`, [
+      productId,
+      version,
+    ]);
     if (row) return toProduct(row);
     const span = await this.#span(productId);
     if (span === null) throw notFound(`product ${productId} not found`);
-    if (version > span.last) throw notFound(`product ${productId} has no version ${version} (its latest is ${span.last})`);
+    if (version > span.last)
+      throw notFound(`product ${productId} has no version ${version} (its latest is ${span.last})`);
     throw notFound(`the log of product ${productId} starts at version ${span.first}; version ${version} is not kept`);
   }
 
@@ -177,7 +178,10 @@ export class EventLog {
     );
     if (rows.length === 0) {
       const [found] = await this.#db.query('SELECT 1 FROM product_events WHERE position = $1', [afterPosition]);
-      if (!found) throw notFound(`position ${afterPosition} is not in the event log (never written, or compacted away); start again from 0`);
+      if (!found)
+        throw notFound(
+          `position ${afterPosition} is not in the event log (never written, or compacted away); start again from 0`,
+        );
     }
     return rows.map(toEvent);
   }

@@ -46,10 +46,17 @@ export function parseGeneratorArgs(argv: readonly string[]): GeneratorArgs {
  * Resolves once running, with the function that stops it (flushing pending
  * events, then releasing the broker and the database).
  */
-export async function runGenerator(config: Config, argv: readonly string[], logger: Logger): Promise<() => Promise<void>> {
+export async function runGenerator(
+  config: Config,
+  argv: readonly string[],
+  logger: Logger,
+): Promise<() => Promise<void>> {
   const args = parseGeneratorArgs(argv);
   if (config.brokerUrl === undefined) {
-    throw new ConfigError('BROKER_URL', 'the generator on its own needs RabbitMQ (amqp://…); the in-process broker cannot reach a gateway in another process');
+    throw new ConfigError(
+      'BROKER_URL',
+      'the generator on its own needs RabbitMQ (amqp://…); the in-process broker cannot reach a gateway in another process',
+    );
   }
   const log = logger.child({ component: 'generator-cli' });
   const broker = await createBroker(config, logger);
@@ -67,7 +74,13 @@ export async function runGenerator(config: Config, argv: readonly string[], logg
       log.info({ products: seeded.length }, 'DATABASE_URL unset: changing the seed catalog ids 1…N');
       productIds = async () => seeded;
     }
-    generator = new EventGenerator({ broker, productIds, intervalMs: config.generatorIntervalMs, rate: args.rate, logger });
+    generator = new EventGenerator({
+      broker,
+      productIds,
+      intervalMs: config.generatorIntervalMs,
+      rate: args.rate,
+      logger,
+    });
     await generator.start();
   } catch (err) {
     await broker.close();
@@ -81,6 +94,7 @@ export async function runGenerator(config: Config, argv: readonly string[], logg
     const report = await generator.stop();
     await broker.close();
     await closeDb?.();
-    if (report.unconfirmed.length > 0) log.warn({ unconfirmed: report.unconfirmed.length }, 'exiting with unconfirmed events');
+    if (report.unconfirmed.length > 0)
+      log.warn({ unconfirmed: report.unconfirmed.length }, 'exiting with unconfirmed events');
   };
 }

@@ -72,7 +72,8 @@ export class EventGenerator {
 
   constructor(options: EventGeneratorOptions) {
     const { broker, rate, intervalMs } = options;
-    if (rate !== undefined && !(rate > 0 && Number.isFinite(rate))) throw new RangeError(`EventGenerator: rate must be a positive number (got ${rate})`);
+    if (rate !== undefined && !(rate > 0 && Number.isFinite(rate)))
+      throw new RangeError(`EventGenerator: rate must be a positive number (got ${rate})`);
     if (!(intervalMs > 0)) throw new RangeError(`EventGenerator: intervalMs must be positive (got ${intervalMs})`);
     this.#productIds = options.productIds;
     this.#logger = options.logger.child({ component: 'generator' });
@@ -110,9 +111,14 @@ export class EventGenerator {
     this.#every(this.#periodMs, () => this.#tick());
     this.#every(this.#opts.summaryEveryMs, () => this.#logSummary());
     this.#every(this.#opts.productRefreshMs, () => {
-      this.#refreshProducts().catch((err: unknown) => this.#logger.warn({ err: (err as Error)?.message }, 'refreshing product ids failed; keeping the old list'));
+      this.#refreshProducts().catch((err: unknown) =>
+        this.#logger.warn({ err: (err as Error)?.message }, 'refreshing product ids failed; keeping the old list'),
+      );
     });
-    this.#logger.info({ products: this.#ids.length, eventsPerSecond: this.#rate ?? 1000 / this.#periodMs }, 'generator started');
+    this.#logger.info(
+      { products: this.#ids.length, eventsPerSecond: this.#rate ?? 1000 / this.#periodMs },
+      'generator started',
+    );
   }
 
   /** Stop ticking, wait (bounded) for pending events to be confirmed, report what never was. */
@@ -125,7 +131,8 @@ export class EventGenerator {
     const left = this.#outbox.close();
     const report = { ...this.stats(), unconfirmed: left.map((e) => e.id) };
     this.#logSummary();
-    if (!flushed) this.#logger.warn({ unconfirmed: report.unconfirmed.length }, 'generator stopped with unconfirmed events');
+    if (!flushed)
+      this.#logger.warn({ unconfirmed: report.unconfirmed.length }, 'generator stopped with unconfirmed events');
     return report;
   }
 
@@ -157,7 +164,7 @@ export class EventGenerator {
         return;
       }
       // Events due since start, not per tick: timer drift and slow ticks do not lower the rate.
-      const target = Math.floor((Date.now() - this.#startedAt) * this.#rate / 1000);
+      const target = Math.floor(((Date.now() - this.#startedAt) * this.#rate) / 1000);
       // After a stall (event loop blocked, suspended laptop) do not burst more than one second's worth.
       const n = Math.min(target - this.#due, Math.max(1, Math.ceil(this.#rate)));
       this.#due = target;
@@ -184,7 +191,10 @@ export class EventGenerator {
 
   #logSummary(): void {
     const s = this.stats();
-    this.#logger.info(s, `generator: sent=${s.sent} confirmed=${s.confirmed} pending=${s.pending} failed=${s.failed} skipped=${s.skipped}`);
+    this.#logger.info(
+      s,
+      `generator: sent=${s.sent} confirmed=${s.confirmed} pending=${s.pending} failed=${s.failed} skipped=${s.skipped}`,
+    );
   }
 }
 

@@ -167,7 +167,10 @@ export class Outbox {
         this.#stats.failed++;
         if (this.#closed) return; // reported by close() already
         if (!this.#paused) {
-          this.#logger.warn({ err: (err as Error)?.message ?? String(err), pending: this.pending }, 'publish failed; holding events and retrying in order');
+          this.#logger.warn(
+            { err: (err as Error)?.message ?? String(err), pending: this.pending },
+            'publish failed; holding events and retrying in order',
+          );
         }
         this.#paused = true;
         this.#failedRound.push(entry);

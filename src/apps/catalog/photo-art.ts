@@ -65,7 +65,8 @@ export function renderProductPhoto(seed: number, size = PHOTO_SIZE): Buffer {
       for (const s of shapes) {
         const dx = x - s.cx;
         const dy = y - s.cy;
-        const inside = s.kind === 'circle' ? dx * dx + dy * dy <= s.r * s.r : Math.abs(dx) <= s.r && Math.abs(dy) <= s.r;
+        const inside =
+          s.kind === 'circle' ? dx * dx + dy * dy <= s.r * s.r : Math.abs(dx) <= s.r && Math.abs(dy) <= s.r;
         if (inside) [r, g, b] = [(r + s.color[0] * 3) / 4, (g + s.color[1] * 3) / 4, (b + s.color[2] * 3) / 4];
       }
       const n = (rand() - 0.5) * 2 * grain;

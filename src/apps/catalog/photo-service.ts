@@ -50,7 +50,10 @@ export class PhotoService {
   readonly #photoFlight = new SingleFlight<string, Photo | null>();
   readonly stats: PhotoStats = { hits: 0, misses: 0, dbReads: 0, cacheErrors: 0 };
 
-  constructor(deps: { repository: CatalogRepository; cache: Cache; logger: Logger }, options: PhotoServiceOptions = {}) {
+  constructor(
+    deps: { repository: CatalogRepository; cache: Cache; logger: Logger },
+    options: PhotoServiceOptions = {},
+  ) {
     this.#repository = deps.repository;
     this.#cache = deps.cache;
     this.#opts = { ...DEFAULTS, ...options };
@@ -106,7 +109,10 @@ export class PhotoService {
       return await this.#cache.get(key);
     } catch (err) {
       this.stats.cacheErrors++;
-      this.#warn({ err: (err as Error).message, driver: this.#cache.driver }, 'photo cache read failed; serving from the database');
+      this.#warn(
+        { err: (err as Error).message, driver: this.#cache.driver },
+        'photo cache read failed; serving from the database',
+      );
       return null;
     }
   }

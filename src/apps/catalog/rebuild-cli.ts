@@ -23,7 +23,8 @@ export function parseRebuildArgs(argv: readonly string[]): RebuildArgs {
     } else if (arg === '--batch' || arg.startsWith('--batch=')) {
       const value = arg === '--batch' ? argv[++i] : arg.slice('--batch='.length);
       const n = value !== undefined && /^\d{1,7}$/.test(value) ? Number(value) : NaN;
-      if (!(n >= 1 && n <= 1_000_000)) throw new ConfigError('--batch', `expected an integer from 1 to 1000000 (got ${JSON.stringify(value ?? '')})`);
+      if (!(n >= 1 && n <= 1_000_000))
+        throw new ConfigError('--batch', `expected an integer from 1 to 1000000 (got ${JSON.stringify(value ?? '')})`);
       args.batchSize = n;
     } else {
       throw new ConfigError(arg, `unknown argument (${USAGE})`);
@@ -72,7 +73,8 @@ export async function runRebuild(
         const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
         // A terminal gets one line rewritten in place; a log file a line per 10 %.
         if (tty) output.progress.write(`\rrebuild: ${done}/${total} log rows (${pct}%)`);
-        else if (Math.floor(pct / 10) !== lastShown) output.progress.write(`rebuild: ${done}/${total} log rows (${pct}%)\n`);
+        else if (Math.floor(pct / 10) !== lastShown)
+          output.progress.write(`rebuild: ${done}/${total} log rows (${pct}%)\n`);
         lastShown = Math.floor(pct / 10);
       },
     });
@@ -82,7 +84,9 @@ export async function runRebuild(
     const differing = report.differences.length + report.logProblems.length;
     output.out(
       `rebuild: ${report.products} products from ${report.events} log rows in ${report.ms} ms; ` +
-        (differing === 0 ? 'the live table matches the log' : `${report.differences.length} products differ, ${report.logProblems.length} log problems`) +
+        (differing === 0
+          ? 'the live table matches the log'
+          : `${report.differences.length} products differ, ${report.logProblems.length} log problems`) +
         (args.swap ? `; ${report.swapped} live rows replaced` : ''),
     );
     return differing === 0 ? 0 : 1;

@@ -159,7 +159,9 @@ function replay(p: Replay, row: LogRow, problems: string[]): void {
     };
   }
   if (cents(row.price) !== p.state.price || row.stock !== p.state.stock) {
-    fail(`the row records price ${row.price} stock ${row.stock}, its replay gives price ${p.state.price} stock ${p.state.stock}`);
+    fail(
+      `the row records price ${row.price} stock ${row.stock}, its replay gives price ${p.state.price} stock ${p.state.stock}`,
+    );
   }
 }
 
@@ -211,8 +213,16 @@ async function compare(tx: Queryable): Promise<Difference[]> {
             IS DISTINCT FROM (l.id, l.name, l.price, l.stock, l.version, l.updated_at)
       ORDER BY 1`,
   );
-  const side = (name: string | null, price: number | null, stock: number | null, version: number | null, at: Date | null): ProductState | null =>
-    name === null ? null : { name, price: cents(price!), stock: stock!, version: version!, updated_at: at!.toISOString() };
+  const side = (
+    name: string | null,
+    price: number | null,
+    stock: number | null,
+    version: number | null,
+    at: Date | null,
+  ): ProductState | null =>
+    name === null
+      ? null
+      : { name, price: cents(price!), stock: stock!, version: version!, updated_at: at!.toISOString() };
   return rows.map((r) => ({
     id: r.id,
     rebuilt: side(r.r_name, r.r_price, r.r_stock, r.r_version, r.r_updated_at),
@@ -248,10 +258,12 @@ async function swap(tx: Queryable): Promise<number> {
 /** A difference as one human line: `product 7: price live 44.99, rebuilt 19.99; version live 4, rebuilt 3`. */
 export function describeDifference(d: Difference): string {
   if (d.live === null) return `product ${d.id}: in the log (version ${d.rebuilt!.version}) but not in the live table`;
-  if (d.rebuilt === null) return `product ${d.id}: in the live table (version ${d.live.version}) but not rebuildable from the log`;
+  if (d.rebuilt === null)
+    return `product ${d.id}: in the live table (version ${d.live.version}) but not rebuildable from the log`;
   const parts: string[] = [];
   for (const key of ['name', 'price', 'stock', 'version', 'updated_at'] as const) {
-    if (d.live[key] !== d.rebuilt[key]) parts.push(`${key} live ${JSON.stringify(d.live[key])}, rebuilt ${JSON.stringify(d.rebuilt[key])}`);
+    if (d.live[key] !== d.rebuilt[key])
+      parts.push(`${key} live ${JSON.stringify(d.live[key])}, rebuilt ${JSON.stringify(d.rebuilt[key])}`);
   }
   return `product ${d.id}: ${parts.join('; ')}`;
 }

@@ -107,9 +107,7 @@ export class CatalogRepository {
         WHERE ph.product_id = $1`,
       [id],
     );
-    return row
-      ? { bytes: row.bytes, contentType: row.content_type, etag: row.etag, version: row.photo_version }
-      : null;
+    return row ? { bytes: row.bytes, contentType: row.content_type, etag: row.etag, version: row.photo_version } : null;
   }
 
   /**
@@ -243,7 +241,9 @@ export class CatalogRepository {
       // A failure here is the failure of these events only; the others are committed.
       current = await this.#db
         .query<ProductRow & { applied_event_id: string }>(
-          `SELECT a.event_id::text AS applied_event_id, ${PRODUCT_COLUMNS.split(', ').map((c) => `p.${c}`).join(', ')}
+          `SELECT a.event_id::text AS applied_event_id, ${PRODUCT_COLUMNS.split(', ')
+            .map((c) => `p.${c}`)
+            .join(', ')}
              FROM applied_events a JOIN products p ON p.id = a.product_id
             WHERE a.event_id = ANY($1::uuid[])`,
           [rest.map((e) => e.event_id)],
@@ -264,7 +264,8 @@ export class CatalogRepository {
 /** A database error for the caller: permanent ones become InvalidChangeError. */
 function asApplyError(err: unknown): Error {
   const state = sqlState(err);
-  if (state && PERMANENT_STATES.has(state)) return new InvalidChangeError(`change rejected by the database: ${(err as Error).message}`);
+  if (state && PERMANENT_STATES.has(state))
+    return new InvalidChangeError(`change rejected by the database: ${(err as Error).message}`);
   return err instanceof Error ? err : new Error(String(err));
 }
 
@@ -312,7 +313,10 @@ function validate(e: ProductChange): void {
   const changes = e.changes ?? {};
   const { price, stock } = changes;
   if (price === undefined && stock === undefined) fail('changes: expected price and/or stock');
-  if (price !== undefined && (typeof price !== 'number' || !Number.isFinite(price) || price <= 0 || price > PRICE_MAX)) {
+  if (
+    price !== undefined &&
+    (typeof price !== 'number' || !Number.isFinite(price) || price <= 0 || price > PRICE_MAX)
+  ) {
     fail(`changes.price: expected a number > 0 and ≤ ${PRICE_MAX}`);
   }
   if (price !== undefined && Math.round(price * 100) / 100 <= 0) fail('changes.price: rounds to 0.00');

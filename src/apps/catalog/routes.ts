@@ -38,10 +38,8 @@ export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutes
     return reply.code(500).send(errorBody(ErrorCode.internal, 'internal error'));
   });
 
-  app.get(
-    '/api/products',
-    { schema: { response: { 200: { type: 'array', items: productJsonSchema } } } },
-    async () => repository.list(),
+  app.get('/api/products', { schema: { response: { 200: { type: 'array', items: productJsonSchema } } } }, async () =>
+    repository.list(),
   );
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string | string[] | undefined> }>(

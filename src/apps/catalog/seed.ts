@@ -55,7 +55,10 @@ export async function seedCatalog(db: Database, logger?: Logger): Promise<SeedRe
     // carrying all 60 photos (3 MB, twice that as hex) grew it by ~60 MB for good.
     for (const [i, r] of rows.entries()) {
       await tx.query('INSERT INTO product_photos (product_id, bytes, content_type, etag) VALUES ($1, $2, $3, $4)', [
-        sorted[i], r.bytes, PHOTO_CONTENT_TYPE, r.etag,
+        sorted[i],
+        r.bytes,
+        PHOTO_CONTENT_TYPE,
+        r.etag,
       ]);
     }
     return rows.length;

@@ -13,10 +13,26 @@ import { CHAT_MIGRATIONS_TABLE, chatMigrations } from './migrations.js';
 /** `/metrics` names of chat's stats fields. */
 const CHAT_METRICS: Record<string, MetricSpec> = {
   chat_posts: { name: 'hubcast_chat_posts_total', help: 'Chat messages stored and published', kind: 'counter' },
-  chat_duplicates: { name: 'hubcast_chat_duplicates_total', help: 'Chat posts answered with the message a retry stored already', kind: 'counter' },
-  chat_refused: { name: 'hubcast_chat_refused_total', help: 'Chat posts refused (invalid or over the rate limit)', kind: 'counter' },
-  chat_store_failures: { name: 'hubcast_chat_store_failures_total', help: 'Chat posts the database failed to store', kind: 'counter' },
-  chat_publish_failures: { name: 'hubcast_chat_publish_failures_total', help: 'Stored chat messages whose publication failed', kind: 'counter' },
+  chat_duplicates: {
+    name: 'hubcast_chat_duplicates_total',
+    help: 'Chat posts answered with the message a retry stored already',
+    kind: 'counter',
+  },
+  chat_refused: {
+    name: 'hubcast_chat_refused_total',
+    help: 'Chat posts refused (invalid or over the rate limit)',
+    kind: 'counter',
+  },
+  chat_store_failures: {
+    name: 'hubcast_chat_store_failures_total',
+    help: 'Chat posts the database failed to store',
+    kind: 'counter',
+  },
+  chat_publish_failures: {
+    name: 'hubcast_chat_publish_failures_total',
+    help: 'Stored chat messages whose publication failed',
+    kind: 'counter',
+  },
   chat_typing_signals: { name: 'hubcast_chat_typing_signals_total', help: 'Typing signals relayed', kind: 'counter' },
 };
 
@@ -40,11 +56,16 @@ export function chatApp(): Application {
         publish: {
           publish: async (sender: ChannelSender, channel: string, message: unknown) => {
             const room = roomOf(channel);
-            if (room === null) throw new HubcastError(ErrorCode.invalidChannel, `chat rooms are 1–64 characters of A-Z a-z 0-9 _ -: ${channel.slice(0, 80)}`);
+            if (room === null)
+              throw new HubcastError(
+                ErrorCode.invalidChannel,
+                `chat rooms are 1–64 characters of A-Z a-z 0-9 _ -: ${channel.slice(0, 80)}`,
+              );
             if (service === null) throw new HubcastError(ErrorCode.notReady, 'chat is starting; retry shortly', 503);
             // Auth off and no ?user_id=: the connection speaks as its client_id (open mode, like every channel).
             const userId = sender.identity.userId ?? (sender.identity.authenticated ? null : sender.clientId);
-            if (userId === null) throw new HubcastError(ErrorCode.unauthorized, 'posting in chat needs a token with a sub claim', 401);
+            if (userId === null)
+              throw new HubcastError(ErrorCode.unauthorized, 'posting in chat needs a token with a sub claim', 401);
             if (isTypingSignal(message)) {
               await service.typing(room, userId);
               return { typing: true };
@@ -63,7 +84,13 @@ export function chatApp(): Application {
       const store = SqlChatStore.migrated(await ctx.database());
       const limit = config.chatRateLimit > 0 ? new UserRateLimit(config.chatRateLimit, config.chatRateBurst) : null;
       const chat = (service = new ChatService(store, ctx.publisher, limit, log));
-      chatRoutes(ctx.http, { service: chat, store, access: ctx.access, presencePage: (channel, cursor, limit) => ctx.presencePage(channel, cursor, limit), presenceCount: (channel) => ctx.presenceCount(channel) });
+      chatRoutes(ctx.http, {
+        service: chat,
+        store,
+        access: ctx.access,
+        presencePage: (channel, cursor, limit) => ctx.presencePage(channel, cursor, limit),
+        presenceCount: (channel) => ctx.presenceCount(channel),
+      });
       ctx.page('/chat', chatPage);
       ctx.component({
         name: 'chat',

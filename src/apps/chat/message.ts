@@ -72,7 +72,9 @@ const wellFormed = (t: string): boolean => !LONE_SURROGATE.test(t);
 const text = z
   .string({ error: 'expected a string' })
   .refine((t) => t.trim().length > 0, { message: 'must not be empty' })
-  .refine((t) => t.length <= MAX_TEXT_CHARS * 2 && [...t].length <= MAX_TEXT_CHARS, { message: `at most ${MAX_TEXT_CHARS} characters` })
+  .refine((t) => t.length <= MAX_TEXT_CHARS * 2 && [...t].length <= MAX_TEXT_CHARS, {
+    message: `at most ${MAX_TEXT_CHARS} characters`,
+  })
   .refine((t) => !CONTROL.test(t), { message: 'contains control characters' })
   .refine((t) => wellFormed(t), { message: 'is not well-formed Unicode (lone surrogate)' });
 

@@ -38,7 +38,8 @@ export class UserRateLimit {
   }
 
   #prune(now: number): void {
-    for (const [user, b] of this.#buckets) if (b.tokens + (now - b.at) * this.#perMs >= this.#burst) this.#buckets.delete(user);
+    for (const [user, b] of this.#buckets)
+      if (b.tokens + (now - b.at) * this.#perMs >= this.#burst) this.#buckets.delete(user);
     // Everyone is mid-burst: forget the oldest rather than grow without bound.
     if (this.#buckets.size >= this.#maxUsers) this.#buckets.delete(this.#buckets.keys().next().value as string);
   }

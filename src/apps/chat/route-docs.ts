@@ -16,7 +16,12 @@ export const CHAT_ROUTES: Record<string, RouteDoc> = {
     ok: JSON_OK,
     errors: [400, 401, 403, 404],
   },
-  'POST /api/chat/rooms/:room/messages': { summary: 'Post a message to a room', tag: 'chat', ok: { status: 201, type: 'application/json', description: 'Created' }, errors: [400, 401, 403, 404, 429] },
+  'POST /api/chat/rooms/:room/messages': {
+    summary: 'Post a message to a room',
+    tag: 'chat',
+    ok: { status: 201, type: 'application/json', description: 'Created' },
+    errors: [400, 401, 403, 404, 429],
+  },
   'GET /api/chat/rooms/:room/members': {
     summary: 'Members present in a room: the whole count, the members a page at a time',
     tag: 'chat',

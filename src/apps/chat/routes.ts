@@ -34,10 +34,16 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
   const { service, store, access } = opts;
   const { joinDenied, publishDenied } = access;
 
-  const identify = (req: FastifyRequest): Promise<Identity> => access.identify(req.raw, new URL(req.url, 'http://localhost'));
+  const identify = (req: FastifyRequest): Promise<Identity> =>
+    access.identify(req.raw, new URL(req.url, 'http://localhost'));
 
   const roomParam = (room: string): string => {
-    if (!isValidRoom(room)) throw new HubcastError(ErrorCode.invalidChannel, `room ${JSON.stringify(room).slice(0, 80)}: 1–64 characters of A-Z a-z 0-9 _ -`, 400);
+    if (!isValidRoom(room))
+      throw new HubcastError(
+        ErrorCode.invalidChannel,
+        `room ${JSON.stringify(room).slice(0, 80)}: 1–64 characters of A-Z a-z 0-9 _ -`,
+        400,
+      );
     return room;
   };
 
@@ -51,12 +57,18 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     const { user_id: bodyUser, ...message } = body as Record<string, unknown>;
     let userId: string;
     if (access.enabled) {
-      if (identity.userId === null) throw new HubcastError(ErrorCode.unauthorized, 'posting needs a token with a sub claim', 401);
-      if (bodyUser !== undefined && bodyUser !== identity.userId) throw new HubcastError(ErrorCode.forbidden, 'user_id: the token names the user', 403);
+      if (identity.userId === null)
+        throw new HubcastError(ErrorCode.unauthorized, 'posting needs a token with a sub claim', 401);
+      if (bodyUser !== undefined && bodyUser !== identity.userId)
+        throw new HubcastError(ErrorCode.forbidden, 'user_id: the token names the user', 403);
       userId = identity.userId;
     } else {
       if (typeof bodyUser !== 'string' || !USER_ID.test(bodyUser)) {
-        throw new HubcastError(ErrorCode.invalidMessage, 'user_id: expected 1–123 characters of A-Z a-z 0-9 _ - . @ (auth is off: the body names the user)', 400);
+        throw new HubcastError(
+          ErrorCode.invalidMessage,
+          'user_id: expected 1–123 characters of A-Z a-z 0-9 _ - . @ (auth is off: the body names the user)',
+          400,
+        );
       }
       userId = bodyUser;
     }
@@ -65,22 +77,26 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     return reply.code(201).send(await service.post(room, userId, message));
   });
 
-  app.get<{ Params: { room: string }; Querystring: Record<string, string | undefined> }>('/api/chat/rooms/:room/messages', async (req) => {
-    const room = roomParam(req.params.room);
-    const denied = joinDenied(await identify(req), channelOf(room));
-    if (denied !== null) throw new HubcastError(ErrorCode.forbidden, denied, 403);
-    let limit = DEFAULT_LIMIT;
-    if (req.query.limit !== undefined) {
-      limit = /^[0-9]{1,3}$/.test(req.query.limit) ? Number(req.query.limit) : 0;
-      if (limit < 1 || limit > MAX_LIMIT) throw new HubcastError(ErrorCode.badRequest, `limit: expected a whole number from 1 to ${MAX_LIMIT}`, 400);
-    }
-    let before: number | null = null;
-    if (req.query.before !== undefined) {
-      before = parseId(req.query.before);
-      if (before === null) throw new HubcastError(ErrorCode.badRequest, 'before: expected a message id', 400);
-    }
-    return store.history(room, limit, before);
-  });
+  app.get<{ Params: { room: string }; Querystring: Record<string, string | undefined> }>(
+    '/api/chat/rooms/:room/messages',
+    async (req) => {
+      const room = roomParam(req.params.room);
+      const denied = joinDenied(await identify(req), channelOf(room));
+      if (denied !== null) throw new HubcastError(ErrorCode.forbidden, denied, 403);
+      let limit = DEFAULT_LIMIT;
+      if (req.query.limit !== undefined) {
+        limit = /^[0-9]{1,3}$/.test(req.query.limit) ? Number(req.query.limit) : 0;
+        if (limit < 1 || limit > MAX_LIMIT)
+          throw new HubcastError(ErrorCode.badRequest, `limit: expected a whole number from 1 to ${MAX_LIMIT}`, 400);
+      }
+      let before: number | null = null;
+      if (req.query.before !== undefined) {
+        before = parseId(req.query.before);
+        if (before === null) throw new HubcastError(ErrorCode.badRequest, 'before: expected a message id', 400);
+      }
+      return store.history(room, limit, before);
+    },
+  );
 
   // Presence for the room's own users (the presence endpoint belongs to the server API, which a browser page cannot call).
   app.get<{ Params: { room: string } }>('/api/chat/rooms/:room/members', async (req) => {
@@ -88,7 +104,11 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     const denied = joinDenied(await identify(req), channelOf(room));
     if (denied !== null) throw new HubcastError(ErrorCode.forbidden, denied, 403);
     const { cursor, limit } = parsePageQuery(req.query);
-    const page = (await opts.presencePage(channelOf(room), cursor, limit)) ?? { count: 0, members: [], next_cursor: null };
+    const page = (await opts.presencePage(channelOf(room), cursor, limit)) ?? {
+      count: 0,
+      members: [],
+      next_cursor: null,
+    };
     return { room, ...page };
   });
 
@@ -96,7 +116,13 @@ export function chatRoutes(app: FastifyInstance, opts: ChatRoutesOptions): void 
     const identity = await identify(req);
     const rooms = (await store.rooms(ROOMS_LISTED)).filter((r) => joinDenied(identity, channelOf(r.room)) === null);
     const members = await Promise.all(rooms.map((r) => opts.presenceCount(channelOf(r.room)) ?? 0));
-    return { rooms: rooms.map((r, i) => ({ room: r.room, members: members[i], messages: r.messages, last_message_at: r.last_message_at })) };
+    return {
+      rooms: rooms.map((r, i) => ({
+        room: r.room,
+        members: members[i],
+        messages: r.messages,
+        last_message_at: r.last_message_at,
+      })),
+    };
   });
-
 }

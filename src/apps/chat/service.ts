@@ -2,7 +2,15 @@ import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Publisher } from '../../application.js';
-import { CHAT_MESSAGE_EVENT, CHAT_TYPING_EVENT, TYPING_MIN_INTERVAL_MS, TYPING_TTL_MS, channelOf, parsePost, type ChatMessage } from './message.js';
+import {
+  CHAT_MESSAGE_EVENT,
+  CHAT_TYPING_EVENT,
+  TYPING_MIN_INTERVAL_MS,
+  TYPING_TTL_MS,
+  channelOf,
+  parsePost,
+  type ChatMessage,
+} from './message.js';
 import type { UserRateLimit } from './rate-limit.js';
 import type { ChatStore } from './store.js';
 
@@ -57,7 +65,11 @@ export class ChatService {
     } catch (err) {
       this.stats.storeFailures++;
       this.#log.warn({ err: (err as Error).message, room }, 'chat post not stored');
-      throw new HubcastError(ErrorCode.notReady, 'message not stored (database unavailable); retry with the same client_msg_id', 503);
+      throw new HubcastError(
+        ErrorCode.notReady,
+        'message not stored (database unavailable); retry with the same client_msg_id',
+        503,
+      );
     }
     if (!stored.created) {
       this.stats.duplicates++;
@@ -71,7 +83,10 @@ export class ChatService {
     } catch (err) {
       // Stored is what counts: the message is in every node's history; live subscribers catch up from it.
       this.stats.publishFailures++;
-      this.#log.warn({ err: (err as Error).message, room, id: stored.message.id }, 'chat message stored but not published');
+      this.#log.warn(
+        { err: (err as Error).message, room, id: stored.message.id },
+        'chat message stored but not published',
+      );
     }
     return stored.message;
   }
@@ -86,9 +101,14 @@ export class ChatService {
     const key = `${userId}\u0000${room}`;
     const last = this.#typing.get(key);
     if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) return;
-    if (this.#typing.size >= 10_000) for (const [k, t] of this.#typing) if (now - t >= TYPING_MIN_INTERVAL_MS) this.#typing.delete(k);
+    if (this.#typing.size >= 10_000)
+      for (const [k, t] of this.#typing) if (now - t >= TYPING_MIN_INTERVAL_MS) this.#typing.delete(k);
     this.#typing.set(key, now);
     this.stats.typing++;
-    await this.#hub.publish(channelOf(room), CHAT_TYPING_EVENT, { room, user_id: userId, expires_at: new Date(now + TYPING_TTL_MS).toISOString() });
+    await this.#hub.publish(channelOf(room), CHAT_TYPING_EVENT, {
+      room,
+      user_id: userId,
+      expires_at: new Date(now + TYPING_TTL_MS).toISOString(),
+    });
   }
 }

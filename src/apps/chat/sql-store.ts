@@ -42,7 +42,13 @@ const OLDER = `SELECT ${COLUMNS} FROM chat_messages WHERE room = $1 AND id < $2 
 const ROOMS = 'SELECT room, messages, last_message_at FROM chat_rooms ORDER BY last_message_at DESC LIMIT $1';
 
 export function toWire(row: Row): ChatMessage {
-  const m: ChatMessage = { id: formatId(row.id), room: row.room, user_id: row.user_id, text: row.text, created_at: row.created_at.toISOString() };
+  const m: ChatMessage = {
+    id: formatId(row.id),
+    room: row.room,
+    user_id: row.user_id,
+    text: row.text,
+    created_at: row.created_at.toISOString(),
+  };
   if (row.client_msg_id !== null) m.client_msg_id = row.client_msg_id;
   return m;
 }
@@ -71,13 +77,17 @@ export class SqlChatStore implements ChatStore {
     if (row !== undefined) return { message: toWire(row), created: true };
     // Only a client_msg_id conflict inserts nothing; the row it conflicted with is committed (ON CONFLICT waited for it).
     const [existing] = await this.#db.query<Row>(EXISTING, [post.userId, post.room, post.clientMsgId]);
-    if (existing === undefined) throw new Error(`chat post by ${post.userId} in ${post.room} was neither stored nor found`);
+    if (existing === undefined)
+      throw new Error(`chat post by ${post.userId} in ${post.room} was neither stored nor found`);
     return { message: toWire(existing), created: false };
   }
 
   async history(room: string, limit: number, before: number | null): Promise<HistoryPage> {
     // One more than asked: whether it exists says if there is an older page.
-    const rows = before === null ? await this.#db.query<Row>(NEWEST, [room, limit + 1]) : await this.#db.query<Row>(OLDER, [room, before, limit + 1]);
+    const rows =
+      before === null
+        ? await this.#db.query<Row>(NEWEST, [room, limit + 1])
+        : await this.#db.query<Row>(OLDER, [room, before, limit + 1]);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     page.reverse();

@@ -54,14 +54,22 @@ export function makeServerApiGuard(access: ServerApiAccess): ServerApiGuard {
       const match = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       const given = match ? Buffer.from(match[1].trim()) : null;
       if (given === null || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new HubcastError(ErrorCode.unauthorized, 'a valid API key is required as Authorization: Bearer <key>', 401);
+        throw new HubcastError(
+          ErrorCode.unauthorized,
+          'a valid API key is required as Authorization: Bearer <key>',
+          401,
+        );
       }
       return;
     }
     if (open) return;
     const why = notLoopbackTrusted(req, trustProxy);
     if (why !== null) {
-      throw new HubcastError(ErrorCode.forbidden, `without API_KEY the server API answers local callers only: ${why}`, 403);
+      throw new HubcastError(
+        ErrorCode.forbidden,
+        `without API_KEY the server API answers local callers only: ${why}`,
+        403,
+      );
     }
   };
 }

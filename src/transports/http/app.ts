@@ -41,9 +41,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
     },
     clientErrorHandler: clientError,
     serverFactory: (handler) => {
-      server = createServer(guard.requestListener((req, res) => {
-        if (!options.raw(req, res)) handler(req, res);
-      }));
+      server = createServer(
+        guard.requestListener((req, res) => {
+          if (!options.raw(req, res)) handler(req, res);
+        }),
+      );
       // SSE streams and WS sockets live long; node's defaults for request
       // timeouts only cover receiving the request, which stays as is.
       server.keepAliveTimeout = 65_000;
@@ -91,7 +93,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance<Server> 
     }
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.statusCode === 415) {
       const type = String(req.headers['content-type'] ?? '').slice(0, 100);
-      return reply.code(415).send(errorBody(ErrorCode.unsupportedMediaType, `Content-Type ${JSON.stringify(type)} is not accepted here`));
+      return reply
+        .code(415)
+        .send(errorBody(ErrorCode.unsupportedMediaType, `Content-Type ${JSON.stringify(type)} is not accepted here`));
     }
     if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return reply.code(400).send(errorBody(ErrorCode.badRequest, 'body must be a JSON object'));

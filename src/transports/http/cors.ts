@@ -38,7 +38,11 @@ const PRESENCE_PATH = /^\/realtime\/channels\/[^/?]+\/presence(?:\?|$)/;
  * presence reads, plus the preflights of both. Read per request from the
  * method and URL alone, before routing.
  */
-export function isServerApiRequest(method: string | undefined, url: string | undefined, preflightMethod: string | string[] | undefined): boolean {
+export function isServerApiRequest(
+  method: string | undefined,
+  url: string | undefined,
+  preflightMethod: string | string[] | undefined,
+): boolean {
   if (url === undefined || !url.startsWith('/realtime/')) return false;
   const m = method === 'OPTIONS' && typeof preflightMethod === 'string' ? preflightMethod.toUpperCase() : method;
   if (m === 'POST') return true;

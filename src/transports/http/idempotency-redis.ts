@@ -14,7 +14,12 @@ const PENDING_TTL_MS = 30_000;
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly redis: Redis;
 
-  constructor(url: string, private readonly prefix: string, private readonly ttlSeconds: number, log: Logger) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+    log: Logger,
+  ) {
     // No offline queue: while Redis is away a publish answers 503 at once instead of waiting.
     this.redis = new (ioredis().Redis)(url, {
       enableOfflineQueue: false,

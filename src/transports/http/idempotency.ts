@@ -39,7 +39,12 @@ export interface IdempotencyStore {
 /** Idempotency-Key values: 1–128 visible ASCII characters (a UUID fits). */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,128}$/;
 
-export function createIdempotencyStore(options: { redisUrl?: string; prefix: string; ttlSeconds: number; logger: Logger }): IdempotencyStore {
+export function createIdempotencyStore(options: {
+  redisUrl?: string;
+  prefix: string;
+  ttlSeconds: number;
+  logger: Logger;
+}): IdempotencyStore {
   return options.redisUrl
     ? new RedisIdempotencyStore(options.redisUrl, options.prefix, options.ttlSeconds, options.logger)
     : new MemoryIdempotencyStore(options.ttlSeconds);

@@ -17,7 +17,8 @@ const pageQuery = z.object({
 /** `?cursor=&limit=` of a member list, checked: `bad_request` naming the parameter otherwise. */
 export function parsePageQuery(query: unknown): { cursor: string | null; limit: number } {
   const parsed = pageQuery.safeParse(query);
-  if (!parsed.success) throw new HubcastError(ErrorCode.badRequest, `limit: expected an integer from 0 to ${PRESENCE_PAGE_MAX}`, 400);
+  if (!parsed.success)
+    throw new HubcastError(ErrorCode.badRequest, `limit: expected an integer from 0 to ${PRESENCE_PAGE_MAX}`, 400);
   const { cursor, limit } = parsed.data;
   if (cursor !== undefined && decodeCursor(cursor) === null) {
     throw new HubcastError(ErrorCode.badRequest, 'cursor: expected the next_cursor of a previous page', 400);
@@ -34,15 +35,27 @@ export function parsePageQuery(query: unknown): { cursor: string | null; limit: 
  * (not in PRESENCE_CHANNELS) answers 404 `presence_disabled`.
  */
 export function presenceRoutes(app: FastifyInstance, opts: { presence: Presence | null; guard: ServerApiGuard }): void {
-  app.get<{ Params: { channel: string }; Querystring: Record<string, unknown> }>('/realtime/channels/:channel/presence', { onRequest: opts.guard }, async (req) => {
-    const { channel } = req.params;
-    if (!isValidChannelName(channel)) {
-      throw new HubcastError(ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, 400);
-    }
-    if (opts.presence === null || !opts.presence.tracks(channel)) {
-      throw new HubcastError(ErrorCode.presenceDisabled, `channel ${channel} has no presence (see PRESENCE_CHANNELS)`, 404);
-    }
-    const { cursor, limit } = parsePageQuery(req.query);
-    return { channel, ...(await opts.presence.page(channel, cursor, limit)) };
-  });
+  app.get<{ Params: { channel: string }; Querystring: Record<string, unknown> }>(
+    '/realtime/channels/:channel/presence',
+    { onRequest: opts.guard },
+    async (req) => {
+      const { channel } = req.params;
+      if (!isValidChannelName(channel)) {
+        throw new HubcastError(
+          ErrorCode.invalidChannel,
+          `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`,
+          400,
+        );
+      }
+      if (opts.presence === null || !opts.presence.tracks(channel)) {
+        throw new HubcastError(
+          ErrorCode.presenceDisabled,
+          `channel ${channel} has no presence (see PRESENCE_CHANNELS)`,
+          404,
+        );
+      }
+      const { cursor, limit } = parsePageQuery(req.query);
+      return { channel, ...(await opts.presence.page(channel, cursor, limit)) };
+    },
+  );
 }

@@ -47,7 +47,8 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
     throw new HubcastError(ErrorCode.badRequest, 'body must be a JSON object', 400);
   }
   // Deep nesting would overflow the stack when the publication is serialized.
-  if (valueTooDeep(body)) throw new HubcastError(ErrorCode.badRequest, `body nests deeper than ${MAX_JSON_DEPTH} levels`, 400);
+  if (valueTooDeep(body))
+    throw new HubcastError(ErrorCode.badRequest, `body nests deeper than ${MAX_JSON_DEPTH} levels`, 400);
   const r = schema.safeParse(body);
   if (!r.success) throw new HubcastError(ErrorCode.badRequest, describeIssues(r.error.issues), 400);
   return r.data;
@@ -82,7 +83,11 @@ function wantsClusterCount(query: unknown): boolean {
   const count = (query as Record<string, unknown> | undefined)?.count;
   if (count === undefined || count === 'node') return false;
   if (count === 'cluster') return true;
-  throw new HubcastError(ErrorCode.badRequest, `count: "node" (the default) or "cluster", not ${JSON.stringify(count).slice(0, 60)}`, 400);
+  throw new HubcastError(
+    ErrorCode.badRequest,
+    `count: "node" (the default) or "cluster", not ${JSON.stringify(count).slice(0, 60)}`,
+    400,
+  );
 }
 
 /** Seconds a publisher should wait before retrying a 503 / 409. */
@@ -99,24 +104,41 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
   const publish = async (cluster: boolean, channel: string, event: string, data: unknown) => {
     if (!cluster) return { ...(await hub.publishEvent(channel, event, data)), extra: {} };
     const r = await tally.publish(channel, event, data);
-    return { id: r.id, delivered: r.delivered, extra: { delivered_cluster: r.deliveredCluster, nodes: r.nodes, nodes_answered: r.nodesAnswered } };
+    return {
+      id: r.id,
+      delivered: r.delivered,
+      extra: { delivered_cluster: r.deliveredCluster, nodes: r.nodes, nodes_answered: r.nodesAnswered },
+    };
   };
   const counts = { publish_unavailable: 0, idempotent_replays: 0 };
 
   const unavailable = (reply: FastifyReply, what: string, err: unknown) => {
     counts.publish_unavailable++;
-    logger.warn({ err: (err as Error)?.message }, `${what} failed: the cluster bus (Redis) is unreachable; answered 503`);
+    logger.warn(
+      { err: (err as Error)?.message },
+      `${what} failed: the cluster bus (Redis) is unreachable; answered 503`,
+    );
     return reply
       .code(503)
       .header('Retry-After', String(RETRY_AFTER_S))
-      .send(errorBody(ErrorCode.unavailable, 'the cluster bus (Redis) is unreachable; nothing was published: retry after Retry-After seconds'));
+      .send(
+        errorBody(
+          ErrorCode.unavailable,
+          'the cluster bus (Redis) is unreachable; nothing was published: retry after Retry-After seconds',
+        ),
+      );
   };
 
   /**
    * Run `act` once per Idempotency-Key (when the request has one): a repeat
    * within the window answers the first answer with `Idempotent-Replayed: true`.
    */
-  const once = async (req: FastifyRequest, reply: FastifyReply, route: string, act: () => Promise<Record<string, unknown>>) => {
+  const once = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    route: string,
+    act: () => Promise<Record<string, unknown>>,
+  ) => {
     const header = req.headers['idempotency-key'];
     if (header === undefined) {
       try {
@@ -127,10 +149,16 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
       }
     }
     if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header)) {
-      throw new HubcastError(ErrorCode.badRequest, 'Idempotency-Key: one value of 1-128 visible ASCII characters (a UUID fits)', 400);
+      throw new HubcastError(
+        ErrorCode.badRequest,
+        'Idempotency-Key: one value of 1-128 visible ASCII characters (a UUID fits)',
+        400,
+      );
     }
     const key = `${route}:${header}`;
-    const fingerprint = createHash('sha256').update(JSON.stringify(req.body) ?? '').digest('base64url');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(req.body) ?? '')
+      .digest('base64url');
     let claim;
     try {
       claim = await idempotency.claim(key, fingerprint);
@@ -145,9 +173,18 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
         return reply
           .code(409)
           .header('Retry-After', String(RETRY_AFTER_S))
-          .send(errorBody(ErrorCode.idempotencyKeyInUse, 'a request with this Idempotency-Key is still running; retry after Retry-After seconds'));
+          .send(
+            errorBody(
+              ErrorCode.idempotencyKeyInUse,
+              'a request with this Idempotency-Key is still running; retry after Retry-After seconds',
+            ),
+          );
       case 'mismatch':
-        throw new HubcastError(ErrorCode.idempotencyKeyReused, 'this Idempotency-Key was used with a different body; use a new key for a new request', 422);
+        throw new HubcastError(
+          ErrorCode.idempotencyKeyReused,
+          'this Idempotency-Key was used with a different body; use a new key for a new request',
+          422,
+        );
     }
     let body: Record<string, unknown>;
     try {
@@ -158,9 +195,14 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
       throw err;
     }
     // Published: a failure to remember the answer must not turn into an error the client retries.
-    await idempotency.complete(key, fingerprint, { status: 200, body }).catch((err) =>
-      logger.warn({ err: (err as Error).message }, 'idempotency answer not stored: a retry with the same key may publish again'),
-    );
+    await idempotency
+      .complete(key, fingerprint, { status: 200, body })
+      .catch((err) =>
+        logger.warn(
+          { err: (err as Error).message },
+          'idempotency answer not stored: a retry with the same key may publish again',
+        ),
+      );
     return body;
   };
 
@@ -170,7 +212,11 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
     let channel: string;
     if (body.channel !== undefined) {
       if (!isValidChannelName(body.channel)) {
-        throw new HubcastError(ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(body.channel).slice(0, 140)}`, 400);
+        throw new HubcastError(
+          ErrorCode.invalidChannel,
+          `invalid channel name ${JSON.stringify(body.channel).slice(0, 140)}`,
+          400,
+        );
       }
       channel = body.channel;
     } else {
@@ -186,7 +232,8 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
     return once(req, reply, 'send', async () => {
       const result = await publish(cluster, channel, body.event ?? 'message', body.data);
       // To a user with no connection anywhere: kept in the user's inbox for the next one.
-      if (body.user_id !== undefined && opts.inboxes !== undefined) await opts.inboxes.sent(body.user_id, result.id, body.event ?? 'message', body.data);
+      if (body.user_id !== undefined && opts.inboxes !== undefined)
+        await opts.inboxes.sent(body.user_id, result.id, body.event ?? 'message', body.data);
       return { delivered: result.delivered, ...result.extra, id: result.id, channel };
     });
   });

@@ -25,14 +25,22 @@ export interface PollPublishContext {
  * long polling), with the same token, permissions and result. Origin, CORS
  * and the transport switch were checked by the poll transport.
  */
-export async function handlePollPublish(ctx: PollPublishContext, req: IncomingMessage, res: ServerResponse, url: URL, cors: Record<string, string>): Promise<void> {
+export async function handlePollPublish(
+  ctx: PollPublishContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  cors: Record<string, string>,
+): Promise<void> {
   const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) return sendError(res, 415, ErrorCode.badRequest, 'send the message as application/json', cors);
+  if (!/^application\/json\b/i.test(type))
+    return sendError(res, 415, ErrorCode.badRequest, 'send the message as application/json', cors);
   let raw: Buffer;
   try {
     raw = await readBody(req, ctx.maxBytes);
   } catch (err) {
-    if (err instanceof HubcastError) return sendError(res, err.status, err.code, err.message, { ...cors, Connection: 'close' });
+    if (err instanceof HubcastError)
+      return sendError(res, err.status, err.code, err.message, { ...cors, Connection: 'close' });
     throw err;
   }
   let identity;
@@ -48,13 +56,28 @@ export async function handlePollPublish(ctx: PollPublishContext, req: IncomingMe
   } catch {
     return sendError(res, 400, ErrorCode.badRequest, 'body is not JSON', cors);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return sendError(res, 400, ErrorCode.badRequest, 'body must be a JSON object {"channel", "message"}', cors);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return sendError(res, 400, ErrorCode.badRequest, 'body must be a JSON object {"channel", "message"}', cors);
   const { channel, message, ...rest } = body as { channel?: unknown; message?: unknown };
-  if (Object.keys(rest).length > 0) return sendError(res, 400, ErrorCode.badRequest, `unknown field ${JSON.stringify(Object.keys(rest)[0]).slice(0, 60)}`, cors);
+  if (Object.keys(rest).length > 0)
+    return sendError(
+      res,
+      400,
+      ErrorCode.badRequest,
+      `unknown field ${JSON.stringify(Object.keys(rest)[0]).slice(0, 60)}`,
+      cors,
+    );
   if (message === undefined) return sendError(res, 400, ErrorCode.badRequest, 'message is required', cors);
-  if (valueTooDeep(message)) return sendError(res, 400, ErrorCode.badRequest, `message nests deeper than ${MAX_JSON_DEPTH} levels`, cors);
+  if (valueTooDeep(message))
+    return sendError(res, 400, ErrorCode.badRequest, `message nests deeper than ${MAX_JSON_DEPTH} levels`, cors);
   if (typeof channel !== 'string' || !isValidChannelName(channel)) {
-    return sendError(res, 400, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel ?? null).slice(0, 140)}`, cors);
+    return sendError(
+      res,
+      400,
+      ErrorCode.invalidChannel,
+      `invalid channel name ${JSON.stringify(channel ?? null).slice(0, 140)}`,
+      cors,
+    );
   }
   const denied = publishDenied(identity, channel, ctx.appChannels);
   if (denied !== null) return sendError(res, 403, ErrorCode.forbidden, denied, cors);
@@ -65,7 +88,11 @@ export async function handlePollPublish(ctx: PollPublishContext, req: IncomingMe
   try {
     if (owner !== null) result = await owner.publish({ identity, clientId }, channel, message);
     else {
-      const r = await ctx.hub.publishEvent(channel, 'message', { message, user_id: identity.userId, client_id: clientId });
+      const r = await ctx.hub.publishEvent(channel, 'message', {
+        message,
+        user_id: identity.userId,
+        client_id: clientId,
+      });
       result = { id: r.id, delivered: r.delivered };
     }
   } catch (err) {
@@ -73,13 +100,19 @@ export async function handlePollPublish(ctx: PollPublishContext, req: IncomingMe
     throw err;
   }
   const text = JSON.stringify(result ?? {});
-  res.writeHead(200, { ...cors, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-store' });
+  res.writeHead(200, {
+    ...cors,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(text)),
+    'Cache-Control': 'no-store',
+  });
   res.end(text);
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (declared > maxBytes) return Promise.reject(new HubcastError(ErrorCode.payloadTooLarge, `body over ${maxBytes} bytes`, 413));
+  if (declared > maxBytes)
+    return Promise.reject(new HubcastError(ErrorCode.payloadTooLarge, `body over ${maxBytes} bytes`, 413));
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;

@@ -36,7 +36,6 @@ export interface PollTransportOptions {
 /** Timeout resolution: a held poll is answered up to this much after its timeout. */
 const TICK_MS = 100;
 
-
 /**
  * Long polling, `GET /realtime/poll` (docs/protocol.md, "Long polling"): the
  * same hub, history, auth, origin policy and connection slots as SSE. An
@@ -83,25 +82,51 @@ export class PollTransport {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const origin = req.headers.origin;
     const cors = this.corsHeaders(origin);
-    if (!this.options.enabled) return sendError(res, 404, ErrorCode.transportDisabled, 'long polling is disabled', cors);
+    if (!this.options.enabled)
+      return sendError(res, 404, ErrorCode.transportDisabled, 'long polling is disabled', cors);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, {
+        ...cors,
+        'Access-Control-Allow-Methods': 'GET, POST',
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type',
+        'Access-Control-Max-Age': '600',
+      });
       return void res.end();
     }
-    if (req.method !== 'GET' && req.method !== 'POST') return sendError(res, 405, ErrorCode.badRequest, `use GET or POST for ${POLL_PATH}`, { ...cors, Allow: 'GET, POST' });
-    if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    if (req.method !== 'GET' && req.method !== 'POST')
+      return sendError(res, 405, ErrorCode.badRequest, `use GET or POST for ${POLL_PATH}`, {
+        ...cors,
+        Allow: 'GET, POST',
+      });
+    if (!this.origins.allows(origin))
+      return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
     if (req.method === 'POST') {
-      const ctx = { hub: this.hub, auth: this.auth, appChannels: this.options.appChannels, maxBytes: this.options.maxPublishBytes };
+      const ctx = {
+        hub: this.hub,
+        auth: this.auth,
+        appChannels: this.options.appChannels,
+        maxBytes: this.options.maxPublishBytes,
+      };
       return handlePollPublish(ctx, req, res, url, cors);
     }
 
-    const query = parsePollQuery(url.searchParams, this.options.channelsPerConnection, this.options.appChannels.defaults);
+    const query = parsePollQuery(
+      url.searchParams,
+      this.options.channelsPerConnection,
+      this.options.appChannels.defaults,
+    );
     if ('code' in query) return sendError(res, 400, query.code, query.message, cors);
     const { channels, since } = query;
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
-      return sendError(res, admission.status, admission.code, admission.message, admission.retryLater ? { ...cors, 'Retry-After': '5' } : cors);
+      return sendError(
+        res,
+        admission.status,
+        admission.code,
+        admission.message,
+        admission.retryLater ? { ...cors, 'Retry-After': '5' } : cors,
+      );
     }
     const { identity } = admission;
     for (const channel of channels) {
@@ -118,7 +143,17 @@ export class PollTransport {
     const plain = Object.keys(cors).length === 0;
     const headers = plain ? ANSWER_HEADERS : { ...ANSWER_HEADERS, ...cors };
     const headLines = plain ? ANSWER_HEAD_LINES : renderHeadLines(headers);
-    const w = new Waiter(this, req, res as TaggedResponse, names, names.join(','), since ?? this.hub.position, query.timeoutMs, headers, headLines);
+    const w = new Waiter(
+      this,
+      req,
+      res as TaggedResponse,
+      names,
+      names.join(','),
+      since ?? this.hub.position,
+      query.timeoutMs,
+      headers,
+      headLines,
+    );
     w.res[kWaiter] = w;
     res.once('close', onResponseClose);
     if (w.timeoutMs > 0) this.hold(w);
@@ -253,7 +288,12 @@ export class PollTransport {
     }
   }
 
-  private answerEvents(w: Waiter, found: Publication[], shared: Shared | null = null, group: Group | null = null): void {
+  private answerEvents(
+    w: Waiter,
+    found: Publication[],
+    shared: Shared | null = null,
+    group: Group | null = null,
+  ): void {
     let body = group?.body ?? null;
     if (body === null) {
       body = renderEventsBody(found, answerCount(found, this.options.maxEvents));
@@ -272,7 +312,10 @@ export class PollTransport {
    */
   private answerRecoveryFailed(w: Waiter, failed: string[]): void {
     const lastId = String(Math.max(w.since, this.hub.position));
-    this.answer(w, Buffer.from(JSON.stringify({ events: [], last_id: lastId, recovery_failed: true, channels: failed })));
+    this.answer(
+      w,
+      Buffer.from(JSON.stringify({ events: [], last_id: lastId, recovery_failed: true, channels: failed })),
+    );
   }
 
   /** In a release pass (`shared`), polls of one `group` with the same headers and keep-alive get the same bytes. */
@@ -338,7 +381,9 @@ export class PollTransport {
   private corsHeaders(origin: string | undefined): Record<string, string> {
     const allow = this.origins.allowOriginHeader(origin);
     if (allow === null) return {};
-    return allow === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
+    return allow === '*'
+      ? { 'Access-Control-Allow-Origin': '*' }
+      : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
   }
 
   /** Answer every held poll now (shutdown): clients poll again, elsewhere, from their `last_id`. */
@@ -361,7 +406,10 @@ export class PollTransport {
   }
 }
 
-const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Type': 'application/json; charset=utf-8',
+  'Cache-Control': 'no-store',
+});
 const ANSWER_HEAD_LINES = renderHeadLines(ANSWER_HEADERS);
 
 /** One release pass: its groups, and the polls it answered. */
@@ -392,4 +440,3 @@ function groupOf(shared: Shared, w: Waiter, batch: Map<string, Publication[]>): 
   }
   return group;
 }
-

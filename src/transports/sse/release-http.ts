@@ -55,7 +55,11 @@ export function releaseHttpState(socket: Socket, req: IncomingMessage): boolean 
 
 // node:http's own parser release and pool (what it calls for an upgrade); the
 // module is public but undocumented (no types), so its shape is checked.
-const freeParser = (createRequire(import.meta.url)('node:_http_common') as { freeParser?: (parser: unknown, req: unknown, socket: unknown) => void }).freeParser;
+const freeParser = (
+  createRequire(import.meta.url)('node:_http_common') as {
+    freeParser?: (parser: unknown, req: unknown, socket: unknown) => void;
+  }
+).freeParser;
 
 /** node:http's per-connection listeners (see connectionListenerInternal in lib/_http_server.js). */
 const HTTP_LISTENERS: Array<[string, string]> = [

@@ -73,7 +73,9 @@ class SseConnection implements Subscriber, ReplayTarget {
   /** A system event of this stream (`connected`, `recovery_failed`, `token_expired`) in its format. */
   system(id: string | null, payload: object): string {
     const json = JSON.stringify(payload);
-    return this.transport === Transport.sse ? formatSseEvent(id, 'system', json) : formatSseMessage(id, 'system', 'null', json);
+    return this.transport === Transport.sse
+      ? formatSseEvent(id, 'system', json)
+      : formatSseMessage(id, 'system', 'null', json);
   }
 
   write(chunk: Buffer): void {
@@ -119,7 +121,11 @@ export class SseTransport {
     readonly guard: HandlerGuard,
   ) {
     this.bufferBytes = options.bufferBytes;
-    this.heartbeat = new SpreadSweep(options.heartbeatMs, () => this.streams(), (conn) => conn.write(SSE_HEARTBEAT));
+    this.heartbeat = new SpreadSweep(
+      options.heartbeatMs,
+      () => this.streams(),
+      (conn) => conn.write(SSE_HEARTBEAT),
+    );
   }
 
   /**
@@ -130,22 +136,42 @@ export class SseTransport {
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const origin = req.headers.origin;
     const cors = this.corsHeaders(origin);
-    if (!this.options.enabled) return sendError(res, 404, ErrorCode.transportDisabled, 'SSE transport is disabled', cors);
+    if (!this.options.enabled)
+      return sendError(res, 404, ErrorCode.transportDisabled, 'SSE transport is disabled', cors);
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET', 'Access-Control-Allow-Headers': 'Authorization, Last-Event-ID, Cache-Control', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, {
+        ...cors,
+        'Access-Control-Allow-Methods': 'GET',
+        'Access-Control-Allow-Headers': 'Authorization, Last-Event-ID, Cache-Control',
+        'Access-Control-Max-Age': '600',
+      });
       return void res.end();
     }
-    if (req.method !== 'GET') return sendError(res, 405, ErrorCode.badRequest, 'use GET for /realtime/events', { ...cors, Allow: 'GET' });
-    if (!this.origins.allows(origin)) return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    if (req.method !== 'GET')
+      return sendError(res, 405, ErrorCode.badRequest, 'use GET for /realtime/events', { ...cors, Allow: 'GET' });
+    if (!this.origins.allows(origin))
+      return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
 
     const channels = parseChannels(url.searchParams.get('channels'), this.options.appChannels.defaults);
     if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
     if (channels.length > this.options.channelsPerConnection) {
-      return sendError(res, 400, ErrorCode.tooManyChannels, `at most ${this.options.channelsPerConnection} channels per connection`, cors);
+      return sendError(
+        res,
+        400,
+        ErrorCode.tooManyChannels,
+        `at most ${this.options.channelsPerConnection} channels per connection`,
+        cors,
+      );
     }
     const format = url.searchParams.get('format');
     if (format !== null && format !== 'message' && format !== 'event') {
-      return sendError(res, 400, ErrorCode.badRequest, `format ${JSON.stringify(format).slice(0, 60)} is not one of message, event`, cors);
+      return sendError(
+        res,
+        400,
+        ErrorCode.badRequest,
+        `format ${JSON.stringify(format).slice(0, 60)} is not one of message, event`,
+        cors,
+      );
     }
     const transport = format === 'message' ? Transport.sseMessage : Transport.sse;
     const rawLast = headerValue(req.headers['last-event-id']) ?? url.searchParams.get('last_event_id');
@@ -153,12 +179,25 @@ export class SseTransport {
     // Blank (empty or whitespace) counts as no id, as an empty Last-Event-ID header does.
     if (rawLast !== null && rawLast.trim() !== '') {
       since = parseEventId(rawLast.trim());
-      if (since === null) return sendError(res, 400, ErrorCode.badRequest, `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`, cors);
+      if (since === null)
+        return sendError(
+          res,
+          400,
+          ErrorCode.badRequest,
+          `last event id ${JSON.stringify(rawLast).slice(0, 60)} is not an event id`,
+          cors,
+        );
     }
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
-      return sendError(res, admission.status, admission.code, admission.message, admission.retryLater ? { ...cors, 'Retry-After': '5' } : cors);
+      return sendError(
+        res,
+        admission.status,
+        admission.code,
+        admission.message,
+        admission.retryLater ? { ...cors, 'Retry-After': '5' } : cors,
+      );
     }
     const { address, identity } = admission;
     for (const channel of channels) {
@@ -194,12 +233,18 @@ export class SseTransport {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     res.detachSocket?.(socket);
-    let head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n';
+    let head =
+      'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\nConnection: close\r\n';
     for (const [k, v] of Object.entries(cors)) head += `${k}: ${v}\r\n`;
     head += '\r\n' + formatRetry(this.options.retryMs);
     // The welcome carries the resume position, so a client that saw no event yet
     // still resumes from here (and a resuming client keeps its own).
-    head += conn.system(String(since ?? this.hub.positionFor(channels)), { type: SystemType.connected, client_id: clientId, user_id: identity.userId, channels });
+    head += conn.system(String(since ?? this.hub.positionFor(channels)), {
+      type: SystemType.connected,
+      client_id: clientId,
+      user_id: identity.userId,
+      channels,
+    });
     socket.write(head);
     // From here on node:http has no part in the stream: free what it holds per
     // connection, once it is done with this request (see releaseHttpState).
@@ -237,7 +282,9 @@ export class SseTransport {
   private corsHeaders(origin: string | undefined): Record<string, string> {
     const allow = this.origins.allowOriginHeader(origin);
     if (allow === null) return {};
-    return allow === '*' ? { 'Access-Control-Allow-Origin': '*' } : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
+    return allow === '*'
+      ? { 'Access-Control-Allow-Origin': '*' }
+      : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
   }
 
   /** End every stream (shutdown); clients reconnect with Last-Event-ID. */
@@ -278,7 +325,14 @@ function headerValue(v: string | string[] | undefined): string | null {
 /** `channels=a,b` → names, or a message naming the bad one. None named: `defaults` (applications' `defaultChannels`). */
 export function parseChannels(raw: string | null, defaults: readonly string[]): string[] | string {
   if (raw === null || raw.trim() === '') return [...defaults];
-  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
   if (names.length === 0) return [...defaults];
   for (const n of names) {
     if (!isValidChannelName(n)) return `invalid channel name ${JSON.stringify(n).slice(0, 140)} in channels`;

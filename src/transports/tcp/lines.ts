@@ -15,7 +15,13 @@ export interface LineReader {
  * most `max` bytes: `onLine` for each complete one, `onTooLong` (and nothing
  * more) for the first that is or would be longer. A line may span reads.
  */
-export function splitLines<C extends LineReader>(conn: C, chunk: Buffer, max: number, onLine: (conn: C, line: Buffer) => void, onTooLong: (conn: C) => void): void {
+export function splitLines<C extends LineReader>(
+  conn: C,
+  chunk: Buffer,
+  max: number,
+  onLine: (conn: C, line: Buffer) => void,
+  onTooLong: (conn: C) => void,
+): void {
   let start = 0;
   let nl = chunk.indexOf(LF);
   while (nl !== -1) {

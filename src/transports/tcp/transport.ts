@@ -81,7 +81,10 @@ export class TcpTransport {
   ) {
     this.options = { ...DEFAULTS, ...options };
     if (this.options.byteRate !== null) {
-      this.options.byteRate = { perSecond: this.options.byteRate.perSecond, burst: Math.max(this.options.byteRate.burst, this.options.maxLineBytes) };
+      this.options.byteRate = {
+        perSecond: this.options.byteRate.perSecond,
+        burst: Math.max(this.options.byteRate.burst, this.options.maxLineBytes),
+      };
     }
     this.bufferBytes = options.bufferBytes;
     this.ctx = {
@@ -90,7 +93,8 @@ export class TcpTransport {
       signaling: new Signaling(new LocalSignalRelay(), { maxSignalBytes: options.maxLineBytes, rate: null }),
       channelsPerConnection: options.channelsPerConnection,
       appChannels: options.appChannels,
-      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref).catch((err: unknown) => this.failed(conn, 'tcp line', err)),
+      refreshToken: (conn, token, ref) =>
+        void this.refreshToken(conn, token, ref).catch((err: unknown) => this.failed(conn, 'tcp line', err)),
       asyncFailed: (conn, err) => this.failed(conn, 'tcp line', err),
     };
     this.server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket) => {
@@ -128,7 +132,16 @@ export class TcpTransport {
     const pending = this.auth.enabled;
     const rate = this.options.rate;
     const byteRate = this.options.byteRate;
-    const conn = new TcpConnection(socket, randomUUID(), anonymous(), pending, address, this, rate?.burst ?? 0, byteRate?.burst ?? 0);
+    const conn = new TcpConnection(
+      socket,
+      randomUUID(),
+      anonymous(),
+      pending,
+      address,
+      this,
+      rate?.burst ?? 0,
+      byteRate?.burst ?? 0,
+    );
     socket[kTcpConnection] = conn;
     this.open.add(conn);
     socket.on('data', onData);
@@ -155,7 +168,11 @@ export class TcpTransport {
   private tooLong(conn: TcpConnection): void {
     conn.partial = [];
     conn.partialBytes = 0;
-    conn.end({ type: 'error', code: ErrorCode.payloadTooLarge, message: `line longer than ${this.options.maxLineBytes} bytes (WS_MAX_FRAME_BYTES): closing` });
+    conn.end({
+      type: 'error',
+      code: ErrorCode.payloadTooLarge,
+      message: `line longer than ${this.options.maxLineBytes} bytes (WS_MAX_FRAME_BYTES): closing`,
+    });
   }
 
   private line(conn: TcpConnection, raw: Buffer): void {
@@ -167,7 +184,8 @@ export class TcpTransport {
     const rate = this.options.rate;
     if (rate !== null) {
       const verdict = takeToken(conn, rate, now);
-      if (verdict !== RateVerdict.ok) return this.limited(conn, `${rate.perSecond} frames/s (burst ${rate.burst})`, verdict);
+      if (verdict !== RateVerdict.ok)
+        return this.limited(conn, `${rate.perSecond} frames/s (burst ${rate.burst})`, verdict);
     }
     const byteRate = this.options.byteRate;
     if (byteRate !== null) {
@@ -234,7 +252,12 @@ export class TcpTransport {
     const data = authData.safeParse(parsed.frame.data);
     if (!data.success) {
       this.authFailures++;
-      return conn.end({ type: 'error', code: ErrorCode.unauthorized, message: `data.${describeIssues(data.error.issues)}`, ...(ref !== undefined ? { ref } : {}) });
+      return conn.end({
+        type: 'error',
+        code: ErrorCode.unauthorized,
+        message: `data.${describeIssues(data.error.issues)}`,
+        ...(ref !== undefined ? { ref } : {}),
+      });
     }
     conn.verifying = true;
     conn.socket.pause();
@@ -265,7 +288,12 @@ export class TcpTransport {
     if (conn.closing || conn.socket.destroyed) return;
     this.admitted(conn, identity);
     // Answered with or without a ref: a human typing the command wants to see it took.
-    conn.send({ type: 'reply', ...(ref !== undefined ? { ref } : {}), ok: true, data: { user_id: identity.userId, exp: identity.exp } });
+    conn.send({
+      type: 'reply',
+      ...(ref !== undefined ? { ref } : {}),
+      ok: true,
+      data: { user_id: identity.userId, exp: identity.exp },
+    });
     const waiting = conn.waiting;
     conn.waiting = null;
     if (waiting !== null) for (const chunk of waiting) this.received(conn, chunk);
@@ -274,7 +302,8 @@ export class TcpTransport {
 
   /** `refresh_token` over TCP: as on WebSocket (ws/transport.ts). */
   private async refreshToken(conn: TcpConnection, token: string, ref: Ref): Promise<void> {
-    if (!this.auth.enabled) return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
+    if (!this.auth.enabled)
+      return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
     let identity: Identity;
     try {
       identity = await this.auth.verify(token);
@@ -284,7 +313,8 @@ export class TcpTransport {
       throw err;
     }
     if (conn.closing) return;
-    if (identity.userId !== conn.identity.userId) return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
+    if (identity.userId !== conn.identity.userId)
+      return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
     conn.identity = identity;
     const left = leaveRevoked(this.hub, conn, identity, this.options.appChannels);
     this.expiry.track(conn);
@@ -295,13 +325,21 @@ export class TcpTransport {
     conn.authTimer = null;
     if (!conn.authPending || conn.verifying) return;
     this.authFailures++;
-    conn.end({ type: 'error', code: ErrorCode.unauthorized, message: `no auth command within ${this.options.authDeadlineMs} ms: closing` });
+    conn.end({
+      type: 'error',
+      code: ErrorCode.unauthorized,
+      message: `no auth command within ${this.options.authDeadlineMs} ms: closing`,
+    });
   }
 
   private expired(conn: TcpConnection): void {
     if (conn.closing) return;
     this.tokenExpiredCloses++;
-    conn.end({ type: 'error', code: ErrorCode.tokenExpired, message: 'token expired: send refresh_token before exp to stay connected, or reconnect with a new token' });
+    conn.end({
+      type: 'error',
+      code: ErrorCode.tokenExpired,
+      message: 'token expired: send refresh_token before exp to stay connected, or reconnect with a new token',
+    });
   }
 
   /** The socket closed (and gave its connection slot back with it). */
@@ -324,7 +362,8 @@ export class TcpTransport {
     this.closingAll = true;
     this.server.close();
     this.expiry.stop();
-    for (const conn of [...this.open]) conn.end({ type: 'error', code: ErrorCode.notReady, message: 'server restart: reconnect' });
+    for (const conn of [...this.open])
+      conn.end({ type: 'error', code: ErrorCode.notReady, message: 'server restart: reconnect' });
   }
 
   stop(): void {

@@ -83,7 +83,11 @@ export class ClusterSignalRelay implements SignalRelay {
     if (!claimed) {
       this.background(
         this.registry.claim(id).then((ok) => {
-          if (!ok) this.log.warn({ peerId: id }, 'random peer id already held by another node: not reachable from other nodes');
+          if (!ok)
+            this.log.warn(
+              { peerId: id },
+              'random peer id already held by another node: not reachable from other nodes',
+            );
         }),
         'peer id not registered',
       );
@@ -130,7 +134,10 @@ export class ClusterSignalRelay implements SignalRelay {
   async close(): Promise<void> {
     clearInterval(this.refresher);
     if (this.pending.size > 0) {
-      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref())]);
+      await Promise.race([
+        Promise.allSettled([...this.pending]),
+        new Promise((r) => setTimeout(r, CLOSE_WAIT_MS).unref()),
+      ]);
     }
     await this.registry.close();
   }
@@ -156,7 +163,11 @@ export class ClusterSignalRelay implements SignalRelay {
     if (ids.length === 0) return;
     this.background(
       this.registry.refresh(ids).then((lost) => {
-        if (lost.length > 0) this.log.warn({ peerIds: lost.slice(0, 20), count: lost.length }, 'peer ids held here were taken by another node (the registry lost them)');
+        if (lost.length > 0)
+          this.log.warn(
+            { peerIds: lost.slice(0, 20), count: lost.length },
+            'peer ids held here were taken by another node (the registry lost them)',
+          );
       }),
       'peer ids not refreshed',
     );

@@ -37,7 +37,8 @@ export function claimPeerId(identity: Identity, requested: string | null): PeerC
     return { ok: true, peerId: requested };
   }
   const sub = identity.userId;
-  if (sub === null) return refuse(401, ErrorCode.unauthorized, 'signaling needs a token: a connection without one holds no peer id');
+  if (sub === null)
+    return refuse(401, ErrorCode.unauthorized, 'signaling needs a token: a connection without one holds no peer id');
   let peerId: string;
   if (requested === null || requested === '' || requested === sub) peerId = sub;
   else if (requested.startsWith(`${sub}:`) && SUFFIX.test(requested.slice(sub.length + 1))) peerId = requested;
@@ -49,7 +50,11 @@ export function claimPeerId(identity: Identity, requested: string | null): PeerC
     );
   }
   if (peerId.length > MAX_PEER_ID_LENGTH || CONTROL.test(peerId)) {
-    return refuse(400, ErrorCode.badRequest, `the token's sub cannot be a peer id (over ${MAX_PEER_ID_LENGTH} characters, or control characters)`);
+    return refuse(
+      400,
+      ErrorCode.badRequest,
+      `the token's sub cannot be a peer id (over ${MAX_PEER_ID_LENGTH} characters, or control characters)`,
+    );
   }
   return { ok: true, peerId };
 }

@@ -53,7 +53,10 @@ export class Signaling {
       from.signalRate ??= { tokens: rate.burst, tokensAt: Date.now(), refused: 0 };
       if (takeToken(from.signalRate, rate, Date.now()) !== RateVerdict.ok) {
         this.limited++;
-        return { code: ErrorCode.rateLimited, message: `over ${rate.perSecond} signals/s (burst ${rate.burst}): signal dropped` };
+        return {
+          code: ErrorCode.rateLimited,
+          message: `over ${rate.perSecond} signals/s (burst ${rate.burst}): signal dropped`,
+        };
       }
     }
     const max = this.options.maxSignalBytes;
@@ -61,7 +64,10 @@ export class Signaling {
       const bytes = sizeOf(frame[field]);
       if (bytes > max) {
         this.limited++;
-        return { code: ErrorCode.payloadTooLarge, message: `${field}: ${bytes} bytes, over the ${max}-byte limit on signals` };
+        return {
+          code: ErrorCode.payloadTooLarge,
+          message: `${field}: ${bytes} bytes, over the ${max}-byte limit on signals`,
+        };
       }
     }
     if (frame.signal_type === 'offer' || frame.signal_type === 'answer') {
@@ -100,7 +106,12 @@ export class Signaling {
     const contacts = this.relay.remove(peer);
     if (peer.peerId === null) return;
     for (const target of contacts) {
-      const bye: RelayedSignal = { type: 'webrtc_signal', signal_type: 'bye', from_peer_id: peer.peerId, target_peer_id: target };
+      const bye: RelayedSignal = {
+        type: 'webrtc_signal',
+        signal_type: 'bye',
+        from_peer_id: peer.peerId,
+        target_peer_id: target,
+      };
       if (peer.userId !== null) bye.from_user_id = peer.userId;
       // A failure is the relay's to log (a cluster relay tracks and reports its sends); nobody awaits a bye.
       const sent = this.relay.deliver(target, bye);
@@ -110,7 +121,8 @@ export class Signaling {
 
   private delivered(ok: boolean, signal: RelayedSignal): SignalRefusal | null {
     const target = signal.target_peer_id;
-    if (!ok) return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(target).slice(0, 140)} is connected` };
+    if (!ok)
+      return { code: ErrorCode.peerNotFound, message: `no peer ${JSON.stringify(target).slice(0, 140)} is connected` };
     this.relayed++;
     this.relay.contact(signal.from_peer_id, target, signal.signal_type);
     return null;
@@ -120,5 +132,5 @@ export class Signaling {
 function sizeOf(value: unknown): number {
   if (value === undefined) return 0;
   // Depth is bounded before a frame gets here (json-depth.ts): stringify cannot overflow.
-  return Buffer.byteLength(typeof value === 'string' ? value : JSON.stringify(value) ?? '');
+  return Buffer.byteLength(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''));
 }

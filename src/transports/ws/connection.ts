@@ -69,7 +69,15 @@ export class WsConnection implements Subscriber, RateState, ByteRateState, Heavy
   private dropped = false;
   private readonly limits: WsLimits;
 
-  constructor(ws: WebSocket, socket: Duplex, clientId: string, identity: Identity, peerId: string | null, address: string, limits: WsLimits) {
+  constructor(
+    ws: WebSocket,
+    socket: Duplex,
+    clientId: string,
+    identity: Identity,
+    peerId: string | null,
+    address: string,
+    limits: WsLimits,
+  ) {
     this.ws = ws;
     this.socket = socket;
     this.clientId = clientId;

@@ -93,7 +93,11 @@ function signalDone(conn: DispatchConnection, error: SignalRefusal | null, ref: 
   else reply(conn, ref);
 }
 
-function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, frame: Extract<ClientFrame, { type: 'command' }>): void {
+function command<C extends DispatchConnection>(
+  ctx: DispatchContext<C>,
+  conn: C,
+  frame: Extract<ClientFrame, { type: 'command' }>,
+): void {
   const ref = frame.ref;
   switch (frame.command) {
     case 'ping':
@@ -106,12 +110,14 @@ function command<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C,
       return leave(ctx, conn, frame.data, ref);
     case 'ack': {
       const acks = ctx.hub.acks;
-      if (acks === null) return fail(conn, ErrorCode.unknownCommand, 'ack: this gateway has no acknowledged delivery', ref);
+      if (acks === null)
+        return fail(conn, ErrorCode.unknownCommand, 'ack: this gateway has no acknowledged delivery', ref);
       return ackCommand(acks, conn, frame.data, replies(ctx, conn, ref));
     }
     case 'refresh_token': {
       const parsed = refreshTokenData.safeParse(frame.data);
-      if (!parsed.success) return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
+      if (!parsed.success)
+        return fail(conn, ErrorCode.invalidFrame, `data.${describeIssues(parsed.error.issues)}`, ref);
       return ctx.refreshToken(conn, parsed.data.token, ref);
     }
     default:
@@ -145,7 +151,8 @@ function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, da
     return fail(conn, ErrorCode.tooManyChannels, `at most ${ctx.channelsPerConnection} channels per connection`, ref);
   }
   if (ack === true) {
-    if (acks === null) return fail(conn, ErrorCode.invalidFrame, 'data.ack: this gateway has no acknowledged delivery', ref);
+    if (acks === null)
+      return fail(conn, ErrorCode.invalidFrame, 'data.ack: this gateway has no acknowledged delivery', ref);
     return joinAcked(ctx.hub, acks, conn, channel, sinceId, replies(ctx, conn, ref));
   }
   // Joining without ack ends an acknowledged subscription to the channel.
@@ -154,7 +161,10 @@ function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, da
     acks!.remove(ackSub);
   }
   const joined = ctx.hub.join(conn, [channel], sinceId);
-  if (joined instanceof Promise) joined.then((r) => joinDone(ctx, conn, channel, sinceId, r, ref)).catch((err: unknown) => ctx.asyncFailed(conn, err));
+  if (joined instanceof Promise)
+    joined
+      .then((r) => joinDone(ctx, conn, channel, sinceId, r, ref))
+      .catch((err: unknown) => ctx.asyncFailed(conn, err));
   else joinDone(ctx, conn, channel, sinceId, joined, ref);
 }
 
@@ -162,7 +172,14 @@ function join<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, da
  * After a join: the recovery notice, then the replay, then the reply — whose
  * `last_id` is the resume position for a client that has seen no event yet.
  */
-function joinDone<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, channel: string, since: number | null, r: JoinResult, ref: Ref): void {
+function joinDone<C extends DispatchConnection>(
+  ctx: DispatchContext<C>,
+  conn: C,
+  channel: string,
+  since: number | null,
+  r: JoinResult,
+  ref: Ref,
+): void {
   const recovered = r.failed.length === 0;
   if (!recovered) {
     conn.send({ type: 'event', channel, event: 'system', id: null, data: { type: 'recovery_failed' } });
@@ -189,7 +206,13 @@ function leave<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, d
   reply(conn, ref, { channel });
 }
 
-function channelMessage<C extends DispatchConnection>(ctx: DispatchContext<C>, conn: C, channel: string, message: unknown, ref: Ref): void {
+function channelMessage<C extends DispatchConnection>(
+  ctx: DispatchContext<C>,
+  conn: C,
+  channel: string,
+  message: unknown,
+  ref: Ref,
+): void {
   if (!isValidChannelName(channel)) {
     return fail(conn, ErrorCode.invalidChannel, `invalid channel name ${JSON.stringify(channel).slice(0, 140)}`, ref);
   }
@@ -200,7 +223,9 @@ function channelMessage<C extends DispatchConnection>(ctx: DispatchContext<C>, c
     owner.publish(conn, channel, message).then(
       (data) => reply(conn, ref, data),
       (err: Error) =>
-        err instanceof HubcastError ? fail(conn, err.code, err.message, ref) : fail(conn, ErrorCode.internal, `publish failed: ${err.message}`, ref),
+        err instanceof HubcastError
+          ? fail(conn, err.code, err.message, ref)
+          : fail(conn, ErrorCode.internal, `publish failed: ${err.message}`, ref),
     );
     return;
   }
@@ -222,10 +247,13 @@ export function dispatchBinary(ctx: DispatchContext, conn: WsConnection, frame: 
   const denied = publishDenied(conn.identity, channel, ctx.appChannels);
   if (denied !== null) return fail(conn, ErrorCode.forbidden, denied, undefined);
   // An application channel takes only what its application checks and stores.
-  if (ctx.appChannels.ownerOf(channel) !== null) return fail(conn, ErrorCode.forbidden, `${channel} takes no binary messages`, undefined);
-  ctx.hub.publishBinary(channel, frame).catch((err: Error) =>
-    fail(conn, ErrorCode.internal, `binary message reached this node's subscribers only: ${err.message}`, undefined),
-  );
+  if (ctx.appChannels.ownerOf(channel) !== null)
+    return fail(conn, ErrorCode.forbidden, `${channel} takes no binary messages`, undefined);
+  ctx.hub
+    .publishBinary(channel, frame)
+    .catch((err: Error) =>
+      fail(conn, ErrorCode.internal, `binary message reached this node's subscribers only: ${err.message}`, undefined),
+    );
 }
 
 function encodeBinaryEcho(frame: Buffer): Buffer {
@@ -236,12 +264,23 @@ function encodeBinaryEcho(frame: Buffer): Buffer {
  * After `refresh_token` swapped a connection's identity: leave every channel, and every `ack: true`
  * subscription, the new token no longer grants. Answers the channels left.
  */
-export function leaveRevoked(hub: Hub, conn: DispatchConnection, identity: Identity, owned: ChannelOwnership): string[] {
+export function leaveRevoked(
+  hub: Hub,
+  conn: DispatchConnection,
+  identity: Identity,
+  owned: ChannelOwnership,
+): string[] {
   const left: string[] = [];
   for (const channel of [...conn.channels]) {
     if (joinDenied(identity, channel, owned) !== null && hub.unsubscribe(conn, channel)) left.push(channel);
   }
   // `ack: true` subscriptions stand beside the connection's own channels (src/ack/).
-  if (hub.acks !== null) left.push(...hub.acks.leaveWhere(conn, (channel) => joinDenied(identity, channel, owned) !== null && !left.includes(channel)));
+  if (hub.acks !== null)
+    left.push(
+      ...hub.acks.leaveWhere(
+        conn,
+        (channel) => joinDenied(identity, channel, owned) !== null && !left.includes(channel),
+      ),
+    );
   return left;
 }

@@ -18,14 +18,25 @@ const KEY = /^[+/0-9A-Za-z]{22}==$/;
  * which gives the slot back.
  */
 export function handshakeProblem(req: IncomingMessage): HandshakeProblem | null {
-  if (req.method !== 'GET') return { status: 405, message: `WebSocket handshake must be a GET, not ${String(req.method).slice(0, 20)}`, headers: { Allow: 'GET' } };
+  if (req.method !== 'GET')
+    return {
+      status: 405,
+      message: `WebSocket handshake must be a GET, not ${String(req.method).slice(0, 20)}`,
+      headers: { Allow: 'GET' },
+    };
   const upgrade = req.headers.upgrade;
-  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') return { status: 400, message: 'WebSocket handshake needs Upgrade: websocket' };
+  if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket')
+    return { status: 400, message: 'WebSocket handshake needs Upgrade: websocket' };
   const key = req.headers['sec-websocket-key'];
-  if (key === undefined || !KEY.test(key)) return { status: 400, message: 'WebSocket handshake needs a Sec-WebSocket-Key of 16 bytes in base64' };
+  if (key === undefined || !KEY.test(key))
+    return { status: 400, message: 'WebSocket handshake needs a Sec-WebSocket-Key of 16 bytes in base64' };
   const version = req.headers['sec-websocket-version'];
   if (version !== '13' && version !== '8') {
-    return { status: 400, message: 'WebSocket handshake needs Sec-WebSocket-Version 13', headers: { 'Sec-WebSocket-Version': '13, 8' } };
+    return {
+      status: 400,
+      message: 'WebSocket handshake needs Sec-WebSocket-Version 13',
+      headers: { 'Sec-WebSocket-Version': '13, 8' },
+    };
   }
   return null;
 }

@@ -73,7 +73,9 @@ export function parseClientFrame(text: string): FrameResult {
     return { ok: false, code: ErrorCode.invalidFrame, message: 'type: expected a string', ref: refValue };
   }
   // Own keys only: `__proto__`, `constructor` or `toString` must not find Object.prototype's members.
-  const schema = Object.hasOwn(frameSchemas, obj.type) ? (frameSchemas as Record<string, z.ZodType<ClientFrame>>)[obj.type] : undefined;
+  const schema = Object.hasOwn(frameSchemas, obj.type)
+    ? (frameSchemas as Record<string, z.ZodType<ClientFrame>>)[obj.type]
+    : undefined;
   if (schema === undefined) {
     return {
       ok: false,

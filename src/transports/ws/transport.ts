@@ -71,7 +71,8 @@ export class WsTransport {
   authFailures = 0;
   tokenExpiredCloses = 0;
   tokenRefreshes = 0;
-  private readonly expiry: ExpiryWatch<WsConnection>;  private readonly limits: WsLimits;
+  private readonly expiry: ExpiryWatch<WsConnection>;
+  private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
   /** The channels applications own (see hub/app-channels.ts). */
@@ -122,14 +123,20 @@ export class WsTransport {
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
     this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
     this.appChannels = options.appChannels;
-    this.signaling = new Signaling(options.relay ?? new LocalSignalRelay(), options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null });
+    this.signaling = new Signaling(
+      options.relay ?? new LocalSignalRelay(),
+      options.signaling ?? { maxSignalBytes: options.maxFrameBytes, rate: null },
+    );
     this.ctx = {
       hub,
       signaling: this.signaling,
       channelsPerConnection: options.channelsPerConnection,
       appChannels: this.appChannels,
       // Finishes after the message handler returned: its own rejection goes to the guard.
-      refreshToken: (conn, token, ref) => void this.refreshToken(conn, token, ref).catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
+      refreshToken: (conn, token, ref) =>
+        void this.refreshToken(conn, token, ref).catch((err: unknown) =>
+          this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
+        ),
       asyncFailed: (conn, err) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
     };
     this.expiry = new ExpiryWatch((conn) => this.expired(conn));
@@ -156,12 +163,14 @@ export class WsTransport {
    * refusal below has to give it back.
    */
   async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    if (!this.options.enabled) return rejectSocket(socket, 404, ErrorCode.transportDisabled, 'WebSocket transport is disabled');
+    if (!this.options.enabled)
+      return rejectSocket(socket, 404, ErrorCode.transportDisabled, 'WebSocket transport is disabled');
     if (!this.origins.allows(req.headers.origin)) {
       return rejectSocket(socket, 403, ErrorCode.forbidden, `origin ${req.headers.origin} is not allowed`);
     }
     const problem = handshakeProblem(req);
-    if (problem !== null) return rejectSocket(socket, problem.status, ErrorCode.badRequest, problem.message, problem.headers);
+    if (problem !== null)
+      return rejectSocket(socket, problem.status, ErrorCode.badRequest, problem.message, problem.headers);
     const admission = await admit(this.gate, this.auth, req, url);
     if (admission.refused) {
       if (admission.status === 401) this.authFailures++;
@@ -183,7 +192,12 @@ export class WsTransport {
         return rejectSocket(socket, 503, ErrorCode.notReady, 'peer ids cannot be checked right now: retry shortly');
       }
       if (!held) {
-        return rejectSocket(socket, 409, ErrorCode.peerIdTaken, `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`);
+        return rejectSocket(
+          socket,
+          409,
+          ErrorCode.peerIdTaken,
+          `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`,
+        );
       }
       claimed = peerId;
     } else peerId = wsPeerId(identity);
@@ -225,9 +239,18 @@ export class WsTransport {
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
-    conn.send({ type: 'connected', client_id: clientId, user_id: identity.userId, ...(peerId !== null ? { peer_id: peerId } : {}) });
+    conn.send({
+      type: 'connected',
+      client_id: clientId,
+      user_id: identity.userId,
+      ...(peerId !== null ? { peer_id: peerId } : {}),
+    });
     if (taken) {
-      conn.send({ type: 'error', code: ErrorCode.peerIdTaken, message: `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection` });
+      conn.send({
+        type: 'error',
+        code: ErrorCode.peerIdTaken,
+        message: `peer_id ${JSON.stringify(peerId).slice(0, 140)} is held by another connection`,
+      });
       return conn.close(CloseCode.policyViolation, 'peer_id is held by another connection');
     }
     if (identity.userId !== null) this.hub.join(conn, [userChannel(identity.userId)], null);
@@ -294,11 +317,19 @@ export class WsTransport {
     this.rateLimited++;
     if (verdict === RateVerdict.exceeded) {
       this.rateLimitCloses++;
-      conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${rate.perSecond} frames/s: closing` });
+      conn.send({
+        type: 'error',
+        code: ErrorCode.rateLimited,
+        message: `kept sending over ${rate.perSecond} frames/s: closing`,
+      });
       conn.close(CloseCode.policyViolation, 'rate limit exceeded');
       return;
     }
-    conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped` });
+    conn.send({
+      type: 'error',
+      code: ErrorCode.rateLimited,
+      message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped`,
+    });
   }
 
   /**
@@ -313,7 +344,11 @@ export class WsTransport {
     this.byteRateLimited++;
     if (verdict === RateVerdict.exceeded) {
       this.rateLimitCloses++;
-      conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${rate.perSecond} bytes/s: closing` });
+      conn.send({
+        type: 'error',
+        code: ErrorCode.rateLimited,
+        message: `kept sending over ${rate.perSecond} bytes/s: closing`,
+      });
       conn.close(CloseCode.policyViolation, 'byte rate limit exceeded');
       return;
     }
@@ -349,7 +384,8 @@ export class WsTransport {
    * in the reply). Frames sent before the reply still use the old token.
    */
   private async refreshToken(conn: WsConnection, token: string, ref: Ref): Promise<void> {
-    if (!this.auth.enabled) return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
+    if (!this.auth.enabled)
+      return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
     let identity: Identity;
     try {
       identity = await this.auth.verify(token);
@@ -361,7 +397,7 @@ export class WsTransport {
     }
     if (conn.ws.readyState !== conn.ws.OPEN) return;
     if (identity.userId !== conn.identity.userId) {
-      return fail(conn, ErrorCode.forbidden, 'refresh_token must carry the same sub as the connection\'s token', ref);
+      return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
     }
     conn.identity = identity;
     this.tokenRefreshes++;
@@ -376,10 +412,15 @@ export class WsTransport {
     this.expiry.stop();
     const open = [...this.hub.connections(Transport.ws)] as WsConnection[];
     if (open.length === 0) return;
-    const done = Promise.all(open.map((c) => new Promise<void>((resolve) => {
-      c.ws.once('close', () => resolve());
-      c.ws.close(code, reason);
-    })));
+    const done = Promise.all(
+      open.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            c.ws.once('close', () => resolve());
+            c.ws.close(code, reason);
+          }),
+      ),
+    );
     const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
     await Promise.race([done, timer]);
     for (const c of open) c.terminate();
@@ -450,5 +491,11 @@ function byteWaitOver(conn: WsConnection): void {
 /** ws refused the handshake itself: answer in our shape (ws's own answer is plain text). */
 function onHandshakeRefused(this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage): void {
   const status = req.method !== 'GET' ? 405 : 400;
-  rejectSocket(socket, status, ErrorCode.badRequest, `WebSocket handshake refused: ${err.message}`, /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
+  rejectSocket(
+    socket,
+    status,
+    ErrorCode.badRequest,
+    `WebSocket handshake refused: ${err.message}`,
+    /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {},
+  );
 }

@@ -66,7 +66,9 @@ export function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): 
     return gathering;
   };
   const page = adminPage(options.apiKey);
-  app.get('/admin', options.apiKey ? {} : { onRequest: guard }, async (_req, reply) => reply.headers(PAGE_HEADERS).send(page));
+  app.get('/admin', options.apiKey ? {} : { onRequest: guard }, async (_req, reply) =>
+    reply.headers(PAGE_HEADERS).send(page),
+  );
   app.get('/admin/cluster', { onRequest: guard }, async (req, reply) => {
     const top = intParam(req.query, 'top', 200);
     const slowest = intParam(req.query, 'slowest', 50);

@@ -27,8 +27,15 @@ export interface ClusterView {
 }
 
 /** Add the nodes' channel counts up and keep the `top` biggest; reports are listed by node id. */
-export function clusterView(self: string, gathered: Gathered<NodeReport>, top: number, askedAt = Date.now()): ClusterView {
-  const reports = [...gathered.replies.values()].sort((a, b) => (a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0));
+export function clusterView(
+  self: string,
+  gathered: Gathered<NodeReport>,
+  top: number,
+  askedAt = Date.now(),
+): ClusterView {
+  const reports = [...gathered.replies.values()].sort((a, b) =>
+    a.node_id < b.node_id ? -1 : a.node_id > b.node_id ? 1 : 0,
+  );
   const sums = new Map<string, ChannelRow>();
   for (const r of reports) {
     for (const [channel, n] of r.top_channels) {

@@ -44,7 +44,8 @@ function defaultUrl(): string {
 
 function keyOf(url: string, options: UseChannelOptions): string {
   const plain: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(options)) if (k !== 'url' && k !== 'limit' && typeof v !== 'function') plain[k] = v;
+  for (const [k, v] of Object.entries(options))
+    if (k !== 'url' && k !== 'limit' && typeof v !== 'function') plain[k] = v;
   return JSON.stringify({ url, options: plain });
 }
 
@@ -101,7 +102,8 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
   const send = useCallback(
     (message: unknown) => {
       const client = current.current;
-      if (client === null) return Promise.reject(new ClientError(ClientErrorCode.closed, `useChannel(${channel}) is not mounted`));
+      if (client === null)
+        return Promise.reject(new ClientError(ClientErrorCode.closed, `useChannel(${channel}) is not mounted`));
       return client.publish(channel, message);
     },
     [key, channel],

@@ -51,7 +51,12 @@ function keyOf(url: string, options: UseSSEOptions): string {
 export function useSSE<T = unknown>(url: string, options: UseSSEOptions = {}): UseSSEResult<T> {
   const key = keyOf(url, options);
   const names = (options.events ?? ['message']).join(',');
-  const [result, setResult] = useState<UseSSEResult<T>>({ data: null, lastEvent: null, state: 'connecting', error: null });
+  const [result, setResult] = useState<UseSSEResult<T>>({
+    data: null,
+    lastEvent: null,
+    state: 'connecting',
+    error: null,
+  });
 
   useEffect(() => {
     const fns: Partial<SSEClientOptions> = {};
@@ -61,12 +66,18 @@ export function useSSE<T = unknown>(url: string, options: UseSSEOptions = {}): U
     const client = streams.acquire(key);
     pending.delete(key);
     setResult((r) => (r.state === client.state ? r : { ...r, state: client.state }));
-    const offs = names.split(',').map((name) =>
-      client.onEvent<T>(name, (event) => setResult((r) => ({ ...r, data: event.data, lastEvent: event }))),
-    );
+    const offs = names
+      .split(',')
+      .map((name) =>
+        client.onEvent<T>(name, (event) => setResult((r) => ({ ...r, data: event.data, lastEvent: event }))),
+      );
     offs.push(
       client.onStateChange((change) =>
-        setResult((r) => ({ ...r, state: change.to, error: change.to === 'disconnected' && change.reason !== undefined ? new Error(change.reason) : r.error })),
+        setResult((r) => ({
+          ...r,
+          state: change.to,
+          error: change.to === 'disconnected' && change.reason !== undefined ? new Error(change.reason) : r.error,
+        })),
       ),
     );
     return () => {

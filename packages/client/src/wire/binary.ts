@@ -32,7 +32,10 @@ export function decodeBinary<B extends Uint8Array>(frame: B, maxHeaderLength = I
     return { ok: false, message: `binary header length ${headerLength} is not between 1 and ${maxHeaderLength}` };
   }
   if (4 + headerLength > frame.byteLength) {
-    return { ok: false, message: `binary header length ${headerLength} runs past the frame (${frame.byteLength} bytes)` };
+    return {
+      ok: false,
+      message: `binary header length ${headerLength} runs past the frame (${frame.byteLength} bytes)`,
+    };
   }
   let header: unknown;
   try {
