@@ -87,7 +87,11 @@ async function measure(
             () => rej(new Error(`${name}: ${count} ${transport} subscribers not all ready within 60 s`)),
             60_000,
           );
-          child.on('message', (m: WorkerMessage) => m.type === 'ready' && (clearTimeout(timer), res(m)));
+          child.on('message', (m: WorkerMessage) => {
+            if (m.type !== 'ready') return;
+            clearTimeout(timer);
+            res(m);
+          });
           child.send({
             cmd: 'connect',
             host: '127.0.0.1',

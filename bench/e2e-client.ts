@@ -96,7 +96,7 @@ function onUpdate(sub: Sub, p: number, v: number, now: number): void {
 }
 
 function onData(sub: Sub, chunk: Buffer): void {
-  let buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
+  const buf = sub.buf === null ? chunk : Buffer.concat([sub.buf, chunk]);
   sub.buf = null;
   let pos = 0;
   if (!sub.headerDone) {

@@ -712,12 +712,11 @@ async function main(): Promise<void> {
   printRatios(all);
   if (sat.length > 0) {
     const label = (r: PhaseResult) => `${r.server} ${r.transport} N=${r.subscribers}`;
-    const svg =
-      barChart(
-        `fan-out ${transport}: deliveries/s at saturation (window ${window})`,
-        '/s',
-        sat.map((r) => ({ label: label(r), value: r.deliveriesPerSec, note: r.harnessBound ? '(harness-bound)' : '' })),
-      ) + '';
+    const svg = `${barChart(
+      `fan-out ${transport}: deliveries/s at saturation (window ${window})`,
+      '/s',
+      sat.map((r) => ({ label: label(r), value: r.deliveriesPerSec, note: r.harnessBound ? '(harness-bound)' : '' })),
+    )}`;
     writeFileSync(out.replace(/\.json$/, '-throughput.svg'), svg);
     writeFileSync(
       out.replace(/\.json$/, '-cpu.svg'),

@@ -104,7 +104,7 @@ function launch(mode: string, dataDir: string, port: number): Run {
 
 /** Open an SSE stream on `products`; resolves at the first product.updated, with the request to close later. */
 function firstUpdate(port: number): { at: Promise<number>; close: () => void } {
-  let close = () => undefined as void;
+  let close: () => void = () => {};
   const at = new Promise<number>((res, rej) => {
     const req = get({ host: '127.0.0.1', port, path: '/realtime/events?channels=products' }, (r) => {
       let buf = '';

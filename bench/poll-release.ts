@@ -207,7 +207,7 @@ async function main(): Promise<void> {
         `${String(round).padStart(5)} ${serverMs.toFixed(1).padStart(16)} ${row.first_ms.toFixed(1).padStart(17)} ${row.median_ms.toFixed(1).padStart(11)} ${row.last_ms.toFixed(1).padStart(9)} ${floorMs.toFixed(1).padStart(10)}`,
       );
     }
-    console.log('\n' + JSON.stringify(rows));
+    console.log(`\n${JSON.stringify(rows)}`);
   } finally {
     for (const s of sockets) s.destroy();
     await stopChild(server);

@@ -116,7 +116,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
           s.on('data', (c: string) => {
             run.bytes += Buffer.byteLength(c);
             buf += c;
-            let nl;
+            let nl: number;
             while ((nl = buf.indexOf('\n')) !== -1) {
               const f = JSON.parse(buf.slice(0, nl));
               buf = buf.slice(nl + 1);
@@ -125,7 +125,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
             }
           });
           s.on('connect', () =>
-            s.write(JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 }) + '\n'),
+            s.write(`${JSON.stringify({ type: 'command', command: 'join_channel', data: { channel }, ref: 1 })}\n`),
           );
           s.on('error', reject);
           run.closers.push(() => s.destroy());
@@ -140,7 +140,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
             res.on('data', (c: string) => {
               run.bytes += Buffer.byteLength(c);
               buf += c;
-              let end;
+              let end: number;
               while ((end = buf.indexOf('\n\n')) !== -1) {
                 const block = buf.slice(0, end);
                 buf = buf.slice(end + 2);
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
     agent.destroy();
     await stopChild(server);
   }
-  console.log('\n' + JSON.stringify(rows));
+  console.log(`\n${JSON.stringify(rows)}`);
 }
 
 /** `count` polls held with nothing to send: server RSS per held poll, and release time after one publish. */

@@ -72,7 +72,9 @@ function connect() {
       // History covers what the replay could not (and, the first time, what was said before we came).
       history()
         .catch((err) => console.error(err.message))
-        .then(() => unsent.forEach((_t, cid) => send(cid)));
+        .then(() => {
+          for (const cid of unsent.keys()) send(cid);
+        });
     } else if (f.type === 'reply' && f.data?.message) {
       unsent.delete(f.ref);
       print(f.data.message);

@@ -16,7 +16,7 @@ let me = null;
 
 function open() {
   socket = connect(port, host);
-  const send = (frame) => socket.write(JSON.stringify(frame) + '\n');
+  const send = (frame) => socket.write(`${JSON.stringify(frame)}\n`);
   socket.on('connect', () => {
     if (process.env.HUBCAST_TOKEN)
       send({ type: 'command', command: 'auth', data: { token: process.env.HUBCAST_TOKEN } });
@@ -54,6 +54,6 @@ function open() {
 open();
 createInterface({ input: process.stdin }).on('line', (text) => {
   if (text.trim() === '') return;
-  socket?.write(JSON.stringify({ type: 'channel_message', channel: room, message: text }) + '\n');
+  socket?.write(`${JSON.stringify({ type: 'channel_message', channel: room, message: text })}\n`);
 });
 process.stdin.on('end', () => process.exit(0));

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 const port = Number(process.argv[2] ?? process.env.TCP_PORT ?? 9000);
 const host = process.argv[3] ?? '127.0.0.1';
 const socket = connect(port, host);
-const send = (frame) => socket.write(JSON.stringify(frame) + '\n');
+const send = (frame) => socket.write(`${JSON.stringify(frame)}\n`);
 
 const toSend = [
   { type: 'text', data: 'hello over TCP' },

@@ -78,7 +78,7 @@ function prettyStream(out: NodeJS.WritableStream, colour: boolean): DestinationS
         if (HIDDEN.has(k)) continue;
         text += ` ${dim(`${k}=`)}${field(v)}`;
       }
-      out.write(text.replace(/\r?\n/g, '\\n') + '\n');
+      out.write(`${text.replace(/\r?\n/g, '\\n')}\n`);
     },
   };
 }

@@ -272,12 +272,12 @@ export class Gateway {
 
   /** One page of who is present on `channel` (`cursor`: a previous page's `next_cursor`), with the whole count; null when the channel has no presence. */
   presencePage(channel: string, cursor: string | null, limit: number): Promise<PresencePage> | null {
-    return this.presence !== null && this.presence.tracks(channel) ? this.presence.page(channel, cursor, limit) : null;
+    return this.presence?.tracks(channel) ? this.presence.page(channel, cursor, limit) : null;
   }
 
   /** How many are present on `channel`, cluster-wide (no listing); null when the channel has no presence. */
   presenceCount(channel: string): Promise<number> | null {
-    return this.presence !== null && this.presence.tracks(channel) ? this.presence.count(channel) : null;
+    return this.presence?.tracks(channel) ? this.presence.count(channel) : null;
   }
 
   /**

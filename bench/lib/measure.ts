@@ -32,7 +32,7 @@ export function cpuSplitMicros(pid: number): { user: number; sys: number } {
 export function rssKiB(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const get = (k: string) =>
-    Number(/^(\w+):\s+(\d+)/m.exec(status.split('\n').find((l) => l.startsWith(k + ':')) ?? '')?.[2] ?? NaN);
+    Number(/^(\w+):\s+(\d+)/m.exec(status.split('\n').find((l) => l.startsWith(`${k}:`)) ?? '')?.[2] ?? NaN);
   return { rss: get('VmRSS'), hwm: get('VmHWM') };
 }
 
@@ -86,7 +86,7 @@ export class Histogram {
 
   /** Record `n` samples of `micros`. */
   record(micros: number, n = 1): void {
-    const v = micros < 1 ? 1 : micros;
+    const v = Math.max(micros, 1);
     let i = Math.floor(Math.log(v) * Histogram.SCALE);
     if (i >= Histogram.SIZE) i = Histogram.SIZE - 1;
     this.counts[i] += n;
@@ -111,7 +111,7 @@ export class Histogram {
     let seen = 0;
     for (let i = 0; i < Histogram.SIZE; i++) {
       seen += this.counts[i];
-      if (seen >= target && this.counts[i] > 0) return Math.min(Math.pow(1.01, i + 1), this.max);
+      if (seen >= target && this.counts[i] > 0) return Math.min(1.01 ** (i + 1), this.max);
     }
     return this.max;
   }

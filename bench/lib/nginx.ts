@@ -70,7 +70,10 @@ ${peer.http(port)}
   const listening = (): Promise<boolean> =>
     new Promise((res) => {
       const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), res(true)));
+      s.once('connect', () => {
+        s.destroy();
+        res(true);
+      });
       s.once('error', () => res(false));
     });
   const deadline = Date.now() + 10_000;
@@ -81,7 +84,7 @@ ${peer.http(port)}
     await new Promise((r) => setTimeout(r, 50));
   }
   if (pid === null) throw new Error(`${peer.name}: nginx did not start a worker within 10 s`);
-  process.stdout.write(JSON.stringify({ port, pid }) + '\n');
+  process.stdout.write(`${JSON.stringify({ port, pid })}\n`);
 
   const stop = () => {
     master.removeAllListeners('exit');

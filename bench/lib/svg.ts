@@ -21,7 +21,7 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
       return (
         `<text x="${left - 8}" y="${y + 14}" text-anchor="end">${esc(b.label)}</text>` +
         `<rect x="${left}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${b.label.startsWith('hubcast') ? '#2b6cb0' : '#a0aec0'}"/>` +
-        `<text x="${left + w + 6}" y="${y + 14}">${fmt(b.value)} ${esc(unit)}${b.note ? ' ' + esc(b.note) : ''}</text>`
+        `<text x="${left + w + 6}" y="${y + 14}">${fmt(b.value)} ${esc(unit)}${b.note ? ` ${esc(b.note)}` : ''}</text>`
       );
     })
     .join('\n');

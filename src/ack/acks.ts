@@ -359,5 +359,5 @@ export function redeliveredJson(json: string): string {
 }
 
 export function frameFor(json: string, transport: Transport): Buffer {
-  return transport === Transport.ws ? encodeTextFrame(json) : Buffer.from(json + '\n');
+  return transport === Transport.ws ? encodeTextFrame(json) : Buffer.from(`${json}\n`);
 }

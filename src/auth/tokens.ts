@@ -4,6 +4,7 @@ import {
   jwtVerify,
   errors as joseErrors,
   type JSONWebKeySet,
+  type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
@@ -133,7 +134,7 @@ export class Authenticator {
       } catch (err) {
         throw new HubcastError(ErrorCode.unauthorized, `invalid token: ${(err as Error).message}`, 401);
       }
-      let payload;
+      let payload: JWTPayload;
       if (typeof alg === 'string' && alg.startsWith('HS')) {
         if (this.secret === null)
           throw new HubcastError(ErrorCode.unauthorized, `invalid token: alg ${alg} is not accepted here`, 401);

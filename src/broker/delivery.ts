@@ -6,7 +6,7 @@ import { BrokerError, BrokerErrorCode } from './errors.js';
 export const MAX_REASON_LENGTH = 1000;
 
 export function clampReason(reason: string): string {
-  return reason.length <= MAX_REASON_LENGTH ? reason : reason.slice(0, MAX_REASON_LENGTH - 1) + '…';
+  return reason.length <= MAX_REASON_LENGTH ? reason : `${reason.slice(0, MAX_REASON_LENGTH - 1)}…`;
 }
 
 /**

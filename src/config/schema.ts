@@ -32,7 +32,7 @@ const url = (protocols: string[]) =>
           return false; // `new URL` throws on anything that is not a URL: that is the answer
         }
       },
-      { message: `expected a URL starting with ${protocols.map((p) => p + '//').join(' or ')}` },
+      { message: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
     );
 
 /** A value that names key material: loaded at parse time, so a bad file fails the start like any bad value. */
@@ -262,11 +262,9 @@ export const envSchema = z.object({
     )
     .pipe(
       z.array(
-        z
-          .string()
-          .regex(/^[A-Za-z0-9_.:@*?-]{1,128}$/, {
-            message: 'patterns: letters, digits, _ . : @ - and the wildcards * ?',
-          }),
+        z.string().regex(/^[A-Za-z0-9_.:@*?-]{1,128}$/, {
+          message: 'patterns: letters, digits, _ . : @ - and the wildcards * ?',
+        }),
       ),
     )
     .default([]),

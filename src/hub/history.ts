@@ -437,7 +437,7 @@ export class MemoryHistory implements History {
   /** The highest id a channel without a ring may have lost (0: nothing). */
   private lostBy(name: string): number {
     const lost = this.tombstones.get(name) ?? this.forgotten[hashName(name)];
-    return lost > this.noneKeptUpTo ? lost : this.noneKeptUpTo;
+    return Math.max(lost, this.noneKeptUpTo);
   }
 }
 

@@ -1,7 +1,6 @@
 import { SystemType } from '../codes.js';
 import { encodeTextFrame } from '../wire/ws-frame.js';
 import { formatSseEvent, formatSseMessage } from '../wire/sse-format.js';
-import { BROADCAST_CHANNEL } from './channel-name.js';
 import type { Channels } from './channels.js';
 import { Transport, type Subscriber } from './subscriber.js';
 

@@ -19,7 +19,7 @@ const parsers = {
 // a 50 KB photo made megabytes of garbage and grew the heap for good.
 const serializers = {
   [pgliteTypes.BYTEA]: (value: Uint8Array) =>
-    '\\x' + Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex'),
+    `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`,
 };
 
 /**

@@ -141,7 +141,7 @@ export function addressKey(address: string | undefined): string {
   if (address === undefined || address === '') return '?';
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
   if (!isIPv6(address)) return address;
-  return expandIPv6(address).slice(0, 4).join(':') + '::/64';
+  return `${expandIPv6(address).slice(0, 4).join(':')}::/64`;
 }
 
 function expandIPv6(address: string): string[] {

@@ -195,5 +195,5 @@ function pathOf(target: string | undefined): string | undefined {
   if (target === undefined) return undefined;
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
-  return path.length <= 200 ? path : path.slice(0, 200) + '…';
+  return path.length <= 200 ? path : `${path.slice(0, 200)}…`;
 }

@@ -63,7 +63,7 @@ function serve(req: FastifyRequest, reply: FastifyReply, asset: Asset | null): F
     'X-Content-Type-Options': 'nosniff',
   });
   const match = req.headers['if-none-match'];
-  if (match !== undefined && match.split(',').some((t) => t.trim().replace(/^W\//, '') === asset.etag)) {
+  if (match?.split(',').some((t) => t.trim().replace(/^W\//, '') === asset.etag)) {
     return reply.code(304).send();
   }
   if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {

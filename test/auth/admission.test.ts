@@ -36,7 +36,7 @@ for (const carrier of ['query', 'header', 'subprotocol'] as const) {
   test(`WS: every bad token by ${carrier} is refused with 401 before the upgrade`, async () => {
     for (const [name, token, message] of await badTokens()) {
       if (token === null && carrier !== 'query') continue; // "no token" is one case, tried once
-      let res;
+      let res: Awaited<ReturnType<typeof upgradeStatus>>;
       if (carrier === 'query') res = await upgradeStatus(token === null ? gw.wsUrl : `${gw.wsUrl}?token=${q(token)}`);
       else if (carrier === 'header')
         res = await upgradeStatus(gw.wsUrl, { headers: { Authorization: `Bearer ${token}` } });

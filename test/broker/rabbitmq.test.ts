@@ -117,7 +117,7 @@ describe('rabbitmq driver specifics', () => {
 
   it('fails at start, loudly, on an unknown vhost', async () => {
     const url = new URL(serviceUrls().brokerUrl);
-    url.pathname = '/no-such-vhost-' + Date.now();
+    url.pathname = `/no-such-vhost-${Date.now()}`;
     await assert.rejects(RabbitMQBroker.connect(url.toString(), logger), (err: Error & { code?: string }) => {
       assert.equal(err.code, BrokerErrorCode.misconfigured);
       assert.match(err.message, /refused the connection/);

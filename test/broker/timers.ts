@@ -13,7 +13,7 @@ export function trackTimers(options: { ignore?: RegExp } = {}): { live(): number
     init(asyncId, type) {
       if (type !== 'Timeout' || frozen) return;
       // e.g. /undici/: fetch's keep-alive timers belong to the test's own HTTP calls
-      if (options.ignore && options.ignore.test(new Error().stack ?? '')) return;
+      if (options.ignore?.test(new Error().stack ?? '')) return;
       live.add(asyncId);
     },
     destroy(asyncId) {

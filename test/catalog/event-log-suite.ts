@@ -61,7 +61,12 @@ export const change = (
 function counting(db: Database): { db: Database; statements: () => number } {
   let n = 0;
   const wrapped: Database = Object.create(db, {
-    query: { value: (sql: string, params?: readonly unknown[]) => (n++, db.query(sql, params)) },
+    query: {
+      value: (sql: string, params?: readonly unknown[]) => {
+        n++;
+        return db.query(sql, params);
+      },
+    },
   });
   return { db: wrapped, statements: () => n };
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { chatApp } from '../../src/apps/chat/app.js';
-import { getJson, postJson, startGateway, waitFor, type RunningGateway } from '../helpers/gateway.js';
+import { getJson, postJson, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 import { TestWs } from '../helpers/ws-client.js';
 import { SECRET, sign } from '../auth/tokens.js';

@@ -118,7 +118,7 @@ async function startProxy(gw: RunningGateway) {
     const up: Socket = connect(Number(upstream.port), upstream.hostname, () => {
       let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
       for (let i = 0; i < req.rawHeaders.length; i += 2) text += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-      up.write(text + '\r\n');
+      up.write(`${text}\r\n`);
       up.write(head);
       up.pipe(socket).pipe(up);
     });

@@ -31,10 +31,11 @@ test('a release followed by an acquire in the same task (StrictMode remount) kee
   assert.equal(opened, 2, 'a later mount opens a new one');
 });
 
+function View() {
+  const { state, data } = useSSE('http://127.0.0.1:9/realtime/events');
+  return createElement('p', null, `${state}:${String(data)}`);
+}
+
 test('useSSE renders on the server without connecting (effects do not run there)', () => {
-  function View() {
-    const { state, data } = useSSE('http://127.0.0.1:9/realtime/events');
-    return createElement('p', null, `${state}:${String(data)}`);
-  }
   assert.equal(renderToString(createElement(StrictMode, null, createElement(View))), '<p>connecting:null</p>');
 });

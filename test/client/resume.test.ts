@@ -46,7 +46,11 @@ test('a 1012 close reconnects, re-joins with since, and replays exactly what was
   await waitFor(() => seen.length === 3, 5000, 'first three events');
 
   const reconnecting = new Promise<void>((resolve) => {
-    const off = client.onStateChange((c) => c.to === 'reconnecting' && (off(), resolve()));
+    const off = client.onStateChange((c) => {
+      if (c.to !== 'reconnecting') return;
+      off();
+      resolve();
+    });
   });
   for (const c of serverConnections()) c.close(CloseCode.serviceRestart, 'server restart');
   await reconnecting;

@@ -90,7 +90,9 @@ describe(`chaos: ${EVENTS} events at ${RATE}/s, ${WS} WS + ${SSE} SSE SDK client
       resumingSse(rotated(2), 'products', new VersionTracker('sse-plain-1', initial), 600),
       resumingSse(rotated(1), 'products', new VersionTracker('sse-plain-2', initial), 700),
     ];
-    cleanups.push(() => plain.forEach((c) => c.stop()));
+    cleanups.push(() => {
+      for (const c of plain) c.stop();
+    });
     const trackers = () => [...fleet.trackers, ...plain.map((c) => c.tracker)];
     const notices = () => trackers().reduce((n, t) => n + t.notices, 0);
 

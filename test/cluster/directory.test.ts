@@ -64,7 +64,7 @@ test('a question reaches every live node; the answers come back; a live node tha
   await Promise.all(buses.map((b) => b.start()));
   for (const n of nodes) await n.start();
   await waitFor(() => nodes.every((n) => n.nodes().length === 3), 5000, 'every node sees three');
-  nodes.forEach((n, i) => n.answer('double', (p) => ({ node: ids[i], twice: (p as number) * 2 })));
+  for (const [i, n] of nodes.entries()) n.answer('double', (p) => ({ node: ids[i], twice: (p as number) * 2 }));
   // q3 answers an async question with an error, and never answers `slow`.
   nodes[0].answer('sum', async (p) => (p as number) + 1);
   nodes[1].answer('sum', async (p) => (p as number) + 2);

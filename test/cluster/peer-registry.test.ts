@@ -59,14 +59,14 @@ test('the bus carries a node message to the node it names only, never back to it
   after(() => Promise.all(buses.map((b) => b.close())));
   await Promise.all(buses.map((b) => b.start()));
   const got: string[][] = [[], [], []];
-  buses.forEach((b, i) => b.onNodeMessage((from, body) => got[i].push(`${from}:${body}`)));
+  for (const [i, b] of buses.entries()) b.onNodeMessage((from, body) => got[i].push(`${from}:${body}`));
   await buses[0].sendToNode('n2', 'to two\nwith a newline');
   await buses[0].sendToNode('n1', 'to myself');
   await buses[2].sendToNode('n1', 'to one');
   await waitFor(() => got[1].length === 1 && got[0].length === 1, 3000, 'messages delivered');
   // A publication after them, seen by all: anything misrouted would have arrived by then.
   const seen = buses.map(() => false);
-  buses.forEach((b, i) => b.onPublication(() => (seen[i] = true)));
+  for (const [i, b] of buses.entries()) b.onPublication(() => (seen[i] = true));
   await buses[1].publish('sync', 'e', '1', false);
   await waitFor(() => seen.every(Boolean), 3000, 'publication everywhere');
   assert.deepEqual(got, [['n3:to one'], ['n1:to two\nwith a newline'], []]);

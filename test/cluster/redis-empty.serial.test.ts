@@ -57,7 +57,9 @@ describe(`Redis restarted empty during a burst (${EVENTS} events at ${RATE}/s, t
       resumingSse(nodeUrls, 'products', new VersionTracker('sse-plain-1', initial), 600),
       resumingSse([...nodeUrls].reverse(), 'products', new VersionTracker('sse-plain-2', initial), 700),
     ];
-    cleanups.push(() => plain.forEach((c) => c.stop()));
+    cleanups.push(() => {
+      for (const c of plain) c.stop();
+    });
 
     const pacing = await startPacedGenerator(cluster, { initial, events: EVENTS, rate: RATE, logger, cleanups });
 

@@ -60,7 +60,9 @@ describe('SIGTERM on a running gateway', { timeout: 60_000 }, () => {
     cleanup.add(() => gw.stop());
 
     const clients = await Promise.all([TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl), TestWs.open(gw.wsUrl)]);
-    cleanup.add(() => clients.forEach((c) => c.close()));
+    cleanup.add(() => {
+      for (const c of clients) c.close();
+    });
     for (const c of clients) {
       await c.next((f) => f.type === 'connected');
       assert.equal((await c.command('join_channel', { channel: 'products' })).ok, true);

@@ -65,7 +65,7 @@ export function runFileStoreSuite(name: string, make: () => Promise<FileStoreHar
       const file = describeFile(bytes.length);
       await h.store.put(file, bytes);
       const got = await h.store.get(file.id);
-      assert.ok(got !== null && got.bytes.equals(bytes));
+      assert.ok(got?.bytes.equals(bytes));
     });
 
     test('an unknown id, or one that is no UUID, names no file', async () => {
@@ -102,7 +102,7 @@ export function runFileStoreSuite(name: string, make: () => Promise<FileStoreHar
       const file = describeFile(bytes.length);
       await h.store.put(file, bytes);
       const got = await h.peer.get(file.id);
-      assert.ok(got !== null && got.bytes.equals(bytes));
+      assert.ok(got?.bytes.equals(bytes));
       assert.equal(await h.peer.delete(file.id), true);
       assert.equal(await h.store.get(file.id), null);
     });

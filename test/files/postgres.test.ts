@@ -14,7 +14,10 @@ runFileStoreSuite('postgres', async () => {
   // Two pools on one database: two gateway nodes, each migrating on first use.
   const dbs: Database[] = [];
   const open = (): Promise<Database> =>
-    createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, logger).then((db) => (dbs.push(db), db));
+    createDatabase({ databaseUrl: testDb.url, dataDir: 'unused' }, logger).then((db) => {
+      dbs.push(db);
+      return db;
+    });
   const [a, b] = [open(), open()];
   return {
     store: new SqlFileStore(() => a, logger),
@@ -34,7 +37,14 @@ test('postgres: chosen by DATABASE_URL, over the database it is given; the table
     await testDb.drop();
   });
   let opened = 0;
-  const store = createFileStore({ databaseUrl: testDb.url, dataDir: 'unused' }, async () => (opened++, db), logger);
+  const store = createFileStore(
+    { databaseUrl: testDb.url, dataDir: 'unused' },
+    async () => {
+      opened++;
+      return db;
+    },
+    logger,
+  );
   assert.equal(store.driver, 'sql');
   assert.equal(opened, 0, 'not opened before the first use');
   assert.equal(await store.stat('0b7e2f6c-8a51-4c0e-9d3a-2f1e5b6c7d8e'), null);

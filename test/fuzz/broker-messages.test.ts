@@ -233,7 +233,12 @@ test('hostile broker messages: each applied, duplicate or dead-lettered with a r
 
   // Warnings and errors are kept: the consumer's "bug" path and failed dead-lettering must never show.
   const logLines: string[] = [];
-  const sink = new Writable({ write: (chunk, _enc, done) => (logLines.push(String(chunk)), done()) });
+  const sink = new Writable({
+    write: (chunk, _enc, done) => {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
   const logger = pino({ level: 'warn' }, sink);
   const broker = new MemoryBroker({ logger });
   const publisher = new RecordingPublisher();

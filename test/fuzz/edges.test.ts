@@ -155,7 +155,7 @@ async function buildToken(c: Infer<typeof tokenCase>): Promise<TokenCase> {
         carrier,
       };
     case 4: // signed with another key
-      return { token: signWith('x' + SECRET, { sub: SUB, exp: now() + 3600 }), accept: 'no', carrier };
+      return { token: signWith(`x${SECRET}`, { sub: SUB, exp: now() + 3600 }), accept: 'no', carrier };
     default:
       return { token: c.text, accept: 'no', carrier };
   }
@@ -197,7 +197,7 @@ const sseCase = fc.record({
         fc.oneof(
           channelish.filter((c): c is string => typeof c === 'string'),
           fc.stringMatching(/^fuzz:[a-z0-9]{1,8}$/),
-          fc.constant('user:' + SUB),
+          fc.constant(`user:${SUB}`),
           fc.constant('products'),
         ),
         { maxLength: 12 },
@@ -234,7 +234,7 @@ function sseExpected(c: Infer<typeof sseCase>, lastSent: string | null): number 
   if (lastSent !== null && lastSent.trim() !== '' && !/^\d{1,16}$/.test(lastSent.trim())) return 400;
   for (const n of names) {
     if (n.startsWith('user:')) {
-      if (n !== 'user:' + SUB) return 403;
+      if (n !== `user:${SUB}`) return 403;
     } else if (
       !(n === 'products' || n.startsWith('product:') || n === 'files' || n.startsWith('$') || n.startsWith('fuzz:'))
     )
@@ -300,7 +300,7 @@ const rawCase = fc.record({
       '//',
       '/realtime/events/../ws',
     ),
-    fc.string({ maxLength: 30 }).map((s) => '/realtime/events?' + s),
+    fc.string({ maxLength: 30 }).map((s) => `/realtime/events?${s}`),
   ),
   version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 extra', ''),
   headers: fc.array(fc.tuple(headerName, headerValue), { maxLength: 8 }),

@@ -223,6 +223,7 @@ function valueArb(paths: string[]) {
         '\u202e',
         '\ud800',
         '$(reboot)',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell-style reference the config must take literally.
         '${HOME}',
         '%s%n',
         '../../../../etc/passwd',

@@ -69,7 +69,7 @@ export class ChildGateway {
   }
 
   get wsUrl(): string {
-    return this.url.replace(/^http/, 'ws') + '/realtime/ws';
+    return `${this.url.replace(/^http/, 'ws')}/realtime/ws`;
   }
 
   get alive(): boolean {
@@ -268,7 +268,7 @@ export class Bystander {
   /** `headers`: extra headers for its publishes (the API key); `token`: its connections' token when auth is on. */
   static async start(url: string, headers: Record<string, string> = {}, token?: string): Promise<Bystander> {
     const auth = token === undefined ? '' : `token=${encodeURIComponent(token)}`;
-    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/realtime/ws' + (auth ? `?${auth}` : ''));
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/realtime/ws${auth ? `?${auth}` : ''}`);
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

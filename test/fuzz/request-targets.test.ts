@@ -78,7 +78,7 @@ const target = fc.oneof(
   fc.tuple(fc.constantFrom(...PATHS), fc.string({ maxLength: 40 })).map(([p, tail]) => p + tail),
   fc
     .tuple(fc.constantFrom(...PATHS), fc.string({ unit: 'grapheme', maxLength: 20 }))
-    .map(([p, tail]) => p + '?x=' + tail),
+    .map(([p, tail]) => `${p}?x=${tail}`),
   fc.tuple(fc.constantFrom(...PATHS), fc.string({ unit: 'binary', maxLength: 12 })).map(([p, tail]) => p + tail),
   // Very long: under and over node's 16 KiB head limit.
   fc
@@ -87,7 +87,7 @@ const target = fc.oneof(
       fc.integer({ min: 1000, max: 20_000 }),
       fc.constantFrom('a', '%', '/', '[', '%41'),
     )
-    .map(([p, n, c]) => p + '?' + c.repeat(Math.ceil(n / c.length))),
+    .map(([p, n, c]) => `${p}?${c.repeat(Math.ceil(n / c.length))}`),
   fc.string({ maxLength: 30 }),
 );
 
@@ -136,7 +136,7 @@ const requestCase = fc.record({
 type Case = typeof requestCase extends fc.Arbitrary<infer T> ? T : never;
 
 function requestBytes(c: Case): Buffer {
-  let head = `${c.method} ${c.target} ${c.version}`.trimEnd() + '\r\nHost: 127.0.0.1\r\n';
+  let head = `${`${c.method} ${c.target} ${c.version}`.trimEnd()}\r\nHost: 127.0.0.1\r\n`;
   if (c.connection !== undefined) head += `Connection: ${c.connection}\r\n`;
   if (c.upgrade !== undefined) head += `Upgrade: ${c.upgrade}\r\n`;
   if (c.key !== undefined) head += `Sec-WebSocket-Key: ${c.key}\r\n`;
@@ -144,7 +144,7 @@ function requestBytes(c: Case): Buffer {
   if (c.protocol !== undefined) head += `Sec-WebSocket-Protocol: ${c.protocol}\r\n`;
   if (c.origin !== undefined) head += `Origin: ${c.origin}\r\n`;
   // Non-ASCII goes out as its UTF-8 bytes, as a client that does not escape would send it.
-  return Buffer.from(head + '\r\n', 'utf8');
+  return Buffer.from(`${head}\r\n`, 'utf8');
 }
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {

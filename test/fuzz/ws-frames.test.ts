@@ -168,7 +168,7 @@ test('hostile WS frames: always an answer with a known code, never a crash; byst
   // Every hostile input is refused on purpose: none may reach the handler guard (src/transports/guard.ts).
   assert.equal(end.stats.handler_errors, 0, `a handler threw (see the gateway's log), seed ${SEED}`);
   t.diagnostic(
-    rssReport('ws-frames', base!, end, Math.min(done, total), Date.now() - started) + `; bystander events ${sent}`,
+    `${rssReport('ws-frames', base!, end, Math.min(done, total), Date.now() - started)}; bystander events ${sent}`,
   );
   assert.ok(end.rss <= base!.rss * 1.1 + 8 * 1048576, `RSS ${end.rss} vs ${base!.rss} after the warm-up`);
   await gw.stop();

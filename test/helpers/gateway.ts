@@ -36,7 +36,7 @@ export async function startGateway(overrides: Partial<Config> = {}, apps: Applic
   });
   await gateway.listen();
   const url = gateway.url;
-  return { gateway, url, wsUrl: url.replace(/^http/, 'ws') + '/realtime/ws', close: () => gateway.close() };
+  return { gateway, url, wsUrl: `${url.replace(/^http/, 'ws')}/realtime/ws`, close: () => gateway.close() };
 }
 
 export async function postJson(

@@ -37,7 +37,7 @@ export class TestTcp {
 
   /** Write one frame (an object as JSON) or raw text, newline-terminated. */
   send(frame: object | string): void {
-    this.socket.write((typeof frame === 'string' ? frame : JSON.stringify(frame)) + '\n');
+    this.socket.write(`${typeof frame === 'string' ? frame : JSON.stringify(frame)}\n`);
   }
 
   /** The first frame at or after index `from` matching `pred`. */

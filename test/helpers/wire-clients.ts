@@ -145,7 +145,7 @@ export function resumingWs(nodeUrls: string[], channel: string, tracker: Version
   };
   const connect = () => {
     if (stopped) return;
-    const url = nodeUrls[node++ % nodeUrls.length].replace(/^http/, 'ws') + '/realtime/ws';
+    const url = `${nodeUrls[node++ % nodeUrls.length].replace(/^http/, 'ws')}/realtime/ws`;
     const sock = (ws = new WebSocket(url));
     const since = position;
     let replied = false;

@@ -265,7 +265,8 @@ test('a catch-up that gives up logs the channels and the gap, and tells raw TCP 
   assert.equal(gaveUp?.attempts, 3);
   assert.equal(gaveUp?.err, 'connection refused');
   const failed = lines.find((l) => String(l.msg).startsWith('cluster catch-up failed'));
-  assert.ok((failed?.channels as string[]).includes('room'));
+  assert.ok(failed, 'catch-up failure logged');
+  assert.ok((failed.channels as string[]).includes('room'));
   assert.equal(failed?.reason, 'unreachable');
   assert.equal(failed?.after, 10);
   assert.equal(failed?.upTo, 30);

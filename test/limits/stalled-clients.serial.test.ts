@@ -120,7 +120,7 @@ interface Live {
 }
 
 async function liveWs(base: string): Promise<Live> {
-  const ws = new WebSocket(base.replace(/^http/, 'ws') + '/realtime/ws');
+  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/realtime/ws`);
   const tally = new Tally();
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);

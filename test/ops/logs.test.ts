@@ -138,7 +138,7 @@ test('the CLI: readable coloured lines on a terminal, JSON lines through a pipe'
   assert.match(onTty, ANSI, 'coloured on a terminal');
   assert.match(
     onTty.replace(ANSI, ''),
-    /^\d\d:\d\d:\d\d\.\d{3} INFO  hubcast gateway listening mode=gateway url=http:\/\/127\.0\.0\.1:\d+/,
+    /^\d\d:\d\d:\d\d\.\d{3} INFO {2}hubcast gateway listening mode=gateway url=http:\/\/127\.0\.0\.1:\d+/,
   );
   const json = JSON.parse(piped) as { msg: string; level: number; mode: string };
   assert.equal(json.msg, 'hubcast gateway listening');

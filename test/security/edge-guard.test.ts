@@ -23,7 +23,7 @@ const FRAME_LIMIT = 4096;
 /** Replace `obj[name]` with `fn` until the returned function restores it. */
 function inject<T extends object>(obj: T, name: string, fn: (...args: any[]) => unknown): () => void {
   const o = obj as Record<string, unknown>;
-  const had = Object.prototype.hasOwnProperty.call(o, name);
+  const had = Object.hasOwn(o, name);
   const original = o[name];
   o[name] = fn;
   return () => {

@@ -37,12 +37,12 @@ function upgrade(path: string, headers: Record<string, string | null> = {}, meth
   };
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (const [k, v] of Object.entries(all)) if (v !== null) head += `${k}: ${v}\r\n`;
-  return head + '\r\n';
+  return `${head}\r\n`;
 }
 function sse(query: string, headers: Record<string, string> = {}): string {
   let head = `GET /realtime/events?${query} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: ${ORIGIN}\r\n`;
   for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-  return head + '\r\n';
+  return `${head}\r\n`;
 }
 const WS = `/realtime/ws?token=${TOKEN}`;
 

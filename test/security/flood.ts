@@ -24,7 +24,7 @@ export class ChildGateway {
   }
 
   get wsUrl(): string {
-    return this.url.replace(/^http/, 'ws') + '/realtime/ws';
+    return `${this.url.replace(/^http/, 'ws')}/realtime/ws`;
   }
 
   stats(): Promise<Record<string, any>> {

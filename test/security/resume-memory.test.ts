@@ -76,7 +76,9 @@ test('20 resuming clients that do not read a ~13 MB replay: a few frames queued 
 }, async (t) => {
   const { gw, hub, since, clientsGone } = await withBacklog(t, 'room:big', 1000); // ~13 MB of history
   const { clients, bytes, rssGrowth } = await measure(gw, 'room:big', since);
-  clientsGone.push(() => clients.forEach((c) => c.terminate()));
+  clientsGone.push(() => {
+    for (const c of clients) c.terminate();
+  });
   console.log(
     `# ${CLIENTS} stalled resumes of a ~13 MB backlog: ${mib(bytes)} MiB queued, RSS +${mib(rssGrowth)} MiB (bound ${mib(CLIENTS * BUFFER)} MiB)`,
   );
@@ -126,7 +128,9 @@ test('20 SSE streams resuming with Last-Event-ID that do not read: a few frames 
   const { port } = new URL(gw.url);
   const rssBefore = process.memoryUsage().rss;
   const sockets: Socket[] = [];
-  clientsGone.push(() => sockets.forEach((s) => s.destroy()));
+  clientsGone.push(() => {
+    for (const s of sockets) s.destroy();
+  });
   for (let i = 0; i < CLIENTS; i++) {
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise<void>((resolve, reject) => {

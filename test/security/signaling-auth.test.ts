@@ -11,7 +11,7 @@ import { upgradeStatus } from '../auth/clients.js';
 // a slow consumer, and /realtime/ws clients reachable by the client id every
 // channel message shows. Each of those, replayed.
 
-const signalingOf = (url: string) => url.replace(/^http/, 'ws') + '/realtime/webrtc/signaling';
+const signalingOf = (url: string) => `${url.replace(/^http/, 'ws')}/realtime/webrtc/signaling`;
 
 async function connected(ws: TestWs): Promise<any> {
   return ws.next((f) => f.type === 'connected');

@@ -10,8 +10,7 @@ import type { Product } from '../../src/apps/catalog/product.js';
 import { seedCatalog } from '../../src/apps/catalog/seed.js';
 import { CatalogRepository, InvalidChangeError } from '../../src/apps/catalog/repository.js';
 import type { Database } from '../../src/store/database.js';
-import { migrate } from '../../src/store/migrate.js';
-import { migrations, migrateCatalog, CATALOG_MIGRATIONS_TABLE } from '../../src/apps/catalog/migrations/index.js';
+import { migrations, migrateCatalog } from '../../src/apps/catalog/migrations/index.js';
 
 export interface StoreHarness {
   /** A fresh, empty database. */

@@ -34,7 +34,10 @@ function open(port: number): Socket {
 test('after release the socket holds no parser, request or node:http listener', async (t) => {
   let server: Socket | undefined;
   let released = false;
-  const s = await serve((socket, ok) => ((server = socket), (released = ok)));
+  const s = await serve((socket, ok) => {
+    server = socket;
+    released = ok;
+  });
   t.after(() => s.server.close());
   const client = open(s.port);
   t.after(() => client.destroy());
@@ -51,10 +54,7 @@ test('after release the socket holds no parser, request or node:http listener', 
       );
     }
   }
-  assert.equal(
-    Object.prototype.hasOwnProperty.call(server, 'on') ? server.on : undefined,
-    Object.getPrototypeOf(server).on,
-  );
+  assert.equal(Object.hasOwn(server, 'on') ? server.on : undefined, Object.getPrototypeOf(server).on);
   // Bytes from the client are ignored; writes still go out.
   client.write('more bytes, or a pipelined GET / HTTP/1.1\r\n\r\n');
   server.write('data: x\n\n');

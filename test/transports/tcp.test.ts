@@ -103,7 +103,7 @@ test('a heavy line (64 KiB and more) is answered, and the lines behind it stay i
     await c.next((f) => f.type === 'connected');
     const big = 'b'.repeat(200_000);
     c.socket.write(
-      JSON.stringify({ type: 'text', data: big }) + '\n' + JSON.stringify({ type: 'text', data: 'small' }) + '\n',
+      `${JSON.stringify({ type: 'text', data: big })}\n${JSON.stringify({ type: 'text', data: 'small' })}\n`,
     );
     await c.next((f) => f.type === 'text' && f.data === 'small');
     const texts = c.frames.filter((f) => f.type === 'text').map((f) => f.data.length);
@@ -122,7 +122,7 @@ test('a line longer than WS_MAX_FRAME_BYTES gets an error frame and the connecti
   await a.waitClosed();
   // Unterminated: refused as soon as the buffered part passes the bound.
   const b = await TestTcp.open(port);
-  b.socket.write('{"type":"text","data":"' + 'y'.repeat(6000));
+  b.socket.write(`{"type":"text","data":"${'y'.repeat(6000)}`);
   assert.equal((await b.next((f) => f.type === 'error')).code, 'payload_too_large');
   await b.waitClosed();
 });
@@ -187,7 +187,7 @@ test('with auth on: the first frame is auth; a bad or missing one closes the con
     await none.waitClosed();
 
     const bad = await TestTcp.open(p);
-    bad.send({ type: 'command', command: 'auth', data: { token: token.slice(0, -3) + 'AAA' }, ref: 5 });
+    bad.send({ type: 'command', command: 'auth', data: { token: `${token.slice(0, -3)}AAA` }, ref: 5 });
     const refused = await bad.next((f) => f.type === 'error');
     assert.equal(refused.code, 'unauthorized');
     assert.equal(refused.ref, 5);

@@ -30,7 +30,7 @@ test('an upload is stored, announced on channel files as file.uploaded, and serv
   const file = (await res.json()) as any;
   assert.equal(file.size, png.length);
   assert.equal(file.content_type, 'image/png');
-  assert.doesNotMatch(file.filename, /[\/\\"\n]/, 'sanitized');
+  assert.doesNotMatch(file.filename, /[/\\"\n]/, 'sanitized');
   assert.match(file.url, /^\/realtime\/binary\/files\/[0-9a-f-]{36}$/);
   const evt = await ws.next((f) => f.type === 'event' && f.event === 'file.uploaded');
   assert.equal(evt.channel, 'files');

@@ -129,7 +129,7 @@ test('a frame over the size limit closes the socket with 1009', async () => {
 });
 
 test('webrtc signals are relayed between peers on the signaling endpoint', async () => {
-  const base = gw.url.replace(/^http/, 'ws') + '/realtime/webrtc/signaling';
+  const base = `${gw.url.replace(/^http/, 'ws')}/realtime/webrtc/signaling`;
   const alice = await TestWs.open(`${base}?peer_id=alice`);
   const bob = await TestWs.open(`${base}?peer_id=bob`);
   await alice.next((f) => f.type === 'connected' && f.peer_id === 'alice');

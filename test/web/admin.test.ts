@@ -200,8 +200,8 @@ test('the admin page shows the nodes, the channels and the slowest clients, on t
   await postJson(`${a.url}/realtime/send`, { channel: 'orders', event: 'order.paid', data: { id: 7 } });
   await page.waitForFunction(() => document.querySelectorAll('#tail-log li').length === 2);
   const tail = await page.$$eval('#tail-log li', (lis) => lis.map((li) => li.textContent ?? ''));
-  assert.match(tail[0], /#\d+  order\.paid  {"id":7}$/, 'newest first');
-  assert.match(tail[1], /#\d+  order\.created  {"id":7,"total":19\.9}$/);
+  assert.match(tail[0], /#\d+ {2}order\.paid {2}{"id":7}$/, 'newest first');
+  assert.match(tail[1], /#\d+ {2}order\.created {2}{"id":7,"total":19\.9}$/);
   assert.equal(await page.$eval('#tail-state', (el) => el.textContent), 'connected');
   await page.waitForFunction(() => document.getElementById('conns')?.textContent === '8', undefined, { timeout: 8000 });
   if (process.env.HUBCAST_DOCS_SCREENSHOTS === '1') await page.screenshot({ path: 'docs/admin.png', fullPage: true });

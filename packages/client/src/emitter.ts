@@ -7,7 +7,7 @@
 export type Listener<T> = (payload: T) => void;
 
 export class Emitter<Events extends object> {
-  private readonly listeners = new Map<keyof Events, Set<Listener<any>>>();
+  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   on<K extends keyof Events>(type: K, fn: Listener<Events[K]>): () => void {
     let set = this.listeners.get(type);
@@ -57,7 +57,7 @@ export class Emitter<Events extends object> {
     if (set === undefined || set.size === 0) return;
     for (const fn of [...set]) {
       try {
-        fn(payload);
+        (fn as Listener<Events[K]>)(payload);
       } catch (err) {
         queueMicrotask(() => {
           throw err;

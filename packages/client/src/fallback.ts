@@ -1,5 +1,5 @@
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
-import { Emitter } from './emitter.js';
+import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { withDefaults } from './merge.js';
 import { PollClient, httpPublish, type TransportSink } from './poll-client.js';
@@ -141,11 +141,12 @@ export class FallbackClient {
   }
 
   /** `event`: a channel event `{channel, event, id, data}`; `recovery_failed`: events on that channel are lost, refetch; `transport`: the one now in use. */
+  // biome-ignore lint/suspicious/noExplicitAny: as MessageMap's `event`: a listener may declare its own data type.
   on(type: 'event', fn: (e: EventFrame<any>) => void): () => void;
   on(type: 'recovery_failed', fn: (n: { channel: string; reason?: string }) => void): () => void;
   on(type: 'transport', fn: (name: TransportName) => void): () => void;
-  on(type: 'event' | 'recovery_failed' | 'transport', fn: (payload: any) => void): () => void {
-    return this.emitter.on(type, fn);
+  on(type: 'event' | 'recovery_failed' | 'transport', fn: (payload: never) => void): () => void {
+    return this.emitter.on(type, fn as Listener<unknown>);
   }
 
   onStateChange(fn: (change: StateChange) => void): () => void {

@@ -7,7 +7,7 @@ import type { EventSourceConstructor, WebSocketConstructor } from './types.js';
  * specifier is left alone by browser bundlers (esbuild, webpack, Vite, Rollup)
  * instead of pulling a Node-only package into the bundle.
  */
-function importOptional(name: string): Promise<any> {
+function importOptional(name: string): Promise<{ default?: unknown; WebSocket?: unknown; EventSource?: unknown }> {
   return import(/* @vite-ignore */ /* webpackIgnore: true */ name);
 }
 

@@ -130,7 +130,7 @@ export class PollClient {
       const code =
         res.status >= 500 || res.status === 429
           ? ClientErrorCode.connectionLost
-          : (body.error?.code ?? 'http_' + res.status);
+          : (body.error?.code ?? `http_${res.status}`);
       throw new ClientError(code as ClientErrorCode, `poll answered ${res.status}: ${body.error?.message ?? ''}`);
     }
     if (body.recovery_failed === true) for (const channel of body.channels ?? []) this.sink.recoveryFailed(channel);

@@ -1,6 +1,6 @@
 import { SystemType } from './wire/codes.js';
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
-import { Emitter } from './emitter.js';
+import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { loadEventSource } from './load.js';
 import { withDefaults } from './merge.js';
@@ -36,7 +36,7 @@ const CLOSED = 2;
 export class SSEClient {
   private readonly url: string;
   private readonly options: typeof DEFAULTS & SSEClientOptions;
-  private readonly emitter = new Emitter<Record<string, any>>();
+  private readonly emitter = new Emitter<Record<string, SSEEvent>>();
   private readonly stateEmitter = new Emitter<{ change: StateChange }>();
   private _state: ConnectionState = 'connecting';
   private es: EventSourceLike | null = null;
@@ -104,7 +104,7 @@ export class SSEClient {
    * ```
    */
   onEvent<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): () => void {
-    const off = this.emitter.on(name, fn);
+    const off = this.emitter.on(name, fn as Listener<SSEEvent>);
     this.registeredNames.add(name);
     if (this.es !== null) this.attach(this.es, name);
     return off;
@@ -117,7 +117,7 @@ export class SSEClient {
 
   /** Stop calling `fn` for `name`. */
   off<T = unknown>(name: string, fn: (event: SSEEvent<T>) => void): void {
-    this.emitter.off(name, fn);
+    this.emitter.off(name, fn as Listener<SSEEvent>);
   }
 
   onStateChange(fn: (change: StateChange) => void): () => void {

@@ -10,8 +10,6 @@ import type {
   ErrorFrame,
   TextFrame,
   JsonFrame,
-  SignalType,
-  WebRTCSignal,
   WebRTCSignalFrame,
   PongFrame,
   ServerFrame,

@@ -1,7 +1,7 @@
 import { CloseCode } from './wire/codes.js';
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
 import { BinaryMessage } from './binary-message.js';
-import { Emitter } from './emitter.js';
+import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { loadWebSocket, unrefTimer } from './load.js';
 import { Outbox } from './outbox.js';
@@ -84,7 +84,7 @@ const LOCAL_FAILURE = 4999;
 export class WSClient {
   private readonly url: string;
   private readonly options: typeof DEFAULTS & WSClientOptions;
-  private readonly emitter = new Emitter<Record<string, any>>();
+  private readonly emitter = new Emitter<Record<string, unknown>>();
   private readonly stateEmitter = new Emitter<{ change: StateChange }>();
   private readonly subs = new Subscriptions();
   /** Acknowledged channels (and the user's own channel): what was handled, what to ack. */
@@ -199,19 +199,19 @@ export class WSClient {
    */
   onMessage<K extends keyof MessageMap>(type: K, fn: (message: MessageMap[K]) => void): () => void;
   onMessage(type: string, fn: (message: ServerFrame) => void): () => void;
-  onMessage(type: string, fn: (message: any) => void): () => void {
-    return this.emitter.on(type, fn);
+  onMessage(type: string, fn: (message: never) => void): () => void {
+    return this.emitter.on(type, fn as Listener<unknown>);
   }
 
   /** `onMessage` under the name the SSE client shares: `on(type, fn)`, undone by `off(type, fn)` or the returned function. */
   on<K extends keyof MessageMap>(type: K, fn: (message: MessageMap[K]) => void): () => void;
   on(type: string, fn: (message: ServerFrame) => void): () => void;
-  on(type: string, fn: (message: any) => void): () => void {
-    return this.emitter.on(type, fn);
+  on(type: string, fn: (message: never) => void): () => void {
+    return this.emitter.on(type, fn as Listener<unknown>);
   }
 
-  off(type: string, fn: (message: any) => void): void {
-    this.emitter.off(type, fn);
+  off(type: string, fn: (message: never) => void): void {
+    this.emitter.off(type, fn as Listener<unknown>);
   }
 
   /**

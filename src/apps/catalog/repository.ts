@@ -157,7 +157,7 @@ export class CatalogRepository {
     for (const group of distinctGroups(events, valid)) {
       try {
         const out = await this.#applyGroup(group.map((i) => events[i]));
-        group.forEach((i, k) => (results[i] = out[k]));
+        for (let k = 0; k < group.length; k++) results[group[k]] = out[k];
       } catch (err) {
         const failure = asApplyError(err);
         if (failure instanceof InvalidChangeError && group.length > 1) {

@@ -12,7 +12,7 @@ import {
   type ChatMessage,
 } from './message.js';
 import type { UserRateLimit } from './rate-limit.js';
-import type { ChatStore } from './store.js';
+import type { ChatStore, StoredPost } from './store.js';
 
 export interface ChatStats {
   posts: number;
@@ -47,7 +47,7 @@ export class ChatService {
 
   /** `userId` is already authorized for `room` by the caller. Throws HubcastError with the code for the client. */
   async post(room: string, userId: string, message: unknown): Promise<ChatMessage> {
-    let post;
+    let post: ReturnType<typeof parsePost>;
     try {
       post = parsePost(message);
     } catch (err) {
@@ -59,7 +59,7 @@ export class ChatService {
       this.stats.refused++;
       throw new HubcastError(ErrorCode.rateLimited, `too many chat posts from ${userId}; retry in ${wait} ms`, 429);
     }
-    let stored;
+    let stored: StoredPost;
     try {
       stored = await this.#store.post({ room, userId, text: post.text, clientMsgId: post.clientMsgId });
     } catch (err) {

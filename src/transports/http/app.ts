@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ErrorCode } from '../../codes.js';
 import { HubcastError, errorBody } from '../../errors.js';
 import { isServerApiRequest, type OriginPolicy } from './cors.js';
-import { HandlerGuard } from '../guard.js';
+import type { HandlerGuard } from '../guard.js';
 import { trackRoutes } from './route-list.js';
 
 export interface HttpAppOptions {

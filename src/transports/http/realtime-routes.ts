@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ErrorCode, SystemEvent } from '../../codes.js';
 import { HubcastError, describeIssues, errorBody } from '../../errors.js';
 import type { Component } from '../../application.js';
-import { IDEMPOTENCY_KEY_PATTERN, type IdempotencyStore } from './idempotency.js';
+import { IDEMPOTENCY_KEY_PATTERN, type Claim, type IdempotencyStore } from './idempotency.js';
 import type { Hub } from '../../hub/hub.js';
 import type { DeliveryTally } from '../../cluster/delivery-tally.js';
 import { BROADCAST_CHANNEL, isValidChannelName, userChannel } from '../../hub/channel-name.js';
@@ -17,7 +17,7 @@ const eventName = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_.:\-]+$/, { message: 'event: letters, digits and _ . : - only' })
+  .regex(/^[A-Za-z0-9_.:-]+$/, { message: 'event: letters, digits and _ . : - only' })
   // The SDK acts on `system` notices (recovery_failed, token_expired): only the gateway sends them.
   .refine((e) => e !== SystemEvent.system, { message: 'event "system" is reserved for the gateway\'s own notices' });
 const present = (v: unknown) => v !== undefined;
@@ -54,9 +54,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-export interface StatsSource {
-  (): Record<string, unknown>;
-}
+export type StatsSource = () => Record<string, unknown>;
 
 export interface RealtimeRoutesOptions {
   /** The user inbox: sends to a user with no connection are kept there. */
@@ -159,7 +157,7 @@ export function realtimeRoutes(app: FastifyInstance, opts: RealtimeRoutesOptions
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(req.body) ?? '')
       .digest('base64url');
-    let claim;
+    let claim: Claim;
     try {
       claim = await idempotency.claim(key, fingerprint);
     } catch (err) {

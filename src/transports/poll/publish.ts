@@ -6,7 +6,7 @@ import type { Hub } from '../../hub/hub.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 import { isValidChannelName } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
-import { publishDenied } from '../../auth/permissions.js';
+import { publishDenied, type Identity } from '../../auth/permissions.js';
 import { sendError } from '../http/reject.js';
 import { valueTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
 
@@ -43,7 +43,7 @@ export async function handlePollPublish(
       return sendError(res, err.status, err.code, err.message, { ...cors, Connection: 'close' });
     throw err;
   }
-  let identity;
+  let identity: Identity;
   try {
     identity = await ctx.auth.identify(req, url);
   } catch (err) {

@@ -41,7 +41,7 @@ export function releaseHttpState(socket: Socket, req: IncomingMessage): boolean 
   const own = socket as unknown as Record<string, unknown>;
   const proto = Object.getPrototypeOf(socket) as Record<string, unknown>;
   for (const key of ['on', 'addListener', 'prependListener', 'setEncoding']) {
-    if (Object.prototype.hasOwnProperty.call(own, key)) own[key] = proto[key];
+    if (Object.hasOwn(own, key)) own[key] = proto[key];
   }
   socket.on('error', onSocketError);
   socket.on('end', onSocketEnd);

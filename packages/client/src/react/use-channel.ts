@@ -68,6 +68,7 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
   const [state, setState] = useState<ConnectionState>('connecting');
   const current = useRef<WSClient | null>(null);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key carries every option that changes the socket; functions (getToken, WebSocket) are read at open, so an inline one does not reconnect each render.
   useEffect(() => {
     const fns: Partial<WSClientOptions> = {};
     if (options.getToken !== undefined) fns.getToken = options.getToken;
@@ -96,9 +97,9 @@ export function useChannel<T = unknown>(channel: string, options: UseChannelOpti
       sockets.release(key);
       if (current.current === client) current.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, channel, limit]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` on purpose: a new socket gives a new `send`, so effects that depend on it run again.
   const send = useCallback(
     (message: unknown) => {
       const client = current.current;

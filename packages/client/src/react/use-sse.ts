@@ -58,6 +58,7 @@ export function useSSE<T = unknown>(url: string, options: UseSSEOptions = {}): U
     error: null,
   });
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key carries every option that changes the stream; functions (getToken, EventSource) are read at open, so an inline one does not reopen it each render.
   useEffect(() => {
     const fns: Partial<SSEClientOptions> = {};
     if (options.getToken !== undefined) fns.getToken = options.getToken;
@@ -84,8 +85,6 @@ export function useSSE<T = unknown>(url: string, options: UseSSEOptions = {}): U
       for (const off of offs) off();
       streams.release(key);
     };
-    // The key carries every option that changes the stream; functions are read at open.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, names]);
 
   return result;
