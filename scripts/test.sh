@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# What `npm test` runs: build, typecheck, start the real services (installing them if needed),
-# run the suite against them, and stop the services again unless HUBCAST_KEEP_SERVICES=1.
+# What `npm test` runs: build, typecheck, lint (biome: formatting and rules; a finding fails the
+# run), start the real services (installing them if needed), run the suite against them, and stop
+# the services again unless HUBCAST_KEEP_SERVICES=1.
 # Extra arguments are path substrings passed to scripts/run-tests.mjs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 npm run build
 npm run typecheck
+npm run lint
 
 # Only the services this run started are stopped: ones already running belong to someone else
 # (a developer's `services.sh start`, a concurrent test run) and stay up.
