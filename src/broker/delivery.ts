@@ -17,7 +17,7 @@ export function clampReason(reason: string): string {
  * leaving it unacked forever.
  */
 export abstract class SettleOnceDelivery implements BrokerDelivery {
-  #settled = false;
+  private _settled = false;
 
   constructor(
     readonly body: Buffer,
@@ -31,21 +31,21 @@ export abstract class SettleOnceDelivery implements BrokerDelivery {
   protected abstract publishDeadLetter(reason: string): Promise<void>;
 
   get settled(): boolean {
-    return this.#settled;
+    return this._settled;
   }
 
   ack(): void {
-    this.#claim('ack');
+    this.claim('ack');
     this.doAck();
   }
 
   retry(): void {
-    this.#claim('retry');
+    this.claim('retry');
     this.doRetry();
   }
 
   async deadLetter(reason: string): Promise<void> {
-    this.#claim('deadLetter');
+    this.claim('deadLetter');
     try {
       await this.publishDeadLetter(clampReason(reason));
     } catch (err) {
@@ -55,11 +55,11 @@ export abstract class SettleOnceDelivery implements BrokerDelivery {
     this.doAck();
   }
 
-  #claim(action: string): void {
-    if (this.#settled) {
+  private claim(action: string): void {
+    if (this._settled) {
       throw new BrokerError(BrokerErrorCode.alreadySettled, `cannot ${action}: delivery already settled`);
     }
-    this.#settled = true;
+    this._settled = true;
   }
 }
 

@@ -52,32 +52,32 @@ export interface Subscriber {
  */
 export class MemoryBroker implements Broker {
   readonly driver = 'memory' as const;
-  readonly #logger: Logger;
-  readonly #ready: Message[] = [];
-  readonly #dead: DeadLetter[] = [];
-  readonly #subscribers: Subscriber[] = [];
-  #seq = 0;
-  #next = 0;
-  #closed = false;
-  #dispatchScheduled = false;
+  private readonly logger: Logger;
+  private readonly ready: Message[] = [];
+  private readonly dead: DeadLetter[] = [];
+  private readonly subscribers: Subscriber[] = [];
+  private seq = 0;
+  private next = 0;
+  private _closed = false;
+  private dispatchScheduled = false;
 
   constructor(options: { logger?: Logger } = {}) {
-    this.#logger = options.logger ?? createLogger('silent');
+    this.logger = options.logger ?? createLogger('silent');
   }
 
   publish(routingKey: string, body: Buffer): Promise<void> {
-    if (this.#closed) return Promise.reject(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
+    if (this._closed) return Promise.reject(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
     // Unroutable messages vanish, as with a RabbitMQ topic exchange and no `mandatory` flag.
     if (topicMatches(PRODUCT_CHANGED, routingKey)) {
       // Copied: the publisher may reuse its buffer, a broker would have the bytes already.
-      this.#ready.push({ seq: this.#seq++, routingKey, body: Buffer.from(body), redelivered: false });
-      this.#scheduleDispatch();
+      this.ready.push({ seq: this.seq++, routingKey, body: Buffer.from(body), redelivered: false });
+      this.scheduleDispatch();
     }
     return Promise.resolve();
   }
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
-    if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
+    if (this._closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
     const subscriber: Subscriber = {
       handler,
       prefetch: options.prefetch ?? DEFAULT_PREFETCH,
@@ -85,75 +85,75 @@ export class MemoryBroker implements Broker {
       active: true,
       outstanding: new Set(),
     };
-    this.#subscribers.push(subscriber);
-    this.#scheduleDispatch();
+    this.subscribers.push(subscriber);
+    this.scheduleDispatch();
     return {
       cancel: async ({ returnUnsettled = false }: CancelOptions = {}) => {
         subscriber.active = false;
-        const i = this.#subscribers.indexOf(subscriber);
-        if (i >= 0) this.#subscribers.splice(i, 1);
-        if (!returnUnsettled || this.#closed) return;
+        const i = this.subscribers.indexOf(subscriber);
+        if (i >= 0) this.subscribers.splice(i, 1);
+        if (!returnUnsettled || this._closed) return;
         // As RabbitMQ does when a channel closes: every unacked message back to its place.
         for (const message of subscriber.outstanding) {
           message.redelivered = true;
-          this.#requeue(message);
+          this.requeue(message);
         }
         subscriber.outstanding.clear();
         subscriber.unacked = 0;
-        this.#scheduleDispatch();
+        this.scheduleDispatch();
       },
     };
   }
 
   isReady(): boolean {
-    return !this.#closed;
+    return !this._closed;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    for (const s of this.#subscribers) s.active = false;
-    this.#subscribers.length = 0;
+    this._closed = true;
+    for (const s of this.subscribers) s.active = false;
+    this.subscribers.length = 0;
   }
 
   /** Messages dead-lettered so far, oldest first (the `catalog.dead` queue). */
   deadLetters(): readonly DeadLetter[] {
-    return this.#dead;
+    return this.dead;
   }
 
   /** Queue depth: messages waiting, and handed out but not yet settled. */
   depth(): { ready: number; unacked: number } {
     let unacked = 0;
-    for (const s of this.#subscribers) unacked += s.unacked;
-    return { ready: this.#ready.length, unacked };
+    for (const s of this.subscribers) unacked += s.unacked;
+    return { ready: this.ready.length, unacked };
   }
 
-  #scheduleDispatch(): void {
-    if (this.#dispatchScheduled || this.#closed) return;
-    this.#dispatchScheduled = true;
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled || this._closed) return;
+    this.dispatchScheduled = true;
     setImmediate(() => {
-      this.#dispatchScheduled = false;
-      this.#dispatch();
+      this.dispatchScheduled = false;
+      this.dispatch();
     });
   }
 
   /** Hand ready messages round-robin to subscribers that have prefetch room. */
-  #dispatch(): void {
-    while (this.#ready.length > 0 && !this.#closed) {
-      const subscriber = this.#pickSubscriber();
+  private dispatch(): void {
+    while (this.ready.length > 0 && !this._closed) {
+      const subscriber = this.pickSubscriber();
       if (!subscriber) return;
-      const message = this.#ready.shift()!;
+      const message = this.ready.shift()!;
       subscriber.unacked++;
       subscriber.outstanding.add(message);
-      invokeHandler(subscriber.handler, new MemoryDelivery(this, subscriber, message), this.#logger);
+      invokeHandler(subscriber.handler, new MemoryDelivery(this, subscriber, message), this.logger);
     }
   }
 
-  #pickSubscriber(): Subscriber | undefined {
-    const n = this.#subscribers.length;
+  private pickSubscriber(): Subscriber | undefined {
+    const n = this.subscribers.length;
     for (let i = 0; i < n; i++) {
-      const s = this.#subscribers[(this.#next + i) % n];
+      const s = this.subscribers[(this.next + i) % n];
       if (s.unacked < s.prefetch) {
-        this.#next = (this.#next + i + 1) % n;
+        this.next = (this.next + i + 1) % n;
         return s;
       }
     }
@@ -165,17 +165,17 @@ export class MemoryBroker implements Broker {
     // Handed back already by cancel({ returnUnsettled }): like settling on a closed channel, a no-op.
     if (!subscriber.outstanding.delete(message)) return;
     subscriber.unacked--;
-    if (this.#closed) return; // like a dropped connection: nothing left to settle against
+    if (this._closed) return; // like a dropped connection: nothing left to settle against
     if (requeue) {
       message.redelivered = true;
-      this.#requeue(message);
+      this.requeue(message);
     }
-    this.#scheduleDispatch();
+    this.scheduleDispatch();
   }
 
   /** @internal */
   addDeadLetter(message: Message, reason: string): void {
-    this.#dead.push({
+    this.dead.push({
       body: message.body,
       reason,
       routingKey: message.routingKey,
@@ -185,19 +185,19 @@ export class MemoryBroker implements Broker {
 
   /** @internal */
   get closed(): boolean {
-    return this.#closed;
+    return this._closed;
   }
 
-  #requeue(message: Message): void {
+  private requeue(message: Message): void {
     // Back to its original position: binary search on seq (the queue is sorted by it).
     let lo = 0;
-    let hi = this.#ready.length;
+    let hi = this.ready.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#ready[mid].seq < message.seq) lo = mid + 1;
+      if (this.ready[mid].seq < message.seq) lo = mid + 1;
       else hi = mid;
     }
-    this.#ready.splice(lo, 0, message);
+    this.ready.splice(lo, 0, message);
   }
 }
 

@@ -46,11 +46,11 @@ export class RabbitDelivery extends SettleOnceDelivery {
   readonly producer?: string;
 
   protected doAck(): void {
-    this.#settle(() => this.ch.ack(this.msg));
+    this.settle(() => this.ch.ack(this.msg));
   }
 
   protected doRetry(): void {
-    this.#settle(() => this.ch.nack(this.msg, false, true));
+    this.settle(() => this.ch.nack(this.msg, false, true));
   }
 
   protected publishDeadLetter(reason: string): Promise<void> {
@@ -69,7 +69,7 @@ export class RabbitDelivery extends SettleOnceDelivery {
     });
   }
 
-  #settle(op: () => void): void {
+  private settle(op: () => void): void {
     if (this.entry.channel !== this.ch) {
       // Its channel died: the broker already requeued the message and will redeliver it.
       this.logger.debug('settling a delivery from a lost channel; RabbitMQ will redeliver it');

@@ -69,30 +69,30 @@ interface Session {
  */
 export class RabbitMQBroker implements Broker, DeliveryOwner {
   readonly driver = 'rabbitmq' as const;
-  readonly #url: string;
-  readonly #shownUrl: string;
-  readonly #logger: Logger;
-  readonly #opts: Required<RabbitMQOptions>;
-  readonly #consumers = new Set<ConsumerEntry>();
-  readonly #waiters: Waiters<Session>;
-  #session: Session | null = null;
-  #closed = false;
-  #reconnecting: Promise<void> | null = null;
-  #sleepTimer: NodeJS.Timeout | null = null;
-  #wake: (() => void) | null = null;
+  private readonly url: string;
+  private readonly shownUrl: string;
+  private readonly logger: Logger;
+  private readonly opts: Required<RabbitMQOptions>;
+  private readonly consumers = new Set<ConsumerEntry>();
+  private readonly waiters: Waiters<Session>;
+  private session: Session | null = null;
+  private closed = false;
+  private reconnecting: Promise<void> | null = null;
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
 
   static async connect(url: string, logger: Logger, options: RabbitMQOptions = {}): Promise<RabbitMQBroker> {
     const broker = new RabbitMQBroker(url, logger, options);
-    await broker.#start();
+    await broker.start();
     return broker;
   }
 
   private constructor(url: string, logger: Logger, options: RabbitMQOptions) {
-    this.#opts = { ...DEFAULTS, ...options };
-    this.#url = withDefaultHeartbeat(url, this.#opts.heartbeatSeconds);
-    this.#shownUrl = redactUrl(url);
-    this.#logger = logger.child({ component: 'broker', driver: 'rabbitmq' });
-    this.#waiters = new Waiters(this.#opts.maxWaitingPublishes);
+    this.opts = { ...DEFAULTS, ...options };
+    this.url = withDefaultHeartbeat(url, this.opts.heartbeatSeconds);
+    this.shownUrl = redactUrl(url);
+    this.logger = logger.child({ component: 'broker', driver: 'rabbitmq' });
+    this.waiters = new Waiters(this.opts.maxWaitingPublishes);
   }
 
   publish(routingKey: string, body: Buffer): Promise<void> {
@@ -104,7 +104,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
   }
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
-    if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
+    if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
     const entry: ConsumerEntry = {
       handler,
       prefetch: options.prefetch ?? DEFAULT_PREFETCH,
@@ -114,39 +114,39 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
       unacked: 0,
       cancelled: false,
     };
-    this.#consumers.add(entry);
+    this.consumers.add(entry);
     // Not connected right now: the reconnect starts it.
-    const session = this.#session;
+    const session = this.session;
     if (session) {
       try {
-        await this.#startConsumer(session, entry);
+        await this.startConsumer(session, entry);
       } catch (err) {
         // The connection went away meanwhile (or the channel failed): replace the session; the reconnect resumes this consumer.
-        this.#lost(session, err instanceof Error ? err : new Error(String(err)));
+        this.lost(session, err instanceof Error ? err : new Error(String(err)));
       }
     }
-    return { cancel: (cancelOptions?: CancelOptions) => this.#cancel(entry, cancelOptions?.returnUnsettled === true) };
+    return { cancel: (cancelOptions?: CancelOptions) => this.cancel(entry, cancelOptions?.returnUnsettled === true) };
   }
 
   isReady(): boolean {
-    return this.#session !== null;
+    return this.session !== null;
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stopSleeping();
-    this.#waiters.rejectAll(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
-    await this.#reconnecting; // an open in progress sees #closed and closes what it opened
-    const session = this.#session;
-    this.#session = null;
+    if (this.closed) return;
+    this.closed = true;
+    this.stopSleeping();
+    this.waiters.rejectAll(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
+    await this.reconnecting; // an open in progress sees #closed and closes what it opened
+    const session = this.session;
+    this.session = null;
     if (session) {
       session.alive = false;
       await session.model
         .close()
-        .catch((err: unknown) => this.#logger.debug({ err }, 'closing the rabbitmq connection failed'));
+        .catch((err: unknown) => this.logger.debug({ err }, 'closing the rabbitmq connection failed'));
     }
-    this.#consumers.clear();
+    this.consumers.clear();
   }
 
   /**
@@ -154,23 +154,23 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
    * Publishes issued while disconnected go out in the order they were issued.
    */
   send(exchange: string, routingKey: string, body: Buffer, props: Options.Publish): Promise<void> {
-    if (this.#closed) return Promise.reject(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
-    const deadline = Date.now() + this.#opts.publishTimeoutMs;
+    if (this.closed) return Promise.reject(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
+    const deadline = Date.now() + this.opts.publishTimeoutMs;
     // Connected: publish synchronously, so calls issued in order hit the channel in order.
-    if (this.#session) return this.#confirm(this.#session, exchange, routingKey, body, props, deadline);
-    return this.#waiters
+    if (this.session) return this.confirm(this.session, exchange, routingKey, body, props, deadline);
+    return this.waiters
       .wait(
-        this.#opts.publishTimeoutMs,
+        this.opts.publishTimeoutMs,
         () =>
           new BrokerError(
             BrokerErrorCode.unavailable,
-            `RabbitMQ at ${this.#shownUrl} is not connected (waited ${this.#opts.publishTimeoutMs} ms)`,
+            `RabbitMQ at ${this.shownUrl} is not connected (waited ${this.opts.publishTimeoutMs} ms)`,
           ),
       )
-      .then((session) => this.#confirm(session, exchange, routingKey, body, props, deadline));
+      .then((session) => this.confirm(session, exchange, routingKey, body, props, deadline));
   }
 
-  #confirm(
+  private confirm(
     session: Session,
     exchange: string,
     routingKey: string,
@@ -186,7 +186,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
           reject(
             new BrokerError(
               BrokerErrorCode.timeout,
-              `no publisher confirm from RabbitMQ within ${this.#opts.publishTimeoutMs} ms`,
+              `no publisher confirm from RabbitMQ within ${this.opts.publishTimeoutMs} ms`,
             ),
           );
         },
@@ -217,21 +217,21 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     });
   }
 
-  async #start(): Promise<void> {
-    const deadline = Date.now() + this.#opts.startTimeoutMs;
+  private async start(): Promise<void> {
+    const deadline = Date.now() + this.opts.startTimeoutMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
-        await this.#open();
-        this.#logger.info({ url: this.#shownUrl }, 'connected to RabbitMQ');
+        if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
+        await this.open();
+        this.logger.info({ url: this.shownUrl }, 'connected to RabbitMQ');
         return;
       } catch (err) {
-        if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
+        if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
         const message = explainConnectError((err as Error)?.message ?? String(err));
         if (isMisconfiguration(err)) {
           throw new BrokerError(
             BrokerErrorCode.misconfigured,
-            `RabbitMQ at ${this.#shownUrl} refused the connection: ${message}`,
+            `RabbitMQ at ${this.shownUrl} refused the connection: ${message}`,
             { cause: err },
           );
         }
@@ -239,14 +239,14 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
         if (left <= 0) {
           throw new BrokerError(
             BrokerErrorCode.unavailable,
-            `could not connect to RabbitMQ at ${this.#shownUrl} within ${this.#opts.startTimeoutMs} ms: ${message}`,
+            `could not connect to RabbitMQ at ${this.shownUrl} within ${this.opts.startTimeoutMs} ms: ${message}`,
             { cause: err },
           );
         }
-        this.#logger.warn({ err: message, attempt }, 'RabbitMQ not reachable yet; retrying');
+        this.logger.warn({ err: message, attempt }, 'RabbitMQ not reachable yet; retrying');
         // ref'd: the caller awaits the start, and nothing else may be keeping the process alive yet.
-        await this.#sleep(
-          Math.min(left, backoffDelay(attempt, this.#opts.reconnectInitialMs, this.#opts.reconnectMaxMs)),
+        await this.sleep(
+          Math.min(left, backoffDelay(attempt, this.opts.reconnectInitialMs, this.opts.reconnectMaxMs)),
           true,
         );
       }
@@ -254,85 +254,85 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
   }
 
   /** Connect, declare the topology, resume consumers; only then is the session current. */
-  async #open(): Promise<void> {
-    const model = await amqplib().connect(this.#url, {
+  private async open(): Promise<void> {
+    const model = await amqplib().connect(this.url, {
       timeout: 5000,
       clientProperties: { connection_name: `hubcast pid ${process.pid}` },
     });
     let session: Session | undefined;
     try {
       // Listeners first: an 'error' without a listener would crash the process.
-      model.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'rabbitmq connection error'));
+      model.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq connection error'));
       model.on('blocked', (reason: string) =>
-        this.#logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'),
+        this.logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'),
       );
-      model.on('unblocked', () => this.#logger.info('RabbitMQ unblocked publishing'));
+      model.on('unblocked', () => this.logger.info('RabbitMQ unblocked publishing'));
       const pub = await model.createConfirmChannel();
       const s: Session = { model, pub, alive: true };
       session = s;
-      model.on('close', (err?: Error) => this.#lost(s, err ?? new Error('connection closed')));
-      pub.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'rabbitmq publish channel error'));
-      pub.on('close', () => this.#lost(s, new Error('publish channel closed')));
+      model.on('close', (err?: Error) => this.lost(s, err ?? new Error('connection closed')));
+      pub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq publish channel error'));
+      pub.on('close', () => this.lost(s, new Error('publish channel closed')));
       await declareTopology(pub);
-      for (const entry of this.#consumers) await this.#startConsumer(s, entry);
-      if (this.#closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
+      for (const entry of this.consumers) await this.startConsumer(s, entry);
+      if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
       if (!s.alive) throw new Error('connection lost during setup');
-      this.#session = s;
-      this.#waiters.resolveAll(s);
+      this.session = s;
+      this.waiters.resolveAll(s);
     } catch (err) {
       if (session) session.alive = false;
       await model
         .close()
-        .catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'closing a half-open connection failed'));
+        .catch((closeErr: unknown) => this.logger.debug({ err: closeErr }, 'closing a half-open connection failed'));
       throw err;
     }
     // consume() calls that arrived during the setup above, after its loop had passed. The session is
     // current now, so a failure here is an ordinary loss (#lost reconnects), not a failed open.
     try {
-      for (const entry of this.#consumers) await this.#startConsumer(session, entry);
+      for (const entry of this.consumers) await this.startConsumer(session, entry);
     } catch (err) {
-      this.#lost(session, err instanceof Error ? err : new Error(String(err)));
+      this.lost(session, err instanceof Error ? err : new Error(String(err)));
     }
   }
 
-  async #startConsumer(session: Session, entry: ConsumerEntry): Promise<void> {
+  private async startConsumer(session: Session, entry: ConsumerEntry): Promise<void> {
     if (entry.session === session || entry.cancelled) return;
     entry.session = session;
     const ch = await session.model.createChannel();
-    ch.on('error', (err: Error) => this.#logger.warn({ err: err.message }, 'rabbitmq consumer channel error'));
+    ch.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq consumer channel error'));
     ch.on('close', () => {
-      if (entry.channel === ch && !entry.cancelled) this.#lost(session, new Error('consumer channel closed'));
+      if (entry.channel === ch && !entry.cancelled) this.lost(session, new Error('consumer channel closed'));
     });
     await ch.prefetch(entry.prefetch);
     entry.channel = ch;
     entry.unacked = 0;
-    const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.#onMessage(session, entry, ch, msg), {
+    const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.onMessage(session, entry, ch, msg), {
       noAck: false,
     });
     entry.tag = consumerTag;
     // cancel() ran while we were subscribing (it saw no tag yet): finish its job now.
-    if (entry.cancelled) await this.#stopConsumer(entry, entry.returnUnsettled === true);
+    if (entry.cancelled) await this.stopConsumer(entry, entry.returnUnsettled === true);
   }
 
-  #onMessage(session: Session, entry: ConsumerEntry, ch: Channel, msg: ConsumeMessage | null): void {
+  private onMessage(session: Session, entry: ConsumerEntry, ch: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
       // The server cancelled us (queue deleted): reconnecting re-declares it and resubscribes.
-      this.#lost(session, new Error(`consumer cancelled by RabbitMQ (queue ${GATEWAY_QUEUE} deleted?)`));
+      this.lost(session, new Error(`consumer cancelled by RabbitMQ (queue ${GATEWAY_QUEUE} deleted?)`));
       return;
     }
     entry.unacked++;
-    invokeHandler(entry.handler, new RabbitDelivery(this, entry, ch, msg, this.#logger), this.#logger);
+    invokeHandler(entry.handler, new RabbitDelivery(this, entry, ch, msg, this.logger), this.logger);
   }
 
-  async #cancel(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
+  private async cancel(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
     if (entry.cancelled) return;
     entry.cancelled = true;
     entry.returnUnsettled = returnUnsettled;
-    this.#consumers.delete(entry);
-    await this.#stopConsumer(entry, returnUnsettled);
+    this.consumers.delete(entry);
+    await this.stopConsumer(entry, returnUnsettled);
   }
 
-  async #stopConsumer(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
+  private async stopConsumer(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
     const { channel, tag } = entry;
     if (!channel || !tag) return; // not subscribed (yet): #startConsumer checks `cancelled` when it gets there
     if (returnUnsettled) {
@@ -342,12 +342,12 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
       entry.channel = null;
       await channel
         .close()
-        .catch((err: unknown) => this.#logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
+        .catch((err: unknown) => this.logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
       return;
     }
     await channel
       .cancel(tag)
-      .catch((err: unknown) => this.#logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
+      .catch((err: unknown) => this.logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
     // Deliveries already handed out still need this channel to be acked on.
     if (entry.unacked === 0) this.closeConsumerChannel(entry);
   }
@@ -356,45 +356,45 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
   closeConsumerChannel(entry: ConsumerEntry): void {
     const ch = entry.channel;
     entry.channel = null;
-    ch?.close().catch((err: unknown) => this.#logger.debug({ err }, 'closing a consumer channel failed'));
+    ch?.close().catch((err: unknown) => this.logger.debug({ err }, 'closing a consumer channel failed'));
   }
 
-  #lost(session: Session, err: Error): void {
+  private lost(session: Session, err: Error): void {
     if (!session.alive) return;
     session.alive = false;
     // Not current yet: it died during #open, which fails and is retried by whoever called it.
-    if (this.#session !== session) return;
-    this.#session = null;
-    for (const entry of this.#consumers) entry.channel = null;
-    if (this.#closed) return;
-    this.#logger.warn({ err: err.message }, 'RabbitMQ connection lost; reconnecting');
+    if (this.session !== session) return;
+    this.session = null;
+    for (const entry of this.consumers) entry.channel = null;
+    if (this.closed) return;
+    this.logger.warn({ err: err.message }, 'RabbitMQ connection lost; reconnecting');
     // A channel-level loss leaves the connection open: close it so the session is replaced whole.
     session.model
       .close()
-      .catch((closeErr: unknown) => this.#logger.debug({ err: closeErr }, 'connection already closed'));
-    this.#reconnect();
+      .catch((closeErr: unknown) => this.logger.debug({ err: closeErr }, 'connection already closed'));
+    this.reconnect();
   }
 
-  #reconnect(): void {
-    if (this.#reconnecting || this.#closed) return;
-    this.#reconnecting = this.#reconnectLoop().finally(() => {
-      this.#reconnecting = null;
+  private reconnect(): void {
+    if (this.reconnecting || this.closed) return;
+    this.reconnecting = this.reconnectLoop().finally(() => {
+      this.reconnecting = null;
     });
   }
 
-  async #reconnectLoop(): Promise<void> {
-    for (let attempt = 1; !this.#closed; attempt++) {
-      await this.#sleep(backoffDelay(attempt, this.#opts.reconnectInitialMs, this.#opts.reconnectMaxMs));
-      if (this.#closed) return;
+  private async reconnectLoop(): Promise<void> {
+    for (let attempt = 1; !this.closed; attempt++) {
+      await this.sleep(backoffDelay(attempt, this.opts.reconnectInitialMs, this.opts.reconnectMaxMs));
+      if (this.closed) return;
       try {
-        await this.#open();
-        this.#logger.info({ attempt }, 'reconnected to RabbitMQ');
+        await this.open();
+        this.logger.info({ attempt }, 'reconnected to RabbitMQ');
         return;
       } catch (err) {
-        if (this.#closed) return;
+        if (this.closed) return;
         // A restart takes ~10 s of refused attempts: say so once, then every 10th try, not on each one.
         const level = attempt === 1 || attempt % 10 === 0 ? 'warn' : 'debug';
-        this.#logger[level](
+        this.logger[level](
           { err: explainConnectError((err as Error)?.message ?? String(err)), attempt },
           'reconnect to RabbitMQ failed; retrying',
         );
@@ -407,19 +407,19 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
    * Background reconnect sleeps are unref'd: a lost broker must not keep an
    * otherwise finished process alive.
    */
-  #sleep(ms: number, ref = false): Promise<void> {
+  private sleep(ms: number, ref = false): Promise<void> {
     return new Promise((resolve) => {
-      this.#wake = resolve;
-      this.#sleepTimer = setTimeout(() => this.#stopSleeping(), ms);
-      if (!ref) this.#sleepTimer.unref();
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(() => this.stopSleeping(), ms);
+      if (!ref) this.sleepTimer.unref();
     });
   }
 
-  #stopSleeping(): void {
-    if (this.#sleepTimer) clearTimeout(this.#sleepTimer);
-    this.#sleepTimer = null;
-    const wake = this.#wake;
-    this.#wake = null;
+  private stopSleeping(): void {
+    if (this.sleepTimer) clearTimeout(this.sleepTimer);
+    this.sleepTimer = null;
+    const wake = this.wake;
+    this.wake = null;
     wake?.();
   }
 }

@@ -12,21 +12,21 @@ interface Waiter<T> {
  * waiters a new one is refused at once rather than queueing without limit.
  */
 export class Waiters<T> {
-  readonly #pending = new Set<Waiter<T>>();
-  readonly #max: number;
+  private readonly pending = new Set<Waiter<T>>();
+  private readonly max: number;
 
   constructor(max: number) {
-    this.#max = max;
+    this.max = max;
   }
 
   get size(): number {
-    return this.#pending.size;
+    return this.pending.size;
   }
 
   wait(timeoutMs: number, onTimeout: () => Error): Promise<T> {
-    if (this.#pending.size >= this.#max) {
+    if (this.pending.size >= this.max) {
       return Promise.reject(
-        new BrokerError(BrokerErrorCode.overloaded, `${this.#max} publishes already waiting for the broker connection`),
+        new BrokerError(BrokerErrorCode.overloaded, `${this.max} publishes already waiting for the broker connection`),
       );
     }
     return new Promise<T>((resolve, reject) => {
@@ -34,28 +34,28 @@ export class Waiters<T> {
         resolve,
         reject,
         timer: setTimeout(() => {
-          this.#pending.delete(waiter);
+          this.pending.delete(waiter);
           reject(onTimeout());
         }, timeoutMs),
       };
       // Not unref'd: a caller awaits this, and the bound ends it; unref'd, a process with nothing
       // else to do would exit mid-publish instead of reporting the failure.
-      this.#pending.add(waiter);
+      this.pending.add(waiter);
     });
   }
 
   /** Release every waiter with `value`, oldest first (so their continuations run in that order). */
   resolveAll(value: T): void {
-    for (const w of this.#take()) w.resolve(value);
+    for (const w of this.take()) w.resolve(value);
   }
 
   rejectAll(err: Error): void {
-    for (const w of this.#take()) w.reject(err);
+    for (const w of this.take()) w.reject(err);
   }
 
-  #take(): Waiter<T>[] {
-    const all = [...this.#pending];
-    this.#pending.clear();
+  private take(): Waiter<T>[] {
+    const all = [...this.pending];
+    this.pending.clear();
     for (const w of all) clearTimeout(w.timer);
     return all;
   }

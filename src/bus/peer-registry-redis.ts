@@ -55,41 +55,41 @@ export interface RedisPeerRegistryOptions {
  * SET-if-free runs in one script, so two nodes can never both claim an id.
  */
 export class RedisPeerRegistry {
-  readonly #redis: RegistryRedis;
-  readonly #nodeId: string;
-  readonly #prefix: string;
+  private readonly redis: RegistryRedis;
+  private readonly nodeId: string;
+  private readonly prefix: string;
   readonly ttlMs: number;
 
   constructor(url: string, log: Logger, options: RedisPeerRegistryOptions) {
-    this.#nodeId = options.nodeId;
-    this.#prefix = `${options.prefix}peer:`;
+    this.nodeId = options.nodeId;
+    this.prefix = `${options.prefix}peer:`;
     this.ttlMs = options.ttlMs;
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-peers`;
     // Queued while connecting (the first upgrades may come before the connection is up); while
     // Redis is away a command fails after one reconnect attempt and the client is told.
-    this.#redis = new (ioredis().Redis)(url, {
+    this.redis = new (ioredis().Redis)(url, {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       enableOfflineQueue: true,
       connectionName: name,
     }) as RegistryRedis;
-    this.#redis.defineCommand('hubcastPeerClaim', { numberOfKeys: 1, lua: CLAIM });
-    this.#redis.defineCommand('hubcastPeerRelease', { numberOfKeys: 1, lua: RELEASE });
-    this.#redis.defineCommand('hubcastPeerRefresh', { lua: REFRESH });
-    this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis peer registry connection error'));
+    this.redis.defineCommand('hubcastPeerClaim', { numberOfKeys: 1, lua: CLAIM });
+    this.redis.defineCommand('hubcastPeerRelease', { numberOfKeys: 1, lua: RELEASE });
+    this.redis.defineCommand('hubcastPeerRefresh', { lua: REFRESH });
+    this.redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis peer registry connection error'));
   }
 
   async claim(peerId: string): Promise<boolean> {
-    return (await this.#redis.hubcastPeerClaim(this.#prefix + peerId, this.#nodeId, this.ttlMs)) === 1;
+    return (await this.redis.hubcastPeerClaim(this.prefix + peerId, this.nodeId, this.ttlMs)) === 1;
   }
 
   async release(peerId: string): Promise<void> {
-    await this.#redis.hubcastPeerRelease(this.#prefix + peerId, this.#nodeId);
+    await this.redis.hubcastPeerRelease(this.prefix + peerId, this.nodeId);
   }
 
   /** The node holding `peerId`, or null. */
   holder(peerId: string): Promise<string | null> {
-    return this.#redis.get(this.#prefix + peerId);
+    return this.redis.get(this.prefix + peerId);
   }
 
   /** Keep `peerIds` this node's; returns those another node took meanwhile. */
@@ -97,10 +97,10 @@ export class RedisPeerRegistry {
     const lost: string[] = [];
     for (let i = 0; i < peerIds.length; i += REFRESH_BATCH) {
       const batch = peerIds.slice(i, i + REFRESH_BATCH);
-      const positions = await this.#redis.hubcastPeerRefresh(
+      const positions = await this.redis.hubcastPeerRefresh(
         batch.length,
-        ...batch.map((id) => this.#prefix + id),
-        this.#nodeId,
+        ...batch.map((id) => this.prefix + id),
+        this.nodeId,
         this.ttlMs,
       );
       for (const p of positions) lost.push(batch[p - 1]);
@@ -109,10 +109,10 @@ export class RedisPeerRegistry {
   }
 
   isReady(): boolean {
-    return this.#redis.status === 'ready';
+    return this.redis.status === 'ready';
   }
 
   async close(): Promise<void> {
-    this.#redis.disconnect();
+    this.redis.disconnect();
   }
 }

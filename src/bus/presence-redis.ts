@@ -35,26 +35,26 @@ interface SweepingRedis extends Redis {
  * Redis 7.0 has no per-field TTL on hashes, hence scores.
  */
 export class RedisPresenceStore implements PresenceStore {
-  readonly #redis: SweepingRedis;
-  readonly #prefix: string;
+  private readonly redis: SweepingRedis;
+  private readonly prefix: string;
   /** The keys themselves expire when nobody refreshes anything in them for this long. */
-  readonly #keyTtlMs: number;
+  private readonly keyTtlMs: number;
 
   constructor(url: string, prefix: string, ttlMs: number, log: Logger) {
-    this.#prefix = prefix;
-    this.#keyTtlMs = ttlMs * 2;
+    this.prefix = prefix;
+    this.keyTtlMs = ttlMs * 2;
     // Presence can wait for a reconnect (heartbeats repair what was missed): queue while offline.
-    this.#redis = new (ioredis().Redis)(url, {
+    this.redis = new (ioredis().Redis)(url, {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       enableOfflineQueue: true,
     }) as SweepingRedis;
-    this.#redis.defineCommand('presenceSweep', { numberOfKeys: 3, lua: SWEEP });
-    this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis presence connection error'));
+    this.redis.defineCommand('presenceSweep', { numberOfKeys: 3, lua: SWEEP });
+    this.redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis presence connection error'));
   }
 
   async put(channel: string, entries: PresenceEntry[], expiresAt: number, now: number): Promise<number> {
-    const [exp, ids, data] = this.#keys(channel);
+    const [exp, ids, data] = this.keys(channel);
     if (entries.length === 0) return this.count(channel, now);
     const scored: Array<string | number> = [];
     const lex: Array<string | number> = [];
@@ -64,8 +64,8 @@ export class RedisPresenceStore implements PresenceStore {
       lex.push(0, e.id);
       texts.push(e.id, e.text);
     }
-    const ttl = this.#keyTtlMs;
-    const res = await this.#redis
+    const ttl = this.keyTtlMs;
+    const res = await this.redis
       .multi()
       .zadd(exp, ...scored)
       .zadd(ids, ...lex)
@@ -79,23 +79,23 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async remove(channel: string, id: string, now: number): Promise<{ removed: boolean; count: number }> {
-    const [exp, ids, data] = this.#keys(channel);
+    const [exp, ids, data] = this.keys(channel);
     const res = checked(
-      await this.#redis.multi().zrem(exp, id).zrem(ids, id).hdel(data, id).zcount(exp, `(${now}`, '+inf').exec(),
+      await this.redis.multi().zrem(exp, id).zrem(ids, id).hdel(data, id).zcount(exp, `(${now}`, '+inf').exec(),
     );
     return { removed: Number(res[0]) === 1, count: Number(res[3]) };
   }
 
   async count(channel: string, now: number): Promise<number> {
-    return this.#redis.zcount(this.#keys(channel)[0], `(${now}`, '+inf');
+    return this.redis.zcount(this.keys(channel)[0], `(${now}`, '+inf');
   }
 
   async page(channel: string, now: number, after: string | null, limit: number): Promise<PresenceStorePage> {
-    const [exp, idsKey, data] = this.#keys(channel);
-    const ids = await this.#redis.zrangebylex(idsKey, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit);
+    const [exp, idsKey, data] = this.keys(channel);
+    const ids = await this.redis.zrangebylex(idsKey, after === null ? '-' : `(${after}`, '+', 'LIMIT', 0, limit);
     if (ids.length === 0) return { texts: [], last: null };
     const res = checked(
-      await this.#redis
+      await this.redis
         .multi()
         .zmscore(exp, ...ids)
         .hmget(data, ...ids)
@@ -112,16 +112,16 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async sweep(channel: string, now: number): Promise<string[]> {
-    const [exp, ids, data] = this.#keys(channel);
-    return this.#redis.presenceSweep(exp, ids, data, now);
+    const [exp, ids, data] = this.keys(channel);
+    return this.redis.presenceSweep(exp, ids, data, now);
   }
 
   async close(): Promise<void> {
-    this.#redis.disconnect();
+    this.redis.disconnect();
   }
 
-  #keys(channel: string): [string, string, string] {
-    const p = this.#prefix;
+  private keys(channel: string): [string, string, string] {
+    const p = this.prefix;
     return [`${p}presence:${channel}`, `${p}presence-ids:${channel}`, `${p}presence-data:${channel}`];
   }
 }

@@ -23,50 +23,50 @@ interface Entry {
  */
 export class MemoryCache implements Cache {
   readonly driver = 'memory' as const;
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxBytes: number;
-  readonly #now: () => number;
-  #bytes = 0;
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxBytes: number;
+  private readonly now: () => number;
+  private bytes = 0;
 
   constructor(options: MemoryCacheOptions = {}) {
     const opts = { ...DEFAULTS, ...options };
-    this.#maxBytes = opts.maxBytes;
-    this.#now = opts.now;
+    this.maxBytes = opts.maxBytes;
+    this.now = opts.now;
   }
 
   /** Bytes held right now (values plus keys). */
   get size(): number {
-    return this.#bytes;
+    return this.bytes;
   }
 
   get count(): number {
-    return this.#entries.size;
+    return this.entries.size;
   }
 
   async get(key: string): Promise<Buffer | null> {
-    const entry = this.#entries.get(key);
+    const entry = this.entries.get(key);
     if (!entry) return null;
-    this.#entries.delete(key);
-    if (entry.expiresAt <= this.#now()) {
-      this.#bytes -= entry.size;
+    this.entries.delete(key);
+    if (entry.expiresAt <= this.now()) {
+      this.bytes -= entry.size;
       return null;
     }
-    this.#entries.set(key, entry); // now the most recently used
+    this.entries.set(key, entry); // now the most recently used
     return entry.value;
   }
 
   async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
-    this.#remove(key);
+    this.remove(key);
     const size = value.length + key.length * 2; // JS strings are UTF-16
     // A value bigger than the whole cache would evict everything and then not fit.
-    if (size > this.#maxBytes || ttlSeconds <= 0) return;
+    if (size > this.maxBytes || ttlSeconds <= 0) return;
     // Copy: the caller may reuse its buffer, and Redis would have stored a copy too.
-    this.#entries.set(key, { value: Buffer.from(value), expiresAt: this.#now() + ttlSeconds * 1000, size });
-    this.#bytes += size;
-    for (const [oldest, entry] of this.#entries) {
-      if (this.#bytes <= this.#maxBytes) break;
-      this.#entries.delete(oldest);
-      this.#bytes -= entry.size;
+    this.entries.set(key, { value: Buffer.from(value), expiresAt: this.now() + ttlSeconds * 1000, size });
+    this.bytes += size;
+    for (const [oldest, entry] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.bytes -= entry.size;
     }
   }
 
@@ -75,14 +75,14 @@ export class MemoryCache implements Cache {
   }
 
   async close(): Promise<void> {
-    this.#entries.clear();
-    this.#bytes = 0;
+    this.entries.clear();
+    this.bytes = 0;
   }
 
-  #remove(key: string): void {
-    const entry = this.#entries.get(key);
+  private remove(key: string): void {
+    const entry = this.entries.get(key);
     if (!entry) return;
-    this.#entries.delete(key);
-    this.#bytes -= entry.size;
+    this.entries.delete(key);
+    this.bytes -= entry.size;
   }
 }

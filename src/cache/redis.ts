@@ -25,13 +25,13 @@ const DEFAULTS = { keyPrefix: '', commandTimeoutMs: 500, connectTimeoutMs: 2000,
  */
 export class RedisCache implements Cache {
   readonly driver = 'redis' as const;
-  readonly #client: Redis;
-  #closed = false;
+  private readonly client: Redis;
+  private closed = false;
 
   constructor(url: string, logger: Logger, options: RedisCacheOptions = {}) {
     const opts = { ...DEFAULTS, ...options };
     const warn = throttledWarn(logger);
-    this.#client = new (ioredis().Redis)(url, {
+    this.client = new (ioredis().Redis)(url, {
       keyPrefix: opts.keyPrefix,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
@@ -41,21 +41,21 @@ export class RedisCache implements Cache {
       // Full-jitter exponential backoff; never returns null, so it never gives up.
       retryStrategy: (times) => Math.random() * Math.min(opts.maxReconnectDelayMs, 50 * 2 ** Math.min(times, 10)),
     });
-    this.#client.on('error', (err: Error) => warn({ err: err.message }, 'redis cache connection error'));
-    this.#client.on('ready', () => logger.info('redis cache connected'));
+    this.client.on('error', (err: Error) => warn({ err: err.message }, 'redis cache connection error'));
+    this.client.on('ready', () => logger.info('redis cache connected'));
   }
 
   async get(key: string): Promise<Buffer | null> {
-    return this.#client.getBuffer(key);
+    return this.client.getBuffer(key);
   }
 
   async set(key: string, value: Buffer, ttlSeconds: number): Promise<void> {
     // EX takes whole seconds ≥ 1; round up so a short TTL never means "forever" or an error.
-    await this.#client.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    await this.client.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
   }
 
   isReady(): boolean {
-    return this.#client.status === 'ready';
+    return this.client.status === 'ready';
   }
 
   /** Resolves true once connected, false after `timeoutMs` (the client keeps trying). */
@@ -66,27 +66,27 @@ export class RedisCache implements Cache {
     return new Promise<boolean>((resolve) => {
       const done = (ready: boolean) => {
         clearTimeout(timer);
-        this.#client.off('ready', onReady);
+        this.client.off('ready', onReady);
         resolve(ready);
       };
       const onReady = () => done(true);
       const timer = setTimeout(() => done(false), timeoutMs).unref();
-      this.#client.on('ready', onReady);
+      this.client.on('ready', onReady);
     });
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.closed = true;
     // QUIT lets pending replies arrive; when not connected there is nothing to wait for.
     if (this.isReady()) {
       try {
-        await this.#client.quit();
+        await this.client.quit();
         return;
       } catch {
         // quit failed (connection dropped meanwhile): fall through to a hard disconnect
       }
     }
-    this.#client.disconnect();
+    this.client.disconnect();
   }
 }

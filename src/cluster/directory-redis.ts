@@ -36,77 +36,77 @@ export const NODE_TTL_MS = 15_000;
  */
 export class RedisNodeDirectory implements NodeDirectory {
   readonly nodeId: string;
-  readonly #redis: DirectoryRedis;
-  readonly #key: string;
-  readonly #ttlMs: number;
-  readonly #log: Logger;
-  #nodes: string[];
-  #timer: NodeJS.Timeout | null = null;
-  #closed = false;
+  private readonly redis: DirectoryRedis;
+  private readonly key: string;
+  private readonly ttlMs: number;
+  private readonly log: Logger;
+  private nodes: string[];
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(url: string, log: Logger, options: RedisDirectoryOptions) {
     this.nodeId = options.nodeId;
-    this.#key = `${options.prefix}nodes`;
-    this.#ttlMs = options.ttlMs;
-    this.#log = log;
-    this.#nodes = [options.nodeId];
+    this.key = `${options.prefix}nodes`;
+    this.ttlMs = options.ttlMs;
+    this.log = log;
+    this.nodes = [options.nodeId];
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-nodes`;
-    this.#redis = new Redis(url, {
+    this.redis = new Redis(url, {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       enableOfflineQueue: true,
       connectionName: name,
     }) as DirectoryRedis;
-    this.#redis.defineCommand('hubcastNodeBeat', { numberOfKeys: 1, lua: BEAT });
-    this.#redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis node directory connection error'));
+    this.redis.defineCommand('hubcastNodeBeat', { numberOfKeys: 1, lua: BEAT });
+    this.redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis node directory connection error'));
   }
 
   live(): string[] {
-    return [...this.#nodes];
+    return [...this.nodes];
   }
 
   forget(node: string): void {
-    if (node !== this.nodeId) this.#nodes = this.#nodes.filter((n) => n !== node);
+    if (node !== this.nodeId) this.nodes = this.nodes.filter((n) => n !== node);
   }
 
   async start(): Promise<void> {
     await this.beat();
-    this.#log.info({ nodes: this.#nodes }, `joined the cluster: ${this.#nodes.length} live node(s)`);
-    this.#timer = setInterval(
+    this.log.info({ nodes: this.nodes }, `joined the cluster: ${this.nodes.length} live node(s)`);
+    this.timer = setInterval(
       () => {
         this.beat().catch((err: Error) => {
-          if (!this.#closed)
-            this.#log.warn({ err: err.message }, 'node heartbeat failed: other nodes drop this one if it lasts');
+          if (!this.closed)
+            this.log.warn({ err: err.message }, 'node heartbeat failed: other nodes drop this one if it lasts');
         });
       },
-      Math.max(50, Math.floor(this.#ttlMs / 3)),
+      Math.max(50, Math.floor(this.ttlMs / 3)),
     );
-    this.#timer.unref();
+    this.timer.unref();
   }
 
   isReady(): boolean {
-    return this.#redis.status === 'ready';
+    return this.redis.status === 'ready';
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
     // Leaving at once: nobody waits for this node's answers until its entry would expire.
-    await this.#redis
-      .zrem(this.#key, this.nodeId)
+    await this.redis
+      .zrem(this.key, this.nodeId)
       .catch((err: Error) =>
-        this.#log.warn({ err: err.message }, 'node not removed from the directory: it expires on its own'),
+        this.log.warn({ err: err.message }, 'node not removed from the directory: it expires on its own'),
       );
-    this.#redis.disconnect();
+    this.redis.disconnect();
   }
 
   private async beat(): Promise<void> {
-    const nodes = await this.#redis.hubcastNodeBeat(this.#key, this.nodeId, this.#ttlMs);
-    const joined = nodes.filter((n) => !this.#nodes.includes(n));
-    const left = this.#nodes.filter((n) => !nodes.includes(n) && n !== this.nodeId);
-    if (this.#timer !== null && (joined.length > 0 || left.length > 0))
-      this.#log.info({ joined, left, nodes }, 'cluster nodes changed');
-    this.#nodes = nodes.includes(this.nodeId) ? nodes : [this.nodeId, ...nodes];
+    const nodes = await this.redis.hubcastNodeBeat(this.key, this.nodeId, this.ttlMs);
+    const joined = nodes.filter((n) => !this.nodes.includes(n));
+    const left = this.nodes.filter((n) => !nodes.includes(n) && n !== this.nodeId);
+    if (this.timer !== null && (joined.length > 0 || left.length > 0))
+      this.log.info({ joined, left, nodes }, 'cluster nodes changed');
+    this.nodes = nodes.includes(this.nodeId) ? nodes : [this.nodeId, ...nodes];
   }
 }

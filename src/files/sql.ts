@@ -25,47 +25,47 @@ const DELETE = 'DELETE FROM uploaded_files WHERE id = $1 RETURNING id';
  */
 export class SqlFileStore implements FileStore {
   readonly driver = 'sql';
-  readonly #open: () => Promise<Database>;
-  readonly #log: Logger | undefined;
-  #db: Promise<Database> | null = null;
+  private readonly open: () => Promise<Database>;
+  private readonly log: Logger | undefined;
+  private db: Promise<Database> | null = null;
 
   constructor(open: () => Promise<Database>, log?: Logger) {
-    this.#open = open;
-    this.#log = log;
+    this.open = open;
+    this.log = log;
   }
 
   async put(file: StoredFile, bytes: Buffer): Promise<void> {
-    const db = await this.#ready();
+    const db = await this.ready();
     await db.query(INSERT, [file.id, file.filename, file.content_type, file.size, bytes]);
   }
 
   async get(id: string): Promise<FileContent | null> {
     if (!FILE_ID.test(id)) return null;
-    const [row] = await (await this.#ready()).query<Row>(GET, [id]);
+    const [row] = await (await this.ready()).query<Row>(GET, [id]);
     return row === undefined ? null : { file: toFile(row), bytes: row.bytes! };
   }
 
   async stat(id: string): Promise<StoredFile | null> {
     if (!FILE_ID.test(id)) return null;
-    const [row] = await (await this.#ready()).query<Row>(STAT, [id]);
+    const [row] = await (await this.ready()).query<Row>(STAT, [id]);
     return row === undefined ? null : toFile(row);
   }
 
   async delete(id: string): Promise<boolean> {
     if (!FILE_ID.test(id)) return false;
-    return (await (await this.#ready()).query(DELETE, [id])).length > 0;
+    return (await (await this.ready()).query(DELETE, [id])).length > 0;
   }
 
-  #ready(): Promise<Database> {
-    this.#db ??= (async () => {
-      const db = await this.#open();
-      await migrate(db, this.#log, fileMigrations, FILE_MIGRATIONS_TABLE);
+  private ready(): Promise<Database> {
+    this.db ??= (async () => {
+      const db = await this.open();
+      await migrate(db, this.log, fileMigrations, FILE_MIGRATIONS_TABLE);
       return db;
     })().catch((err: unknown) => {
-      this.#db = null;
+      this.db = null;
       throw err;
     });
-    return this.#db;
+    return this.db;
   }
 }
 

@@ -29,35 +29,35 @@ const APP_NAME = /^[a-z][a-z0-9-]{0,39}$/;
  * (`/metrics`, `/openapi.json`, `gateway.events()`) is read from here.
  */
 export class Applications {
-  readonly #host: AppHost;
-  readonly #names = new Set<string>();
-  readonly #metrics: Record<string, MetricSpec> = { ...STAT_METRICS };
-  readonly #routes: Record<string, RouteDoc> = { ...OPERATIONS };
-  readonly #events = new Set<string>(Object.values(SystemEvent));
-  readonly #tables = new Set<string>();
+  private readonly host: AppHost;
+  private readonly _names = new Set<string>();
+  private readonly _metrics: Record<string, MetricSpec> = { ...STAT_METRICS };
+  private readonly _routes: Record<string, RouteDoc> = { ...OPERATIONS };
+  private readonly _events = new Set<string>(Object.values(SystemEvent));
+  private readonly tables = new Set<string>();
 
   constructor(host: AppHost) {
-    this.#host = host;
+    this.host = host;
   }
 
   /** Names of the registered applications, in order. */
   get names(): string[] {
-    return [...this.#names];
+    return [...this._names];
   }
 
   /** Every stats field's metric: the core's and the applications'. */
   get metrics(): Readonly<Record<string, MetricSpec>> {
-    return this.#metrics;
+    return this._metrics;
   }
 
   /** Every documented HTTP operation: the core's and the applications'. */
   get routes(): Readonly<Record<string, RouteDoc>> {
-    return this.#routes;
+    return this._routes;
   }
 
   /** Every event name the server publishes on its own: the core's and the applications'. */
   get events(): string[] {
-    return [...this.#events];
+    return [...this._events];
   }
 
   /**
@@ -66,30 +66,30 @@ export class Applications {
    * the start with the application's name in the message.
    */
   async register(app: Application): Promise<void> {
-    const host = this.#host;
+    const host = this.host;
     if (!APP_NAME.test(app.name))
       throw new Error(
         `application name ${JSON.stringify(app.name)}: 1–40 characters of a-z 0-9 -, starting with a letter`,
       );
-    if (this.#names.has(app.name)) throw new Error(`application ${app.name} is registered already`);
+    if (this._names.has(app.name)) throw new Error(`application ${app.name} is registered already`);
     for (const c of app.defaultChannels ?? []) {
       if (!isValidChannelName(c))
         throw new Error(`${app.name}: default channel ${JSON.stringify(c)} is not a valid channel name`);
     }
     for (const [key, spec] of Object.entries(app.metrics ?? {})) {
-      if (this.#metrics[key] !== undefined)
-        throw new Error(`${app.name}: stats field ${key} has a metric already (${this.#metrics[key].name})`);
+      if (this._metrics[key] !== undefined)
+        throw new Error(`${app.name}: stats field ${key} has a metric already (${this._metrics[key].name})`);
       if (!/^hubcast_[a-z0-9_]+$/.test(spec.name))
         throw new Error(`${app.name}: metric ${spec.name} must be hubcast_ and lower-case letters, digits, _`);
     }
     for (const key of Object.keys(app.routes ?? {})) {
-      if (this.#routes[key] !== undefined) throw new Error(`${app.name}: route ${key} is documented already`);
+      if (this._routes[key] !== undefined) throw new Error(`${app.name}: route ${key} is documented already`);
     }
-    if (app.migrations !== undefined && this.#tables.has(app.migrations.table)) {
+    if (app.migrations !== undefined && this.tables.has(app.migrations.table)) {
       throw new Error(`${app.name}: migration table ${app.migrations.table} is another application's`);
     }
-    this.#names.add(app.name);
-    if (app.migrations !== undefined) this.#tables.add(app.migrations.table);
+    this._names.add(app.name);
+    if (app.migrations !== undefined) this.tables.add(app.migrations.table);
     const presence: string[] = [];
     for (const claim of app.channels ?? []) {
       host.appChannels.claim(app.name, claim.pattern, claim.publish);
@@ -97,9 +97,9 @@ export class Applications {
     }
     if (presence.length > 0) host.addPresence(presence);
     host.appChannels.defaults.push(...(app.defaultChannels ?? []));
-    Object.assign(this.#metrics, app.metrics);
-    Object.assign(this.#routes, app.routes);
-    for (const e of app.events ?? []) this.#events.add(e);
+    Object.assign(this._metrics, app.metrics);
+    Object.assign(this._routes, app.routes);
+    for (const e of app.events ?? []) this._events.add(e);
 
     const log = host.log.child({ app: app.name });
     if (app.migrations !== undefined) {

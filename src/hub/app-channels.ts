@@ -36,7 +36,7 @@ interface Claim {
  * (never per delivery): with nothing claimed the lookups are empty loops.
  */
 export class AppChannels implements ChannelOwnership {
-  readonly #claims: Claim[] = [];
+  private readonly claims: Claim[] = [];
   /** Filled by applications' `defaultChannels` as they register; the transports read it per request. */
   readonly defaults: string[] = [];
 
@@ -55,7 +55,7 @@ export class AppChannels implements ChannelOwnership {
     if (prefix.startsWith('user:') || prefix.startsWith('$') || (!exact && 'user:'.startsWith(prefix))) {
       throw new Error(`${app}: channel pattern ${pattern} overlaps the gateway's own user:* or $* channels`);
     }
-    for (const c of this.#claims) {
+    for (const c of this.claims) {
       const overlaps =
         exact && c.exact
           ? prefix === c.prefix
@@ -69,23 +69,23 @@ export class AppChannels implements ChannelOwnership {
           `${app}: channel pattern ${pattern} overlaps ${c.prefix}${c.exact ? '' : '*'}, claimed by ${c.app}`,
         );
     }
-    this.#claims.push({ app, prefix, exact, owner });
+    this.claims.push({ app, prefix, exact, owner });
   }
 
   /** The application handling client publishes on `channel`, or null (a plain or server-owned channel). */
   ownerOf(channel: string): ChannelHandler | null {
-    const c = this.#find(channel);
+    const c = this.find(channel);
     return c === null || c.owner === 'server' ? null : c.owner;
   }
 
   /** Clients may join (no token grant needed) but never publish. */
   isServerOwned(channel: string): boolean {
     if (channel.startsWith('user:') || channel.startsWith('$')) return true;
-    return this.#find(channel)?.owner === 'server';
+    return this.find(channel)?.owner === 'server';
   }
 
-  #find(channel: string): Claim | null {
-    for (const c of this.#claims) if (c.exact ? channel === c.prefix : channel.startsWith(c.prefix)) return c;
+  private find(channel: string): Claim | null {
+    for (const c of this.claims) if (c.exact ? channel === c.prefix : channel.startsWith(c.prefix)) return c;
     return null;
   }
 }

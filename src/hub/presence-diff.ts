@@ -22,15 +22,15 @@ export interface PresenceDiffData {
  * as both, which `left`-then-`joined` applies correctly.
  */
 export class PresenceDiff {
-  #joined = new Map<string, PresenceMember>();
-  #left = new Map<string, PresenceMember>();
+  private joined = new Map<string, PresenceMember>();
+  private left = new Map<string, PresenceMember>();
 
   join(member: PresenceMember): void {
-    this.#joined.set(member.client_id, member);
+    this.joined.set(member.client_id, member);
   }
 
   leave(member: PresenceMember): void {
-    if (!this.#joined.delete(member.client_id)) this.#left.set(member.client_id, member);
+    if (!this.joined.delete(member.client_id)) this.left.set(member.client_id, member);
   }
 
   /**
@@ -39,16 +39,16 @@ export class PresenceDiff {
    * subscriber per interval. Null when nothing waits.
    */
   take(count: number, maxMembers: number): PresenceDiffData | null {
-    if (this.#joined.size === 0 && this.#left.size === 0) return null;
+    if (this.joined.size === 0 && this.left.size === 0) return null;
     const data: PresenceDiffData = {
-      joined: first(this.#joined, maxMembers),
-      left: first(this.#left, maxMembers),
-      joined_count: this.#joined.size,
-      left_count: this.#left.size,
+      joined: first(this.joined, maxMembers),
+      left: first(this.left, maxMembers),
+      joined_count: this.joined.size,
+      left_count: this.left.size,
       count,
     };
-    this.#joined = new Map();
-    this.#left = new Map();
+    this.joined = new Map();
+    this.left = new Map();
     return data;
   }
 }

@@ -63,80 +63,77 @@ export function decodeCursor(cursor: string): string | null {
  * node whose sweep removes one announces its leave.
  */
 export class Presence {
-  readonly #opts: PresenceOptions;
+  private readonly opts: PresenceOptions;
   /** PRESENCE_CHANNELS plus what applications add (chat rooms): consulted on joins only. */
-  readonly #patterns: string[];
-  readonly #store: PresenceStore;
-  readonly #log: Logger;
+  private readonly patterns: string[];
+  private readonly store: PresenceStore;
+  private readonly log: Logger;
   /** This node's entries: channel → client id → member string. */
-  readonly #local = new Map<string, Map<string, string>>();
+  private readonly local = new Map<string, Map<string, string>>();
   /** Channels announced by `presence.diff` from this node, with the changes waiting for the next tick. */
-  readonly #coalesced = new Map<string, PresenceDiff>();
-  readonly #pending = new Set<Promise<unknown>>();
-  readonly #heartbeatTimer: NodeJS.Timeout;
-  readonly #diffTimer: NodeJS.Timeout;
-  #closed = false;
+  private readonly coalesced = new Map<string, PresenceDiff>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  private readonly diffTimer: NodeJS.Timeout;
+  private closed = false;
 
   constructor(store: PresenceStore, options: PresenceOptions) {
-    this.#store = store;
-    this.#opts = options;
-    this.#patterns = [...options.patterns];
-    this.#log = options.logger.child({ component: 'presence' });
-    this.#heartbeatTimer = setInterval(
-      () => this.#track(this.#heartbeat()),
-      Math.max(100, Math.floor(options.ttlMs / 3)),
-    );
-    this.#heartbeatTimer.unref();
-    this.#diffTimer = setInterval(() => this.#track(this.#flush()), options.diffIntervalMs);
-    this.#diffTimer.unref();
+    this.store = store;
+    this.opts = options;
+    this.patterns = [...options.patterns];
+    this.log = options.logger.child({ component: 'presence' });
+    this.heartbeatTimer = setInterval(() => this.track(this.heartbeat()), Math.max(100, Math.floor(options.ttlMs / 3)));
+    this.heartbeatTimer.unref();
+    this.diffTimer = setInterval(() => this.track(this.flush()), options.diffIntervalMs);
+    this.diffTimer.unref();
   }
 
   /** True when `channel` has presence. */
   tracks(channel: string): boolean {
-    for (const p of this.#patterns) if (matchPattern(p, channel)) return true;
+    for (const p of this.patterns) if (matchPattern(p, channel)) return true;
     return false;
   }
 
   /** Track these patterns too (an application's channels, before clients connect). */
   addPatterns(patterns: readonly string[]): void {
-    for (const p of patterns) if (!this.#patterns.includes(p)) this.#patterns.push(p);
+    for (const p of patterns) if (!this.patterns.includes(p)) this.patterns.push(p);
   }
 
   /** The hub: `sub` joined `channel`. */
   joined(sub: Subscriber, channel: string): void {
-    if (this.#closed || !this.tracks(channel)) return;
+    if (this.closed || !this.tracks(channel)) return;
     const member: PresenceMember = {
       client_id: sub.clientId,
       user_id: sub.userId,
-      node: this.#opts.nodeId,
+      node: this.opts.nodeId,
       joined_at: new Date().toISOString(),
     };
     const text = JSON.stringify(member);
-    let members = this.#local.get(channel);
-    if (members === undefined) this.#local.set(channel, (members = new Map()));
+    let members = this.local.get(channel);
+    if (members === undefined) this.local.set(channel, (members = new Map()));
     members.set(sub.clientId, text);
-    this.#track(
+    this.track(
       (async () => {
         const now = Date.now();
-        const count = await this.#store.put(channel, [{ id: sub.clientId, text }], now + this.#opts.ttlMs, now);
-        this.#announce(channel, count, SystemEvent.presenceJoin, member);
+        const count = await this.store.put(channel, [{ id: sub.clientId, text }], now + this.opts.ttlMs, now);
+        this.announce(channel, count, SystemEvent.presenceJoin, member);
       })(),
     );
   }
 
   /** The hub: `sub` left `channel` (left it, or disconnected). */
   left(sub: Subscriber, channel: string): void {
-    const members = this.#local.get(channel);
+    const members = this.local.get(channel);
     const text = members?.get(sub.clientId);
     if (members === undefined || text === undefined) return;
     members.delete(sub.clientId);
-    if (members.size === 0) this.#local.delete(channel);
-    this.#track(this.#leave(channel, sub.clientId, text));
+    if (members.size === 0) this.local.delete(channel);
+    this.track(this.leave(channel, sub.clientId, text));
   }
 
   /** Members present on `channel`, cluster-wide (a counter: no listing). */
   count(channel: string): Promise<number> {
-    return this.#store.count(channel, Date.now());
+    return this.store.count(channel, Date.now());
   }
 
   /** Up to `limit` members after `cursor` (a `next_cursor` from the previous page), in client id order. */
@@ -145,8 +142,8 @@ export class Presence {
     if (cursor !== null && after === null) throw new RangeError('cursor: expected a next_cursor of this endpoint');
     const now = Date.now();
     const [count, page] = await Promise.all([
-      this.#store.count(channel, now),
-      limit === 0 ? null : this.#store.page(channel, now, after, limit),
+      this.store.count(channel, now),
+      limit === 0 ? null : this.store.page(channel, now, after, limit),
     ]);
     if (page === null) return { count, members: [], next_cursor: null };
     return {
@@ -158,19 +155,19 @@ export class Presence {
 
   /** Stop the timers, send what waits for a diff; wait for the joins and leaves under way (the hub still publishes). */
   async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#heartbeatTimer);
-    clearInterval(this.#diffTimer);
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    this.#track(this.#flush());
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    await this.#store.close();
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.diffTimer);
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    this.track(this.flush());
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    await this.store.close();
   }
 
-  async #leave(channel: string, id: string, text: string): Promise<void> {
+  private async leave(channel: string, id: string, text: string): Promise<void> {
     // Only the remover announces: a leave is published once even if a sweep raced us.
-    const { removed, count } = await this.#store.remove(channel, id, Date.now());
-    if (removed) this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
+    const { removed, count } = await this.store.remove(channel, id, Date.now());
+    if (removed) this.announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
   }
 
   /**
@@ -179,12 +176,12 @@ export class Presence {
    * enters diff mode here, at once, but leaves it only on a tick, after its
    * diff went out, so no single event overtakes a change still waiting.
    */
-  #announce(channel: string, count: number, event: string, member: PresenceMember): void {
-    let diff = this.#coalesced.get(channel);
-    if (diff === undefined && count >= this.#opts.diffThreshold)
-      this.#coalesced.set(channel, (diff = new PresenceDiff()));
+  private announce(channel: string, count: number, event: string, member: PresenceMember): void {
+    let diff = this.coalesced.get(channel);
+    if (diff === undefined && count >= this.opts.diffThreshold)
+      this.coalesced.set(channel, (diff = new PresenceDiff()));
     if (diff === undefined) {
-      this.#track(this.#opts.publish(channel, event, member));
+      this.track(this.opts.publish(channel, event, member));
       return;
     }
     if (event === SystemEvent.presenceJoin) diff.join(member);
@@ -192,48 +189,48 @@ export class Presence {
   }
 
   /** Every tick: each coalesced channel's waiting changes as one `presence.diff`, with the count. */
-  async #flush(): Promise<void> {
+  private async flush(): Promise<void> {
     const now = Date.now();
     await Promise.all(
-      [...this.#coalesced].map(async ([channel, diff]) => {
-        const count = await this.#store.count(channel, now);
+      [...this.coalesced].map(async ([channel, diff]) => {
+        const count = await this.store.count(channel, now);
         // Synchronous from here: what arrives during the count above joins this diff, and the
         // mode ends only after the diff's publish started, ahead of any later single event.
-        const data = diff.take(count, this.#opts.diffMaxMembers);
-        if (data !== null) this.#track(this.#opts.publish(channel, SystemEvent.presenceDiff, data));
+        const data = diff.take(count, this.opts.diffMaxMembers);
+        if (data !== null) this.track(this.opts.publish(channel, SystemEvent.presenceDiff, data));
         // Small again, or none of the room's members are here any more (a sweep's leave re-enters
         // the mode by its count): this node stops ticking for the channel.
-        if (count < this.#opts.diffThreshold || !this.#local.has(channel)) this.#coalesced.delete(channel);
+        if (count < this.opts.diffThreshold || !this.local.has(channel)) this.coalesced.delete(channel);
       }),
     );
   }
 
-  async #heartbeat(): Promise<void> {
+  private async heartbeat(): Promise<void> {
     const now = Date.now();
-    for (const [channel, members] of this.#local) {
-      await this.#store.put(
+    for (const [channel, members] of this.local) {
+      await this.store.put(
         channel,
         [...members].map(([id, text]) => ({ id, text })),
-        now + this.#opts.ttlMs,
+        now + this.opts.ttlMs,
         now,
       );
       // Entries of nodes that stopped heartbeating (crashed): whoever removes one announces its leave.
-      const gone = await this.#store.sweep(channel, now);
+      const gone = await this.store.sweep(channel, now);
       if (gone.length === 0) continue;
-      const count = await this.#store.count(channel, now);
+      const count = await this.store.count(channel, now);
       for (const text of gone)
-        this.#announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
+        this.announce(channel, count, SystemEvent.presenceLeave, JSON.parse(text) as PresenceMember);
     }
   }
 
-  #track(task: Promise<unknown>): void {
+  private track(task: Promise<unknown>): void {
     const tracked = task.catch((err: unknown) =>
-      this.#log.warn(
+      this.log.warn(
         { err: (err as Error)?.message ?? String(err) },
         'presence update failed; the next heartbeat repairs it',
       ),
     );
-    this.#pending.add(tracked);
-    void tracked.finally(() => this.#pending.delete(tracked));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
   }
 }

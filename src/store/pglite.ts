@@ -29,10 +29,10 @@ const serializers = {
  */
 export class PgliteDatabase implements Database {
   readonly driver = 'pglite' as const;
-  readonly #db: PGlite;
+  private readonly db: PGlite;
 
   private constructor(db: PGlite) {
-    this.#db = db;
+    this.db = db;
   }
 
   /** Open (creating if needed) the database in `dir`; `undefined` keeps it in memory. */
@@ -49,15 +49,15 @@ export class PgliteDatabase implements Database {
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
-    return (await this.#db.query<T>(sql, params as unknown[] | undefined)).rows;
+    return (await this.db.query<T>(sql, params as unknown[] | undefined)).rows;
   }
 
   async exec(sql: string): Promise<void> {
-    await this.#db.exec(sql);
+    await this.db.exec(sql);
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.#db.transaction((inner) =>
+    return this.db.transaction((inner) =>
       fn({
         query: async <R>(sql: string, params?: readonly unknown[]) =>
           (await inner.query<R>(sql, params as unknown[] | undefined)).rows,
@@ -69,16 +69,16 @@ export class PgliteDatabase implements Database {
   }
 
   isReady(timeoutMs = READY_TIMEOUT_MS): Promise<boolean> {
-    if (this.#db.closed) return Promise.resolve(false);
+    if (this.db.closed) return Promise.resolve(false);
     return withTimeout(
-      this.#db.query('SELECT 1').then(() => true),
+      this.db.query('SELECT 1').then(() => true),
       timeoutMs,
       false,
     );
   }
 
   async close(): Promise<void> {
-    if (!this.#db.closed) await this.#db.close();
+    if (!this.db.closed) await this.db.close();
   }
 }
 

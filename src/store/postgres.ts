@@ -27,11 +27,11 @@ const DEFAULTS: Required<PostgresOptions> = { max: 10, connectionTimeoutMillis: 
 /** PostgreSQL through a pg Pool. */
 export class PostgresDatabase implements Database {
   readonly driver = 'postgres' as const;
-  readonly #pool: pg.Pool;
+  private readonly pool: pg.Pool;
 
   constructor(url: string, logger: Logger, options: PostgresOptions = {}) {
     const opts = { ...DEFAULTS, ...options };
-    this.#pool = new (pgClient().Pool)({
+    this.pool = new (pgClient().Pool)({
       connectionString: url,
       types,
       max: opts.max,
@@ -44,21 +44,21 @@ export class PostgresDatabase implements Database {
     });
     // An idle client whose server went away emits 'error' on the pool; without a
     // listener that event would crash the process. The pool drops the client itself.
-    this.#pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));
+    this.pool.on('error', (err) => logger.warn({ err: err.message }, 'postgres idle client error'));
   }
 
   async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
-    const result = await this.#pool.query(sql, params as unknown[] | undefined);
+    const result = await this.pool.query(sql, params as unknown[] | undefined);
     return result.rows as T[];
   }
 
   async exec(sql: string): Promise<void> {
     // No parameters → simple query protocol, which accepts several statements.
-    await this.#pool.query(sql);
+    await this.pool.query(sql);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+    const client = await this.pool.connect();
     const tx: Queryable = {
       query: async <R>(sql: string, params?: readonly unknown[]) =>
         (await client.query(sql, params as unknown[] | undefined)).rows as R[],
@@ -87,13 +87,13 @@ export class PostgresDatabase implements Database {
 
   isReady(timeoutMs = READY_TIMEOUT_MS): Promise<boolean> {
     return withTimeout(
-      this.#pool.query('SELECT 1').then(() => true),
+      this.pool.query('SELECT 1').then(() => true),
       timeoutMs,
       false,
     );
   }
 
   async close(): Promise<void> {
-    await this.#pool.end();
+    await this.pool.end();
   }
 }

@@ -38,53 +38,53 @@ interface Waiting<P> {
  * const consumer = new CatalogConsumer({ broker, applier: new ApplyBatcher(repository), publisher: hub, logger });
  */
 export class ApplyBatcher<P = unknown> implements ChangeApplier<P> {
-  readonly #target: BatchApplier<P>;
-  readonly #opts: typeof DEFAULTS;
-  #waiting: Waiting<P>[] = [];
-  #inFlight = 0;
-  #scheduled = false;
+  private readonly target: BatchApplier<P>;
+  private readonly opts: typeof DEFAULTS;
+  private waiting: Waiting<P>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(target: BatchApplier<P>, options: ApplyBatcherOptions = {}) {
-    this.#target = target;
-    this.#opts = {
+    this.target = target;
+    this.opts = {
       maxConcurrent: options.maxConcurrent ?? DEFAULTS.maxConcurrent,
       maxBatch: options.maxBatch ?? DEFAULTS.maxBatch,
     };
-    if (!(Number.isSafeInteger(this.#opts.maxConcurrent) && this.#opts.maxConcurrent >= 1)) {
-      throw new RangeError(`ApplyBatcher: maxConcurrent must be an integer ≥ 1 (got ${this.#opts.maxConcurrent})`);
+    if (!(Number.isSafeInteger(this.opts.maxConcurrent) && this.opts.maxConcurrent >= 1)) {
+      throw new RangeError(`ApplyBatcher: maxConcurrent must be an integer ≥ 1 (got ${this.opts.maxConcurrent})`);
     }
-    if (!(Number.isSafeInteger(this.#opts.maxBatch) && this.#opts.maxBatch >= 1)) {
-      throw new RangeError(`ApplyBatcher: maxBatch must be an integer ≥ 1 (got ${this.#opts.maxBatch})`);
+    if (!(Number.isSafeInteger(this.opts.maxBatch) && this.opts.maxBatch >= 1)) {
+      throw new RangeError(`ApplyBatcher: maxBatch must be an integer ≥ 1 (got ${this.opts.maxBatch})`);
     }
   }
 
   applyChange(event: ChangeEvent): Promise<ApplyResult<P>> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ event, resolve, reject });
-      if (!this.#scheduled && this.#inFlight < this.#opts.maxConcurrent) {
+      this.waiting.push({ event, resolve, reject });
+      if (!this.scheduled && this.inFlight < this.opts.maxConcurrent) {
         // End of this turn's synchronous work: every delivery parsed from the same socket read joins.
-        this.#scheduled = true;
+        this.scheduled = true;
         queueMicrotask(() => {
-          this.#scheduled = false;
-          this.#pump();
+          this.scheduled = false;
+          this.pump();
         });
       }
     });
   }
 
-  #pump(): void {
-    while (this.#inFlight < this.#opts.maxConcurrent && this.#waiting.length > 0) {
+  private pump(): void {
+    while (this.inFlight < this.opts.maxConcurrent && this.waiting.length > 0) {
       const batch =
-        this.#waiting.length <= this.#opts.maxBatch ? this.#waiting : this.#waiting.slice(0, this.#opts.maxBatch);
-      this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(this.#opts.maxBatch);
-      this.#inFlight++;
-      void this.#run(batch);
+        this.waiting.length <= this.opts.maxBatch ? this.waiting : this.waiting.slice(0, this.opts.maxBatch);
+      this.waiting = batch === this.waiting ? [] : this.waiting.slice(this.opts.maxBatch);
+      this.inFlight++;
+      void this.run(batch);
     }
   }
 
-  async #run(batch: Waiting<P>[]): Promise<void> {
+  private async run(batch: Waiting<P>[]): Promise<void> {
     try {
-      const results = await this.#target.applyChanges(batch.map((w) => w.event));
+      const results = await this.target.applyChanges(batch.map((w) => w.event));
       batch.forEach((w, i) => {
         const r = results[i];
         if (r === undefined)
@@ -96,8 +96,8 @@ export class ApplyBatcher<P = unknown> implements ChangeApplier<P> {
       const error = err instanceof Error ? err : new Error(String(err));
       for (const w of batch) w.reject(error);
     } finally {
-      this.#inFlight--;
-      this.#pump();
+      this.inFlight--;
+      this.pump();
     }
   }
 }

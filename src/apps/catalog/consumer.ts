@@ -79,16 +79,16 @@ type Outcome = 'settled' | 'give-back';
  * await consumer.stop();
  */
 export class CatalogConsumer {
-  readonly #broker: Broker;
-  readonly #applier: ChangeApplier;
-  readonly #publisher: Publisher;
-  readonly #logger: Logger;
-  readonly #opts: typeof DEFAULTS;
-  readonly #lanes = new Map<number, Item[]>();
-  readonly #tasks = new Set<Promise<void>>();
-  readonly #sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
-  readonly #poison: PoisonTracker;
-  readonly #stats: ConsumerStats = {
+  private readonly broker: Broker;
+  private readonly applier: ChangeApplier;
+  private readonly publisher: Publisher;
+  private readonly logger: Logger;
+  private readonly opts: typeof DEFAULTS;
+  private readonly lanes = new Map<number, Item[]>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly sleeps = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+  private readonly poison: PoisonTracker;
+  private readonly _stats: ConsumerStats = {
     received: 0,
     applied: 0,
     duplicates: 0,
@@ -99,25 +99,25 @@ export class CatalogConsumer {
     republished: 0,
     inFlight: 0,
   };
-  #consumption: Consumption | null = null;
-  #stopping = false;
+  private consumption: Consumption | null = null;
+  private stopping = false;
   /** Deliveries left unsettled by stop(), handed back to the broker in one step. */
-  #leftForBroker = 0;
-  #lastApplyWarn = 0;
+  private leftForBroker = 0;
+  private lastApplyWarn = 0;
 
   constructor(options: CatalogConsumerOptions) {
     const { broker, applier, publisher, logger, ...rest } = options;
-    this.#broker = broker;
-    this.#applier = applier;
-    this.#publisher = publisher;
-    this.#logger = logger.child({ component: 'catalog-consumer' });
-    this.#opts = { ...DEFAULTS, ...definedOnly(rest) };
-    this.#poison = new PoisonTracker(this.#opts.poisonAfter);
+    this.broker = broker;
+    this.applier = applier;
+    this.publisher = publisher;
+    this.logger = logger.child({ component: 'catalog-consumer' });
+    this.opts = { ...DEFAULTS, ...definedOnly(rest) };
+    this.poison = new PoisonTracker(this.opts.poisonAfter);
   }
 
   async start(): Promise<void> {
-    if (this.#consumption || this.#stopping) throw new Error('CatalogConsumer: start() called twice or after stop()');
-    this.#consumption = await this.#broker.consume((d) => this.#onDelivery(d), { prefetch: this.#opts.prefetch });
+    if (this.consumption || this.stopping) throw new Error('CatalogConsumer: start() called twice or after stop()');
+    this.consumption = await this.broker.consume((d) => this.onDelivery(d), { prefetch: this.opts.prefetch });
   }
 
   /**
@@ -132,126 +132,126 @@ export class CatalogConsumer {
    * Resolves when nothing is in flight.
    */
   async stop(): Promise<void> {
-    if (!this.#stopping) {
-      this.#stopping = true;
-      for (const s of this.#sleeps) s.wake();
-      while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
-      await this.#consumption?.cancel({ returnUnsettled: true });
-      this.#stats.retried += this.#leftForBroker;
-      this.#stats.inFlight -= this.#leftForBroker;
-      this.#leftForBroker = 0;
+    if (!this.stopping) {
+      this.stopping = true;
+      for (const s of this.sleeps) s.wake();
+      while (this.tasks.size > 0) await Promise.all([...this.tasks]);
+      await this.consumption?.cancel({ returnUnsettled: true });
+      this._stats.retried += this.leftForBroker;
+      this._stats.inFlight -= this.leftForBroker;
+      this.leftForBroker = 0;
     }
-    while (this.#tasks.size > 0) await Promise.all([...this.#tasks]);
+    while (this.tasks.size > 0) await Promise.all([...this.tasks]);
   }
 
   /** A snapshot of the counters, for `/realtime/stats` and `/metrics`. */
   stats(): Readonly<ConsumerStats> {
-    return { ...this.#stats };
+    return { ...this._stats };
   }
 
-  #onDelivery(delivery: BrokerDelivery): void {
-    this.#stats.received++;
-    this.#stats.inFlight++;
-    if (this.#stopping) {
+  private onDelivery(delivery: BrokerDelivery): void {
+    this._stats.received++;
+    this._stats.inFlight++;
+    if (this.stopping) {
       // Left unsettled: stop() hands it back with the rest, in queue order. (A nack now would
       // bring it straight back here while this node is still the active consumer.)
-      this.#leftForBroker++;
+      this.leftForBroker++;
       return;
     }
     const parsed = parseChangeEvent(delivery.body);
     if (!parsed.ok) {
-      this.#track(this.#deadLetter(delivery, `malformed event: ${parsed.reason}`));
+      this.track(this.deadLetter(delivery, `malformed event: ${parsed.reason}`));
       return;
     }
     const { event } = parsed;
     if (delivery.messageId !== undefined || delivery.producer !== undefined) {
       event.source = { message_id: delivery.messageId, producer: delivery.producer };
     }
-    const lane = this.#lanes.get(event.product_id);
+    const lane = this.lanes.get(event.product_id);
     if (lane) {
       lane.push({ event, delivery });
       return;
     }
     const fresh: Item[] = [{ event, delivery }];
-    this.#lanes.set(event.product_id, fresh);
-    this.#track(this.#runLane(event.product_id, fresh));
+    this.lanes.set(event.product_id, fresh);
+    this.track(this.runLane(event.product_id, fresh));
   }
 
   /** Apply one product's events strictly in order. The head item stays in the lane while it runs, so newcomers queue behind it. */
-  async #runLane(productId: number, lane: Item[]): Promise<void> {
+  private async runLane(productId: number, lane: Item[]): Promise<void> {
     try {
       while (lane.length > 0) {
-        if (this.#stopping) {
-          this.#leftForBroker += lane.splice(0).length; // stop() hands them back, in order
+        if (this.stopping) {
+          this.leftForBroker += lane.splice(0).length; // stop() hands them back, in order
           break;
         }
         const item = lane[0];
-        const outcome = await this.#process(item);
+        const outcome = await this.process(item);
         lane.shift();
-        if (outcome === 'give-back' && this.#stopping) {
-          this.#leftForBroker += 1 + lane.splice(0).length;
+        if (outcome === 'give-back' && this.stopping) {
+          this.leftForBroker += 1 + lane.splice(0).length;
         } else if (outcome === 'give-back') {
           for (const later of [item, ...lane.splice(0)]) {
             later.delivery.retry();
-            this.#stats.retried++;
-            this.#stats.inFlight--;
+            this._stats.retried++;
+            this._stats.inFlight--;
           }
         }
       }
     } finally {
       // Even if a bug threw above, the next event of this product must start a fresh lane.
-      this.#lanes.delete(productId);
+      this.lanes.delete(productId);
     }
   }
 
-  async #process(item: Item): Promise<Outcome> {
+  private async process(item: Item): Promise<Outcome> {
     const { event } = item;
     for (let attempt = 1; ; attempt++) {
       let result: ApplyResult;
       try {
-        result = await this.#applier.applyChange(event);
+        result = await this.applier.applyChange(event);
       } catch (err) {
-        this.#stats.applyErrors++;
+        this._stats.applyErrors++;
         const message = (err as Error)?.message ?? String(err);
         if (isPermanentApplyError(err)) {
-          await this.#deadLetter(item.delivery, `change rejected: ${message}`);
+          await this.deadLetter(item.delivery, `change rejected: ${message}`);
           return 'settled';
         }
-        if (this.#poison.failed(event.event_id)) {
-          await this.#deadLetter(item.delivery, `apply failed repeatedly while other events applied: ${message}`);
+        if (this.poison.failed(event.event_id)) {
+          await this.deadLetter(item.delivery, `apply failed repeatedly while other events applied: ${message}`);
           return 'settled';
         }
-        this.#warnApplyFailure(message, event.event_id, attempt);
-        if (this.#stopping || attempt >= this.#opts.maxAttempts) return 'give-back';
-        await this.#sleep(Math.min(this.#opts.retryMaxDelayMs, this.#opts.retryDelayMs * 2 ** (attempt - 1)));
+        this.warnApplyFailure(message, event.event_id, attempt);
+        if (this.stopping || attempt >= this.opts.maxAttempts) return 'give-back';
+        await this.sleep(Math.min(this.opts.retryMaxDelayMs, this.opts.retryDelayMs * 2 ** (attempt - 1)));
         continue;
       }
-      this.#poison.succeeded(event.event_id);
-      return this.#settle(item, result);
+      this.poison.succeeded(event.event_id);
+      return this.settle(item, result);
     }
   }
 
-  async #settle({ event, delivery }: Item, result: ApplyResult): Promise<Outcome> {
+  private async settle({ event, delivery }: Item, result: ApplyResult): Promise<Outcome> {
     switch (result.status) {
       case 'applied':
-        this.#stats.applied++;
-        if (!(await this.#announce(event, result.product))) return 'give-back';
-        this.#ack(delivery);
+        this._stats.applied++;
+        if (!(await this.announce(event, result.product))) return 'give-back';
+        this.ack(delivery);
         return 'settled';
       case 'duplicate':
-        this.#stats.duplicates++;
-        this.#logger.debug({ event_id: event.event_id }, 'duplicate change event; already applied');
+        this._stats.duplicates++;
+        this.logger.debug({ event_id: event.event_id }, 'duplicate change event; already applied');
         // The node that applied it may have died before publishing: announce the current state
         // unless it went out already (the publish-once guard decides, atomically).
-        if (result.product !== undefined && !(await this.#announce(event, result.product, true))) return 'give-back';
-        this.#ack(delivery);
+        if (result.product !== undefined && !(await this.announce(event, result.product, true))) return 'give-back';
+        this.ack(delivery);
         return 'settled';
       case 'unknown_product':
-        await this.#deadLetter(delivery, `unknown product_id ${event.product_id}`);
+        await this.deadLetter(delivery, `unknown product_id ${event.product_id}`);
         return 'settled';
       default: {
         const never: never = result;
-        await this.#deadLetter(delivery, `applier answered an unknown status: ${JSON.stringify(never)}`);
+        await this.deadLetter(delivery, `applier answered an unknown status: ${JSON.stringify(never)}`);
         return 'settled';
       }
     }
@@ -264,7 +264,7 @@ export class CatalogConsumer {
    * the delivery then goes back unacked, and its redelivery, a duplicate,
    * publishes what is still missing.
    */
-  async #announce(event: ChangeEvent, product: unknown, redelivered = false): Promise<boolean> {
+  private async announce(event: ChangeEvent, product: unknown, redelivered = false): Promise<boolean> {
     const version = (product as { version?: unknown } | null)?.version;
     // The product announced is the one the applier answered with: for a duplicate that is the
     // product of the event first applied under this event_id, which a copy may misname (a
@@ -275,46 +275,46 @@ export class CatalogConsumer {
     for (let attempt = 1; ; attempt++) {
       try {
         const ids = await Promise.all([
-          this.#publisher.publish(CATALOG_CHANNEL, CatalogEvent.productUpdated, product, options),
-          this.#publisher.publish(productChannel(productId), CatalogEvent.productUpdated, product, options),
+          this.publisher.publish(CATALOG_CHANNEL, CatalogEvent.productUpdated, product, options),
+          this.publisher.publish(productChannel(productId), CatalogEvent.productUpdated, product, options),
         ]);
         if (redelivered && ids.some((id) => id !== null)) {
-          this.#stats.republished++;
-          this.#logger.info(
+          this._stats.republished++;
+          this.logger.info(
             { event_id: event.event_id, product_id: event.product_id, version },
             'announced a change whose first publish was lost',
           );
         }
         return true;
       } catch (err) {
-        this.#stats.publishFailed++;
+        this._stats.publishFailed++;
         const message = (err as Error)?.message ?? String(err);
-        const last = this.#stopping || attempt >= this.#opts.maxAttempts;
-        this.#logger[last ? 'warn' : 'debug'](
+        const last = this.stopping || attempt >= this.opts.maxAttempts;
+        this.logger[last ? 'warn' : 'debug'](
           { err: message, event_id: event.event_id, attempt },
           'change applied but publishing product.updated failed; will retry',
         );
         if (last) return false;
-        await this.#sleep(Math.min(this.#opts.retryMaxDelayMs, this.#opts.retryDelayMs * 2 ** (attempt - 1)));
+        await this.sleep(Math.min(this.opts.retryMaxDelayMs, this.opts.retryDelayMs * 2 ** (attempt - 1)));
       }
     }
   }
 
-  #ack(delivery: BrokerDelivery): void {
-    this.#stats.inFlight--;
+  private ack(delivery: BrokerDelivery): void {
+    this._stats.inFlight--;
     delivery.ack();
   }
 
-  async #deadLetter(delivery: BrokerDelivery, reason: string): Promise<void> {
-    this.#stats.inFlight--;
+  private async deadLetter(delivery: BrokerDelivery, reason: string): Promise<void> {
+    this._stats.inFlight--;
     try {
       await delivery.deadLetter(reason);
-      this.#stats.deadLettered++;
-      this.#logger.warn({ reason }, 'change event dead-lettered to catalog.dead');
+      this._stats.deadLettered++;
+      this.logger.warn({ reason }, 'change event dead-lettered to catalog.dead');
     } catch (err) {
       // deadLetter() handed the message back to the broker; it comes round again.
-      this.#stats.retried++;
-      this.#logger.error({ err, reason }, 'dead-lettering failed; message returned to the queue');
+      this._stats.retried++;
+      this.logger.error({ err, reason }, 'dead-lettering failed; message returned to the queue');
     }
   }
 
@@ -322,35 +322,35 @@ export class CatalogConsumer {
    * While the database is down every in-flight event fails every few hundred
    * ms: one warning per interval (with the running total) says it, the rest go to debug.
    */
-  #warnApplyFailure(message: string, eventId: string, attempt: number): void {
+  private warnApplyFailure(message: string, eventId: string, attempt: number): void {
     const now = Date.now();
-    const loud = now - this.#lastApplyWarn >= APPLY_WARN_INTERVAL_MS;
-    if (loud) this.#lastApplyWarn = now;
-    this.#logger[loud ? 'warn' : 'debug'](
-      { err: message, event_id: eventId, attempt, applyErrors: this.#stats.applyErrors },
+    const loud = now - this.lastApplyWarn >= APPLY_WARN_INTERVAL_MS;
+    if (loud) this.lastApplyWarn = now;
+    this.logger[loud ? 'warn' : 'debug'](
+      { err: message, event_id: eventId, attempt, applyErrors: this._stats.applyErrors },
       'applying a change event failed; will retry',
     );
   }
 
-  #track(task: Promise<void>): void {
-    const tracked = task.catch((err: unknown) => this.#logger.error({ err }, 'catalog consumer task failed (bug)'));
-    this.#tasks.add(tracked);
-    void tracked.finally(() => this.#tasks.delete(tracked));
+  private track(task: Promise<void>): void {
+    const tracked = task.catch((err: unknown) => this.logger.error({ err }, 'catalog consumer task failed (bug)'));
+    this.tasks.add(tracked);
+    void tracked.finally(() => this.tasks.delete(tracked));
   }
 
   /** A backoff pause that stop() cuts short. */
-  #sleep(ms: number): Promise<void> {
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const entry = {
         timer: setTimeout(() => entry.wake(), ms),
         wake: () => {
           clearTimeout(entry.timer);
-          this.#sleeps.delete(entry);
+          this.sleeps.delete(entry);
           resolve();
         },
       };
       entry.timer.unref();
-      this.#sleeps.add(entry);
+      this.sleeps.add(entry);
     });
   }
 }

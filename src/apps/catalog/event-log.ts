@@ -59,10 +59,10 @@ export const EVENTS_LIMIT_DEFAULT = 100;
  * version or a moment is one indexed row, never a replay.
  */
 export class EventLog {
-  readonly #db: Queryable;
+  private readonly db: Queryable;
 
   constructor(db: Queryable) {
-    this.#db = db;
+    this.db = db;
   }
 
   /**
@@ -73,13 +73,13 @@ export class EventLog {
    * const page = await log.productEvents(7, 0, 100); // from the start
    */
   async productEvents(productId: number, afterVersion: number, limit: number): Promise<LoggedEvent[]> {
-    const rows = await this.#db.query<EventRow>(
+    const rows = await this.db.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM product_events
         WHERE product_id = $1 AND version > $2
         ORDER BY version LIMIT $3`,
       [productId, afterVersion, limit],
     );
-    if (rows.length === 0 && !(await this.#hasLog(productId))) throw notFound(`product ${productId} not found`);
+    if (rows.length === 0 && !(await this.hasLog(productId))) throw notFound(`product ${productId} not found`);
     return rows.map(toEvent);
   }
 
@@ -89,12 +89,12 @@ export class EventLog {
    * @throws HubcastError `not_found` when the product or that version is not in the log
    */
   async productAtVersion(productId: number, version: number): Promise<Product> {
-    const [row] = await this.#db.query<ProductRow>(`${STATE_SELECT} WHERE e.product_id = $1 AND e.version = $2`, [
+    const [row] = await this.db.query<ProductRow>(`${STATE_SELECT} WHERE e.product_id = $1 AND e.version = $2`, [
       productId,
       version,
     ]);
     if (row) return toProduct(row);
-    const span = await this.#span(productId);
+    const span = await this.span(productId);
     if (span === null) throw notFound(`product ${productId} not found`);
     if (version > span.last)
       throw notFound(`product ${productId} has no version ${version} (its latest is ${span.last})`);
@@ -113,7 +113,7 @@ export class EventLog {
     // to maintain on every apply. `version >= mid … LIMIT 1` steps over gaps. Times on the wire have
     // millisecond resolution, the column microseconds: `at` covers its whole millisecond, so asking
     // at a product's `updated_at` answers that very state.
-    const [row] = await this.#db.query<ProductRow>(
+    const [row] = await this.db.query<ProductRow>(
       `WITH RECURSIVE search(lo, hi) AS (
          SELECT min(version), max(version) + 1 FROM product_events WHERE product_id = $1
          UNION ALL
@@ -134,7 +134,7 @@ export class EventLog {
       [productId, at],
     );
     if (row) return toProduct(row);
-    const span = await this.#span(productId);
+    const span = await this.span(productId);
     if (span === null) throw notFound(`product ${productId} not found`);
     const since = span.firstAt.toISOString();
     throw notFound(
@@ -159,7 +159,7 @@ export class EventLog {
   async feed(afterPosition: number, limit: number): Promise<LoggedEvent[]> {
     const stable = 'tx < pg_snapshot_xmin(pg_current_snapshot())';
     if (afterPosition === 0) {
-      const rows = await this.#db.query<EventRow>(
+      const rows = await this.db.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM product_events WHERE ${stable} ORDER BY tx, position LIMIT $1`,
         [limit],
       );
@@ -167,7 +167,7 @@ export class EventLog {
     }
     // LATERAL: the cursor's (tx, position) reaches the inner scan as parameters, so the feed index
     // starts right after it; a plain join filters from the start of the log (O(position) per page).
-    const rows = await this.#db.query<EventRow>(
+    const rows = await this.db.query<EventRow>(
       `SELECT e.* FROM (SELECT tx AS c_tx, position AS c_position FROM product_events WHERE position = $1) cursor
          CROSS JOIN LATERAL (
            SELECT ${EVENT_COLUMNS} FROM product_events
@@ -177,7 +177,7 @@ export class EventLog {
       [afterPosition, limit],
     );
     if (rows.length === 0) {
-      const [found] = await this.#db.query('SELECT 1 FROM product_events WHERE position = $1', [afterPosition]);
+      const [found] = await this.db.query('SELECT 1 FROM product_events WHERE position = $1', [afterPosition]);
       if (!found)
         throw notFound(
           `position ${afterPosition} is not in the event log (never written, or compacted away); start again from 0`,
@@ -186,13 +186,15 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
-  async #hasLog(productId: number): Promise<boolean> {
-    return (await this.#db.query('SELECT 1 FROM product_events WHERE product_id = $1 LIMIT 1', [productId])).length > 0;
+  private async hasLog(productId: number): Promise<boolean> {
+    return (await this.db.query('SELECT 1 FROM product_events WHERE product_id = $1 LIMIT 1', [productId])).length > 0;
   }
 
   /** The first and last version in a product's log, or null when it has none. */
-  async #span(productId: number): Promise<{ first: number; last: number; firstAt: Date; firstKind: string } | null> {
-    const [row] = await this.#db.query<{ first: number; last: number; first_at: Date; first_kind: string }>(
+  private async span(
+    productId: number,
+  ): Promise<{ first: number; last: number; firstAt: Date; firstKind: string } | null> {
+    const [row] = await this.db.query<{ first: number; last: number; first_at: Date; first_kind: string }>(
       `SELECT f.version AS first, f.applied_at AS first_at, f.kind AS first_kind,
               (SELECT max(version) FROM product_events WHERE product_id = $1) AS last
          FROM product_events f WHERE f.product_id = $1 ORDER BY f.version LIMIT 1`,

@@ -53,49 +53,49 @@ export interface GeneratorStopReport extends GeneratorStats {
  * const report = await gen.stop(); // report.unconfirmed lists what never got through
  */
 export class EventGenerator {
-  readonly #productIds: () => Promise<number[]>;
-  readonly #logger: Logger;
-  readonly #opts: typeof DEFAULTS;
-  readonly #periodMs: number;
-  readonly #rate: number | undefined;
-  readonly #changes: RandomChanges;
-  readonly #random: () => number;
-  readonly #outbox: Outbox;
-  readonly #events = new Map<string, ChangeEvent>();
-  #ids: number[] = [];
-  #timers: NodeJS.Timeout[] = [];
-  #startedAt = 0;
-  #due = 0;
-  #skipped = 0;
-  #running = false;
-  #stopped = false;
+  private readonly productIds: () => Promise<number[]>;
+  private readonly logger: Logger;
+  private readonly opts: typeof DEFAULTS;
+  private readonly periodMs: number;
+  private readonly rate: number | undefined;
+  private readonly changes: RandomChanges;
+  private readonly random: () => number;
+  private readonly outbox: Outbox;
+  private readonly events = new Map<string, ChangeEvent>();
+  private ids: number[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private startedAt = 0;
+  private due = 0;
+  private skipped = 0;
+  private running = false;
+  private stopped = false;
 
   constructor(options: EventGeneratorOptions) {
     const { broker, rate, intervalMs } = options;
     if (rate !== undefined && !(rate > 0 && Number.isFinite(rate)))
       throw new RangeError(`EventGenerator: rate must be a positive number (got ${rate})`);
     if (!(intervalMs > 0)) throw new RangeError(`EventGenerator: intervalMs must be positive (got ${intervalMs})`);
-    this.#productIds = options.productIds;
-    this.#logger = options.logger.child({ component: 'generator' });
-    this.#opts = {
+    this.productIds = options.productIds;
+    this.logger = options.logger.child({ component: 'generator' });
+    this.opts = {
       maxPending: options.maxPending ?? DEFAULTS.maxPending,
       summaryEveryMs: options.summaryEveryMs ?? DEFAULTS.summaryEveryMs,
       productRefreshMs: options.productRefreshMs ?? DEFAULTS.productRefreshMs,
       flushTimeoutMs: options.flushTimeoutMs ?? DEFAULTS.flushTimeoutMs,
     };
     // Rate mode ticks at most every 10 ms and emits what is due since start, so high rates need no per-event timer.
-    this.#rate = rate;
-    this.#periodMs = rate !== undefined ? Math.max(10, Math.min(1000, 1000 / rate)) : intervalMs;
-    this.#random = options.random ?? Math.random;
-    this.#changes = new RandomChanges(this.#random);
+    this.rate = rate;
+    this.periodMs = rate !== undefined ? Math.max(10, Math.min(1000, 1000 / rate)) : intervalMs;
+    this.random = options.random ?? Math.random;
+    this.changes = new RandomChanges(this.random);
     const onConfirmed = options.onConfirmed;
-    this.#outbox = new Outbox({
+    this.outbox = new Outbox({
       send: (body) => broker.publish(PRODUCT_CHANGED, body),
-      logger: this.#logger,
-      maxPending: this.#opts.maxPending,
+      logger: this.logger,
+      maxPending: this.opts.maxPending,
       onConfirmed: (entry) => {
-        const event = this.#events.get(entry.id);
-        this.#events.delete(entry.id);
+        const event = this.events.get(entry.id);
+        this.events.delete(entry.id);
         if (event) onConfirmed?.(event, { attempts: entry.attempts });
       },
     });
@@ -103,95 +103,95 @@ export class EventGenerator {
 
   /** Load the product ids and start ticking. Rejects if the ids cannot be read at all. */
   async start(): Promise<void> {
-    if (this.#running || this.#stopped) throw new Error('EventGenerator: start() called twice or after stop()');
-    await this.#refreshProducts();
-    this.#running = true;
-    this.#startedAt = Date.now();
-    this.#due = 0;
-    this.#every(this.#periodMs, () => this.#tick());
-    this.#every(this.#opts.summaryEveryMs, () => this.#logSummary());
-    this.#every(this.#opts.productRefreshMs, () => {
-      this.#refreshProducts().catch((err: unknown) =>
-        this.#logger.warn({ err: (err as Error)?.message }, 'refreshing product ids failed; keeping the old list'),
+    if (this.running || this.stopped) throw new Error('EventGenerator: start() called twice or after stop()');
+    await this.refreshProducts();
+    this.running = true;
+    this.startedAt = Date.now();
+    this.due = 0;
+    this.every(this.periodMs, () => this.tick());
+    this.every(this.opts.summaryEveryMs, () => this.logSummary());
+    this.every(this.opts.productRefreshMs, () => {
+      this.refreshProducts().catch((err: unknown) =>
+        this.logger.warn({ err: (err as Error)?.message }, 'refreshing product ids failed; keeping the old list'),
       );
     });
-    this.#logger.info(
-      { products: this.#ids.length, eventsPerSecond: this.#rate ?? 1000 / this.#periodMs },
+    this.logger.info(
+      { products: this.ids.length, eventsPerSecond: this.rate ?? 1000 / this.periodMs },
       'generator started',
     );
   }
 
   /** Stop ticking, wait (bounded) for pending events to be confirmed, report what never was. */
   async stop(): Promise<GeneratorStopReport> {
-    this.#stopped = true;
-    this.#running = false;
-    for (const t of this.#timers) clearInterval(t);
-    this.#timers = [];
-    const flushed = await this.#outbox.flush(this.#opts.flushTimeoutMs);
-    const left = this.#outbox.close();
+    this.stopped = true;
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const flushed = await this.outbox.flush(this.opts.flushTimeoutMs);
+    const left = this.outbox.close();
     const report = { ...this.stats(), unconfirmed: left.map((e) => e.id) };
-    this.#logSummary();
+    this.logSummary();
     if (!flushed)
-      this.#logger.warn({ unconfirmed: report.unconfirmed.length }, 'generator stopped with unconfirmed events');
+      this.logger.warn({ unconfirmed: report.unconfirmed.length }, 'generator stopped with unconfirmed events');
     return report;
   }
 
   stats(): GeneratorStats {
-    return { ...this.#outbox.stats(), skipped: this.#skipped };
+    return { ...this.outbox.stats(), skipped: this.skipped };
   }
 
   /** Generate and queue one event now; false when skipped (buffer full, no products). */
   emitOne(): boolean {
     // Checked before building the event, so a skipped tick does not advance the product's price walk.
-    if (this.#ids.length === 0 || !this.#outbox.hasRoom()) {
-      this.#skipped++;
+    if (this.ids.length === 0 || !this.outbox.hasRoom()) {
+      this.skipped++;
       return false;
     }
-    const productId = this.#ids[Math.floor(this.#random() * this.#ids.length)];
-    const event = makeChangeEvent({ productId, changes: this.#changes.next(productId) });
-    if (!this.#outbox.add(event.event_id, encodeChangeEvent(event), event.product_id)) {
-      this.#skipped++;
+    const productId = this.ids[Math.floor(this.random() * this.ids.length)];
+    const event = makeChangeEvent({ productId, changes: this.changes.next(productId) });
+    if (!this.outbox.add(event.event_id, encodeChangeEvent(event), event.product_id)) {
+      this.skipped++;
       return false;
     }
-    this.#events.set(event.event_id, event);
+    this.events.set(event.event_id, event);
     return true;
   }
 
-  #tick(): void {
+  private tick(): void {
     try {
-      if (this.#rate === undefined) {
+      if (this.rate === undefined) {
         this.emitOne();
         return;
       }
       // Events due since start, not per tick: timer drift and slow ticks do not lower the rate.
-      const target = Math.floor(((Date.now() - this.#startedAt) * this.#rate) / 1000);
+      const target = Math.floor(((Date.now() - this.startedAt) * this.rate) / 1000);
       // After a stall (event loop blocked, suspended laptop) do not burst more than one second's worth.
-      const n = Math.min(target - this.#due, Math.max(1, Math.ceil(this.#rate)));
-      this.#due = target;
+      const n = Math.min(target - this.due, Math.max(1, Math.ceil(this.rate)));
+      this.due = target;
       for (let i = 0; i < n; i++) this.emitOne();
     } catch (err) {
       // A bug in event building must not take the gateway down with it (npm start runs both in one process).
-      this.#skipped++;
-      this.#logger.error({ err }, 'generating a change event failed');
+      this.skipped++;
+      this.logger.error({ err }, 'generating a change event failed');
     }
   }
 
-  async #refreshProducts(): Promise<void> {
-    const ids = await this.#productIds();
-    this.#ids = [...ids];
-    this.#changes.retain(this.#ids);
-    if (this.#ids.length === 0) this.#logger.warn('no products in the catalog; generator has nothing to change');
+  private async refreshProducts(): Promise<void> {
+    const ids = await this.productIds();
+    this.ids = [...ids];
+    this.changes.retain(this.ids);
+    if (this.ids.length === 0) this.logger.warn('no products in the catalog; generator has nothing to change');
   }
 
-  #every(ms: number, fn: () => void): void {
+  private every(ms: number, fn: () => void): void {
     const t = setInterval(fn, ms);
     t.unref();
-    this.#timers.push(t);
+    this.timers.push(t);
   }
 
-  #logSummary(): void {
+  private logSummary(): void {
     const s = this.stats();
-    this.#logger.info(
+    this.logger.info(
       s,
       `generator: sent=${s.sent} confirmed=${s.confirmed} pending=${s.pending} failed=${s.failed} skipped=${s.skipped}`,
     );

@@ -47,28 +47,28 @@ export interface OutboxStats {
  * confirm, and per-key order holds across any failure.
  */
 export class Outbox {
-  readonly #send: (body: Buffer) => Promise<void>;
-  readonly #logger: Logger;
-  readonly #opts: typeof DEFAULTS;
-  readonly #onConfirmed?: (entry: OutboxEntry) => void;
-  #queue: OutboxEntry[] = [];
-  #failedRound: OutboxEntry[] = [];
-  readonly #inFlight = new Set<OutboxEntry>();
+  private readonly send: (body: Buffer) => Promise<void>;
+  private readonly logger: Logger;
+  private readonly opts: typeof DEFAULTS;
+  private readonly onConfirmed?: (entry: OutboxEntry) => void;
+  private queue: OutboxEntry[] = [];
+  private failedRound: OutboxEntry[] = [];
+  private readonly inFlight = new Set<OutboxEntry>();
   /** Keys with an entry sent and not yet confirmed (in flight or failed awaiting resend). */
-  readonly #busy = new Set<string | number>();
-  #seq = 0;
-  #paused = false;
-  #rounds = 0;
-  #retryTimer: NodeJS.Timeout | null = null;
-  #closed = false;
-  #idleWaiters: Array<(flushed: boolean) => void> = [];
-  readonly #stats = { sent: 0, confirmed: 0, failed: 0 };
+  private readonly busy = new Set<string | number>();
+  private seq = 0;
+  private paused = false;
+  private rounds = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private idleWaiters: Array<(flushed: boolean) => void> = [];
+  private readonly _stats = { sent: 0, confirmed: 0, failed: 0 };
 
   constructor(options: OutboxOptions) {
-    this.#send = options.send;
-    this.#logger = options.logger;
-    this.#onConfirmed = options.onConfirmed;
-    this.#opts = {
+    this.send = options.send;
+    this.logger = options.logger;
+    this.onConfirmed = options.onConfirmed;
+    this.opts = {
       maxPending: options.maxPending ?? DEFAULTS.maxPending,
       window: options.window ?? DEFAULTS.window,
       retryInitialMs: options.retryInitialMs ?? DEFAULTS.retryInitialMs,
@@ -77,33 +77,33 @@ export class Outbox {
   }
 
   get pending(): number {
-    return this.#queue.length + this.#failedRound.length + this.#inFlight.size;
+    return this.queue.length + this.failedRound.length + this.inFlight.size;
   }
 
   stats(): OutboxStats {
-    return { ...this.#stats, pending: this.pending };
+    return { ...this._stats, pending: this.pending };
   }
 
   /** True when `add` would accept a message now. */
   hasRoom(): boolean {
-    return !this.#closed && this.pending < this.#opts.maxPending;
+    return !this.closed && this.pending < this.opts.maxPending;
   }
 
   /** Queue a message; false (nothing queued) when the buffer is full or closed. */
   add(id: string, body: Buffer, key?: string | number): boolean {
     if (!this.hasRoom()) return false;
-    this.#queue.push({ seq: this.#seq++, id, body, key, attempts: 0 });
-    this.#pump();
+    this.queue.push({ seq: this.seq++, id, body, key, attempts: 0 });
+    this.pump();
     return true;
   }
 
   /** Resolves true once everything is confirmed, false if `timeoutMs` passes first (or the outbox closes). */
   flush(timeoutMs: number): Promise<boolean> {
     if (this.pending === 0) return Promise.resolve(true);
-    if (this.#closed) return Promise.resolve(false);
+    if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== done);
+        this.idleWaiters = this.idleWaiters.filter((w) => w !== done);
         resolve(false);
       }, timeoutMs);
       // Deliberately not unref'd: someone awaits this bounded flush, and the retries it waits for
@@ -112,7 +112,7 @@ export class Outbox {
         clearTimeout(timer);
         resolve(flushed);
       };
-      this.#idleWaiters.push(done);
+      this.idleWaiters.push(done);
     });
   }
 
@@ -122,83 +122,83 @@ export class Outbox {
    * will know.
    */
   close(): OutboxEntry[] {
-    this.#closed = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    const left = [...this.#failedRound, ...this.#inFlight, ...this.#queue].sort((a, b) => a.seq - b.seq);
-    for (const w of this.#idleWaiters.splice(0)) w(false);
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const left = [...this.failedRound, ...this.inFlight, ...this.queue].sort((a, b) => a.seq - b.seq);
+    for (const w of this.idleWaiters.splice(0)) w(false);
     return left;
   }
 
-  #pump(): void {
-    if (this.#paused || this.#closed) return;
+  private pump(): void {
+    if (this.paused || this.closed) return;
     // Oldest first, skipping entries whose key is busy; the scan is bounded so
     // a long backlog after an outage costs O(window) per pump, not O(backlog).
-    const limit = Math.min(this.#queue.length, this.#opts.window * 4);
+    const limit = Math.min(this.queue.length, this.opts.window * 4);
     let kept: OutboxEntry[] | null = null;
     let i = 0;
-    for (; i < limit && this.#inFlight.size < this.#opts.window; i++) {
-      const entry = this.#queue[i];
-      if (entry.key !== undefined && this.#busy.has(entry.key)) {
+    for (; i < limit && this.inFlight.size < this.opts.window; i++) {
+      const entry = this.queue[i];
+      if (entry.key !== undefined && this.busy.has(entry.key)) {
         (kept ??= []).push(entry);
         continue;
       }
-      this.#dispatch(entry);
+      this.dispatch(entry);
     }
-    if (i > 0) this.#queue = kept === null ? this.#queue.slice(i) : [...kept, ...this.#queue.slice(i)];
+    if (i > 0) this.queue = kept === null ? this.queue.slice(i) : [...kept, ...this.queue.slice(i)];
   }
 
-  #dispatch(entry: OutboxEntry): void {
+  private dispatch(entry: OutboxEntry): void {
     entry.attempts++;
-    if (entry.attempts === 1) this.#stats.sent++;
-    this.#inFlight.add(entry);
-    if (entry.key !== undefined) this.#busy.add(entry.key);
-    this.#send(entry.body).then(
+    if (entry.attempts === 1) this._stats.sent++;
+    this.inFlight.add(entry);
+    if (entry.key !== undefined) this.busy.add(entry.key);
+    this.send(entry.body).then(
       () => {
-        this.#inFlight.delete(entry);
-        if (entry.key !== undefined) this.#busy.delete(entry.key);
-        this.#stats.confirmed++;
-        this.#rounds = 0;
-        this.#onConfirmed?.(entry);
-        this.#settled();
+        this.inFlight.delete(entry);
+        if (entry.key !== undefined) this.busy.delete(entry.key);
+        this._stats.confirmed++;
+        this.rounds = 0;
+        this.onConfirmed?.(entry);
+        this.settled();
       },
       (err: unknown) => {
-        this.#inFlight.delete(entry);
-        this.#stats.failed++;
-        if (this.#closed) return; // reported by close() already
-        if (!this.#paused) {
-          this.#logger.warn(
+        this.inFlight.delete(entry);
+        this._stats.failed++;
+        if (this.closed) return; // reported by close() already
+        if (!this.paused) {
+          this.logger.warn(
             { err: (err as Error)?.message ?? String(err), pending: this.pending },
             'publish failed; holding events and retrying in order',
           );
         }
-        this.#paused = true;
-        this.#failedRound.push(entry);
-        this.#settled();
+        this.paused = true;
+        this.failedRound.push(entry);
+        this.settled();
       },
     );
   }
 
-  #settled(): void {
-    if (this.#closed) return;
-    if (this.#paused) {
-      if (this.#inFlight.size > 0 || this.#retryTimer) return;
+  private settled(): void {
+    if (this.closed) return;
+    if (this.paused) {
+      if (this.inFlight.size > 0 || this.retryTimer) return;
       // Everything in flight has settled: failures go first, in their original
       // order, and their keys are free again for exactly these resends.
-      for (const e of this.#failedRound) if (e.key !== undefined) this.#busy.delete(e.key);
-      this.#queue = [...this.#failedRound.sort((a, b) => a.seq - b.seq), ...this.#queue];
-      this.#failedRound = [];
-      this.#rounds++;
-      const delay = Math.min(this.#opts.retryMaxMs, this.#opts.retryInitialMs * 2 ** Math.min(this.#rounds - 1, 20));
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = null;
-        this.#paused = false;
-        this.#pump();
+      for (const e of this.failedRound) if (e.key !== undefined) this.busy.delete(e.key);
+      this.queue = [...this.failedRound.sort((a, b) => a.seq - b.seq), ...this.queue];
+      this.failedRound = [];
+      this.rounds++;
+      const delay = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(this.rounds - 1, 20));
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.paused = false;
+        this.pump();
       }, delay);
-      this.#retryTimer.unref();
+      this.retryTimer.unref();
       return;
     }
-    this.#pump();
-    if (this.pending === 0) for (const w of this.#idleWaiters.splice(0)) w(true);
+    this.pump();
+    if (this.pending === 0) for (const w of this.idleWaiters.splice(0)) w(true);
   }
 }

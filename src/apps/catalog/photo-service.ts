@@ -41,23 +41,23 @@ const DEFAULTS: Required<PhotoServiceOptions> = { ttlSeconds: 3600, metaTtlMs: 3
  * still served from the database, reported as MISS.
  */
 export class PhotoService {
-  readonly #repository: CatalogRepository;
-  readonly #cache: Cache;
-  readonly #opts: Required<PhotoServiceOptions>;
-  readonly #warn: (obj: object, msg: string) => void;
-  readonly #meta = new Map<number, { meta: PhotoMeta; expiresAt: number }>();
-  readonly #metaFlight = new SingleFlight<number, PhotoMeta | null>();
-  readonly #photoFlight = new SingleFlight<string, Photo | null>();
+  private readonly repository: CatalogRepository;
+  private readonly cache: Cache;
+  private readonly opts: Required<PhotoServiceOptions>;
+  private readonly warn: (obj: object, msg: string) => void;
+  private readonly _meta = new Map<number, { meta: PhotoMeta; expiresAt: number }>();
+  private readonly metaFlight = new SingleFlight<number, PhotoMeta | null>();
+  private readonly photoFlight = new SingleFlight<string, Photo | null>();
   readonly stats: PhotoStats = { hits: 0, misses: 0, dbReads: 0, cacheErrors: 0 };
 
   constructor(
     deps: { repository: CatalogRepository; cache: Cache; logger: Logger },
     options: PhotoServiceOptions = {},
   ) {
-    this.#repository = deps.repository;
-    this.#cache = deps.cache;
-    this.#opts = { ...DEFAULTS, ...options };
-    this.#warn = throttledWarn(deps.logger.child({ component: 'photos' }));
+    this.repository = deps.repository;
+    this.cache = deps.cache;
+    this.opts = { ...DEFAULTS, ...options };
+    this.warn = throttledWarn(deps.logger.child({ component: 'photos' }));
   }
 
   /** Cache key for a photo version, under REDIS_PREFIX in Redis. Part of ops knowledge: `hubcast:photo:7:v1:"abc…"`. */
@@ -67,11 +67,11 @@ export class PhotoService {
 
   /** Content type, etag and version of a product's photo; null when there is none. */
   async meta(id: number): Promise<PhotoMeta | null> {
-    const known = this.#meta.get(id);
+    const known = this._meta.get(id);
     if (known && known.expiresAt > performance.now()) return known.meta;
-    return this.#metaFlight.do(id, async () => {
-      const meta = await this.#repository.photoMeta(id);
-      this.#remember(id, meta);
+    return this.metaFlight.do(id, async () => {
+      const meta = await this.repository.photoMeta(id);
+      this.remember(id, meta);
       return meta;
     });
   }
@@ -82,58 +82,58 @@ export class PhotoService {
     if (!meta) return null;
     const key = PhotoService.key(id, meta);
 
-    const cached = await this.#cacheGet(key);
+    const cached = await this.cacheGet(key);
     if (cached) {
       this.stats.hits++;
       return { ...meta, bytes: cached, cache: 'HIT' };
     }
     this.stats.misses++;
 
-    const photo = await this.#photoFlight.do(key, async () => {
+    const photo = await this.photoFlight.do(key, async () => {
       this.stats.dbReads++;
-      const fresh = await this.#repository.getPhoto(id);
+      const fresh = await this.repository.getPhoto(id);
       if (!fresh) {
-        this.#remember(id, null);
+        this.remember(id, null);
         return null;
       }
-      this.#remember(id, fresh);
+      this.remember(id, fresh);
       // Awaited (bounded by the cache's own timeout) so the next request finds it.
-      await this.#cacheSet(PhotoService.key(id, fresh), fresh.bytes);
+      await this.cacheSet(PhotoService.key(id, fresh), fresh.bytes);
       return fresh;
     });
     return photo ? { ...photo, cache: 'MISS' } : null;
   }
 
-  async #cacheGet(key: string): Promise<Buffer | null> {
+  private async cacheGet(key: string): Promise<Buffer | null> {
     try {
-      return await this.#cache.get(key);
+      return await this.cache.get(key);
     } catch (err) {
       this.stats.cacheErrors++;
-      this.#warn(
-        { err: (err as Error).message, driver: this.#cache.driver },
+      this.warn(
+        { err: (err as Error).message, driver: this.cache.driver },
         'photo cache read failed; serving from the database',
       );
       return null;
     }
   }
 
-  async #cacheSet(key: string, bytes: Buffer): Promise<void> {
+  private async cacheSet(key: string, bytes: Buffer): Promise<void> {
     try {
-      await this.#cache.set(key, bytes, this.#opts.ttlSeconds);
+      await this.cache.set(key, bytes, this.opts.ttlSeconds);
     } catch (err) {
       this.stats.cacheErrors++;
-      this.#warn({ err: (err as Error).message, driver: this.#cache.driver }, 'photo cache write failed');
+      this.warn({ err: (err as Error).message, driver: this.cache.driver }, 'photo cache write failed');
     }
   }
 
-  #remember(id: number, meta: PhotoMeta | null): void {
+  private remember(id: number, meta: PhotoMeta | null): void {
     // Unknown ids are not remembered: the map holds real photos only, so it stays small.
     if (!meta) {
-      this.#meta.delete(id);
+      this._meta.delete(id);
       return;
     }
-    if (this.#meta.size >= this.#opts.maxMetaEntries && !this.#meta.has(id)) this.#meta.clear();
+    if (this._meta.size >= this.opts.maxMetaEntries && !this._meta.has(id)) this._meta.clear();
     const { contentType, etag, version } = meta;
-    this.#meta.set(id, { meta: { contentType, etag, version }, expiresAt: performance.now() + this.#opts.metaTtlMs });
+    this._meta.set(id, { meta: { contentType, etag, version }, expiresAt: performance.now() + this.opts.metaTtlMs });
   }
 }

@@ -17,38 +17,38 @@ interface Remembered {
  * state here is random; the walk starts from there.
  */
 export class RandomChanges {
-  readonly #state = new Map<number, Remembered>();
-  readonly #random: () => number;
+  private readonly state = new Map<number, Remembered>();
+  private readonly random: () => number;
 
   constructor(random: () => number = Math.random) {
-    this.#random = random;
+    this.random = random;
   }
 
   next(productId: number): ProductChanges {
-    const s = this.#state.get(productId) ?? this.#initial();
-    const roll = this.#random();
+    const s = this.state.get(productId) ?? this.initial();
+    const roll = this.random();
     const changes: ProductChanges = {};
     // 45 % price only, 30 % stock only, 25 % both: every event changes something.
     if (roll < 0.45 || roll >= 0.75) {
-      s.price = clampPrice(s.price * (1 + (this.#random() - 0.5) * 0.1));
+      s.price = clampPrice(s.price * (1 + (this.random() - 0.5) * 0.1));
       changes.price = s.price;
     }
     if (roll >= 0.45) {
-      s.stock = Math.min(STOCK_MAX, Math.max(0, s.stock + Math.round((this.#random() - 0.5) * 10)));
+      s.stock = Math.min(STOCK_MAX, Math.max(0, s.stock + Math.round((this.random() - 0.5) * 10)));
       changes.stock = s.stock;
     }
-    this.#state.set(productId, s);
+    this.state.set(productId, s);
     return changes;
   }
 
   /** Drop state of products that no longer exist, so memory follows the catalog. */
   retain(productIds: readonly number[]): void {
     const keep = new Set(productIds);
-    for (const id of this.#state.keys()) if (!keep.has(id)) this.#state.delete(id);
+    for (const id of this.state.keys()) if (!keep.has(id)) this.state.delete(id);
   }
 
-  #initial(): Remembered {
-    return { price: clampPrice(5 + this.#random() * 195), stock: Math.floor(this.#random() * 101) };
+  private initial(): Remembered {
+    return { price: clampPrice(5 + this.random() * 195), stock: Math.floor(this.random() * 101) };
   }
 }
 

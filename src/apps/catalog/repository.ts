@@ -62,35 +62,35 @@ export function isProductId(id: unknown): id is number {
 
 /** The catalog's only door to SQL. */
 export class CatalogRepository {
-  readonly #db: Database;
+  private readonly db: Database;
   /** The event log's reads (its writes are the apply statement below and the seed). */
   readonly log: EventLog;
 
   constructor(db: Database) {
-    this.#db = db;
+    this.db = db;
     this.log = new EventLog(db);
   }
 
   async list(): Promise<Product[]> {
-    const rows = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY id`);
+    const rows = await this.db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY id`);
     return rows.map(toProduct);
   }
 
   async get(id: number): Promise<Product | null> {
     if (!isProductId(id)) return null;
-    const [row] = await this.#db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [id]);
+    const [row] = await this.db.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [id]);
     return row ? toProduct(row) : null;
   }
 
   async productIds(): Promise<number[]> {
-    const rows = await this.#db.query<{ id: number }>('SELECT id FROM products ORDER BY id');
+    const rows = await this.db.query<{ id: number }>('SELECT id FROM products ORDER BY id');
     return rows.map((r) => r.id);
   }
 
   /** Everything about a photo but its bytes: cheap, for cache keys and conditional GETs. */
   async photoMeta(id: number): Promise<PhotoMeta | null> {
     if (!isProductId(id)) return null;
-    const [row] = await this.#db.query<{ content_type: string; etag: string; photo_version: number }>(
+    const [row] = await this.db.query<{ content_type: string; etag: string; photo_version: number }>(
       `SELECT ph.content_type, ph.etag, p.photo_version
          FROM product_photos ph JOIN products p ON p.id = ph.product_id
         WHERE ph.product_id = $1`,
@@ -101,7 +101,7 @@ export class CatalogRepository {
 
   async getPhoto(id: number): Promise<Photo | null> {
     if (!isProductId(id)) return null;
-    const [row] = await this.#db.query<{ bytes: Buffer; content_type: string; etag: string; photo_version: number }>(
+    const [row] = await this.db.query<{ bytes: Buffer; content_type: string; etag: string; photo_version: number }>(
       `SELECT ph.bytes, ph.content_type, ph.etag, p.photo_version
          FROM product_photos ph JOIN products p ON p.id = ph.product_id
         WHERE ph.product_id = $1`,
@@ -156,7 +156,7 @@ export class CatalogRepository {
     }
     for (const group of distinctGroups(events, valid)) {
       try {
-        const out = await this.#applyGroup(group.map((i) => events[i]));
+        const out = await this.applyGroup(group.map((i) => events[i]));
         for (let k = 0; k < group.length; k++) results[group[k]] = out[k];
       } catch (err) {
         const failure = asApplyError(err);
@@ -172,7 +172,7 @@ export class CatalogRepository {
   }
 
   /** Events of distinct products and event ids: one statement. */
-  async #applyGroup(events: readonly ProductChange[], retried = false): Promise<Array<ApplyResult | Error>> {
+  private async applyGroup(events: readonly ProductChange[], retried = false): Promise<Array<ApplyResult | Error>> {
     // One statement, one round trip, one row written per applied event: its
     // event-log row, whose unique event_id is the exactly-once claim (the
     // log is the record of applied events; applied_events_archive keeps the
@@ -190,7 +190,7 @@ export class CatalogRepository {
     const input = [...events].sort((a, b) => a.product_id - b.product_id);
     let rows: Array<ProductRow & { applied_event_id: string }>;
     try {
-      rows = await this.#db.query<ProductRow & { applied_event_id: string }>(
+      rows = await this.db.query<ProductRow & { applied_event_id: string }>(
         `WITH input AS (
            SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::numeric[], $5::int[], $6::text[], $7::text[])
                AS t(in_event_id, in_product_id, in_occurred_at, in_price, in_stock, in_message_id, in_producer)
@@ -229,7 +229,7 @@ export class CatalogRepository {
       );
     } catch (err) {
       // A concurrent copy committed first (unique_violation): nothing was written; now it is visible.
-      if (!retried && sqlState(err) === UNIQUE_VIOLATION) return this.#applyGroup(events, true);
+      if (!retried && sqlState(err) === UNIQUE_VIOLATION) return this.applyGroup(events, true);
       throw err;
     }
     const applied = new Map(rows.map((r) => [r.applied_event_id.toLowerCase(), r]));
@@ -239,7 +239,7 @@ export class CatalogRepository {
       // Applied before: answer with the product as it is now (the applied event's product, not
       // the one a copy names). No row: the event was never applied, the product is unknown.
       // A failure here is the failure of these events only; the others are committed.
-      current = await this.#db
+      current = await this.db
         .query<ProductRow & { applied_event_id: string }>(
           `SELECT a.event_id::text AS applied_event_id, ${PRODUCT_COLUMNS.split(', ')
             .map((c) => `p.${c}`)

@@ -4,17 +4,17 @@
  * after it settles (that is the cache's job), so a failure is not sticky.
  */
 export class SingleFlight<K, V> {
-  readonly #inflight = new Map<K, Promise<V>>();
+  private readonly inflight = new Map<K, Promise<V>>();
 
   do(key: K, fn: () => Promise<V>): Promise<V> {
-    const pending = this.#inflight.get(key);
+    const pending = this.inflight.get(key);
     if (pending) return pending;
-    const promise = fn().finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
+    const promise = fn().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, promise);
     return promise;
   }
 
   get size(): number {
-    return this.#inflight.size;
+    return this.inflight.size;
   }
 }

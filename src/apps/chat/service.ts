@@ -31,18 +31,18 @@ export interface ChatStats {
  */
 export class ChatService {
   readonly stats: ChatStats = { posts: 0, duplicates: 0, refused: 0, storeFailures: 0, publishFailures: 0, typing: 0 };
-  readonly #store: ChatStore;
-  readonly #hub: Publisher;
-  readonly #limit: UserRateLimit | null;
-  readonly #log: Logger;
+  private readonly store: ChatStore;
+  private readonly hub: Publisher;
+  private readonly limit: UserRateLimit | null;
+  private readonly log: Logger;
   /** user + room → when its last typing signal went out (bounded: pruned of expired entries). */
-  readonly #typing = new Map<string, number>();
+  private readonly _typing = new Map<string, number>();
 
   constructor(store: ChatStore, hub: Publisher, limit: UserRateLimit | null, log: Logger) {
-    this.#store = store;
-    this.#hub = hub;
-    this.#limit = limit;
-    this.#log = log;
+    this.store = store;
+    this.hub = hub;
+    this.limit = limit;
+    this.log = log;
   }
 
   /** `userId` is already authorized for `room` by the caller. Throws HubcastError with the code for the client. */
@@ -54,17 +54,17 @@ export class ChatService {
       this.stats.refused++;
       throw err;
     }
-    const wait = this.#limit?.take(userId) ?? 0;
+    const wait = this.limit?.take(userId) ?? 0;
     if (wait > 0) {
       this.stats.refused++;
       throw new HubcastError(ErrorCode.rateLimited, `too many chat posts from ${userId}; retry in ${wait} ms`, 429);
     }
     let stored: StoredPost;
     try {
-      stored = await this.#store.post({ room, userId, text: post.text, clientMsgId: post.clientMsgId });
+      stored = await this.store.post({ room, userId, text: post.text, clientMsgId: post.clientMsgId });
     } catch (err) {
       this.stats.storeFailures++;
-      this.#log.warn({ err: (err as Error).message, room }, 'chat post not stored');
+      this.log.warn({ err: (err as Error).message, room }, 'chat post not stored');
       throw new HubcastError(
         ErrorCode.notReady,
         'message not stored (database unavailable); retry with the same client_msg_id',
@@ -77,13 +77,13 @@ export class ChatService {
     }
     this.stats.posts++;
     // The message ends the typing it announced: the next keystroke is news again.
-    if (this.#typing.size > 0) this.#typing.delete(`${userId}\u0000${room}`);
+    if (this._typing.size > 0) this._typing.delete(`${userId}\u0000${room}`);
     try {
-      await this.#hub.publish(channelOf(room), CHAT_MESSAGE_EVENT, stored.message);
+      await this.hub.publish(channelOf(room), CHAT_MESSAGE_EVENT, stored.message);
     } catch (err) {
       // Stored is what counts: the message is in every node's history; live subscribers catch up from it.
       this.stats.publishFailures++;
-      this.#log.warn(
+      this.log.warn(
         { err: (err as Error).message, room, id: stored.message.id },
         'chat message stored but not published',
       );
@@ -99,13 +99,13 @@ export class ChatService {
   async typing(room: string, userId: string): Promise<void> {
     const now = Date.now();
     const key = `${userId}\u0000${room}`;
-    const last = this.#typing.get(key);
+    const last = this._typing.get(key);
     if (last !== undefined && now - last < TYPING_MIN_INTERVAL_MS) return;
-    if (this.#typing.size >= 10_000)
-      for (const [k, t] of this.#typing) if (now - t >= TYPING_MIN_INTERVAL_MS) this.#typing.delete(k);
-    this.#typing.set(key, now);
+    if (this._typing.size >= 10_000)
+      for (const [k, t] of this._typing) if (now - t >= TYPING_MIN_INTERVAL_MS) this._typing.delete(k);
+    this._typing.set(key, now);
     this.stats.typing++;
-    await this.#hub.publish(channelOf(room), CHAT_TYPING_EVENT, {
+    await this.hub.publish(channelOf(room), CHAT_TYPING_EVENT, {
       room,
       user_id: userId,
       expires_at: new Date(now + TYPING_TTL_MS).toISOString(),

@@ -55,10 +55,10 @@ export function toWire(row: Row): ChatMessage {
 
 /** Chat messages in PostgreSQL (or PGlite: the same SQL). */
 export class SqlChatStore implements ChatStore {
-  readonly #db: Database;
+  private readonly db: Database;
 
   private constructor(db: Database) {
-    this.#db = db;
+    this.db = db;
   }
 
   /** Bring chat's schema up to date (every node may race here: migrate locks), then serve. */
@@ -73,10 +73,10 @@ export class SqlChatStore implements ChatStore {
   }
 
   async post(post: ChatPost): Promise<StoredPost> {
-    const [row] = await this.#db.query<Row>(INSERT, [post.room, post.userId, post.text, post.clientMsgId]);
+    const [row] = await this.db.query<Row>(INSERT, [post.room, post.userId, post.text, post.clientMsgId]);
     if (row !== undefined) return { message: toWire(row), created: true };
     // Only a client_msg_id conflict inserts nothing; the row it conflicted with is committed (ON CONFLICT waited for it).
-    const [existing] = await this.#db.query<Row>(EXISTING, [post.userId, post.room, post.clientMsgId]);
+    const [existing] = await this.db.query<Row>(EXISTING, [post.userId, post.room, post.clientMsgId]);
     if (existing === undefined)
       throw new Error(`chat post by ${post.userId} in ${post.room} was neither stored nor found`);
     return { message: toWire(existing), created: false };
@@ -86,8 +86,8 @@ export class SqlChatStore implements ChatStore {
     // One more than asked: whether it exists says if there is an older page.
     const rows =
       before === null
-        ? await this.#db.query<Row>(NEWEST, [room, limit + 1])
-        : await this.#db.query<Row>(OLDER, [room, before, limit + 1]);
+        ? await this.db.query<Row>(NEWEST, [room, limit + 1])
+        : await this.db.query<Row>(OLDER, [room, before, limit + 1]);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     page.reverse();
@@ -96,7 +96,7 @@ export class SqlChatStore implements ChatStore {
   }
 
   async rooms(limit: number): Promise<RoomSummary[]> {
-    const rows = await this.#db.query<{ room: string; messages: number; last_message_at: Date }>(ROOMS, [limit]);
+    const rows = await this.db.query<{ room: string; messages: number; last_message_at: Date }>(ROOMS, [limit]);
     return rows.map((r) => ({ room: r.room, messages: r.messages, last_message_at: r.last_message_at.toISOString() }));
   }
 }
