@@ -6,32 +6,32 @@ import type { BrokerDelivery, DeliveryHandler } from '../../src/broker/broker.js
  * a clear message instead of hanging it.
  */
 export class Inbox {
-  readonly #items: BrokerDelivery[] = [];
-  readonly #waiters: Array<(d: BrokerDelivery) => void> = [];
+  private readonly items: BrokerDelivery[] = [];
+  private readonly waiters: Array<(d: BrokerDelivery) => void> = [];
   readonly handler: DeliveryHandler = (d) => {
-    const w = this.#waiters.shift();
+    const w = this.waiters.shift();
     if (w) w(d);
-    else this.#items.push(d);
+    else this.items.push(d);
   };
 
   get buffered(): number {
-    return this.#items.length;
+    return this.items.length;
   }
 
   next(timeoutMs = 10_000): Promise<BrokerDelivery> {
-    const ready = this.#items.shift();
+    const ready = this.items.shift();
     if (ready) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
         reject(new Error(`no delivery within ${timeoutMs} ms`));
       }, timeoutMs);
       const waiter = (d: BrokerDelivery) => {
         clearTimeout(timer);
         resolve(d);
       };
-      this.#waiters.push(waiter);
+      this.waiters.push(waiter);
     });
   }
 

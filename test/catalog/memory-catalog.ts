@@ -66,12 +66,12 @@ export class MemoryCatalog implements ChangeApplier<TestProduct> {
 export class RecordingPublisher implements Publisher {
   readonly published: Array<{ channel: string; event: string; data: TestProduct }> = [];
   /** Highest version per channel and once-key, as the hub keeps it (publish-once). */
-  readonly #once = new Map<string, number>();
+  private readonly once = new Map<string, number>();
   async publish(channel: string, event: string, data: unknown, options: PublishOptions = {}): Promise<string | null> {
     if (options.once) {
       const key = `${channel} ${options.once.key}`;
-      if ((this.#once.get(key) ?? -Infinity) >= options.once.version) return null;
-      this.#once.set(key, options.once.version);
+      if ((this.once.get(key) ?? -Infinity) >= options.once.version) return null;
+      this.once.set(key, options.once.version);
     }
     this.published.push({ channel, event, data: data as TestProduct });
     return String(this.published.length);

@@ -203,12 +203,12 @@ export class TestCluster {
   nginx!: RunningNginx;
   /** Every node process started, killed ones included (their logs stay readable). */
   readonly processes: HubcastServer[] = [];
-  readonly #cleanups: Array<() => Promise<void>>;
+  private readonly cleanups: Array<() => Promise<void>>;
 
   private constructor(nodes: ClusterNode[], env: Record<string, string>, cleanups: Array<() => Promise<void>>) {
     this.nodes = nodes;
     this.env = env;
-    this.#cleanups = cleanups;
+    this.cleanups = cleanups;
   }
 
   /**
@@ -319,8 +319,8 @@ export class TestCluster {
   async close(): Promise<void> {
     await this.nginx?.stop();
     await Promise.all(this.nodes.map((node) => node.proc?.stop()));
-    for (const c of this.#cleanups.reverse()) await c().catch(() => undefined);
-    this.#cleanups.length = 0;
+    for (const c of this.cleanups.reverse()) await c().catch(() => undefined);
+    this.cleanups.length = 0;
   }
 }
 
@@ -369,13 +369,13 @@ export class ClientFleet {
   readonly logs: ClientLog[] = [];
   /** Milliseconds from the last `markOutage()` to a dropped client's first event after it reconnected. */
   readonly resumeMs: number[] = [];
-  #outageAt = 0;
-  #initial: Map<number, number> | null = null;
-  #url = '';
+  private outageAt = 0;
+  private initial: Map<number, number> | null = null;
+  private url = '';
   /** Refetches under way after `recovery_failed` (awaited by `settled`). */
-  readonly #refetches = new Set<Promise<void>>();
-  readonly #ws: import('../../packages/client/src/index.js').WSClient[] = [];
-  readonly #sse: import('../../packages/client/src/index.js').SSEClient[] = [];
+  private readonly refetches = new Set<Promise<void>>();
+  private readonly ws: import('../../packages/client/src/index.js').WSClient[] = [];
+  private readonly sse: import('../../packages/client/src/index.js').SSEClient[] = [];
 
   private constructor() {}
 
@@ -386,39 +386,39 @@ export class ClientFleet {
       minReconnectDelay: options.minReconnectDelay ?? 100,
       maxReconnectDelay: options.maxReconnectDelay ?? 1000,
     };
-    fleet.#initial = options.initial ?? null;
-    fleet.#url = options.url;
+    fleet.initial = options.initial ?? null;
+    fleet.url = options.url;
     for (let i = 0; i < options.ws; i++) {
-      const log = fleet.#newLog(`ws-${i + 1}`);
+      const log = fleet.newLog(`ws-${i + 1}`);
       const client = new WSClient(options.url, backoff);
       client.onMessage('event', (f) => {
-        if (f.channel === 'products' && f.event === 'product.updated') fleet.#record(log, f.data as ProductState);
+        if (f.channel === 'products' && f.event === 'product.updated') fleet.record(log, f.data as ProductState);
       });
-      client.onMessage('recovery_failed', () => fleet.#recoveryFailed(log));
-      client.onStateChange((c) => fleet.#stateChange(log, c.to));
-      fleet.#ws.push(client);
+      client.onMessage('recovery_failed', () => fleet.noteRecoveryFailed(log));
+      client.onStateChange((c) => fleet.stateChange(log, c.to));
+      fleet.ws.push(client);
     }
     for (let i = 0; i < options.sse; i++) {
-      const log = fleet.#newLog(`sse-${i + 1}`);
+      const log = fleet.newLog(`sse-${i + 1}`);
       const client = createSSEClient(options.url, { channels: ['products'], ...backoff });
-      client.onEvent<ProductState>('product.updated', (e) => fleet.#record(log, e.data));
-      client.onEvent('recovery_failed', () => fleet.#recoveryFailed(log));
-      client.onStateChange((c) => fleet.#stateChange(log, c.to));
-      fleet.#sse.push(client);
+      client.onEvent<ProductState>('product.updated', (e) => fleet.record(log, e.data));
+      client.onEvent('recovery_failed', () => fleet.noteRecoveryFailed(log));
+      client.onStateChange((c) => fleet.stateChange(log, c.to));
+      fleet.sse.push(client);
     }
     await Promise.all([
-      ...fleet.#ws.map(async (c) => {
+      ...fleet.ws.map(async (c) => {
         await c.connect();
         await c.joinChannel('products');
       }),
-      ...fleet.#sse.map((c) => c.ready),
+      ...fleet.sse.map((c) => c.ready),
     ]);
     return fleet;
   }
 
   /** Resume times are measured from now (call it right before killing a node). */
   markOutage(): void {
-    this.#outageAt = Date.now();
+    this.outageAt = Date.now();
   }
 
   get deliveries(): number {
@@ -470,8 +470,8 @@ export class ClientFleet {
   }
 
   close(): void {
-    for (const c of this.#ws) c.disconnect();
-    for (const c of this.#sse) c.close();
+    for (const c of this.ws) c.disconnect();
+    for (const c of this.sse) c.close();
   }
 
   get trackers(): VersionTracker[] {
@@ -480,24 +480,24 @@ export class ClientFleet {
 
   /** Resolves when every refetch started by a `recovery_failed` so far is done. */
   async settled(): Promise<void> {
-    while (this.#refetches.size > 0) await Promise.all(this.#refetches);
+    while (this.refetches.size > 0) await Promise.all(this.refetches);
   }
 
-  #recoveryFailed(log: ClientLog): void {
+  private noteRecoveryFailed(log: ClientLog): void {
     log.recoveryFailed++;
     const tracker = log.tracker;
     if (tracker === null) return;
     tracker.notice();
-    const refetch = productVersions(this.#url).then(
+    const refetch = productVersions(this.url).then(
       (m) => tracker.refetch(m),
       () => undefined, // a refetch through a node that is down: the next notice or event catches up
     );
-    this.#refetches.add(refetch);
-    void refetch.finally(() => this.#refetches.delete(refetch));
+    this.refetches.add(refetch);
+    void refetch.finally(() => this.refetches.delete(refetch));
   }
 
-  #newLog(name: string): ClientLog {
-    const tracker = this.#initial === null ? null : new VersionTracker(name, this.#initial);
+  private newLog(name: string): ClientLog {
+    const tracker = this.initial === null ? null : new VersionTracker(name, this.initial);
     const log: ClientLog = {
       name,
       versions: new Map(),
@@ -511,7 +511,7 @@ export class ClientFleet {
     return log;
   }
 
-  #record(log: ClientLog, product: ProductState): void {
+  private record(log: ClientLog, product: ProductState): void {
     log.deliveries++;
     log.tracker?.event(product);
     let seen = log.versions.get(product.id);
@@ -519,12 +519,12 @@ export class ClientFleet {
     seen.push(product.version);
     if (log.droppedAt !== null) {
       // First event after an outage: the client is caught up (replay comes first).
-      this.resumeMs.push(Date.now() - Math.max(this.#outageAt, 0));
+      this.resumeMs.push(Date.now() - Math.max(this.outageAt, 0));
       log.droppedAt = null;
     }
   }
 
-  #stateChange(log: ClientLog, to: string): void {
+  private stateChange(log: ClientLog, to: string): void {
     if (to === 'reconnecting' && log.droppedAt === null) {
       log.reconnects++;
       log.droppedAt = Date.now();

@@ -177,15 +177,15 @@ export async function getProduct(url: string, id: number): Promise<any> {
  * cleanup.add(() => db.drop());
  */
 export class Cleanup {
-  readonly #steps: Array<() => unknown> = [];
+  private readonly steps: Array<() => unknown> = [];
 
   add(...steps: Array<() => unknown>): void {
-    this.#steps.push(...steps);
+    this.steps.push(...steps);
   }
 
   async run(): Promise<void> {
     const errors: unknown[] = [];
-    for (const step of this.#steps.splice(0).reverse()) {
+    for (const step of this.steps.splice(0).reverse()) {
       try {
         await step();
       } catch (err) {

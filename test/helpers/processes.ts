@@ -44,8 +44,8 @@ export class TestProcess {
   /** stdout lines that parsed as JSON (pino log records). */
   readonly logs: Array<Record<string, any>> = [];
   exit: ExitInfo | null = null;
-  readonly #exited: Promise<ExitInfo>;
-  #waiters: Array<() => void> = [];
+  private readonly exited: Promise<ExitInfo>;
+  private waiters: Array<() => void> = [];
 
   constructor(name: string, command: string, args: string[], env: Record<string, string>, cwd: string) {
     this.name = name;
@@ -66,24 +66,24 @@ export class TestProcess {
           // a plain line that happens to start with '{': kept in `stdout` only
         }
       }
-      this.#wake();
+      this.wake();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
-      this.#wake();
+      this.wake();
     });
-    this.#exited = new Promise((resolve) => {
+    this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
         live.delete(this.child);
         this.exit = { code, signal };
-        this.#wake();
+        this.wake();
         resolve(this.exit);
       });
       this.child.once('error', (err) => {
         live.delete(this.child);
         this.stderr += `\n[spawn error] ${err.message}`;
         this.exit = { code: -1, signal: null };
-        this.#wake();
+        this.wake();
         resolve(this.exit);
       });
     });
@@ -93,17 +93,17 @@ export class TestProcess {
     return this.child.pid!;
   }
 
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
     for (const f of w) f();
   }
 
   /** Resolves on the next output or exit (or after `ms`). */
-  #changed(ms: number): Promise<void> {
+  private changed(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, ms);
-      this.#waiters.push(() => {
+      this.waiters.push(() => {
         clearTimeout(t);
         resolve();
       });
@@ -126,7 +126,7 @@ export class TestProcess {
         throw new Error(`${this.name} exited (${this.exit.signal ?? this.exit.code}) before ${what}\n${this.tail()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`);
-      await this.#changed(left);
+      await this.changed(left);
     }
   }
 
@@ -160,7 +160,7 @@ export class TestProcess {
       );
     });
     try {
-      return await Promise.race([this.#exited, timeout]);
+      return await Promise.race([this.exited, timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -173,7 +173,7 @@ export class TestProcess {
   /** SIGKILL and wait for the exit. Safe to call twice or after the process ended. */
   async kill(): Promise<ExitInfo> {
     this.signal('SIGKILL');
-    return this.#exited;
+    return this.exited;
   }
 
   /** SIGKILL if still running, then remove its temp directory. */
