@@ -89,6 +89,8 @@ export function ackCommand(acks: Acks, conn: AckConnection, data: unknown, out: 
   acks.acked++;
   const userId = conn.userId;
   if (userId !== null) {
+    // A failed write leaves the stored position at an earlier ack: the next session gets these
+    // events again (redelivered), none is lost.
     acks.positions.set(userId, sub.channel, sub.lastAcked).catch(() => undefined);
     // Gone from the inbox once acknowledged: never sent again, on any node.
     if (sub.inbox && acks.inbox !== null) acks.inbox.ack(userId, id).catch((err: unknown) => out.asyncFailed(err));

@@ -135,6 +135,7 @@ export class SSEClient {
     const ready = new Promise<void>((resolve, reject) => {
       this.readyWaiter = { resolve, reject };
     });
+    // As in the constructor: awaiting `ready` is optional, an unobserved rejection must not crash the host.
     ready.catch(() => undefined);
     this.latestReady = ready;
     this.attempt = 0;
