@@ -431,11 +431,11 @@ async function main(): Promise<void> {
     };
     for (const phase of phases) {
       if (phase === 'miss') {
-        // Only the photo keys go (the cluster bus keeps its sequence and streams in the same Redis,
+        // Only the photo keys go, under any REDIS_PREFIX (the cluster bus keeps its sequence and streams in the same Redis,
         // without a TTL: volatile-lru never evicts them); then room for `room` photos.
         let cursor = '0';
         do {
-          const [c, keys] = await redis.scan(cursor, 'MATCH', 'photo:*', 'COUNT', 1000);
+          const [c, keys] = await redis.scan(cursor, 'MATCH', '*photo:*', 'COUNT', 1000);
           cursor = c;
           if (keys.length > 0) await redis.del(...keys);
         } while (cursor !== '0');
