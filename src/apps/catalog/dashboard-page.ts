@@ -5,19 +5,14 @@
  * counted from the stream itself; deliveries and connections come from
  * /realtime/stats every two seconds. Data is always rendered as text.
  */
+import { PAGE_CHROME_CSS } from '../../web/page-chrome.js';
+
 export const dashboardPage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hubcast · catalog</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.ico">
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header{background:#111827;color:#e5e7eb;padding:1rem 1.5rem;display:flex;flex-wrap:wrap;gap:.8rem;align-items:stretch}
-header h1{font-size:1.2rem;margin:0 1rem 0 0;align-self:center;display:flex;align-items:center;gap:.5rem}
-#dot{width:.7rem;height:.7rem;border-radius:50%;background:#9ca3af;display:inline-block}
-#dot.connected{background:#2dd4bf;box-shadow:0 0 6px #2dd4bf}#dot.reconnecting,#dot.connecting{background:#f59e0b}#dot.disconnected,#dot.unauthorized,#dot.forbidden{background:#ef4444}
-.card{background:#1f2937;border-radius:6px;padding:.4rem .7rem;min-width:8rem}
-.card b{display:block;font-size:1.3rem;font-variant-numeric:tabular-nums;color:#fff}
-.card span{font-size:.75rem;color:#9ca3af;text-transform:uppercase;letter-spacing:.04em}
+${PAGE_CHROME_CSS}
 .card svg{display:block;width:8rem;height:28px}
 .card polyline{fill:none;stroke:#2dd4bf;stroke-width:1.5}
 .card select{display:block;margin-top:.3rem;background:#111827;color:#fff;border:1px solid #374151;border-radius:4px;padding:.2rem}

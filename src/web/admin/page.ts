@@ -8,19 +8,14 @@
  * API_KEY set, the page asks for the key and keeps it for the tab's session
  * only (sessionStorage). Data is always rendered as text.
  */
+import { PAGE_CHROME_CSS } from '../page-chrome.js';
+
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hubcast · admin</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="/favicon.ico">
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1f2937;background:#f8fafc}
-header{background:#111827;color:#e5e7eb;padding:1rem 1.5rem;display:flex;flex-wrap:wrap;gap:.8rem;align-items:stretch}
-header h1{font-size:1.2rem;margin:0 1rem 0 0;align-self:center;display:flex;align-items:center;gap:.5rem}
-#dot{width:.7rem;height:.7rem;border-radius:50%;background:#9ca3af;display:inline-block}
-#dot.connected{background:#2dd4bf;box-shadow:0 0 6px #2dd4bf}#dot.reconnecting{background:#f59e0b}#dot.unauthorized,#dot.forbidden{background:#ef4444}
-.card{background:#1f2937;border-radius:6px;padding:.4rem .7rem;min-width:8rem}
-.card b{display:block;font-size:1.3rem;font-variant-numeric:tabular-nums;color:#fff}
-.card span{font-size:.75rem;color:#9ca3af;text-transform:uppercase;letter-spacing:.04em}
+${PAGE_CHROME_CSS}
 main{padding:1rem 1.5rem;display:grid;gap:1.2rem}
 h2{font-size:1rem;margin:0 0 .4rem}
 #status{color:#6b7280;margin:0}#status.warn{color:#b45309}
