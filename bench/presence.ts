@@ -51,7 +51,8 @@ const ROOM = 'room:bench';
 if (NODES > 1 && !opts.redis) throw new Error('--nodes > 1 needs --redis (a cluster shares presence through Redis)');
 
 // First, while this process is quiet: the tracker's own heap per member.
-const tracker = await trackerMemoryPerMember(MEMBERS);
+// At least 10,000 entries: with a smoke run's few hundred, the heap's own noise outweighs them.
+const tracker = await trackerMemoryPerMember(Math.max(MEMBERS, 10_000));
 
 if (opts.redis) useServices({ private: false, need: ['HUBCAST_TEST_REDIS_URL'], services: ['redis'] });
 warnIfDistStale();

@@ -1,3 +1,4 @@
+// needs: the npm registry (the README line runs `npm install` in a fresh clone)
 /**
  * What a newcomer does in the first hour, from a fresh clone: the README's first
  * command line as written brings up a gateway that streams product updates;
