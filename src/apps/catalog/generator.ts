@@ -64,6 +64,7 @@ export class EventGenerator {
   readonly #events = new Map<string, ChangeEvent>();
   #ids: number[] = [];
   #timers: NodeJS.Timeout[] = [];
+  #tickTimer: NodeJS.Timeout | null = null;
   #startedAt = 0;
   #due = 0;
   #skipped = 0;
@@ -107,12 +108,32 @@ export class EventGenerator {
     this.#running = true;
     this.#startedAt = Date.now();
     this.#due = 0;
-    this.#every(this.#periodMs, () => this.#tick());
+    this.#tickTimer = this.#every(this.#periodMs, () => this.#tick());
     this.#every(this.#opts.summaryEveryMs, () => this.#logSummary());
     this.#every(this.#opts.productRefreshMs, () => {
       this.#refreshProducts().catch((err: unknown) => this.#logger.warn({ err: (err as Error)?.message }, 'refreshing product ids failed; keeping the old list'));
     });
     this.#logger.info({ products: this.#ids.length, eventsPerSecond: this.#rate ?? 1000 / this.#periodMs }, 'generator started');
+  }
+
+  /**
+   * Tick once `delayMs` from now, then every period from there. The gateway calls it when it
+   * listens: the ticks started with the catalog, before anyone could subscribe, and a viewer
+   * opening the dashboard at start-up should not wait a whole interval for the first change.
+   */
+  realign(delayMs: number): void {
+    if (!this.#running || this.#tickTimer === null) return;
+    const old = this.#tickTimer;
+    clearInterval(old);
+    const t = setTimeout(() => {
+      this.#timers = this.#timers.filter((x) => x !== t);
+      if (!this.#running) return;
+      this.#tick();
+      this.#tickTimer = this.#every(this.#periodMs, () => this.#tick());
+    }, Math.min(delayMs, this.#periodMs));
+    t.unref();
+    this.#timers = this.#timers.map((x) => (x === old ? t : x));
+    this.#tickTimer = t;
   }
 
   /** Stop ticking, wait (bounded) for pending events to be confirmed, report what never was. */
@@ -176,10 +197,11 @@ export class EventGenerator {
     if (this.#ids.length === 0) this.#logger.warn('no products in the catalog; generator has nothing to change');
   }
 
-  #every(ms: number, fn: () => void): void {
+  #every(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setInterval(fn, ms);
     t.unref();
     this.#timers.push(t);
+    return t;
   }
 
   #logSummary(): void {
