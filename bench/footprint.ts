@@ -5,9 +5,9 @@
  * For each mode, a fresh DATA_DIR (first start: PGlite creates its database,
  * the catalog seeds 60 products with photos) and no DATABASE_URL / BROKER_URL
  * / REDIS_URL:
- * - `start`: what `npm start` runs, `node --max-semi-space-size=1 dist/cli.js start`
+ * - `start`: what `npm start` runs, `node --max-semi-space-size=1 --v8-pool-size=1 dist/cli.js start`
  *   (npm execs node, so this process is the one that holds the memory);
- * - `gateway`: `node --max-semi-space-size=1 dist/cli.js gateway`, embedded.
+ * - `gateway`: `hubcast gateway` (bin/hubcast.js: the same node flags), embedded.
  *
  * Printed per mode: `listening_ms` (spawn → the listening log line),
  * `first_update_ms` (spawn → the first `product.updated` on an SSE stream
@@ -21,7 +21,7 @@
  * costs, in its own short-lived process (`initdb_peak_mb`): paid at build time,
  * once per PGlite version, or on a first start when there is no template.
  *
- *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1"]
+ *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1 --v8-pool-size=1"]
  *
  * Linux only (reads /proc). Needs `npm run build` first.
  */
@@ -42,7 +42,7 @@ function arg(name: string, fallback: string): string {
 }
 const IDLE_S = Number(arg('idle', '10'));
 const MODES = arg('modes', 'start,gateway').split(',');
-const NODE_ARGS = arg('node-args', '--max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_ARGS = arg('node-args', '--max-semi-space-size=1 --v8-pool-size=1').split(' ').filter(Boolean);
 
 function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../lazy-deps.js';
 import type { Logger } from '../logger.js';
 import type { NodeDirectory } from './directory.js';
 
@@ -51,7 +52,7 @@ export class RedisNodeDirectory implements NodeDirectory {
     this.log = log;
     this.nodes = [options.nodeId];
     const name = `hubcast-${options.nodeId.replace(/[^\w.:-]/g, '_')}-nodes`;
-    this.redis = new Redis(url, {
+    this.redis = new (ioredis().Redis)(url, {
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       enableOfflineQueue: true,

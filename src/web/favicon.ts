@@ -1,4 +1,4 @@
-import { PNG } from 'pngjs';
+import { pngjs } from '../lazy-deps.js';
 
 const SIZE = 32;
 
@@ -8,6 +8,7 @@ const SIZE = 32;
  * hold PNG images; every browser reads it), so no binary file ships in the repo.
  */
 export function faviconIco(): Buffer {
+  const { PNG } = pngjs();
   const png = new PNG({ width: SIZE, height: SIZE });
   const c = (SIZE - 1) / 2;
   for (let y = 0; y < SIZE; y++) {

@@ -243,6 +243,24 @@ describe('EventGenerator', () => {
     );
     assert.ok(keys.every((k) => k === PRODUCT_CHANGED));
   });
+
+  it('realign(ms) ticks after ms instead of a whole interval, then keeps the interval', async () => {
+    const at: number[] = [];
+    const broker: Pick<Broker, 'publish'> = { publish: async () => void at.push(performance.now()) };
+    const gen = make({ broker, intervalMs: 60_000 });
+    await gen.start();
+    const t0 = performance.now();
+    gen.realign(20);
+    await waitFor(
+      () => at.length,
+      (n) => n >= 1,
+    );
+    assert.ok(at[0] - t0 >= 15 && at[0] - t0 < 5_000, `first tick after ${at[0] - t0} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(at.length, 1, 'the next tick waits a whole interval');
+    const report = await gen.stop();
+    assert.equal(report.sent, 1);
+  });
 });
 
 describe('RandomChanges', () => {

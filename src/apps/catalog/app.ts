@@ -15,6 +15,9 @@ import { CATALOG_ROUTES } from './route-docs.js';
 import { dashboardPage } from './dashboard-page.js';
 import { CatalogEvent, CATALOG_CHANNEL, productChannel } from './channels.js';
 
+/** The first change after the gateway listens: time for a dashboard opened at start to subscribe, well under an interval. */
+const FIRST_EVENT_AFTER_LISTEN_MS = 250;
+
 export interface CatalogOptions {
   /** Run the event generator in this process too (`npm start`). */
   withGenerator: boolean;
@@ -105,6 +108,10 @@ export function catalogApp(options: CatalogOptions): Application {
           stats: () => generatorStatsFields(g.stats()),
         });
         await g.start();
+        ctx.http.addHook('onListen', (done) => {
+          g.realign(FIRST_EVENT_AFTER_LISTEN_MS);
+          done();
+        });
       }
     },
   };

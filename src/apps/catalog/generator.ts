@@ -64,6 +64,7 @@ export class EventGenerator {
   private readonly events = new Map<string, ChangeEvent>();
   private ids: number[] = [];
   private timers: NodeJS.Timeout[] = [];
+  private tickTimer: NodeJS.Timeout | null = null;
   private startedAt = 0;
   private due = 0;
   private skipped = 0;
@@ -108,7 +109,7 @@ export class EventGenerator {
     this.running = true;
     this.startedAt = Date.now();
     this.due = 0;
-    this.every(this.periodMs, () => this.tick());
+    this.tickTimer = this.every(this.periodMs, () => this.tick());
     this.every(this.opts.summaryEveryMs, () => this.logSummary());
     this.every(this.opts.productRefreshMs, () => {
       this.refreshProducts().catch((err: unknown) =>
@@ -119,6 +120,29 @@ export class EventGenerator {
       { products: this.ids.length, eventsPerSecond: this.rate ?? 1000 / this.periodMs },
       'generator started',
     );
+  }
+
+  /**
+   * Tick once `delayMs` from now, then every period from there. The gateway calls it when it
+   * listens: the ticks started with the catalog, before anyone could subscribe, and a viewer
+   * opening the dashboard at start-up should not wait a whole interval for the first change.
+   */
+  realign(delayMs: number): void {
+    if (!this.running || this.tickTimer === null) return;
+    const old = this.tickTimer;
+    clearInterval(old);
+    const t = setTimeout(
+      () => {
+        this.timers = this.timers.filter((x) => x !== t);
+        if (!this.running) return;
+        this.tick();
+        this.tickTimer = this.every(this.periodMs, () => this.tick());
+      },
+      Math.min(delayMs, this.periodMs),
+    );
+    t.unref();
+    this.timers = this.timers.map((x) => (x === old ? t : x));
+    this.tickTimer = t;
   }
 
   /** Stop ticking, wait (bounded) for pending events to be confirmed, report what never was. */
@@ -183,10 +207,11 @@ export class EventGenerator {
     if (this.ids.length === 0) this.logger.warn('no products in the catalog; generator has nothing to change');
   }
 
-  private every(ms: number, fn: () => void): void {
+  private every(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setInterval(fn, ms);
     t.unref();
     this.timers.push(t);
+    return t;
   }
 
   private logSummary(): void {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PNG } from 'pngjs';
+import { pngjs } from '../../lazy-deps.js';
 
 /**
  * Deterministic product artwork for the seeded catalog: a two-colour gradient,
@@ -54,6 +54,7 @@ export function renderProductPhoto(seed: number, size = PHOTO_SIZE): Buffer {
   }));
   const grain = 10 + Math.floor(rand() * 8);
 
+  const { PNG } = pngjs();
   const png = new PNG({ width: size, height: size });
   const data = png.data;
   for (let y = 0; y < size; y++) {
