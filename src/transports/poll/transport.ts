@@ -8,6 +8,7 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { joinDenied } from '../../auth/permissions.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
+import { openEntry } from '../http/entry.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
@@ -80,26 +81,14 @@ export class PollTransport {
    * socket holds a connection slot; the answer gives it back.
    */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const origin = req.headers.origin;
-    const cors = this.corsHeaders(origin);
-    if (!this.options.enabled)
-      return sendError(res, 404, ErrorCode.transportDisabled, 'long polling is disabled', cors);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        ...cors,
-        'Access-Control-Allow-Methods': 'GET, POST',
-        'Access-Control-Allow-Headers': 'Authorization, Content-Type',
-        'Access-Control-Max-Age': '600',
-      });
-      return void res.end();
-    }
-    if (req.method !== 'GET' && req.method !== 'POST')
-      return sendError(res, 405, ErrorCode.badRequest, `use GET or POST for ${POLL_PATH}`, {
-        ...cors,
-        Allow: 'GET, POST',
-      });
-    if (!this.origins.allows(origin))
-      return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    const cors = openEntry(req, res, this.origins, {
+      path: POLL_PATH,
+      enabled: this.options.enabled,
+      disabledMessage: 'long polling is disabled',
+      methods: ['GET', 'POST'],
+      allowHeaders: 'Authorization, Content-Type',
+    });
+    if (cors === null) return;
     if (req.method === 'POST') {
       const ctx = {
         hub: this.hub,
@@ -376,14 +365,6 @@ export class PollTransport {
   /** The client went away before its answer. */
   gone(w: Waiter): void {
     this.finish(w);
-  }
-
-  private corsHeaders(origin: string | undefined): Record<string, string> {
-    const allow = this.origins.allowOriginHeader(origin);
-    if (allow === null) return {};
-    return allow === '*'
-      ? { 'Access-Control-Allow-Origin': '*' }
-      : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
   }
 
   /** Answer every held poll now (shutdown): clients poll again, elsewhere, from their `last_id`. */

@@ -11,6 +11,7 @@ import { joinDenied, type Identity } from '../../auth/permissions.js';
 import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { sendError } from '../http/reject.js';
+import { openEntry } from '../http/entry.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit, unadmit } from '../admission.js';
 import type { HandlerGuard } from '../guard.js';
@@ -134,23 +135,14 @@ export class SseTransport {
    * it back at once, as the keep-alive socket may stay open.
    */
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const origin = req.headers.origin;
-    const cors = this.corsHeaders(origin);
-    if (!this.options.enabled)
-      return sendError(res, 404, ErrorCode.transportDisabled, 'SSE transport is disabled', cors);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        ...cors,
-        'Access-Control-Allow-Methods': 'GET',
-        'Access-Control-Allow-Headers': 'Authorization, Last-Event-ID, Cache-Control',
-        'Access-Control-Max-Age': '600',
-      });
-      return void res.end();
-    }
-    if (req.method !== 'GET')
-      return sendError(res, 405, ErrorCode.badRequest, 'use GET for /realtime/events', { ...cors, Allow: 'GET' });
-    if (!this.origins.allows(origin))
-      return sendError(res, 403, ErrorCode.forbidden, `origin ${origin} is not allowed`);
+    const cors = openEntry(req, res, this.origins, {
+      path: SSE_PATH,
+      enabled: this.options.enabled,
+      disabledMessage: 'SSE transport is disabled',
+      methods: ['GET'],
+      allowHeaders: 'Authorization, Last-Event-ID, Cache-Control',
+    });
+    if (cors === null) return;
 
     const channels = parseChannels(url.searchParams.get('channels'), this.options.appChannels.defaults);
     if (typeof channels === 'string') return sendError(res, 400, ErrorCode.invalidChannel, channels, cors);
@@ -277,14 +269,6 @@ export class SseTransport {
     this.tokenExpiredCloses++;
     conn.write(Buffer.from(conn.system(null, { type: SystemType.tokenExpired, exp: conn.identity.exp })));
     conn.socket.end();
-  }
-
-  private corsHeaders(origin: string | undefined): Record<string, string> {
-    const allow = this.origins.allowOriginHeader(origin);
-    if (allow === null) return {};
-    return allow === '*'
-      ? { 'Access-Control-Allow-Origin': '*' }
-      : { 'Access-Control-Allow-Origin': allow, Vary: 'Origin' };
   }
 
   /** End every stream (shutdown); clients reconnect with Last-Event-ID. */
