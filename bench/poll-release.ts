@@ -12,29 +12,40 @@
  * request sent → first / median / last answer complete).
  *
  * The floor, measured in the same rounds so the machine's load weighs on
- * both alike: a plain `net` server in this process writing one 300-byte
- * buffer to each of H other loopback sockets (the loop's time). One write per
- * socket is what any release costs at least.
+ * both alike: a plain `net` server (bench/servers/write-floor.ts) writing one
+ * 300-byte buffer to each of H loopback sockets this process reads, run like
+ * the gateway. One write per socket is what any release costs at least.
  *
- * The server is the core gateway (bench/servers/hubcast.ts, from dist/: run
- * `npm run build` first) in its own process.
+ * Both servers run as `hubcast gateway` does (`node --max-semi-space-size=1
+ * --v8-pool-size=1`, plain JavaScript: bench/lib/harness.ts `compiledScript`
+ * says why not under tsx), pinned to CPU 0 with this process on CPU 1 when
+ * taskset is there (`--no-pin` turns that off). The gateway is the core
+ * (bench/servers/hubcast.ts, from dist/: run `npm run build` first).
+ * `BENCH_SERVER_NODE_ARGS` replaces the node flags (e.g. `--cpu-prof`).
  *
- *   npm run bench:poll-release -- [--held 5000] [--rounds 5]
+ *   npm run bench:poll-release -- [--held 5000] [--rounds 5] [--no-pin]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ROOT, freePort, stopChild, waitUntil, warnIfDistStale } from './lib/harness.js';
-import { fmtInt, nowMicros, rssKiB } from './lib/measure.js';
+import { compiledScript, waitUntil, warnIfDistStale } from './lib/harness.js';
+import { canPin, fmtInt, nowMicros, pin, rssKiB } from './lib/measure.js';
+import { benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
 
 const { values: opts } = parseArgs({
-  options: { held: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    held: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '5' },
+    'no-pin': { type: 'boolean', default: false },
+  },
 });
 const HELD = Number(opts.held);
 const ROUNDS = Number(opts.rounds);
 if (!(HELD > 0) || !(ROUNDS > 0)) throw new Error('--held and --rounds: positive numbers');
 const CHANNEL = 'bench:held';
+const NODE_ARGS = benchServerNodeArgs();
+const PINNING = !opts['no-pin'] && canPin();
+const SERVER_CPU = 0;
+const CLIENT_CPU = 1;
 
 /** One keep-alive socket that holds a poll at a time; resolves each answer's body. */
 class RawPoller {
@@ -81,34 +92,29 @@ class RawPoller {
 }
 
 /**
- * `count` loopback connections to a plain `net` server here (their sockets
- * added to `sockets` for cleanup); the function it returns writes 300 bytes
- * to each from the server side and resolves the write loop's time in ms, once
- * every client has read its bytes.
+ * `count` connections to the floor server (added to `sockets` for cleanup);
+ * the function it returns has the server write 300 bytes to each and resolves
+ * its write loop's time in ms, once every connection has read its bytes.
  */
-async function rawWriteFloor(count: number, sockets: Socket[]): Promise<() => Promise<number>> {
-  const accepted: Socket[] = [];
-  const server = createServer({ noDelay: true }, (s) => {
-    accepted.push(s);
-    sockets.push(s);
-  });
-  await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 8192 }, r));
-  const { port } = server.address() as { port: number };
+async function rawWriteFloor(floor: ServerProc, count: number, sockets: Socket[]): Promise<() => Promise<number>> {
   let received = 0;
   for (let i = 0; i < count; i++) {
-    const c = connect(port, '127.0.0.1');
+    const c = connect(floor.port, '127.0.0.1');
     c.on('data', () => received++);
     sockets.push(c);
     if (i % 500 === 499) await new Promise((r) => setTimeout(r, 20));
   }
-  await waitUntil(() => accepted.length >= count, 60_000, 'the floor connections');
-  server.close();
-  const bytes = Buffer.alloc(300, 'x');
+  await Promise.all(sockets.map((s) => (s.connecting ? new Promise((r) => s.once('connect', r)) : undefined)));
+  const control = connect(floor.port, '127.0.0.1');
+  sockets.push(control);
+  let answer: ((ms: number) => void) | null = null;
+  control.on('data', (c: Buffer) => answer?.(Number(String(c).trim())));
   return async () => {
     received = 0;
-    const start = performance.now();
-    for (const s of accepted) s.write(bytes);
-    const ms = performance.now() - start;
+    const ms = await new Promise<number>((resolve) => {
+      answer = resolve;
+      control.write('go\n');
+    });
     await waitUntil(() => received >= count, 60_000, 'the floor writes');
     return ms;
   };
@@ -125,20 +131,19 @@ async function http(port: number, method: string, path: string, body?: string): 
 
 async function main(): Promise<void> {
   warnIfDistStale();
-  const port = await freePort();
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/servers/hubcast.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const cpu = PINNING ? SERVER_CPU : undefined;
+  const script = compiledScript('bench/servers/hubcast.ts');
+  const server = await startServer({ name: 'hubcast', args: [script], nodeArgs: NODE_ARGS, cpu });
+  const floorServer = await startServer({
+    name: 'floor',
+    args: [compiledScript('bench/servers/write-floor.ts')],
+    nodeArgs: NODE_ARGS,
+    cpu,
   });
-  let pid = 0;
-  server.stdout!.on('data', (c: Buffer) => {
-    const m = /"pid":(\d+)/.exec(String(c));
-    if (m) pid = Number(m[1]);
-  });
+  if (PINNING) pin(process.pid, CLIENT_CPU);
+  const { port, pid } = server;
   const sockets: Socket[] = [];
   try {
-    await waitUntil(() => pid !== 0, 60_000, 'the bench server');
     const stats = async () => JSON.parse(await http(port, 'GET', '/realtime/stats'));
     let since = JSON.parse(await http(port, 'GET', `/realtime/poll?channels=${CHANNEL}&timeout=0`)).last_id as string;
     const before = rssKiB(pid).rss;
@@ -151,9 +156,10 @@ async function main(): Promise<void> {
       if (i % 500 === 499) await new Promise((r) => setTimeout(r, 20));
     }
     await Promise.all(sockets.map((s) => (s.connecting ? new Promise((r) => s.once('connect', r)) : undefined)));
-    const floor = await rawWriteFloor(HELD, sockets);
+    const floor = await rawWriteFloor(floorServer, HELD, sockets);
     console.log(
-      `${fmtInt(HELD)} held long polls, ${ROUNDS} releases (keep-alive: every client polls again on its socket)\n`,
+      `${fmtInt(HELD)} held long polls, ${ROUNDS} releases (keep-alive: every client polls again on its socket); ` +
+        `servers: node ${NODE_ARGS.join(' ')}${PINNING ? `, pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : ', no pinning'}\n`,
     );
     console.log('round   server pass ms   client first ms   median ms   last ms   floor ms');
     const rows = [];
@@ -210,7 +216,8 @@ async function main(): Promise<void> {
     console.log(`\n${JSON.stringify(rows)}`);
   } finally {
     for (const s of sockets) s.destroy();
-    await stopChild(server);
+    await server.stop();
+    await floorServer.stop();
   }
 }
 

@@ -4,28 +4,37 @@
  * transport — WebSocket, SSE, raw TCP, long polling, and short polling (one
  * `timeout=0` request per client per second). Prints, per transport: delivery
  * latency p50/p99 (publish request sent → event parsed by the client; both in
- * this process, so one clock), server CPU µs per delivery, bytes the clients
- * received per delivered event (bodies and, for polling, response heads), and
- * requests per second for the polling ones.
+ * this process, so one clock), server CPU µs per delivery, bytes on the
+ * clients' sockets per delivered event (both directions: requests, response
+ * heads, framing; TCP/IP headers not counted), requests per second for the
+ * polling ones, and the server's resident memory per connected client
+ * (`--mem-clients` idle clients of that transport, a long poll held, a short
+ * poll between polls). Each transport gets a fresh gateway process, so none
+ * inherits another's heap. Writes the rows as JSON and a chart as SVG to
+ * bench/results/ (`--svg` for another path for the chart).
  *
  * The server is the core gateway (bench/servers/hubcast.ts, from dist/: run
- * `npm run build` first) in its own process; the clients and the publisher
- * run here.
+ * `npm run build` first) in its own process, run as `hubcast gateway` runs
+ * (plain JavaScript, `node --max-semi-space-size=1 --v8-pool-size=1`, or
+ * `BENCH_SERVER_NODE_ARGS`), pinned to CPU 0 when taskset is there; the
+ * clients and the publisher run here, on CPU 1 (`--no-pin`: no pinning).
  *
  * Then (--held H, 0 = skip) H long polls are held with nothing to send: the
  * server's resident memory per held poll, and how long after one publish the
  * last of them is answered.
  *
- *   npm run bench:transports -- [--n 200] [--rate 20] [--seconds 5] [--transports ws,sse,tcp,long-poll,short-poll] [--held 5000]
+ *   npm run bench:transports -- [--n 200] [--rate 20] [--seconds 5] [--transports ws,sse,tcp,long-poll,short-poll] [--held 5000] [--mem-clients 1000] [--svg path] [--no-pin]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request, Agent, type IncomingMessage } from 'node:http';
+import { dirname, join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ROOT, freePort, stopChild, waitUntil } from './lib/harness.js';
-import { Histogram, cpuMicros, nowMicros, fmtInt, rssKiB } from './lib/measure.js';
+import { ROOT, compiledScript, freePort, waitUntil } from './lib/harness.js';
+import { Histogram, canPin, cpuMicros, nowMicros, fmtInt, pin, rssKiB } from './lib/measure.js';
+import { benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
+import { barChart, stackCharts } from './lib/svg.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -34,24 +43,63 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string', default: '5' },
     transports: { type: 'string', default: 'ws,sse,tcp,long-poll,short-poll' },
     held: { type: 'string', default: '5000' },
+    'mem-clients': { type: 'string', default: '1000' },
+    svg: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
   },
 });
+const PINNING = !opts['no-pin'] && canPin();
 const N = Number(opts.n);
 const RATE = Number(opts.rate);
 const SECONDS = Number(opts.seconds);
+const MEM_CLIENTS = Number(opts['mem-clients']);
 type Kind = 'ws' | 'sse' | 'tcp' | 'long-poll' | 'short-poll';
 const kinds = opts.transports!.split(',') as Kind[];
 for (const k of kinds)
   if (!['ws', 'sse', 'tcp', 'long-poll', 'short-poll'].includes(k)) throw new Error(`--transports: unknown ${k}`);
 const PAD = 'x'.repeat(150);
 
+/** The clients' own sockets: what crossed them both ways, headers and framing included. */
+class Wire {
+  private readonly sockets = new Set<Socket>();
+  add(socket: Socket): void {
+    this.sockets.add(socket);
+  }
+  /** Bytes read and written on every socket seen so far (closed ones keep their counts). */
+  total(): number {
+    let n = 0;
+    for (const s of this.sockets) n += s.bytesRead + s.bytesWritten;
+    return n;
+  }
+}
+
+/** One set of clients: their HTTP agent (destroyed with them), sockets and what they received. */
 interface Run {
+  agent: Agent;
+  wire: Wire;
   latency: Histogram;
   delivered: number;
-  bytes: number;
   requests: number;
   stop: boolean;
   closers: Array<() => void>;
+}
+
+function newRun(): Run {
+  return {
+    agent: new Agent({ keepAlive: true, maxSockets: Infinity }),
+    wire: new Wire(),
+    latency: new Histogram(),
+    delivered: 0,
+    requests: 0,
+    stop: false,
+    closers: [],
+  };
+}
+
+function closeRun(run: Run): void {
+  run.stop = true;
+  for (const close of run.closers) close();
+  run.agent.destroy();
 }
 
 function record(run: Run, data: { t: number }): void {
@@ -59,43 +107,42 @@ function record(run: Run, data: { t: number }): void {
   run.delivered++;
 }
 
+/** The publisher's and the bench's own requests: not on any client's wire. */
 const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 
-function get(
-  port: number,
-  path: string,
-  onBytes: (n: number) => void,
-): Promise<{ res: IncomingMessage; body: string }> {
+function get(port: number, path: string, run: Run | null = null): Promise<{ res: IncomingMessage; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      // A response head is about this many bytes plus its header lines.
-      let head = 17;
-      for (let i = 0; i < res.rawHeaders.length; i += 2)
-        head += res.rawHeaders[i].length + res.rawHeaders[i + 1].length + 4;
-      onBytes(head);
+    const req = request({ host: '127.0.0.1', port, path, agent: run?.agent ?? agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         body += c;
-        onBytes(Buffer.byteLength(c));
       });
       res.on('end', () => resolve({ res, body }));
       res.on('error', reject);
     });
+    if (run !== null) req.on('socket', (s: Socket) => run.wire.add(s));
     req.on('error', reject);
     req.end();
   });
 }
 
-async function connectClients(kind: Kind, port: number, tcpPort: number, channel: string, run: Run): Promise<void> {
+async function connectClients(
+  kind: Kind,
+  count: number,
+  port: number,
+  tcpPort: number,
+  channel: string,
+  run: Run,
+): Promise<void> {
   const ready: Array<Promise<void>> = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < count; i++) {
     if (kind === 'ws') {
       ready.push(
         new Promise((resolve, reject) => {
           const ws = new WebSocket(`ws://127.0.0.1:${port}/realtime/ws`);
+          ws.on('upgrade', (res: IncomingMessage) => run.wire.add(res.socket as Socket));
           ws.on('message', (raw: Buffer) => {
-            run.bytes += raw.length + 2;
             const f = JSON.parse(String(raw));
             if (f.type === 'event') record(run, f.data);
             else if (f.type === 'reply') resolve();
@@ -111,10 +158,10 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
       ready.push(
         new Promise((resolve, reject) => {
           const s: Socket = connect(tcpPort, '127.0.0.1');
+          run.wire.add(s);
           let buf = '';
           s.setEncoding('utf8');
           s.on('data', (c: string) => {
-            run.bytes += Buffer.byteLength(c);
             buf += c;
             let nl: number;
             while ((nl = buf.indexOf('\n')) !== -1) {
@@ -138,7 +185,6 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
             res.setEncoding('utf8');
             let buf = '';
             res.on('data', (c: string) => {
-              run.bytes += Buffer.byteLength(c);
               buf += c;
               let end: number;
               while ((end = buf.indexOf('\n\n')) !== -1) {
@@ -150,6 +196,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
               }
             });
           });
+          req.on('socket', (s: Socket) => run.wire.add(s));
           req.on('error', reject);
           req.end();
           run.closers.push(() => req.destroy());
@@ -159,7 +206,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
       const short = kind === 'short-poll';
       ready.push(
         (async () => {
-          const first = await get(port, `/realtime/poll?channels=${channel}&timeout=0`, () => undefined);
+          const first = await get(port, `/realtime/poll?channels=${channel}&timeout=0`, run);
           let since = JSON.parse(first.body).last_id as string;
           void (async () => {
             let next = Date.now();
@@ -171,7 +218,7 @@ async function connectClients(kind: Kind, port: number, tcpPort: number, channel
               const r = await get(
                 port,
                 `/realtime/poll?channels=${channel}&since=${since}&timeout=${short ? 0 : 25}`,
-                (n) => (run.bytes += n + (n === 0 ? 0 : 0)),
+                run,
               );
               run.requests++;
               const answer = JSON.parse(r.body);
@@ -219,74 +266,173 @@ async function publish(port: number, channel: string, run: Run): Promise<number>
   return total;
 }
 
-async function main(): Promise<void> {
-  const port = await freePort();
+async function startGateway(tcpPort: number): Promise<ServerProc> {
+  return startServer({
+    name: 'hubcast',
+    args: [compiledScript('bench/servers/hubcast.ts')],
+    nodeArgs: benchServerNodeArgs(),
+    env: { TCP_PORT: String(tcpPort) },
+    cpu: PINNING ? 0 : undefined,
+  });
+}
+
+/** Server RSS per connected client: `count` idle clients of `kind` connected, then closed. */
+async function memoryPerClient(kind: Kind, count: number, server: ServerProc, tcpPort: number): Promise<number> {
+  const run = newRun();
+  const before = rssKiB(server.pid).rss;
+  await connectClients(kind, count, server.port, tcpPort, `bench:idle-${kind}`, run);
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssKiB(server.pid).rss;
+  closeRun(run);
+  await new Promise((r) => setTimeout(r, 500));
+  return (after - before) / count;
+}
+
+interface Row {
+  transport: Kind;
+  deliveries: number;
+  expected: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_us_per_delivery: number;
+  wire_bytes_per_event: number;
+  requests_per_s: number;
+  rss_kib_per_client: number;
+}
+
+async function measure(kind: Kind): Promise<Row> {
   const tcpPort = await freePort();
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/servers/hubcast.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), TCP_PORT: String(tcpPort), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let pid = 0;
-  server.stdout!.on('data', (c: Buffer) => {
-    const m = /"pid":(\d+)/.exec(String(c));
-    if (m) pid = Number(m[1]);
-  });
-  await waitUntil(() => pid !== 0, 60_000, 'the bench server');
+  const server = await startGateway(tcpPort);
+  try {
+    const kibPerClient = MEM_CLIENTS > 0 ? await memoryPerClient(kind, MEM_CLIENTS, server, tcpPort) : Number.NaN;
+    const channel = `bench:${kind}`;
+    const run = newRun();
+    await connectClients(kind, N, server.port, tcpPort, channel, run);
+    // Settle, then measure the publishing window only.
+    await new Promise((r) => setTimeout(r, 500));
+    const wire0 = run.wire.total();
+    run.requests = 0;
+    const cpu0 = cpuMicros(server.pid);
+    const sent = await publish(server.port, channel, run);
+    const expected = sent * N;
+    await waitUntil(
+      () => run.delivered >= expected,
+      kind === 'short-poll' ? 5000 : 10_000,
+      `${kind}: every delivery`,
+    ).catch(() => undefined);
+    const cpu = cpuMicros(server.pid) - cpu0;
+    const wire = run.wire.total() - wire0;
+    closeRun(run);
+    const s = run.latency.summaryMs();
+    return {
+      transport: kind,
+      deliveries: run.delivered,
+      expected,
+      p50_ms: s.p50,
+      p99_ms: s.p99,
+      cpu_us_per_delivery: cpu / Math.max(1, run.delivered),
+      wire_bytes_per_event: wire / Math.max(1, run.delivered),
+      requests_per_s: run.requests / SECONDS,
+      rss_kib_per_client: kibPerClient,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function printRow(r: Row): void {
+  const cells = [
+    r.transport.padEnd(12),
+    `${fmtInt(r.deliveries)}/${fmtInt(r.expected)}`.padStart(13),
+    r.p50_ms.toFixed(1).padStart(8),
+    r.p99_ms.toFixed(1).padStart(8),
+    r.cpu_us_per_delivery.toFixed(1).padStart(17),
+    r.wire_bytes_per_event.toFixed(0).padStart(16),
+    (r.transport.endsWith('poll') ? r.requests_per_s.toFixed(0) : '-').padStart(12),
+    (Number.isNaN(r.rss_kib_per_client) ? '-' : r.rss_kib_per_client.toFixed(1)).padStart(16),
+  ];
+  console.log(cells.join(' '));
+}
+
+function chart(rows: Row[]): string {
+  const panel = (title: string, unit: string, value: (r: Row) => number) =>
+    barChart(
+      title,
+      unit,
+      rows.map((r) => ({ label: `hubcast ${r.transport}`, value: value(r) })),
+    );
+  return stackCharts([
+    panel(`delivery latency p50 (${N} subscribers, ${RATE} events/s)`, 'ms', (r) => r.p50_ms),
+    panel('delivery latency p99', 'ms', (r) => r.p99_ms),
+    panel('server CPU per delivery', 'µs', (r) => r.cpu_us_per_delivery),
+    panel('bytes on the wire per delivered event (both directions)', 'B', (r) => r.wire_bytes_per_event),
+    panel(`server memory per connected client (${MEM_CLIENTS} idle clients)`, 'KiB', (r) => r.rss_kib_per_client),
+  ]);
+}
+
+async function main(): Promise<void> {
+  if (PINNING) pin(process.pid, 1);
   console.log(
-    `transports: N=${N} subscribers, ${RATE} events/s × ${SECONDS} s, ~200-byte events, one transport at a time\n`,
+    `transports: N=${N} subscribers, ${RATE} events/s × ${SECONDS} s, ~200-byte events, one transport at a time, ` +
+      `a fresh gateway for each (node ${benchServerNodeArgs().join(' ')}${PINNING ? ', pinned to CPU 0, clients to CPU 1' : ''})\n`,
   );
-  console.log('transport      deliveries   p50 ms   p99 ms   µs CPU/delivery   bytes/event   requests/s');
-  const rows: unknown[] = [];
+  console.log(
+    'transport      deliveries   p50 ms   p99 ms   µs CPU/delivery   wire bytes/event   requests/s   KiB RSS/client',
+  );
+  const rows: Row[] = [];
+  const extra: unknown[] = [];
   try {
     for (const kind of kinds) {
-      const channel = `bench:${kind}`;
-      const run: Run = { latency: new Histogram(), delivered: 0, bytes: 0, requests: 0, stop: false, closers: [] };
-      await connectClients(kind, port, tcpPort, channel, run);
-      // Settle, then measure the publishing window only.
-      await new Promise((r) => setTimeout(r, 500));
-      run.bytes = 0;
-      run.requests = 0;
-      const cpu0 = cpuMicros(pid);
-      const sent = await publish(port, channel, run);
-      const expected = sent * N;
-      await waitUntil(
-        () => run.delivered >= expected,
-        kind === 'short-poll' ? 5000 : 10_000,
-        `${kind}: every delivery`,
-      ).catch(() => undefined);
-      const cpu = cpuMicros(pid) - cpu0;
-      run.stop = true;
-      const s = run.latency.summaryMs();
-      const row = {
-        transport: kind,
-        deliveries: run.delivered,
-        expected,
-        p50_ms: s.p50,
-        p99_ms: s.p99,
-        cpu_us_per_delivery: cpu / Math.max(1, run.delivered),
-        bytes_per_event: run.bytes / Math.max(1, run.delivered),
-        requests_per_s: run.requests / SECONDS,
-      };
+      const row = await measure(kind);
       rows.push(row);
-      console.log(
-        `${kind.padEnd(12)} ${`${fmtInt(run.delivered)}/${fmtInt(expected)}`.padStart(13)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${row.cpu_us_per_delivery.toFixed(1).padStart(17)} ${row.bytes_per_event.toFixed(0).padStart(13)} ${kind.endsWith('poll') ? row.requests_per_s.toFixed(0).padStart(12) : '           -'}`,
-      );
-      for (const close of run.closers) close();
+      printRow(row);
     }
     const held = Number(opts.held);
-    if (held > 0) rows.push(await heldPolls(port, pid, held));
+    if (held > 0) {
+      const tcpPort = await freePort();
+      const server = await startGateway(tcpPort);
+      try {
+        extra.push(await heldPolls(server.port, server.pid, held));
+      } finally {
+        await server.stop();
+      }
+    }
   } finally {
     agent.destroy();
-    await stopChild(server);
   }
-  console.log(`\n${JSON.stringify(rows)}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const out = join(ROOT, 'bench/results', `transports-${stamp}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        bench: 'transports',
+        date: new Date().toISOString(),
+        node: process.version,
+        n: N,
+        rate: RATE,
+        seconds: SECONDS,
+        memClients: MEM_CLIENTS,
+        pinned: PINNING,
+        rows,
+        held: extra,
+      },
+      null,
+      2,
+    ),
+  );
+  const svgPath = opts.svg ?? out.replace(/\.json$/, '.svg');
+  mkdirSync(dirname(svgPath), { recursive: true });
+  writeFileSync(svgPath, chart(rows));
+  console.log(`\n${JSON.stringify([...rows, ...extra])}\nresults: ${out}\nchart: ${svgPath}`);
 }
 
 /** `count` polls held with nothing to send: server RSS per held poll, and release time after one publish. */
 async function heldPolls(port: number, pid: number, count: number): Promise<Record<string, number>> {
   const channel = 'bench:held';
-  const first = await get(port, `/realtime/poll?channels=${channel}&timeout=0`, () => undefined);
+  const run = newRun();
+  const first = await get(port, `/realtime/poll?channels=${channel}&timeout=0`, run);
   const since = JSON.parse(first.body).last_id as string;
   const before = rssKiB(pid).rss;
   let answered = 0;
@@ -294,7 +440,7 @@ async function heldPolls(port: number, pid: number, count: number): Promise<Reco
   const polls: Array<Promise<unknown>> = [];
   for (let i = 0; i < count; i++) {
     polls.push(
-      get(port, `/realtime/poll?channels=${channel}&since=${since}&timeout=30`, () => undefined).then(() => {
+      get(port, `/realtime/poll?channels=${channel}&since=${since}&timeout=30`, run).then(() => {
         answered++;
         lastAt = nowMicros();
       }),
@@ -303,7 +449,7 @@ async function heldPolls(port: number, pid: number, count: number): Promise<Reco
   }
   await waitUntil(
     async () => {
-      const stats = await get(port, '/realtime/stats', () => undefined);
+      const stats = await get(port, '/realtime/stats');
       return JSON.parse(stats.body).long_poll_held >= count;
     },
     60_000,
@@ -332,13 +478,13 @@ async function heldPolls(port: number, pid: number, count: number): Promise<Reco
     req.end(body);
   });
   await Promise.all(polls);
-  const serverMs = JSON.parse((await get(port, '/realtime/stats', () => undefined)).body)
-    .long_poll_last_release_ms as number;
+  const serverMs = JSON.parse((await get(port, '/realtime/stats')).body).long_poll_last_release_ms as number;
   const perPollKiB = (after - before) / count;
   const releaseMs = (lastAt - publishedAt) / 1000;
   console.log(
     `\n${fmtInt(count)} held long polls: server RSS ${(perPollKiB).toFixed(1)} KiB per held poll (${fmtInt(before)} → ${fmtInt(after)} KiB); one publish answered all ${fmtInt(answered)} in ${releaseMs.toFixed(0)} ms (last answer parsed by the client; the server's release pass took ${serverMs} ms)`,
   );
+  closeRun(run);
   return { held: count, rss_kib_per_held_poll: perPollKiB, release_all_ms: releaseMs, server_release_ms: serverMs };
 }
 

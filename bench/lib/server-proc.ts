@@ -8,6 +8,14 @@ import { createInterface } from 'node:readline';
 import { canPin } from './measure.js';
 import { stopChild } from './harness.js';
 
+/** The node flags `hubcast gateway` (bin/hubcast.js) and `npm start` run with. */
+export const PRODUCT_NODE_ARGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+
+/** `BENCH_SERVER_NODE_ARGS` (e.g. to add `--cpu-prof`), else the product's flags. */
+export function benchServerNodeArgs(): string[] {
+  return process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? PRODUCT_NODE_ARGS;
+}
+
 export interface ServerProc {
   name: string;
   port: number;

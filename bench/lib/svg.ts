@@ -30,3 +30,18 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
     `<rect width="100%" height="100%" fill="white"/>\n<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>\n${rows}\n</svg>\n`
   );
 }
+
+/** Charts from barChart one below the other, as one SVG. */
+export function stackCharts(charts: string[]): string {
+  let y = 0;
+  let width = 0;
+  const parts = charts.map((svg) => {
+    const w = Number(/width="(\d+)"/.exec(svg)?.[1] ?? 0);
+    const h = Number(/height="(\d+)"/.exec(svg)?.[1] ?? 0);
+    const part = svg.replace('<svg ', `<svg y="${y}" `);
+    y += h;
+    width = Math.max(width, w);
+    return part;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}">\n${parts.join('')}</svg>\n`;
+}

@@ -1,6 +1,8 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startGateway, postJson, waitFor, type RunningGateway } from '../helpers/gateway.js';
 
 // Long-poll answers written whole (src/transports/poll/whole-answer.ts): read
@@ -121,10 +123,15 @@ test('HTTP/1.0 without keep-alive: the answer says Connection: close and the ser
   c.socket.destroy();
 });
 
-test('5,000 held polls: one publish answers every one, each exactly once (release time checked loosely)', async () => {
+test('5,000 held polls: one publish answers every one, each exactly once (memory and release time checked loosely)', async () => {
   const N = 5000;
   const start = await new RawClient(new URL(gw.url).port).request(get('/realtime/poll?channels=whole:many&timeout=0'));
   const since = JSON.parse(start.body).last_id;
+  // A full GC before each reading, so what is counted is what the held polls keep.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
   const clients: RawClient[] = [];
   const answers: Array<Promise<RawAnswer>> = [];
   let lastAt = 0;
@@ -141,14 +148,20 @@ test('5,000 held polls: one publish answers every one, each exactly once (releas
       if (i % 250 === 249) await new Promise((r) => setTimeout(r, 10));
     }
     await waitFor(() => gw.gateway.poll.held === N, 60_000, `${N} held polls`);
+    gc();
+    // The raw clients' sockets are in this heap too (≈ 1 KiB each); bench:poll-release reads the
+    // gateway's own resident memory.
+    const heapPerPollKiB = (process.memoryUsage().heapUsed - heapBefore) / N / 1024;
     const published = performance.now();
     const sent = await send('whole:many', 'go');
     const all = await Promise.all(answers);
     const clientMs = lastAt - published;
     const serverMs = gw.gateway.poll.lastReleaseMs;
     console.log(
-      `${N} held polls: last answer written ${serverMs.toFixed(0)} ms after the publication reached the transport, read by the last client ${clientMs.toFixed(0)} ms after the publish request`,
+      `${N} held polls: heap ≈ ${heapPerPollKiB.toFixed(1)} KiB per held poll (server and client); last answer written ${serverMs.toFixed(0)} ms after the publication reached the transport, read by the last client ${clientMs.toFixed(0)} ms after the publish request`,
     );
+    // Loose: node:http's request, response and socket are ≈ 4 KiB of heap; 16 catches a poll that keeps more.
+    assert.ok(heapPerPollKiB < 16, `heap per held poll ${heapPerPollKiB.toFixed(1)} KiB`);
     for (const a of all)
       assert.deepEqual(
         JSON.parse(a.body).events.map((e: { id: string }) => e.id),
