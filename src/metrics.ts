@@ -98,7 +98,7 @@ export const STAT_METRICS: Record<string, MetricSpec> = {
   },
   rate_limited_frames: {
     name: 'hubcast_rate_limited_frames_total',
-    help: 'WS frames refused by the per-connection rate limit',
+    help: 'Client messages refused by the message rate (WS and TCP frames per connection, POST /realtime/poll per user or address)',
     kind: 'counter',
   },
   rate_limit_closes: {

@@ -83,6 +83,7 @@ export function createTransports(config: Config, deps: TransportDeps): Transport
       channelsPerConnection: config.channelsPerConnection,
       appChannels,
       maxPublishBytes: config.wsMaxFrameBytes,
+      publishRate: config.wsRateLimit > 0 ? { perSecond: config.wsRateLimit, burst: config.wsRateBurst } : null,
     },
     auth,
     origins,

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatId, isTypingSignal, isValidRoom, parseId, parsePost, roomOf } from '../../src/apps/chat/message.js';
-import { UserRateLimit } from '../../src/apps/chat/rate-limit.js';
+import { KeyedRateLimit } from '../../src/keyed-rate-limit.js';
 import { HubcastError } from '../../src/errors.js';
 
 test('ids: 16 zero-padded digits, string order is numeric order, before= takes either form', () => {
@@ -52,7 +52,7 @@ test('posts: text and client_msg_id rules, everything else refused as invalid_me
 });
 
 test('rate limit: burst, then the refill rate; each user has a bucket; memory stays bounded', () => {
-  const limit = new UserRateLimit(2, 3, 5);
+  const limit = new KeyedRateLimit(2, 3, 5);
   const t = 1_000_000;
   assert.deepEqual(
     [0, 1, 2, 3].map(() => limit.take('ann', t)),
@@ -61,5 +61,5 @@ test('rate limit: burst, then the refill rate; each user has a bucket; memory st
   assert.equal(limit.take('bob', t), 0, 'another user is not affected');
   assert.equal(limit.take('ann', t + 500), 0, 'one post back after 1/rate');
   for (let i = 0; i < 100; i++) limit.take(`u${i}`, t + 600);
-  assert.ok(limit.users <= 5, `${limit.users} buckets kept`);
+  assert.ok(limit.keys <= 5, `${limit.keys} buckets kept`);
 });

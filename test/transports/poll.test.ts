@@ -233,6 +233,35 @@ test('POST /realtime/poll publishes a channel message as the WebSocket channel_m
   await text.text();
 });
 
+test('POST /realtime/poll is held to WS_RATE_LIMIT per user or client address: 429 rate_limited with Retry-After', async () => {
+  const g = await startGateway({ jwtSecret: SECRET, wsRateLimit: 2, wsRateBurst: 3 });
+  try {
+    const bearer = async (user: string) => ({
+      headers: { authorization: `Bearer ${await sign(user, { channels: ['poll:*'] })}` },
+    });
+    const alice = await bearer('alice');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await publish({ channel: 'poll:r', message: i }, alice, g.url)).status, 200);
+    const over = await fetch(`${g.url}/realtime/poll`, {
+      method: 'POST',
+      body: JSON.stringify({ channel: 'poll:r', message: 3 }),
+      headers: { 'content-type': 'application/json', ...alice.headers },
+    });
+    assert.equal(over.status, 429);
+    assert.equal(((await over.json()) as any).error.code, 'rate_limited');
+    assert.ok(Number(over.headers.get('retry-after')) >= 1, 'Retry-After in seconds');
+    // Another user has a bucket of its own.
+    assert.equal((await publish({ channel: 'poll:r', message: 'b' }, await bearer('bob'), g.url)).status, 200);
+    const stats = (await (await fetch(`${g.url}/realtime/stats`)).json()) as any;
+    assert.equal(stats.rate_limited_frames, 1);
+    // The bucket refills at 2 per second.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal((await publish({ channel: 'poll:r', message: 4 }, alice, g.url)).status, 200);
+  } finally {
+    await g.close();
+  }
+});
+
 test('auth, origin, channel permissions and connection limits as for SSE', async () => {
   const g = await startGateway({ jwtSecret: SECRET, allowedOrigins: ['https://app.example'], maxConnections: 2 });
   try {

@@ -2,7 +2,7 @@ import type { Application, ChannelSender, MetricSpec } from '../../application.j
 import { ErrorCode } from '../../codes.js';
 import { HubcastError } from '../../errors.js';
 import { CHAT_MESSAGE_EVENT, CHAT_PREFIX, CHAT_TYPING_EVENT, isTypingSignal, roomOf } from './message.js';
-import { UserRateLimit } from './rate-limit.js';
+import { KeyedRateLimit } from '../../keyed-rate-limit.js';
 import { ChatService } from './service.js';
 import { SqlChatStore } from './sql-store.js';
 import { chatRoutes } from './routes.js';
@@ -82,7 +82,7 @@ export function chatApp(): Application {
     async setup(ctx) {
       const { config, log } = ctx;
       const store = SqlChatStore.migrated(await ctx.database());
-      const limit = config.chatRateLimit > 0 ? new UserRateLimit(config.chatRateLimit, config.chatRateBurst) : null;
+      const limit = config.chatRateLimit > 0 ? new KeyedRateLimit(config.chatRateLimit, config.chatRateBurst) : null;
       const chat = (service = new ChatService(store, ctx.publisher, limit, log));
       chatRoutes(ctx.http, {
         service: chat,

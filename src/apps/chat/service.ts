@@ -11,7 +11,7 @@ import {
   parsePost,
   type ChatMessage,
 } from './message.js';
-import type { UserRateLimit } from './rate-limit.js';
+import type { KeyedRateLimit } from '../../keyed-rate-limit.js';
 import type { ChatStore, StoredPost } from './store.js';
 
 export interface ChatStats {
@@ -33,12 +33,12 @@ export class ChatService {
   readonly stats: ChatStats = { posts: 0, duplicates: 0, refused: 0, storeFailures: 0, publishFailures: 0, typing: 0 };
   private readonly store: ChatStore;
   private readonly hub: Publisher;
-  private readonly limit: UserRateLimit | null;
+  private readonly limit: KeyedRateLimit | null;
   private readonly log: Logger;
   /** user + room → when its last typing signal went out (bounded: pruned of expired entries). */
   private readonly _typing = new Map<string, number>();
 
-  constructor(store: ChatStore, hub: Publisher, limit: UserRateLimit | null, log: Logger) {
+  constructor(store: ChatStore, hub: Publisher, limit: KeyedRateLimit | null, log: Logger) {
     this.store = store;
     this.hub = hub;
     this.limit = limit;

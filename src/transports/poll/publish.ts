@@ -9,6 +9,8 @@ import type { Authenticator } from '../../auth/tokens.js';
 import { publishDenied, type Identity } from '../../auth/permissions.js';
 import { sendError } from '../http/reject.js';
 import { valueTooDeep, MAX_JSON_DEPTH } from '../json-depth.js';
+import type { KeyedRateLimit } from '../../keyed-rate-limit.js';
+import { addressKey } from '../connection-gate.js';
 
 export interface PollPublishContext {
   hub: Hub;
@@ -17,6 +19,10 @@ export interface PollPublishContext {
   appChannels: AppChannels;
   /** Largest body accepted (the WebSocket frame limit). */
   maxBytes: number;
+  /** The WebSocket frame rate, per user (with a token) or per client address; null: off. */
+  rate: KeyedRateLimit | null;
+  /** Called for each publish refused by `rate`. */
+  onRateLimited(): void;
 }
 
 /**
@@ -49,6 +55,18 @@ export async function handlePollPublish(
   } catch (err) {
     if (err instanceof HubcastError) return sendError(res, err.status, err.code, err.message, cors);
     throw err;
+  }
+  if (ctx.rate !== null) {
+    const key =
+      identity.userId !== null ? `user:${identity.userId}` : `address:${addressKey(req.socket.remoteAddress)}`;
+    const waitMs = ctx.rate.take(key);
+    if (waitMs > 0) {
+      ctx.onRateLimited();
+      return sendError(res, 429, ErrorCode.rateLimited, 'over the message rate (WS_RATE_LIMIT): retry later', {
+        ...cors,
+        'Retry-After': String(Math.ceil(waitMs / 1000)),
+      });
+    }
   }
   let body: unknown;
   try {

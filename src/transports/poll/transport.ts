@@ -17,6 +17,7 @@ import { kWaiter, onResponseClose, Waiter, type TaggedResponse } from './waiter.
 import { parsePollQuery } from './query.js';
 import { answerCount, collect, renderEventsBody, renderHeadLines } from './answer-body.js';
 import { handlePollPublish } from './publish.js';
+import { KeyedRateLimit } from '../../keyed-rate-limit.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
 
@@ -32,6 +33,8 @@ export interface PollTransportOptions {
   appChannels: AppChannels;
   /** Body limit of `POST /realtime/poll` (a client's channel message). */
   maxPublishBytes: number;
+  /** `POST /realtime/poll` messages per second per user or client address, and the bucket; null: no limit. */
+  publishRate: { perSecond: number; burst: number } | null;
 }
 
 /** Timeout resolution: a held poll is answered up to this much after its timeout. */
@@ -48,6 +51,8 @@ export class PollTransport {
   /** Answers sent, and polls refused 401. */
   answers = 0;
   authFailures = 0;
+  /** `POST /realtime/poll` messages refused over the rate. */
+  rateLimited = 0;
   /** How long the last release took (ms): from the first publication tapped to the last answer written. */
   lastReleaseMs = 0;
   /** When the tap scheduled the pending release pass (performance.now()). */
@@ -59,6 +64,10 @@ export class PollTransport {
   private releaseScheduled = false;
   private readonly wheel = new TimerWheel<Waiter>(TICK_MS, (w) => this.expire(w));
   private heldCount = 0;
+  private readonly publishRate: KeyedRateLimit | null;
+  private readonly onRateLimited = (): void => {
+    this.rateLimited++;
+  };
 
   constructor(
     private readonly hub: Hub,
@@ -69,6 +78,8 @@ export class PollTransport {
     readonly guard: HandlerGuard,
   ) {
     if (options.enabled) hub.setPublicationTap((p) => this.tapped(p));
+    const rate = options.publishRate;
+    this.publishRate = rate !== null && rate.perSecond > 0 ? new KeyedRateLimit(rate.perSecond, rate.burst) : null;
   }
 
   /** Polls being held now. */
@@ -95,6 +106,8 @@ export class PollTransport {
         auth: this.auth,
         appChannels: this.options.appChannels,
         maxBytes: this.options.maxPublishBytes,
+        rate: this.publishRate,
+        onRateLimited: this.onRateLimited,
       };
       return handlePollPublish(ctx, req, res, url, cors);
     }
