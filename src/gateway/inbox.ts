@@ -28,11 +28,12 @@ export function createInboxes(config: Config, hub: Hub, log: Logger): { inboxes:
     detach: (sub) => hub.removeConnection(sub),
     inbox: inboxStore,
   }));
+  const inboxLog = log.child({ component: 'inbox' });
   const inboxes = new Inboxes(
     inboxStore,
-    config.redisUrl ? new RedisOnlineUsers(config.redisUrl, config.redisPrefix) : new MemoryOnlineUsers(),
+    config.redisUrl ? new RedisOnlineUsers(config.redisUrl, config.redisPrefix, inboxLog) : new MemoryOnlineUsers(),
     acks,
-    log.child({ component: 'inbox' }),
+    inboxLog,
   );
   hub.watcher = inboxes;
   const component: Component = {
