@@ -65,6 +65,11 @@ export const STAT_METRICS: Record<string, MetricSpec> = {
     kind: 'counter',
   },
   acks: { name: 'hubcast_acks_total', help: 'ack commands taken', kind: 'counter' },
+  ack_position_write_failures: {
+    name: 'hubcast_ack_position_write_failures_total',
+    help: 'Acknowledged positions not stored (Redis away): those events are redelivered next session',
+    kind: 'counter',
+  },
   inbox_events: {
     name: 'hubcast_inbox_events',
     help: 'Events kept in user inboxes (embedded; 0 with Redis)',

@@ -3,6 +3,8 @@ import { encodeTextFrame } from '../wire/ws-frame.js';
 import { TimerWheel, type WheelEntry } from '../transports/poll/wheel.js';
 import type { ReplayTarget } from '../transports/replay-pump.js';
 import type { AckPositions } from './positions.js';
+import { throttledWarn } from '../cache/throttle.js';
+import type { Logger } from '../logger.js';
 import type { InboxStore } from './inbox.js';
 
 /** What an acknowledged subscription needs of the connection it belongs to. */
@@ -23,6 +25,8 @@ export interface AcksOptions {
   detach(sub: AckSubscription): void;
   /** The user inbox, acknowledged through the `user:<id>` subscription (null: none). */
   inbox?: InboxStore | null;
+  /** Where failed position writes are reported (throttled). */
+  log?: Logger;
 }
 
 /** The default per-subscription window: a client this far behind on acks is not reading them. */
@@ -99,7 +103,7 @@ export class AckSubscription implements Subscriber, WheelEntry {
       list.push({ id: m.id, json: m.json, sentAt: now });
       if (!this.positionKnown && this.userId !== null) {
         this.positionKnown = true;
-        this.acks.positions.set(this.userId, this.channel, m.id - 1).catch(() => undefined);
+        this.acks.savePosition(this.userId, this.channel, m.id - 1);
       }
     }
     if (this.pending > this.acks.window) {
@@ -189,6 +193,9 @@ export class Acks {
   redelivered = 0;
   overflows = 0;
   acked = 0;
+  /** Acknowledged positions not stored (Redis away): those events come again next session, redelivered. */
+  positionWriteFailures = 0;
+  private readonly warn: ((obj: object, msg: string) => void) | null;
 
   constructor(options: AcksOptions) {
     this.timeoutMs = options.timeoutMs;
@@ -196,8 +203,25 @@ export class Acks {
     this.positions = options.positions;
     this.inbox = options.inbox ?? null;
     this.detach = options.detach;
+    this.warn = options.log === undefined ? null : throttledWarn(options.log);
     // A tenth of the timeout (at least 10 ms): a redelivery comes at most that late.
     this.wheel = new TimerWheel(Math.max(10, Math.floor(options.timeoutMs / 10)), (sub) => sub.redeliver(Date.now()));
+  }
+
+  /**
+   * Store `userId`'s acknowledged position on `channel`. A failed write is
+   * counted and logged, not retried: the stored position stays at an earlier
+   * ack, so the next session gets these events again (redelivered) and none
+   * is lost.
+   */
+  savePosition(userId: string, channel: string, id: number): void {
+    this.positions.set(userId, channel, id).catch((err: Error) => {
+      this.positionWriteFailures++;
+      this.warn?.(
+        { err: err.message, failures: this.positionWriteFailures },
+        'acknowledged position not stored: those events will be redelivered',
+      );
+    });
   }
 
   get(conn: AckConnection, channel: string): AckSubscription | undefined {
@@ -299,6 +323,7 @@ export class Acks {
       ack_redelivered: this.redelivered,
       ack_window_overflows: this.overflows,
       acks: this.acked,
+      ack_position_write_failures: this.positionWriteFailures,
     };
   }
 

@@ -29,11 +29,24 @@ export function joinAcked(
   out: AckReplies,
 ): void {
   const userId = conn.userId;
+  // Without the stored position a replay from `since` could skip events the client was sent but
+  // never acknowledged: the join is refused (`unavailable`) rather than answered short.
   const stored =
-    userId !== null && since !== null ? acks.positions.get(userId, channel).catch(() => null) : Promise.resolve(null);
+    userId !== null && since !== null
+      ? acks.positions.get(userId, channel).then(
+          (position) => ({ position }),
+          (err: Error) => ({ position: null, failed: err }),
+        )
+      : Promise.resolve({ position: null });
   void stored
-    .then(async (position) => {
+    .then(async (read: { position: number | null; failed?: Error }) => {
       if (conn.socket.destroyed) return;
+      if (read.failed !== undefined)
+        return out.fail(
+          ErrorCode.unavailable,
+          `the acknowledged position of ${JSON.stringify(channel).slice(0, 140)} cannot be read now (${read.failed.message.slice(0, 100)}): join again`,
+        );
+      const { position } = read;
       const from = since === null ? null : position !== null && position < since ? position : since;
       // A plain subscription to the same channel gives way: one subscription per channel.
       hub.unsubscribe(conn, channel);
@@ -41,7 +54,7 @@ export function joinAcked(
       const startAt = hub.positionFor([channel]);
       if (userId !== null && position === null) {
         const start = from ?? startAt;
-        if (start > 0) acks.positions.set(userId, channel, start).catch(() => undefined);
+        if (start > 0) acks.savePosition(userId, channel, start);
         else sub.positionKnown = false;
       }
       const r = await hub.join(sub, [channel], from);
@@ -89,9 +102,7 @@ export function ackCommand(acks: Acks, conn: AckConnection, data: unknown, out: 
   acks.acked++;
   const userId = conn.userId;
   if (userId !== null) {
-    // A failed write leaves the stored position at an earlier ack: the next session gets these
-    // events again (redelivered), none is lost.
-    acks.positions.set(userId, sub.channel, sub.lastAcked).catch(() => undefined);
+    acks.savePosition(userId, sub.channel, sub.lastAcked);
     // Gone from the inbox once acknowledged: never sent again, on any node.
     if (sub.inbox && acks.inbox !== null) acks.inbox.ack(userId, id).catch((err: unknown) => out.asyncFailed(err));
   }

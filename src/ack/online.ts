@@ -82,7 +82,7 @@ export class RedisOnlineUsers implements OnlineUsers {
     this.warn = throttledWarn(logger);
   }
 
-  /** Users whose count in Redis is behind this node's (a write failed and was not repeated yet). */
+  /** Users whose count in Redis is behind this node's (the last write failed and was not repeated yet). */
   get behind(): number {
     return this.unsynced.size;
   }
@@ -98,19 +98,21 @@ export class RedisOnlineUsers implements OnlineUsers {
     return `${this.prefix}online:${userId}`;
   }
 
-  /** This node's count for `userId`, as it is now. */
+  /** This node's count for `userId`, as it is now. Replies come in command order, so the last one decides. */
   private write(userId: string): void {
-    this.unsynced.delete(userId);
     const n = this.localCounts.get(userId) ?? 0;
-    const written =
-      n > 0 ? this.redis.hset(this.key(userId), this.instance, n) : this.redis.hdel(this.key(userId), this.instance);
-    written.catch((err: Error) => {
-      this.unsynced.add(userId);
-      this.warn(
-        { err: err.message, behind: this.unsynced.size },
-        'online users: count not written; retried on the next heartbeat',
-      );
-    });
+    const key = this.key(userId);
+    const written = n > 0 ? this.redis.hset(key, this.instance, n) : this.redis.hdel(key, this.instance);
+    written.then(
+      () => this.unsynced.delete(userId),
+      (err: Error) => {
+        this.unsynced.add(userId);
+        this.warn(
+          { err: err.message, behind: this.unsynced.size },
+          'online users: count not written; retried on the next heartbeat',
+        );
+      },
+    );
   }
 
   connected(userId: string): void {

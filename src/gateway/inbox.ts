@@ -27,6 +27,7 @@ export function createInboxes(config: Config, hub: Hub, log: Logger): { inboxes:
     positions: config.redisUrl ? new RedisAckPositions(config.redisUrl, config.redisPrefix) : new MemoryAckPositions(),
     detach: (sub) => hub.removeConnection(sub),
     inbox: inboxStore,
+    log: log.child({ component: 'acks' }),
   }));
   const inboxLog = log.child({ component: 'inbox' });
   const inboxes = new Inboxes(
