@@ -361,7 +361,7 @@ function chart(rows: Row[]): string {
       unit,
       rows.map((r) => ({ label: `hubcast ${r.transport}`, value: value(r) })),
     );
-  return stackCharts([
+  return stackCharts('hubcast transports compared: latency, CPU, bytes and memory per client', [
     panel(`delivery latency p50 (${N} subscribers, ${RATE} events/s)`, 'ms', (r) => r.p50_ms),
     panel('delivery latency p99', 'ms', (r) => r.p99_ms),
     panel('server CPU per delivery', 'µs', (r) => r.cpu_us_per_delivery),

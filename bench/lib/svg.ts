@@ -27,12 +27,12 @@ export function barChart(title: string, unit: string, bars: Bar[]): string {
     .join('\n');
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">\n` +
-    `<rect width="100%" height="100%" fill="white"/>\n<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>\n${rows}\n</svg>\n`
+    `<title>${esc(title)}</title>\n<rect width="100%" height="100%" fill="white"/>\n<text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>\n${rows}\n</svg>\n`
   );
 }
 
-/** Charts from barChart one below the other, as one SVG. */
-export function stackCharts(charts: string[]): string {
+/** Charts from barChart one below the other, as one SVG titled `title`. */
+export function stackCharts(title: string, charts: string[]): string {
   let y = 0;
   let width = 0;
   const parts = charts.map((svg) => {
@@ -43,5 +43,6 @@ export function stackCharts(charts: string[]): string {
     width = Math.max(width, w);
     return part;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}">\n${parts.join('')}</svg>\n`;
+  const esc = title.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}">\n<title>${esc}</title>\n${parts.join('')}</svg>\n`;
 }
