@@ -16,10 +16,11 @@ import { TimerWheel } from './wheel.js';
 import { kWaiter, onResponseClose, Waiter, type TaggedResponse } from './waiter.js';
 import { parsePollQuery } from './query.js';
 import { answerCount, collect, renderEventsBody, renderHeadLines } from './answer-body.js';
+import { groupOf, type Group, type Shared } from './release-groups.js';
 import { handlePollPublish } from './publish.js';
 import { KeyedRateLimit } from '../../keyed-rate-limit.js';
 import type { AppChannels } from '../../hub/app-channels.js';
-import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer, type WholeAnswer } from './whole-answer.js';
+import { renderWholeAnswer, wholeAnswerKeepAlive, writeWholeAnswer } from './whole-answer.js';
 
 import { POLL_PATH } from '../../wire/index.js';
 export { POLL_PATH };
@@ -405,32 +406,3 @@ const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',
 });
 const ANSWER_HEAD_LINES = renderHeadLines(ANSWER_HEADERS);
-
-/** One release pass: its groups, and the polls it answered. */
-interface Shared {
-  /** By the polls' channels (`Waiter.key`), then `since`: no key is built per poll. */
-  groups: Map<string, Map<number, Group>>;
-  /** Answered in the pass: their bookkeeping (and `res.end()`) waits until every answer is written. */
-  answered: Waiter[];
-}
-
-/** Polls of a pass on the same channels from the same `since`: one collect, one body, one whole answer per head lines. */
-interface Group {
-  found: Publication[];
-  body: Buffer | null;
-  wholes: Map<string, WholeAnswer>;
-}
-
-function groupOf(shared: Shared, w: Waiter, batch: Map<string, Publication[]>): Group {
-  let bySince = shared.groups.get(w.key);
-  if (bySince === undefined) {
-    bySince = new Map();
-    shared.groups.set(w.key, bySince);
-  }
-  let group = bySince.get(w.since);
-  if (group === undefined) {
-    group = { found: collect(w.names, w.since, batch), body: null, wholes: new Map() };
-    bySince.set(w.since, group);
-  }
-  return group;
-}
