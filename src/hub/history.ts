@@ -1,5 +1,6 @@
 import type { Publication } from './publication.js';
 import type { RetentionPolicy } from './retention.js';
+import { Tombstones } from './history-tombstones.js';
 
 /** Result of asking history for what a client missed on one channel. */
 export type Recovery =
@@ -93,28 +94,8 @@ export class MemoryHistory implements History {
   /** Recency list: `oldest` is the least recently published-to ring, the next to go over `maxChannels`. */
   private oldest: Ring | null = null;
   private newest: Ring | null = null;
-  /**
-   * Channels dropped whole → the highest id each lost, oldest drop first, at
-   * most `maxChannels` of them: a resume on a dropped channel fails, one on
-   * any other channel does not. A tombstone past the bound is folded into
-   * `forgotten`.
-   */
-  private readonly tombstones = new Map<string, number>();
-  /**
-   * Tombstone names in the order they were made, from `tombHead` on: the
-   * oldest is forgotten first. (Not the Map's own order: taking a Map's first
-   * entry walks past every entry deleted before it, a scan again.) A name
-   * whose tombstone went meanwhile (its channel came back) is skipped.
-   */
-  private tombOrder: string[] = [];
-  private tombHead = 0;
-  /**
-   * Forgotten tombstones folded by a hash of the name: a bucket holds the
-   * highest id lost by any channel hashing to it. Fixed size, and never
-   * wrong in the unsafe direction: a collision can only turn a resume into
-   * `recovery_failed`, never hide a gap.
-   */
-  private readonly forgotten = new Float64Array(FORGOTTEN_BUCKETS);
+  /** Channels dropped whole: what each lost (history-tombstones.ts). */
+  private readonly tombstones: Tombstones;
   /** History off (`size` 0): every id up to this one was not kept. */
   private noneKeptUpTo = 0;
   private readonly size: number;
@@ -141,6 +122,7 @@ export class MemoryHistory implements History {
   constructor(options: MemoryHistoryOptions) {
     this.size = options.size;
     this.maxChannels = Math.max(1, options.maxChannels ?? 10_000);
+    this.tombstones = new Tombstones(this.maxChannels);
     this.maxBytes = options.maxBytes ?? 0;
     this.maxAgeMs = options.maxAgeMs ?? 0;
     this.floor = options.floor;
@@ -236,9 +218,6 @@ export class MemoryHistory implements History {
     for (const ring of this.rings.values()) ring.dropped = true;
     this.rings.clear();
     this.tombstones.clear();
-    this.tombOrder = [];
-    this.tombHead = 0;
-    this.forgotten.fill(0);
     this.oldest = null;
     this.newest = null;
     this.floor = Infinity;
@@ -257,14 +236,8 @@ export class MemoryHistory implements History {
   lossState(): HistoryLoss {
     const channels: Array<[string, number]> = [];
     for (const ring of this.rings.values()) if (ring.lostMax > 0) channels.push([ring.name, ring.lostMax]);
-    for (let i = this.tombHead; i < this.tombOrder.length; i++) {
-      const name = this.tombOrder[i];
-      const lost = this.tombstones.get(name);
-      if (lost !== undefined && !this.rings.has(name)) channels.push([name, lost]);
-    }
-    const buckets: Array<[number, number]> = [];
-    for (let i = 0; i < FORGOTTEN_BUCKETS; i++) if (this.forgotten[i] > 0) buckets.push([i, this.forgotten[i]]);
-    return { channels, buckets, noneKeptUpTo: this.noneKeptUpTo };
+    channels.push(...this.tombstones.named((name) => this.rings.has(name)));
+    return { channels, buckets: this.tombstones.buckets(), noneKeptUpTo: this.noneKeptUpTo };
   }
 
   /** Take back what `lossState` saved, after the snapshot's publications were appended. */
@@ -275,14 +248,9 @@ export class MemoryHistory implements History {
         if (lost > ring.lostMax) ring.lostMax = lost;
         continue;
       }
-      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length)
-        this.forgetOldestTombstone();
-      if (lost > (this.tombstones.get(name) ?? 0)) this.tombstones.set(name, lost);
-      this.tombOrder.push(name);
+      this.tombstones.record(name, lost);
     }
-    for (const [i, lost] of loss.buckets) {
-      if (i >= 0 && i < FORGOTTEN_BUCKETS && lost > this.forgotten[i]) this.forgotten[i] = lost;
-    }
+    this.tombstones.restoreBuckets(loss.buckets);
     if (loss.noneKeptUpTo > this.noneKeptUpTo) this.noneKeptUpTo = loss.noneKeptUpTo;
   }
 
@@ -296,8 +264,7 @@ export class MemoryHistory implements History {
   private newRing(name: string): Ring {
     const keep = this.retention?.for(name);
     // A channel dropped before comes back knowing what it lost then.
-    const lostMax = this.lostBy(name);
-    this.tombstones.delete(name);
+    const lostMax = Math.max(this.tombstones.take(name), this.noneKeptUpTo);
     const ring: Ring = {
       name,
       items: [],
@@ -403,53 +370,11 @@ export class MemoryHistory implements History {
     ring.dropped = true;
     ring.items = [];
     ring.head = 0;
-    if (lost > 0) {
-      while (this.tombstones.size >= this.maxChannels && this.tombHead < this.tombOrder.length)
-        this.forgetOldestTombstone();
-      this.tombstones.set(ring.name, lost);
-      this.tombOrder.push(ring.name);
-      // Names whose tombstone went pile up when channels come and go: drop them now and then (amortized O(1)).
-      if (this.tombOrder.length - this.tombHead > 2 * this.tombstones.size + COMPACT_AT) {
-        this.tombOrder = this.tombOrder.slice(this.tombHead).filter((name) => this.tombstones.has(name));
-        this.tombHead = 0;
-      }
-    }
-  }
-
-  /** Forget the oldest tombstone by name, keeping what it lost in its bucket. */
-  private forgetOldestTombstone(): void {
-    while (this.tombHead < this.tombOrder.length) {
-      const name = this.tombOrder[this.tombHead++];
-      const lost = this.tombstones.get(name);
-      // Absent: its channel came back. (Present may be a later tombstone of the same name: forgetting it early is safe.)
-      if (lost === undefined) continue;
-      this.tombstones.delete(name);
-      const bucket = hashName(name);
-      if (lost > this.forgotten[bucket]) this.forgotten[bucket] = lost;
-      break;
-    }
-    if (this.tombHead > COMPACT_AT && this.tombHead * 2 > this.tombOrder.length) {
-      this.tombOrder = this.tombOrder.slice(this.tombHead);
-      this.tombHead = 0;
-    }
+    if (lost > 0) this.tombstones.record(ring.name, lost);
   }
 
   /** The highest id a channel without a ring may have lost (0: nothing). */
   private lostBy(name: string): number {
-    const lost = this.tombstones.get(name) ?? this.forgotten[hashName(name)];
-    return Math.max(lost, this.noneKeptUpTo);
+    return Math.max(this.tombstones.lost(name), this.noneKeptUpTo);
   }
-}
-
-/** Buckets for forgotten tombstones (128 KiB). */
-const FORGOTTEN_BUCKETS = 16_384;
-
-/** FNV-1a of a channel name, to a bucket index. */
-function hashName(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) & (FORGOTTEN_BUCKETS - 1);
 }
