@@ -31,6 +31,7 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/** @internal */
 export class Subscription {
   /** Id of the last event delivered to the app on this channel: the resume position. */
   lastId: string | null = null;
@@ -54,6 +55,7 @@ export class Subscription {
   }
 }
 
+/** @internal */
 export class Subscriptions {
   private readonly map = new Map<string, Subscription>();
 
