@@ -1,6 +1,10 @@
+import { type ClientError, ClientErrorCode } from './errors.js';
+import type { Outbox } from './outbox.js';
+
 /**
- * The WS client's channels and their resume positions. Event ids are decimal
- * strings below 2^53 that rise within a channel, so `Number` compares them.
+ * The WS client's channels, their resume positions, and the join that
+ * resumes each one. Event ids are decimal strings below 2^53 that rise within
+ * a channel, so `Number` compares them.
  */
 export interface JoinReply {
   channel: string;
@@ -31,6 +35,7 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+/** @internal */
 export class Subscription {
   /** Id of the last event delivered to the app on this channel: the resume position. */
   lastId: string | null = null;
@@ -54,6 +59,7 @@ export class Subscription {
   }
 }
 
+/** @internal */
 export class Subscriptions {
   private readonly map = new Map<string, Subscription>();
 
@@ -82,6 +88,32 @@ export class Subscriptions {
 
   channels(): string[] {
     return [...this.map.keys()];
+  }
+
+  /** Send `sub`'s join_channel, resuming after its position; the reply settles its waiters. */
+  join(sub: Subscription, outbox: Outbox): void {
+    sub.inFlight = true;
+    const data: { channel: string; since?: string; ack?: true } = { channel: sub.channel };
+    if (sub.lastId !== null) data.since = sub.lastId;
+    if (sub.ack) data.ack = true;
+    outbox.request({ type: 'command', command: 'join_channel', data }).then(
+      (reply) => {
+        if (this.map.get(sub.channel) !== sub) return; // left meanwhile
+        sub.inFlight = false;
+        sub.joined = true;
+        // A channel with no event seen yet resumes from the position the server gave.
+        const lastId = (reply as { last_id?: unknown } | undefined)?.last_id;
+        if (sub.lastId === null && typeof lastId === 'string' && /^\d+$/.test(lastId)) sub.lastId = lastId;
+        sub.settle((reply as JoinReply | undefined) ?? { channel: sub.channel });
+      },
+      (err: ClientError) => {
+        // The next connection re-joins; its reply settles the waiters.
+        if (err.code === ClientErrorCode.connectionLost || err.code === ClientErrorCode.closed) return;
+        sub.inFlight = false;
+        if (this.map.get(sub.channel) === sub) this.map.delete(sub.channel);
+        sub.settle(null, err);
+      },
+    );
   }
 
   /** Forget per-connection flags (the socket is gone); positions stay. */

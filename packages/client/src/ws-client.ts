@@ -1,28 +1,14 @@
-import { CloseCode } from './wire/codes.js';
-import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
-import { BinaryMessage } from './binary-message.js';
+import { RECONNECT_DEFAULTS } from './backoff.js';
+import type { BinaryMessage } from './binary-message.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import { loadWebSocket, unrefTimer } from './load.js';
 import { Outbox } from './outbox.js';
 import { withDefaults } from './merge.js';
-import { Subscriptions, type JoinOptions, type JoinReply, type Subscription } from './subscriptions.js';
-import type { AckState } from './acker.js';
+import { Subscriptions, type JoinOptions, type JoinReply } from './subscriptions.js';
 import { WsAcks } from './ws-acks.js';
-import { afterRefusal } from './refusal.js';
-import type {
-  ConnectionState,
-  ErrorFrame,
-  EventFrame,
-  MessageMap,
-  ReplyFrame,
-  ServerFrame,
-  StateChange,
-  WebRTCSignal,
-  WebSocketConstructor,
-  WebSocketLike,
-  WSClientOptions,
-} from './types.js';
+import { WsConnection } from './ws-connection.js';
+import { WsReceiver } from './ws-receive.js';
+import type { ConnectionState, MessageMap, ServerFrame, StateChange, WebRTCSignal, WSClientOptions } from './types.js';
 
 import { WS_PATH } from './wire/paths.js';
 export { WS_PATH };
@@ -35,25 +21,6 @@ const DEFAULTS = {
   maxQueuedMessages: 100,
   ackInbox: true,
 };
-
-/**
- * Close codes after which reconnecting would only repeat the failure: a
- * deliberate close, a protocol or policy violation, a frame over the limit.
- * Everything else (1001, 1006 abnormal, 1011, 1012 restart, 1013 slow
- * consumer, …) reconnects. 4001 (token expired) reconnects only with `getToken`.
- */
-const FINAL_CLOSE_CODES = new Set<number>([
-  CloseCode.normal,
-  1002,
-  1003,
-  1007,
-  CloseCode.policyViolation,
-  CloseCode.messageTooBig,
-  1010,
-]);
-
-/** The socket closed or the attempt failed locally (timeout, token error). */
-const LOCAL_FAILURE = 4999;
 
 /**
  * hubcast WebSocket client: one connection, an explicit state machine,
@@ -82,60 +49,42 @@ const LOCAL_FAILURE = 4999;
  * ```
  */
 export class WSClient {
-  private readonly url: string;
-  private readonly options: typeof DEFAULTS & WSClientOptions;
   private readonly emitter = new Emitter<Record<string, unknown>>();
-  private readonly stateEmitter = new Emitter<{ change: StateChange }>();
   private readonly subs = new Subscriptions();
   /** Acknowledged channels (and the user's own channel): what was handled, what to ack. */
   private readonly acks: WsAcks;
   private readonly outbox: Outbox;
-  private connectWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
-  private _state: ConnectionState = 'disconnected';
-  private ws: WebSocketLike | null = null;
-  /** Bumped by every attempt and by `disconnect()`: async steps of a stale attempt stop. */
-  private generation = 0;
-  private attempt = 0;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private connectTimer: ReturnType<typeof setTimeout> | null = null;
-  private _clientId: string | null = null;
-  private _userId: string | null = null;
-  private _peerId: string | null = null;
-  /** The token the current attempt was made with: a refused one is not retried as is. */
-  private token: string | null = null;
-  /** Set by setToken(): used once by the next attempt instead of getToken/token. */
-  private givenToken: string | null = null;
-  /** HTTP status of a refused upgrade (401/403), when the WebSocket implementation tells it. */
-  private refusedStatus: number | null = null;
-  private lastRefusedAt = -Infinity;
+  private readonly conn: WsConnection;
+  private readonly rx: WsReceiver;
 
   /**
    * @param url `ws(s)://host/realtime/ws`; an `http(s)` URL or one without a
    *   path is mapped to the gateway's WebSocket endpoint.
    */
   constructor(url: string, options: WSClientOptions = {}) {
-    this.url = normalizeUrl(url);
-    this.options = withDefaults(DEFAULTS, options);
-    this.outbox = new Outbox(this.options);
+    const o = withDefaults(DEFAULTS, options);
+    this.outbox = new Outbox(o);
     this.acks = new WsAcks(
       () => this.outbox.live,
-      (frame) => this.write(frame),
-      this.options.ackInbox,
+      (frame) => this.outbox.write(frame),
+      o.ackInbox,
     );
+    this.conn = new WsConnection(url, o, this.outbox, this.subs, this.acks, (data) => this.rx.receive(data));
+    this.rx = new WsReceiver(this.conn, this.emitter);
   }
 
   /** Current state; see {@link ConnectionState}. */
   get state(): ConnectionState {
-    return this._state;
+    return this.conn.state;
   }
 
   /** Server-assigned id of the current connection (`null` before the first `connected` frame). */
   get clientId(): string | null {
-    return this._clientId;
+    return this.rx.clientId;
   }
 
   get userId(): string | null {
-    return this._userId;
+    return this.rx.userId;
   }
 
   /**
@@ -145,7 +94,7 @@ export class WSClient {
    * peers that should call you.
    */
   get peerId(): string | null {
-    return this._peerId;
+    return this.rx.peerId;
   }
 
   /** Channels the client holds (joined, or to be re-joined on reconnect). */
@@ -165,21 +114,12 @@ export class WSClient {
    * `disconnect()` is called.
    */
   connect(): Promise<void> {
-    if (this._state === 'connected') return Promise.resolve();
-    const ready = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
-    if (this._state === 'disconnected') {
-      this.attempt = 0;
-      this.outbox.hold();
-      this.setState('connecting', 'connect() called');
-      void this.open();
-    }
-    return ready;
+    return this.conn.connect();
   }
 
   /** Close for good: no reconnect. Pending commands and queued sends reject with `closed`. Joined channels are kept, so a later `connect()` resumes them. */
   disconnect(): void {
-    if (this._state === 'disconnected') return;
-    this.stop('disconnect() called', undefined, new ClientError(ClientErrorCode.closed, 'client disconnected'));
+    this.conn.disconnect();
   }
 
   /**
@@ -223,17 +163,17 @@ export class WSClient {
    * ```
    */
   onStateChange(fn: (change: StateChange) => void): () => void {
-    return this.stateEmitter.on('change', fn);
+    return this.conn.changes.on('change', fn);
   }
 
   /** Send `{"type":"text","data":text}`; the server echoes it as a `text` frame. */
   sendText(text: string): void {
-    this.write(JSON.stringify({ type: 'text', data: text }));
+    this.outbox.write(JSON.stringify({ type: 'text', data: text }));
   }
 
   /** Send `{"type":"json","data":data}`; the server echoes it as a `json` frame. */
   sendJson(data: unknown): void {
-    this.write(JSON.stringify({ type: 'json', data }));
+    this.outbox.write(JSON.stringify({ type: 'json', data }));
   }
 
   /**
@@ -247,7 +187,7 @@ export class WSClient {
    * ```
    */
   sendCommand<T = unknown>(command: string, data?: unknown): Promise<T> {
-    return this.request({ type: 'command', command, ...(data === undefined ? {} : { data }) }) as Promise<T>;
+    return this.outbox.request({ type: 'command', command, ...(data === undefined ? {} : { data }) }) as Promise<T>;
   }
 
   /**
@@ -264,7 +204,7 @@ export class WSClient {
    * ```
    */
   joinChannel(channel: string, options: JoinOptions = {}): Promise<JoinReply> {
-    if (this._state === 'disconnected') {
+    if (this.conn.state === 'disconnected') {
       return Promise.reject(
         new ClientError(
           ClientErrorCode.notConnected,
@@ -281,7 +221,7 @@ export class WSClient {
     }
     if (sub.joined) return Promise.resolve({ channel });
     const done = new Promise<JoinReply>((resolve, reject) => sub.waiters.push({ resolve, reject }));
-    if (this.outbox.live && !sub.inFlight) this.sendJoin(sub);
+    if (this.outbox.live && !sub.inFlight) this.subs.join(sub, this.outbox);
     return done;
   }
 
@@ -302,7 +242,8 @@ export class WSClient {
    * Resolves with the event's `id` and the local `delivered` count.
    */
   publish(channel: string, message: unknown): Promise<{ id: string; delivered: number }> {
-    return this.request({ type: 'channel_message', channel, message }) as Promise<{ id: string; delivered: number }>;
+    const frame = { type: 'channel_message', channel, message };
+    return this.outbox.request(frame) as Promise<{ id: string; delivered: number }>;
   }
 
   /**
@@ -315,7 +256,7 @@ export class WSClient {
    * ```
    */
   sendBinary(message: BinaryMessage): void {
-    this.write(message.encode());
+    this.outbox.write(message.encode());
   }
 
   /**
@@ -329,132 +270,7 @@ export class WSClient {
    * ```
    */
   async sendWebRTCSignal(signal: WebRTCSignal): Promise<void> {
-    await this.request({ type: 'webrtc_signal', ...signal });
-  }
-
-  // ---- connection lifecycle ----------------------------------------------
-
-  private setState(to: ConnectionState, reason?: string, closeCode?: number): void {
-    const from = this._state;
-    if (from === to) return;
-    this._state = to;
-    const change: StateChange = { from, to };
-    if (reason !== undefined) change.reason = reason;
-    if (closeCode !== undefined) change.closeCode = closeCode;
-    this.stateEmitter.emit('change', change);
-  }
-
-  private async open(): Promise<void> {
-    const generation = ++this.generation;
-    let Ctor: WebSocketConstructor;
-    try {
-      Ctor = this.options.WebSocket ?? (await loadWebSocket());
-    } catch (err) {
-      if (generation === this.generation) this.stop((err as Error).message, undefined, err as Error);
-      return;
-    }
-    let token: string | null | undefined;
-    try {
-      token = this.givenToken ?? (this.options.getToken ? await this.options.getToken() : this.options.token);
-    } catch (err) {
-      if (generation === this.generation) this.dropped(LOCAL_FAILURE, `getToken failed: ${(err as Error).message}`);
-      return;
-    }
-    if (generation !== this.generation) return;
-    this.givenToken = null;
-    this.token = token ?? null;
-    this.refusedStatus = null;
-
-    const url = new URL(this.url);
-    const protocols: string[] = [];
-    if (token) {
-      if (this.options.tokenTransport === 'query') url.searchParams.set('token', token);
-      else protocols.push(`bearer.${token}`);
-    }
-    let ws: WebSocketLike;
-    try {
-      ws = new Ctor(url.toString(), protocols);
-    } catch (err) {
-      // A malformed URL: retrying cannot help.
-      this.stop(`cannot open ${this.url}: ${(err as Error).message}`, undefined, err as Error);
-      return;
-    }
-    ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    ws.onmessage = (e: { data: unknown }) => {
-      if (this.ws === ws) this.receive(e.data);
-    };
-    ws.onclose = (e: { code?: number; reason?: string }) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.dropped(e.code ?? 1006, e.reason || `closed with ${e.code ?? 1006}`);
-    };
-    ws.onerror = (e: { message?: unknown; error?: { message?: unknown } } | undefined) => {
-      // Always followed by a close event, which decides what happens next. The `ws`
-      // package names the status of a refused upgrade; a browser does not.
-      const m = /Unexpected server response: (\d{3})/.exec(String(e?.message ?? e?.error?.message ?? ''));
-      if (m !== null && this.ws === ws) this.refusedStatus = Number(m[1]);
-    };
-    this.connectTimer = unrefTimer(() => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      ws.close();
-      this.dropped(LOCAL_FAILURE, `no connected frame within ${this.options.connectTimeout} ms`);
-    }, this.options.connectTimeout);
-  }
-
-  /** The `connected` frame: the connection is usable. Re-join, flush, then announce. */
-  private welcome(): void {
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-    this.attempt = 0;
-    this.outbox.open(this.ws!);
-    // Joins first, queued sends next, and only then the state change, so
-    // sends made by state listeners line up after both.
-    for (const sub of this.subs.values()) this.sendJoin(sub);
-    this.outbox.flush();
-    this.setState('connected', 'connected');
-    const waiters = this.connectWaiters;
-    this.connectWaiters = [];
-    for (const w of waiters) w.resolve();
-  }
-
-  /** The socket is gone (or the attempt failed): reconnect or stop. */
-  private dropped(code: number, reason: string): void {
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-    this.subs.resetConnection();
-    this.outbox.suspend(code);
-    if (this._state === 'disconnected') return;
-    const final =
-      FINAL_CLOSE_CODES.has(code) || (code === CloseCode.tokenExpired && this.options.getToken === undefined);
-    if (final) {
-      this.stop(
-        `closed with ${code}: ${reason}`,
-        code,
-        new ClientError(ClientErrorCode.closed, `connection closed with ${code}: ${reason}`),
-      );
-      return;
-    }
-    if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.stop(
-        `gave up after ${this.attempt} attempts`,
-        code,
-        new ClientError(
-          ClientErrorCode.closed,
-          `gave up reconnecting after ${this.attempt} attempts (last close ${code}: ${reason})`,
-        ),
-      );
-      return;
-    }
-    if (this.refusedStatus === 401 || this.refusedStatus === 403) return this.refused(this.refusedStatus);
-    const delay = backoffDelay(this.attempt++, this.options.minReconnectDelay, this.options.maxReconnectDelay);
-    this.setState('reconnecting', reason, code);
-    // Not unref'd: a pending reconnect is work the app asked for; disconnect() clears it.
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      void this.open();
-    }, delay);
+    await this.outbox.request({ type: 'webrtc_signal', ...signal });
   }
 
   /**
@@ -462,218 +278,6 @@ export class WSClient {
    * attempt; a client that is `unauthorized` or `forbidden` reconnects at once.
    */
   setToken(token: string): void {
-    this.givenToken = token;
-    if ((this._state === 'unauthorized' || this._state === 'forbidden') && this.reconnectTimer !== null) {
-      clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = null;
-      void this.open();
-    }
+    this.conn.setToken(token);
   }
-
-  /** The upgrade was refused 401/403. A new token reconnects now; otherwise wait the backoff cap. */
-  private refused(status: number): void {
-    // A refusal spends an attempt like a drop does: maxReconnectAttempts bounds both.
-    if (this.attempt >= this.options.maxReconnectAttempts) {
-      this.stop(
-        `gave up after ${this.attempt} attempts: refused ${status}`,
-        1006,
-        new ClientError(
-          ClientErrorCode.closed,
-          `gave up reconnecting after ${this.attempt} attempts: the server refused the connection (${status})`,
-        ),
-      );
-      return;
-    }
-    this.attempt++;
-    const refusedToken = this.token;
-    const generation = this.generation;
-    // A getToken that hands out a new but still refused token each time must not make a loop.
-    const now = Date.now();
-    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
-    this.lastRefusedAt = now;
-    this.setState(
-      status === 401 ? 'unauthorized' : 'forbidden',
-      status === 401
-        ? 'the server refused the token (401): no token, a bad or an expired one'
-        : 'the token does not allow this connection (403)',
-      1006,
-    );
-    const wait = () => {
-      if (generation !== this.generation) return;
-      // Not unref'd, like any reconnect: disconnect() clears it.
-      this.reconnectTimer = setTimeout(() => {
-        this.reconnectTimer = null;
-        void this.open();
-      }, this.options.maxReconnectDelay);
-    };
-    afterRefusal(
-      this.options.getToken,
-      refusedToken,
-      again,
-      () => generation !== this.generation,
-      (token) => {
-        this.givenToken = token;
-        void this.open();
-      },
-      wait,
-    );
-  }
-
-  /** Enter `disconnected`: release the socket and timers, fail what waits. */
-  private stop(reason: string, closeCode: number | undefined, error: Error): void {
-    this.generation++;
-    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    this.reconnectTimer = this.connectTimer = null;
-    this.acks.reset();
-    const ws = this.ws;
-    this.ws = null;
-    if (ws !== null) ws.close(CloseCode.normal, 'client disconnect');
-    this.subs.resetConnection();
-    for (const sub of this.subs.values()) sub.settle(null, error);
-    this.outbox.close(error);
-    const waiters = this.connectWaiters;
-    this.connectWaiters = [];
-    this.setState('disconnected', reason, closeCode);
-    for (const w of waiters) w.reject(error);
-  }
-
-  // ---- sending ---------------------------------------------------------------
-
-  private write(payload: string | Uint8Array): void {
-    this.outbox.write(payload);
-  }
-
-  private request(frame: Record<string, unknown>): Promise<unknown> {
-    return this.outbox.request(frame);
-  }
-
-  private sendJoin(sub: Subscription): void {
-    sub.inFlight = true;
-    const data: { channel: string; since?: string; ack?: true } = { channel: sub.channel };
-    if (sub.lastId !== null) data.since = sub.lastId;
-    if (sub.ack) data.ack = true;
-    this.request({ type: 'command', command: 'join_channel', data }).then(
-      (reply) => {
-        if (this.subs.get(sub.channel) !== sub) return; // left meanwhile
-        sub.inFlight = false;
-        sub.joined = true;
-        // A channel with no event seen yet resumes from the position the server gave.
-        const lastId = (reply as { last_id?: unknown } | undefined)?.last_id;
-        if (sub.lastId === null && typeof lastId === 'string' && /^\d+$/.test(lastId)) sub.lastId = lastId;
-        sub.settle((reply as JoinReply | undefined) ?? { channel: sub.channel });
-      },
-      (err: ClientError) => {
-        // The next connection re-joins; its reply settles the waiters.
-        if (err.code === ClientErrorCode.connectionLost || err.code === ClientErrorCode.closed) return;
-        sub.inFlight = false;
-        if (this.subs.get(sub.channel) === sub) this.subs.delete(sub.channel);
-        sub.settle(null, err);
-      },
-    );
-  }
-
-  // ---- acknowledged delivery -------------------------------------------------
-
-  /** An event of an acknowledged channel: to the handlers once, acknowledged after them. */
-  private acknowledged(state: AckState, frame: EventFrame): void {
-    const id = Number(frame.id);
-    if (!state.arrived(id)) return;
-    this.subs.accept(state.channel, frame.id as string);
-    const { results, threw } = this.emitter.emitCollect('event', frame);
-    this.emitter.emit('*', frame);
-    if (threw) state.failed(id);
-    else state.handled(id, results);
-  }
-
-  // ---- receiving ------------------------------------------------------------
-
-  private receive(data: unknown): void {
-    if (typeof data === 'string') {
-      let frame: ServerFrame;
-      try {
-        frame = JSON.parse(data);
-      } catch (err) {
-        this.emitter.emit('error', {
-          type: 'error',
-          code: 'invalid_json',
-          message: `server sent a frame that is not JSON: ${(err as Error).message}`,
-        });
-        return;
-      }
-      this.handleFrame(frame);
-      return;
-    }
-    if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
-      this.handleBinary(data as ArrayBuffer | ArrayBufferView);
-      return;
-    }
-    const blob = data as { arrayBuffer?: () => Promise<ArrayBuffer> };
-    if (typeof blob?.arrayBuffer === 'function') {
-      // Only when an implementation ignored binaryType = 'arraybuffer'.
-      void blob.arrayBuffer().then((buf) => this.handleBinary(buf));
-    }
-  }
-
-  private handleBinary(data: ArrayBuffer | ArrayBufferView): void {
-    let message: BinaryMessage;
-    try {
-      message = BinaryMessage.decode(data);
-    } catch (err) {
-      const e = err as ClientError;
-      this.emitter.emit('error', { type: 'error', code: e.code, message: e.message });
-      return;
-    }
-    this.emitter.emit('binary', message);
-    this.emitter.emit('*', message);
-  }
-
-  private handleFrame(frame: ServerFrame): void {
-    switch (frame.type) {
-      case 'connected':
-        this._clientId = (frame.client_id as string) ?? null;
-        this._userId = (frame.user_id as string | null) ?? null;
-        this._peerId = (frame.peer_id as string | undefined) ?? null;
-        this.emitter.emit('connected', frame);
-        this.emitter.emit('*', frame);
-        if (this._state !== 'connected' && this._state !== 'disconnected') this.welcome();
-        return;
-      case 'event': {
-        const channel = frame.channel as string;
-        const data = frame.data as { type?: unknown; reason?: unknown } | null;
-        if (
-          frame.event === 'system' &&
-          frame.id === null &&
-          data !== null &&
-          typeof data === 'object' &&
-          data.type === 'recovery_failed'
-        ) {
-          const notice: MessageMap['recovery_failed'] = { type: 'recovery_failed', channel };
-          if (typeof data.reason === 'string') notice.reason = data.reason;
-          this.emitter.emit('recovery_failed', notice);
-          this.emitter.emit('*', frame);
-          return;
-        }
-        const acking = typeof frame.id === 'string' ? this.acks.stateFor(channel, this._userId) : null;
-        if (acking !== null) return this.acknowledged(acking, frame as EventFrame);
-        if (!this.subs.accept(channel, frame.id as string | null)) return; // replayed twice
-        break;
-      }
-      case 'reply':
-      case 'error': {
-        if (this.outbox.settle(frame as ReplyFrame | ErrorFrame)) return;
-        break;
-      }
-    }
-    this.emitter.emit(frame.type, frame);
-    this.emitter.emit('*', frame);
-  }
-}
-
-function normalizeUrl(raw: string): string {
-  const url = new URL(raw);
-  if (url.protocol === 'http:') url.protocol = 'ws:';
-  else if (url.protocol === 'https:') url.protocol = 'wss:';
-  if (url.pathname === '/' || url.pathname === '') url.pathname = WS_PATH;
-  return url.toString();
 }
