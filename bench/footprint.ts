@@ -5,9 +5,13 @@
  * For each mode, a fresh DATA_DIR (first start: PGlite creates its database,
  * the catalog seeds 60 products with photos) and no DATABASE_URL / BROKER_URL
  * / REDIS_URL:
- * - `start`: what `npm start` runs, `node --max-semi-space-size=1 --v8-pool-size=1 dist/cli.js start`
- *   (npm execs node, so this process is the one that holds the memory);
- * - `gateway`: `hubcast gateway` (bin/hubcast.js: the same node flags), embedded.
+ * - `start`: what `npm start` runs, `dist/cli.js start` under the product's
+ *   environment and node flags (npm execs node, so this process is the one
+ *   that holds the memory);
+ * - `gateway`: `hubcast gateway`, embedded, the same way.
+ * The environment and flags are bin/hubcast.js's `#!/usr/bin/env -S` line
+ * (bench/lib/launcher.ts), which `npm start` repeats; `--node-args` replaces
+ * the flags, `--no-launcher-env` drops the environment.
  *
  * Printed per mode: `listening_ms` (spawn → the listening log line),
  * `first_update_ms` (spawn → the first `product.updated` on an SSE stream
@@ -21,7 +25,7 @@
  * costs, in its own short-lived process (`initdb_peak_mb`): paid at build time,
  * once per PGlite version, or on a first start when there is no template.
  *
- *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1 --v8-pool-size=1"]
+ *   npm run bench:footprint -- [--idle 10] [--modes start,gateway] [--node-args "--max-semi-space-size=1"] [--no-launcher-env]
  *
  * Linux only (reads /proc). Needs `npm run build` first.
  */
@@ -32,6 +36,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:net';
 import { get } from 'node:http';
+import { productLauncher } from './lib/launcher.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -42,7 +47,9 @@ function arg(name: string, fallback: string): string {
 }
 const IDLE_S = Number(arg('idle', '10'));
 const MODES = arg('modes', 'start,gateway').split(',');
-const NODE_ARGS = arg('node-args', '--max-semi-space-size=1 --v8-pool-size=1').split(' ').filter(Boolean);
+const LAUNCHER = productLauncher(ROOT);
+const NODE_ARGS = arg('node-args', LAUNCHER.nodeArgs.join(' ')).split(' ').filter(Boolean);
+const LAUNCH_ENV = process.argv.includes('--no-launcher-env') ? {} : LAUNCHER.env;
 
 function memKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -72,7 +79,7 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
       continue;
     env[k] = v;
   }
-  return { ...env, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...extra };
+  return { ...env, ...LAUNCH_ENV, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...extra };
 }
 
 interface Run {
@@ -218,4 +225,6 @@ const initdb = await initdbPeak();
 console.log(
   `initdb in its own short-lived process (npm run build, or a first start without dist/store/pglite-template): ${initdb.initdb_ms} ms, peak ${initdb.initdb_peak_mb} MB`,
 );
-console.log(JSON.stringify({ node: process.version, node_args: NODE_ARGS, idle_s: IDLE_S, rows, ...initdb }));
+console.log(
+  JSON.stringify({ node: process.version, node_args: NODE_ARGS, env: LAUNCH_ENV, idle_s: IDLE_S, rows, ...initdb }),
+);

@@ -16,8 +16,8 @@
  * 300-byte buffer to each of H loopback sockets this process reads, run like
  * the gateway. One write per socket is what any release costs at least.
  *
- * Both servers run as `hubcast gateway` does (`node --max-semi-space-size=1
- * --v8-pool-size=1`, plain JavaScript: bench/lib/harness.ts `compiledScript`
+ * Both servers run as `hubcast gateway` does (bin/hubcast.js's environment
+ * and node flags, plain JavaScript: bench/lib/harness.ts `compiledScript`
  * says why not under tsx), pinned to CPU 0 with this process on CPU 1 when
  * taskset is there (`--no-pin` turns that off). The gateway is the core
  * (bench/servers/hubcast.ts, from dist/: run `npm run build` first).
@@ -29,7 +29,7 @@ import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { compiledScript, waitUntil, warnIfDistStale } from './lib/harness.js';
 import { canPin, fmtInt, nowMicros, pin, rssKiB } from './lib/measure.js';
-import { benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
+import { PRODUCT_LAUNCHER, benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -133,11 +133,13 @@ async function main(): Promise<void> {
   warnIfDistStale();
   const cpu = PINNING ? SERVER_CPU : undefined;
   const script = compiledScript('bench/servers/hubcast.ts');
-  const server = await startServer({ name: 'hubcast', args: [script], nodeArgs: NODE_ARGS, cpu });
+  const env = PRODUCT_LAUNCHER.env;
+  const server = await startServer({ name: 'hubcast', args: [script], nodeArgs: NODE_ARGS, env, cpu });
   const floorServer = await startServer({
     name: 'floor',
     args: [compiledScript('bench/servers/write-floor.ts')],
     nodeArgs: NODE_ARGS,
+    env,
     cpu,
   });
   if (PINNING) pin(process.pid, CLIENT_CPU);
@@ -159,7 +161,11 @@ async function main(): Promise<void> {
     const floor = await rawWriteFloor(floorServer, HELD, sockets);
     console.log(
       `${fmtInt(HELD)} held long polls, ${ROUNDS} releases (keep-alive: every client polls again on its socket); ` +
-        `servers: node ${NODE_ARGS.join(' ')}${PINNING ? `, pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : ', no pinning'}\n`,
+        `servers: ${Object.entries(env)
+          .map(([k, v]) => `${k}=${v} `)
+          .join(
+            '',
+          )}node ${NODE_ARGS.join(' ')}${PINNING ? `, pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}` : ', no pinning'}\n`,
     );
     console.log('round   server pass ms   client first ms   median ms   last ms   floor ms');
     const rows = [];

@@ -15,8 +15,8 @@
  *
  * The server is the core gateway (bench/servers/hubcast.ts, from dist/: run
  * `npm run build` first) in its own process, run as `hubcast gateway` runs
- * (plain JavaScript, `node --max-semi-space-size=1 --v8-pool-size=1`, or
- * `BENCH_SERVER_NODE_ARGS`), pinned to CPU 0 when taskset is there; the
+ * (plain JavaScript, bin/hubcast.js's environment and node flags, or
+ * `BENCH_SERVER_NODE_ARGS` for the flags), pinned to CPU 0 when taskset is there; the
  * clients and the publisher run here, on CPU 1 (`--no-pin`: no pinning).
  *
  * Then (--held H, 0 = skip) H long polls are held with nothing to send: the
@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ROOT, compiledScript, freePort, waitUntil } from './lib/harness.js';
 import { Histogram, canPin, cpuMicros, nowMicros, fmtInt, pin, rssKiB } from './lib/measure.js';
-import { benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
+import { PRODUCT_LAUNCHER, benchServerNodeArgs, startServer, type ServerProc } from './lib/server-proc.js';
 import { barChart, stackCharts } from './lib/svg.js';
 
 const { values: opts } = parseArgs({
@@ -271,7 +271,7 @@ async function startGateway(tcpPort: number): Promise<ServerProc> {
     name: 'hubcast',
     args: [compiledScript('bench/servers/hubcast.ts')],
     nodeArgs: benchServerNodeArgs(),
-    env: { TCP_PORT: String(tcpPort) },
+    env: { ...PRODUCT_LAUNCHER.env, TCP_PORT: String(tcpPort) },
     cpu: PINNING ? 0 : undefined,
   });
 }

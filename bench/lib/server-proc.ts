@@ -6,14 +6,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { canPin } from './measure.js';
-import { stopChild } from './harness.js';
+import { ROOT, stopChild } from './harness.js';
+import { productLauncher } from './launcher.js';
 
-/** The node flags `hubcast gateway` (bin/hubcast.js) and `npm start` run with. */
-export const PRODUCT_NODE_ARGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+/** The environment and node flags `hubcast gateway` (bin/hubcast.js) and `npm start` run with. */
+export const PRODUCT_LAUNCHER = productLauncher(ROOT);
 
 /** `BENCH_SERVER_NODE_ARGS` (e.g. to add `--cpu-prof`), else the product's flags. */
 export function benchServerNodeArgs(): string[] {
-  return process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? PRODUCT_NODE_ARGS;
+  return process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? PRODUCT_LAUNCHER.nodeArgs;
 }
 
 export interface ServerProc {
