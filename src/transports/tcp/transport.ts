@@ -300,7 +300,7 @@ export class TcpTransport {
     resumeReading(conn);
   }
 
-  /** `refresh_token` over TCP: as on WebSocket (ws/transport.ts). */
+  /** `refresh_token` over TCP: as on WebSocket (ws/token-lifetime.ts). */
   private async refreshToken(conn: TcpConnection, token: string, ref: Ref): Promise<void> {
     if (!this.auth.enabled)
       return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);

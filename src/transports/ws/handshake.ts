@@ -1,4 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import { ErrorCode } from '../../codes.js';
+import { rejectSocket } from '../http/reject.js';
 
 /** What is wrong with a WebSocket opening handshake, as status and message; null when ws will accept it. */
 export interface HandshakeProblem {
@@ -39,4 +43,20 @@ export function handshakeProblem(req: IncomingMessage): HandshakeProblem | null 
     };
   }
   return null;
+}
+
+/**
+ * ws refused the handshake itself (`wsClientError`): answer in our JSON shape
+ * (ws's own answer is plain text). The socket closing gives the connection
+ * slot back (see ConnectionGate.acquireFor).
+ */
+export function onHandshakeRefused(this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage): void {
+  const status = req.method !== 'GET' ? 405 : 400;
+  rejectSocket(
+    socket,
+    status,
+    ErrorCode.badRequest,
+    `WebSocket handshake refused: ${err.message}`,
+    /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {},
+  );
 }

@@ -5,28 +5,29 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { CloseCode, ErrorCode } from '../../codes.js';
-import { HubcastError } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
 import { Transport } from '../../hub/subscriber.js';
 import { userChannel } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
 import type { Identity } from '../../auth/permissions.js';
-import { ExpiryWatch } from '../../auth/expiry.js';
 import type { OriginPolicy } from '../http/cors.js';
 import { rejectSocket } from '../http/reject.js';
 import { LocalSignalRelay, type SignalRelay } from '../webrtc/relay.js';
 import { Signaling, type SignalingOptions } from '../webrtc/signaling.js';
 import { claimPeerId, wsPeerId } from '../webrtc/peer-id.js';
-import { WsConnection, kConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
+import { WsConnection, SLOW_CLOSE_GRACE_MS, type WsLimits } from './connection.js';
 import type { AppChannels } from '../../hub/app-channels.js';
-import { dispatchBinary, dispatchText, fail, leaveRevoked, reply, type DispatchContext, type Ref } from './dispatch.js';
+import { dispatchBinary, dispatchText, fail, type DispatchContext } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
-import { RateVerdict, takeBytes, takeToken, bytesDueIn, type ByteRateLimit, type RateLimit } from './rate-limit.js';
+import { RateVerdict, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from './rate-limit.js';
+import { maxReadPauseMs, refuseOverBytes, refuseOverRate, resumeReading } from './rate-refusal.js';
 import { SpreadSweep } from '../spread-sweep.js';
 import { HeavyFrameQueue } from './heavy-frames.js';
 import { ignoreSocketError, type HandlerGuard } from '../guard.js';
-import { handshakeProblem } from './handshake.js';
+import { handshakeProblem, onHandshakeRefused } from './handshake.js';
+import { bindSocket, type SocketOwner } from './socket-handlers.js';
+import { TokenLifetime } from './token-lifetime.js';
 
 import { SIGNALING_PATH, WS_PATH } from '../../wire/index.js';
 export { SIGNALING_PATH, WS_PATH };
@@ -49,16 +50,13 @@ export interface WsTransportOptions {
   appChannels: AppChannels;
 }
 
-type Tagged = WebSocket & { [kConnection]: WsConnection; [kTransport]: WsTransport };
-const kTransport = Symbol('hubcast.wsTransport');
-
 /**
  * WebSocket transport: upgrade admission (path, switch, origin, auth,
  * connection limit), then frames in → hub calls out. Socket events are handled
  * by module-level functions that find their state on the socket, so a
- * connection costs no closures.
+ * connection costs no closures (socket-handlers.ts).
  */
-export class WsTransport {
+export class WsTransport implements SocketOwner {
   readonly signaling: Signaling;
   messagesIn = 0;
   slowClients = 0;
@@ -71,7 +69,8 @@ export class WsTransport {
   authFailures = 0;
   tokenExpiredCloses = 0;
   tokenRefreshes = 0;
-  private readonly expiry: ExpiryWatch<WsConnection>;
+  /** Closes a connection whose token expired; `refresh_token` moves the expiry. */
+  private readonly tokens: TokenLifetime;
   private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
@@ -79,7 +78,7 @@ export class WsTransport {
   readonly appChannels: AppChannels;
   /** Keepalive pings, each connection on its own phase of WS_PING_INTERVAL_MS. */
   private readonly keepalive: SpreadSweep<WsConnection>;
-  /** Longest one byte-rate refusal pauses reading (see MAX_READ_PAUSE_MS). */
+  /** Longest one byte-rate refusal pauses reading (see rate-refusal.ts). */
   private readonly maxReadPauseMs: number;
   private readonly heavy = new HeavyFrameQueue<WsConnection>((conn, frame, isBinary) => {
     this.handle(conn, frame, isBinary);
@@ -121,7 +120,7 @@ export class WsTransport {
         ? { perSecond: options.byteRate.perSecond, burst: Math.max(options.byteRate.burst, options.maxFrameBytes) }
         : null;
     this.limits = { bufferBytes: options.bufferBytes, onSlow: () => void this.slowClients++, rate, byteRate };
-    this.maxReadPauseMs = Math.min(MAX_READ_PAUSE_MS, Math.floor(options.pingIntervalMs / 2));
+    this.maxReadPauseMs = maxReadPauseMs(options.pingIntervalMs);
     this.appChannels = options.appChannels;
     this.signaling = new Signaling(
       options.relay ?? new LocalSignalRelay(),
@@ -134,12 +133,12 @@ export class WsTransport {
       appChannels: this.appChannels,
       // Finishes after the message handler returned: its own rejection goes to the guard.
       refreshToken: (conn, token, ref) =>
-        void this.refreshToken(conn, token, ref).catch((err: unknown) =>
-          this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
-        ),
+        void this.tokens
+          .refresh(conn, token, ref)
+          .catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
       asyncFailed: (conn, err) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
     };
-    this.expiry = new ExpiryWatch((conn) => this.expired(conn));
+    this.tokens = new TokenLifetime(hub, auth, this.appChannels, log, this);
     this.keepalive = new SpreadSweep(
       options.pingIntervalMs,
       () => this.hub.connections(Transport.ws) as Iterable<WsConnection>,
@@ -226,19 +225,13 @@ export class WsTransport {
     const clientId = randomUUID();
     const conn = new WsConnection(ws, socket, clientId, identity, peerId, address, this.limits);
     conn.sweepDue = this.keepalive.firstDue();
-    const tagged = ws as Tagged;
-    tagged[kConnection] = conn;
-    tagged[kTransport] = this;
     (socket as Socket).setNoDelay?.(true);
     // ws handles socket errors from here on; a second listener would only cost an array per connection.
     socket.removeListener('error', ignoreSocketError);
     this.hub.addConnection(conn);
     // The id was claimed in upgrade (or is a fresh UUID): refused only if a bug let two through.
     const taken = peerId !== null && !this.signaling.relay.add(conn);
-    ws.on('message', onMessage);
-    ws.on('pong', onPong);
-    ws.on('close', onClose);
-    ws.on('error', onError);
+    bindSocket(ws, conn, this);
     conn.send({
       type: 'connected',
       client_id: clientId,
@@ -254,14 +247,14 @@ export class WsTransport {
       return conn.close(CloseCode.policyViolation, 'peer_id is held by another connection');
     }
     if (identity.userId !== null) this.hub.join(conn, [userChannel(identity.userId)], null);
-    this.expiry.track(conn);
+    this.tokens.track(conn);
   }
 
   /** Called by the close handler (the connection slot went back with the socket's close). */
   closed(conn: WsConnection): void {
     this.hub.removeConnection(conn);
     this.signaling.leave(conn);
-    this.expiry.untrack(conn);
+    this.tokens.untrack(conn);
   }
 
   received(conn: WsConnection, data: RawData, isBinary: boolean): void {
@@ -271,13 +264,14 @@ export class WsTransport {
     const rate = this.limits.rate;
     if (rate !== null) {
       const verdict = takeToken(conn, rate, Date.now());
-      if (verdict !== RateVerdict.ok) return this.limited(conn, rate, verdict);
+      if (verdict !== RateVerdict.ok) return refuseOverRate(this, conn, rate, verdict);
     }
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const byteRate = this.limits.byteRate;
     if (byteRate !== null) {
       const verdict = takeBytes(conn, byteRate, Date.now(), buf.length);
-      if (verdict !== RateVerdict.ok) return this.overBytes(conn, byteRate, verdict, buf.length);
+      if (verdict !== RateVerdict.ok)
+        return refuseOverBytes(this, conn, byteRate, verdict, buf.length, this.maxReadPauseMs);
     }
     if (HeavyFrameQueue.due(conn, buf)) {
       this.heavy.push(conn, buf, isBinary);
@@ -309,107 +303,10 @@ export class WsTransport {
     this.log.debug({ clientId: conn.clientId, err: err.message }, 'websocket error');
   }
 
-  /**
-   * Over the rate: the frame is dropped unread (parsing it is the work the
-   * limit saves) and the client told; past `burst` refusals it is closed.
-   */
-  private limited(conn: WsConnection, rate: RateLimit, verdict: RateVerdict): void {
-    this.rateLimited++;
-    if (verdict === RateVerdict.exceeded) {
-      this.rateLimitCloses++;
-      conn.send({
-        type: 'error',
-        code: ErrorCode.rateLimited,
-        message: `kept sending over ${rate.perSecond} frames/s: closing`,
-      });
-      conn.close(CloseCode.policyViolation, 'rate limit exceeded');
-      return;
-    }
-    conn.send({
-      type: 'error',
-      code: ErrorCode.rateLimited,
-      message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped`,
-    });
-  }
-
-  /**
-   * Over the byte rate: the frame is refused unparsed, the client told, and
-   * its socket no longer read until the bucket holds that frame again — TCP
-   * then holds the sender back instead of this process reading, unmasking and
-   * refusing megabytes. Past BYTE_REFUSALS_BEFORE_CLOSE refusals without the
-   * bucket filling up it is closed, as for the frame rate.
-   */
-  private overBytes(conn: WsConnection, rate: ByteRateLimit, verdict: RateVerdict, bytes: number): void {
-    this.rateLimited++;
-    this.byteRateLimited++;
-    if (verdict === RateVerdict.exceeded) {
-      this.rateLimitCloses++;
-      conn.send({
-        type: 'error',
-        code: ErrorCode.rateLimited,
-        message: `kept sending over ${rate.perSecond} bytes/s: closing`,
-      });
-      conn.close(CloseCode.policyViolation, 'byte rate limit exceeded');
-      return;
-    }
-    conn.send({
-      type: 'error',
-      code: ErrorCode.rateLimited,
-      message: `over ${rate.perSecond} bytes/s (burst ${rate.burst}): frame of ${bytes} bytes dropped, reading paused`,
-    });
-    // Frames already read keep arriving while paused: they are refused above without another timer.
-    const now = Date.now();
-    if (now < conn.readPausedUntil) return;
-    const wait = Math.min(bytesDueIn(conn, rate, bytes), this.maxReadPauseMs);
-    conn.readPausedUntil = now + wait;
-    conn.ws.pause();
-    setTimeout(byteWaitOver, wait, conn).unref();
-  }
-
-  /** The expiry sweep found this connection's token expired (and no refresh came in time). */
-  private expired(conn: WsConnection): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    this.tokenExpiredCloses++;
-    conn.send({
-      type: 'error',
-      code: ErrorCode.tokenExpired,
-      message: 'token expired: send refresh_token before exp to stay connected, or reconnect with a new token',
-    });
-    conn.close(CloseCode.tokenExpired, 'token expired');
-  }
-
-  /**
-   * `refresh_token`: a new token for the same `sub` replaces the identity and
-   * moves the expiry. Channels the new token no longer grants are left (named
-   * in the reply). Frames sent before the reply still use the old token.
-   */
-  private async refreshToken(conn: WsConnection, token: string, ref: Ref): Promise<void> {
-    if (!this.auth.enabled)
-      return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
-    let identity: Identity;
-    try {
-      identity = await this.auth.verify(token);
-    } catch (err) {
-      if (conn.ws.readyState !== conn.ws.OPEN) return;
-      if (err instanceof HubcastError) return fail(conn, err.code, err.message, ref);
-      this.log.error({ err, clientId: conn.clientId }, 'token refresh failed');
-      return fail(conn, ErrorCode.internal, 'token refresh failed', ref);
-    }
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    if (identity.userId !== conn.identity.userId) {
-      return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
-    }
-    conn.identity = identity;
-    this.tokenRefreshes++;
-    const left = leaveRevoked(this.hub, conn, identity, this.appChannels);
-    this.expiry.track(conn);
-    reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
-  }
-
   /** Close every client with `code` (1012 on restart: clients reconnect elsewhere). */
   async closeAll(code: number = CloseCode.serviceRestart, reason = 'server restart', timeoutMs = 3000): Promise<void> {
     this.keepalive.stop();
-    this.expiry.stop();
+    this.tokens.stop();
     const open = [...this.hub.connections(Transport.ws)] as WsConnection[];
     if (open.length === 0) return;
     const done = Promise.all(
@@ -428,74 +325,7 @@ export class WsTransport {
 
   stop(): void {
     this.keepalive.stop();
-    this.expiry.stop();
+    this.tokens.stop();
     this.wss.close();
   }
-}
-
-// ws emits these from inside its socket's `data` and `close` handlers: an
-// exception escaping one would be uncaught and end the process, so each runs
-// under the transport's guard.
-
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  const t = this as Tagged;
-  try {
-    t[kTransport].received(t[kConnection], data, isBinary);
-  } catch (err) {
-    t[kTransport].guard.connection('ws message', err, t[kConnection], { clientId: t[kConnection].clientId });
-  }
-}
-
-function onPong(this: WebSocket): void {
-  (this as Tagged)[kConnection].alive = true;
-}
-
-function onClose(this: WebSocket): void {
-  const t = this as Tagged;
-  try {
-    t[kTransport].closed(t[kConnection]);
-  } catch (err) {
-    t[kTransport].guard.connection('ws close', err, t[kConnection], { clientId: t[kConnection].clientId });
-  }
-}
-
-function onError(this: WebSocket, err: Error): void {
-  const t = this as Tagged;
-  try {
-    t[kTransport].error(t[kConnection], err);
-  } catch (thrown) {
-    t[kTransport].guard.connection('ws error', thrown, t[kConnection], { clientId: t[kConnection].clientId });
-  }
-}
-
-/**
- * Longest one refusal pauses reading. Pongs wait behind the pause, so it stays
- * under half the keepalive interval (which would otherwise drop the client as
- * dead); a client still over the rate when it ends is refused, paused again,
- * and soon closed.
- */
-const MAX_READ_PAUSE_MS = 5000;
-
-/** Reading resumes when neither reason to pause holds: a frame in the heavy queue, a byte-rate wait. */
-function resumeReading(conn: WsConnection): void {
-  if (conn.heavyQueued > 0 || conn.readPausedUntil !== 0) return;
-  // ws ignores this on a closed socket.
-  conn.ws.resume();
-}
-
-function byteWaitOver(conn: WsConnection): void {
-  conn.readPausedUntil = 0;
-  resumeReading(conn);
-}
-
-/** ws refused the handshake itself: answer in our shape (ws's own answer is plain text). */
-function onHandshakeRefused(this: WebSocketServer, err: Error, socket: Duplex, req: IncomingMessage): void {
-  const status = req.method !== 'GET' ? 405 : 400;
-  rejectSocket(
-    socket,
-    status,
-    ErrorCode.badRequest,
-    `WebSocket handshake refused: ${err.message}`,
-    /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {},
-  );
 }
