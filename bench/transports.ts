@@ -235,6 +235,28 @@ async function connectClients(
   await Promise.all(ready);
 }
 
+/** `POST /realtime/send` with `body` on the bench's own agent; resolves once answered. */
+function postSend(port: number, body: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/realtime/send',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve());
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function publish(port: number, channel: string, run: Run): Promise<number> {
   const total = RATE * SECONDS;
   const start = Date.now();
@@ -243,24 +265,7 @@ async function publish(port: number, channel: string, run: Run): Promise<number>
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const body = JSON.stringify({ channel, event: 'tick', data: { t: nowMicros(), pad: PAD } });
-    await new Promise<void>((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/realtime/send',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve());
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+    await postSend(port, body);
   }
   void run;
   return total;
@@ -458,25 +463,7 @@ async function heldPolls(port: number, pid: number, count: number): Promise<Reco
   await new Promise((r) => setTimeout(r, 500));
   const after = rssKiB(pid).rss;
   const publishedAt = nowMicros();
-  await new Promise<void>((resolve, reject) => {
-    const body = JSON.stringify({ channel, event: 'tick', data: { t: publishedAt } });
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/realtime/send',
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+  await postSend(port, JSON.stringify({ channel, event: 'tick', data: { t: publishedAt } }));
   await Promise.all(polls);
   const serverMs = JSON.parse((await get(port, '/realtime/stats')).body).long_poll_last_release_ms as number;
   const perPollKiB = (after - before) / count;
