@@ -63,7 +63,7 @@ return 0`;
 export class RedisOnlineUsers implements OnlineUsers {
   private readonly redis: Redis;
   private readonly instance = randomUUID();
-  private readonly local = new MemoryOnlineUsers();
+  /** This node's connections per user: what it writes, and its own answer to `isOnline`. */
   private readonly localCounts = new Map<string, number>();
   /** Users whose last write failed: written again on the next heartbeat. */
   private readonly unsynced = new Set<string>();
@@ -121,13 +121,11 @@ export class RedisOnlineUsers implements OnlineUsers {
       this.beat();
       this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs).unref();
     }
-    this.local.connected(userId);
     this.localCounts.set(userId, (this.localCounts.get(userId) ?? 0) + 1);
     this.write(userId);
   }
 
   disconnected(userId: string): void {
-    this.local.disconnected(userId);
     const n = (this.localCounts.get(userId) ?? 0) - 1;
     if (n > 0) this.localCounts.set(userId, n);
     else this.localCounts.delete(userId);
@@ -135,7 +133,7 @@ export class RedisOnlineUsers implements OnlineUsers {
   }
 
   async isOnline(userId: string): Promise<boolean> {
-    if (await this.local.isOnline(userId)) return true;
+    if (this.localCounts.has(userId)) return true;
     return (await this.redis.eval(IS_ONLINE, 1, this.key(userId), `${this.prefix}alive:`)) === 1;
   }
 

@@ -22,22 +22,14 @@ export function refuseOverRate(
   rate: RateLimit,
   verdict: RateVerdict,
 ): void {
-  counts.rateLimited++;
-  if (verdict === RateVerdict.exceeded) {
-    counts.rateLimitCloses++;
-    conn.send({
-      type: 'error',
-      code: ErrorCode.rateLimited,
-      message: `kept sending over ${rate.perSecond} frames/s: closing`,
-    });
-    conn.close(CloseCode.policyViolation, 'rate limit exceeded');
-    return;
-  }
-  conn.send({
-    type: 'error',
-    code: ErrorCode.rateLimited,
-    message: `over ${rate.perSecond} frames/s (burst ${rate.burst}): frame dropped`,
-  });
+  refuse(
+    counts,
+    conn,
+    verdict,
+    `${rate.perSecond} frames/s`,
+    'rate limit exceeded',
+    `(burst ${rate.burst}): frame dropped`,
+  );
 }
 
 /**
@@ -56,23 +48,10 @@ export function refuseOverBytes(
   bytes: number,
   maxPauseMs: number,
 ): void {
-  counts.rateLimited++;
   counts.byteRateLimited++;
-  if (verdict === RateVerdict.exceeded) {
-    counts.rateLimitCloses++;
-    conn.send({
-      type: 'error',
-      code: ErrorCode.rateLimited,
-      message: `kept sending over ${rate.perSecond} bytes/s: closing`,
-    });
-    conn.close(CloseCode.policyViolation, 'byte rate limit exceeded');
-    return;
-  }
-  conn.send({
-    type: 'error',
-    code: ErrorCode.rateLimited,
-    message: `over ${rate.perSecond} bytes/s (burst ${rate.burst}): frame of ${bytes} bytes dropped, reading paused`,
-  });
+  const what = `${rate.perSecond} bytes/s`;
+  const dropped = `(burst ${rate.burst}): frame of ${bytes} bytes dropped, reading paused`;
+  if (refuse(counts, conn, verdict, what, 'byte rate limit exceeded', dropped)) return;
   // Frames already read keep arriving while paused: they are refused above without another timer.
   const now = Date.now();
   if (now < conn.readPausedUntil) return;
@@ -80,6 +59,30 @@ export function refuseOverBytes(
   conn.readPausedUntil = now + wait;
   conn.ws.pause();
   setTimeout(byteWaitOver, wait, conn).unref();
+}
+
+/**
+ * Count the refusal and tell the client: `over <what> <dropped>` for a
+ * dropped frame, or, past `burst` refusals (`exceeded`), `kept sending over
+ * <what>: closing` and close 1008 with `closeReason`. True when it closed.
+ */
+function refuse(
+  counts: RateRefusalCounts,
+  conn: WsConnection,
+  verdict: RateVerdict,
+  what: string,
+  closeReason: string,
+  dropped: string,
+): boolean {
+  counts.rateLimited++;
+  if (verdict === RateVerdict.exceeded) {
+    counts.rateLimitCloses++;
+    conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${what}: closing` });
+    conn.close(CloseCode.policyViolation, closeReason);
+    return true;
+  }
+  conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `over ${what} ${dropped}` });
+  return false;
 }
 
 /**
