@@ -113,6 +113,8 @@ export function runChatStoreSuite(name: string, makeHarness: () => Promise<ChatS
 
     test('rooms list: message counts and the last message time, most recent first', async () => {
       await store.post(post('quiet', 'ann', 'one'));
+      // Two posts in one clock tick share a timestamp, and neither is then the more recent.
+      await new Promise((r) => setTimeout(r, 5));
       const last = await store.post(post('busy', 'ann', 'a'));
       const rooms = await store.rooms(100);
       assert.equal(rooms[0].room, 'busy');

@@ -39,7 +39,8 @@ const EXISTING = `SELECT ${COLUMNS} FROM chat_messages WHERE user_id = $1 AND ro
 // Two texts rather than `$2 IS NULL OR id < $2`, which keeps a generic plan from using the index bound.
 const NEWEST = `SELECT ${COLUMNS} FROM chat_messages WHERE room = $1 ORDER BY id DESC LIMIT $2`;
 const OLDER = `SELECT ${COLUMNS} FROM chat_messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3`;
-const ROOMS = 'SELECT room, messages, last_message_at FROM chat_rooms ORDER BY last_message_at DESC LIMIT $1';
+// Rooms whose last messages share a timestamp (the clock's resolution) come in name order, not at random.
+const ROOMS = 'SELECT room, messages, last_message_at FROM chat_rooms ORDER BY last_message_at DESC, room LIMIT $1';
 
 export function toWire(row: Row): ChatMessage {
   const m: ChatMessage = {
