@@ -94,6 +94,12 @@ export const structuredFrame = fc.oneof(
   fc.record({ type: fc.oneof(fc.string({ maxLength: 30 }), anyValue), data: anyValue }, { requiredKeys: [] }),
 );
 
+/**
+ * The refs the harness owns: tracked ones (`t12`) and the marker pings between cases (`m3.40`).
+ * A hostile ref must never take one of these forms, or its answer is counted as theirs.
+ */
+export const HARNESS_REF = /^(t\d+|m\d+\.\d+)$/;
+
 /** How a structured frame carries its ref: a tracked one (must be answered exactly once), a hostile value, or none. */
 export const refMode = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ mode: 'tracked' as const }) },
@@ -101,13 +107,15 @@ export const refMode = fc.oneof(
     weight: 1,
     arbitrary: fc.record({
       mode: fc.constant('random' as const),
-      value: fc.oneof(
-        fc.string({ maxLength: 10 }),
-        fc.string({ minLength: 129, maxLength: 140 }),
-        fc.integer(),
-        fc.double(),
-        anyValue,
-      ),
+      value: fc
+        .oneof(
+          fc.string({ maxLength: 10 }),
+          fc.string({ minLength: 129, maxLength: 140 }),
+          fc.integer(),
+          fc.double(),
+          anyValue,
+        )
+        .filter((v) => typeof v !== 'string' || !HARNESS_REF.test(v)),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ mode: 'none' as const }) },
