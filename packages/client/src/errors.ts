@@ -1,3 +1,5 @@
+import { ErrorCode } from './wire/codes.js';
+
 /**
  * Errors the SDK throws or rejects with. `code` is either a server error code
  * (`ErrorCode` in codes.ts, from an `{"type":"error"}` frame) or one of
@@ -47,4 +49,9 @@ export class ClientError extends Error {
     this.code = code;
     if (ref !== undefined) this.ref = ref;
   }
+}
+
+/** Did the server refuse the token (401 `unauthorized`) or what it asked for (403 `forbidden`)? */
+export function isRefusal(err: unknown): err is ClientError {
+  return err instanceof ClientError && (err.code === ErrorCode.unauthorized || err.code === ErrorCode.forbidden);
 }

@@ -1,10 +1,10 @@
 import { backoffDelay, RECONNECT_DEFAULTS } from './backoff.js';
 import { Emitter, type Listener } from './emitter.js';
-import { ClientError, ClientErrorCode } from './errors.js';
+import { ClientError, ClientErrorCode, isRefusal } from './errors.js';
+import { type Driver, type DriverOptions, sseDriver, wsDriver } from './fallback-drivers.js';
 import { withDefaults } from './merge.js';
-import { PollClient, httpPublish, type TransportSink } from './poll-client.js';
-import { SSEClient } from './sse-client.js';
-import { WSClient } from './ws-client.js';
+import { PollClient, httpPublish, pollUrl, type TransportSink } from './poll-client.js';
+import { afterRefusal } from './refusal.js';
 import type {
   ConnectionState,
   EventFrame,
@@ -14,6 +14,7 @@ import type {
   TokenSource,
   WebSocketConstructor,
 } from './types.js';
+import { ErrorCode } from './wire/codes.js';
 
 export type TransportName = 'websocket' | 'sse' | 'poll';
 
@@ -56,14 +57,6 @@ const DEFAULTS = {
   dedupWindow: 1024,
 };
 
-interface Driver {
-  start(since: string | null): Promise<void>;
-  /** The last position the transport knows: an event id, or where its stream began. */
-  position(): string | null;
-  publish(channel: string, message: unknown): Promise<unknown>;
-  stop(): void;
-}
-
 const processMemory = new Map<string, string>();
 const MEMORY_IN_PROCESS: TransportMemory = {
   getItem: (k) => processMemory.get(k) ?? null,
@@ -85,6 +78,13 @@ const MEMORY_IN_PROCESS: TransportMemory = {
  *                              │  ▼                              ▼
  *                            reconnecting (backoff) ◀────────────┘
  * ```
+ *
+ * A refusal is not an outage: a `401` (no token, a bad or an expired one) or a `403` (channels
+ * the token does not allow) on any transport puts the client in `unauthorized` / `forbidden`
+ * without trying the others, which would be refused alike. As the WebSocket and SSE clients do,
+ * it then asks `getToken` once and starts again at once with a token other than the refused one,
+ * or when `setToken()` hands it one; otherwise it waits `maxReconnectDelay`. `connect()` stays
+ * pending meanwhile; a refusal spends one of `maxReconnectAttempts`.
  *
  * @example
  * ```ts
@@ -112,6 +112,15 @@ export class FallbackClient {
   private current: Driver | null = null;
   private generation = 0;
   private waiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
+  /** `options.token`, until setToken() replaces it. */
+  private staticToken: string | null;
+  /** Set by setToken(), or taken from getToken after a refusal: used once by the next request. */
+  private nextToken: string | null = null;
+  /** The token the last request went with: a refused one is not retried as is. */
+  private lastToken: string | null = null;
+  private refusals = 0;
+  private lastRefusedAt = -Infinity;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly url: string,
@@ -121,6 +130,7 @@ export class FallbackClient {
     if (this.options.channels.length === 0)
       throw new ClientError(ClientErrorCode.notConnected, 'options.channels: name at least one channel');
     this.lastId = this.options.lastEventId ?? null;
+    this.staticToken = this.options.token ?? null;
     const storage = (globalThis as { localStorage?: TransportMemory }).localStorage;
     this.memory = options.memory ?? (storage !== undefined ? storage : MEMORY_IN_PROCESS);
     this.memoryKey = `hubcast.transport:${new URL(url).host}`;
@@ -169,11 +179,26 @@ export class FallbackClient {
     if (this.current !== null)
       return this.current.publish(channel, message) as Promise<{ id: string; delivered: number }>;
     const fetchFn = this.options.fetch ?? globalThis.fetch;
-    return httpPublish(fetchFn, pollUrl(this.url), this.options, channel, message);
+    return httpPublish(fetchFn, pollUrl(this.url), { getToken: () => this.token() }, channel, message);
+  }
+
+  /**
+   * Hand the client a new token (after a login, a refresh): the next request goes with it, and it
+   * replaces `token` (with `getToken`, later requests ask getToken as before); a client that is
+   * `unauthorized` or `forbidden` starts again at once.
+   */
+  setToken(token: string): void {
+    this.staticToken = this.nextToken = token;
+    if (this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.run(null);
   }
 
   close(): void {
     this.generation++;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.stopCurrent();
     this._transport = null;
     this.setState('disconnected', 'close() called');
@@ -205,6 +230,7 @@ export class FallbackClient {
           driver.stop();
           if (generation !== this.generation) return;
           this.current = null;
+          if (isRefusal(err)) return this.refused(err);
           lastError = err as Error;
           continue;
         }
@@ -212,6 +238,7 @@ export class FallbackClient {
         // A transport that delivered nothing yet still knows where its stream began.
         if (this.lastId === null) this.lastId = driver.position();
         this._transport = name;
+        this.refusals = 0;
         this.memory.setItem(this.memoryKey, name);
         this.setState('connected', `connected by ${name}`);
         this.emitter.emit('transport', name);
@@ -229,6 +256,50 @@ export class FallbackClient {
       );
       if (generation !== this.generation) return;
     }
+  }
+
+  /** 401 / 403 on whichever transport: ask for another token, or wait the backoff cap. */
+  private refused(err: ClientError): void {
+    const generation = ++this.generation;
+    this.stopCurrent();
+    this._transport = null;
+    if (++this.refusals > this.options.maxReconnectAttempts) {
+      const reason = `gave up after ${this.refusals - 1} refusals: ${err.message}`;
+      this.setState('disconnected', reason);
+      this.settle(new ClientError(ClientErrorCode.closed, reason));
+      return;
+    }
+    // A getToken that hands out a new but still refused token each time must not make a loop.
+    const now = Date.now();
+    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
+    this.lastRefusedAt = now;
+    this.setState(err.code === ErrorCode.unauthorized ? 'unauthorized' : 'forbidden', err.message);
+    afterRefusal(
+      this.options.getToken,
+      this.lastToken,
+      again,
+      () => generation !== this.generation,
+      (token) => {
+        this.nextToken = token;
+        void this.run(null);
+      },
+      () => {
+        if (generation !== this.generation) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          void this.run(null);
+        }, this.options.maxReconnectDelay);
+      },
+    );
+  }
+
+  /** The one token source of every transport's requests. */
+  private async token(): Promise<string | null> {
+    const next = this.nextToken;
+    this.nextToken = null;
+    const token = next ?? (this.options.getToken ? await this.options.getToken() : this.staticToken);
+    this.lastToken = token ?? null;
+    return this.lastToken;
   }
 
   private make(name: TransportName, generation: number): Driver {
@@ -250,23 +321,27 @@ export class FallbackClient {
         this.setState('reconnecting', `${was} lost: ${reason}`);
         void this.run(was);
       },
+      refused: (err) => {
+        if (generation === this.generation) this.refused(err);
+      },
     };
     const o = this.options;
-    const retry = { minReconnectDelay: o.minReconnectDelay, maxReconnectDelay: o.maxReconnectDelay };
-    if (name === 'websocket') return wsDriver(this.url, o, retry, sink);
-    if (name === 'sse') return sseDriver(this.url, o, retry, sink);
+    const driverOptions: DriverOptions = {
+      channels: o.channels,
+      getToken: () => this.token(),
+      WebSocket: o.WebSocket,
+      EventSource: o.EventSource,
+      fetch: o.fetch,
+      connectTimeout: o.connectTimeout,
+      attemptsPerTransport: o.attemptsPerTransport,
+      minReconnectDelay: o.minReconnectDelay,
+      maxReconnectDelay: o.maxReconnectDelay,
+    };
+    if (name === 'websocket') return wsDriver(this.url, driverOptions, sink);
+    if (name === 'sse') return sseDriver(this.url, driverOptions, sink);
     return new PollClient(
       this.url,
-      {
-        ...retry,
-        channels: o.channels,
-        token: o.token,
-        getToken: o.getToken,
-        fetch: o.fetch,
-        timeout: o.pollTimeout,
-        attempts: o.attemptsPerTransport + 1,
-        connectTimeout: o.connectTimeout,
-      },
+      { ...driverOptions, timeout: o.pollTimeout, attempts: o.attemptsPerTransport + 1 },
       sink,
     );
   }
@@ -307,105 +382,4 @@ export class FallbackClient {
 /** Open a {@link FallbackClient} on a gateway (`https://example.com`). */
 export function createClient(url: string, options: FallbackClientOptions): FallbackClient {
   return new FallbackClient(url, options);
-}
-
-type Options = typeof DEFAULTS & FallbackClientOptions;
-type Retry = { minReconnectDelay: number; maxReconnectDelay: number };
-
-function wsDriver(url: string, o: Options, retry: Retry, sink: TransportSink): Driver {
-  const ws = new WSClient(url, {
-    ...retry,
-    WebSocket: o.WebSocket,
-    token: o.token,
-    getToken: o.getToken,
-    connectTimeout: o.connectTimeout,
-    maxReconnectAttempts: o.attemptsPerTransport,
-  });
-  let live = false;
-  ws.onMessage('event', (e) => sink.event(e));
-  ws.onMessage('recovery_failed', (n) => sink.recoveryFailed(n.channel, n.reason));
-  ws.onStateChange((c) => {
-    if (live && c.to === 'disconnected') sink.lost(c.reason ?? 'closed');
-  });
-  return {
-    async start(since) {
-      await ws.connect();
-      await Promise.all(o.channels.map((channel) => ws.joinChannel(channel, since === null ? {} : { since })));
-      live = true;
-    },
-    position() {
-      let max: string | null = null;
-      for (const channel of o.channels) {
-        const id = ws.lastEventId(channel);
-        if (id !== null && (max === null || Number(id) > Number(max))) max = id;
-      }
-      return max;
-    },
-    publish: (channel, message) => ws.publish(channel, message),
-    stop() {
-      live = false;
-      ws.disconnect();
-    },
-  };
-}
-
-function sseDriver(url: string, o: Options, retry: Retry, sink: TransportSink): Driver {
-  const stream = new URL(url);
-  stream.pathname = '/realtime/events';
-  stream.search = '';
-  stream.searchParams.set('format', 'message');
-  let sse: SSEClient | null = null;
-  let live = false;
-  return {
-    async start(since) {
-      const client = new SSEClient(stream.toString(), {
-        ...retry,
-        channels: o.channels,
-        EventSource: o.EventSource,
-        token: o.token,
-        getToken: o.getToken,
-        maxReconnectAttempts: o.attemptsPerTransport,
-        ...(since === null ? {} : { lastEventId: since }),
-      });
-      sse = client;
-      client.onEvent<{ event: string; channel: string; data: unknown }>('message', (e) => {
-        if (e.data !== null && typeof e.data === 'object')
-          sink.event({ type: 'event', channel: e.data.channel, event: e.data.event, id: e.id, data: e.data.data });
-      });
-      client.onEvent<{ channels?: string[]; reason?: string }>('recovery_failed', (e) => {
-        for (const channel of e.data.channels ?? []) sink.recoveryFailed(channel, e.data.reason);
-      });
-      client.onStateChange((c) => {
-        if (live && c.to === 'disconnected') sink.lost(c.reason ?? 'closed');
-      });
-      // A proxy that buffers the stream opens it and never shows the `connected` notice.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ClientError(ClientErrorCode.timeout, `no SSE stream within ${o.connectTimeout} ms`)),
-          o.connectTimeout,
-        );
-      });
-      try {
-        await Promise.race([client.ready, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-      live = true;
-    },
-    position: () => sse?.lastEventId ?? null,
-    publish: (channel, message) => httpPublish(o.fetch ?? globalThis.fetch, pollUrl(url), o, channel, message),
-    stop() {
-      live = false;
-      sse?.close();
-    },
-  };
-}
-
-function pollUrl(url: string): string {
-  const u = new URL(url);
-  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
-  u.pathname = '/realtime/poll';
-  u.search = '';
-  return u.toString();
 }

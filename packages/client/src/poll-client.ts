@@ -1,21 +1,25 @@
 import { backoffDelay } from './backoff.js';
-import { ClientError, ClientErrorCode } from './errors.js';
+import { ClientError, ClientErrorCode, isRefusal } from './errors.js';
 import type { EventFrame, TokenSource } from './types.js';
+import { POLL_PATH } from './wire/paths.js';
 
-export const POLL_PATH = '/realtime/poll';
-
-/** What a transport under the fallback client reports to it. */
+/**
+ * What a transport under the fallback client reports to it.
+ * @internal
+ */
 export interface TransportSink {
   event(frame: EventFrame): void;
   recoveryFailed(channel: string, reason?: string): void;
   /** The transport gave up after its own retries: the fallback client tries the others. */
   lost(reason: string): void;
+  /** The server refused the token (`unauthorized`) or the channels (`forbidden`): no other transport will do better. */
+  refused(err: ClientError): void;
 }
 
+/** @internal */
 export interface PollClientOptions {
   channels: string[];
-  token?: string;
-  getToken?: TokenSource;
+  getToken: TokenSource;
   fetch?: typeof fetch;
   /** Seconds a poll is held by the server (`timeout=`). Default 25. */
   timeout: number;
@@ -31,6 +35,7 @@ export interface PollClientOptions {
  * Long polling for the fallback client: `GET /realtime/poll` from `since`,
  * each answer's `last_id` the next `since`, so every event comes once and in
  * order whatever happens between polls. Sends by `POST /realtime/poll`.
+ * @internal
  */
 export class PollClient {
   private since: string | null = null;
@@ -43,11 +48,7 @@ export class PollClient {
     private readonly options: PollClientOptions,
     private readonly sink: TransportSink,
   ) {
-    const u = new URL(url);
-    u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
-    u.pathname = POLL_PATH;
-    u.search = '';
-    this.base = u.toString();
+    this.base = pollUrl(url);
   }
 
   position(): string | null {
@@ -80,6 +81,11 @@ export class PollClient {
         failures = 0;
       } catch (err) {
         if (!this.running) return;
+        if (isRefusal(err)) {
+          this.running = false;
+          this.sink.refused(err);
+          return;
+        }
         if (
           ++failures >= this.options.attempts ||
           (err instanceof ClientError && err.code !== ClientErrorCode.connectionLost)
@@ -114,7 +120,7 @@ export class PollClient {
     };
     try {
       res = await this.fetchFn()(url, {
-        headers: await authHeaders(this.options),
+        headers: authHeader(await this.options.getToken()),
         signal: abort.signal,
         cache: 'no-store',
       });
@@ -146,12 +152,26 @@ export class PollClient {
   }
 }
 
-async function authHeaders(options: { token?: string; getToken?: TokenSource }): Promise<Record<string, string>> {
-  const token = options.getToken ? await options.getToken() : options.token;
+/**
+ * The gateway's long-poll (and HTTP send) endpoint, from any URL of the gateway.
+ * @internal
+ */
+export function pollUrl(url: string): string {
+  const u = new URL(url);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  u.pathname = POLL_PATH;
+  u.search = '';
+  return u.toString();
+}
+
+function authHeader(token: string | null | undefined): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-/** `POST /realtime/poll` `{channel, message}`: a channel message without a WebSocket (SSE and long polling). */
+/**
+ * `POST /realtime/poll` `{channel, message}`: a channel message without a WebSocket (SSE and long polling).
+ * @internal
+ */
 export async function httpPublish(
   fetchFn: typeof fetch,
   pollUrl: string,
@@ -164,7 +184,10 @@ export async function httpPublish(
   try {
     res = await fetchFn(pollUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(await authHeaders(options)) },
+      headers: {
+        'content-type': 'application/json',
+        ...authHeader(options.getToken ? await options.getToken() : options.token),
+      },
       body: JSON.stringify({ channel, message }),
     });
     body = await res.json();

@@ -6,6 +6,7 @@ import type { TokenSource } from './types.js';
  * is not recent (`again`: a getToken that keeps handing out refused tokens must not make a loop);
  * otherwise `wait` (the caller's timer for its next attempt). `stale` says the client moved on
  * meanwhile (disconnected, or another attempt began), so the answer is dropped.
+ * @internal
  */
 export function afterRefusal(
   getToken: TokenSource | undefined,
