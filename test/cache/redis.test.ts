@@ -61,7 +61,8 @@ test('redis stopped: fast rejections, not ready, no crash; back to work after a 
     const started = performance.now();
     for (let i = 0; i < 5; i++) await assert.rejects(cache.get('k'));
     await assert.rejects(cache.set('k', Buffer.from('v'), 60));
-    assert.ok(performance.now() - started < 500, 'each rejection is immediate');
+    // Six commands waiting out the 500 ms command timeout would take 3 s.
+    assert.ok(performance.now() - started < 1500, 'each rejection is immediate');
 
     await redis.restart();
     assert.ok(await cache.waitReady(5000), 'reconnects on its own');
