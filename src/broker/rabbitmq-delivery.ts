@@ -17,7 +17,7 @@ export interface ConsumerEntry {
   returnUnsettled?: boolean;
 }
 
-/** What a RabbitDelivery needs from its broker. */
+/** What a RabbitDelivery needs from the consumers that handed it out (rabbitmq-consumers.ts). */
 export interface DeliveryOwner {
   send(exchange: string, routingKey: string, body: Buffer, props: Options.Publish): Promise<void>;
   closeConsumerChannel(entry: ConsumerEntry): void;

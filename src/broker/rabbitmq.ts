@@ -1,18 +1,17 @@
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { amqplib } from '../lazy-deps.js';
+import type { Options } from 'amqplib';
 import type { Logger } from '../logger.js';
 import {
   CATALOG_EXCHANGE,
   DEFAULT_PREFETCH,
-  GATEWAY_QUEUE,
   type Broker,
   type CancelOptions,
   type ConsumeOptions,
   type Consumption,
   type DeliveryHandler,
 } from './broker.js';
-import { invokeHandler } from './delivery.js';
-import { RabbitDelivery, type ConsumerEntry, type DeliveryOwner } from './rabbitmq-delivery.js';
+import { publishWithConfirm } from './rabbitmq-confirm.js';
+import { RabbitConsumers } from './rabbitmq-consumers.js';
+import { closeHalfOpen, openSession, type Session } from './rabbitmq-session.js';
 import { declareTopology } from './rabbitmq-topology.js';
 import { BrokerError, BrokerErrorCode } from './errors.js';
 import {
@@ -49,37 +48,34 @@ const DEFAULTS: Required<RabbitMQOptions> = {
   heartbeatSeconds: 10,
 };
 
-/** One live connection with its channels. Replaced wholesale on any loss: partial repair is where bugs live. */
-interface Session {
-  readonly model: ChannelModel;
-  readonly pub: ConfirmChannel;
-  alive: boolean;
-}
-
 /**
- * RabbitMQ driver. Declares the topology (docs/protocol.md) on every connect,
- * publishes on a confirm channel, consumes with manual ack, and reconnects
- * with full-jitter backoff when the connection or a channel is lost, resuming
- * every consumer. Use `RabbitMQBroker.connect`, which fails loudly on bad
- * credentials or vhost and waits (bounded) for a broker that is still starting.
+ * RabbitMQ driver. Declares the topology (docs/protocol.md, rabbitmq-topology.ts)
+ * on every connect, publishes on a confirm channel (rabbitmq-confirm.ts),
+ * consumes with manual ack (rabbitmq-consumers.ts), and reconnects with
+ * full-jitter backoff when the connection or a channel is lost, replacing the
+ * session (rabbitmq-session.ts) whole and resuming every consumer. Use
+ * `RabbitMQBroker.connect`, which fails loudly on bad credentials or vhost and
+ * waits (bounded) for a broker that is still starting.
  *
  * @example
  * const broker = await RabbitMQBroker.connect('amqp://guest:guest@127.0.0.1:5672', logger);
  * await broker.publish('product.changed', Buffer.from(JSON.stringify(event)));
  */
-export class RabbitMQBroker implements Broker, DeliveryOwner {
+export class RabbitMQBroker implements Broker {
   readonly driver = 'rabbitmq' as const;
   private readonly url: string;
   private readonly shownUrl: string;
   private readonly logger: Logger;
   private readonly opts: Required<RabbitMQOptions>;
-  private readonly consumers = new Set<ConsumerEntry>();
+  private readonly consumers: RabbitConsumers;
   private readonly waiters: Waiters<Session>;
   private session: Session | null = null;
   private closed = false;
   private reconnecting: Promise<void> | null = null;
   private sleepTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
+  /** What the session's and the consumers' listeners call on a loss: one function for the broker's life. */
+  private readonly lostBound = (session: Session, err: Error): void => this.lost(session, err);
 
   static async connect(url: string, logger: Logger, options: RabbitMQOptions = {}): Promise<RabbitMQBroker> {
     const broker = new RabbitMQBroker(url, logger, options);
@@ -93,6 +89,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     this.shownUrl = redactUrl(url);
     this.logger = logger.child({ component: 'broker', driver: 'rabbitmq' });
     this.waiters = new Waiters(this.opts.maxWaitingPublishes);
+    this.consumers = new RabbitConsumers(this, this.logger, this.lostBound);
   }
 
   publish(routingKey: string, body: Buffer): Promise<void> {
@@ -105,27 +102,20 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
 
   async consume(handler: DeliveryHandler, options: ConsumeOptions = {}): Promise<Consumption> {
     if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker is closed');
-    const entry: ConsumerEntry = {
-      handler,
-      prefetch: options.prefetch ?? DEFAULT_PREFETCH,
-      channel: null,
-      session: null,
-      tag: null,
-      unacked: 0,
-      cancelled: false,
-    };
-    this.consumers.add(entry);
+    const entry = this.consumers.add(handler, options.prefetch ?? DEFAULT_PREFETCH);
     // Not connected right now: the reconnect starts it.
     const session = this.session;
     if (session) {
       try {
-        await this.startConsumer(session, entry);
+        await this.consumers.start(session, entry);
       } catch (err) {
         // The connection went away meanwhile (or the channel failed): replace the session; the reconnect resumes this consumer.
         this.lost(session, err instanceof Error ? err : new Error(String(err)));
       }
     }
-    return { cancel: (cancelOptions?: CancelOptions) => this.cancel(entry, cancelOptions?.returnUnsettled === true) };
+    return {
+      cancel: (cancelOptions?: CancelOptions) => this.consumers.cancel(entry, cancelOptions?.returnUnsettled === true),
+    };
   }
 
   isReady(): boolean {
@@ -157,7 +147,8 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     if (this.closed) return Promise.reject(new BrokerError(BrokerErrorCode.closed, 'broker is closed'));
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     // Connected: publish synchronously, so calls issued in order hit the channel in order.
-    if (this.session) return this.confirm(this.session, exchange, routingKey, body, props, deadline);
+    if (this.session)
+      return publishWithConfirm(this.session, exchange, routingKey, body, props, deadline, this.opts.publishTimeoutMs);
     return this.waiters
       .wait(
         this.opts.publishTimeoutMs,
@@ -167,54 +158,9 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
             `RabbitMQ at ${this.shownUrl} is not connected (waited ${this.opts.publishTimeoutMs} ms)`,
           ),
       )
-      .then((session) => this.confirm(session, exchange, routingKey, body, props, deadline));
-  }
-
-  private confirm(
-    session: Session,
-    exchange: string,
-    routingKey: string,
-    body: Buffer,
-    props: Options.Publish,
-    deadline: number,
-  ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(
-        () => {
-          done = true;
-          reject(
-            new BrokerError(
-              BrokerErrorCode.timeout,
-              `no publisher confirm from RabbitMQ within ${this.opts.publishTimeoutMs} ms`,
-            ),
-          );
-        },
-        Math.max(1, deadline - Date.now()),
-      ); // ref'd like the Waiters' timers: an awaited, bounded operation
-      const onConfirm = (err: unknown) => {
-        clearTimeout(timer);
-        if (done) return;
-        done = true;
-        if (!err) resolve();
-        else if (session.alive)
-          reject(new BrokerError(BrokerErrorCode.nacked, 'RabbitMQ refused the message (nack)', { cause: err }));
-        else
-          reject(
-            new BrokerError(
-              BrokerErrorCode.connectionLost,
-              'RabbitMQ connection lost before the publish was confirmed',
-              { cause: err },
-            ),
-          );
-      };
-      try {
-        session.pub.publish(exchange, routingKey, body, props, onConfirm);
-      } catch (err) {
-        // The channel closed under us (its 'close' event is still queued).
-        onConfirm(err ?? new Error('publish failed'));
-      }
-    });
+      .then((session) =>
+        publishWithConfirm(session, exchange, routingKey, body, props, deadline, this.opts.publishTimeoutMs),
+      );
   }
 
   private async start(): Promise<void> {
@@ -255,108 +201,26 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
 
   /** Connect, declare the topology, resume consumers; only then is the session current. */
   private async open(): Promise<void> {
-    const model = await amqplib().connect(this.url, {
-      timeout: 5000,
-      clientProperties: { connection_name: `hubcast pid ${process.pid}` },
-    });
-    let session: Session | undefined;
+    const session = await openSession(this.url, this.logger, this.lostBound);
     try {
-      // Listeners first: an 'error' without a listener would crash the process.
-      model.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq connection error'));
-      model.on('blocked', (reason: string) =>
-        this.logger.warn({ reason }, 'RabbitMQ blocked publishing (resource alarm)'),
-      );
-      model.on('unblocked', () => this.logger.info('RabbitMQ unblocked publishing'));
-      const pub = await model.createConfirmChannel();
-      const s: Session = { model, pub, alive: true };
-      session = s;
-      model.on('close', (err?: Error) => this.lost(s, err ?? new Error('connection closed')));
-      pub.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq publish channel error'));
-      pub.on('close', () => this.lost(s, new Error('publish channel closed')));
-      await declareTopology(pub);
-      for (const entry of this.consumers) await this.startConsumer(s, entry);
+      await declareTopology(session.pub);
+      await this.consumers.startAll(session);
       if (this.closed) throw new BrokerError(BrokerErrorCode.closed, 'broker was closed while connecting');
-      if (!s.alive) throw new Error('connection lost during setup');
-      this.session = s;
-      this.waiters.resolveAll(s);
+      if (!session.alive) throw new Error('connection lost during setup');
+      this.session = session;
+      this.waiters.resolveAll(session);
     } catch (err) {
-      if (session) session.alive = false;
-      await model
-        .close()
-        .catch((closeErr: unknown) => this.logger.debug({ err: closeErr }, 'closing a half-open connection failed'));
+      session.alive = false;
+      await closeHalfOpen(session.model, this.logger);
       throw err;
     }
     // consume() calls that arrived during the setup above, after its loop had passed. The session is
     // current now, so a failure here is an ordinary loss (#lost reconnects), not a failed open.
     try {
-      for (const entry of this.consumers) await this.startConsumer(session, entry);
+      await this.consumers.startAll(session);
     } catch (err) {
       this.lost(session, err instanceof Error ? err : new Error(String(err)));
     }
-  }
-
-  private async startConsumer(session: Session, entry: ConsumerEntry): Promise<void> {
-    if (entry.session === session || entry.cancelled) return;
-    entry.session = session;
-    const ch = await session.model.createChannel();
-    ch.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rabbitmq consumer channel error'));
-    ch.on('close', () => {
-      if (entry.channel === ch && !entry.cancelled) this.lost(session, new Error('consumer channel closed'));
-    });
-    await ch.prefetch(entry.prefetch);
-    entry.channel = ch;
-    entry.unacked = 0;
-    const { consumerTag } = await ch.consume(GATEWAY_QUEUE, (msg) => this.onMessage(session, entry, ch, msg), {
-      noAck: false,
-    });
-    entry.tag = consumerTag;
-    // cancel() ran while we were subscribing (it saw no tag yet): finish its job now.
-    if (entry.cancelled) await this.stopConsumer(entry, entry.returnUnsettled === true);
-  }
-
-  private onMessage(session: Session, entry: ConsumerEntry, ch: Channel, msg: ConsumeMessage | null): void {
-    if (msg === null) {
-      // The server cancelled us (queue deleted): reconnecting re-declares it and resubscribes.
-      this.lost(session, new Error(`consumer cancelled by RabbitMQ (queue ${GATEWAY_QUEUE} deleted?)`));
-      return;
-    }
-    entry.unacked++;
-    invokeHandler(entry.handler, new RabbitDelivery(this, entry, ch, msg, this.logger), this.logger);
-  }
-
-  private async cancel(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
-    if (entry.cancelled) return;
-    entry.cancelled = true;
-    entry.returnUnsettled = returnUnsettled;
-    this.consumers.delete(entry);
-    await this.stopConsumer(entry, returnUnsettled);
-  }
-
-  private async stopConsumer(entry: ConsumerEntry, returnUnsettled: boolean): Promise<void> {
-    const { channel, tag } = entry;
-    if (!channel || !tag) return; // not subscribed (yet): #startConsumer checks `cancelled` when it gets there
-    if (returnUnsettled) {
-      // Closing the channel cancels the consumer and requeues every unacked message in one step,
-      // each at its original place; on a single-active-consumer queue the next consumer becomes
-      // active only then. Later settles see a lost channel and do nothing.
-      entry.channel = null;
-      await channel
-        .close()
-        .catch((err: unknown) => this.logger.debug({ err }, 'closing a consumer channel failed (already closed)'));
-      return;
-    }
-    await channel
-      .cancel(tag)
-      .catch((err: unknown) => this.logger.debug({ err }, 'cancel on a closed channel; nothing to stop'));
-    // Deliveries already handed out still need this channel to be acked on.
-    if (entry.unacked === 0) this.closeConsumerChannel(entry);
-  }
-
-  /** @internal */
-  closeConsumerChannel(entry: ConsumerEntry): void {
-    const ch = entry.channel;
-    entry.channel = null;
-    ch?.close().catch((err: unknown) => this.logger.debug({ err }, 'closing a consumer channel failed'));
   }
 
   private lost(session: Session, err: Error): void {
@@ -365,7 +229,7 @@ export class RabbitMQBroker implements Broker, DeliveryOwner {
     // Not current yet: it died during #open, which fails and is retried by whoever called it.
     if (this.session !== session) return;
     this.session = null;
-    for (const entry of this.consumers) entry.channel = null;
+    this.consumers.detachAll();
     if (this.closed) return;
     this.logger.warn({ err: err.message }, 'RabbitMQ connection lost; reconnecting');
     // A channel-level loss leaves the connection open: close it so the session is replaced whole.

@@ -1,24 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import { splitLines } from './lines.js';
 import { ErrorCode } from '../../codes.js';
-import { HubcastError, describeIssues } from '../../errors.js';
 import type { Hub } from '../../hub/hub.js';
-import { userChannel } from '../../hub/channel-name.js';
 import type { Authenticator } from '../../auth/tokens.js';
-import { anonymous, type Identity } from '../../auth/permissions.js';
-import { ExpiryWatch } from '../../auth/expiry.js';
+import { anonymous } from '../../auth/permissions.js';
 import { Refusal, type ConnectionGate } from '../connection-gate.js';
 import type { HandlerGuard } from '../guard.js';
 import { LocalSignalRelay } from '../webrtc/relay.js';
 import { Signaling } from '../webrtc/signaling.js';
-import { parseClientFrame } from '../ws/protocol.js';
-import { dispatchText, fail, leaveRevoked, reply, type DispatchContext, type Ref } from '../ws/dispatch.js';
-import { RateVerdict, bytesDueIn, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from '../ws/rate-limit.js';
+import { dispatchText, fail, type DispatchContext } from '../ws/dispatch.js';
+import { RateVerdict, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from '../ws/rate-limit.js';
 import { HeavyFrameQueue } from '../ws/heavy-frames.js';
-import { TcpConnection, kTcpConnection, type TcpSocket } from './connection.js';
+import { TcpConnection, type TcpSocket } from './connection.js';
+import { AuthCommand, clearAuthTimer } from './auth-command.js';
+import { TokenLifetime } from './token-lifetime.js';
+import { refuseOverBytes, refuseOverRate, resumeReading } from './rate-refusal.js';
+import { bindSocket, onSocketError } from './socket-handlers.js';
 import type { AppChannels } from '../../hub/app-channels.js';
 
 export interface TcpTransportOptions {
@@ -35,20 +34,16 @@ export interface TcpTransportOptions {
 }
 
 const DEFAULTS = { authDeadlineMs: 10_000 };
-/** Longest one byte-rate refusal pauses reading. */
-const MAX_READ_PAUSE_MS = 5000;
 const CR = 13;
-
-/** `auth` data. A JWT is compact; 8 KiB is far past any real one. */
-const authData = z.object({ token: z.string().min(1).max(8192) });
 
 /**
  * Raw TCP (docs/protocol.md, "Raw TCP"): a `net` server on HOST:TCP_PORT.
  * Each `\n`-terminated line is one JSON frame of the WebSocket protocol, both
  * ways, handled by the WebSocket dispatcher; the first line the server sends
  * is `connected`. The same hub, connection slots, rate limits, outgoing-buffer
- * bound and auth (a first `auth` command instead of a header) as WebSocket.
- * Socket handlers are module-level and find their connection on the socket.
+ * bound and auth (a first `auth` command instead of a header, auth-command.ts)
+ * as WebSocket. Socket handlers are module-level and find their connection on
+ * the socket (socket-handlers.ts).
  */
 export class TcpTransport {
   messagesIn = 0;
@@ -63,7 +58,8 @@ export class TcpTransport {
   /** Outgoing bytes queued on a socket before its client counts as slow (CLIENT_BUFFER_BYTES). */
   readonly bufferBytes: number;
   private readonly ctx: DispatchContext<TcpConnection>;
-  private readonly expiry = new ExpiryWatch<TcpConnection>((conn) => this.expired(conn));
+  private readonly tokens: TokenLifetime;
+  private readonly handshake: AuthCommand;
   private closingAll = false;
   /** Lines of 64 KiB and more take turns with everyone else's, as WS frames do (see heavy-frames.ts). */
   private readonly heavy = new HeavyFrameQueue<TcpConnection>((conn, line) => {
@@ -87,6 +83,7 @@ export class TcpTransport {
       };
     }
     this.bufferBytes = options.bufferBytes;
+    this.tokens = new TokenLifetime(hub, auth, options.appChannels, this);
     this.ctx = {
       hub,
       // No peer ids over TCP: every signal is refused before it reaches a relay.
@@ -94,9 +91,10 @@ export class TcpTransport {
       channelsPerConnection: options.channelsPerConnection,
       appChannels: options.appChannels,
       refreshToken: (conn, token, ref) =>
-        void this.refreshToken(conn, token, ref).catch((err: unknown) => this.failed(conn, 'tcp line', err)),
+        void this.tokens.refresh(conn, token, ref).catch((err: unknown) => this.failed(conn, 'tcp line', err)),
       asyncFailed: (conn, err) => this.failed(conn, 'tcp line', err),
     };
+    this.handshake = new AuthCommand(hub, auth, this.tokens, this.ctx, this, this.options.authDeadlineMs);
     this.server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 }, (socket) => {
       try {
         this.connection(socket as TcpSocket);
@@ -142,13 +140,10 @@ export class TcpTransport {
       rate?.burst ?? 0,
       byteRate?.burst ?? 0,
     );
-    socket[kTcpConnection] = conn;
     this.open.add(conn);
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onClose);
+    bindSocket(socket, conn);
     conn.send({ type: 'connected', client_id: conn.clientId, user_id: null });
-    if (pending) conn.authTimer = setTimeout(authDeadline, this.options.authDeadlineMs, conn).unref();
+    if (pending) this.handshake.startDeadline(conn);
     else this.hub.addConnection(conn);
   }
 
@@ -184,25 +179,14 @@ export class TcpTransport {
     const rate = this.options.rate;
     if (rate !== null) {
       const verdict = takeToken(conn, rate, now);
-      if (verdict !== RateVerdict.ok)
-        return this.limited(conn, `${rate.perSecond} frames/s (burst ${rate.burst})`, verdict);
+      if (verdict !== RateVerdict.ok) return refuseOverRate(this, conn, rate, verdict);
     }
     const byteRate = this.options.byteRate;
     if (byteRate !== null) {
       const verdict = takeBytes(conn, byteRate, now, line.length);
-      if (verdict !== RateVerdict.ok) {
-        this.limited(conn, `${byteRate.perSecond} bytes/s (burst ${byteRate.burst})`, verdict);
-        if (verdict === RateVerdict.limited && now >= conn.readPausedUntil) {
-          // TCP holds the sender back while this process reads nothing.
-          const wait = Math.min(bytesDueIn(conn, byteRate, line.length), MAX_READ_PAUSE_MS);
-          conn.readPausedUntil = now + wait;
-          conn.socket.pause();
-          setTimeout(readPauseOver, wait, conn).unref();
-        }
-        return;
-      }
+      if (verdict !== RateVerdict.ok) return refuseOverBytes(this, conn, byteRate, verdict, line.length, now);
     }
-    if (conn.authPending) return this.firstFrame(conn, line.toString('utf8'));
+    if (conn.authPending) return this.handshake.firstFrame(conn, line.toString('utf8'));
     if (HeavyFrameQueue.due(conn, line)) {
       // Not read on while it waits: later lines of this connection queue behind it, in order.
       this.heavy.push(conn, line, false);
@@ -222,134 +206,13 @@ export class TcpTransport {
     }
   }
 
-  private limited(conn: TcpConnection, what: string, verdict: RateVerdict): void {
-    this.rateLimited++;
-    if (verdict === RateVerdict.exceeded) {
-      this.rateLimitCloses++;
-      return conn.end({ type: 'error', code: ErrorCode.rateLimited, message: `kept sending over ${what}: closing` });
-    }
-    conn.send({ type: 'error', code: ErrorCode.rateLimited, message: `over ${what}: frame dropped` });
-  }
-
-  /** With auth on, the first frame must be `auth`. */
-  private firstFrame(conn: TcpConnection, text: string): void {
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok || parsed.frame.type !== 'command' || parsed.frame.command !== 'auth') {
-      const anon = this.auth.anonymousIdentity();
-      if (anon !== null) {
-        // AUTH_ANONYMOUS: a client without a token is anonymous; this frame is its first ordinary one.
-        this.admitted(conn, anon);
-        return dispatchText(this.ctx, conn, text);
-      }
-      this.authFailures++;
-      return conn.end({
-        type: 'error',
-        code: ErrorCode.unauthorized,
-        message: 'auth is on: the first frame must be {"type":"command","command":"auth","data":{"token":"<jwt>"}}',
-      });
-    }
-    const ref = parsed.frame.ref;
-    const data = authData.safeParse(parsed.frame.data);
-    if (!data.success) {
-      this.authFailures++;
-      return conn.end({
-        type: 'error',
-        code: ErrorCode.unauthorized,
-        message: `data.${describeIssues(data.error.issues)}`,
-        ...(ref !== undefined ? { ref } : {}),
-      });
-    }
-    conn.verifying = true;
-    conn.socket.pause();
-    this.auth.verify(data.data.token).then(
-      (identity) => this.authenticated(conn, identity, ref),
-      (err: unknown) => {
-        conn.verifying = false;
-        if (!(err instanceof HubcastError)) return this.failed(conn, 'tcp line', err);
-        this.authFailures++;
-        conn.end({ type: 'error', code: err.code, message: err.message, ...(ref !== undefined ? { ref } : {}) });
-      },
-    );
-  }
-
-  /** Let in with `identity`: into the hub, its user channel joined, its token's expiry watched. */
-  private admitted(conn: TcpConnection, identity: Identity): void {
-    if (conn.authTimer !== null) clearTimeout(conn.authTimer);
-    conn.authTimer = null;
-    conn.identity = identity;
-    conn.authPending = false;
-    this.hub.addConnection(conn);
-    if (identity.userId !== null) this.hub.join(conn, [userChannel(identity.userId)], null);
-    this.expiry.track(conn);
-  }
-
-  private authenticated(conn: TcpConnection, identity: Identity, ref: Ref): void {
-    conn.verifying = false;
-    if (conn.closing || conn.socket.destroyed) return;
-    this.admitted(conn, identity);
-    // Answered with or without a ref: a human typing the command wants to see it took.
-    conn.send({
-      type: 'reply',
-      ...(ref !== undefined ? { ref } : {}),
-      ok: true,
-      data: { user_id: identity.userId, exp: identity.exp },
-    });
-    const waiting = conn.waiting;
-    conn.waiting = null;
-    if (waiting !== null) for (const chunk of waiting) this.received(conn, chunk);
-    resumeReading(conn);
-  }
-
-  /** `refresh_token` over TCP: as on WebSocket (ws/token-lifetime.ts). */
-  private async refreshToken(conn: TcpConnection, token: string, ref: Ref): Promise<void> {
-    if (!this.auth.enabled)
-      return fail(conn, ErrorCode.badRequest, 'auth is off (no JWT_SECRET): there is no token to refresh', ref);
-    let identity: Identity;
-    try {
-      identity = await this.auth.verify(token);
-    } catch (err) {
-      if (conn.closing) return;
-      if (err instanceof HubcastError) return fail(conn, err.code, err.message, ref);
-      throw err;
-    }
-    if (conn.closing) return;
-    if (identity.userId !== conn.identity.userId)
-      return fail(conn, ErrorCode.forbidden, "refresh_token must carry the same sub as the connection's token", ref);
-    conn.identity = identity;
-    const left = leaveRevoked(this.hub, conn, identity, this.options.appChannels);
-    this.expiry.track(conn);
-    reply(conn, ref, { exp: identity.exp, ...(left.length > 0 ? { left } : {}) });
-  }
-
-  authTimedOut(conn: TcpConnection): void {
-    conn.authTimer = null;
-    if (!conn.authPending || conn.verifying) return;
-    this.authFailures++;
-    conn.end({
-      type: 'error',
-      code: ErrorCode.unauthorized,
-      message: `no auth command within ${this.options.authDeadlineMs} ms: closing`,
-    });
-  }
-
-  private expired(conn: TcpConnection): void {
-    if (conn.closing) return;
-    this.tokenExpiredCloses++;
-    conn.end({
-      type: 'error',
-      code: ErrorCode.tokenExpired,
-      message: 'token expired: send refresh_token before exp to stay connected, or reconnect with a new token',
-    });
-  }
-
   /** The socket closed (and gave its connection slot back with it). */
   closed(conn: TcpConnection): void {
     conn.closing = true;
-    if (conn.authTimer !== null) clearTimeout(conn.authTimer);
-    conn.authTimer = null;
+    clearAuthTimer(conn);
     this.open.delete(conn);
     this.hub.removeConnection(conn);
-    this.expiry.untrack(conn);
+    this.tokens.untrack(conn);
   }
 
   failed(conn: TcpConnection, kind: 'tcp line' | 'tcp close', err: unknown): void {
@@ -361,7 +224,7 @@ export class TcpTransport {
   closeAll(): void {
     this.closingAll = true;
     this.server.close();
-    this.expiry.stop();
+    this.tokens.stop();
     for (const conn of [...this.open])
       conn.end({ type: 'error', code: ErrorCode.notReady, message: 'server restart: reconnect' });
   }
@@ -369,7 +232,7 @@ export class TcpTransport {
   stop(): void {
     this.closingAll = true;
     this.server.close();
-    this.expiry.stop();
+    this.tokens.stop();
   }
 }
 
@@ -377,50 +240,4 @@ export class TcpTransport {
 function endRaw(socket: Socket, code: ErrorCode, message: string): void {
   socket.end(JSON.stringify({ type: 'error', code, message }) + '\n');
   setTimeout(() => socket.destroy(), 2000).unref();
-}
-
-function onData(this: TcpSocket, chunk: Buffer): void {
-  const conn = this[kTcpConnection];
-  if (conn === undefined) return;
-  const owner = conn.owner;
-  try {
-    owner.received(conn, chunk);
-  } catch (err) {
-    owner.failed(conn, 'tcp line', err);
-  }
-}
-
-// The client half-closed: nothing more will come; what we still send is flushed, then we close too.
-function onEnd(this: TcpSocket): void {
-  this.end();
-}
-
-function onClose(this: TcpSocket): void {
-  const conn = this[kTcpConnection];
-  if (conn === undefined) return;
-  this[kTcpConnection] = undefined;
-  const owner = conn.owner;
-  try {
-    owner.closed(conn);
-  } catch (err) {
-    owner.failed(conn, 'tcp close', err);
-  }
-}
-
-// ECONNRESET and the like: `close` follows and cleans up.
-function onSocketError(): void {}
-
-function authDeadline(conn: TcpConnection): void {
-  conn.owner.authTimedOut(conn);
-}
-
-function readPauseOver(conn: TcpConnection): void {
-  conn.readPausedUntil = 0;
-  resumeReading(conn);
-}
-
-/** Reading resumes when no reason to pause holds: a token being verified, a heavy line waiting, a byte-rate wait. */
-function resumeReading(conn: TcpConnection): void {
-  if (conn.closing || conn.verifying || conn.heavyQueued > 0 || conn.readPausedUntil !== 0) return;
-  conn.socket.resume();
 }
