@@ -98,7 +98,7 @@ export const STAT_METRICS: Record<string, MetricSpec> = {
   },
   token_refreshes: {
     name: 'hubcast_token_refreshes_total',
-    help: 'Tokens replaced on a live WS connection (refresh command)',
+    help: 'Tokens replaced on a live WS or TCP connection (refresh_token command)',
     kind: 'counter',
   },
   rate_limited_frames: {

@@ -46,7 +46,7 @@ export function gatewayStats(s: StatsSources): Record<string, unknown> {
     handler_errors: s.guard.caught,
     auth_failures: ws.authFailures + sse.authFailures + poll.authFailures + (tcp?.authFailures ?? 0),
     token_expired_closes: ws.tokenExpiredCloses + sse.tokenExpiredCloses + (tcp?.tokenExpiredCloses ?? 0),
-    token_refreshes: ws.tokenRefreshes,
+    token_refreshes: ws.tokenRefreshes + (tcp?.tokenRefreshes ?? 0),
     rate_limited_frames: ws.rateLimited + (tcp?.rateLimited ?? 0) + poll.rateLimited,
     rate_limit_closes: ws.rateLimitCloses + (tcp?.rateLimitCloses ?? 0),
     rate_limited_frames_bytes: ws.byteRateLimited,

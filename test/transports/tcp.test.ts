@@ -198,6 +198,45 @@ test('with auth on: the first frame is auth; a bad or missing one closes the con
   }
 });
 
+test('with auth on: refresh_token moves the expiry (same sub only); an expired token ends the line with token_expired', async () => {
+  const g = await startGateway({ tcpPort: 0, jwtSecret: SECRET });
+  const authed = async (token: string) => {
+    const c = await TestTcp.open(g.gateway.tcp!.address!.port);
+    c.send({ type: 'command', command: 'auth', data: { token } });
+    await c.next((f) => f.type === 'reply' && f.data?.user_id !== undefined);
+    return c;
+  };
+  try {
+    const refreshed = await authed(await sign('erin', { channels: ['chat:*'], expiresIn: 2 }));
+    const expiring = await authed(await sign('erin', { channels: ['chat:*'], expiresIn: 2 }));
+    assert.equal((await refreshed.command('join_channel', { channel: 'chat:a' })).ok, true);
+    assert.equal((await refreshed.command('join_channel', { channel: 'chat:b' })).ok, true);
+
+    const impostor = await refreshed.command('refresh_token', {
+      token: await sign('mallory', { channels: ['chat:*'] }),
+    });
+    assert.equal(impostor.code, 'forbidden');
+    const narrower = await sign('erin', { channels: ['chat:a'], expiresIn: 3600 });
+    const reply = await refreshed.command('refresh_token', { token: narrower });
+    assert.equal(reply.ok, true);
+    assert.ok(reply.data.exp > Date.now() / 1000 + 3000, 'the new exp');
+    assert.deepEqual(reply.data.left, ['chat:b'], 'left what the new token no longer grants');
+    assert.equal(g.gateway.stats().token_refreshes, 1);
+
+    const told = await expiring.next((f) => f.type === 'error' && f.code === 'token_expired', 5000);
+    assert.match(told.message, /refresh_token/);
+    await expiring.waitClosed();
+    assert.equal(g.gateway.stats().token_expired_closes, 1);
+    // The refreshed line lives on past the first token's exp.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(refreshed.closed, false);
+    assert.equal((await refreshed.command('ping')).ok, true);
+    refreshed.close();
+  } finally {
+    await g.close();
+  }
+});
+
 test('the connection limit applies to TCP as to WS and SSE', async () => {
   const g = await startGateway({ tcpPort: 0, maxConnections: 1 });
   try {

@@ -9,7 +9,7 @@ import { parseClientFrame } from '../ws/protocol.js';
 import { dispatchText, type DispatchContext, type Ref } from '../ws/dispatch.js';
 import type { TcpConnection } from './connection.js';
 import { resumeReading } from './rate-refusal.js';
-import type { TokenLifetime } from './token-lifetime.js';
+import type { TcpTokenLifetime } from './token-lifetime.js';
 
 /** `auth` data. A JWT is compact; 8 KiB is far past any real one. */
 const authData = z.object({ token: z.string().min(1).max(8192) });
@@ -34,7 +34,7 @@ export class AuthCommand {
   constructor(
     private readonly hub: Hub,
     private readonly auth: Authenticator,
-    private readonly tokens: TokenLifetime,
+    private readonly tokens: TcpTokenLifetime,
     private readonly ctx: DispatchContext<TcpConnection>,
     private readonly owner: AuthOwner,
     private readonly deadlineMs: number,

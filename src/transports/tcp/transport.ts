@@ -15,7 +15,7 @@ import { RateVerdict, takeBytes, takeToken, type ByteRateLimit, type RateLimit }
 import { HeavyFrameQueue } from '../ws/heavy-frames.js';
 import { TcpConnection, type TcpSocket } from './connection.js';
 import { AuthCommand, clearAuthTimer } from './auth-command.js';
-import { TokenLifetime } from './token-lifetime.js';
+import { TcpTokenLifetime } from './token-lifetime.js';
 import { refuseOverBytes, refuseOverRate, resumeReading } from './rate-refusal.js';
 import { bindSocket, onSocketError } from './socket-handlers.js';
 import type { AppChannels } from '../../hub/app-channels.js';
@@ -52,13 +52,14 @@ export class TcpTransport {
   rateLimitCloses = 0;
   authFailures = 0;
   tokenExpiredCloses = 0;
+  tokenRefreshes = 0;
   readonly open = new Set<TcpConnection>();
   private readonly server: Server;
   private readonly options: Required<TcpTransportOptions>;
   /** Outgoing bytes queued on a socket before its client counts as slow (CLIENT_BUFFER_BYTES). */
   readonly bufferBytes: number;
   private readonly ctx: DispatchContext<TcpConnection>;
-  private readonly tokens: TokenLifetime;
+  private readonly tokens: TcpTokenLifetime;
   private readonly handshake: AuthCommand;
   private closingAll = false;
   /** Lines of 64 KiB and more take turns with everyone else's, as WS frames do (see heavy-frames.ts). */
@@ -83,7 +84,7 @@ export class TcpTransport {
       };
     }
     this.bufferBytes = options.bufferBytes;
-    this.tokens = new TokenLifetime(hub, auth, options.appChannels, this);
+    this.tokens = new TcpTokenLifetime(hub, auth, options.appChannels, this);
     this.ctx = {
       hub,
       // No peer ids over TCP: every signal is refused before it reaches a relay.

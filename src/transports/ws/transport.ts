@@ -27,7 +27,7 @@ import { HeavyFrameQueue } from './heavy-frames.js';
 import { ignoreSocketError, type HandlerGuard } from '../guard.js';
 import { handshakeProblem, onHandshakeRefused } from './handshake.js';
 import { bindSocket, type SocketOwner } from './socket-handlers.js';
-import { TokenLifetime } from './token-lifetime.js';
+import { WsTokenLifetime } from './token-lifetime.js';
 
 import { SIGNALING_PATH, WS_PATH } from '../../wire/index.js';
 export { SIGNALING_PATH, WS_PATH };
@@ -70,7 +70,7 @@ export class WsTransport implements SocketOwner {
   tokenExpiredCloses = 0;
   tokenRefreshes = 0;
   /** Closes a connection whose token expired; `refresh_token` moves the expiry. */
-  private readonly tokens: TokenLifetime;
+  private readonly tokens: WsTokenLifetime;
   private readonly limits: WsLimits;
   private readonly wss: WebSocketServer;
   private readonly ctx: DispatchContext;
@@ -138,7 +138,7 @@ export class WsTransport implements SocketOwner {
           .catch((err: unknown) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId })),
       asyncFailed: (conn, err) => this.guard.connection('ws message', err, conn, { clientId: conn.clientId }),
     };
-    this.tokens = new TokenLifetime(hub, auth, this.appChannels, log, this);
+    this.tokens = new WsTokenLifetime(hub, auth, this.appChannels, log, this);
     this.keepalive = new SpreadSweep(
       options.pingIntervalMs,
       () => this.hub.connections(Transport.ws) as Iterable<WsConnection>,
