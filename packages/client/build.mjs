@@ -1,6 +1,6 @@
 // Emits the package's JavaScript as one module per entry point (`.`, `./react`, `./wire`) plus
 // the chunks they share, with comments and whitespace gone: one file compresses better than fifty,
-// and the tarball stays small (the packaging test holds it under 30 KB). tsc emits the .d.ts, with
+// and the tarball stays small (the packaging test holds it under 30 KiB). tsc emits the .d.ts, with
 // their TSDoc, one per source module; declarations tagged @internal, which no public type reaches,
 // are stripped (tsconfig.json). Local names are shortened; function and class names are kept.
 import { build } from 'esbuild';

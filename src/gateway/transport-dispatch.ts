@@ -6,6 +6,7 @@ import { POLL_PATH, type PollTransport } from '../transports/poll/transport.js';
 import { rejectSocket, sendError } from '../transports/http/reject.js';
 import { type HandlerGuard, parseTarget } from '../transports/guard.js';
 import { ErrorCode } from '../codes.js';
+import { SIGNALING_PATH, WS_PATH } from '../wire/index.js';
 
 export interface DispatchTargets {
   ws: WsTransport;
@@ -29,7 +30,8 @@ export class TransportDispatch {
   raw(req: IncomingMessage, res: ServerResponse): boolean {
     const target = req.url ?? '/';
     const sse = isPath(target, SSE_PATH);
-    if (!sse && !isPath(target, POLL_PATH)) return false;
+    const ws = !sse && (isPath(target, WS_PATH) || isPath(target, SIGNALING_PATH));
+    if (!sse && !ws && !isPath(target, POLL_PATH)) return false;
     const { guard } = this.to;
     if (!this.to.accepting()) {
       sendError(res, 503, ErrorCode.notReady, 'server is shutting down', { Connection: 'close' });
@@ -41,6 +43,8 @@ export class TransportDispatch {
       return true;
     }
     if (sse) this.to.sse.handle(req, res, url).catch((err: unknown) => guard.response('sse request', err, res, req));
+    else if (ws)
+      this.to.ws.plainGet(req, res, url).catch((err: unknown) => guard.response('ws request', err, res, req));
     else this.to.poll.handle(req, res, url).catch((err: unknown) => guard.response('poll request', err, res, req));
     return true;
   }

@@ -15,6 +15,7 @@ export type HandlerKind =
   | 'tcp line'
   | 'tcp close'
   | 'upgrade'
+  | 'ws request'
   | 'ws frame'
   | 'ws message'
   | 'ws close'

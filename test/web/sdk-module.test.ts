@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { startGateway, postJson, type RunningGateway } from '../helpers/gateway.js';
 import { closeAll, launchBrowser, openPage, serveSite, type TestSite } from '../helpers/browser.js';
 import { catalogApp } from '../../src/apps/catalog/app.js';
+import { SECRET, sign } from '../auth/tokens.js';
 
 let gw: RunningGateway;
 let browser: Browser;
@@ -18,6 +19,17 @@ before(async () => {
   browser = await launchBrowser();
   site = await serveSite((req, res) => {
     const gateway = new URL(req.url ?? '/', 'http://x').searchParams.get('gateway') ?? '';
+    if (req.url?.startsWith('/refused')) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return void res.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="module">
+import { WSClient } from '${gateway}/sdk/hubcast.js';
+window.states = [];
+window.ws = new WSClient('${gateway.replace('http', 'ws')}/realtime/ws', { token: 'not-a-token', minReconnectDelay: 50, maxReconnectDelay: 60000 });
+window.ws.onStateChange(({ to }) => window.states.push(to));
+window.ws.connect().then(() => { window.joined = window.ws.joinChannel('refused:page'); });
+</script>`);
+    }
     if (req.url?.startsWith('/restart')) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       return void res.end(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
@@ -101,6 +113,28 @@ test('/favicon.ico answers with an icon, so no page logs a 404 for it', async ()
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.deepEqual([...bytes.subarray(0, 6)], [0, 0, 1, 0, 1, 0], 'an ICO header with one image');
   assert.equal(bytes.subarray(22, 26).toString('latin1'), '\x89PNG');
+});
+
+test("a browser's WebSocket hides a refused handshake's status: the module asks once, reads unauthorized, and setToken connects", async () => {
+  const secured = await startGateway({ jwtSecret: SECRET });
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${site.url}refused?gateway=${encodeURIComponent(secured.url)}`);
+    await page.waitForFunction(() => (window as any).ws?.state === 'unauthorized', undefined, { timeout: 10_000 });
+    const refused = Number(secured.gateway.stats().auth_failures);
+    // Waiting is the point: an outage would be retried within the backoff (50 ms and up).
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(Number(secured.gateway.stats().auth_failures), refused, 'no handshake retried while unauthorized');
+    assert.deepEqual(await page.evaluate(() => (window as any).states), ['connecting', 'unauthorized']);
+    const token = await sign('pat', { channels: ['refused:*'] });
+    await page.evaluate((t) => (window as any).ws.setToken(t), token);
+    await page.waitForFunction(() => (window as any).ws.state === 'connected', undefined, { timeout: 10_000 });
+    await page.evaluate(() => (window as any).joined);
+    await postJson(`${secured.url}/realtime/send`, { channel: 'refused:page', event: 'n', data: 1 });
+  } finally {
+    await page.close();
+    await secured.close();
+  }
 });
 
 test('the module in a page rides out a gateway restart: the SSE client resumes with nothing missed or doubled', async () => {

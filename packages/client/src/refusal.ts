@@ -28,3 +28,21 @@ export function afterRefusal(
       () => wait(),
     );
 }
+
+/**
+ * The status `url` answers a plain GET with, or `undefined` when it cannot be reached (an outage).
+ * How a client in a browser learns why a WebSocket handshake or an EventSource failed: neither
+ * tells, and a refused token must read as a refusal, not as an outage to retry.
+ * @internal
+ */
+export async function statusOf(url: string, init: RequestInit): Promise<number | undefined> {
+  if (typeof fetch !== 'function') return undefined;
+  const abort = new AbortController();
+  try {
+    return (await fetch(url, { ...init, signal: abort.signal })).status;
+  } catch {
+    return undefined;
+  } finally {
+    abort.abort();
+  }
+}

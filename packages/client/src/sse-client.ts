@@ -12,7 +12,7 @@ import type {
   SSEEvent,
   StateChange,
 } from './types.js';
-import { afterRefusal } from './refusal.js';
+import { afterRefusal, statusOf } from './refusal.js';
 
 import { SSE_PATH } from './wire/paths.js';
 export { SSE_PATH };
@@ -228,21 +228,11 @@ export class SSEClient {
    * a browser's EventSource does not, so one GET of the same URL asks (failures only).
    */
   private async failed(generation: number, url: string, status: number | undefined): Promise<void> {
-    if (status === undefined && typeof fetch === 'function') {
-      const abort = new AbortController();
-      try {
-        const res = await fetch(url, {
-          headers: { accept: 'text/event-stream' },
-          signal: abort.signal,
-          credentials: this.options.withCredentials ? 'include' : 'same-origin',
-        });
-        status = res.status;
-      } catch {
-        status = undefined; // unreachable: an outage, retried as such
-      } finally {
-        abort.abort();
-      }
-    }
+    // Unreachable (undefined): an outage, retried as such.
+    status ??= await statusOf(url, {
+      headers: { accept: 'text/event-stream' },
+      credentials: this.options.withCredentials ? 'include' : 'same-origin',
+    });
     if (generation !== this.generation) return;
     if (status === 401 || status === 403) this.refused(status);
     else

@@ -34,7 +34,8 @@ import type {
  * one, or when `setToken()` hands it one; otherwise it waits `maxReconnectDelay`
  * before asking again, so a page without a valid token does not hammer the server.
  * The WS client sees the status with the `ws` package (Node); a browser's
- * `WebSocket` does not expose it, so there a refusal looks like a drop.
+ * `WebSocket` does not expose it, so after a handshake that failed without one
+ * the client asks with one plain GET of the same URL (docs/protocol.md, Connecting).
  */
 export type ConnectionState =
   | 'disconnected'

@@ -5,7 +5,7 @@ import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { loadWebSocket, unrefTimer } from './load.js';
 import type { Outbox } from './outbox.js';
-import { afterRefusal } from './refusal.js';
+import { afterRefusal, statusOf } from './refusal.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { WsAcks } from './ws-acks.js';
 import type {
@@ -172,13 +172,24 @@ export class WsConnection {
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+    };
     ws.onmessage = (e: { data: unknown }) => {
       if (this.ws === ws) this.receive(e.data);
     };
     ws.onclose = (e: { code?: number; reason?: string }) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.dropped(e.code ?? 1006, e.reason || `closed with ${e.code ?? 1006}`);
+      const code = e.code ?? 1006;
+      const reason = e.reason || `closed with ${code}`;
+      // A handshake that failed without a status (a browser's WebSocket never tells one): one
+      // plain GET of the same URL says whether the server refused the token.
+      if (opened || this.refusedStatus !== null) return this.dropped(code, reason);
+      void this.askWhy(generation, url, token ?? null).then(() => {
+        if (generation === this.generation) this.dropped(code, reason);
+      });
     };
     ws.onerror = (e: { message?: unknown; error?: { message?: unknown } } | undefined) => {
       // Always followed by a close event, which decides what happens next. The `ws`
@@ -192,6 +203,16 @@ export class WsConnection {
       ws.close();
       this.dropped(LOCAL_FAILURE, `no connected frame within ${this.options.connectTimeout} ms`);
     }, this.options.connectTimeout);
+  }
+
+  /** The status a plain GET of the WebSocket URL answers: a 401 or 403 is a refusal (see `dropped`). */
+  private async askWhy(generation: number, url: URL, token: string | null): Promise<void> {
+    const http = new URL(url);
+    http.protocol = http.protocol === 'wss:' ? 'https:' : 'http:';
+    const status = await statusOf(http.toString(), {
+      headers: token !== null && !http.searchParams.has('token') ? { authorization: `Bearer ${token}` } : {},
+    });
+    if (generation === this.generation && (status === 401 || status === 403)) this.refusedStatus = status;
   }
 
   /** The socket is gone (or the attempt failed): reconnect or stop. */

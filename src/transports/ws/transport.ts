@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -20,6 +20,7 @@ import type { AppChannels } from '../../hub/app-channels.js';
 import { dispatchBinary, dispatchText, fail, type DispatchContext } from './dispatch.js';
 import type { ConnectionGate } from '../connection-gate.js';
 import { admit } from '../admission.js';
+import { answerPlainGet } from './plain-get.js';
 import { RateVerdict, takeBytes, takeToken, type ByteRateLimit, type RateLimit } from './rate-limit.js';
 import { maxReadPauseMs, refuseOverBytes, refuseOverRate, resumeReading } from './rate-refusal.js';
 import { SpreadSweep } from '../spread-sweep.js';
@@ -153,6 +154,11 @@ export class WsTransport implements SocketOwner {
 
   handles(pathname: string): boolean {
     return pathname === WS_PATH || pathname === SIGNALING_PATH;
+  }
+
+  /** A `GET` without `Upgrade` on a path this transport handles (plain-get.ts); called inside the guard. */
+  plainGet(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    return answerPlainGet(req, res, url, { enabled: this.options.enabled, origins: this.origins, auth: this.auth });
   }
 
   /**
