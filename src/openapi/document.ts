@@ -240,18 +240,19 @@ export const OPERATIONS: Record<string, Operation> = {
     errors: [400, 401, 403, 429, 503],
   },
   [`GET ${WS_PATH}`]: {
-    summary: 'WebSocket upgrade; frames in the AsyncAPI document',
+    summary:
+      'WebSocket upgrade; frames in the AsyncAPI document. Without Upgrade: the refusal the upgrade would get, else 426',
     tag: 'realtime',
     query: [{ name: 'token', description: 'JWT (or an auth frame after opening)' }],
     ok: { status: 101, type: 'application/json', description: 'Switching Protocols' },
-    errors: [400, 401, 403, 404, 429, 503],
+    errors: [400, 401, 403, 404, 426, 429, 503],
   },
   [`GET ${SIGNALING_PATH}`]: {
-    summary: 'WebSocket upgrade for WebRTC signaling between peers',
+    summary: 'WebSocket upgrade for WebRTC signaling between peers (without Upgrade: as above)',
     tag: 'realtime',
     query: [{ name: 'token', description: 'JWT' }],
     ok: { status: 101, type: 'application/json', description: 'Switching Protocols' },
-    errors: [400, 401, 403, 404, 429, 503],
+    errors: [400, 401, 403, 404, 426, 429, 503],
   },
 };
 
