@@ -4,7 +4,7 @@ import { ClientError, ClientErrorCode, isRefusal } from './errors.js';
 import { type Driver, type DriverOptions, sseDriver, wsDriver } from './fallback-drivers.js';
 import { withDefaults } from './merge.js';
 import { PollClient, httpPublish, pollUrl, type TransportSink } from './poll-client.js';
-import { afterRefusal } from './refusal.js';
+import { Refusals } from './refusal.js';
 import type {
   ConnectionState,
   EventFrame,
@@ -118,8 +118,9 @@ export class FallbackClient {
   private nextToken: string | null = null;
   /** The token the last request went with: a refused one is not retried as is. */
   private lastToken: string | null = null;
-  private refusals = 0;
-  private lastRefusedAt = -Infinity;
+  /** Refusals since the last transport went live: bounded by maxReconnectAttempts. */
+  private refusedInARow = 0;
+  private readonly refusals: Refusals;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -131,6 +132,7 @@ export class FallbackClient {
       throw new ClientError(ClientErrorCode.notConnected, 'options.channels: name at least one channel');
     this.lastId = this.options.lastEventId ?? null;
     this.staticToken = this.options.token ?? null;
+    this.refusals = new Refusals(this.options);
     const storage = (globalThis as { localStorage?: TransportMemory }).localStorage;
     this.memory = options.memory ?? (storage !== undefined ? storage : MEMORY_IN_PROCESS);
     this.memoryKey = `hubcast.transport:${new URL(url).host}`;
@@ -238,7 +240,7 @@ export class FallbackClient {
         // A transport that delivered nothing yet still knows where its stream began.
         if (this.lastId === null) this.lastId = driver.position();
         this._transport = name;
-        this.refusals = 0;
+        this.refusedInARow = 0;
         this.memory.setItem(this.memoryKey, name);
         this.setState('connected', `connected by ${name}`);
         this.emitter.emit('transport', name);
@@ -263,21 +265,15 @@ export class FallbackClient {
     const generation = ++this.generation;
     this.stopCurrent();
     this._transport = null;
-    if (++this.refusals > this.options.maxReconnectAttempts) {
-      const reason = `gave up after ${this.refusals - 1} refusals: ${err.message}`;
+    if (++this.refusedInARow > this.options.maxReconnectAttempts) {
+      const reason = `gave up after ${this.refusedInARow - 1} refusals: ${err.message}`;
       this.setState('disconnected', reason);
       this.settle(new ClientError(ClientErrorCode.closed, reason));
       return;
     }
-    // A getToken that hands out a new but still refused token each time must not make a loop.
-    const now = Date.now();
-    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
-    this.lastRefusedAt = now;
     this.setState(err.code === ErrorCode.unauthorized ? 'unauthorized' : 'forbidden', err.message);
-    afterRefusal(
-      this.options.getToken,
+    this.refusals.answer(
       this.lastToken,
-      again,
       () => generation !== this.generation,
       (token) => {
         this.nextToken = token;

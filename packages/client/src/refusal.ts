@@ -1,32 +1,43 @@
-import type { TokenSource } from './types.js';
+import type { ConnectionState, TokenSource } from './types.js';
 
 /**
- * What a client does after the server refused its token (401 / 403): ask `getToken` once for
- * another token and `retry` with it when it differs from the refused one and the previous refusal
- * is not recent (`again`: a getToken that keeps handing out refused tokens must not make a loop);
- * otherwise `wait` (the caller's timer for its next attempt). `stale` says the client moved on
- * meanwhile (disconnected, or another attempt began), so the answer is dropped.
+ * How a client answers the server refusing its token (401) or what it asked for (403): the
+ * state it shows (`enter`), then `answer`: ask `getToken` once for another token and `retry`
+ * with it when it differs from the refused one and the previous refusal is not recent (a
+ * getToken that keeps handing out refused tokens must not make a loop); otherwise `wait` (the
+ * caller's timer for its next attempt). `stale` says the client moved on meanwhile
+ * (disconnected, or another attempt began), so the answer is dropped.
  * @internal
  */
-export function afterRefusal(
-  getToken: TokenSource | undefined,
-  refused: string | null,
-  again: boolean,
-  stale: () => boolean,
-  retry: (token: string) => void,
-  wait: () => void,
-): void {
-  if (getToken === undefined) return wait();
-  Promise.resolve()
-    .then(() => getToken())
-    .then(
-      (token) => {
-        if (stale()) return;
-        if (token && token !== refused && !again) retry(token);
-        else wait();
-      },
-      () => wait(),
-    );
+export class Refusals {
+  private lastAt = -Infinity;
+
+  constructor(private readonly options: { getToken?: TokenSource; maxReconnectDelay: number }) {}
+
+  /** The state a refusal with `status` puts the client in, and why; `forbids` names what a 403 refuses. */
+  static enter(status: number, forbids: string): [ConnectionState, string] {
+    return status === 401
+      ? ['unauthorized', 'the server refused the token (401): no token, a bad or an expired one']
+      : ['forbidden', `the token does not allow ${forbids} (403)`];
+  }
+
+  answer(refused: string | null, stale: () => boolean, retry: (token: string) => void, wait: () => void): void {
+    const now = Date.now();
+    const again = now - this.lastAt < this.options.maxReconnectDelay;
+    this.lastAt = now;
+    const getToken = this.options.getToken;
+    if (getToken === undefined) return wait();
+    Promise.resolve()
+      .then(() => getToken())
+      .then(
+        (token) => {
+          if (stale()) return;
+          if (token && token !== refused && !again) retry(token);
+          else wait();
+        },
+        () => wait(),
+      );
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import type {
   SSEEvent,
   StateChange,
 } from './types.js';
-import { afterRefusal, statusOf } from './refusal.js';
+import { Refusals, statusOf } from './refusal.js';
 
 import { SSE_PATH } from './wire/paths.js';
 export { SSE_PATH };
@@ -55,7 +55,7 @@ export class SSEClient {
   private token: string | null = null;
   /** Set by setToken(): used once by the next attempt instead of getToken/token. */
   private givenToken: string | null = null;
-  private lastRefusedAt = -Infinity;
+  private readonly refusals: Refusals;
   private readyWaiter!: { resolve(): void; reject(err: Error): void };
   /** `ready`, or the promise of the last `connect()` after a `disconnect()`. */
   private latestReady: Promise<void>;
@@ -70,6 +70,7 @@ export class SSEClient {
     this.options = withDefaults(DEFAULTS, options);
     this.url = normalizeUrl(url, this.options.channels);
     this._lastEventId = this.options.lastEventId ?? null;
+    this.refusals = new Refusals(this.options);
     this.ready = new Promise<void>((resolve, reject) => {
       this.readyWaiter = { resolve, reject };
     });
@@ -257,35 +258,22 @@ export class SSEClient {
       return;
     }
     this.attempt++;
-    const refusedToken = this.token;
     const generation = ++this.generation;
-    // A getToken that hands out a new but still refused token each time must not make a loop.
-    const now = Date.now();
-    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
-    this.lastRefusedAt = now;
-    this.setState(
-      status === 401 ? 'unauthorized' : 'forbidden',
-      status === 401
-        ? 'the server refused the token (401): no token, a bad or an expired one'
-        : 'the token does not allow these channels (403)',
-    );
-    const wait = () => {
-      if (generation !== this.generation) return;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        void this.open();
-      }, this.options.maxReconnectDelay);
-    };
-    afterRefusal(
-      this.options.getToken,
-      refusedToken,
-      again,
+    this.setState(...Refusals.enter(status, 'these channels'));
+    this.refusals.answer(
+      this.token,
       () => generation !== this.generation,
       (token) => {
         this.givenToken = token;
         void this.open();
       },
-      wait,
+      () => {
+        if (generation !== this.generation) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          void this.open();
+        }, this.options.maxReconnectDelay);
+      },
     );
   }
 

@@ -5,7 +5,7 @@ import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { loadWebSocket, unrefTimer } from './load.js';
 import type { Outbox } from './outbox.js';
-import { afterRefusal, statusOf } from './refusal.js';
+import { Refusals, statusOf } from './refusal.js';
 import type { Subscriptions } from './subscriptions.js';
 import type { WsAcks } from './ws-acks.js';
 import type {
@@ -64,7 +64,7 @@ export class WsConnection {
   private givenToken: string | null = null;
   /** HTTP status of a refused upgrade (401/403), when the WebSocket implementation tells it. */
   private refusedStatus: number | null = null;
-  private lastRefusedAt = -Infinity;
+  private readonly refusals: Refusals;
 
   constructor(
     url: string,
@@ -76,6 +76,7 @@ export class WsConnection {
     private readonly receive: (data: unknown) => void,
   ) {
     this.url = normalizeUrl(url);
+    this.refusals = new Refusals(options);
   }
 
   get state(): ConnectionState {
@@ -272,32 +273,19 @@ export class WsConnection {
       return;
     }
     this.attempt++;
-    const refusedToken = this.token;
     const generation = this.generation;
-    // A getToken that hands out a new but still refused token each time must not make a loop.
-    const now = Date.now();
-    const again = now - this.lastRefusedAt < this.options.maxReconnectDelay;
-    this.lastRefusedAt = now;
-    this.setState(
-      status === 401 ? 'unauthorized' : 'forbidden',
-      status === 401
-        ? 'the server refused the token (401): no token, a bad or an expired one'
-        : 'the token does not allow this connection (403)',
-      1006,
-    );
-    const wait = () => {
-      if (generation === this.generation) this.reopen(this.options.maxReconnectDelay);
-    };
-    afterRefusal(
-      this.options.getToken,
-      refusedToken,
-      again,
+    const [state, reason] = Refusals.enter(status, 'this connection');
+    this.setState(state, reason, 1006);
+    this.refusals.answer(
+      this.token,
       () => generation !== this.generation,
       (token) => {
         this.givenToken = token;
         void this.open();
       },
-      wait,
+      () => {
+        if (generation === this.generation) this.reopen(this.options.maxReconnectDelay);
+      },
     );
   }
 
