@@ -157,7 +157,7 @@ export function sseDriver(url: string, o: DriverOptions, sink: TransportSink): D
         }
       }),
     position: () => sse?.lastEventId ?? null,
-    publish: (channel, message) => httpPublish(o.fetch ?? globalThis.fetch, pollUrl(url), o, channel, message),
+    publish: (channel, message) => httpPublish(o.fetch ?? globalThis.fetch, pollUrl(url), o.getToken, channel, message),
     stop() {
       life.stop();
       sse?.close();

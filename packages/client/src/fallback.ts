@@ -181,7 +181,7 @@ export class FallbackClient {
     if (this.current !== null)
       return this.current.publish(channel, message) as Promise<{ id: string; delivered: number }>;
     const fetchFn = this.options.fetch ?? globalThis.fetch;
-    return httpPublish(fetchFn, pollUrl(this.url), { getToken: () => this.token() }, channel, message);
+    return httpPublish(fetchFn, pollUrl(this.url), () => this.token(), channel, message);
   }
 
   /**

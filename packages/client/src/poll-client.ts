@@ -70,7 +70,7 @@ export class PollClient {
   }
 
   publish(channel: string, message: unknown): Promise<{ id: string; delivered: number }> {
-    return httpPublish(this.fetchFn(), this.base, this.options, channel, message);
+    return httpPublish(this.fetchFn(), this.base, this.options.getToken, channel, message);
   }
 
   private async loop(): Promise<void> {
@@ -175,7 +175,7 @@ function authHeader(token: string | null | undefined): Record<string, string> {
 export async function httpPublish(
   fetchFn: typeof fetch,
   pollUrl: string,
-  options: { token?: string; getToken?: TokenSource },
+  getToken: TokenSource,
   channel: string,
   message: unknown,
 ): Promise<{ id: string; delivered: number }> {
@@ -186,7 +186,7 @@ export async function httpPublish(
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        ...authHeader(options.getToken ? await options.getToken() : options.token),
+        ...authHeader(await getToken()),
       },
       body: JSON.stringify({ channel, message }),
     });
